@@ -1,0 +1,45 @@
+// Builds the four CommonJS bundles (extension, gateway, worker, cli) with esbuild.
+// Dev builds carry source maps; `--production` minifies. Type-checking is `npm run typecheck`.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+
+const production = process.argv.includes('--production');
+
+// ESM-only dependencies (ps-list >= 8) read import.meta.url at load; a CJS bundle has none,
+// so define it from __filename.
+const importMetaBanner =
+  "const __gwImportMetaUrl = require('url').pathToFileURL(__filename).href;";
+
+const entries = {
+  extension: 'src/extension.ts',
+  gateway: 'src/gateway/main.ts',
+  worker: 'src/worker/main.ts',
+  cli: 'src/cli/main.ts',
+};
+
+await rm('dist', { recursive: true, force: true });
+const started = Date.now();
+await Promise.all(
+  Object.entries(entries)
+    .filter(([, file]) => existsSync(file))
+    .map(([name, file]) =>
+      esbuild.build({
+        entryPoints: [file],
+        outfile: `dist/${name}.js`,
+        bundle: true,
+        platform: 'node',
+        target: 'node18',
+        format: 'cjs',
+        external: ['vscode'],
+        minify: production,
+        sourcemap: production ? false : 'linked',
+        sourcesContent: false,
+        legalComments: 'none',
+        logLevel: 'warning',
+        define: { 'import.meta.url': '__gwImportMetaUrl' },
+        banner: { js: (name === 'extension' ? '' : '#!/usr/bin/env node\n') + importMetaBanner },
+      }),
+    ),
+);
+console.log(`built dist/ (${production ? 'production' : 'development'}) in ${Date.now() - started} ms`);

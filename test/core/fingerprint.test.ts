@@ -1,0 +1,82 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import {
+  fingerprintOf, formatFingerprint, isSameProcess, parseFingerprint, selfFingerprint,
+} from '../../src/core/fingerprint';
+import { parseProcStat } from '../../src/core/procfs';
+import { killTracked, spawnNode, waitFor, waitForExit } from '../support/processes';
+
+after(killTracked);
+const linux = process.platform === 'linux';
+
+test('fingerprint of a spawned child equals what /proc says', { skip: !linux && 'Linux /proc only' }, async () => {
+  const child = spawnNode('setInterval(() => {}, 1000)');
+  const pid = child.pid!;
+  const fp = fingerprintOf(pid)!;
+  const raw = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const field22 = Number(raw.slice(raw.lastIndexOf(')') + 2).split(' ')[22 - 3]);
+  assert.equal(fp.pid, pid);
+  assert.equal(fp.startTime, field22);
+  assert.equal(fp.bootId, fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+  assert.ok(isSameProcess(fp));
+  child.kill('SIGKILL');
+  await waitForExit(pid);
+  assert.equal(isSameProcess(fp), false, 'a dead process is not the same process');
+});
+
+test('different processes have different fingerprints; a forged start time is not the same process', async () => {
+  const a = spawnNode('setInterval(() => {}, 1000)');
+  const b = spawnNode('setInterval(() => {}, 1000)');
+  const fa = fingerprintOf(a.pid!)!;
+  const fb = fingerprintOf(b.pid!)!;
+  assert.notEqual(formatFingerprint(fa), formatFingerprint(fb));
+  assert.equal(isSameProcess({ ...fa, startTime: fa.startTime + 1 }), false);
+  assert.equal(isSameProcess({ ...fa, bootId: 'another-boot' }), false);
+  assert.equal(isSameProcess(fa), true);
+  a.kill('SIGKILL');
+  b.kill('SIGKILL');
+});
+
+test('a zombie counts as dead', { skip: !linux && 'Linux /proc only' }, async () => {
+  // The parent never reaps its child: the child stays a zombie while the parent lives.
+  const parent = spawnNode(
+    "const c = require('child_process').spawn('sh', ['-c', 'exit 0'], { stdio: 'ignore' });" +
+    "process.stdout.write(c.pid + '\\n'); process.on('SIGCHLD', () => {}); " +
+    "c.unref(); setInterval(() => {}, 1000)",
+  );
+  const zpid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
+  // node reaps children itself via libuv, so wait until the kernel shows Z or the pid is gone.
+  await waitFor(() => {
+    try {
+      return fs.readFileSync(`/proc/${zpid}/stat`, 'utf8').includes(') Z ') || undefined;
+    } catch {
+      return true;
+    }
+  }, 'child to be a zombie or reaped');
+  assert.equal(fingerprintOf(zpid), undefined);
+  parent.kill('SIGKILL');
+});
+
+test('selfFingerprint matches fingerprintOf(process.pid) and round-trips through text', () => {
+  const me = selfFingerprint();
+  assert.deepEqual(fingerprintOf(process.pid), me);
+  assert.deepEqual(parseFingerprint(formatFingerprint(me)), me);
+  for (const bad of ['', 'x', '1:2', '-1:2:b', '1:2:b c', '0:5:x', undefined]) {
+    assert.equal(parseFingerprint(bad), undefined, `rejects ${JSON.stringify(bad)}`);
+  }
+});
+
+test('parseProcStat splits comm at the last parenthesis', () => {
+  const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+  fields[0] = 'S';
+  fields[1] = '77'; // ppid
+  fields[2] = '88'; // pgid
+  fields[19] = '123456'; // field 22
+  const st = parseProcStat(`4242 (evil) S 1 (x)) ${fields.join(' ')}`)!;
+  assert.equal(st.comm, 'evil) S 1 (x)');
+  assert.equal(st.ppid, 77);
+  assert.equal(st.pgid, 88);
+  assert.equal(st.startTime, 123456);
+  assert.equal(parseProcStat('garbage'), undefined);
+});
