@@ -2,7 +2,7 @@
 //   --only unit        unit + process tests only (no typecheck/lint/build of the VSIX flow)
 //   --skip-e2e         leave out the code-server end-to-end stories
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -28,6 +28,13 @@ function summary() {
   for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(24)} ${r.secs}s`);
 }
 
+/** Totals from the TAP summary lines node --test writes at the end. */
+function tapCounts(file) {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const num = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { pass: num('pass'), fail: num('fail'), skipped: num('skipped') + num('todo') };
+}
+
 function testFiles(dir, exclude) {
   if (!existsSync(dir)) return [];
   const out = [];
@@ -47,7 +54,14 @@ if (only !== 'unit') {
 step('build', process.execPath, ['scripts/build.mjs']);
 step('compile tests', process.execPath, ['scripts/compile-tests.mjs']);
 const files = testFiles('out/test', [join('out', 'test', 'integration'), join('out', 'test', 'e2e')]);
-step('unit + process tests', process.execPath, ['--test', '--test-timeout=120000', ...files]);
+const tap = join('out', 'node-test.tap');
+step('unit + process tests', process.execPath, [
+  '--test', '--test-timeout=120000',
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+  ...files,
+]);
+const counts = tapCounts(tap);
 
 if (!only && existsSync('scripts/integration.mjs')) {
   step('integration (real extension host)', process.execPath, ['scripts/integration.mjs']);
@@ -56,3 +70,4 @@ if (!only && !args.includes('--skip-e2e') && existsSync('scripts/e2e.mjs')) {
   step('e2e (code-server + chromium)', process.execPath, ['scripts/e2e.mjs']);
 }
 summary();
+console.log(`\n${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped`);
