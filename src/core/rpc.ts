@@ -1,0 +1,57 @@
+// Newline-delimited JSON-RPC 2.0 over a pair of byte streams (stdin/stdout of a child, a
+// child's pipes). Framing: one JSON value per line, '\r\n' accepted, empty lines ignored,
+// oversize lines answered with an error and discarded without closing the connection.
+import { LineDecoder } from './lineDecoder';
+import { JsonRpcPeer, RpcPeerOptions } from './rpcPeer';
+
+export { RpcError, RpcErrorCode, isRpcError } from './rpcError';
+export { JsonRpcPeer } from './rpcPeer';
+export type { RpcId, RequestHandler, NotificationHandler, RpcPeerOptions, RequestOptions } from './rpcPeer';
+
+/** 1 MiB: ample for any command, small enough that garbage cannot exhaust memory. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+export interface JsonRpcConnectionOptions extends RpcPeerOptions {
+  maxLineBytes?: number;
+}
+
+/** dispose() stops reading and rejects pending requests; the streams stay with their owner. */
+export class JsonRpcConnection extends JsonRpcPeer {
+  private readonly decoder: LineDecoder;
+  private readonly detach: () => void;
+
+  constructor(
+    readable: NodeJS.ReadableStream,
+    writable: NodeJS.WritableStream,
+    opts: JsonRpcConnectionOptions = {},
+  ) {
+    super((text) => {
+      writable.write(text + '\n');
+    }, opts);
+    this.decoder = new LineDecoder(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, {
+      line: (text) => this.receive(text),
+      oversize: (limit) => this.receiveOversize(limit),
+    });
+    const onData = (chunk: Buffer | string) => this.decoder.push(chunk);
+    const onEnd = () => {
+      this.decoder.end();
+      this.handleClose('end of input');
+    };
+    const onReadClose = () => this.handleClose('input closed');
+    const onReadError = (e: Error) => this.handleClose(`input error: ${e.message}`);
+    const onWriteError = (e: Error) => this.handleClose(`output error: ${e.message}`);
+    readable.on('data', onData);
+    readable.on('end', onEnd);
+    readable.on('close', onReadClose);
+    readable.on('error', onReadError);
+    writable.on('error', onWriteError);
+    this.detach = () => {
+      readable.off('data', onData);
+      readable.off('end', onEnd);
+      readable.off('close', onReadClose);
+      readable.off('error', onReadError);
+      // The write-error listener stays: a late EPIPE on a closed pipe must not become uncaught.
+    };
+    this.onClose(() => this.detach());
+  }
+}
