@@ -1,0 +1,210 @@
+// The on-disk form of a ProcessRegistry: one JSON file per owner (extension host), named after
+// the owner's fingerprint, written atomically (temp file in the same directory, mode 0600,
+// fsync, rename) so a reader never sees half a file. A reader that finds a broken file moves it
+// aside (`*.corrupt`) and carries on: a crashed window must never stop the next one from starting.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Fingerprint, formatFingerprint, isFingerprint, sameFingerprint } from './fingerprint';
+import type { ProcessRecord } from './registry';
+
+export const CHECKPOINT_VERSION = 1;
+
+/** Sub-directory of the extension's global storage that holds the checkpoints. */
+export const CHECKPOINT_SUBDIR = 'registry';
+
+/** What is stored in a checkpoint file. */
+export interface CheckpointData {
+  version: typeof CHECKPOINT_VERSION;
+  /** The host whose processes these are. */
+  owner: Fingerprint;
+  /** Epoch ms of the write. */
+  writtenAt: number;
+  records: ProcessRecord[];
+}
+
+/** A checkpoint as loaded from disk. */
+export interface Checkpoint extends CheckpointData {
+  /** Absolute path of the file it was read from. */
+  file: string;
+}
+
+export interface LoadCheckpointsResult {
+  checkpoints: Checkpoint[];
+  /** One human-readable line per file that could not be used (and what was done with it). */
+  problems: string[];
+}
+
+/** `<pid>_<startTime>_<bootId>.json` — the file name of an owner's checkpoint. */
+export function checkpointFileName(owner: Fingerprint): string {
+  return `${formatFingerprint(owner).replace(/:/g, '_')}.json`;
+}
+
+export function checkpointPath(dir: string, owner: Fingerprint): string {
+  return path.join(dir, checkpointFileName(owner));
+}
+
+let tempCounter = 0;
+
+/**
+ * Writes `data` to `file` atomically: a temp file in the same directory (so the rename cannot
+ * cross file systems) created with mode 0600, fsynced, then renamed over the target.
+ * Synchronous on purpose: the file is a few KB, and exit paths need the same code.
+ */
+export function writeCheckpointSync(file: string, data: CheckpointData): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tempCounter}.tmp`);
+  const text = `${JSON.stringify(data)}\n`;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(temp, 'wx', 0o600);
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temp, file);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already failing; the original error is the one to report
+      }
+    }
+    fs.rmSync(temp, { force: true });
+    throw e;
+  }
+  syncDirectory(dir);
+}
+
+/** Makes the rename durable (POSIX); best effort, not possible on Windows. */
+function syncDirectory(dir: string): void {
+  if (process.platform === 'win32') return;
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // some file systems refuse fsync on a directory; the data itself is already synced
+  }
+}
+
+const ROLES = new Set(['gateway', 'worker', 'child']);
+
+/** Why `v` is not a valid record, or undefined when it is one. */
+export function recordProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not an object';
+  const r = v as Record<string, unknown>;
+  if (typeof r.role !== 'string' || !ROLES.has(r.role)) return `bad role ${JSON.stringify(r.role)}`;
+  if (!isFingerprint(r.fingerprint)) return 'bad fingerprint';
+  if (typeof r.command !== 'string') return 'command is not a string';
+  if (!Number.isFinite(r.startedAt)) return 'startedAt is not a number';
+  if (r.pgid !== undefined && !(Number.isSafeInteger(r.pgid) && (r.pgid as number) > 0)) return 'bad pgid';
+  if (r.sessionId !== undefined && typeof r.sessionId !== 'string') return 'sessionId is not a string';
+  if (r.exitedAt !== undefined && !Number.isFinite(r.exitedAt)) return 'exitedAt is not a number';
+  if (r.exitCode !== undefined && r.exitCode !== null && !Number.isInteger(r.exitCode)) return 'bad exitCode';
+  if (r.exitSignal !== undefined && r.exitSignal !== null && typeof r.exitSignal !== 'string') return 'bad exitSignal';
+  return undefined;
+}
+
+/** Why `v` is not valid checkpoint data, or undefined when it is. */
+export function checkpointProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
+  const c = v as Record<string, unknown>;
+  if (c.version !== CHECKPOINT_VERSION) return `unsupported version ${JSON.stringify(c.version)} (expected ${CHECKPOINT_VERSION})`;
+  if (!isFingerprint(c.owner)) return 'owner is not a fingerprint';
+  if (!Number.isFinite(c.writtenAt)) return 'writtenAt is not a number';
+  if (!Array.isArray(c.records)) return 'records is not an array';
+  for (let i = 0; i < c.records.length; i++) {
+    const p = recordProblem(c.records[i]);
+    if (p) return `record ${i}: ${p}`;
+  }
+  return undefined;
+}
+
+/** Reads one checkpoint file; throws an Error with a clear message when it is unusable. */
+export function readCheckpointFile(file: string): Checkpoint {
+  const text = fs.readFileSync(file, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not valid JSON (${text.length} bytes; ${(e as Error).message})`);
+  }
+  const problem = checkpointProblem(parsed);
+  if (problem) throw new Error(`wrong shape: ${problem}`);
+  return { ...(parsed as CheckpointData), file };
+}
+
+/** Renames a broken file aside to `<file>.corrupt` (or `.corrupt.N` if that exists). */
+export function quarantine(file: string): string {
+  let target = `${file}.corrupt`;
+  for (let n = 1; fs.existsSync(target); n++) target = `${file}.corrupt.${n}`;
+  fs.renameSync(file, target);
+  return target;
+}
+
+export interface LoadCheckpointsOptions {
+  /** Leave out this owner's own checkpoint (a host reading its neighbours). */
+  exclude?: Fingerprint;
+}
+
+/**
+ * Every checkpoint in `dir`. Never throws: a missing directory is empty, and a truncated,
+ * garbage or wrong-shaped file is quarantined and reported in `problems`.
+ */
+export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}): LoadCheckpointsResult {
+  const checkpoints: Checkpoint[] = [];
+  const problems: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') problems.push(`cannot list checkpoint directory ${dir}: ${(e as Error).message}`);
+    return { checkpoints, problems };
+  }
+  for (const name of names.sort()) {
+    if (!name.endsWith('.json') || name.startsWith('.')) continue;
+    const file = path.join(dir, name);
+    let cp: Checkpoint;
+    try {
+      cp = readCheckpointFile(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue; // deleted by its owner between readdir and read
+      if (code !== undefined) {
+        problems.push(`cannot read checkpoint ${file}: ${(e as Error).message}`);
+        continue;
+      }
+      problems.push(quarantineMessage(file, (e as Error).message));
+      continue;
+    }
+    if (opts.exclude && sameFingerprint(cp.owner, opts.exclude)) continue;
+    checkpoints.push(cp);
+  }
+  return { checkpoints, problems };
+}
+
+function quarantineMessage(file: string, why: string): string {
+  try {
+    const moved = quarantine(file);
+    return `corrupt checkpoint ${file} (${why}); moved aside to ${path.basename(moved)}`;
+  } catch (e) {
+    return `corrupt checkpoint ${file} (${why}); could not move it aside: ${(e as Error).message}`;
+  }
+}
+
+/** Removes an owner's checkpoint file; true when a file was removed. */
+export function deleteCheckpointFile(file: string): boolean {
+  try {
+    fs.unlinkSync(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}

@@ -1,0 +1,285 @@
+// The host's record of every process it started (gateways, workers, their children), kept in
+// memory and checkpointed to disk so that a later window can tell which processes a crashed
+// host left behind. Exited entries are kept for a while (bounded by count and age) so the UI can
+// show how a process ended.
+import { Fingerprint, formatFingerprint, sameFingerprint } from './fingerprint';
+import {
+  CHECKPOINT_VERSION,
+  CheckpointData,
+  checkpointPath,
+  deleteCheckpointFile,
+  writeCheckpointSync,
+} from './checkpoint';
+
+export { loadCheckpoints } from './checkpoint';
+export type { Checkpoint, CheckpointData, LoadCheckpointsResult, LoadCheckpointsOptions } from './checkpoint';
+
+export type ProcessRole = 'gateway' | 'worker' | 'child';
+
+export interface ProcessRecord {
+  role: ProcessRole;
+  fingerprint: Fingerprint;
+  pgid?: number;
+  sessionId?: string;
+  command: string;
+  /** Epoch ms. */
+  startedAt: number;
+  /** Epoch ms; set by markExited. */
+  exitedAt?: number;
+  exitCode?: number | null;
+  exitSignal?: string | null;
+}
+
+export type RegistryChangeType = 'added' | 'updated' | 'exited' | 'pruned';
+
+export interface RegistryChange {
+  type: RegistryChangeType;
+  /** Copies of the records concerned. */
+  records: ProcessRecord[];
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export interface ProcessRegistryOptions {
+  owner: Fingerprint;
+  /** Where to checkpoint; no checkpoint when omitted. */
+  checkpointDir?: string;
+  /** Coalesce changes into one write per this many ms (default 100). */
+  debounceMs?: number;
+  /** Keep at most this many exited records (default 200). */
+  maxExited?: number;
+  /** Drop exited records older than this (default 10 min). */
+  maxExitedAgeMs?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export const DEFAULT_DEBOUNCE_MS = 100;
+export const DEFAULT_MAX_EXITED = 200;
+export const DEFAULT_MAX_EXITED_AGE_MS = 10 * 60_000;
+
+export class ProcessRegistry {
+  readonly owner: Fingerprint;
+  /** Absolute path of the checkpoint file, when checkpointing. */
+  readonly checkpointFile: string | undefined;
+  /** The last checkpoint write error (writes never throw from timers). */
+  lastWriteError: Error | undefined;
+  /** How many checkpoint files have been written (diagnostics and tests). */
+  writeCount = 0;
+
+  private readonly records = new Map<string, ProcessRecord>();
+  private readonly listeners = new Set<(e: RegistryChange) => void>();
+  private readonly debounceMs: number;
+  private readonly maxExited: number;
+  private readonly maxExitedAgeMs: number;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private dirty = false;
+  private disposed = false;
+
+  constructor(opts: ProcessRegistryOptions) {
+    this.owner = { ...opts.owner };
+    this.checkpointFile = opts.checkpointDir ? checkpointPath(opts.checkpointDir, opts.owner) : undefined;
+    this.debounceMs = nonNegative(opts.debounceMs, DEFAULT_DEBOUNCE_MS, 'debounceMs');
+    this.maxExited = nonNegative(opts.maxExited, DEFAULT_MAX_EXITED, 'maxExited');
+    this.maxExitedAgeMs = nonNegative(opts.maxExitedAgeMs, DEFAULT_MAX_EXITED_AGE_MS, 'maxExitedAgeMs');
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Records a process (replacing an earlier record of the same fingerprint). */
+  add(rec: ProcessRecord): void {
+    const key = formatFingerprint(rec.fingerprint);
+    const existed = this.records.has(key);
+    // A pid reused while an old record is still marked live: the old process must be dead.
+    for (const [k, r] of this.records) {
+      if (k !== key && r.fingerprint.pid === rec.fingerprint.pid && r.exitedAt === undefined) {
+        r.exitedAt = this.now();
+        r.exitCode ??= null;
+        r.exitSignal ??= null;
+      }
+    }
+    this.records.set(key, withoutUndefined({ ...rec, fingerprint: { ...rec.fingerprint } }));
+    this.changed(existed ? 'updated' : 'added', [rec]);
+  }
+
+  /** Marks the live record with this pid as exited; false when there is none. */
+  markExited(pid: number, how: { code?: number | null; signal?: string | null } = {}): boolean {
+    const rec = this.findLive(pid);
+    if (!rec) return false;
+    rec.exitedAt = this.now();
+    rec.exitCode = how.code ?? null;
+    rec.exitSignal = how.signal ?? null;
+    this.changed('exited', [rec]);
+    return true;
+  }
+
+  /** The live record with this pid, else the most recent exited one. */
+  get(pid: number): ProcessRecord | undefined {
+    const live = this.findLive(pid);
+    if (live) return { ...live };
+    let best: ProcessRecord | undefined;
+    for (const r of this.records.values()) {
+      if (r.fingerprint.pid === pid && (!best || (r.exitedAt ?? 0) > (best.exitedAt ?? 0))) best = r;
+    }
+    return best && { ...best };
+  }
+
+  /** Records not marked exited, oldest first. */
+  live(): ProcessRecord[] {
+    return this.all().filter((r) => r.exitedAt === undefined);
+  }
+
+  /** Every record, oldest first (exited ones past the age bound are pruned first). */
+  all(): ProcessRecord[] {
+    if (!this.disposed) this.prune();
+    return [...this.records.values()].sort((a, b) => a.startedAt - b.startedAt).map((r) => ({ ...r }));
+  }
+
+  /** Whether a live record belongs to this session. */
+  hasActiveForSession(sessionId: string): boolean {
+    for (const r of this.records.values()) if (r.exitedAt === undefined && r.sessionId === sessionId) return true;
+    return false;
+  }
+
+  onDidChange(listener: (e: RegistryChange) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Drops exited records beyond the count and age bounds; returns how many were dropped. */
+  prune(): number {
+    const dropped = this.pruneQuietly();
+    if (dropped.length) this.changed('pruned', dropped, false);
+    return dropped.length;
+  }
+
+  /** Writes any pending change now. Rejects when the write fails. */
+  async flush(): Promise<void> {
+    this.cancelTimer();
+    if (!this.dirty) return;
+    this.write();
+    if (this.lastWriteError) throw this.lastWriteError;
+  }
+
+  /** For exit paths: writes any pending change synchronously; never throws. False on failure. */
+  flushSync(): boolean {
+    this.cancelTimer();
+    if (!this.dirty) return true;
+    this.write();
+    return this.lastWriteError === undefined;
+  }
+
+  /** The checkpoint as it would be written now. */
+  snapshot(): CheckpointData {
+    return { version: CHECKPOINT_VERSION, owner: { ...this.owner }, writtenAt: this.now(), records: this.all() };
+  }
+
+  /** Clean shutdown: removes the checkpoint file and drops any pending write. */
+  deleteCheckpoint(): void {
+    this.cancelTimer();
+    this.dirty = false;
+    if (!this.checkpointFile) return;
+    try {
+      deleteCheckpointFile(this.checkpointFile);
+    } catch (e) {
+      this.lastWriteError = e as Error;
+    }
+  }
+
+  /** Writes pending changes, then stops timers and listeners. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.flushSync();
+    this.disposed = true;
+    this.listeners.clear();
+  }
+
+  private findLive(pid: number): ProcessRecord | undefined {
+    for (const r of this.records.values()) if (r.fingerprint.pid === pid && r.exitedAt === undefined) return r;
+    return undefined;
+  }
+
+  private pruneQuietly(): ProcessRecord[] {
+    const now = this.now();
+    const exited = [...this.records.entries()]
+      .filter(([, r]) => r.exitedAt !== undefined)
+      .sort(([, a], [, b]) => a.exitedAt! - b.exitedAt!);
+    const dropped: ProcessRecord[] = [];
+    const excess = exited.length - this.maxExited;
+    exited.forEach(([key, r], i) => {
+      if (i < excess || now - r.exitedAt! > this.maxExitedAgeMs) {
+        this.records.delete(key);
+        dropped.push({ ...r });
+      }
+    });
+    return dropped;
+  }
+
+  private changed(type: RegistryChangeType, records: ProcessRecord[], prune = true): void {
+    if (this.disposed) return;
+    const event: RegistryChange = { type, records: records.map((r) => ({ ...r, fingerprint: { ...r.fingerprint } })) };
+    const dropped = prune ? this.pruneQuietly() : [];
+    this.dirty = true;
+    this.schedule();
+    this.emit(event);
+    if (dropped.length) this.emit({ type: 'pruned', records: dropped });
+  }
+
+  private emit(event: RegistryChange): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(event);
+      } catch {
+        // a listener's bug must not break the registry or the other listeners
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (!this.checkpointFile || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.write();
+    }, this.debounceMs);
+    this.timer.unref?.();
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private write(): void {
+    if (!this.checkpointFile) {
+      this.dirty = false;
+      return;
+    }
+    try {
+      writeCheckpointSync(this.checkpointFile, this.snapshot());
+      this.dirty = false;
+      this.writeCount++;
+      this.lastWriteError = undefined;
+    } catch (e) {
+      this.lastWriteError = e as Error;
+    }
+  }
+}
+
+/** True when `a` and `b` name the same process. */
+export function sameRecord(a: ProcessRecord, b: ProcessRecord): boolean {
+  return sameFingerprint(a.fingerprint, b.fingerprint);
+}
+
+/** JSON drops undefined keys; dropping them here too keeps all() equal to what is written. */
+function withoutUndefined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function nonNegative(v: number | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`ProcessRegistry: ${name} must be a non-negative number, got ${v}`);
+  return v;
+}

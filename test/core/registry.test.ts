@@ -1,0 +1,241 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ProcessRecord, ProcessRegistry, RegistryChange, loadCheckpoints } from '../../src/core/registry';
+import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoint';
+import { Fingerprint, selfFingerprint } from '../../src/core/fingerprint';
+import { waitFor } from '../support/processes';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-registry-'));
+  dirs.push(d);
+  return d;
+}
+
+// Records only: these tests never signal anything, so made-up fingerprints are safe.
+const owner: Fingerprint = { pid: 4_000_001, startTime: 12345, bootId: 'test-boot' };
+function rec(pid: number, extra: Partial<ProcessRecord> = {}): ProcessRecord {
+  return {
+    role: 'worker',
+    fingerprint: { pid, startTime: 1000 + pid, bootId: 'test-boot' },
+    pgid: pid,
+    command: `worker ${pid}`,
+    startedAt: 1_700_000_000_000 + pid,
+    ...extra,
+  };
+}
+
+test('checkpoint round-trip: what was recorded is what loadCheckpoints returns', async () => {
+  const dir = tempDir();
+  const reg = new ProcessRegistry({ owner, checkpointDir: dir });
+  reg.add(rec(10, { role: 'gateway', sessionId: undefined }));
+  reg.add(rec(11, { sessionId: 's1' }));
+  reg.markExited(11, { code: null, signal: 'SIGTERM' });
+  await reg.flush();
+  assert.equal(path.basename(reg.checkpointFile!), '4000001_12345_test-boot.json');
+  const { checkpoints, problems } = loadCheckpoints(dir);
+  assert.deepEqual(problems, []);
+  assert.equal(checkpoints.length, 1);
+  const cp = checkpoints[0];
+  assert.deepEqual(cp.owner, owner);
+  assert.equal(cp.version, 1);
+  assert.equal(typeof cp.writtenAt, 'number');
+  assert.equal(cp.file, reg.checkpointFile);
+  assert.deepEqual(cp.records, reg.all());
+  assert.equal(cp.records.find((r) => r.fingerprint.pid === 11)!.exitSignal, 'SIGTERM');
+  assert.deepEqual(loadCheckpoints(dir, { exclude: owner }).checkpoints, [], 'exclude leaves out our own');
+  reg.dispose();
+});
+
+test('checkpoint file has mode 0600 and no temp file is left behind', { skip: process.platform === 'win32' }, async () => {
+  const dir = tempDir();
+  const reg = new ProcessRegistry({ owner, checkpointDir: dir, debounceMs: 0 });
+  for (let i = 0; i < 20; i++) {
+    reg.add(rec(100 + i));
+    await reg.flush();
+  }
+  assert.equal(fs.statSync(reg.checkpointFile!).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readdirSync(dir), [checkpointFileName(owner)]);
+  reg.dispose();
+});
+
+test('debounce coalesces a burst of changes into few writes, and the last state wins', async () => {
+  const dir = tempDir();
+  const reg = new ProcessRegistry({ owner, checkpointDir: dir, debounceMs: 50 });
+  for (let i = 0; i < 200; i++) reg.add(rec(1000 + i));
+  assert.equal(reg.writeCount, 0, 'nothing written synchronously on add');
+  await waitFor(() => reg.writeCount > 0, 'the debounced write');
+  assert.ok(reg.writeCount <= 2, `200 changes took ${reg.writeCount} writes`);
+  assert.equal(loadCheckpoints(dir).checkpoints[0].records.length, 200);
+  reg.dispose();
+});
+
+test('flushSync writes at once; deleteCheckpoint removes the file and cancels pending writes', async () => {
+  const dir = tempDir();
+  const reg = new ProcessRegistry({ owner, checkpointDir: dir, debounceMs: 60_000 });
+  reg.add(rec(7));
+  assert.equal(fs.existsSync(reg.checkpointFile!), false);
+  assert.equal(reg.flushSync(), true);
+  assert.equal(loadCheckpoints(dir).checkpoints[0].records.length, 1);
+  reg.add(rec(8));
+  reg.deleteCheckpoint();
+  assert.equal(fs.existsSync(reg.checkpointFile!), false);
+  reg.dispose();
+  assert.equal(fs.existsSync(reg.checkpointFile!), false, 'dispose after delete writes nothing');
+});
+
+test('a write failure is reported, never thrown from the timer', async () => {
+  const dir = tempDir();
+  const blocker = path.join(dir, 'not-a-dir');
+  fs.writeFileSync(blocker, 'x');
+  const reg = new ProcessRegistry({ owner, checkpointDir: path.join(blocker, 'sub'), debounceMs: 0 });
+  reg.add(rec(9));
+  await waitFor(() => reg.lastWriteError, 'the write error');
+  assert.equal(reg.flushSync(), false);
+  await assert.rejects(reg.flush(), /ENOTDIR|EEXIST/);
+  reg.dispose();
+});
+
+test('truncated and garbage files are quarantined as .corrupt, reported, and never throw', () => {
+  const dir = tempDir();
+  const good = new ProcessRegistry({ owner, checkpointDir: dir, debounceMs: 0 });
+  good.add(rec(1));
+  good.flushSync();
+  const text = fs.readFileSync(good.checkpointFile!, 'utf8');
+  fs.writeFileSync(path.join(dir, '1_2_x.json'), text.slice(0, text.length / 2));
+  fs.writeFileSync(path.join(dir, '3_4_x.json'), '\u0000\u0001garbage');
+  fs.writeFileSync(path.join(dir, '5_6_x.json.corrupt'), 'an earlier one');
+  fs.writeFileSync(path.join(dir, '5_6_x.json'), '');
+  const { checkpoints, problems } = loadCheckpoints(dir);
+  assert.deepEqual(checkpoints.map((c) => c.owner), [owner], 'the good one still loads');
+  assert.equal(problems.length, 3);
+  for (const p of problems) assert.match(p, /corrupt checkpoint .*not valid JSON.*moved aside to/);
+  const names = fs.readdirSync(dir).sort();
+  assert.deepEqual(names, [
+    '1_2_x.json.corrupt', '3_4_x.json.corrupt', checkpointFileName(owner),
+    '5_6_x.json.corrupt', '5_6_x.json.corrupt.1',
+  ].sort());
+  assert.deepEqual(loadCheckpoints(dir).problems, [], 'quarantined files are not read again');
+  good.dispose();
+});
+
+test('wrong-shape JSON (bad version, owner or record) is quarantined with the reason', () => {
+  const dir = tempDir();
+  const base = { version: 1, owner, writtenAt: Date.now(), records: [rec(1)] };
+  const cases: [string, unknown, RegExp][] = [
+    ['a.json', [1, 2], /not a JSON object/],
+    ['b.json', { ...base, version: 99 }, /unsupported version 99/],
+    ['c.json', { ...base, owner: { pid: -1 } }, /owner is not a fingerprint/],
+    ['d.json', { ...base, records: [rec(1), { ...rec(2), role: 'boss' }] }, /record 1: bad role "boss"/],
+    ['e.json', { ...base, records: [{ ...rec(3), fingerprint: { pid: '3' } }] }, /record 0: bad fingerprint/],
+    ['f.json', { ...base, records: 'none' }, /records is not an array/],
+  ];
+  for (const [name, v] of cases) fs.writeFileSync(path.join(dir, name), JSON.stringify(v));
+  const { checkpoints, problems } = loadCheckpoints(dir);
+  assert.deepEqual(checkpoints, []);
+  assert.equal(problems.length, cases.length);
+  for (const [name, , re] of cases) {
+    const p = problems.find((x) => x.includes(path.join(dir, name)));
+    assert.ok(p, `a problem for ${name}`);
+    assert.match(p, re);
+    assert.ok(fs.existsSync(path.join(dir, `${name}.corrupt`)));
+  }
+});
+
+test('a missing directory is simply empty; temp files from a crashed writer are ignored', () => {
+  assert.deepEqual(loadCheckpoints(path.join(tempDir(), 'nope')), { checkpoints: [], problems: [] });
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, '.x.json.1.1.tmp'), '{');
+  writeCheckpointSync(path.join(dir, checkpointFileName(owner)), { version: 1, owner, writtenAt: 1, records: [] });
+  const r = loadCheckpoints(dir);
+  assert.equal(r.checkpoints.length, 1);
+  assert.deepEqual(r.problems, []);
+});
+
+test('pruning keeps at most maxExited exited records, oldest dropped first; live ones are kept', () => {
+  let now = 1_000_000;
+  const reg = new ProcessRegistry({ owner, maxExited: 3, maxExitedAgeMs: 60_000, now: () => now });
+  const events: RegistryChange[] = [];
+  reg.onDidChange((e) => events.push(e));
+  for (let i = 1; i <= 6; i++) reg.add(rec(i));
+  for (let i = 1; i <= 5; i++) {
+    now += 10;
+    reg.markExited(i, { code: 0 });
+  }
+  assert.deepEqual(reg.all().filter((r) => r.exitedAt).map((r) => r.fingerprint.pid), [3, 4, 5]);
+  assert.deepEqual(reg.live().map((r) => r.fingerprint.pid), [6]);
+  const pruned = events.filter((e) => e.type === 'pruned').flatMap((e) => e.records.map((r) => r.fingerprint.pid));
+  assert.deepEqual(pruned, [1, 2]);
+});
+
+test('pruning drops exited records older than maxExitedAgeMs', () => {
+  let now = 1_000_000;
+  const reg = new ProcessRegistry({ owner, maxExited: 100, maxExitedAgeMs: 60_000, now: () => now });
+  reg.add(rec(1));
+  reg.add(rec(2));
+  reg.add(rec(3));
+  reg.markExited(1);
+  now += 30_000;
+  reg.markExited(2);
+  now += 30_001; // record 1 is now 60 001 ms past its exit, record 2 is 30 001 ms
+  assert.deepEqual(reg.all().map((r) => r.fingerprint.pid), [2, 3]);
+  now += 30_000;
+  assert.equal(reg.prune(), 1);
+  assert.deepEqual(reg.all().map((r) => r.fingerprint.pid), [3]);
+});
+
+test('hasActiveForSession, get and markExited follow the live record', () => {
+  const reg = new ProcessRegistry({ owner });
+  reg.add(rec(20, { sessionId: 'a' }));
+  reg.add(rec(21, { sessionId: 'b' }));
+  assert.equal(reg.hasActiveForSession('a'), true);
+  assert.equal(reg.hasActiveForSession('zzz'), false);
+  assert.equal(reg.markExited(20, { code: 1 }), true);
+  assert.equal(reg.markExited(20, { code: 1 }), false, 'second markExited finds no live record');
+  assert.equal(reg.hasActiveForSession('a'), false);
+  assert.equal(reg.get(20)!.exitCode, 1);
+  // The same pid reused by a new process: the new record is the live one.
+  reg.add({ ...rec(21, { sessionId: 'c' }), fingerprint: { pid: 21, startTime: 99_999, bootId: 'test-boot' } });
+  assert.equal(reg.hasActiveForSession('b'), false, 'the old holder of pid 21 is presumed dead');
+  assert.equal(reg.get(21)!.sessionId, 'c');
+  assert.equal(reg.live().length, 1);
+});
+
+test('onDidChange fires per change, survives a throwing listener, and dispose stops it', () => {
+  const reg = new ProcessRegistry({ owner });
+  const seen: string[] = [];
+  reg.onDidChange(() => {
+    throw new Error('listener bug');
+  });
+  const sub = reg.onDidChange((e) => seen.push(`${e.type}:${e.records[0].fingerprint.pid}`));
+  reg.add(rec(30));
+  reg.add(rec(30));
+  reg.markExited(30);
+  sub.dispose();
+  reg.add(rec(31));
+  assert.deepEqual(seen, ['added:30', 'updated:30', 'exited:30']);
+});
+
+test('bad options get a clear error', () => {
+  assert.throws(() => new ProcessRegistry({ owner, debounceMs: -1 }), /debounceMs must be a non-negative number/);
+});
+
+test('a real fingerprint round-trips through the file name and the content', async () => {
+  const dir = tempDir();
+  const me = selfFingerprint();
+  const reg = new ProcessRegistry({ owner: me, checkpointDir: dir });
+  reg.add({ role: 'child', fingerprint: me, command: 'me', startedAt: Date.now() });
+  await reg.flush();
+  const [cp] = loadCheckpoints(dir).checkpoints;
+  assert.deepEqual(cp.owner, me);
+  assert.equal(path.basename(cp.file), `${me.pid}_${me.startTime}_${me.bootId}.json`);
+  reg.deleteCheckpoint();
+  assert.deepEqual(loadCheckpoints(dir).checkpoints, []);
+});
