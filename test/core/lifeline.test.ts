@@ -1,0 +1,144 @@
+// armLifeline with real processes: test → middle → child. The middle process holds the child's
+// stdin pipe and is SIGKILLed; the child's stdout is inherited from the middle, so the test
+// still hears the child after the middle is gone.
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { ChildProcess } from 'node:child_process';
+import { isAlive, killTracked, readLineMatching, spawnNode, track, waitFor, waitForExit } from '../support/processes';
+
+after(killTracked);
+
+const LIFELINE = JSON.stringify(path.join(__dirname, '../../src/core/lifeline.js'));
+const FINGERPRINT = JSON.stringify(path.join(__dirname, '../../src/core/fingerprint.js'));
+
+/** Child source: arms the lifeline with the given options, then runs `then`. */
+function childSource(options: string, then = 'setInterval(() => undefined, 1000);'): string {
+  return `
+const { armLifeline } = require(${LIFELINE});
+const { fingerprintOf, formatFingerprint, parseFingerprint } = require(${FINGERPRINT});
+const parent = parseFingerprint(process.env.TEST_PARENT_FP);
+let calls = 0;
+armLifeline({ parent, ${options}, onDeath(reason) {
+  calls++;
+  process.stdout.write('died ' + calls + ' ' + Date.now() + ' ' + reason + '\\n');
+  setTimeout(() => process.exit(0), 600);
+} });
+process.stdout.write('armed ' + process.pid + '\\n');
+${then}
+`;
+}
+
+/** Middle source: spawns the child with a stdin pipe (and optionally a holder of that pipe). */
+function middleSource(child: string, holdPipe: boolean): string {
+  return `
+const { spawn } = require('child_process');
+const { fingerprintOf, formatFingerprint } = require(${FINGERPRINT});
+const env = { ...process.env, TEST_PARENT_FP: formatFingerprint(fingerprintOf(process.pid)) };
+const c = spawn(process.execPath, ['-e', ${JSON.stringify(child)}], { stdio: ['pipe', 'inherit', 'inherit'], env });
+process.stdout.write('child ' + c.pid + '\\n');
+if (${holdPipe}) {
+  // A long-lived process that inherits the write end of the child's stdin pipe as fd 3.
+  const h = spawn('sleep', ['60'], { stdio: ['ignore', 'ignore', 'ignore', c.stdin] });
+  process.stdout.write('holder ' + h.pid + '\\n');
+}
+setInterval(() => undefined, 1000);
+`;
+}
+
+interface Started {
+  middle: ChildProcess;
+  child: number;
+  lines: string[];
+}
+
+async function start(child: string, holdPipe = false): Promise<Started> {
+  const middle = spawnNode(middleSource(child, holdPipe));
+  const lines: string[] = [];
+  let buf = '';
+  middle.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  const childPid = Number((await waitFor(() => lines.find((l) => l.startsWith('child ')), 'child pid')).split(' ')[1]);
+  track(childPid);
+  if (holdPipe) track(Number((await waitFor(() => lines.find((l) => l.startsWith('holder ')), 'holder pid')).split(' ')[1]));
+  await waitFor(() => lines.some((l) => l.startsWith('armed ')), 'child armed');
+  return { middle, child: childPid, lines };
+}
+
+function deaths(lines: string[]): { at: number; reason: string }[] {
+  return lines
+    .filter((l) => l.startsWith('died '))
+    .map((l) => {
+      const [, , at, ...reason] = l.split(' ');
+      return { at: Number(at), reason: reason.join(' ') };
+    });
+}
+
+test('fires on stdin EOF soon after the parent is SIGKILLed, exactly once', async (t) => {
+  const s = await start(childSource('stdin: true, pollMs: 200'));
+  const killedAt = Date.now();
+  s.middle.kill('SIGKILL');
+  await waitForExit(s.child, 10_000);
+  const d = deaths(s.lines);
+  assert.equal(d.length, 1, `onDeath called once: ${JSON.stringify(d)}`);
+  assert.match(d[0].reason, /stdin|parent/);
+  const latency = d[0].at - killedAt;
+  t.diagnostic(`SIGKILL → onDeath: ${latency} ms (${d[0].reason})`);
+  assert.ok(latency < 5000, `latency ${latency} ms`);
+});
+
+test('fires via the fingerprint poll when the pipe is held open by an inherited descriptor', async (t) => {
+  const s = await start(childSource('stdin: true, pollMs: 200'), true);
+  const killedAt = Date.now();
+  s.middle.kill('SIGKILL');
+  await waitForExit(s.child, 10_000);
+  const d = deaths(s.lines);
+  assert.equal(d.length, 1);
+  assert.doesNotMatch(d[0].reason, /stdin/, 'the pipe is still open, so the poll must be what noticed');
+  assert.match(d[0].reason, /parent/);
+  t.diagnostic(`SIGKILL → onDeath via poll: ${d[0].at - killedAt} ms (${d[0].reason})`);
+  assert.ok(d[0].at - killedAt < 5000);
+});
+
+test('a child whose event loop is blocked is killed by the guard thread after its parent dies', async (t) => {
+  const s = await start(childSource('stdin: true, pollMs: 200, blockedLoopGuard: true', 'setTimeout(() => { process.stdout.write("busy\\n"); for (;;) { /* busy */ } }, 50);'));
+  await waitFor(() => s.lines.includes('busy'), 'child busy');
+  const killedAt = Date.now();
+  s.middle.kill('SIGKILL');
+  await waitForExit(s.child, 10_000);
+  t.diagnostic(`SIGKILL → blocked child gone: ${Date.now() - killedAt} ms`);
+  assert.equal(deaths(s.lines).length, 0, 'the main thread never ran onDeath: the guard did the kill');
+});
+
+test('fires when started after its recorded parent already died (start-up race)', async () => {
+  // The child is told a parent fingerprint that is not its parent: armLifeline must notice at once.
+  const child = spawnNode(`
+const { armLifeline } = require(${LIFELINE});
+armLifeline({ parent: { pid: 999999999, startTime: 1, bootId: 'x' }, pollMs: 60000, onDeath(r) {
+  process.stdout.write('died ' + r + '\\n'); process.exit(0);
+} });
+setInterval(() => undefined, 1000);
+`);
+  const line = await readLineMatching(child.stdout!, (l) => (l.startsWith('died ') ? l : undefined), 10_000);
+  assert.match(line, /parent 999999999/);
+});
+
+test('disarm stops every watch: the child outlives its parent', async () => {
+  // After disarming, the child reports each 100 ms tick (5 poll periods are observed below).
+  const src = childSource('stdin: true, pollMs: 100', 'l.disarm(); process.stdout.write("disarmed\\n"); let n = 0; setInterval(() => process.stdout.write("tick " + n++ + " " + process.ppid + "\\n"), 100);')
+    .replace('armLifeline({', 'const l = armLifeline({');
+  const s = await start(src);
+  await waitFor(() => s.lines.includes('disarmed'), 'disarmed');
+  s.middle.kill('SIGKILL');
+  await waitForExit(s.middle.pid!);
+  const orphanTicks = () => s.lines.filter((l) => l.startsWith('tick ') && !l.endsWith(` ${s.middle.pid}`)).length;
+  await waitFor(() => orphanTicks() >= 5, '5 ticks after the parent died');
+  assert.ok(isAlive(s.child));
+  assert.equal(deaths(s.lines).length, 0);
+});
