@@ -1,3 +1,34 @@
-// Entry point of dist/worker.js (the slash worker program).
-process.stderr.write('worker: not implemented yet\n');
-process.exit(1);
+// Entry point of dist/worker.js, the slash worker. Order matters (hermes #64488: a parent
+// sampled after slow imports is a parent never watched): parse the parent's and owner's
+// fingerprints, arm the lifeline and its blocked-loop guard, attach the JSON-RPC reader — and
+// only then load and start the rest.
+import { armLifeline } from '../core/lifeline';
+import { JsonRpcConnection } from '../core/rpc';
+import { parseWorkerArgs } from './args';
+
+const args = parseWorkerArgs(process.argv.slice(2), process.env);
+let onLifelineLost: (reason: string) => void = (reason) => {
+  // Until the app is loaded there is nothing of ours to take down but ourselves.
+  process.stderr.write(`worker: ${reason} during start-up; exiting\n`);
+  process.exit(1);
+};
+const lifeline = armLifeline({
+  parent: args.parent,
+  owner: args.owner,
+  pollMs: args.pollMs,
+  stdin: true,
+  blockedLoopGuard: true,
+  guardGraceMs: 2 * args.pollMs,
+  guardMaxMs: 10_000,
+  onDeath: (reason) => onLifelineLost(reason),
+});
+const connection = new JsonRpcConnection(process.stdin, process.stdout, {
+  log: (m) => process.stderr.write(`worker rpc: ${m}\n`),
+});
+for (const w of args.warnings) process.stderr.write(`worker: warning: ${w}\n`);
+
+void (async () => {
+  if (args.startDelayMs > 0) await new Promise((r) => setTimeout(r, args.startDelayMs));
+  const { startWorker } = await import('./workerApp');
+  onLifelineLost = startWorker(args, connection, lifeline);
+})();

@@ -1,0 +1,76 @@
+// The last act of a process that is going away: take down what it started. "What it started"
+// is its own process group (when it leads one) plus its descendants by parentage, minus
+// itself — SIGTERM, a grace, then SIGKILL for whatever is left. Each signal goes only to a
+// process whose fingerprint still matches the snapshot (re-read right before sending).
+import { Fingerprint, isSameProcess } from './fingerprint';
+import { descendantsOf, fingerprintOfInfo, scanProcSync } from './processTable';
+
+export interface OwnTeardownResult {
+  targets: number[];
+  survivors: number[];
+  elapsedMs: number;
+}
+
+/** Fingerprints of this process's group members (if it leads a group) and descendants. */
+export function ownedProcesses(extraPids: readonly number[] = []): Fingerprint[] {
+  if (process.platform !== 'linux') return []; // elsewhere callers fall back to their own pids
+  const table = scanProcSync({ readOwner: false });
+  const self = table.find((p) => p.pid === process.pid);
+  const picked = new Map<number, Fingerprint>();
+  const add = (p: (typeof table)[number]) => {
+    if (p.pid === process.pid || p.state === 'Z') return;
+    const fp = fingerprintOfInfo(p);
+    if (fp) picked.set(p.pid, fp);
+  };
+  if (self && self.pgid === process.pid) for (const p of table) if (p.pgid === process.pid) add(p);
+  for (const p of descendantsOf(table, process.pid)) add(p);
+  for (const pid of extraPids) {
+    for (const p of table) if (p.pid === pid) add(p);
+    for (const p of descendantsOf(table, pid)) add(p);
+  }
+  return [...picked.values()];
+}
+
+function signal(fp: Fingerprint, sig: NodeJS.Signals): void {
+  if (!isSameProcess(fp)) return;
+  try {
+    process.kill(fp.pid, sig);
+  } catch {
+    // exited in between
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Synchronous: usable from 'exit' handlers and signal paths where timers may never fire. */
+export function takeDownOwnedSync(graceMs = 300, extraPids: readonly number[] = []): OwnTeardownResult {
+  const started = Date.now();
+  const targets = ownedProcesses(extraPids);
+  for (const fp of targets) signal(fp, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  let alive = targets.filter(isSameProcess);
+  while (alive.length && Date.now() < deadline) {
+    Atomics.wait(sleeper, 0, 0, 10);
+    alive = alive.filter(isSameProcess);
+  }
+  for (const fp of alive) signal(fp, 'SIGKILL');
+  // A SIGTERM handler may have started more children meanwhile: one more sweep, no grace.
+  for (const fp of ownedProcesses(extraPids)) signal(fp, 'SIGKILL');
+  return { targets: targets.map((t) => t.pid), survivors: alive.map((t) => t.pid), elapsedMs: Date.now() - started };
+}
+
+/** Asynchronous variant for normal shutdown paths (keeps the event loop free during the grace). */
+export async function takeDownOwned(graceMs = 300, extraPids: readonly number[] = []): Promise<OwnTeardownResult> {
+  const started = Date.now();
+  const targets = ownedProcesses(extraPids);
+  for (const fp of targets) signal(fp, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  let alive = targets.filter(isSameProcess);
+  while (alive.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+    alive = alive.filter(isSameProcess);
+  }
+  for (const fp of alive) signal(fp, 'SIGKILL');
+  for (const fp of ownedProcesses(extraPids)) signal(fp, 'SIGKILL');
+  return { targets: targets.map((t) => t.pid), survivors: alive.map((t) => t.pid), elapsedMs: Date.now() - started };
+}

@@ -1,0 +1,81 @@
+// The slash commands of the embedded worker.
+import { readProcStat } from '../core/procfs';
+import { RpcError } from '../core/rpc';
+import { runShell } from './runShell';
+
+export interface CommandContext {
+  testCommands: boolean;
+  /** Records a pid the worker started, so teardown covers it even outside the group. */
+  trackChild(pid: number): void;
+  /** Test-only: make the worker misbehave on the wire. */
+  sendRaw(line: string): void;
+  exit(code: number): void;
+}
+
+const HELP = [
+  '/help               this list',
+  '/echo TEXT          returns TEXT',
+  '/sleep MS           waits MS milliseconds',
+  '/run SHELL-COMMAND  runs a shell command in the worker\'s process group; returns its output',
+  '/pid                the worker\'s pid and process group',
+].join('\n');
+
+const TEST_HELP = [
+  '/busy [MS]          (test) blocks the event loop for MS ms, or forever',
+  '/crash [CODE]       (test) writes to stderr and exits mid-command',
+  '/badreply           (test) replies with a wrong id',
+].join('\n');
+
+/** The command sends no reply (test: /crash exits, /badreply sent a wrong one). */
+export const NO_REPLY = Symbol('no-reply');
+
+export async function execCommand(text: string, ctx: CommandContext): Promise<string | typeof NO_REPLY> {
+  const m = /^\s*(\/[A-Za-z-]+)(?:\s+([\s\S]*))?$/.exec(text);
+  if (!m) throw RpcError.invalidParams(`not a slash command: ${JSON.stringify(text.slice(0, 100))} (try /help)`);
+  const name = m[1];
+  const arg = (m[2] ?? '').trim();
+  switch (name) {
+    case '/help':
+      return ctx.testCommands ? `${HELP}\n${TEST_HELP}` : HELP;
+    case '/echo':
+      return m[2] ?? '';
+    case '/sleep': {
+      const ms = Number(arg);
+      if (!Number.isFinite(ms) || ms < 0 || ms > 24 * 3600_000) throw RpcError.invalidParams(`/sleep needs milliseconds (0..86400000), got ${JSON.stringify(arg)}`);
+      await new Promise((r) => setTimeout(r, ms));
+      return `slept ${ms} ms`;
+    }
+    case '/run': {
+      if (!arg) throw RpcError.invalidParams('/run needs a shell command');
+      const r = await runShell(arg, (pid) => ctx.trackChild(pid));
+      const status = r.code === 0 ? '' : r.signal ? `[killed by ${r.signal}]` : `[exit code ${r.code}]`;
+      return status ? `${r.output}${r.output && !r.output.endsWith('\n') ? '\n' : ''}${status}` : r.output;
+    }
+    case '/pid':
+      return `pid ${process.pid} pgid ${processGroup()}`;
+  }
+  if (ctx.testCommands) {
+    switch (name) {
+      case '/busy': {
+        const ms = arg ? Number(arg) : Infinity;
+        const until = Date.now() + ms;
+        while (Date.now() < until) {
+          // deliberately blocks the event loop
+        }
+        return `busy for ${ms} ms`;
+      }
+      case '/crash':
+        process.stderr.write(`worker: crashing on purpose (${arg || 'no reason'})\n`);
+        ctx.exit(Number(arg) || 3);
+        return NO_REPLY;
+      case '/badreply':
+        ctx.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 'not-the-id-you-sent', result: { output: 'wrong' } }));
+        return NO_REPLY;
+    }
+  }
+  throw RpcError.invalidParams(`unknown slash command ${name} (try /help)`);
+}
+
+function processGroup(): number | string {
+  return readProcStat(process.pid)?.pgid ?? 'unknown';
+}

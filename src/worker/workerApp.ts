@@ -1,0 +1,81 @@
+// The worker once armed: answers exec/shutdown, tracks idleness, and on every exit path takes
+// its own children down with it (hermes #83322: os._exit left the worker's children running).
+import { Lifeline } from '../core/lifeline';
+import { takeDownOwned, takeDownOwnedSync } from '../core/lifelineTeardown';
+import { JsonRpcConnection, RpcError } from '../core/rpc';
+import { WorkerArgs } from './args';
+import { execCommand, NO_REPLY } from './commands';
+
+const CHILD_GRACE_MS = 300;
+
+export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lifeline: Lifeline): (reason: string) => void {
+  const children = new Set<number>();
+  let exiting = false;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const log = (m: string) => process.stderr.write(`worker[${process.pid}]: ${m}\n`);
+
+  const exit = async (reason: string, code: number) => {
+    if (exiting) return;
+    exiting = true;
+    log(`exiting: ${reason}`);
+    if (idleTimer) clearTimeout(idleTimer);
+    const r = await takeDownOwned(CHILD_GRACE_MS, [...children]);
+    if (r.targets.length) log(`took down ${r.targets.length} process(es) of mine (${r.survivors.length} needed SIGKILL)`);
+    lifeline.disarm();
+    connection.dispose('exiting');
+    process.exit(code);
+  };
+  const exitNow = (code: number) => {
+    exiting = true;
+    process.exit(code);
+  };
+
+  // Last resort for paths that skip exit(): synchronous, because timers no longer run here.
+  process.on('exit', () => {
+    takeDownOwnedSync(0, [...children]);
+  });
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void exit(`received ${sig}`, 0));
+  process.on('uncaughtException', (e) => {
+    log(`uncaught exception: ${e.stack ?? e.message}`);
+    void exit('uncaught exception', 70);
+  });
+
+  const touch = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    if (args.idleTimeoutMs > 0) {
+      idleTimer = setTimeout(() => void exit(`idle for ${args.idleTimeoutMs} ms`, 0), args.idleTimeoutMs);
+      idleTimer.unref();
+    }
+  };
+  touch();
+
+  connection.onRequest(async (method, params) => {
+    switch (method) {
+      case 'exec': {
+        const command = (params as { command?: unknown } | undefined)?.command;
+        if (typeof command !== 'string') throw RpcError.invalidParams('exec needs {command: string}');
+        touch();
+        const output = await execCommand(command, {
+          testCommands: args.testCommands,
+          trackChild: (pid) => children.add(pid),
+          sendRaw: (line) => process.stdout.write(line + '\n'),
+          exit: exitNow,
+        });
+        touch();
+        if (output === NO_REPLY) return new Promise(() => undefined);
+        return { output };
+      }
+      case 'shutdown':
+        setImmediate(() => void exit('shutdown requested', 0));
+        return { ok: true };
+      case 'ping':
+        return { pid: process.pid };
+      default:
+        throw RpcError.methodNotFound(method);
+    }
+  });
+  connection.onClose((reason) => void exit(`connection closed (${reason})`, 0));
+  connection.notify('ready', { pid: process.pid, sessionId: args.sessionId });
+  log(`ready (session ${args.sessionId || '-'})`);
+  return (reason) => void exit(`lifeline: ${reason}`, 0);
+}
