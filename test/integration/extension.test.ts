@@ -1,0 +1,40 @@
+// Runs inside a real VS Code extension host: the extension installs, activates and registers the
+// commands and view that DESIGN.md names.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { itLanded } from './pending';
+
+export const EXTENSION_ID = 'gateway-warden.gateway-warden';
+export const DESIGN_COMMANDS = [
+  'startGateway', 'stopGateway', 'restartGateway', 'newSession', 'closeSession',
+  'runSlashCommand', 'killWorker', 'clearOrphans', 'refresh', 'showLog',
+].map((c) => `gatewayWarden.${c}`);
+
+describe('Gateway Warden in a real extension host', () => {
+  it('is found by its id and activates', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
+    await ext.activate();
+    assert.equal(ext.isActive, true);
+  });
+
+  it('registers every command its package.json contributes', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext);
+    await ext.activate();
+    const contributed: string[] = (ext.packageJSON.contributes?.commands ?? []).map((c: { command: string }) => c.command);
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const missing = contributed.filter((c) => !registered.has(c));
+    assert.deepEqual(missing, [], `contributed but not registered: ${missing.join(', ')}`);
+  });
+
+  itLanded('contributes the DESIGN.md commands and the gatewayWarden.processes view', () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext);
+    const contributes = ext.packageJSON.contributes ?? {};
+    const commands: string[] = (contributes.commands ?? []).map((c: { command: string }) => c.command);
+    assert.deepEqual([...commands].sort(), [...DESIGN_COMMANDS].sort());
+    const views: string[] = (contributes.views?.gatewayWarden ?? []).map((v: { id: string }) => v.id);
+    assert.deepEqual(views, ['gatewayWarden.processes']);
+  });
+});
