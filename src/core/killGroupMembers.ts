@@ -1,0 +1,140 @@
+// Who is still in a process group. Polled many times per teardown, so the Linux path reads only
+// /proc/PID/stat, into one reused buffer (no per-file fstat, no per-process allocation beyond
+// the pid's name), and stats /proc/PID for the uid of members only.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+export interface GroupSnapshot {
+  /** Live (non-zombie) members, when the platform can list them. */
+  members: number[];
+  /** Members owned by another uid than ours. */
+  otherUser: number[];
+  /** Whether any live member remains (also true when members cannot be listed but the group answers). */
+  alive: boolean;
+  /** False when `members` could not be listed (only `alive` is known). */
+  exact: boolean;
+}
+
+const statBuf = Buffer.alloc(1024);
+
+/** Linux: the pgid and state of one process from /proc/PID/stat, or undefined when gone. */
+function readPgidAndState(pid: string): { pgid: number; state: number } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(`/proc/${pid}/stat`, 'r');
+  } catch {
+    return undefined;
+  }
+  let n: number;
+  try {
+    n = fs.readSync(fd, statBuf, 0, statBuf.length, 0);
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+  // comm may contain ') ', so find the last ')'; then: state ppid pgid ...
+  const close = statBuf.lastIndexOf(0x29, n - 1);
+  if (close < 0 || close + 2 >= n) return undefined;
+  const state = statBuf[close + 2];
+  let at = close + 4; // skip ") S "
+  while (at < n && statBuf[at] !== 0x20) at++; // skip ppid
+  at++;
+  let pgid = 0;
+  for (; at < n; at++) {
+    const c = statBuf[at];
+    if (c < 0x30 || c > 0x39) break;
+    pgid = pgid * 10 + (c - 0x30);
+  }
+  return { pgid, state };
+}
+
+const ZOMBIE = 0x5a; // 'Z'
+const DEAD = 0x58; // 'X'
+
+function linuxGroup(pgid: number): GroupSnapshot {
+  const myUid = process.getuid?.();
+  const members: number[] = [];
+  const otherUser: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c < 0x30 || c > 0x39) continue;
+    const st = readPgidAndState(name);
+    if (!st || st.pgid !== pgid || st.state === ZOMBIE || st.state === DEAD) continue;
+    const pid = Number(name);
+    let uid: number;
+    try {
+      uid = fs.statSync(`/proc/${name}`).uid;
+    } catch {
+      continue; // exited meanwhile
+    }
+    members.push(pid);
+    if (myUid !== undefined && uid !== myUid) otherUser.push(pid);
+  }
+  return { members, otherUser, alive: members.length > 0, exact: true };
+}
+
+/** Other POSIX systems (macOS): one `ps` call. */
+function psGroup(pgid: number): GroupSnapshot | undefined {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-A', '-o', 'pid=,pgid=,uid=,stat='], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch {
+    return undefined;
+  }
+  const myUid = process.getuid?.();
+  const members: number[] = [];
+  const otherUser: number[] = [];
+  for (const line of out.split('\n')) {
+    const [pid, pg, uid, stat] = line.trim().split(/\s+/);
+    if (Number(pg) !== pgid || !stat || stat.startsWith('Z')) continue;
+    members.push(Number(pid));
+    if (myUid !== undefined && Number(uid) !== myUid) otherUser.push(Number(pid));
+  }
+  return { members, otherUser, alive: members.length > 0, exact: true };
+}
+
+/** Last resort: signal 0 to the group. Zombies count as members here. */
+function probeGroup(pgid: number): GroupSnapshot {
+  try {
+    process.kill(-pgid, 0);
+    return { members: [], otherUser: [], alive: true, exact: false };
+  } catch (e) {
+    const alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    return { members: [], otherUser: [], alive, exact: false };
+  }
+}
+
+/** The live members of process group `pgid`. */
+export function groupSnapshot(pgid: number): GroupSnapshot {
+  if (process.platform === 'linux') {
+    try {
+      return linuxGroup(pgid);
+    } catch {
+      return probeGroup(pgid);
+    }
+  }
+  return psGroup(pgid) ?? probeGroup(pgid);
+}
+
+/** The process group of this process (undefined where it cannot be read). */
+export function ownProcessGroup(): number | undefined {
+  if (process.platform === 'win32') return undefined;
+  if (process.platform === 'linux') {
+    const st = readPgidAndState(String(process.pid));
+    if (st) return st.pgid;
+  }
+  try {
+    const out = execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    return Number(out) || undefined;
+  } catch {
+    return undefined;
+  }
+}

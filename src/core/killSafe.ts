@@ -1,0 +1,101 @@
+// safeKill: signal one process only if it is still the process we recorded. The fingerprint is
+// re-read immediately before the signal; what remains is the few microseconds between that read
+// and kill(2), which Node cannot close (no pidfd_send_signal).
+import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
+import { Fingerprint, fingerprintOf, isFingerprint } from './fingerprint';
+import { readProcUid } from './procfs';
+import type { RefusalReason, SafeKillResult } from './killTypes';
+
+export function safeKill(fp: Fingerprint, signal: NodeJS.Signals | number): SafeKillResult {
+  try {
+    return checkAndSend(fp, signal);
+  } catch (e) {
+    return refuse('error', `could not signal: ${(e as Error).message}`);
+  }
+}
+
+function checkAndSend(fp: Fingerprint, signal: NodeJS.Signals | number): SafeKillResult {
+  if (!isFingerprint(fp)) return refuse('error', `not a process fingerprint: ${JSON.stringify(fp)}`);
+  const sigError = signalProblem(signal);
+  if (sigError) return refuse('error', sigError);
+  const protectedWhy = protectedPid(fp.pid);
+  if (protectedWhy) return refuse('protected', `pid ${fp.pid} is ${protectedWhy}; never signalled`);
+  const check = checkProcess(fp);
+  if (check) return check;
+  return sendSignal(fp.pid, signal);
+}
+
+/** Why a pid must never be signalled, or undefined. */
+export function protectedPid(pid: number): string | undefined {
+  if (pid === 1) return 'init (pid 1)';
+  if (pid === process.pid) return 'this process';
+  return undefined;
+}
+
+export function signalProblem(signal: NodeJS.Signals | number): string | undefined {
+  if (typeof signal === 'number') {
+    return Number.isInteger(signal) && signal >= 0 && signal <= 64 ? undefined : `not a signal number: ${signal}`;
+  }
+  return typeof signal === 'string' && signal in os.constants.signals ? undefined : `unknown signal: ${String(signal)}`;
+}
+
+/**
+ * Checks that `fp` still names a live process of ours. Returns a refusal, or undefined when the
+ * process may be signalled.
+ */
+export function checkProcess(fp: Fingerprint): SafeKillResult | undefined {
+  const now = fingerprintOf(fp.pid);
+  if (!now) return refuse('gone', `pid ${fp.pid} has exited`);
+  if (now.bootId !== fp.bootId) {
+    return refuse('reused', `pid ${fp.pid} was recorded in another boot (${fp.bootId}, now ${now.bootId}); it is another process`);
+  }
+  if (now.startTime !== fp.startTime) {
+    return refuse('reused', `pid ${fp.pid} now belongs to another process (start time ${now.startTime}, recorded ${fp.startTime})`);
+  }
+  const uid = processUid(fp.pid);
+  const myUid = process.getuid?.();
+  if (uid !== undefined && myUid !== undefined && uid !== myUid) {
+    return refuse('other-user', `pid ${fp.pid} belongs to uid ${uid}, not to us (uid ${myUid})`);
+  }
+  return undefined;
+}
+
+/** Sends the signal and maps errno to a refusal. */
+export function sendSignal(pid: number, signal: NodeJS.Signals | number): SafeKillResult {
+  try {
+    process.kill(pid, signal);
+    return { sent: true, message: `sent ${signalName(signal)} to pid ${pid}` };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return refuse('gone', `pid ${pid} exited before ${signalName(signal)} reached it`);
+    if (code === 'EPERM') return refuse('other-user', `not permitted to signal pid ${pid} (EPERM)`);
+    return refuse('error', `kill(${pid}, ${signalName(signal)}) failed: ${(e as Error).message}`);
+  }
+}
+
+/** The owner uid of a process: /proc on Linux, `ps` on other POSIX systems, unknown on Windows. */
+export function processUid(pid: number): number | undefined {
+  if (process.platform === 'linux') return readProcUid(pid);
+  if (process.platform === 'win32') return undefined;
+  try {
+    const out = execFileSync('ps', ['-o', 'uid=', '-p', String(pid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const uid = Number(out);
+    return out && Number.isInteger(uid) ? uid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function signalName(signal: NodeJS.Signals | number): string {
+  if (typeof signal === 'string') return signal;
+  const name = Object.entries(os.constants.signals).find(([, n]) => n === signal)?.[0];
+  return name ?? `signal ${signal}`;
+}
+
+function refuse(reason: RefusalReason, message: string): SafeKillResult {
+  return { sent: false, reason, message };
+}

@@ -1,0 +1,161 @@
+// killTree: for processes that are not in a group we own. The tree is snapshotted first (a
+// child's parent link is lost once the parent dies), every member is fingerprint-checked right
+// before each signal, and rounds repeat — picking up children forked meanwhile — until every
+// member is gone or the timeout passes.
+import { execFile } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { Fingerprint, fingerprintOf, isFingerprint, isSameProcess } from './fingerprint';
+import { checkProcess, protectedPid, safeKill, signalProblem } from './killSafe';
+import { DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './groupTeardown';
+import type { KillGroupOptions, KillTreeEntry, KillTreeResult } from './killTypes';
+import { descendantsOf, fingerprintOfInfo, listProcesses, ProcessInfo } from './processTable';
+
+interface Member {
+  fp: Fingerprint;
+  entry: KillTreeEntry;
+  done: boolean;
+}
+
+const KILL_REPEAT_MS = 100;
+const MAX_POLL_MS = 25;
+
+export async function killTree(root: Fingerprint, opts: KillGroupOptions = {}): Promise<KillTreeResult> {
+  const started = performance.now();
+  const result: KillTreeResult = { root: isFingerprint(root) ? root.pid : NaN, processes: [], survivors: [], elapsedMs: 0 };
+  const finish = (): KillTreeResult => {
+    result.elapsedMs = Math.round((performance.now() - started) * 10) / 10;
+    return result;
+  };
+  try {
+    const refusal = checkRoot(root, opts);
+    if (refusal) {
+      result.processes.push(refusal.entry);
+      if (refusal.refused) result.refused = refusal.refused;
+      return finish();
+    }
+    if (process.platform === 'win32') {
+      result.processes.push(await taskkillTree(root.pid));
+      if (result.processes[0].outcome === 'refused') result.refused = result.processes[0].message;
+      return finish();
+    }
+    await teardown(root, opts, started, result);
+  } catch (e) {
+    result.refused = `error: ${(e as Error)?.message ?? String(e)}`;
+  }
+  return finish();
+}
+
+async function teardown(root: Fingerprint, opts: KillGroupOptions, started: number, result: KillTreeResult): Promise<void> {
+  const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const members: Member[] = [newMember(root)];
+  const byPid = new Map<number, Member>([[root.pid, members[0]]]);
+  const adopt = (table: readonly ProcessInfo[]) => {
+    // Descendants of members still alive; a pid already tracked is kept with its first fingerprint.
+    for (const m of members.filter((x) => !x.done)) {
+      for (const info of descendantsOf(table, m.fp.pid)) {
+        if (byPid.has(info.pid)) continue;
+        const fp = fingerprintOfInfo(info) ?? fingerprintOf(info.pid);
+        if (!fp) continue;
+        const member = newMember(fp);
+        members.push(member);
+        byPid.set(info.pid, member);
+      }
+    }
+  };
+  adopt(await listProcesses({ readOwner: false }));
+
+  let signal: NodeJS.Signals = opts.firstSignal ?? 'SIGTERM';
+  let waitMs = graceMs;
+  for (;;) {
+    for (const m of members) {
+      if (m.done) continue;
+      const r = safeKill(m.fp, signal);
+      if (r.sent) {
+        m.entry.signals.push(signal);
+        continue;
+      }
+      m.done = true;
+      if (r.reason === 'gone' || r.reason === 'reused') {
+        settle(m, r.reason);
+      } else {
+        Object.assign(m.entry, { outcome: 'refused', reason: r.reason, message: r.message });
+      }
+    }
+    const deadline = signal === 'SIGKILL'
+      ? performance.now() + waitMs
+      : Math.min(performance.now() + waitMs, started + timeoutMs);
+    let pollMs = 1;
+    let alive: Member[];
+    do {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(pollMs, deadline - performance.now()))));
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      alive = members.filter((m) => !m.done && isSameProcess(m.fp));
+    } while (alive.length > 0 && performance.now() < deadline);
+    for (const m of members) if (!m.done && !alive.includes(m)) { m.done = true; settle(m, 'gone'); }
+    if (alive.length === 0) break;
+    if (signal === 'SIGKILL' && performance.now() >= started + timeoutMs) {
+      for (const m of alive) {
+        Object.assign(m.entry, { outcome: 'survived', message: `pid ${m.fp.pid} still alive after ${m.entry.signals.join(', ')}` });
+      }
+      result.survivors = alive.map((m) => m.fp.pid);
+      break;
+    }
+    // Children forked since the snapshot, while their parents are still alive to name them.
+    adopt(await listProcesses({ readOwner: false }));
+    signal = 'SIGKILL';
+    waitMs = KILL_REPEAT_MS;
+  }
+  result.processes = members.map((m) => m.entry);
+}
+
+function newMember(fp: Fingerprint): Member {
+  return { fp, done: false, entry: { pid: fp.pid, outcome: 'survived', message: '', signals: [] } };
+}
+
+/** Marks a member that is no longer the recorded process: killed by us, or gone on its own. */
+function settle(m: Member, why: 'gone' | 'reused'): void {
+  const { entry } = m;
+  if (entry.signals.length > 0) {
+    Object.assign(entry, { outcome: 'killed', message: `pid ${entry.pid} exited after ${entry.signals.join(', ')}` });
+  } else {
+    Object.assign(entry, {
+      outcome: 'already-gone',
+      reason: why,
+      message: why === 'gone' ? `pid ${entry.pid} had already exited` : `pid ${entry.pid} had been reused by another process; not signalled`,
+    });
+  }
+}
+
+function checkRoot(root: Fingerprint, opts: KillGroupOptions): { entry: KillTreeEntry; refused?: string } | undefined {
+  const refuse = (message: string, reason: KillTreeEntry['reason'] = 'error') => ({
+    entry: { pid: isFingerprint(root) ? root.pid : NaN, outcome: 'refused' as const, reason, message, signals: [] },
+    refused: message,
+  });
+  if (!isFingerprint(root)) return refuse(`not a process fingerprint: ${JSON.stringify(root)}`);
+  if (opts.firstSignal !== undefined) {
+    const problem = signalProblem(opts.firstSignal);
+    if (problem) return refuse(problem);
+  }
+  const why = protectedPid(root.pid);
+  if (why) return refuse(`pid ${root.pid} is ${why}; never signalled`, 'protected');
+  const check = checkProcess(root);
+  if (!check) return undefined;
+  if (check.reason === 'gone' || check.reason === 'reused') {
+    const m = newMember(root);
+    settle(m, check.reason);
+    return { entry: m.entry };
+  }
+  return refuse(check.message, check.reason);
+}
+
+/** Windows: no groups, no signals; taskkill walks the tree by parent pid. */
+function taskkillTree(pid: number): Promise<KillTreeEntry> {
+  return new Promise((resolve) => {
+    execFile('taskkill', ['/T', '/F', '/PID', String(pid)], { windowsHide: true }, (err, _stdout, stderr) => {
+      resolve(err
+        ? { pid, outcome: 'refused', reason: 'error', message: `taskkill failed: ${String(stderr).trim() || err.message}`, signals: [] }
+        : { pid, outcome: 'killed', message: `taskkill /T /F ended pid ${pid} and its tree`, signals: ['taskkill'] });
+    });
+  });
+}
