@@ -1,0 +1,68 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fingerprintOf } from '../../src/core/fingerprint';
+import { killTree } from '../../src/core/kill';
+import { isAlive, killTracked, readLineMatching, spawnNode, spawnTracked, track, waitFor } from '../support/processes';
+
+after(killTracked);
+const posix = process.platform !== 'win32';
+
+// root ─┬─ a: `sh` in its own session ── grand: `sleep` (a's group, not root's)
+//       └─ b: node in its own session, ignores SIGTERM (needs SIGKILL)
+const TREE = `
+const { spawn } = require('child_process');
+const a = spawn('sh', ['-c', 'sleep 1000 & echo $!; wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+a.stdout.once('data', (grand) => {
+  const b = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)"],
+    { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  b.stdout.once('data', () => console.log(JSON.stringify({ a: a.pid, grand: Number(String(grand).trim()), b: b.pid })));
+});
+setInterval(() => {}, 1000);
+`;
+
+async function spreadTree() {
+  const root = spawnNode(TREE);
+  const pids = await readLineMatching(root.stdout!, (l) => (l.startsWith('{') ? JSON.parse(l) as { a: number; grand: number; b: number } : undefined));
+  track(pids.a, true);
+  track(pids.grand);
+  track(pids.b, true);
+  return { root, ...pids, rootFp: fingerprintOf(root.pid!)! };
+}
+
+test('killTree kills a tree spread over several sessions and leaves an unrelated process alive', { skip: !posix }, async () => {
+  const unrelated = spawnTracked('sleep', ['1000'], { stdio: 'ignore' });
+  const t = await spreadTree();
+  const r = await killTree(t.rootFp, { graceMs: 200 });
+  assert.equal(r.refused, undefined);
+  assert.deepEqual(r.survivors, []);
+  const byPid = new Map(r.processes.map((p) => [p.pid, p]));
+  assert.equal(r.processes[0].pid, t.root.pid, 'root first');
+  for (const pid of [t.root.pid!, t.a, t.grand, t.b]) {
+    assert.equal(byPid.get(pid)?.outcome, 'killed', `pid ${pid}: ${JSON.stringify(byPid.get(pid))}`);
+    await waitFor(() => !isAlive(pid), `pid ${pid} to be gone`, 2000);
+  }
+  assert.deepEqual(byPid.get(t.b)!.signals.slice(0, 2), ['SIGTERM', 'SIGKILL'], 'the SIGTERM-ignoring child needed SIGKILL');
+  assert.equal(byPid.get(t.grand)!.signals[0], 'SIGTERM');
+  assert.ok(!byPid.has(unrelated.pid!), 'the unrelated process is not part of the tree');
+  assert.ok(isAlive(unrelated.pid!), 'the unrelated process survives');
+});
+
+test('killTree refuses a root whose pid now belongs to another process', { skip: !posix }, async () => {
+  const innocent = spawnTracked('sleep', ['1000'], { stdio: 'ignore' });
+  const fp = await waitFor(() => fingerprintOf(innocent.pid!), 'the sleeper to start');
+  const r = await killTree({ ...fp, startTime: fp.startTime + 7 }, { graceMs: 100 });
+  assert.equal(r.processes.length, 1);
+  assert.deepEqual([r.processes[0].outcome, r.processes[0].reason], ['already-gone', 'reused']);
+  assert.deepEqual(r.processes[0].signals, []);
+  assert.ok(isAlive(innocent.pid!));
+});
+
+test('killTree refuses this process and pid 1, and survives garbage', async () => {
+  const self = await killTree(fingerprintOf(process.pid)!);
+  assert.match(self.refused ?? '', /this process/);
+  assert.equal(self.processes[0].reason, 'protected');
+  const init = await killTree({ pid: 1, startTime: 0, bootId: 'x' });
+  assert.equal(init.processes[0].reason, 'protected');
+  const junk = await killTree({ pid: 'x' } as never);
+  assert.match(junk.refused ?? '', /not a process fingerprint/);
+});
