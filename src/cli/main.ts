@@ -1,31 +1,67 @@
 // Entry point of dist/cli.js (`gateway-warden`).
 import { listProcesses } from '../core/processTable';
+import { UsageError } from './args';
+import { orphansCommand } from './orphansCommand';
+import { statusCommand } from './statusCommand';
 
 const USAGE = `usage: gateway-warden <command> [options]
 
 commands:
-  orphans [--json] [--kill] [--yes] [--pattern REGEX]...   list (and clear) orphaned processes
-  status [--json]                                         list live owners and their trees
+  orphans   list orphaned processes (and clear them with --kill)
+      --json               machine-readable output (stable shape, see src/cli/jsonShapes.ts)
+      --kill               take the orphans down (SIGTERM, grace, SIGKILL); asks first on a terminal
+      --yes                do not ask (required with --kill when stdin is not a terminal)
+      --pattern REGEX      command-line pattern for re-parented gateway processes (repeatable;
+                           replaces the defaults: tui_gateway.slash_worker, tui_gateway.entry)
+      --checkpoints DIR    checkpoint directory (repeatable; default: the extension's global
+                           storage, or $GATEWAY_WARDEN_CHECKPOINTS)
+      --owner FINGERPRINT  only orphans of this dead host (pid:startTime:bootId; repeatable)
+      --reaper PID         also treat PID as a subreaper that adopts orphans (repeatable)
+      --no-markers         ignore the GATEWAY_WARDEN_OWNER environment marker
+      --grace-ms MS        time between SIGTERM and SIGKILL (default 500)
+  status    list live hosts and their process trees
+      --json               machine-readable output
+      --checkpoints DIR    as above
+
+exit codes: 0 nothing found / all cleared, 1 orphans remain, 2 usage error
 `;
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (argv[0] === 'ps') {
-    const table = await listProcesses({ backend: argv[1] === '--ps-list' ? 'ps-list' : undefined });
-    process.stdout.write(`${table.length} processes\n`);
-    return 0;
+  const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  try {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (command === 'ps') {
+      // Diagnostic kept from the skeleton: how many processes each backend sees.
+      const table = await listProcesses({ backend: rest[0] === '--ps-list' ? 'ps-list' : undefined });
+      process.stdout.write(`${table.length} processes\n`);
+      return 0;
+    }
+    if (command === 'orphans') return await orphansCommand(rest, io);
+    if (command === 'status') return await statusCommand(rest, io);
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`gateway-warden: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
   }
-  process.stderr.write(`gateway-warden: unknown command ${JSON.stringify(argv[0])}\n${USAGE}`);
-  return 2;
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    process.exitCode = code;
+  },
   (err) => {
     process.stderr.write(`gateway-warden: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
+    process.exitCode = 2;
   },
 );

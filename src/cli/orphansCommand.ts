@@ -1,0 +1,154 @@
+// `gateway-warden orphans [--json] [--kill] [--yes] [--pattern REGEX]... [--checkpoints DIR]...`
+// Exit codes: 0 none found / all cleared, 1 some remain, 2 usage error.
+import * as readline from 'node:readline';
+import { Fingerprint, parseFingerprint } from '../core/fingerprint';
+import { DEFAULT_ORPHAN_PATTERNS, Orphan } from '../core/orphans';
+import { formatAge, formatBytes } from '../core/orphansAge';
+import { clearOrphans, pruneStaleCheckpoints } from '../core/orphansClear';
+import { findOrphans } from '../core/orphansFind';
+import { UsageError, parseArgs } from './args';
+import { defaultCheckpointDirs } from './checkpointDirs';
+import { OrphansJson, clearedJson, orphanJson } from './jsonShapes';
+import { renderTable } from './table';
+
+const SPEC = {
+  json: {},
+  kill: {},
+  yes: {},
+  pattern: { value: true },
+  checkpoints: { value: true },
+  owner: { value: true },
+  'grace-ms': { value: true },
+  'no-markers': {},
+  reaper: { value: true },
+};
+
+export interface CommandIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+export async function orphansCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, SPEC);
+  if (positionals.length) throw new UsageError(`orphans takes no arguments (got ${JSON.stringify(positionals[0])})`);
+  const json = flags.has('json');
+  const kill = flags.has('kill');
+  const patterns = flags.has('pattern') ? flags.get('pattern')!.map(toRegExp) : [...DEFAULT_ORPHAN_PATTERNS];
+  const owners = flags.get('owner')?.map(toOwner);
+  const checkpointDirs = flags.get('checkpoints') ?? defaultCheckpointDirs();
+  const graceMs = flags.has('grace-ms') ? toMs(flags.get('grace-ms')!.at(-1)!) : 500;
+  if (flags.has('yes') && !kill) throw new UsageError('--yes only makes sense with --kill');
+
+  const reapers = flags.get('reaper')?.map(toPid);
+  const markers = flags.has('no-markers') ? false : undefined;
+  const found = await findOrphans({ checkpointDirs, patterns, owners, reapers, markers });
+  const out: OrphansJson = {
+    version: 1,
+    orphans: found.orphans.map(orphanJson),
+    problems: found.problems,
+    scan: {
+      processes: found.table.length, scanMs: found.scanMs, detectMs: found.detectMs,
+      checkpointDirs: [...checkpointDirs], checkpoints: found.checkpoints.length, patterns: patterns.map(String),
+    },
+    cleared: null,
+  };
+  if (!json) {
+    for (const p of found.problems) io.stderr.write(`warning: ${p}\n`);
+    io.stdout.write(`${describe(found.orphans)}\n`);
+  }
+  if (!kill || found.orphans.length === 0) {
+    if (json) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return found.orphans.length ? 1 : 0;
+  }
+
+  if (!flags.has('yes')) {
+    const total = found.orphans.reduce((n, o) => n + 1 + o.descendants.length, 0);
+    if (!io.stdin.isTTY) {
+      io.stderr.write(`gateway-warden: refusing to kill ${total} process(es) without confirmation: stdin is not a terminal; add --yes\n`);
+      return 2;
+    }
+    if (!(await confirm(io, `Kill ${total} process(es)? [y/N] `))) {
+      io.stderr.write('nothing killed\n');
+      return 1;
+    }
+  }
+
+  const summary = await clearOrphans(found.orphans, {
+    graceMs,
+    onProgress: json ? undefined : (p) => io.stdout.write(`[${p.done}/${p.total}] pid ${p.orphan.pid}: ${p.results.map((r) => `${r.pid} ${r.outcome}`).join(', ')}\n`),
+  });
+  const deleted: string[] = [];
+  for (const dir of new Set(checkpointDirs)) {
+    const pruned = pruneStaleCheckpoints(dir);
+    deleted.push(...pruned.deleted);
+    out.problems.push(...pruned.problems);
+  }
+  out.cleared = clearedJson(summary, deleted);
+  if (json) {
+    io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    for (const r of summary.results.filter((x) => x.outcome === 'refused')) io.stderr.write(`pid ${r.pid} not cleared: ${r.why}\n`);
+    io.stdout.write(
+      `cleared: ${summary.killed} killed, ${summary.alreadyGone} already gone, ${summary.refused} refused` +
+      (summary.remaining.length ? `; still alive: ${summary.remaining.join(', ')}` : '') +
+      (deleted.length ? `; removed ${deleted.length} stale checkpoint(s)` : '') + '\n',
+    );
+  }
+  return summary.remaining.length ? 1 : 0;
+}
+
+function describe(orphans: Orphan[]): string {
+  if (!orphans.length) return 'no orphans found';
+  const rows: string[][] = [];
+  let bytes = 0;
+  let count = 0;
+  for (const o of orphans) {
+    rows.push([String(o.pid), formatAge(o.ageMs), formatBytes(o.rss), o.reason, o.command]);
+    bytes += o.rss ?? 0;
+    count++;
+    for (const d of o.descendants) {
+      rows.push([`└ ${d.pid}`, formatAge(d.ageMs), formatBytes(d.rss), 'descendant', d.command]);
+      bytes += d.rss ?? 0;
+      count++;
+    }
+  }
+  const table = renderTable(['PID', 'AGE', 'MEMORY', 'REASON', 'COMMAND'], rows);
+  return `${table}\n${orphans.length} orphan(s), ${count} process(es), ${formatBytes(bytes)} resident`;
+}
+
+function toRegExp(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new UsageError(`--pattern ${JSON.stringify(source)} is not a valid regular expression: ${(e as Error).message}`);
+  }
+}
+
+function toOwner(text: string): Fingerprint {
+  const fp = parseFingerprint(text);
+  if (!fp) throw new UsageError(`--owner ${JSON.stringify(text)} is not a fingerprint (pid:startTime:bootId)`);
+  return fp;
+}
+
+function toPid(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--reaper ${JSON.stringify(text)} is not a pid`);
+  return n;
+}
+
+function toMs(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--grace-ms ${JSON.stringify(text)} is not a non-negative number`);
+  return n;
+}
+
+function confirm(io: CommandIo, question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: io.stdin, output: io.stderr });
+  return new Promise((resolve) => {
+    rl.question(question, (answer) => {
+      rl.close();
+      resolve(/^y(es)?$/i.test(answer.trim()));
+    });
+  });
+}

@@ -1,0 +1,42 @@
+// `gateway-warden status [--json]`: live hosts (from checkpoints and markers) and their trees.
+import { formatFingerprint } from '../core/fingerprint';
+import { formatAge, formatBytes } from '../core/orphansAge';
+import { loadCheckpointDirs } from '../core/orphansFind';
+import { describeLiveOwners } from '../core/orphansStatus';
+import { listProcesses } from '../core/processTable';
+import { UsageError, parseArgs } from './args';
+import { defaultCheckpointDirs } from './checkpointDirs';
+import { StatusJson, ownersJson } from './jsonShapes';
+import type { CommandIo } from './orphansCommand';
+import { renderTable } from './table';
+
+export async function statusCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, { json: {}, checkpoints: { value: true } });
+  if (positionals.length) throw new UsageError(`status takes no arguments (got ${JSON.stringify(positionals[0])})`);
+  const dirs = flags.get('checkpoints') ?? defaultCheckpointDirs();
+  const table = await listProcesses({ readMemory: true });
+  const { checkpoints, problems } = loadCheckpointDirs(dirs);
+  const owners = describeLiveOwners(table, checkpoints);
+  if (flags.has('json')) {
+    const out: StatusJson = { version: 1, owners: ownersJson(owners), problems };
+    io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return 0;
+  }
+  for (const p of problems) io.stderr.write(`warning: ${p}\n`);
+  if (!owners.length) {
+    io.stdout.write('no live Gateway Warden hosts found\n');
+    return 0;
+  }
+  for (const o of owners) {
+    io.stdout.write(`host ${formatFingerprint(o.owner)}  ${o.command ?? ''}\n`);
+    if (!o.processes.length) {
+      io.stdout.write('  (no processes)\n\n');
+      continue;
+    }
+    const rows = o.processes.map((p) => [
+      `${'  '.repeat(p.depth)}${p.pid}`, formatAge(p.ageMs), formatBytes(p.rss), p.role ?? '', p.sessionId ?? '', p.command,
+    ]);
+    io.stdout.write(`${renderTable(['PID', 'AGE', 'MEMORY', 'ROLE', 'SESSION', 'COMMAND'], rows).replace(/^/gm, '  ')}\n\n`);
+  }
+  return 0;
+}

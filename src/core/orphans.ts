@@ -1,0 +1,275 @@
+// Orphan detection on one snapshot of the process table (no vscode, no signals). Three rules:
+//   dead-owner-checkpoint  a live process recorded in the checkpoint of a host that is dead
+//   dead-owner-marker      (Linux) a live process whose inherited GATEWAY_WARDEN_OWNER names a
+//                          dead host — it may have left the group (setsid, double fork)
+//   pattern-reparented     a process matching a configured command-line pattern whose parent is
+//                          gone: re-parented to PID 1 or to an init-like subreaper
+// A process owned by a LIVE host is never an orphan, nor is this process or any of its ancestors.
+// Liveness is judged against the snapshot (same pid AND same start ticks AND same boot), so a
+// reused pid never counts as the recorded process.
+import * as path from 'node:path';
+import type { Checkpoint } from './checkpoint';
+import { Fingerprint, fingerprintOf, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
+import { linuxBootId } from './procfs';
+import { ProcessInfo, childrenIndex, fingerprintOfInfo } from './processTable';
+import type { ProcessRole } from './registry';
+import { ageFromStartTicks } from './orphansAge';
+
+export type OrphanReason = 'dead-owner-checkpoint' | 'dead-owner-marker' | 'pattern-reparented';
+
+/** hermes-agent's gateway and its per-session slash workers (`python -m tui_gateway.…`). */
+export const DEFAULT_ORPHAN_PATTERNS: readonly RegExp[] = [/\btui_gateway\.slash_worker\b/, /\btui_gateway\.entry\b/];
+
+/** Parents that adopt re-parented processes: init and the usual subreapers. */
+const INIT_LIKE = /^(?:\S*\/)?(?:systemd|init|tini|dumb-init|catatonit|docker-init|s6-svscan|runsvdir)(?:\s|$)/;
+
+export interface OrphanDescendant {
+  pid: number;
+  ppid: number;
+  fingerprint: Fingerprint;
+  command: string;
+  rss?: number;
+  ageMs?: number;
+}
+
+export interface Orphan {
+  pid: number;
+  ppid: number;
+  pgid?: number;
+  fingerprint: Fingerprint;
+  /** The strongest rule that found it (checkpoint > marker > pattern). */
+  reason: OrphanReason;
+  /** Every rule that found it. */
+  reasons: OrphanReason[];
+  /** One human sentence: why this is an orphan. */
+  reasonText: string;
+  command: string;
+  /** For display only (derived from start ticks and uptime on Linux). */
+  ageMs?: number;
+  /** Resident memory in bytes. */
+  rss?: number;
+  /** Everything below it in the tree (and escaped members of its group), parents first. */
+  descendants: OrphanDescendant[];
+  /** The dead host that owned it, when known. */
+  owner?: Fingerprint;
+  /** The checkpoint it was recorded in. */
+  checkpointFile?: string;
+  role?: ProcessRole;
+  sessionId?: string;
+}
+
+export interface DetectOrphansOptions {
+  /** One snapshot (scanProcSync({ readMemory: true }) on Linux). */
+  table: readonly ProcessInfo[];
+  checkpoints?: readonly Checkpoint[];
+  /** Command-line patterns for the re-parenting rule (default DEFAULT_ORPHAN_PATTERNS; [] disables it). */
+  patterns?: readonly RegExp[];
+  /** Use the environment marker (default: on Linux). */
+  markers?: boolean;
+  /** Only these dead owners count for the checkpoint and marker rules (scoping, e.g. in tests). */
+  owners?: readonly Fingerprint[];
+  /** Extra pids to treat as init-like subreapers. */
+  reapers?: readonly number[];
+  /** The process to protect with its ancestors (default: this one). */
+  selfPid?: number;
+}
+
+interface Candidate {
+  info: ProcessInfo;
+  fingerprint: Fingerprint;
+  reasons: Map<OrphanReason, string>;
+  owner?: Fingerprint;
+  checkpointFile?: string;
+  role?: ProcessRole;
+  sessionId?: string;
+}
+
+const REASON_ORDER: OrphanReason[] = ['dead-owner-checkpoint', 'dead-owner-marker', 'pattern-reparented'];
+
+export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
+  const { table } = opts;
+  const linux = process.platform === 'linux';
+  const bootId = linux ? linuxBootId() : undefined;
+  const byPid = new Map<number, ProcessInfo>();
+  for (const p of table) byPid.set(p.pid, p);
+  const myUid = process.getuid?.();
+  const mine = (p: ProcessInfo) => myUid === undefined || p.uid === undefined || p.uid === myUid;
+  const dead = (p: ProcessInfo) => p.state === 'Z' || p.state === 'X';
+
+  // Liveness from the snapshot where it has start times; elsewhere ask the platform.
+  const liveCache = new Map<string, ProcessInfo | undefined>();
+  const liveInfo = (fp: Fingerprint): ProcessInfo | undefined => {
+    const key = formatFingerprint(fp);
+    if (liveCache.has(key)) return liveCache.get(key);
+    const p = byPid.get(fp.pid);
+    let hit: ProcessInfo | undefined;
+    if (p && !dead(p)) {
+      if (p.startTime !== undefined && bootId !== undefined) {
+        hit = p.startTime === fp.startTime && fp.bootId === bootId ? p : undefined;
+      } else {
+        hit = isSameProcess(fp) ? p : undefined;
+      }
+    }
+    liveCache.set(key, hit);
+    return hit;
+  };
+  const ownerFilter = opts.owners?.map(formatFingerprint);
+  const ownerInScope = (fp: Fingerprint) => !ownerFilter || ownerFilter.includes(formatFingerprint(fp));
+
+  // This process and its ancestors are never touched.
+  const protectedPids = new Set<number>();
+  const selfPid = opts.selfPid ?? process.pid;
+  for (let pid: number | undefined = selfPid, n = 0; pid && pid > 0 && n < 4096; n++) {
+    protectedPids.add(pid);
+    pid = byPid.get(pid)?.ppid ?? (pid === process.pid ? process.ppid : undefined);
+  }
+
+  // Processes a live host vouches for.
+  const liveOwned = new Set<number>();
+  const markerOwner = new Map<number, Fingerprint>();
+  for (const cp of opts.checkpoints ?? []) {
+    if (!liveInfo(cp.owner)) continue;
+    liveOwned.add(cp.owner.pid);
+    for (const r of cp.records) if (liveInfo(r.fingerprint)) liveOwned.add(r.fingerprint.pid);
+  }
+  if (opts.markers ?? linux) {
+    for (const p of table) {
+      const fp = p.owner !== undefined ? parseFingerprint(p.owner) : undefined;
+      if (!fp) continue;
+      markerOwner.set(p.pid, fp);
+      if (liveInfo(fp)) liveOwned.add(p.pid);
+    }
+  }
+  const eligible = (p: ProcessInfo) => !dead(p) && mine(p) && !protectedPids.has(p.pid) && !liveOwned.has(p.pid);
+
+  const candidates = new Map<number, Candidate>();
+  const candidate = (info: ProcessInfo, fp: Fingerprint): Candidate => {
+    let c = candidates.get(info.pid);
+    if (!c) {
+      c = { info, fingerprint: fp, reasons: new Map() };
+      candidates.set(info.pid, c);
+    }
+    return c;
+  };
+
+  for (const cp of opts.checkpoints ?? []) {
+    if (liveInfo(cp.owner) || !ownerInScope(cp.owner)) continue;
+    for (const r of cp.records) {
+      const info = liveInfo(r.fingerprint);
+      if (!info || !eligible(info)) continue;
+      const c = candidate(info, r.fingerprint);
+      c.owner ??= cp.owner;
+      c.checkpointFile ??= cp.file;
+      c.role ??= r.role;
+      c.sessionId ??= r.sessionId;
+      const session = r.sessionId ? ` of session ${r.sessionId}` : '';
+      c.reasons.set(
+        'dead-owner-checkpoint',
+        `${r.role}${session} recorded by host ${formatFingerprint(cp.owner)}, which is dead (${path.basename(cp.file)})`,
+      );
+    }
+  }
+
+  for (const [pid, owner] of markerOwner) {
+    const info = byPid.get(pid)!;
+    if (!eligible(info) || !ownerInScope(owner) || liveInfo(owner)) continue;
+    const fp = fingerprintOfInfo(info) ?? fingerprintOf(pid);
+    if (!fp) continue;
+    const c = candidate(info, fp);
+    c.owner ??= owner;
+    c.reasons.set('dead-owner-marker', `carries the marker of host ${formatFingerprint(owner)}, which is dead`);
+  }
+
+  const patterns = opts.patterns ?? DEFAULT_ORPHAN_PATTERNS;
+  const reapers = new Set(opts.reapers ?? []);
+  const matches = (p: ProcessInfo) => patterns.some((re) => {
+    re.lastIndex = 0; // a /g or /y pattern keeps state between calls
+    return re.test(p.cmdline);
+  });
+  if (patterns.length) {
+    for (const p of table) {
+      if (!eligible(p) || !matches(p)) continue;
+      const parent = byPid.get(p.ppid);
+      const adopted =
+        p.ppid === 1 || reapers.has(p.ppid) ||
+        (parent !== undefined && !matches(parent) && INIT_LIKE.test(parent.cmdline));
+      if (!adopted) continue; // its gateway (or whoever started it) is still alive
+      const fp = fingerprintOfInfo(p) ?? fingerprintOf(p.pid);
+      if (!fp) continue;
+      const by = p.ppid === 1 ? 'PID 1' : `${parent?.name ?? 'a subreaper'} (pid ${p.ppid})`;
+      candidate(p, fp).reasons.set('pattern-reparented', `matches a gateway/worker pattern and was re-parented to ${by}`);
+    }
+  }
+
+  return assemble(table, byPid, candidates, eligible);
+}
+
+/** Nests candidates under candidate ancestors and attaches descendants. */
+function assemble(
+  table: readonly ProcessInfo[],
+  byPid: Map<number, ProcessInfo>,
+  candidates: Map<number, Candidate>,
+  killable: (p: ProcessInfo) => boolean,
+): Orphan[] {
+  const age = ageFromStartTicks();
+  const hasCandidateAncestor = (p: ProcessInfo): boolean => {
+    const seen = new Set<number>();
+    for (let q = byPid.get(p.ppid); q && !seen.has(q.pid); q = byPid.get(q.ppid)) {
+      if (candidates.has(q.pid)) return true;
+      seen.add(q.pid);
+    }
+    return false;
+  };
+  const children = childrenIndex(table);
+  const groups = new Map<number, ProcessInfo[]>();
+  for (const p of table) {
+    if (p.pgid === undefined) continue;
+    const g = groups.get(p.pgid);
+    if (g) g.push(p);
+    else groups.set(p.pgid, [p]);
+  }
+
+  const orphans: Orphan[] = [];
+  for (const c of candidates.values()) {
+    if (hasCandidateAncestor(c.info)) continue;
+    const descendants: OrphanDescendant[] = [];
+    const seen = new Set<number>([c.info.pid]);
+    const queue: ProcessInfo[] = [c.info];
+    const visit = (q: ProcessInfo) => {
+      if (seen.has(q.pid) || !killable(q)) return;
+      seen.add(q.pid);
+      const fp = fingerprintOfInfo(q);
+      if (fp) {
+        descendants.push({ pid: q.pid, ppid: q.ppid, fingerprint: fp, command: q.cmdline, rss: q.rss, ageMs: age(q.startTime) });
+      }
+      queue.push(q);
+    };
+    while (queue.length) {
+      const q = queue.shift()!;
+      for (const child of children.get(q.pid) ?? []) visit(child);
+      // Members of a group this orphan leads that escaped the tree (double fork) go with it.
+      if (q === c.info && q.pgid === q.pid) {
+        for (const m of groups.get(q.pid) ?? []) if (m.ppid === 1) visit(m);
+      }
+    }
+    const reasons = REASON_ORDER.filter((r) => c.reasons.has(r));
+    orphans.push({
+      pid: c.info.pid,
+      ppid: c.info.ppid,
+      pgid: c.info.pgid,
+      fingerprint: c.fingerprint,
+      reason: reasons[0],
+      reasons,
+      reasonText: reasons.map((r) => c.reasons.get(r)).join('; '),
+      command: c.info.cmdline,
+      ageMs: age(c.info.startTime),
+      rss: c.info.rss,
+      descendants,
+      owner: c.owner,
+      checkpointFile: c.checkpointFile,
+      role: c.role,
+      sessionId: c.sessionId,
+    });
+  }
+  return orphans.sort((a, b) => a.pid - b.pid);
+}

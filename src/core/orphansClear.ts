@@ -1,0 +1,151 @@
+// Clearing orphans: each one is taken down with its tree (killTree re-checks every fingerprint
+// right before every signal, escalates SIGTERM → grace → SIGKILL and picks up late children);
+// members of its group that escaped the tree (double fork) are taken down as roots of their own.
+import { Fingerprint, formatFingerprint, isSameProcess } from './fingerprint';
+import { killTree } from './kill';
+import type { KillTreeEntry } from './kill';
+import { loadCheckpoints } from './checkpoint';
+import { deleteCheckpointFile } from './checkpoint';
+import type { Orphan } from './orphans';
+
+export type ClearOutcome = 'killed' | 'already-gone' | 'refused';
+
+export interface ClearResult {
+  pid: number;
+  fingerprint?: Fingerprint;
+  /** The orphan this process was cleared as part of. */
+  orphanPid: number;
+  command?: string;
+  outcome: ClearOutcome;
+  /** Why, in one sentence (the refusal reason, or which signals ended it). */
+  why: string;
+  signals: string[];
+}
+
+export interface ClearProgress {
+  /** Orphans finished so far, and in all. */
+  done: number;
+  total: number;
+  orphan: Orphan;
+  results: ClearResult[];
+}
+
+export interface ClearOrphansOptions {
+  /** Time SIGTERM gets before SIGKILL (default 500 ms). */
+  graceMs?: number;
+  /** Give up on a tree after this long (default 5000 ms). */
+  timeoutMs?: number;
+  onProgress?: (p: ClearProgress) => void;
+  /** Orphans not yet started when this aborts are reported as refused ("cancelled"). */
+  signal?: AbortSignal;
+  /** How many trees are taken down at once (default 8). */
+  concurrency?: number;
+}
+
+export interface ClearSummary {
+  results: ClearResult[];
+  killed: number;
+  alreadyGone: number;
+  refused: number;
+  /** Pids that are still the recorded process after clearing. */
+  remaining: number[];
+  elapsedMs: number;
+}
+
+export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphansOptions = {}): Promise<ClearSummary> {
+  const started = Date.now();
+  const results: ClearResult[] = [];
+  let done = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < orphans.length) {
+      const orphan = orphans[next++];
+      const mine = opts.signal?.aborted ? cancelled(orphan) : await clearOne(orphan, opts);
+      results.push(...mine);
+      done++;
+      try {
+        opts.onProgress?.({ done, total: orphans.length, orphan, results: mine });
+      } catch {
+        // a progress listener's bug must not stop the sweep
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(opts.concurrency ?? 8, orphans.length));
+  await Promise.all(Array.from({ length: n }, worker));
+
+  const remaining = new Set<number>();
+  for (const o of orphans) {
+    for (const fp of [o.fingerprint, ...o.descendants.map((d) => d.fingerprint)]) if (isSameProcess(fp)) remaining.add(fp.pid);
+  }
+  return {
+    results,
+    killed: results.filter((r) => r.outcome === 'killed').length,
+    alreadyGone: results.filter((r) => r.outcome === 'already-gone').length,
+    refused: results.filter((r) => r.outcome === 'refused').length,
+    remaining: [...remaining].sort((a, b) => a - b),
+    elapsedMs: Date.now() - started,
+  };
+}
+
+async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<ClearResult[]> {
+  // Roots: the orphan, plus descendants whose parent is not in the tree (escaped group members).
+  const inTree = new Set<number>([orphan.pid]);
+  const roots: { fp: Fingerprint; command?: string }[] = [{ fp: orphan.fingerprint, command: orphan.command }];
+  for (const d of orphan.descendants) {
+    if (!inTree.has(d.ppid)) roots.push({ fp: d.fingerprint, command: d.command });
+    inTree.add(d.pid);
+  }
+  const commands = new Map<number, string>([[orphan.pid, orphan.command], ...orphan.descendants.map((d) => [d.pid, d.command] as const)]);
+  const fps = new Map<number, Fingerprint>([[orphan.pid, orphan.fingerprint], ...orphan.descendants.map((d) => [d.pid, d.fingerprint] as const)]);
+  const trees = await Promise.all(roots.map((r) => killTree(r.fp, { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs })));
+  const seen = new Set<number>();
+  const out: ClearResult[] = [];
+  for (const tree of trees) {
+    for (const e of tree.processes) {
+      if (seen.has(e.pid)) continue;
+      seen.add(e.pid);
+      out.push(toResult(e, orphan.pid, commands.get(e.pid), fps.get(e.pid)));
+    }
+  }
+  return out;
+}
+
+function toResult(e: KillTreeEntry, orphanPid: number, command: string | undefined, fp: Fingerprint | undefined): ClearResult {
+  const outcome: ClearOutcome = e.outcome === 'survived' ? 'refused' : e.outcome;
+  return { pid: e.pid, fingerprint: fp, orphanPid, command, outcome, why: e.message, signals: [...e.signals] };
+}
+
+function cancelled(orphan: Orphan): ClearResult[] {
+  return [{
+    pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command,
+    outcome: 'refused', why: 'cancelled before it was signalled', signals: [],
+  }];
+}
+
+export interface PruneCheckpointsResult {
+  /** Checkpoint files deleted: their owner is dead and none of their processes is alive. */
+  deleted: string[];
+  /** Checkpoints kept because their owner lives or some of their processes do. */
+  kept: string[];
+  problems: string[];
+}
+
+/** Deletes the checkpoints of dead owners once nothing recorded in them is alive. */
+export function pruneStaleCheckpoints(dir: string): PruneCheckpointsResult {
+  const { checkpoints, problems } = loadCheckpoints(dir);
+  const deleted: string[] = [];
+  const kept: string[] = [];
+  for (const cp of checkpoints) {
+    const stale = !isSameProcess(cp.owner) && !cp.records.some((r) => isSameProcess(r.fingerprint));
+    if (!stale) {
+      kept.push(cp.file);
+      continue;
+    }
+    try {
+      if (deleteCheckpointFile(cp.file)) deleted.push(cp.file);
+    } catch (e) {
+      problems.push(`cannot delete stale checkpoint ${cp.file} of dead host ${formatFingerprint(cp.owner)}: ${(e as Error).message}`);
+    }
+  }
+  return { deleted, kept, problems };
+}

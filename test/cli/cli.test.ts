@@ -1,0 +1,153 @@
+// dist/cli.js against a real scene. Every run is scoped: GATEWAY_WARDEN_CHECKPOINTS names the
+// scene's own directory, --owner its dead host, --pattern its unique tag; and a --json listing is
+// asserted before any --kill, so the CLI cannot touch a process outside this test.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { formatFingerprint, isSameProcess } from '../../src/core/fingerprint';
+import { killTracked, waitForExit } from '../support/processes';
+import { OrphanScene, buildScene, orphansOf, survivorsOf } from '../process/orphansScene';
+import type { OrphansJson, StatusJson } from '../../src/cli/jsonShapes';
+
+const linux = process.platform === 'linux';
+const CLI = path.resolve('dist/cli.js');
+const dirs: string[] = [];
+after(() => {
+  killTracked();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: child.exitCode ?? (err ? -1 : 0), stdout, stderr });
+    });
+    child.stdin?.end(); // not a terminal
+  });
+}
+
+function scoped(s: OrphanScene): { args: string[]; env: NodeJS.ProcessEnv } {
+  const args = ['--pattern', s.pattern.source, '--owner', formatFingerprint(s.deadOwner)];
+  for (const r of s.reapers) args.push('--reaper', String(r));
+  return { args, env: { GATEWAY_WARDEN_CHECKPOINTS: s.dir } };
+}
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+test('orphans --json lists the scene, --kill needs --yes off a terminal, --kill --yes clears exactly the orphans', { skip: !linux }, async () => {
+  const s = await buildScene('cli');
+  dirs.push(s.dir);
+  const { args, env } = scoped(s);
+
+  const listed = await cli(['orphans', '--json', ...args], env);
+  assert.equal(listed.code, 1, `orphans remain → exit 1; stderr: ${listed.stderr}`);
+  const out = JSON.parse(listed.stdout) as OrphansJson;
+  assert.equal(out.version, 1);
+  assert.deepEqual(out.orphans.map((o) => o.pid), sorted([s.gateway.pid, s.markerOrphan.pid, s.patternOrphan.pid]));
+  const gw = out.orphans.find((o) => o.pid === s.gateway.pid)!;
+  assert.deepEqual(gw.fingerprint, s.gateway);
+  assert.deepEqual(gw.owner, s.deadOwner);
+  assert.equal(gw.checkpointFile, s.deadCheckpoint);
+  assert.deepEqual(gw.descendants.map((d) => d.pid), [s.worker.pid]);
+  assert.equal(typeof gw.rssBytes, 'number');
+  assert.equal(typeof gw.ageMs, 'number');
+  assert.equal(out.orphans.find((o) => o.pid === s.patternOrphan.pid)!.reason, 'pattern-reparented');
+  assert.equal(out.orphans.find((o) => o.pid === s.markerOrphan.pid)!.reason, 'dead-owner-marker');
+  assert.deepEqual(out.scan.checkpointDirs, [s.dir]);
+  assert.equal(out.scan.checkpoints, 2);
+  assert.equal(out.cleared, null);
+  assert.ok(out.scan.processes > 10);
+
+  const human = await cli(['orphans', ...args], env);
+  assert.equal(human.code, 1);
+  assert.match(human.stdout, /^PID\s+AGE\s+MEMORY\s+REASON\s+COMMAND/m);
+  assert.match(human.stdout, new RegExp(`^${s.gateway.pid}\\s+\\S+\\s+[\\d.]+ [KMG]B\\s+dead-owner-checkpoint\\s+`, 'm'));
+  assert.match(human.stdout, new RegExp(`^└ ${s.worker.pid}\\s`, 'm'));
+  assert.match(human.stdout, /3 orphan\(s\), 4 process\(es\)/);
+
+  const refused = await cli(['orphans', '--kill', ...args], env);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /refusing to kill 4 process\(es\) without confirmation: stdin is not a terminal; add --yes/);
+  for (const f of orphansOf(s)) assert.ok(isSameProcess(f), `nothing killed without --yes (${f.pid})`);
+
+  const killed = await cli(['orphans', '--kill', '--yes', '--json', '--grace-ms', '300', ...args], env);
+  const k = JSON.parse(killed.stdout) as OrphansJson;
+  assert.equal(killed.code, 0, `all cleared → exit 0; ${killed.stderr} ${JSON.stringify(k.cleared)}`);
+  assert.ok(k.cleared);
+  assert.deepEqual(sorted(k.cleared.results.map((r) => r.pid)), sorted(orphansOf(s).map((f) => f.pid)));
+  assert.ok(k.cleared.results.every((r) => r.outcome === 'killed'), JSON.stringify(k.cleared.results));
+  assert.deepEqual(k.cleared.remaining, []);
+  assert.deepEqual(k.cleared.deletedCheckpoints, [], 'the dead checkpoint still names the live-owned process');
+  for (const f of orphansOf(s)) await waitForExit(f.pid);
+  for (const f of survivorsOf(s)) assert.ok(isSameProcess(f), `survivor ${f.pid} alive`);
+
+  const after = await cli(['orphans', '--json', ...args], env);
+  assert.equal(after.code, 0);
+  assert.deepEqual((JSON.parse(after.stdout) as OrphansJson).orphans, []);
+  assert.match((await cli(['orphans', ...args], env)).stdout, /no orphans found/);
+});
+
+test('status --json lists the live host and its tree, not the dead one', { skip: !linux }, async () => {
+  const s = await buildScene('clistatus');
+  dirs.push(s.dir);
+  const r = await cli(['status', '--json'], { GATEWAY_WARDEN_CHECKPOINTS: s.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as StatusJson;
+  const host = out.owners.find((o) => o.owner.pid === s.liveHost.pid);
+  assert.ok(host, 'live host listed');
+  assert.deepEqual(host.owner, s.liveHost);
+  assert.match(host.command ?? '', new RegExp(`${s.tag}-livehost`));
+  assert.equal(host.checkpointFile, s.liveCheckpoint);
+  assert.deepEqual(sorted(host.processes.map((p) => p.pid)), sorted([s.liveOwned.pid, s.liveRecorded.pid]));
+  assert.equal(host.processes.find((p) => p.pid === s.liveRecorded.pid)!.role, 'worker');
+  assert.ok(!out.owners.some((o) => o.owner.pid === s.deadOwner.pid));
+
+  const human = await cli(['status'], { GATEWAY_WARDEN_CHECKPOINTS: s.dir });
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, new RegExp(`^host ${formatFingerprint(s.liveHost)}`, 'm'));
+  assert.match(human.stdout, new RegExp(`^\\s+${s.liveRecorded.pid}\\s.*worker\\s+live\\s+sleep 601`, 'm'));
+});
+
+test('usage errors exit 2 with a clear message; --help exits 0', async () => {
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(empty);
+  const env = { GATEWAY_WARDEN_CHECKPOINTS: empty };
+  const cases: [string[], RegExp][] = [
+    [['orphans', '--frobnicate'], /unknown option --frobnicate/],
+    [['orphans', '--pattern', '(unclosed'], /--pattern "\(unclosed" is not a valid regular expression/],
+    [['orphans', '--pattern'], /--pattern needs a value/],
+    [['orphans', '--owner', '12'], /--owner "12" is not a fingerprint/],
+    [['orphans', '--yes'], /--yes only makes sense with --kill/],
+    [['orphans', 'extra'], /orphans takes no arguments/],
+    [['status', '--kill'], /unknown option --kill/],
+    [['explode'], /unknown command "explode"/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await cli(args, env);
+    assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stdout, '');
+  }
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /orphans .*\n[\s\S]*--kill[\s\S]*status/);
+});
+
+test('a corrupt checkpoint is quarantined and reported, the listing still works', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(dir);
+  fs.writeFileSync(path.join(dir, '1_2_x.json'), '{"version":1,"own');
+  // A pattern that matches nothing: the listing is empty whatever else runs on this machine.
+  const r = await cli(['orphans', '--json', '--pattern', `^no-such-process-${process.pid}$`, '--owner', '1:2:x'], { GATEWAY_WARDEN_CHECKPOINTS: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as OrphansJson;
+  assert.deepEqual(out.orphans, []);
+  assert.equal(out.problems.length, 1);
+  assert.match(out.problems[0], /corrupt checkpoint .*1_2_x\.json .*moved aside to 1_2_x\.json\.corrupt/);
+  assert.ok(fs.existsSync(path.join(dir, '1_2_x.json.corrupt')));
+});
