@@ -1,3 +1,96 @@
-// Entry point of dist/gateway.js (the embedded gateway program).
-process.stderr.write('gateway: not implemented yet\n');
-process.exit(1);
+// Entry point of dist/gateway.js. First, before anything slow: who is our parent and owner, and
+// arm the lifeline (stdin EOF, fingerprint poll, blocked-loop guard). Then the JSON-RPC
+// connection on stdin/stdout, the optional attach endpoint, and the gateway.ready event.
+import * as path from 'node:path';
+import { fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
+import { ownProcessGroup } from '../core/kill';
+import { armLifeline } from '../core/lifeline';
+import { OWNER_ENV } from '../core/ownerMarker';
+import { JsonRpcConnection } from '../core/rpc';
+import { startAttachServer } from './attachServer';
+import { Gateway } from './gateway';
+import { parseOptions } from './options';
+
+const log = (m: string) => process.stderr.write(`gateway[${process.pid}]: ${m}\n`);
+const { options, warnings } = parseOptions(process.argv.slice(2), process.env);
+const parent = options.parent ?? fingerprintOf(process.ppid);
+// The marker every descendant inherits: the owner's, or our parent's fingerprint when absent.
+if (!process.env[OWNER_ENV]) process.env[OWNER_ENV] = formatFingerprint(parent ?? selfFingerprint());
+const ownerMarker = process.env[OWNER_ENV]!;
+const owner = options.owner ?? (options.parent === undefined && !warnings.some((w) => w.startsWith('owner')) ? parent : undefined);
+
+let onDeath: (reason: string) => void = (reason) => {
+  log(`lifeline lost during start-up (${reason}); exiting`);
+  process.exit(1);
+};
+armLifeline({
+  parent,
+  owner,
+  pollMs: options.pollMs,
+  stdin: true,
+  blockedLoopGuard: true,
+  guardMaxMs: options.shutdownGraceMs + 5000,
+  onDeath: (reason) => onDeath(reason),
+});
+const stdio = new JsonRpcConnection(process.stdin, process.stdout, { maxLineBytes: options.maxLineBytes, log: (m) => log(`rpc: ${m}`) });
+for (const w of warnings) log(`warning: ${w}`);
+
+const gw = new Gateway(options, ownerMarker, owner, options.workerPath ?? path.join(__dirname, 'worker.js'), log);
+
+let exiting = false;
+function exitProcess(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  const done = () => process.exit(code);
+  setTimeout(done, 500).unref();
+  process.stdout.write('', done);
+}
+
+async function shutdownAndExit(reason: string, graceMs = options.shutdownGraceMs, code = 0): Promise<void> {
+  // A hard bound even if closing hangs: sweep synchronously and leave.
+  const hard = setTimeout(() => {
+    log('shutdown exceeded its bound; final sweep');
+    gw.finalSweep();
+    exitProcess(code || 1);
+  }, graceMs + 3000);
+  await gw.shutdown(reason, graceMs);
+  clearTimeout(hard);
+  exitProcess(code);
+}
+gw.requestExit = () => setImmediate(() => exitProcess(0));
+
+onDeath = (reason) => void shutdownAndExit(`lifeline: ${reason}`);
+stdio.onClose((reason) => void shutdownAndExit(`stdio closed: ${reason}`));
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdownAndExit(`received ${sig}`));
+process.on('uncaughtException', (e) => log(`uncaught exception (kept running): ${e.stack ?? e.message}`));
+process.on('unhandledRejection', (e) => log(`unhandled rejection (kept running): ${String(e)}`));
+
+// Requests that arrive before gateway.ready wait for it, so the ready event is always first.
+let markReady!: () => void;
+const ready = new Promise<void>((r) => (markReady = r));
+gw.beforeRequest = () => ready;
+gw.addClient('stdio', stdio);
+
+void (async () => {
+  if (options.listenPort !== undefined) {
+    try {
+      const server = await startAttachServer(gw, options.listenPort, options.tokenFile);
+      gw.attach = server.info;
+      gw.onShutdown.push(() => server.close());
+      log(`attach endpoint on ${server.info.url} (token in ${server.info.tokenFile})`);
+    } catch (e) {
+      log(`warning: cannot open the attach endpoint: ${(e as Error).message}; continuing without it`);
+    }
+  }
+  const me = selfFingerprint();
+  stdio.notify('event', {
+    type: 'gateway.ready',
+    pid: process.pid,
+    pgid: ownProcessGroup() ?? null,
+    startTime: me.startTime,
+    owner: ownerMarker,
+    ...(gw.attach ? { attach: gw.attach } : {}),
+  });
+  markReady();
+  log(`ready (owner ${ownerMarker})`);
+})();

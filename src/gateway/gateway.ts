@@ -1,0 +1,123 @@
+// The gateway: its clients (stdio plus attached WebSocket connections), its sessions, events
+// broadcast to every client, and the bounded shutdown that ends the process.
+import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerprint';
+import { killGroupSync, ownProcessGroup } from '../core/kill';
+import { takeDownOwnedSync } from '../core/lifelineTeardown';
+import { JsonRpcPeer } from '../core/rpc';
+import { methodHandler } from './methods';
+import { GatewayOptions } from './options';
+import { CloseReason, SessionManager } from './sessions';
+
+export interface AttachInfo {
+  url: string;
+  port: number;
+  tokenFile: string;
+}
+
+export class Gateway {
+  readonly sessions: SessionManager;
+  private readonly clients = new Map<string, JsonRpcPeer>();
+  private readonly startedAt = Date.now();
+  private shuttingDown?: Promise<{ closedSessions: number }>;
+  attach?: AttachInfo;
+  /** Extra cleanup at shutdown (the attach server). */
+  onShutdown: (() => void)[] = [];
+  /** Set by main: exit the process once the current reply is out. */
+  requestExit: () => void = () => undefined;
+  /** Set by main: requests wait for this (so gateway.ready is the first line out). */
+  beforeRequest: () => Promise<void> = () => Promise.resolve();
+
+  constructor(
+    readonly options: GatewayOptions,
+    readonly ownerMarker: string,
+    readonly owner: Fingerprint | undefined,
+    workerPath: string,
+    readonly log: (m: string) => void,
+  ) {
+    this.sessions = new SessionManager({
+      workerPath,
+      ownerMarker,
+      owner,
+      pollMs: options.pollMs,
+      slashTimeoutMs: options.slashTimeoutMs,
+      workerIdleTimeoutMs: options.workerIdleTimeoutMs,
+      workerStartTimeoutMs: options.workerStartTimeoutMs,
+      reattachGraceMs: options.reattachGraceMs,
+      emit: (type, payload) => this.emit(type, payload),
+      log,
+    });
+  }
+
+  addClient(id: string, peer: JsonRpcPeer): void {
+    this.clients.set(id, peer);
+    const handle = methodHandler(this, id);
+    peer.onRequest(async (method, params) => {
+      await this.beforeRequest();
+      return handle(method, params);
+    });
+    peer.onClose(() => {
+      this.clients.delete(id);
+      this.sessions.clientGone(id);
+    });
+  }
+
+  emit(type: string, payload: Record<string, unknown>): void {
+    for (const peer of this.clients.values()) peer.notify('event', { type, ...payload });
+  }
+
+  status(): Record<string, unknown> {
+    const me = selfFingerprint();
+    return {
+      pid: process.pid,
+      pgid: this.pgid(),
+      startTime: me.startTime,
+      owner: this.owner ? formatFingerprint(this.owner) : this.ownerMarker,
+      sessions: this.sessions.size,
+      workers: this.sessions.liveWorkers.size,
+      uptimeMs: Date.now() - this.startedAt,
+      options: this.options,
+      attach: this.attach ?? null,
+      shuttingDown: this.shuttingDown !== undefined,
+    };
+  }
+
+  pgid(): number | null {
+    return ownProcessGroup() ?? null;
+  }
+
+  /**
+   * Closes every session through the one close path, bounded by the grace; then SIGKILLs any
+   * worker group still there and whatever else this process started. Idempotent.
+   * The process exits right after (see exitAfterShutdown).
+   */
+  shutdown(reason: CloseReason | string, graceMs = this.options.shutdownGraceMs): Promise<{ closedSessions: number }> {
+    this.shuttingDown ??= this.doShutdown(reason, graceMs);
+    return this.shuttingDown;
+  }
+
+  private async doShutdown(reason: string, graceMs: number): Promise<{ closedSessions: number }> {
+    this.log(`shutting down (${reason}); grace ${graceMs} ms`);
+    const closedSessions = this.sessions.size;
+    const closeReason: CloseReason = reason === 'requested' || reason === 'shutdown' ? 'shutdown' : 'lifeline';
+    this.sessions.stopAccepting();
+    await Promise.race([this.sessions.closeAll(closeReason), new Promise((r) => setTimeout(r, graceMs))]);
+    this.finalSweep();
+    return { closedSessions };
+  }
+
+  /** Synchronous: SIGKILL whatever is left of the workers' groups and of our own. */
+  finalSweep(): void {
+    for (const w of this.sessions.liveWorkers) {
+      if (w.pgid !== null) killGroupSync(w.pgid, { leader: w.fingerprint, firstSignal: 'SIGKILL', graceMs: 100, timeoutMs: 1000 });
+    }
+    for (const f of this.onShutdown.splice(0)) {
+      try {
+        f();
+      } catch (e) {
+        this.log(`shutdown hook failed: ${(e as Error).message}`);
+      }
+    }
+    const r = takeDownOwnedSync(0);
+    if (r.targets.length) this.log(`final sweep: ${r.targets.length} process(es) of mine killed`);
+  }
+}

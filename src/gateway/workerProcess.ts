@@ -1,0 +1,217 @@
+// One slash worker as the gateway sees it: the child process (leader of its own group on
+// POSIX), its JSON-RPC connection over the stdio pipes, and the one way to close it:
+// a polite request, then SIGTERM, then SIGKILL on the worker's whole group, pipes destroyed.
+import { ChildProcess, spawn } from 'node:child_process';
+import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
+import { killGroup } from '../core/kill';
+import { OWNER_ENV } from '../core/ownerMarker';
+import { JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
+import { StderrTail } from './stderrTail';
+
+export type WorkerState = 'starting' | 'ready' | 'closing' | 'exited';
+
+export interface WorkerSpawnOptions {
+  sessionId: string;
+  workerPath: string;
+  ownerMarker: string;
+  owner?: Fingerprint;
+  pollMs: number;
+  idleTimeoutMs: number;
+  log(message: string): void;
+}
+
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface WorkerInfo {
+  pid: number;
+  startTime: number;
+  pgid: number | null;
+  state: WorkerState;
+  lastActivityAt: number;
+}
+
+/** How long a polite shutdown request may take before signals. */
+const POLITE_MS = 1000;
+
+export class WorkerProcess {
+  readonly pid: number;
+  readonly fingerprint: Fingerprint;
+  readonly pgid: number | null;
+  state: WorkerState = 'starting';
+  lastActivityAt = Date.now();
+  exitInfo?: WorkerExit;
+  readonly exited: Promise<WorkerExit>;
+  readonly ready: Promise<void>;
+  private readonly rpc: JsonRpcConnection;
+  private readonly stderr = new StderrTail();
+  private protocolError?: string;
+  private closing?: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly sessionId: string,
+    private readonly log: (m: string) => void,
+  ) {
+    this.pid = child.pid!;
+    // Read at once: the fingerprint is what every later signal is checked against.
+    this.fingerprint = fingerprintOf(this.pid) ?? { pid: this.pid, startTime: 0, bootId: '' };
+    this.pgid = process.platform === 'win32' ? null : this.pid;
+    child.stderr!.on('data', (c: Buffer) => this.stderr.push(c));
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.state = 'exited';
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+    });
+    this.rpc = new JsonRpcConnection(child.stdout!, child.stdin!, {
+      log: (m) => log(`worker ${this.pid}: ${m}`),
+      onUnexpectedResponse: (m) => {
+        // A reply we never asked for means the worker's side of the protocol is broken: fail
+        // everything in flight now rather than wait for timeouts, and retire the worker.
+        this.protocolError = `worker ${this.pid} replied with an unexpected id ${JSON.stringify(m.id)}`;
+        log(this.protocolError);
+        this.rpc.dispose(this.protocolError);
+        void this.close();
+      },
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.rpc.onNotification((method) => {
+        if (method === 'ready') {
+          if (this.state === 'starting') this.state = 'ready';
+          resolve();
+        }
+      });
+      void this.exited.then((e) => reject(this.deathError('while starting', e)));
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  static spawn(opts: WorkerSpawnOptions): WorkerProcess {
+    const args = [
+      opts.workerPath,
+      '--session', opts.sessionId,
+      '--parent', formatFingerprint(selfFingerprint()),
+      '--poll-ms', String(opts.pollMs),
+      '--idle-timeout-ms', String(opts.idleTimeoutMs),
+    ];
+    if (opts.owner) args.push('--owner', formatFingerprint(opts.owner));
+    const child = spawn(process.execPath, args, {
+      // POSIX: the worker leads its own group, so "the worker and everything it started" is one
+      // signal away. Windows: not detached, so libuv's kill-on-close job keeps it tied to us.
+      detached: process.platform !== 'win32',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+      env: {
+        ...process.env, // ELECTRON_RUN_AS_NODE and the test knobs come through here
+        [OWNER_ENV]: opts.ownerMarker,
+        GATEWAY_WARDEN_PARENT: formatFingerprint(selfFingerprint()),
+      },
+    });
+    if (child.pid === undefined) {
+      child.on('error', () => undefined);
+      throw new RpcError(RpcErrorCode.ServerError, `cannot start a worker (${process.execPath} ${opts.workerPath})`);
+    }
+    child.on('error', (e) => opts.log(`worker ${child.pid}: ${e.message}`));
+    return new WorkerProcess(child, opts.sessionId, opts.log);
+  }
+
+  info(): WorkerInfo {
+    return { pid: this.pid, startTime: this.fingerprint.startTime, pgid: this.pgid, state: this.state, lastActivityAt: this.lastActivityAt };
+  }
+
+  get stderrTail(): string {
+    return this.stderr.value;
+  }
+
+  /** Waits for the worker's ready notification (or its death, or the timeout). */
+  async waitReady(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.ready,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new RpcError(RpcErrorCode.RequestTimeout, `worker ${this.pid} did not start within ${timeoutMs} ms${this.tailNote()}`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async exec(command: string, timeoutMs: number): Promise<string> {
+    this.lastActivityAt = Date.now();
+    try {
+      const r = await this.rpc.request<{ output?: unknown }>('exec', { command }, { timeoutMs });
+      return typeof r?.output === 'string' ? r.output : JSON.stringify(r?.output ?? null);
+    } catch (e) {
+      throw await this.explain(e, command, timeoutMs);
+    } finally {
+      this.lastActivityAt = Date.now();
+    }
+  }
+
+  /** Idempotent; resolves when the worker and its whole group are gone and the pipes closed. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.state !== 'exited') this.state = 'closing';
+    if (!this.exitInfo && !this.rpc.isClosed) {
+      // Polite: the worker takes its own children down and exits.
+      await Promise.race([
+        this.rpc.request('shutdown', {}, { timeoutMs: POLITE_MS }).then(() => this.exited).catch(() => undefined),
+        this.exited,
+        new Promise((r) => setTimeout(r, POLITE_MS)),
+      ]);
+    }
+    if (this.pgid !== null) {
+      // Whatever the leader did, escalate on the group until it is empty.
+      const r = await killGroup(this.pgid, { leader: this.fingerprint, graceMs: 500, timeoutMs: 5000 });
+      if (r.refused) this.log(`worker ${this.pid}: group kill refused: ${r.refused}`);
+      if (r.survivors.length) this.log(`worker ${this.pid}: group survivors ${r.survivors.join(',')}`);
+    } else if (!this.exitInfo) {
+      this.child.kill('SIGKILL');
+    }
+    if (!this.exitInfo) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000))]);
+    this.rpc.dispose('worker closed');
+    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) s?.destroy();
+    this.child.unref();
+  }
+
+  private tailNote(): string {
+    const t = this.stderr.value;
+    return t ? `; worker stderr (tail):\n${t}` : '';
+  }
+
+  private deathError(when: string, e: WorkerExit): RpcError {
+    const how = e.signal ? `killed by ${e.signal}` : `exit code ${e.code}`;
+    return new RpcError(RpcErrorCode.ServerError, `worker ${this.pid} died ${when} (${how})${this.tailNote()}`, {
+      pid: this.pid, code: e.code, signal: e.signal, stderrTail: this.stderr.value,
+    });
+  }
+
+  /** Turns a failed exec into a clear error: worker reply errors pass through, deaths explain. */
+  private async explain(e: unknown, command: string, timeoutMs: number): Promise<RpcError> {
+    const what = JSON.stringify(command.slice(0, 80));
+    if (!(e instanceof RpcError)) return new RpcError(RpcErrorCode.InternalError, String(e));
+    if (e.code === RpcErrorCode.RequestTimeout) {
+      return new RpcError(RpcErrorCode.RequestTimeout, `slash command ${what} timed out after ${timeoutMs} ms; its worker ${this.pid} is being replaced`);
+    }
+    if (e.code !== RpcErrorCode.ConnectionClosed) return e; // the worker's own answer
+    if (this.protocolError) {
+      return new RpcError(RpcErrorCode.ServerError, `${this.protocolError} during ${what}; the worker was closed and the next command gets a fresh one${this.tailNote()}`, {
+        pid: this.pid, stderrTail: this.stderr.value,
+      });
+    }
+    // The pipe closed: give the exit status a moment to arrive so the message can name it.
+    const exit = await Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+    if (exit) return this.deathError(`during ${what}`, exit);
+    return new RpcError(RpcErrorCode.ServerError, `lost the connection to worker ${this.pid} during ${what} (${e.message})${this.tailNote()}`);
+  }
+}
