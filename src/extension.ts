@@ -1,8 +1,70 @@
-// activate/deactivate: wiring only.
-export function activate(): void {
-  // Wired up by the extension issue (host + ui).
+// activate/deactivate: wiring only (host/ does the work, ui/ talks to VS Code).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { readSettings, WardenSettings } from './host/settings';
+import { WardenHost } from './host/wardenHost';
+import { createOrphanSource } from './host/orphanSource';
+import { WardenUi } from './ui/wardenUi';
+
+let host: WardenHost | undefined;
+let ui: WardenUi | undefined;
+let onExit: (() => void) | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Gateway Warden', { log: true });
+  context.subscriptions.push(log);
+
+  let settings = loadSettings(log);
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('gatewayWarden')) settings = loadSettings(log);
+    }),
+  );
+
+  const checkpointDir = path.join(context.globalStorageUri.fsPath, 'registry');
+  host = new WardenHost({ extensionPath: context.extensionPath, checkpointDir, log, settings: () => settings });
+  const h = host;
+  ui = new WardenUi({
+    vs: vscode,
+    context,
+    host: h,
+    log,
+    orphans: createOrphanSource({ checkpointDir, patterns: () => settings.extraOrphanPatterns, graceMs: () => settings.shutdownGraceMs, log }),
+    graceMs: () => settings.shutdownGraceMs,
+  });
+  context.subscriptions.push(ui);
+
+  // If the host exits without deactivate finishing, SIGKILL our groups synchronously.
+  onExit = () => host?.disposeSync();
+  process.once('exit', onExit);
+
+  log.info(`activated in host pid ${process.pid} (owner ${h.owner.pid}:${h.owner.startTime})`);
+  if (settings.autoStart) {
+    h.supervisor.start().catch(async (e: Error) => {
+      const pick = await vscode.window.showErrorMessage(`Gateway Warden: ${e.message}`, 'Show Log', 'Open Settings');
+      if (pick === 'Show Log') log.show();
+      if (pick === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'gatewayWarden.gateway');
+    });
+  }
+  if (settings.scanOrphansOnStartup) void ui.startupScan();
 }
 
-export function deactivate(): void {
-  // Wired up by the extension issue.
+export function deactivate(): Promise<void> | undefined {
+  const h = host;
+  host = undefined;
+  ui = undefined;
+  if (onExit) process.off('exit', onExit);
+  onExit = undefined;
+  // Well inside VS Code's 5 s budget; the synchronous fallback runs when the budget is spent.
+  return h?.dispose(2500);
+}
+
+function loadSettings(log: vscode.LogOutputChannel): WardenSettings {
+  const cfg = vscode.workspace.getConfiguration('gatewayWarden');
+  const { settings, problems } = readSettings((key) => cfg.get(key));
+  for (const p of problems) {
+    log.warn(p);
+    void vscode.window.showWarningMessage(`Gateway Warden: ${p}`);
+  }
+  return settings;
 }

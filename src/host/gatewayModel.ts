@@ -1,0 +1,165 @@
+// What the tree shows about the gateway's sessions and workers, kept current from gateway
+// events (no polling); `session.list` resynchronises after a (re)start or an explicit refresh.
+import { Emitter } from './emitter';
+import { GatewayEvent } from './gatewayProcess';
+
+export interface WorkerView {
+  pid: number;
+  startTime: number;
+  pgid?: number;
+  state: string;
+  startedAt: number;
+  /** Last slash command sent through this window (for "idle for"). */
+  lastUsedAt?: number;
+  command?: string;
+}
+
+export interface SessionView {
+  sessionId: string;
+  label?: string;
+  createdAt: number;
+  closeOnDisconnect: boolean;
+  /** The attached client, when the gateway reports one. */
+  client?: string;
+  worker?: WorkerView;
+}
+
+export class GatewayModel {
+  private sessions = new Map<string, SessionView>();
+  private readonly changed = new Emitter<void>();
+  readonly onDidChange = this.changed.event;
+
+  list(): SessionView[] {
+    return [...this.sessions.values()].sort((a, b) => a.createdAt - b.createdAt || a.sessionId.localeCompare(b.sessionId));
+  }
+
+  get(sessionId: string): SessionView | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  workers(): (WorkerView & { sessionId: string })[] {
+    return this.list().flatMap((s) => (s.worker ? [{ ...s.worker, sessionId: s.sessionId }] : []));
+  }
+
+  clear(): void {
+    if (this.sessions.size === 0) return;
+    this.sessions.clear();
+    this.changed.fire();
+  }
+
+  /** Applies one gateway event; returns whether anything changed. */
+  applyEvent(ev: GatewayEvent, now = Date.now()): boolean {
+    const sessionId = str(ev.sessionId);
+    switch (ev.type) {
+      case 'session.created': {
+        if (!sessionId) return false;
+        const prev = this.sessions.get(sessionId);
+        this.sessions.set(sessionId, {
+          sessionId,
+          label: str(ev.label) ?? prev?.label,
+          createdAt: num(ev.createdAt) ?? prev?.createdAt ?? now,
+          closeOnDisconnect: ev.closeOnDisconnect === true,
+          client: str(ev.client) ?? prev?.client,
+          worker: prev?.worker,
+        });
+        break;
+      }
+      case 'session.closed':
+        if (!sessionId || !this.sessions.delete(sessionId)) return false;
+        break;
+      case 'worker.started': {
+        const pid = num(ev.pid);
+        const startTime = num(ev.startTime);
+        if (!sessionId || pid === undefined || startTime === undefined) return false;
+        const s = this.ensure(sessionId, now);
+        s.worker = { pid, startTime, pgid: num(ev.pgid), state: str(ev.state) ?? 'running', startedAt: now, command: str(ev.command) };
+        break;
+      }
+      case 'worker.exited': {
+        const s = sessionId ? this.sessions.get(sessionId) : undefined;
+        const pid = num(ev.pid);
+        if (!s?.worker || (pid !== undefined && s.worker.pid !== pid)) return false;
+        s.worker = undefined;
+        break;
+      }
+      case 'worker.state': {
+        const s = sessionId ? this.sessions.get(sessionId) : undefined;
+        if (!s?.worker || !str(ev.state)) return false;
+        s.worker.state = str(ev.state)!;
+        break;
+      }
+      default:
+        return false;
+    }
+    this.changed.fire();
+    return true;
+  }
+
+  /** Replaces the model with a `session.list` result (unknown shapes are skipped). */
+  applyList(result: unknown, now = Date.now()): void {
+    const raw = (result as { sessions?: unknown })?.sessions;
+    const next = new Map<string, SessionView>();
+    if (Array.isArray(raw)) {
+      for (const r of raw as Record<string, unknown>[]) {
+        const sessionId = str(r?.sessionId) ?? str(r?.id);
+        if (!sessionId) continue;
+        const prev = this.sessions.get(sessionId);
+        const w = r.worker as Record<string, unknown> | null | undefined;
+        let worker: WorkerView | undefined;
+        const pid = num(w?.pid);
+        const startTime = num(w?.startTime);
+        if (w && pid !== undefined && startTime !== undefined) {
+          const same = prev?.worker && prev.worker.pid === pid && prev.worker.startTime === startTime ? prev.worker : undefined;
+          worker = {
+            pid,
+            startTime,
+            pgid: num(w.pgid) ?? same?.pgid,
+            state: str(w.state) ?? same?.state ?? 'running',
+            startedAt: num(w.startedAt) ?? same?.startedAt ?? now,
+            lastUsedAt: num(w.lastUsedAt) ?? num(w.lastActivityAt) ?? same?.lastUsedAt,
+            command: str(w.command) ?? same?.command,
+          };
+        }
+        next.set(sessionId, {
+          sessionId,
+          label: str(r.label) ?? prev?.label,
+          createdAt: num(r.createdAt) ?? prev?.createdAt ?? now,
+          closeOnDisconnect: r.closeOnDisconnect === true || (r.closeOnDisconnect === undefined && prev?.closeOnDisconnect === true),
+          client: str(r.client) ?? prev?.client,
+          worker,
+        });
+      }
+    }
+    this.sessions = next;
+    this.changed.fire();
+  }
+
+  noteActivity(sessionId: string, now = Date.now()): void {
+    const w = this.sessions.get(sessionId)?.worker;
+    if (w) {
+      w.lastUsedAt = now;
+      this.changed.fire();
+    }
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+
+  private ensure(sessionId: string, now: number): SessionView {
+    let s = this.sessions.get(sessionId);
+    if (!s) {
+      s = { sessionId, createdAt: now, closeOnDisconnect: false };
+      this.sessions.set(sessionId, s);
+    }
+    return s;
+  }
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}

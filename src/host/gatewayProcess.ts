@@ -1,0 +1,231 @@
+// One running gateway: spawned without a shell as a process-group leader (POSIX) whose stdin is
+// its lifeline, spoken to over newline-delimited JSON-RPC, started only once it says
+// `gateway.ready`. Any way of failing to start leaves nothing running.
+import { ChildProcess, spawn } from 'node:child_process';
+import { Fingerprint, fingerprintOf, isSameProcess } from '../core/fingerprint';
+import { killGroup, killGroupSync, killTree } from '../core/kill';
+import { JsonRpcConnection } from '../core/rpc';
+import { Emitter } from './emitter';
+import { LaunchSpec } from './launchSpec';
+import { Log } from './seams';
+
+/** A gateway event: `params` of the `event` notification (always has `type`). */
+export interface GatewayEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface GatewayExit {
+  code: number | null;
+  signal: string | null;
+  /** Last lines of stderr, for error messages. */
+  stderrTail: string[];
+}
+
+export class GatewayStartError extends Error {
+  constructor(message: string, readonly stderrTail: string[] = []) {
+    super(message);
+    this.name = 'GatewayStartError';
+  }
+}
+
+export interface StartOptions {
+  readyTimeoutMs?: number;
+  log: Log;
+}
+
+const POSIX = process.platform !== 'win32';
+const STDERR_TAIL = 20;
+
+export class GatewayProcess {
+  private readonly events = new Emitter<GatewayEvent>();
+  private readonly exits = new Emitter<GatewayExit>();
+  readonly onEvent = this.events.event;
+  readonly onExit = this.exits.event;
+  private exitInfo: GatewayExit | undefined;
+  private readonly exited: Promise<GatewayExit>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly rpc: JsonRpcConnection,
+    readonly fingerprint: Fingerprint,
+    readonly pgid: number,
+    readonly spec: LaunchSpec,
+    readonly startedAt: number,
+    exited: Promise<GatewayExit>,
+  ) {
+    this.exited = exited.then((e) => (this.exitInfo = e));
+  }
+
+  get pid(): number {
+    return this.fingerprint.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  whenExited(): Promise<GatewayExit> {
+    return this.exited;
+  }
+
+  /** Starts the gateway and resolves once it has said `gateway.ready`. */
+  static start(spec: LaunchSpec, opts: StartOptions): Promise<GatewayProcess> {
+    const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
+    const log = opts.log;
+    return new Promise<GatewayProcess>((resolve, reject) => {
+      let child: ChildProcess;
+      try {
+        child = spawn(spec.command, spec.args, {
+          env: spec.env,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          // Own process group (and session) on POSIX so the whole tree can be signalled at once.
+          // Not on Windows: a detached child would escape libuv's kill-on-close job object.
+          detached: POSIX,
+          shell: false,
+          windowsHide: true,
+        });
+      } catch (e) {
+        reject(new GatewayStartError(`Cannot start the gateway (${spec.display}): ${(e as Error).message}`));
+        return;
+      }
+
+      const stderrTail: string[] = [];
+      let stderrBuf = '';
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (chunk: string) => {
+        stderrBuf += chunk;
+        let nl: number;
+        while ((nl = stderrBuf.indexOf('\n')) >= 0) {
+          const line = stderrBuf.slice(0, nl).replace(/\r$/, '');
+          stderrBuf = stderrBuf.slice(nl + 1);
+          if (!line) continue;
+          log.info(`[gateway ${child.pid ?? '?'}] ${line}`);
+          stderrTail.push(line);
+          if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
+        }
+      });
+      // A dead gateway makes our writes fail with EPIPE; that is reported through 'exit'.
+      child.stdin?.on('error', (e) => log.debug(`gateway stdin: ${e.message}`));
+
+      const exited = new Promise<GatewayExit>((res) => {
+        child.once('exit', (code, signal) => res({ code, signal, stderrTail: [...stderrTail, ...(stderrBuf ? [stderrBuf] : [])] }));
+      });
+
+      let settled = false;
+      // Declared before `fail` (which clears it) because spawn errors can arrive first.
+      // eslint-disable-next-line prefer-const
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (message: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(new GatewayStartError(message, [...stderrTail]));
+      };
+
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        // spawn failures (ENOENT, EACCES) come here with no process started.
+        const why =
+          e.code === 'ENOENT' ? 'the program was not found' :
+          e.code === 'EACCES' ? 'permission denied (is it executable?)' :
+          e.message;
+        fail(`Cannot start the gateway command ${spec.display}: ${why}.`);
+      });
+
+      if (child.pid === undefined || !child.stdout || !child.stdin) return; // 'error' follows
+      const pid = child.pid;
+      // Read right away, before the program can exit: (pid, start time) is what kills check.
+      const fp = fingerprintOf(pid) ?? { pid, startTime: -1, bootId: '' };
+      const pgid = POSIX ? pid : 0;
+      const rpc = new JsonRpcConnection(child.stdout, child.stdin, { maxLineBytes: 8 * 1024 * 1024, log: (m) => log.warn(`gateway rpc: ${m}`) });
+      const gw = new GatewayProcess(child, rpc, fp, pgid, spec, Date.now(), exited);
+
+      rpc.onNotification((method: string, params: unknown) => {
+        const ev = toEvent(method, params);
+        if (!ev) return;
+        if (ev.type === 'gateway.ready' && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          log.info(`gateway ready: pid ${pid}, group ${pgid} (${spec.display})`);
+          resolve(gw);
+          return;
+        }
+        gw.events.fire(ev);
+      });
+
+      timer = setTimeout(() => {
+        if (settled) return;
+        fail(`The gateway command ${spec.display} did not report gateway.ready within ${Math.round(readyTimeoutMs / 1000)} s; it was stopped.`);
+        void gw.forceKill();
+      }, readyTimeoutMs);
+
+      void exited.then((e) => {
+        rpc.dispose();
+        if (!settled) {
+          const how = e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
+          const tail = e.stderrTail.length ? `: ${e.stderrTail.slice(-3).join(' | ')}` : '';
+          fail(`The gateway command ${spec.display} ${how} before it was ready${tail}.`);
+          // The program is gone, but whatever it started in its group must not outlive it.
+          void gw.forceKill();
+        } else {
+          gw.exits.fire(e);
+        }
+        gw.events.dispose();
+      });
+    });
+  }
+
+  request<T = unknown>(method: string, params?: unknown, timeoutMs = 10_000): Promise<T> {
+    if (this.exitInfo) return Promise.reject(new Error('the gateway is not running'));
+    return this.rpc.request(method, params, { timeoutMs }) as Promise<T>;
+  }
+
+  /**
+   * Polite stop, then force: ask for `gateway.shutdown`, close the lifeline, wait up to
+   * `politeMs` for the exit, then tear the group down (whatever the leader did).
+   */
+  async stop(opts: { graceMs: number; politeMs: number; timeoutMs: number }): Promise<void> {
+    if (!this.exitInfo) {
+      this.rpc.request('gateway.shutdown', { graceMs: opts.graceMs }, { timeoutMs: opts.politeMs }).catch(() => undefined);
+      // Closing stdin is the lifeline: a gateway that ignores the request still exits on EOF.
+      this.child.stdin?.end();
+      await Promise.race([this.exited, delay(opts.politeMs)]);
+    }
+    await this.forceKill(opts.graceMs, opts.timeoutMs);
+  }
+
+  /** Group teardown (POSIX) or tree kill (Windows); a no-op when everything is gone. */
+  async forceKill(graceMs = 200, timeoutMs = 3000): Promise<void> {
+    try {
+      if (POSIX) {
+        await killGroup(this.pgid, { graceMs, timeoutMs, leader: this.fingerprint });
+      } else if (!this.exitInfo && isSameProcess(this.fingerprint)) {
+        await killTree(this.fingerprint, { graceMs, timeoutMs });
+      }
+    } catch {
+      // Reported by the caller through the registry / process table; never throw from teardown.
+    }
+    if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs))]);
+  }
+
+  /** Synchronous last resort (deactivate budget exhausted, process exit): SIGKILL the group now. */
+  killSync(): void {
+    try {
+      if (POSIX) killGroupSync(this.pgid, { graceMs: 0, timeoutMs: 500, leader: this.fingerprint, firstSignal: 'SIGKILL' });
+      else if (isSameProcess(this.fingerprint)) this.child.kill('SIGKILL');
+    } catch {
+      // nothing more we can do synchronously
+    }
+  }
+}
+
+/** The DESIGN event form is `method: "event", params: {type}`; a bare method name is tolerated. */
+function toEvent(method: string, params: unknown): GatewayEvent | undefined {
+  const p = (typeof params === 'object' && params !== null ? params : {}) as Record<string, unknown>;
+  if (method === 'event') return typeof p.type === 'string' ? (p as GatewayEvent) : undefined;
+  return { ...p, type: method };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref?.());
+}

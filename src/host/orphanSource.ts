@@ -1,0 +1,87 @@
+// Orphans as the palette and the tree see them, on top of the registry helper's detection and
+// clearing (core/orphans*): one process-table snapshot per scan, this host's checkpoint folder
+// (dead hosts' checkpoints stay there until nothing they recorded is alive).
+import { clearOrphans } from '../core/orphansClear';
+import { findOrphans } from '../core/orphansFind';
+import { DEFAULT_ORPHAN_PATTERNS, Orphan } from '../core/orphans';
+import { pruneStaleCheckpoints } from '../core/orphansClear';
+import { Log } from './seams';
+
+export interface OrphanItem {
+  pid: number;
+  startTime?: number;
+  ageMs?: number;
+  rssBytes?: number;
+  cmdline: string;
+  reason: string;
+  /** The detected orphan, handed back to clearing unchanged. */
+  orphan: Orphan;
+}
+
+export interface OrphanClearOutcome {
+  pid: number;
+  ok: boolean;
+  message: string;
+}
+
+export interface OrphanClearOptions {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, pid: number) => void;
+}
+
+export interface OrphanSourceOptions {
+  checkpointDir: string;
+  /** Extra command-line patterns (validated sources) on top of the defaults. */
+  patterns: () => readonly string[];
+  graceMs: () => number;
+  log: Log;
+}
+
+export interface OrphanSourceApi {
+  scan(): Promise<OrphanItem[]>;
+  clear(items: readonly OrphanItem[], opts?: OrphanClearOptions): Promise<OrphanClearOutcome[]>;
+}
+
+export function createOrphanSource(o: OrphanSourceOptions): OrphanSourceApi {
+  return {
+    async scan() {
+      const patterns = [...DEFAULT_ORPHAN_PATTERNS, ...o.patterns().map((p) => new RegExp(p))];
+      const r = await findOrphans({ checkpointDirs: [o.checkpointDir], patterns });
+      for (const p of r.problems) o.log.warn(`orphans: ${p}`);
+      return r.orphans.map((x) => ({
+        pid: x.pid,
+        startTime: x.fingerprint.startTime,
+        ageMs: x.ageMs,
+        rssBytes: x.rss,
+        cmdline: x.command,
+        reason: x.reasonText,
+        orphan: x,
+      }));
+    },
+    async clear(items, opts = {}) {
+      const summary = await clearOrphans(
+        items.map((i) => i.orphan),
+        {
+          graceMs: o.graceMs(),
+          signal: opts.signal,
+          onProgress: (p) => opts.onProgress?.(p.done, p.total, p.orphan.pid),
+        },
+      );
+      const outcomes = items.map((i) => {
+        const mine = summary.results.filter((r) => r.orphanPid === i.pid);
+        const self = mine.find((r) => r.pid === i.pid);
+        const left = summary.remaining.filter((pid) => pid === i.pid || i.orphan.descendants.some((d) => d.pid === pid));
+        const ok = left.length === 0 && self?.outcome !== 'refused';
+        const message = ok
+          ? self?.outcome === 'already-gone' ? 'already gone' : `ended (${mine.length} process${mine.length === 1 ? '' : 'es'})`
+          : self?.why ?? `still running: ${left.join(', ')}`;
+        return { pid: i.pid, ok, message };
+      });
+      // Dead hosts' checkpoints go once nothing they recorded is alive.
+      const pruned = pruneStaleCheckpoints(o.checkpointDir);
+      for (const p of pruned.problems) o.log.warn(`orphans: ${p}`);
+      if (pruned.deleted.length) o.log.info(`removed ${pruned.deleted.length} stale checkpoint(s)`);
+      return outcomes;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// CPU and memory of workers and their children, sampled from the process table only while
+// someone is looking (the tree view is visible). Linux reads /proc; elsewhere nothing is shown.
+import * as fs from 'node:fs';
+import { descendantsOf, ProcessInfo, scanProcSync } from '../core/processTable';
+import { readProcRss } from '../core/procfs';
+import { Emitter } from './emitter';
+
+export interface ResourceUsage {
+  /** Percent of one core since the previous sample (undefined on the first sample). */
+  cpuPercent?: number;
+  rssBytes?: number;
+}
+
+export interface ResourceSnapshot {
+  usage: Map<number, ResourceUsage>;
+  /** Live descendants of each watched root pid. */
+  children: Map<number, ProcessInfo[]>;
+  takenAt: number;
+}
+
+const CLK_TCK = 100; // USER_HZ: 100 on every Linux ABI Node supports
+
+/** utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat). */
+export function readCpuTicks(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[14 - 3]);
+  const stime = Number(rest[15 - 3]);
+  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
+}
+
+export class ResourceSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private last = new Map<number, { ticks: number; at: number }>();
+  private snapshot: ResourceSnapshot = { usage: new Map(), children: new Map(), takenAt: 0 };
+  private readonly sampled = new Emitter<ResourceSnapshot>();
+  readonly onDidSample = this.sampled.event;
+
+  constructor(private readonly roots: () => number[], private readonly intervalMs = 2000) {}
+
+  get current(): ResourceSnapshot {
+    return this.snapshot;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  start(): void {
+    if (this.timer || process.platform !== 'linux') return;
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.last.clear();
+  }
+
+  sample(now = Date.now()): ResourceSnapshot {
+    const roots = this.roots();
+    const children = new Map<number, ProcessInfo[]>();
+    if (roots.length) {
+      const table = scanProcSync({ readOwner: false });
+      for (const r of roots) children.set(r, descendantsOf(table, r));
+    }
+    const usage = new Map<number, ResourceUsage>();
+    const next = new Map<number, { ticks: number; at: number }>();
+    for (const pid of [...roots, ...[...children.values()].flat().map((p) => p.pid)]) {
+      const ticks = readCpuTicks(pid);
+      if (ticks === undefined) continue;
+      const prev = this.last.get(pid);
+      const u: ResourceUsage = { rssBytes: readProcRss(pid) };
+      if (prev && now > prev.at) u.cpuPercent = Math.max(0, ((ticks - prev.ticks) / CLK_TCK) / ((now - prev.at) / 1000) * 100);
+      usage.set(pid, u);
+      next.set(pid, { ticks, at: now });
+    }
+    this.last = next;
+    this.snapshot = { usage, children, takenAt: now };
+    this.sampled.fire(this.snapshot);
+    return this.snapshot;
+  }
+
+  dispose(): void {
+    this.stop();
+    this.sampled.dispose();
+  }
+}

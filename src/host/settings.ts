@@ -1,0 +1,124 @@
+// Validated settings. A bad value never crashes anything: it is reported as a problem (shown to
+// the user once) and the default is used instead.
+import { SettingReader } from './seams';
+
+export interface WardenSettings {
+  /** Custom gateway program; undefined means the embedded dist/gateway.js. */
+  gatewayCommand?: string;
+  gatewayArgs: string[];
+  autoStart: boolean;
+  /** 0 disables the idle timeout. */
+  workerIdleTimeoutMs: number;
+  watchdogPollMs: number;
+  shutdownGraceMs: number;
+  scanOrphansOnStartup: boolean;
+  /** Validated regular-expression sources. */
+  extraOrphanPatterns: string[];
+}
+
+export const DEFAULT_SETTINGS: Readonly<WardenSettings> = Object.freeze({
+  gatewayArgs: [],
+  autoStart: true,
+  workerIdleTimeoutMs: 30 * 60_000,
+  watchdogPollMs: 1000,
+  shutdownGraceMs: 500,
+  scanOrphansOnStartup: true,
+  extraOrphanPatterns: [],
+});
+
+export interface SettingsResult {
+  settings: WardenSettings;
+  /** Human-readable messages, one per rejected value. */
+  problems: string[];
+}
+
+const S = 'gatewayWarden.';
+
+export function readSettings(get: SettingReader): SettingsResult {
+  const problems: string[] = [];
+  const bad = (key: string, value: unknown, why: string, fallback: unknown) => {
+    problems.push(`Setting ${S}${key} = ${short(value)} ${why}; using ${short(fallback)}.`);
+  };
+
+  const bool = (key: string, def: boolean): boolean => {
+    const v = get(key);
+    if (v === undefined || v === null) return def;
+    if (typeof v === 'boolean') return v;
+    bad(key, v, 'is not true or false', def);
+    return def;
+  };
+
+  const num = (key: string, def: number, min: number, max: number, integer: boolean): number => {
+    const v = get(key);
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+      bad(key, v, `is not ${integer ? 'a whole number' : 'a number'}`, def);
+      return def;
+    }
+    if (v < min || v > max) {
+      bad(key, v, `is outside ${min}–${max}`, def);
+      return def;
+    }
+    return v;
+  };
+
+  const strings = (key: string): string[] | undefined => {
+    const v = get(key);
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+      bad(key, v, 'is not a list of strings', []);
+      return undefined;
+    }
+    return v as string[];
+  };
+
+  let gatewayCommand: string | undefined;
+  const cmd = get('gateway.command');
+  if (typeof cmd === 'string') {
+    gatewayCommand = cmd.trim() || undefined;
+  } else if (cmd !== undefined && cmd !== null) {
+    bad('gateway.command', cmd, 'is not a string', '(embedded gateway)');
+  }
+  if (gatewayCommand !== undefined && /[\0\n]/.test(gatewayCommand)) {
+    bad('gateway.command', gatewayCommand, 'contains a NUL or newline', '(embedded gateway)');
+    gatewayCommand = undefined;
+  }
+
+  const gatewayArgs = strings('gateway.args') ?? [];
+  if (gatewayArgs.length && gatewayCommand === undefined) {
+    problems.push(`Setting ${S}gateway.args is ignored: it applies only with ${S}gateway.command.`);
+  }
+
+  const extraOrphanPatterns: string[] = [];
+  for (const p of strings('orphans.extraPatterns') ?? []) {
+    try {
+      new RegExp(p);
+      if (p.trim() === '') throw new Error('empty pattern matches everything');
+      extraOrphanPatterns.push(p);
+    } catch (e) {
+      problems.push(`Setting ${S}orphans.extraPatterns: ${short(p)} is not a usable regular expression (${(e as Error).message}); skipped.`);
+    }
+  }
+
+  const settings: WardenSettings = {
+    gatewayCommand,
+    gatewayArgs: gatewayCommand === undefined ? [] : gatewayArgs,
+    autoStart: bool('autoStart', DEFAULT_SETTINGS.autoStart),
+    workerIdleTimeoutMs: Math.round(num('worker.idleTimeoutMinutes', 30, 0, 1440, false) * 60_000),
+    watchdogPollMs: num('watchdog.pollMs', DEFAULT_SETTINGS.watchdogPollMs, 100, 60_000, true),
+    shutdownGraceMs: num('shutdown.graceMs', DEFAULT_SETTINGS.shutdownGraceMs, 0, 3000, true),
+    scanOrphansOnStartup: bool('orphans.scanOnStartup', DEFAULT_SETTINGS.scanOrphansOnStartup),
+    extraOrphanPatterns,
+  };
+  return { settings, problems };
+}
+
+function short(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

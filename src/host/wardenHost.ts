@@ -1,0 +1,122 @@
+// Everything the extension host owns, without UI: the registry bound to this host's lifetime,
+// the gateway supervisor, the session model. One instance per activation.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Fingerprint, isSameProcess, selfFingerprint } from '../core/fingerprint';
+import { Checkpoint, loadCheckpoints, ProcessRegistry } from '../core/registry';
+import { Disposable } from './emitter';
+import { GatewayModel } from './gatewayModel';
+import { launchSpec } from './launchSpec';
+import { bindRegistry, liveWorkerGroups } from './registryBinding';
+import { Log } from './seams';
+import { WardenSettings } from './settings';
+import { GatewaySupervisor, SupervisorOptions } from './supervisor';
+
+export interface WardenHostOptions {
+  extensionPath: string;
+  /** `<globalStorage>/registry`. */
+  checkpointDir: string;
+  log: Log;
+  settings: () => WardenSettings;
+  owner?: Fingerprint;
+  readyTimeoutMs?: number;
+  crashPolicy?: SupervisorOptions['crashPolicy'];
+}
+
+export class WardenHost {
+  readonly owner: Fingerprint;
+  readonly registry: ProcessRegistry;
+  readonly supervisor: GatewaySupervisor;
+  readonly model = new GatewayModel();
+  /** Checkpoints of dead hosts found at activation, kept for orphan detection. */
+  readonly staleCheckpoints: Checkpoint[];
+  private readonly subs: Disposable[] = [];
+  private disposed = false;
+
+  constructor(private readonly opts: WardenHostOptions) {
+    this.owner = opts.owner ?? selfFingerprint();
+    const log = opts.log;
+    try {
+      fs.mkdirSync(opts.checkpointDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      log.warn(`cannot create the registry folder ${opts.checkpointDir}: ${(e as Error).message}`);
+    }
+    // Neighbours first: another live window's checkpoint is left alone; a dead host's is kept
+    // (never deleted here) and handed to orphan detection.
+    const { checkpoints, problems } = loadCheckpoints(opts.checkpointDir, { exclude: this.owner });
+    for (const p of problems) log.warn(`registry: ${p}`);
+    this.staleCheckpoints = checkpoints.filter((cp) => !isSameProcess(cp.owner));
+    if (this.staleCheckpoints.length) {
+      log.info(`registry: ${this.staleCheckpoints.length} checkpoint(s) of dead hosts: ${this.staleCheckpoints.map((c) => path.basename(c.file)).join(', ')}`);
+    }
+
+    this.registry = new ProcessRegistry({ owner: this.owner, checkpointDir: opts.checkpointDir });
+    this.supervisor = new GatewaySupervisor({
+      launch: () => launchSpec(opts.settings(), { extensionPath: opts.extensionPath, owner: this.owner }),
+      log,
+      readyTimeoutMs: opts.readyTimeoutMs,
+      crashPolicy: opts.crashPolicy,
+      graceMs: () => opts.settings().shutdownGraceMs,
+      extraGroups: () => liveWorkerGroups(this.registry),
+    });
+    this.subs.push(
+      bindRegistry(this.registry, this.supervisor),
+      this.supervisor.onEvent((ev) => this.model.applyEvent(ev)),
+      this.supervisor.onDidStart(() => {
+        this.model.clear();
+        // The gateway may have sessions already (a custom one that keeps state): resync once.
+        this.supervisor.request('session.list', {}, 5000).then(
+          (r) => this.model.applyList(r),
+          (e) => log.debug(`session.list after start: ${(e as Error).message}`),
+        );
+      }),
+      this.supervisor.onDidExit(({ gateway }) => {
+        this.model.clear();
+        // Worker exits died with the gateway's pipe; whatever its group held is gone or going.
+        for (const r of this.registry.live()) {
+          if (r.role !== 'gateway' && !isSameProcess(r.fingerprint)) this.registry.markExited(r.fingerprint.pid, {});
+        }
+        log.debug(`gateway ${gateway.pid} exit recorded`);
+      }),
+    );
+  }
+
+  /**
+   * Clean deactivate: stop everything within the budget, then remove this host's checkpoint
+   * (nothing of ours is left to find). Resolves; never rejects.
+   */
+  async dispose(budgetMs = 2500): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      await this.supervisor.dispose(budgetMs);
+    } catch (e) {
+      this.opts.log.error(`gateway teardown: ${(e as Error).message}`);
+    }
+    this.finish();
+  }
+
+  /** Synchronous variant for process exit without deactivate. */
+  disposeSync(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.supervisor.disposeSync();
+    this.finish();
+  }
+
+  private finish(): void {
+    for (const s of this.subs) s.dispose();
+    this.model.dispose();
+    const leftovers = this.registry.live().filter((r) => isSameProcess(r.fingerprint));
+    if (leftovers.length) {
+      // Keep the checkpoint: the next activation will offer these as orphans.
+      this.opts.log.warn(`still alive after teardown: ${leftovers.map((r) => r.fingerprint.pid).join(', ')}`);
+      for (const r of this.registry.live()) if (!isSameProcess(r.fingerprint)) this.registry.markExited(r.fingerprint.pid, {});
+      this.registry.flushSync();
+      this.registry.dispose();
+      return;
+    }
+    this.registry.deleteCheckpoint();
+    this.registry.dispose();
+  }
+}

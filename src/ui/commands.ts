@@ -1,0 +1,187 @@
+// Command handlers, written against small seams (WindowApi, the supervisor's request surface,
+// the model) so they are unit-testable without VS Code. Every handler reports failures to the
+// user and the log; none throws.
+import type { QuickPickItem } from 'vscode';
+import type { GatewayModel, SessionView, WorkerView } from '../host/gatewayModel';
+import type { GatewayStatus } from '../host/supervisor';
+import type { Log } from '../host/seams';
+import type { NodeRef, TreeNode } from './treeNodes';
+import type { WindowApi } from './vscodeApi';
+
+export const COMMAND_IDS = [
+  'gatewayWarden.startGateway',
+  'gatewayWarden.stopGateway',
+  'gatewayWarden.restartGateway',
+  'gatewayWarden.newSession',
+  'gatewayWarden.closeSession',
+  'gatewayWarden.runSlashCommand',
+  'gatewayWarden.killWorker',
+  'gatewayWarden.clearOrphans',
+  'gatewayWarden.refresh',
+  'gatewayWarden.showLog',
+] as const;
+export type CommandId = (typeof COMMAND_IDS)[number];
+export type Handler = (...args: unknown[]) => Promise<void>;
+
+/** What the handlers need from the host side. */
+export interface GatewayControl {
+  readonly current: GatewayStatus;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  request<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;
+}
+
+/** Ends a worker's process group (fingerprint re-checked before any signal). */
+export type WorkerKiller = (w: WorkerView) => Promise<{ ok: boolean; message: string }>;
+
+export interface CommandDeps {
+  window: WindowApi;
+  gateway: GatewayControl;
+  model: GatewayModel;
+  log: Log & { show(): void };
+  killWorker: WorkerKiller;
+  /** Refreshes the tree (and its resource numbers). */
+  refreshView: () => void;
+  clearOrphans: () => Promise<void>;
+  slashTimeoutMs?: number;
+}
+
+const SHOW_LOG = 'Show Log';
+
+export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
+  const reportError = async (what: string, e: unknown) => {
+    const message = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+    d.log.error(message);
+    const pick = await d.window.showErrorMessage(message, SHOW_LOG);
+    if (pick === SHOW_LOG) d.log.show();
+  };
+  const guarded = (what: string, fn: Handler): Handler => async (...args) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      await reportError(what, e);
+    }
+  };
+  const isRunning = () => d.gateway.current.state === 'running';
+  const needRunning = async (): Promise<boolean> => {
+    if (isRunning()) return true;
+    const pick = await d.window.showWarningMessage(`The gateway is not running (${d.gateway.current.state}).`, 'Start Gateway');
+    if (pick === 'Start Gateway') await d.gateway.start();
+    return isRunning();
+  };
+
+  const resync = async () => {
+    if (d.gateway.current.state !== 'running') {
+      d.model.clear();
+      return;
+    }
+    d.model.applyList(await d.gateway.request('session.list', {}, 5000));
+  };
+
+  const pickSession = async (arg: unknown, placeHolder: string, sessions = d.model.list()): Promise<SessionView | undefined> => {
+    const ref = refOf(arg);
+    if (ref && 'sessionId' in ref) return d.model.get(ref.sessionId) ?? { sessionId: ref.sessionId, createdAt: Date.now(), closeOnDisconnect: false };
+    if (sessions.length === 0) return undefined;
+    if (sessions.length === 1) return sessions[0];
+    const items: (QuickPickItem & { s: SessionView })[] = sessions.map((s) => ({
+      label: s.label ?? s.sessionId,
+      description: s.worker ? `worker pid ${s.worker.pid}` : 'no worker',
+      detail: s.label ? s.sessionId : undefined,
+      s,
+    }));
+    return (await d.window.showQuickPick(items, { placeHolder }))?.s;
+  };
+
+  return {
+    'gatewayWarden.startGateway': guarded('Could not start the gateway', async () => {
+      await d.gateway.start();
+      await resync();
+    }),
+    'gatewayWarden.stopGateway': guarded('Could not stop the gateway', async () => {
+      await d.gateway.stop();
+      d.model.clear();
+    }),
+    'gatewayWarden.restartGateway': guarded('Could not restart the gateway', async () => {
+      await d.gateway.restart();
+      await resync();
+    }),
+    'gatewayWarden.newSession': guarded('Could not create a session', async () => {
+      if (!(await needRunning())) return;
+      const label = await d.window.showInputBox({ prompt: 'Label for the new session (optional)', placeHolder: 'e.g. refactoring' });
+      if (label === undefined) return; // cancelled
+      const r = await d.gateway.request<{ sessionId: string }>('session.create', label.trim() ? { label: label.trim() } : {}, 10_000);
+      d.log.info(`session created: ${r?.sessionId}`);
+      if (r?.sessionId && !d.model.get(r.sessionId)) d.model.applyEvent({ type: 'session.created', sessionId: r.sessionId, label: label.trim() || undefined });
+    }),
+    'gatewayWarden.closeSession': guarded('Could not close the session', async (arg) => {
+      if (!(await needRunning())) return;
+      const s = await pickSession(arg, 'Session to close');
+      if (!s) {
+        if (!refOf(arg)) await d.window.showInformationMessage('There are no sessions to close.');
+        return;
+      }
+      const r = await d.gateway.request<{ closed: boolean }>('session.close', { sessionId: s.sessionId }, 10_000);
+      d.log.info(`session ${s.sessionId} close: ${r?.closed ? 'closed' : 'was already closed'}`);
+      d.model.applyEvent({ type: 'session.closed', sessionId: s.sessionId });
+    }),
+    'gatewayWarden.runSlashCommand': guarded('Slash command failed', async (arg) => {
+      if (!(await needRunning())) return;
+      let s = await pickSession(arg, 'Session to run the command in');
+      if (!s) {
+        if (d.model.list().length) return; // the user cancelled the pick
+        const r = await d.gateway.request<{ sessionId: string }>('session.create', {}, 10_000);
+        d.model.applyEvent({ type: 'session.created', sessionId: r.sessionId });
+        s = d.model.get(r.sessionId)!;
+      }
+      const command = await d.window.showInputBox({
+        prompt: `Slash command for session ${s.label ?? s.sessionId}`,
+        placeHolder: '/help',
+        value: '/',
+        validateInput: (v) => (v.trim().startsWith('/') && v.trim().length > 1 ? undefined : 'A slash command starts with "/", e.g. /help'),
+      });
+      if (command === undefined || !command.trim().startsWith('/') || command.trim().length < 2) return;
+      d.model.noteActivity(s.sessionId);
+      d.log.info(`[${s.sessionId}] ${command.trim()}`);
+      const r = await d.gateway.request<{ output?: unknown }>('slash.exec', { sessionId: s.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000);
+      d.model.noteActivity(s.sessionId);
+      const output = typeof r?.output === 'string' ? r.output : JSON.stringify(r?.output ?? '');
+      for (const line of output.split('\n')) d.log.info(`[${s.sessionId}] ${line}`);
+      const shown = output.trim() ? output.trim() : '(no output)';
+      const pick = await d.window.showInformationMessage(`${command.trim()}: ${shown.length > 400 ? `${shown.slice(0, 400)}… (full output in the log)` : shown}`, SHOW_LOG);
+      if (pick === SHOW_LOG) d.log.show();
+    }),
+    'gatewayWarden.killWorker': guarded('Could not kill the worker', async (arg) => {
+      const ref = refOf(arg);
+      let w: WorkerView | undefined;
+      if (ref?.kind === 'worker') {
+        w = d.model.get(ref.sessionId)?.worker ?? { pid: ref.pid, startTime: ref.startTime, pgid: ref.pgid, state: '?', startedAt: Date.now() };
+      } else {
+        const withWorkers = d.model.list().filter((s) => s.worker);
+        const s = await pickSession(undefined, 'Worker to kill', withWorkers);
+        if (!s) {
+          if (!withWorkers.length) await d.window.showInformationMessage('There are no workers running.');
+          return;
+        }
+        w = s.worker;
+      }
+      if (!w) return;
+      const r = await d.killWorker(w);
+      d.log.info(`kill worker ${w.pid}: ${r.message}`);
+      if (!r.ok) await d.window.showWarningMessage(`Worker ${w.pid}: ${r.message}`);
+      d.refreshView();
+    }),
+    'gatewayWarden.clearOrphans': guarded('Could not clear orphaned processes', () => d.clearOrphans()),
+    'gatewayWarden.refresh': guarded('Could not refresh', async () => {
+      await resync();
+      d.refreshView();
+    }),
+    'gatewayWarden.showLog': async () => d.log.show(),
+  };
+}
+
+/** Commands invoked from the tree get the TreeNode; from the palette, nothing. */
+function refOf(arg: unknown): NodeRef | undefined {
+  const n = arg as TreeNode | undefined;
+  return n && typeof n === 'object' && n.ref && typeof n.ref === 'object' ? n.ref : undefined;
+}

@@ -1,0 +1,20 @@
+// Context keys read by `when` clauses in package.json menus and viewsWelcome.
+import type { GatewayStatus } from '../host/supervisor';
+
+export interface ContextKeys {
+  'gatewayWarden.gatewayState': GatewayStatus['state'];
+  'gatewayWarden.gatewayActive': boolean;
+  'gatewayWarden.hasSessions': boolean;
+  'gatewayWarden.hasWorkers': boolean;
+  'gatewayWarden.hasOrphans': boolean;
+}
+
+export function contextKeys(gateway: GatewayStatus, sessions: number, workers: number, orphans: number): ContextKeys {
+  return {
+    'gatewayWarden.gatewayState': gateway.state,
+    'gatewayWarden.gatewayActive': gateway.state === 'running' || gateway.state === 'starting' || gateway.state === 'restarting',
+    'gatewayWarden.hasSessions': sessions > 0,
+    'gatewayWarden.hasWorkers': workers > 0,
+    'gatewayWarden.hasOrphans': orphans > 0,
+  };
+}

@@ -1,0 +1,104 @@
+// The palette half of orphan clearing: a multi-select pick (all pre-selected), a cancellable
+// progress notification while killing, then a summary. Detection and killing are the host's.
+import type { QuickPickItem } from 'vscode';
+import type { Log } from '../host/seams';
+import { formatBytes, formatDuration } from './format';
+import type { OrphanView } from './treeNodes';
+import { PROGRESS_NOTIFICATION, WindowApi } from './vscodeApi';
+
+export interface ClearOutcome {
+  pid: number;
+  ok: boolean;
+  message: string;
+}
+
+export interface OrphanSource<T extends OrphanView = OrphanView> {
+  /** The orphans known now (a fresh scan). */
+  scan(): Promise<T[]>;
+  /** Ends the given orphans and what hangs below them, re-checking fingerprints before signals. */
+  clear(items: readonly T[], opts: { signal?: AbortSignal; onProgress?: (done: number, total: number, pid: number) => void }): Promise<ClearOutcome[]>;
+}
+
+export interface ClearSummary {
+  cleared: number;
+  failed: ClearOutcome[];
+  cancelled: boolean;
+  attempted: number;
+}
+
+export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, source: OrphanSource<T>, log: Log): Promise<ClearSummary | undefined> {
+  const orphans = await source.scan();
+  if (!orphans.length) {
+    await window.showInformationMessage('No orphaned processes found.');
+    return undefined;
+  }
+  const items: (QuickPickItem & { o: T })[] = orphans.map((o) => ({
+    label: `pid ${o.pid}`,
+    description: [o.ageMs !== undefined ? `${formatDuration(o.ageMs)} old` : undefined, o.rssBytes !== undefined ? formatBytes(o.rssBytes) : undefined, o.reason]
+      .filter(Boolean)
+      .join(' · '),
+    detail: o.cmdline,
+    picked: true,
+    o,
+  }));
+  const picked = await window.showQuickPick(items, {
+    canPickMany: true,
+    title: 'Clear orphaned processes',
+    placeHolder: 'Processes left behind by an earlier session. Unselect any you want to keep.',
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
+  if (!picked || picked.length === 0) return undefined;
+
+  const chosen = picked.map((p) => p.o);
+  const outcomes = await window.withProgress(
+    { location: PROGRESS_NOTIFICATION, title: 'Clearing orphaned processes', cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      const sub = token.onCancellationRequested(() => abort.abort());
+      try {
+        return await source.clear(chosen, {
+          signal: abort.signal,
+          onProgress: (done, total, pid) => progress.report({ message: `pid ${pid} (${done}/${total})`, increment: 100 / total }),
+        });
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+  const summary: ClearSummary = {
+    cleared: outcomes.filter((r) => r.ok).length,
+    failed: outcomes.filter((r) => !r.ok),
+    cancelled: outcomes.some((r) => /cancelled/.test(r.message)),
+    attempted: chosen.length,
+  };
+  for (const r of outcomes) log.info(`orphan ${r.pid}: ${r.message}`);
+  const parts = [`Cleared ${summary.cleared} of ${chosen.length} orphaned process${chosen.length === 1 ? '' : 'es'}.`];
+  if (summary.cancelled) parts.push('Cancelled before all were cleared.');
+  if (summary.failed.length) parts.push(`Not cleared: ${summary.failed.map((f) => `${f.pid} (${f.message})`).join('; ')}.`);
+  const text = parts.join(' ');
+  if (summary.failed.length) await window.showWarningMessage(text);
+  else await window.showInformationMessage(text);
+  return summary;
+}
+
+/** Scan on activation, retried once after a delay so a window reload is not a false positive. */
+export async function startupOrphanScan<T extends OrphanView>(
+  source: Pick<OrphanSource<T>, 'scan'>,
+  retryDelayMs: number,
+  delay: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<T[]> {
+  const first = await source.scan();
+  if (!first.length) return first;
+  await delay(retryDelayMs);
+  const second = await source.scan();
+  // Only what both scans saw: a previous window's host that was still exiting is not an orphan.
+  const seen = new Set(first.map((o) => `${o.pid}/${o.startTime ?? ''}`));
+  return second.filter((o) => seen.has(`${o.pid}/${o.startTime ?? ''}`));
+}
+
+export const FOUND_ACTIONS = { clear: 'Clear', show: 'Show', ignore: 'Ignore' } as const;
+
+export function foundMessage(n: number): string {
+  return `Found ${n} orphaned process${n === 1 ? '' : 'es'} from an earlier session`;
+}

@@ -1,0 +1,144 @@
+// The VS Code side: log channel, tree view, status bar, context keys, commands, notifications.
+// Everything here is thin glue over host/ and the testable ui/ modules.
+import type * as vscode from 'vscode';
+import type { Log } from '../host/seams';
+import { ResourceSampler } from '../host/resourceSampler';
+import { WardenHost } from '../host/wardenHost';
+import { killWorkerGroup } from '../host/workerKill';
+import { COMMAND_IDS, createHandlers } from './commands';
+import { contextKeys } from './contextKeys';
+import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, OrphanSource, startupOrphanScan } from './orphansFlow';
+import { ProcessTreeProvider } from './processTree';
+import { createStatusBar, statusBarText } from './statusBar';
+import type { OrphanItem } from '../host/orphanSource';
+
+export const VIEW_ID = 'gatewayWarden.processes';
+
+export interface UiOptions {
+  vs: typeof vscode;
+  context: vscode.ExtensionContext;
+  host: WardenHost;
+  log: vscode.LogOutputChannel;
+  orphans: OrphanSource<OrphanItem>;
+  graceMs: () => number;
+}
+
+export class WardenUi implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private orphans: OrphanItem[] = [];
+  readonly tree: ProcessTreeProvider;
+  private readonly sampler: ResourceSampler;
+  private lastKeys = '';
+
+  constructor(private readonly o: UiOptions) {
+    const { vs, host, log } = o;
+    this.sampler = new ResourceSampler(() => host.model.workers().map((w) => w.pid));
+    this.tree = new ProcessTreeProvider(vs, () => ({
+      gateway: host.supervisor.current,
+      sessions: host.model.list(),
+      resources: this.sampler.running ? this.sampler.current : undefined,
+      orphans: this.orphans,
+      now: Date.now(),
+    }));
+    const view = vs.window.createTreeView(VIEW_ID, { treeDataProvider: this.tree, showCollapseAll: true });
+    const status = createStatusBar(vs);
+    this.disposables.push(this.tree, view, status, { dispose: () => this.sampler.dispose() });
+
+    const update = () => {
+      this.tree.refresh();
+      const st = host.supervisor.current;
+      const workers = host.model.workers().length;
+      const s = statusBarText(st, workers, this.orphans.length);
+      status.text = s.text;
+      status.tooltip = s.tooltip;
+      status.show();
+      const keys = contextKeys(st, host.model.list().length, workers, this.orphans.length);
+      const json = JSON.stringify(keys);
+      if (json !== this.lastKeys) {
+        this.lastKeys = json;
+        for (const [k, v] of Object.entries(keys)) void vs.commands.executeCommand('setContext', k, v);
+      }
+    };
+    this.update = update;
+
+    // Gateway events drive the tree; CPU/memory are sampled only while the view is visible.
+    this.disposables.push(
+      host.supervisor.onDidChangeState(update),
+      host.model.onDidChange(update),
+      this.sampler.onDidSample(() => this.tree.refresh()),
+      view.onDidChangeVisibility((e) => (e.visible ? this.sampler.start() : this.sampler.stop())),
+      host.supervisor.onDidGiveUp(async (g) => {
+        const pick = await vs.window.showErrorMessage(`Gateway Warden: ${g.message}`, 'Show Log', 'Restart');
+        if (pick === 'Show Log') log.show();
+        if (pick === 'Restart') void vs.commands.executeCommand('gatewayWarden.restartGateway');
+      }),
+    );
+    if (view.visible) this.sampler.start();
+
+    const logWithShow: Log & { show(): void } = log;
+    const handlers = createHandlers({
+      window: vs.window,
+      gateway: host.supervisor,
+      model: host.model,
+      log: logWithShow,
+      killWorker: (w) => killWorkerGroup(w, o.graceMs()),
+      refreshView: () => {
+        if (this.sampler.running) this.sampler.sample();
+        this.tree.refreshNow();
+      },
+      clearOrphans: async () => {
+        const summary = await clearOrphansFlow(vs.window, this.trackingSource(), log);
+        if (summary) await this.rescanOrphans();
+      },
+    });
+    for (const id of COMMAND_IDS) this.disposables.push(vs.commands.registerCommand(id, handlers[id]));
+    update();
+  }
+
+  private readonly update: () => void;
+
+  /** Activation scan (retried once) and the non-modal "Found N orphaned processes" prompt. */
+  async startupScan(retryDelayMs = 3000): Promise<void> {
+    const { vs, log } = this.o;
+    try {
+      this.setOrphans(await startupOrphanScan(this.o.orphans, retryDelayMs));
+    } catch (e) {
+      log.warn(`orphan scan failed: ${(e as Error).message}`);
+      return;
+    }
+    if (!this.orphans.length) return;
+    log.info(`${foundMessage(this.orphans.length)}: ${this.orphans.map((o) => o.pid).join(', ')}`);
+    const pick = await vs.window.showWarningMessage(foundMessage(this.orphans.length), FOUND_ACTIONS.clear, FOUND_ACTIONS.show, FOUND_ACTIONS.ignore);
+    if (pick === FOUND_ACTIONS.clear) await vs.commands.executeCommand('gatewayWarden.clearOrphans');
+    else if (pick === FOUND_ACTIONS.show) await vs.commands.executeCommand(`${VIEW_ID}.focus`);
+  }
+
+  async rescanOrphans(): Promise<void> {
+    try {
+      this.setOrphans(await this.o.orphans.scan());
+    } catch (e) {
+      this.o.log.warn(`orphan scan failed: ${(e as Error).message}`);
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  private setOrphans(list: OrphanItem[]): void {
+    this.orphans = list;
+    this.update();
+  }
+
+  /** The orphan source, updating the tree's Orphans node from every scan. */
+  private trackingSource(): OrphanSource<OrphanItem> {
+    return {
+      scan: async () => {
+        const list = await this.o.orphans.scan();
+        this.setOrphans(list);
+        return list;
+      },
+      clear: (items, opts) => this.o.orphans.clear(items, opts),
+    };
+  }
+}

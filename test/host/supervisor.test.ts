@@ -1,0 +1,144 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
+import { OWNER_ENV } from '../../src/core/ownerMarker';
+import { GatewayEvent } from '../../src/host/gatewayProcess';
+import { GatewayStatus, GatewaySupervisor, SupervisorOptions } from '../../src/host/supervisor';
+import { isAlive, killTracked, pidsWithMarker, track, waitFor } from '../support/processes';
+import { fakeSpec, memoryLog } from './fakeGatewaySpec';
+
+after(killTracked);
+const linux = process.platform === 'linux';
+
+function supervise(name: string, env: Record<string, string> = {}, extra: Partial<SupervisorOptions> = {}) {
+  const { spec, marker } = fakeSpec(name, env);
+  const log = memoryLog();
+  const states: GatewayStatus[] = [];
+  const events: GatewayEvent[] = [];
+  let starts = 0;
+  const sup = new GatewaySupervisor({
+    launch: () => {
+      starts++;
+      return spec;
+    },
+    log,
+    readyTimeoutMs: 5000,
+    crashPolicy: { initialBackoffMs: 50, maxBackoffMs: 400 },
+    graceMs: () => 200,
+    ...extra,
+  });
+  sup.onDidChangeState((s) => states.push(s));
+  sup.onDidStart((gw) => track(gw.pid, true));
+  sup.onEvent((e) => {
+    events.push(e);
+    if (e.type === 'worker.started') track(e.pid as number, true);
+  });
+  return { sup, marker, log, states, events, starts: () => starts };
+}
+
+test('start: the gateway runs as a group leader with the owner marker and answers requests; stop ends its whole tree', { skip: !linux }, async () => {
+  const { sup, marker, events } = supervise('start-stop');
+  await sup.start();
+  const st = sup.current;
+  assert.equal(st.state, 'running');
+  assert.ok(st.pid && isAlive(st.pid));
+  assert.equal(readProcStat(st.pid)!.pgid, st.pid, 'gateway leads its own process group');
+  assert.equal(readProcEnvVar(st.pid, OWNER_ENV), marker);
+  const { sessionId } = await sup.request<{ sessionId: string }>('session.create', { label: 'a' });
+  const r = await sup.request<{ output: string }>('slash.exec', { sessionId, command: '/echo hi' });
+  assert.equal(r.output, 'hi');
+  await waitFor(() => events.find((e) => e.type === 'worker.started'), 'worker.started event');
+  assert.ok(pidsWithMarker(marker).length >= 2, 'gateway and worker carry the marker');
+  await sup.stop();
+  assert.equal(sup.current.state, 'stopped');
+  await waitFor(() => pidsWithMarker(marker).length === 0, 'every marked process gone', 5000);
+  await sup.dispose();
+});
+
+test('an unexpected exit is restarted after a backoff, with a new pid', { skip: !linux }, async () => {
+  const { sup, states, starts } = supervise('crash-restart');
+  await sup.start();
+  const first = sup.current.pid!;
+  process.kill(first, 'SIGKILL');
+  await waitFor(() => sup.current.state === 'running' && sup.current.pid !== first, 'a restarted gateway', 10_000);
+  const restarting = states.find((s) => s.state === 'restarting');
+  assert.ok(restarting, 'went through restarting');
+  assert.ok(restarting.nextAttemptAt, 'with a scheduled next attempt');
+  assert.match(restarting.error ?? '', /SIGKILL/);
+  assert.equal(starts(), 2);
+  assert.ok(!isAlive(first));
+  await sup.dispose();
+});
+
+test('a crash loop stops after 5 crashes, reports it once, and leaves nothing running', { skip: !linux }, async () => {
+  const { sup, marker, starts } = supervise('crash-loop', { FAKE_GATEWAY_MODE: 'crash-after-ready' });
+  const gaveUp: string[] = [];
+  sup.onDidGiveUp((g) => gaveUp.push(g.message));
+  await sup.start();
+  await waitFor(() => sup.current.state === 'failed', 'supervisor to give up', 20_000);
+  assert.equal(starts(), 5, 'started once plus four restarts');
+  assert.equal(gaveUp.length, 1);
+  assert.match(gaveUp[0], /5 times/);
+  assert.match(sup.current.error ?? '', /automatic restarts are stopped/);
+  await waitFor(() => pidsWithMarker(marker).length === 0, 'nothing left running', 5000);
+  await sup.dispose();
+});
+
+test('a custom command that does not exist fails with a clear error and starts nothing', async () => {
+  const log = memoryLog();
+  const sup = new GatewaySupervisor({
+    launch: () => ({ command: '/nonexistent/gateway-warden-test-binary', args: ['--x'], env: process.env, display: '/nonexistent/gateway-warden-test-binary --x', embedded: false }),
+    log,
+  });
+  await assert.rejects(sup.start(), /gateway-warden-test-binary.*not found/);
+  assert.equal(sup.current.state, 'failed');
+  assert.equal(sup.current.pid, undefined);
+  assert.match(sup.current.error ?? '', /not found/);
+  await sup.dispose();
+});
+
+test('a command that exits at once reports its exit code and stderr', { skip: !linux }, async () => {
+  const { sup, marker } = supervise('exit-now', { FAKE_GATEWAY_MODE: 'exit-now' });
+  await assert.rejects(sup.start(), /exited with code 2 before it was ready.*exiting at once/);
+  assert.equal(sup.current.state, 'failed');
+  assert.deepEqual(pidsWithMarker(marker), []);
+  await sup.dispose();
+});
+
+test('a command that never says gateway.ready times out and its whole group is stopped', { skip: !linux }, async () => {
+  const { sup, marker } = supervise('never-ready', { FAKE_GATEWAY_MODE: 'never-ready' }, { readyTimeoutMs: 1500 });
+  const started = sup.start();
+  // The fixture starts a child in its group; wait until both exist, so the cleanup is real.
+  const pids = await waitFor(() => (pidsWithMarker(marker).length >= 2 ? pidsWithMarker(marker) : undefined), 'gateway and its child', 5000);
+  for (const p of pids) track(p);
+  await assert.rejects(started, /did not report gateway\.ready within 2 s/);
+  assert.equal(sup.current.state, 'failed');
+  await waitFor(() => pidsWithMarker(marker).length === 0, 'the never-ready group gone', 5000);
+  await sup.dispose();
+});
+
+test('commands run without a shell: shell syntax in arguments stays literal', { skip: !linux }, async () => {
+  const probe = `/tmp/gw-no-shell-${process.pid}-${Date.now()}`;
+  const { sup } = supervise('no-shell', { FAKE_GATEWAY_MODE: 'exit-now' }, {});
+  const { spec } = fakeSpec('no-shell', { FAKE_GATEWAY_MODE: 'exit-now' });
+  const withArg = new GatewaySupervisor({ launch: () => ({ ...spec, args: [...spec.args, `; touch ${probe}`, `$(touch ${probe})`] }), log: memoryLog() });
+  await assert.rejects(withArg.start(), /exited with code 2/);
+  assert.equal(fs.existsSync(probe), false, 'no shell interpreted the arguments');
+  await withArg.dispose();
+  await sup.dispose();
+});
+
+test('dispose of a SIGSTOPped gateway falls back to SIGKILL within the budget', { skip: !linux }, async () => {
+  const { sup, marker, events } = supervise('hung', { FAKE_GATEWAY_WORKERS: '3' }, {
+    extraGroups: () => events.filter((e) => e.type === 'worker.started').map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() } })),
+  });
+  await sup.start();
+  await waitFor(() => events.filter((e) => e.type === 'worker.started').length === 3, 'three workers');
+  process.kill(sup.current.pid!, 'SIGSTOP');
+  const t0 = Date.now();
+  await sup.dispose(1500);
+  const elapsed = Date.now() - t0;
+  await waitFor(() => pidsWithMarker(marker).length === 0, 'gateway and workers gone', 5000);
+  assert.ok(elapsed < 5000, `dispose took ${elapsed} ms`);
+});

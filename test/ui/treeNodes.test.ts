@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildTree, TreeInput, TreeNode } from '../../src/ui/treeNodes';
+import { ProcessTreeProvider } from '../../src/ui/processTree';
+import { fakeTreeApi } from './fakeVscode';
+
+const now = 1_700_000_000_000;
+
+function input(over: Partial<TreeInput> = {}): TreeInput {
+  return {
+    gateway: { state: 'running', pid: 100, pgid: 100, startedAt: now - 65_000, command: 'node /ext/dist/gateway.js' },
+    sessions: [
+      {
+        sessionId: 's1', label: 'refactor', createdAt: now - 120_000, closeOnDisconnect: true, client: 'ws#3',
+        worker: { pid: 200, startTime: 555, pgid: 200, state: 'idle', startedAt: now - 60_000, lastUsedAt: now - 10_000, command: 'node worker.js --session s1' },
+      },
+      { sessionId: 's2', createdAt: now - 5_000, closeOnDisconnect: false },
+    ],
+    resources: {
+      usage: new Map([[200, { cpuPercent: 7.5, rssBytes: 44 * 1024 * 1024 }], [300, { rssBytes: 1024 }]]),
+      children: new Map([[200, [{ pid: 300, ppid: 200, pgid: 200, startTime: 777, name: 'sleep', cmdline: 'sleep 1000 --long-arg' }]]]),
+      takenAt: now,
+    },
+    orphans: [],
+    now,
+    ...over,
+  };
+}
+
+const flat = (ns: TreeNode[]): TreeNode[] => ns.flatMap((n) => [n, ...flat(n.children)]);
+
+test('stopped gateway with no orphans → empty tree (the welcome content shows)', () => {
+  assert.deepEqual(buildTree(input({ gateway: { state: 'stopped' } })), []);
+  assert.deepEqual(buildTree(input({ gateway: { state: 'failed', error: 'x' } })), []);
+});
+
+test('Gateway → Sessions → Worker → children, with stable ids, capability tokens and full command lines', () => {
+  const roots = buildTree(input());
+  assert.equal(roots.length, 1);
+  const g = roots[0];
+  assert.equal(g.label, 'Gateway');
+  assert.match(g.description!, /running · pid 100 · up 1m 5s/);
+  assert.match(g.tooltip!, /node \/ext\/dist\/gateway\.js/);
+  assert.match(g.contextValue, /\bgateway\b/);
+  assert.match(g.contextValue, /\brunning\b/);
+  const [s1, s2] = g.children;
+  assert.equal(s1.id, 'session/s1');
+  assert.equal(s1.label, 'refactor');
+  assert.match(s1.description!, /2m 0s old · client ws#3 · closes on disconnect/);
+  assert.equal(s2.label, 's2');
+  assert.match(s2.contextValue, /\bclosable\b/);
+  const w = s1.children[0];
+  assert.equal(w.id, 'worker/200/555');
+  assert.match(w.description!, /pid 200 · idle · idle 10s · 7\.5% CPU · 44 MB/);
+  assert.match(w.tooltip!, /node worker\.js --session s1/);
+  assert.match(w.contextValue, /\bkillable\b/);
+  assert.deepEqual(w.ref, { kind: 'worker', sessionId: 's1', pid: 200, startTime: 555, pgid: 200 });
+  const child = w.children[0];
+  assert.equal(child.id, 'child/300/777');
+  assert.match(child.tooltip!, /sleep 1000 --long-arg/);
+  // ids are unique and stable across rebuilds
+  const ids = flat(roots).map((n) => n.id);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.deepEqual(flat(buildTree(input({ now: now + 5000 }))).map((n) => n.id), ids);
+});
+
+test('an Orphans node appears when any are known, even with the gateway stopped', () => {
+  const roots = buildTree(input({ gateway: { state: 'stopped' }, orphans: [{ pid: 9, startTime: 1, ageMs: 3_600_000, rssBytes: 2048, cmdline: 'python -m tui_gateway.slash_worker', reason: 'owner host is dead' }] }));
+  assert.equal(roots.length, 1);
+  assert.equal(roots[0].contextValue, 'orphans');
+  assert.match(roots[0].description!, /1 left behind/);
+  assert.match(roots[0].children[0].tooltip!, /tui_gateway\.slash_worker/);
+  assert.match(roots[0].children[0].description!, /1h 0m old · 2\.0 KB · owner host is dead/);
+});
+
+test('ProcessTreeProvider: TreeItems carry id, contextValue and codicon; parents resolve; bursts coalesce', async () => {
+  let current = input();
+  const p = new ProcessTreeProvider(fakeTreeApi, () => current, 20);
+  const [g] = p.getChildren();
+  const item = p.getTreeItem(g) as unknown as { id: string; contextValue: string; iconPath: { id: string }; collapsibleState: number };
+  assert.equal(item.id, 'gateway');
+  assert.equal(item.contextValue, 'gateway running');
+  assert.equal(item.iconPath.id, 'server-process');
+  assert.equal(item.collapsibleState, 2);
+  const worker = p.find('worker/200/555')!;
+  assert.equal(p.getParent(worker)!.id, 'session/s1');
+  assert.equal(p.getParent(p.getParent(worker)!)!.id, 'gateway');
+
+  let fires = 0;
+  p.onDidChangeTreeData(() => fires++);
+  current = input({ sessions: [] });
+  const changed = new Promise<void>((resolve) => p.onDidChangeTreeData(() => resolve()));
+  for (let i = 0; i < 10; i++) p.refresh();
+  await changed;
+  assert.equal(fires, 1, 'ten refreshes in a burst → one change event');
+  assert.equal(p.getChildren()[0].children.length, 0);
+  p.dispose();
+});
