@@ -134,9 +134,26 @@ export function readCheckpointFile(file: string): Checkpoint {
   } catch (e) {
     throw new Error(`not valid JSON (${text.length} bytes; ${(e as Error).message})`);
   }
+  const version = (parsed as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && Number.isInteger(version) && version > CHECKPOINT_VERSION) {
+    throw new NewerVersionError(`written by a newer version (format ${version}; this one reads ${CHECKPOINT_VERSION})`);
+  }
   const problem = checkpointProblem(parsed);
   if (problem) throw new Error(`wrong shape: ${problem}`);
   return { ...(parsed as CheckpointData), file };
+}
+
+class NewerVersionError extends Error {}
+
+/** Temp files older than this were left by a writer that died mid-write. */
+const ABANDONED_TEMP_MS = 60_000;
+
+function removeAbandonedTemp(file: string): void {
+  try {
+    if (Date.now() - fs.statSync(file).mtimeMs > ABANDONED_TEMP_MS) fs.rmSync(file, { force: true });
+  } catch {
+    // raced with its writer's rename, or not ours to remove: harmless either way
+  }
 }
 
 /** Renames a broken file aside to `<file>.corrupt` (or `.corrupt.N` if that exists). */
@@ -168,6 +185,10 @@ export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}):
     return { checkpoints, problems };
   }
   for (const name of names.sort()) {
+    if (name.startsWith('.') && name.endsWith('.tmp')) {
+      removeAbandonedTemp(path.join(dir, name));
+      continue;
+    }
     if (!name.endsWith('.json') || name.startsWith('.')) continue;
     const file = path.join(dir, name);
     let cp: Checkpoint;
@@ -178,9 +199,12 @@ export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}):
       if (code === 'ENOENT') continue; // deleted by its owner between readdir and read
       if (code !== undefined) {
         problems.push(`cannot read checkpoint ${file}: ${(e as Error).message}`);
-        continue;
+      } else if (e instanceof NewerVersionError) {
+        // Another window runs a newer extension: its file is fine, just not ours to read.
+        problems.push(`skipped checkpoint ${file}: ${e.message}`);
+      } else {
+        problems.push(quarantineMessage(file, (e as Error).message));
       }
-      problems.push(quarantineMessage(file, (e as Error).message));
       continue;
     }
     if (opts.exclude && sameFingerprint(cp.owner, opts.exclude)) continue;

@@ -8,6 +8,7 @@ import {
   CheckpointData,
   checkpointPath,
   deleteCheckpointFile,
+  recordProblem,
   writeCheckpointSync,
 } from './checkpoint';
 
@@ -90,6 +91,8 @@ export class ProcessRegistry {
 
   /** Records a process (replacing an earlier record of the same fingerprint). */
   add(rec: ProcessRecord): void {
+    const problem = recordProblem(rec);
+    if (problem) throw new TypeError(`ProcessRegistry.add: invalid record (${problem})`);
     const key = formatFingerprint(rec.fingerprint);
     const existed = this.records.has(key);
     // A pid reused while an old record is still marked live: the old process must be dead.

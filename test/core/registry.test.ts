@@ -131,7 +131,7 @@ test('wrong-shape JSON (bad version, owner or record) is quarantined with the re
   const base = { version: 1, owner, writtenAt: Date.now(), records: [rec(1)] };
   const cases: [string, unknown, RegExp][] = [
     ['a.json', [1, 2], /not a JSON object/],
-    ['b.json', { ...base, version: 99 }, /unsupported version 99/],
+    ['b.json', { ...base, version: '1' }, /unsupported version "1"/],
     ['c.json', { ...base, owner: { pid: -1 } }, /owner is not a fingerprint/],
     ['d.json', { ...base, records: [rec(1), { ...rec(2), role: 'boss' }] }, /record 1: bad role "boss"/],
     ['e.json', { ...base, records: [{ ...rec(3), fingerprint: { pid: '3' } }] }, /record 0: bad fingerprint/],
@@ -149,14 +149,32 @@ test('wrong-shape JSON (bad version, owner or record) is quarantined with the re
   }
 });
 
-test('a missing directory is simply empty; temp files from a crashed writer are ignored', () => {
+test('a missing directory is simply empty; temp files are ignored, and removed once abandoned', () => {
   assert.deepEqual(loadCheckpoints(path.join(tempDir(), 'nope')), { checkpoints: [], problems: [] });
   const dir = tempDir();
-  fs.writeFileSync(path.join(dir, '.x.json.1.1.tmp'), '{');
+  const fresh = path.join(dir, '.x.json.1.1.tmp');
+  const abandoned = path.join(dir, '.x.json.1.2.tmp');
+  fs.writeFileSync(fresh, '{');
+  fs.writeFileSync(abandoned, '{');
+  const old = new Date(Date.now() - 3_600_000);
+  fs.utimesSync(abandoned, old, old);
   writeCheckpointSync(path.join(dir, checkpointFileName(owner)), { version: 1, owner, writtenAt: 1, records: [] });
   const r = loadCheckpoints(dir);
   assert.equal(r.checkpoints.length, 1);
   assert.deepEqual(r.problems, []);
+  assert.ok(fs.existsSync(fresh), 'a temp file being written is left alone');
+  assert.ok(!fs.existsSync(abandoned), 'an hour-old temp file is removed');
+});
+
+test('a checkpoint from a newer format is skipped with a note, never quarantined', () => {
+  const dir = tempDir();
+  const file = path.join(dir, '9_9_x.json');
+  fs.writeFileSync(file, JSON.stringify({ version: 2, owner, writtenAt: 1, records: [], extra: true }));
+  const r = loadCheckpoints(dir);
+  assert.deepEqual(r.checkpoints, []);
+  assert.equal(r.problems.length, 1);
+  assert.match(r.problems[0], /skipped checkpoint .*9_9_x\.json: written by a newer version \(format 2; this one reads 1\)/);
+  assert.ok(fs.existsSync(file));
 });
 
 test('pruning keeps at most maxExited exited records, oldest dropped first; live ones are kept', () => {
@@ -223,8 +241,12 @@ test('onDidChange fires per change, survives a throwing listener, and dispose st
   assert.deepEqual(seen, ['added:30', 'updated:30', 'exited:30']);
 });
 
-test('bad options get a clear error', () => {
+test('bad options and bad records get a clear error', () => {
   assert.throws(() => new ProcessRegistry({ owner, debounceMs: -1 }), /debounceMs must be a non-negative number/);
+  const reg = new ProcessRegistry({ owner });
+  assert.throws(() => reg.add({ ...rec(1), role: 'boss' as 'worker' }), /invalid record \(bad role "boss"\)/);
+  assert.throws(() => reg.add({ ...rec(1), fingerprint: { pid: 0, startTime: 1, bootId: 'b' } }), /invalid record \(bad fingerprint\)/);
+  assert.deepEqual(reg.all(), []);
 });
 
 test('a real fingerprint round-trips through the file name and the content', async () => {
