@@ -7,13 +7,13 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { checkpointFileName, loadCheckpoints, writeCheckpointSync } from '../src/core/checkpoint';
 import { Fingerprint, fingerprintOf, formatFingerprint } from '../src/core/fingerprint';
 import { detectOrphans } from '../src/core/orphans';
 import { findOrphans } from '../src/core/orphansFind';
 import { OWNER_ENV } from '../src/core/ownerMarker';
 import { scanProcSync } from '../src/core/processTable';
+import { ms, stats, table, time } from './support';
 
 const TARGET = Number(process.env.BENCH_PROCESSES ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
@@ -22,7 +22,6 @@ const cleanup = () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 };
 process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
 
 async function deadOwner(): Promise<Fingerprint> {
   const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
@@ -32,18 +31,6 @@ async function deadOwner(): Promise<Fingerprint> {
     c.kill('SIGKILL');
   });
   return fp;
-}
-
-function stats(samples: number[]): { median: number; p95: number; min: number } {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { median: at(0.5), p95: at(0.95), min: s[0] };
-}
-
-function time(fn: () => void): number {
-  const t = performance.now();
-  fn();
-  return performance.now() - t;
 }
 
 async function main(): Promise<void> {
@@ -74,28 +61,31 @@ async function main(): Promise<void> {
     const endToEnd: number[] = [];
     let processes = 0;
     let orphans = 0;
+    await findOrphans({ checkpointDirs: [dir] }); // warm-up (module loading, page cache)
     for (let i = 0; i < ROUNDS; i++) {
-      raw.push(time(() => scanProcSync({ readOwner: false })));
-      let table: ReturnType<typeof scanProcSync> = [];
-      full.push(time(() => (table = scanProcSync({ readMemory: true }))));
-      processes = table.length;
-      detect.push(time(() => (orphans = detectOrphans({ table, checkpoints }).length)));
-      const t = performance.now();
-      await findOrphans({ checkpointDirs: [dir] });
-      endToEnd.push(performance.now() - t);
+      raw.push((await time(() => scanProcSync({ readOwner: false }))).ms);
+      const scan = await time(() => scanProcSync({ readMemory: true }));
+      full.push(scan.ms);
+      processes = scan.value.length;
+      const d = await time(() => detectOrphans({ table: scan.value, checkpoints }));
+      detect.push(d.ms);
+      orphans = d.value.length;
+      endToEnd.push((await time(() => findOrphans({ checkpointDirs: [dir] }))).ms);
     }
-    const rows: [string, number[]][] = [
-      ['raw /proc scan (baseline)', raw],
-      ['scan + marker + memory', full],
-      ['detectOrphans (snapshot)', detect],
-      ['findOrphans end to end', endToEnd],
-    ];
-    console.log(`\norphan detection: ${processes} processes, ${orphans} orphans found, ${ROUNDS} rounds, ${os.cpus().length} cores`);
-    console.log(`${'step'.padEnd(28)}${'median ms'.padStart(11)}${'p95 ms'.padStart(9)}${'min ms'.padStart(9)}`);
-    for (const [name, s] of rows) {
-      const { median, p95, min } = stats(s);
-      console.log(`${name.padEnd(28)}${median.toFixed(2).padStart(11)}${p95.toFixed(2).padStart(9)}${min.toFixed(2).padStart(9)}`);
-    }
+    const rows = ([
+      ['scanProcSync({ readOwner: false }) (baseline)', raw],
+      ['scanProcSync({ readMemory: true }) (detection input)', full],
+      ['detectOrphans(snapshot, checkpoints)', detect],
+      ['findOrphans() (scan + load + detect)', endToEnd],
+    ] as const).map(([name, samples]) => {
+      const st = stats([...samples]);
+      return [name, ms(st.median), ms(st.p90), ms(st.min)];
+    });
+    table(
+      `orphan detection, ${ROUNDS} runs each, ${processes} processes (${pad} padding sleepers, half with a dead owner's marker), ${orphans} orphans found`,
+      ['step', 'median ms', 'p90 ms', 'min ms'],
+      rows,
+    );
   } finally {
     cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
