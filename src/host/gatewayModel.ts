@@ -125,7 +125,7 @@ export class GatewayModel {
           label: str(r.label) ?? prev?.label,
           createdAt: num(r.createdAt) ?? prev?.createdAt ?? now,
           closeOnDisconnect: r.closeOnDisconnect === true || (r.closeOnDisconnect === undefined && prev?.closeOnDisconnect === true),
-          client: str(r.client) ?? prev?.client,
+          client: str(r.client) ?? (r.attached === true ? 'attached' : undefined) ?? prev?.client,
           worker,
         });
       }

@@ -25,9 +25,9 @@ export interface LaunchContext {
 
 /** Tunables handed to the gateway through its environment. */
 export const GATEWAY_ENV = {
-  idleTimeoutMs: 'GATEWAY_WARDEN_IDLE_TIMEOUT_MS',
-  watchdogPollMs: 'GATEWAY_WARDEN_WATCHDOG_POLL_MS',
-  graceMs: 'GATEWAY_WARDEN_GRACE_MS',
+  idleTimeoutMs: 'GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS',
+  watchdogPollMs: 'GATEWAY_WARDEN_POLL_MS',
+  graceMs: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS',
 } as const;
 
 export function launchSpec(settings: WardenSettings, ctx: LaunchContext): LaunchSpec {

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_SETTINGS, readSettings } from '../../src/host/settings';
+import { launchSpec } from '../../src/host/launchSpec';
+
+const reader = (values: Record<string, unknown>) => (key: string) => values[key];
+
+test('defaults when nothing is set', () => {
+  const { settings, problems } = readSettings(reader({}));
+  assert.deepEqual(problems, []);
+  assert.deepEqual(settings, { ...DEFAULT_SETTINGS, gatewayCommand: undefined });
+});
+
+test('bad values → one clear problem each and the default, never a throw', () => {
+  const { settings, problems } = readSettings(reader({
+    'gateway.command': 42,
+    'gateway.args': 'not-a-list',
+    autoStart: 'yes',
+    'worker.idleTimeoutMinutes': -5,
+    'watchdog.pollMs': 1.5,
+    'shutdown.graceMs': 99_999,
+    'orphans.scanOnStartup': null,
+    'orphans.extraPatterns': ['ok\\.worker', '(unclosed', ''],
+  }));
+  assert.equal(settings.gatewayCommand, undefined);
+  assert.equal(settings.autoStart, true);
+  assert.equal(settings.workerIdleTimeoutMs, DEFAULT_SETTINGS.workerIdleTimeoutMs);
+  assert.equal(settings.watchdogPollMs, 1000);
+  assert.equal(settings.shutdownGraceMs, 500);
+  assert.deepEqual(settings.extraOrphanPatterns, ['ok\\.worker']);
+  const text = problems.join('\n');
+  for (const key of ['gateway.command', 'gateway.args', 'autoStart', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs']) {
+    assert.match(text, new RegExp(`gatewayWarden\\.${key.replace('.', '\\.')}`), `problem reported for ${key}`);
+  }
+  assert.match(text, /"\(unclosed" is not a usable regular expression/);
+  assert.match(text, /empty pattern/);
+});
+
+test('custom command: argv passed through as-is, owner marker and tunables in the environment', () => {
+  const { settings } = readSettings(reader({ 'gateway.command': '/opt/gw', 'gateway.args': ['--a b', '$(x)'], 'worker.idleTimeoutMinutes': 0.5 }));
+  const owner = { pid: 10, startTime: 20, bootId: 'b' };
+  const spec = launchSpec(settings, { extensionPath: '/ext', owner, baseEnv: { PATH: '/bin' } });
+  assert.equal(spec.command, '/opt/gw');
+  assert.deepEqual(spec.args, ['--a b', '$(x)']);
+  assert.equal(spec.env.GATEWAY_WARDEN_OWNER, '10:20:b');
+  assert.equal(spec.env.GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS, '30000');
+  assert.equal(spec.env.ELECTRON_RUN_AS_NODE, undefined);
+  assert.equal(spec.embedded, false);
+});
+
+test('embedded gateway: the host runtime with ELECTRON_RUN_AS_NODE and dist/gateway.js; args setting ignored', () => {
+  const { settings, problems } = readSettings(reader({ 'gateway.args': ['--x'] }));
+  assert.match(problems.join(), /gateway\.args is ignored/);
+  const spec = launchSpec(settings, { extensionPath: '/ext', owner: { pid: 1, startTime: 2, bootId: 'c' }, execPath: '/electron', baseEnv: {} });
+  assert.equal(spec.command, '/electron');
+  assert.deepEqual(spec.args, ['/ext/dist/gateway.js']);
+  assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
+  assert.equal(spec.embedded, true);
+});

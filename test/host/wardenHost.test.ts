@@ -1,0 +1,71 @@
+// The host side with the REAL embedded gateway (dist/gateway.js, built by npm run test:unit):
+// registry bound to the host, checkpoint named by the host's fingerprint, clean dispose.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { formatFingerprint, selfFingerprint } from '../../src/core/fingerprint';
+import { OWNER_ENV } from '../../src/core/ownerMarker';
+import { readProcEnvVar } from '../../src/core/procfs';
+import { DEFAULT_SETTINGS } from '../../src/host/settings';
+import { WardenHost } from '../../src/host/wardenHost';
+import { isAlive, killTracked, track, waitFor } from '../support/processes';
+import { memoryLog } from './fakeGatewaySpec';
+
+after(killTracked);
+const linux = process.platform === 'linux';
+const root = path.resolve(__dirname, '..', '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-host-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function newHost(name: string) {
+  const checkpointDir = path.join(tmp, name, 'registry');
+  const log = memoryLog();
+  const host = new WardenHost({ extensionPath: root, checkpointDir, log, settings: () => ({ ...DEFAULT_SETTINGS, shutdownGraceMs: 200 }) });
+  host.supervisor.onDidStart((gw) => track(gw.pid, true));
+  host.supervisor.onEvent((e) => {
+    if (e.type === 'worker.started') track(e.pid as number, true);
+  });
+  return { host, checkpointDir, log };
+}
+
+test('embedded gateway: owner marker is this host, workers are recorded, checkpoint is 0600 and named by the host fingerprint; dispose removes it', { skip: !linux }, async () => {
+  assert.ok(fs.existsSync(path.join(root, 'dist', 'gateway.js')), 'dist/gateway.js is built');
+  const { host, checkpointDir } = newHost('embedded');
+  await host.supervisor.start();
+  const gwPid = host.supervisor.current.pid!;
+  assert.equal(readProcEnvVar(gwPid, OWNER_ENV), formatFingerprint(selfFingerprint()));
+  const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', { label: 't' });
+  const r = await host.supervisor.request<{ output: string }>('slash.exec', { sessionId, command: '/echo hello' });
+  assert.match(r.output, /hello/);
+  await waitFor(() => host.model.get(sessionId)?.worker, 'worker in the model');
+  const worker = host.model.get(sessionId)!.worker!;
+  await waitFor(() => host.registry.live().some((x) => x.role === 'worker' && x.fingerprint.pid === worker.pid), 'worker in the registry');
+  assert.ok(host.registry.live().some((x) => x.role === 'gateway' && x.fingerprint.pid === gwPid));
+
+  const file = path.join(checkpointDir, `${formatFingerprint(selfFingerprint()).replace(/:/g, '_')}.json`);
+  await host.registry.flush();
+  assert.ok(fs.existsSync(file), 'checkpoint written');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+
+  await host.dispose();
+  assert.ok(!isAlive(gwPid) && !isAlive(worker.pid), 'gateway and worker gone after dispose');
+  assert.equal(fs.existsSync(file), false, 'clean deactivate removes the checkpoint');
+});
+
+test('checkpoints of dead hosts are kept for orphan detection; live neighbours are left alone', { skip: !linux }, () => {
+  const dir = path.join(tmp, 'stale', 'registry');
+  fs.mkdirSync(dir, { recursive: true });
+  const boot = selfFingerprint().bootId;
+  const dead = { pid: 999_999_0, startTime: 1, bootId: boot };
+  const write = (owner: typeof dead) =>
+    fs.writeFileSync(path.join(dir, `${formatFingerprint(owner).replace(/:/g, '_')}.json`), JSON.stringify({ version: 1, owner, writtenAt: Date.now(), records: [] }), { mode: 0o600 });
+  write(dead);
+  write({ pid: process.ppid, startTime: Number(fs.readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1].split(' ')[19]), bootId: boot });
+  const log = memoryLog();
+  const host = new WardenHost({ extensionPath: root, checkpointDir: dir, log, settings: () => DEFAULT_SETTINGS });
+  assert.deepEqual(host.staleCheckpoints.map((c) => c.owner.pid), [dead.pid]);
+  host.disposeSync();
+  assert.equal(fs.readdirSync(dir).length, 2, 'neither the dead host\'s nor the neighbour\'s checkpoint was removed');
+});

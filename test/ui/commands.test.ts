@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GatewayModel } from '../../src/host/gatewayModel';
+import type { GatewayStatus } from '../../src/host/supervisor';
+import { CommandDeps, COMMAND_IDS, createHandlers, GatewayControl } from '../../src/ui/commands';
+import { fakeWindow } from './fakeVscode';
+
+function fakeGateway(state: GatewayStatus['state'] = 'running', replies: Record<string, unknown> = {}) {
+  const calls: { method: string; params: unknown }[] = [];
+  const g: GatewayControl & { calls: typeof calls; status: GatewayStatus } = {
+    calls,
+    status: { state },
+    get current() {
+      return this.status;
+    },
+    start: async () => {
+      g.status = { state: 'running', pid: 1 };
+    },
+    stop: async () => {
+      g.status = { state: 'stopped' };
+    },
+    restart: async () => undefined,
+    request: async <T>(method: string, params?: unknown) => {
+      calls.push({ method, params });
+      const r = replies[method];
+      if (r instanceof Error) throw r;
+      return (typeof r === 'function' ? r(params) : r) as T;
+    },
+  };
+  return g;
+}
+
+function setup(over: Partial<CommandDeps> & { answers?: Parameters<typeof fakeWindow>[0]; gateway?: ReturnType<typeof fakeGateway> } = {}) {
+  const window = fakeWindow(over.answers);
+  const gateway = over.gateway ?? fakeGateway();
+  const model = new GatewayModel();
+  const lines: string[] = [];
+  let shownLog = 0;
+  const log = {
+    trace: () => undefined, debug: () => undefined,
+    info: (m: string) => lines.push(`info ${m}`), warn: (m: string) => lines.push(`warn ${m}`), error: (m: string) => lines.push(`error ${m}`),
+    show: () => shownLog++,
+  };
+  const killed: number[] = [];
+  const h = createHandlers({
+    window, gateway, model, log,
+    killWorker: async (w) => {
+      killed.push(w.pid);
+      return { ok: true, message: 'ended' };
+    },
+    refreshView: () => undefined,
+    clearOrphans: async () => undefined,
+    ...over,
+  });
+  return { h, window, gateway, model, lines, killed, shownLog: () => shownLog };
+}
+
+test('every command id of DESIGN.md has a handler', () => {
+  const { h } = setup();
+  assert.deepEqual(Object.keys(h).sort(), [...COMMAND_IDS].sort());
+  assert.equal(COMMAND_IDS.length, 10);
+});
+
+test('runSlashCommand: asks for the command, sends slash.exec, shows the output and logs it', async () => {
+  const gateway = fakeGateway('running', { 'slash.exec': { output: 'hello\nworld' } });
+  const { h, window, model, lines } = setup({ gateway, answers: { input: ['/echo hello'] } });
+  model.applyEvent({ type: 'session.created', sessionId: 's1', label: 'one' });
+  await h['gatewayWarden.runSlashCommand']();
+  assert.deepEqual(gateway.calls, [{ method: 'slash.exec', params: { sessionId: 's1', command: '/echo hello' } }]);
+  const info = window.shown.find((s) => s.kind === 'info')!;
+  assert.match(info.message, /\/echo hello: hello\nworld/);
+  assert.ok(lines.includes('info [s1] hello') && lines.includes('info [s1] world'));
+});
+
+test('runSlashCommand validates input: text without a leading slash is rejected', async () => {
+  const { h, window, gateway, model } = setup({ answers: { input: ['help'] } });
+  model.applyEvent({ type: 'session.created', sessionId: 's1' });
+  await h['gatewayWarden.runSlashCommand']();
+  assert.match(String(window.shown.find((s) => s.kind === 'input')!.items), /starts with "\/"/);
+  assert.equal((gateway as ReturnType<typeof fakeGateway>).calls.length, 0);
+});
+
+test('newSession: a cancelled input box sends nothing; a label is passed through', async () => {
+  const gateway = fakeGateway('running', { 'session.create': { sessionId: 's9' } });
+  const a = setup({ gateway, answers: { input: [undefined] } });
+  await a.h['gatewayWarden.newSession']();
+  assert.equal(gateway.calls.length, 0);
+  const b = setup({ gateway, answers: { input: ['  refactor '] } });
+  await b.h['gatewayWarden.newSession']();
+  assert.deepEqual(gateway.calls, [{ method: 'session.create', params: { label: 'refactor' } }]);
+  assert.equal(b.model.get('s9')?.label, 'refactor');
+});
+
+test('closeSession from a tree node closes that session without asking', async () => {
+  const gateway = fakeGateway('running', { 'session.close': { closed: true } });
+  const { h, window, model } = setup({ gateway });
+  model.applyEvent({ type: 'session.created', sessionId: 's1' });
+  model.applyEvent({ type: 'session.created', sessionId: 's2' });
+  await h['gatewayWarden.closeSession']({ id: 'session/s2', ref: { kind: 'session', sessionId: 's2' } });
+  assert.deepEqual(gateway.calls, [{ method: 'session.close', params: { sessionId: 's2' } }]);
+  assert.equal(window.shown.filter((s) => s.kind === 'pick').length, 0);
+  assert.deepEqual(model.list().map((s) => s.sessionId), ['s1']);
+});
+
+test('killWorker from the palette picks among sessions with workers and kills the chosen one', async () => {
+  const { h, killed, model, window } = setup({ answers: { pick: [(items: { s: { sessionId: string } }[]) => items.find((i) => i.s.sessionId === 's2')] } });
+  model.applyEvent({ type: 'worker.started', sessionId: 's1', pid: 11, startTime: 1, pgid: 11 });
+  model.applyEvent({ type: 'worker.started', sessionId: 's2', pid: 22, startTime: 2, pgid: 22 });
+  model.applyEvent({ type: 'session.created', sessionId: 's3' });
+  await h['gatewayWarden.killWorker']();
+  assert.equal((window.shown.find((s) => s.kind === 'pick')!.items as unknown[]).length, 2, 'only sessions with workers are offered');
+  assert.deepEqual(killed, [22]);
+});
+
+test('a failing request becomes an error message with Show Log, never a throw', async () => {
+  const gateway = fakeGateway('running', { 'session.create': new Error('boom') });
+  const { h, window, lines, shownLog } = setup({ gateway, answers: { input: [''], error: ['Show Log'] } });
+  await h['gatewayWarden.newSession']();
+  const err = window.shown.find((s) => s.kind === 'error')!;
+  assert.match(err.message, /Could not create a session: boom/);
+  assert.deepEqual(err.items, ['Show Log']);
+  assert.ok(lines.some((l) => l.startsWith('error Could not create a session')));
+  assert.equal(shownLog(), 1);
+});
+
+test('commands that need the gateway offer to start it when it is stopped', async () => {
+  const gateway = fakeGateway('stopped', { 'session.create': { sessionId: 's1' } });
+  const { h, window } = setup({ gateway, answers: { warning: ['Start Gateway'], input: [''] } });
+  await h['gatewayWarden.newSession']();
+  assert.match(window.shown[0].message, /not running \(stopped\)/);
+  assert.equal(gateway.current.state, 'running');
+  assert.deepEqual(gateway.calls.map((c) => c.method), ['session.create']);
+});
+
+test('refresh resynchronises the model from session.list', async () => {
+  const gateway = fakeGateway('running', { 'session.list': { sessions: [{ sessionId: 'a', label: 'x', closeOnDisconnect: true, createdAt: 5, attached: true, worker: { pid: 7, startTime: 8, pgid: 7, state: 'idle', lastActivityAt: 9 } }] } });
+  const { h, model } = setup({ gateway });
+  model.applyEvent({ type: 'session.created', sessionId: 'gone' });
+  await h['gatewayWarden.refresh']();
+  assert.deepEqual(model.list().map((s) => [s.sessionId, s.label, s.client, s.worker?.pid, s.worker?.lastUsedAt]), [['a', 'x', 'attached', 7, 9]]);
+});

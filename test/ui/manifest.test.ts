@@ -1,0 +1,56 @@
+// package.json contributions match the code and DESIGN.md's contract names.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { COMMAND_IDS } from '../../src/ui/commands';
+
+const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
+const c = pkg.contributes;
+
+test('every command is contributed under the "Gateway Warden" category and activates the extension', () => {
+  const ids = c.commands.map((x: { command: string }) => x.command).sort();
+  assert.deepEqual(ids, [...COMMAND_IDS].sort());
+  for (const cmd of c.commands) assert.equal(cmd.category, 'Gateway Warden', cmd.command);
+  for (const id of COMMAND_IDS) assert.ok(pkg.activationEvents.includes(`onCommand:${id}`), id);
+  assert.ok(pkg.activationEvents.includes('onStartupFinished'));
+  assert.ok(pkg.activationEvents.includes('onView:gatewayWarden.processes'));
+});
+
+test('view container gatewayWarden with the processes view, an icon that exists, and welcome content with a Start link', () => {
+  const container = c.viewsContainers.activitybar.find((v: { id: string }) => v.id === 'gatewayWarden');
+  assert.ok(container);
+  assert.ok(fs.existsSync(path.resolve(__dirname, '..', '..', '..', container.icon)));
+  assert.equal(c.views.gatewayWarden[0].id, 'gatewayWarden.processes');
+  assert.ok(c.viewsWelcome.some((w: { contents: string }) => w.contents.includes('command:gatewayWarden.startGateway')));
+  assert.ok(fs.existsSync(path.resolve(__dirname, '..', '..', '..', pkg.icon)));
+});
+
+test('menus reference contributed commands only; item menus match contextValue tokens', () => {
+  const known = new Set(COMMAND_IDS);
+  for (const [menu, entries] of Object.entries(c.menus) as [string, { command: string; when?: string }[]][]) {
+    for (const e of entries) assert.ok(known.has(e.command as never), `${menu}: ${e.command}`);
+  }
+  const tokens = new Set(['gateway', 'running', 'stopped', 'session', 'closable', 'worker', 'killable', 'orphans']);
+  let checked = 0;
+  for (const e of c.menus['view/item/context']) {
+    for (const m of e.when!.matchAll(/\\b(\w+)\\b/g)) {
+      checked++;
+      assert.ok(tokens.has(m[1]), `unknown token ${m[1]}`);
+    }
+  }
+  assert.ok(checked >= 8, `checked ${checked} tokens`);
+});
+
+test('gateway command and args are machine-scoped and restricted in untrusted workspaces; every setting is documented', () => {
+  const props = c.configuration.properties;
+  for (const key of ['gatewayWarden.gateway.command', 'gatewayWarden.gateway.args']) {
+    assert.equal(props[key].scope, 'machine', key);
+    assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
+  }
+  for (const [key, p] of Object.entries(props) as [string, { description?: string; markdownDescription?: string; default?: unknown }][]) {
+    assert.ok((p.description ?? p.markdownDescription ?? '').length > 20, `${key} is documented`);
+    assert.ok('default' in p, `${key} has a default`);
+  }
+  assert.equal(Object.keys(props).length, 8);
+});

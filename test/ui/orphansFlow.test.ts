@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nullLog } from '../../src/host/seams';
+import { clearOrphansFlow, foundMessage, OrphanSource, startupOrphanScan } from '../../src/ui/orphansFlow';
+import type { OrphanView } from '../../src/ui/treeNodes';
+import { fakeWindow } from './fakeVscode';
+
+const o = (pid: number): OrphanView => ({ pid, startTime: pid * 10, ageMs: 60_000, rssBytes: 44 << 20, cmdline: `python -m tui_gateway.slash_worker --n ${pid}`, reason: 'owner host is dead' });
+
+function source(list: OrphanView[]) {
+  const cleared: number[][] = [];
+  let aborted = false;
+  const s: OrphanSource & { cleared: number[][]; aborted(): boolean } = {
+    cleared,
+    aborted: () => aborted,
+    scan: async () => list,
+    clear: async (items, opts) => {
+      cleared.push(items.map((i) => i.pid));
+      aborted = opts.signal?.aborted ?? false;
+      return items.map((i, n) => {
+        opts.onProgress?.(n + 1, items.length, i.pid);
+        return aborted ? { pid: i.pid, ok: false, message: 'cancelled before it was signalled' } : i.pid === 3 ? { pid: 3, ok: false, message: 'refused: other user' } : { pid: i.pid, ok: true, message: 'ended' };
+      });
+    },
+  };
+  return s;
+}
+
+test('clear orphans: all pre-selected with pid, age, memory, command line and reason; progress; summary names failures', async () => {
+  const src = source([o(1), o(2), o(3)]);
+  const window = fakeWindow({ pick: [(items: { picked: boolean }[]) => items.filter((i) => i.picked)] });
+  const summary = await clearOrphansFlow(window, src, nullLog);
+  const pick = window.shown.find((s) => s.kind === 'pick')!;
+  const items = pick.items as { label: string; description: string; detail: string; picked: boolean }[];
+  assert.ok(items.every((i) => i.picked), 'all pre-selected');
+  assert.equal(items[0].label, 'pid 1');
+  assert.match(items[0].description, /1m 0s old · 44 MB · owner host is dead/);
+  assert.match(items[0].detail, /tui_gateway\.slash_worker --n 1/);
+  assert.deepEqual(src.cleared, [[1, 2, 3]]);
+  const progress = window.shown.find((s) => s.kind === 'progress')!;
+  assert.equal((progress.items as unknown[]).length, 3, 'one progress report per orphan');
+  assert.deepEqual(summary && { c: summary.cleared, f: summary.failed.map((f) => f.pid) }, { c: 2, f: [3] });
+  assert.match(window.shown.at(-1)!.message, /Cleared 2 of 3 .* Not cleared: 3 \(refused: other user\)/);
+  assert.equal(window.shown.at(-1)!.kind, 'warning');
+});
+
+test('clear orphans: unselecting keeps a process; cancelling the progress aborts the rest', async () => {
+  const src = source([o(1), o(2)]);
+  const window = fakeWindow({ pick: [(items: { o: OrphanView }[]) => items.filter((i) => i.o.pid === 2)] });
+  window.cancelNextProgress();
+  const summary = await clearOrphansFlow(window, src, nullLog);
+  assert.deepEqual(src.cleared, [[2]]);
+  assert.equal(src.aborted(), true, 'the cancellation token reached clearing as an AbortSignal');
+  assert.equal(summary!.cancelled, true);
+});
+
+test('nothing found → an information message, no pick', async () => {
+  const window = fakeWindow();
+  assert.equal(await clearOrphansFlow(window, source([]), nullLog), undefined);
+  assert.deepEqual(window.shown.map((s) => s.kind), ['info']);
+});
+
+test('start-up scan is retried once and keeps only what both scans saw (a reloading window is not an orphan)', async () => {
+  const scans = [[o(1), o(2)], [o(2), o(5)]];
+  const delays: number[] = [];
+  const found = await startupOrphanScan({ scan: async () => scans.shift()! }, 1500, async (ms) => void delays.push(ms));
+  assert.deepEqual(found.map((x) => x.pid), [2]);
+  assert.deepEqual(delays, [1500]);
+  const none = await startupOrphanScan({ scan: async () => [] }, 1500, async () => assert.fail('no retry when nothing was found'));
+  assert.deepEqual(none, []);
+  assert.equal(foundMessage(3), 'Found 3 orphaned processes from an earlier session');
+  assert.equal(foundMessage(1), 'Found 1 orphaned process from an earlier session');
+});
