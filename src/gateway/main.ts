@@ -11,7 +11,18 @@ import { startAttachServer } from './attachServer';
 import { Gateway } from './gateway';
 import { parseOptions } from './options';
 
-const log = (m: string) => process.stderr.write(`gateway[${process.pid}]: ${m}\n`);
+// Once the host is gone, stderr may be a broken pipe: logging must never become an error.
+let stderrOk = true;
+process.stderr.on('error', () => (stderrOk = false));
+process.stdout.on('error', () => undefined); // the stdio connection notices and shuts down
+const log = (m: string) => {
+  if (!stderrOk) return;
+  try {
+    process.stderr.write(`gateway[${process.pid}] ${new Date().toISOString().slice(11, 23)}: ${m}\n`);
+  } catch {
+    stderrOk = false;
+  }
+};
 const { options, warnings } = parseOptions(process.argv.slice(2), process.env);
 const parent = options.parent ?? fingerprintOf(process.ppid);
 // The marker every descendant inherits: the owner's, or our parent's fingerprint when absent.

@@ -6,6 +6,9 @@ import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
 import { parseWorkerArgs } from './args';
 
+// A broken stderr/stdout pipe (the gateway is gone) must not become an uncaught error.
+process.stderr.on('error', () => undefined);
+process.stdout.on('error', () => undefined);
 const args = parseWorkerArgs(process.argv.slice(2), process.env);
 let onLifelineLost: (reason: string) => void = (reason) => {
   // Until the app is loaded there is nothing of ours to take down but ourselves.

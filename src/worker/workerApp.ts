@@ -12,7 +12,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   const children = new Set<number>();
   let exiting = false;
   let idleTimer: NodeJS.Timeout | undefined;
-  const log = (m: string) => process.stderr.write(`worker[${process.pid}]: ${m}\n`);
+  const log = (m: string) => process.stderr.write(`worker[${process.pid}] ${new Date().toISOString().slice(11, 23)}: ${m}\n`);
 
   const exit = async (reason: string, code: number) => {
     if (exiting) return;

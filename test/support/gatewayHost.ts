@@ -1,0 +1,103 @@
+// A test "host": a small node process that starts `node dist/gateway.js` detached (its own
+// group) with stdio pipes, like the extension does, and relays the test's stdio to it. The
+// gateway's processes carry GATEWAY_WARDEN_OWNER = the host's fingerprint: unique per host, so
+// pidsWithMarker(hostFp) lists exactly this test's gateway, workers and their children.
+import { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { JsonRpcConnection } from '../../src/core/rpc';
+import { pidsWithMarker } from './marker';
+import { readLineMatching, spawnNode, track, waitFor } from './processes';
+
+export const DIST = path.resolve(__dirname, '../../../dist');
+export const GATEWAY_JS = path.join(DIST, 'gateway.js');
+const FINGERPRINT_JS = JSON.stringify(path.resolve(__dirname, '../../src/core/fingerprint.js'));
+
+export interface GatewayEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface HostedGateway {
+  host: ChildProcess;
+  hostFp: string;
+  gatewayPid: number;
+  rpc: JsonRpcConnection;
+  events: GatewayEvent[];
+  stderr(): string;
+  waitEvent(match: (e: GatewayEvent) => boolean, what: string, timeoutMs?: number): Promise<GatewayEvent>;
+  /** Pids of workers seen in worker.started events. */
+  workerPids(): number[];
+}
+
+export interface HostOptions {
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+function hostSource(args: string[]): string {
+  return `
+const { spawn } = require('child_process');
+const { selfFingerprint, formatFingerprint } = require(${FINGERPRINT_JS});
+const fp = formatFingerprint(selfFingerprint());
+const gw = spawn(process.execPath, [${JSON.stringify(GATEWAY_JS)}, ...${JSON.stringify(args)}], {
+  detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GATEWAY_WARDEN_OWNER: fp },
+});
+process.stderr.write('HOST ' + JSON.stringify({ host: fp, gateway: gw.pid }) + '\\n');
+process.stdin.pipe(gw.stdin);
+gw.stdout.pipe(process.stdout);
+gw.stderr.pipe(process.stderr);
+gw.stdin.on('error', () => undefined);
+gw.on('exit', (code, signal) => { process.stderr.write('HOST gateway exited ' + code + ' ' + signal + '\\n'); });
+`;
+}
+
+export async function startHostedGateway(opts: HostOptions = {}): Promise<HostedGateway> {
+  const host = spawnNode(hostSource(opts.args ?? []), { env: { ...process.env, ...opts.env } });
+  let err = '';
+  host.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
+  const info = await readLineMatching(host.stderr!, (l) => (l.startsWith('HOST {') ? (JSON.parse(l.slice(5)) as { host: string; gateway: number }) : undefined));
+  track(info.gateway, true);
+  const events: GatewayEvent[] = [];
+  const rpc = new JsonRpcConnection(host.stdout!, host.stdin!, { log: () => undefined });
+  rpc.onNotification((method, params) => {
+    if (method !== 'event') return;
+    const e = params as GatewayEvent;
+    events.push(e);
+    if (e.type === 'worker.started' && typeof e.pid === 'number') track(e.pid, true);
+  });
+  const waitEvent = (match: (e: GatewayEvent) => boolean, what: string, timeoutMs = 15_000) =>
+    waitFor(() => events.find(match), what, timeoutMs);
+  await waitEvent((e) => e.type === 'gateway.ready', 'gateway.ready');
+  return {
+    host,
+    hostFp: info.host,
+    gatewayPid: info.gateway,
+    rpc,
+    events,
+    stderr: () => err,
+    waitEvent,
+    workerPids: () => events.filter((e) => e.type === 'worker.started').map((e) => e.pid as number),
+  };
+}
+
+/** Waits until no process carries the host's marker (a failure names the survivors). */
+export async function waitNoMarked(hostFp: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(() => pidsWithMarker(hostFp).length === 0, `no process with marker ${hostFp} (left: ${pidsWithMarker(hostFp).join(',')})`, timeoutMs);
+}
+
+/** Ends the host's stdin (the gateway's lifeline) and waits for every marked process to go. */
+export async function stopHostedGateway(g: HostedGateway): Promise<void> {
+  g.host.stdin!.end();
+  await waitNoMarked(g.hostFp);
+}
+
+export function createSession(g: HostedGateway, params: Record<string, unknown> = {}): Promise<string> {
+  return g.rpc.request<{ sessionId: string }>('session.create', params).then((r) => r.sessionId);
+}
+
+export function exec(g: HostedGateway, sessionId: string, command: string, timeoutMs = 30_000): Promise<string> {
+  return g.rpc.request<{ output: string }>('slash.exec', { sessionId, command }, { timeoutMs }).then((r) => r.output);
+}
