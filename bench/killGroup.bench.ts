@@ -1,40 +1,46 @@
 // Group teardown: killGroup (SIGTERM, grace, SIGKILL repeated until the group is empty) against
 // a naive baseline (SIGKILL the group at once, then poll until it is empty). Every group is 50
-// idle sleepers, all children of this process.
+// idle sleepers, all children of this process; 500 more idle fillers (BENCH_FILLERS) pad the
+// process table to ~600 so the cost of scanning it shows.
 import { performance } from 'node:perf_hooks';
 import { groupSnapshot, killGroup, killGroupSync, KillGroupResult } from '../src/core/kill';
-import { allReaped, forget, ms, sleeperGroup, stats, table } from './support';
+import { GroupWatch } from '../src/core/killGroupMembers';
+import { scanProcSync } from '../src/core/processTable';
+import { allReaped, fillerGroup, forget, ms, sleeperGroup, stats, table } from './support';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const MEMBERS = 50;
 const GRACE_MS = 200;
+const FILLERS = Number(process.env.BENCH_FILLERS ?? 500);
 
-/** The baseline: no grace at all. Polled every 1 ms with the same member scan killGroup uses. */
-async function naiveKill(pgid: number): Promise<number> {
-  const t0 = performance.now();
+/** The baseline: no grace at all; polled every 1 ms with the same member watch killGroup uses. */
+async function naiveKill(pgid: number): Promise<void> {
+  const watch = new GroupWatch(pgid);
+  watch.full();
   process.kill(-pgid, 'SIGKILL');
-  while (groupSnapshot(pgid).alive) await new Promise((r) => setTimeout(r, 1));
-  return performance.now() - t0;
+  while (watch.poll().alive) await new Promise((r) => setTimeout(r, 1));
 }
 
 type Method = 'killGroup' | 'killGroupSync' | 'naive SIGKILL + poll';
 
-async function measure(method: Method, ignoreTerm: boolean): Promise<{ ms: number; steps: string; survivors: number }> {
+async function measure(method: Method, ignoreTerm: boolean): Promise<{ ms: number; cpuMs: number; steps: string; survivors: number }> {
   const pgid = await sleeperGroup(MEMBERS, ignoreTerm);
   let r: KillGroupResult | undefined;
-  let took: number;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   if (method === 'naive SIGKILL + poll') {
-    took = await naiveKill(pgid);
+    await naiveKill(pgid);
   } else {
-    const t0 = performance.now();
     r = method === 'killGroup' ? await killGroup(pgid, { graceMs: GRACE_MS }) : killGroupSync(pgid, { graceMs: GRACE_MS });
-    took = performance.now() - t0;
     if (r.refused) throw new Error(`${method} refused: ${r.refused}`);
   }
+  const took = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   const survivors = groupSnapshot(pgid).members.length;
   if (survivors === 0) forget(pgid);
-  await allReaped();
-  return { ms: took, steps: r ? r.signals.map((s) => s.signal).join(' → ') : 'SIGKILL', survivors };
+  await allReaped(pgid);
+  return { ms: took, cpuMs, steps: r ? r.signals.map((s) => s.signal).join(' → ') : 'SIGKILL', survivors };
 }
 
 async function main(): Promise<void> {
@@ -42,28 +48,44 @@ async function main(): Promise<void> {
     console.log('killGroup bench: POSIX only');
     return;
   }
+  const filler = FILLERS > 0 ? await fillerGroup(FILLERS) : undefined;
+  try {
+    await runAll();
+  } finally {
+    if (filler !== undefined) {
+      const r = await killGroup(filler, { graceMs: 2000 });
+      if (r.survivors.length === 0 && !r.refused) forget(filler);
+      await allReaped();
+    }
+  }
+}
+
+async function runAll(): Promise<void> {
+  const processes = scanProcSync({ readOwner: false }).length + MEMBERS;
   const rows: (string | number)[][] = [];
   for (const ignoreTerm of [false, true]) {
     for (const method of ['killGroup', 'killGroupSync', 'naive SIGKILL + poll'] as Method[]) {
       const samples: number[] = [];
+      const cpu: number[] = [];
       let steps = '';
       let survivors = 0;
       for (let i = 0; i < REPS; i++) {
         const m = await measure(method, ignoreTerm);
         samples.push(m.ms);
+        cpu.push(m.cpuMs);
         steps = m.steps;
         survivors += m.survivors;
       }
       const s = stats(samples);
-      rows.push([ignoreTerm ? 'ignore SIGTERM/SIGHUP' : 'honour SIGTERM', method, steps, ms(s.median), ms(s.p90), ms(s.min), survivors]);
+      rows.push([ignoreTerm ? 'ignore SIGTERM/SIGHUP' : 'honour SIGTERM', method, steps, ms(s.median), ms(s.p90), ms(s.min), ms(stats(cpu).median), survivors]);
     }
   }
   table(
-    `group teardown, ${MEMBERS} idle processes per group, grace ${GRACE_MS} ms, ${REPS} runs each`,
-    ['members', 'method', 'signals (last run)', 'median ms', 'p90 ms', 'min ms', 'survivors (all runs)'],
+    `group teardown, ${MEMBERS} idle processes per group, grace ${GRACE_MS} ms, ${REPS} runs each, ~${processes} processes on the host`,
+    ['members', 'method', 'signals (last run)', 'median ms', 'p90 ms', 'min ms', 'CPU ms (median)', 'survivors (all runs)'],
     rows,
   );
-  console.log('_Time from the first signal until no live member is left in the group (zombies awaiting reaping excluded)._\n');
+  console.log('_Wall time from the first signal until no live member is left in the group (zombies awaiting reaping excluded); CPU: this process, user + system._\n');
 }
 
 main().catch((e) => {

@@ -36,6 +36,7 @@ export async function time<T>(fn: () => T | Promise<T>): Promise<{ ms: number; v
 
 const liveGroups = new Set<number>();
 const children = new Set<ChildProcess>();
+const childGroup = new Map<ChildProcess, number>();
 
 // Whatever happens, nothing this benchmark started outlives it.
 process.on('exit', () => {
@@ -44,10 +45,14 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
-function perl(script: string): ChildProcess {
+function perl(script: string, pgid?: number): ChildProcess {
   const child = spawn('perl', ['-e', script], { stdio: 'ignore' });
   children.add(child);
-  child.on('exit', () => children.delete(child));
+  childGroup.set(child, pgid ?? child.pid!);
+  child.on('exit', () => {
+    children.delete(child);
+    childGroup.delete(child);
+  });
   child.on('error', (e) => { throw e; });
   return child;
 }
@@ -70,7 +75,7 @@ export async function sleeperGroup(count: number, ignoreTerm: boolean): Promise<
   const pgid = leader.pid!;
   liveGroups.add(pgid);
   await until(`pid ${pgid} to lead its group`, () => readProcStat(pgid)?.pgid === pgid);
-  for (let i = 1; i < count; i++) perl(`setpgrp(0, ${pgid}) or die "setpgrp: $!"; ${ignore} exec 'sleep', '1000'`);
+  for (let i = 1; i < count; i++) perl(`setpgrp(0, ${pgid}) or die "setpgrp: $!"; ${ignore} exec 'sleep', '1000'`, pgid);
   await until(`${count} members in group ${pgid}`, () => groupSnapshot(pgid).members.length === count);
   return pgid;
 }
@@ -95,7 +100,8 @@ export function forget(pgid: number): void {
   liveGroups.delete(pgid);
 }
 
-/** Resolves when every child this module spawned has been reaped. */
-export function allReaped(): Promise<void> {
-  return until('children to be reaped', () => children.size === 0, 10_000);
+/** Resolves when every child this module spawned (for group `pgid`, or at all) has been reaped. */
+export function allReaped(pgid?: number): Promise<void> {
+  const pending = () => [...childGroup.values()].filter((g) => pgid === undefined || g === pgid).length;
+  return until('children to be reaped', () => pending() === 0, 10_000);
 }

@@ -6,7 +6,7 @@
 // exited, leaving SIGHUP-ignoring grandchildren running.)
 import { performance } from 'node:perf_hooks';
 import { fingerprintOf, formatFingerprint, sameFingerprint } from './fingerprint';
-import { groupSnapshot, GroupSnapshot, ownProcessGroup } from './killGroupMembers';
+import { GroupSnapshot, GroupWatch, ownProcessGroup } from './killGroupMembers';
 import type { KillGroupOptions, KillGroupResult } from './killTypes';
 import { signalProblem } from './killSafe';
 
@@ -15,7 +15,7 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 /** After SIGKILL, how long to wait for the group to empty before sending it again. */
 const KILL_REPEAT_MS = 100;
 const FIRST_POLL_MS = 1;
-const MAX_POLL_MS = 25;
+const MAX_POLL_MS = 10; // polls read only known members' stat files (see GroupWatch)
 
 /** Yields sleep durations in ms; returns the result. Never throws for bad input. */
 export function* groupTeardown(pgid: number, opts: KillGroupOptions = {}): Generator<number, KillGroupResult, void> {
@@ -38,16 +38,11 @@ export function* groupTeardown(pgid: number, opts: KillGroupOptions = {}): Gener
     return finish(`pgid ${pgid} is this process's own group; pass includeSelf to take it down with the caller`);
   }
 
-  const look = (): GroupSnapshot => {
-    const snap = groupSnapshot(pgid);
-    if (!selfGroup) return snap;
-    const members = snap.members.filter((p) => p !== process.pid);
-    return { ...snap, members, alive: snap.exact ? members.length > 0 : snap.alive };
-  };
+  const watch = new GroupWatch(pgid, selfGroup ? process.pid : undefined);
 
   let signal: NodeJS.Signals = opts.firstSignal ?? 'SIGTERM';
   let waitMs = graceMs;
-  let snap = look();
+  let snap = watch.full();
   while (snap.alive && !(selfGroup && !snap.exact)) {
     // Re-check right before every signal: the group may have changed hands since the last one.
     const unsafe = unsafeToSignal(pgid, opts, snap);
@@ -66,11 +61,15 @@ export function* groupTeardown(pgid: number, opts: KillGroupOptions = {}): Gener
     do {
       yield Math.max(0, Math.min(pollMs, deadline - performance.now()));
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
-      snap = look();
+      snap = watch.poll();
     } while (snap.alive && performance.now() < deadline);
-    if (snap.alive && signal === 'SIGKILL' && performance.now() >= started + timeoutMs) break;
+    if (snap.alive && signal === 'SIGKILL' && performance.now() >= started + timeoutMs) {
+      snap = watch.full(); // survivors: the whole group, not only the members seen so far
+      break;
+    }
     signal = 'SIGKILL';
     waitMs = KILL_REPEAT_MS;
+    if (snap.alive) snap = watch.full(); // before the next signal: everyone, and their uids
   }
   if (selfGroup) {
     // The rest of the group is gone (or cannot be listed): the caller goes last, with anything

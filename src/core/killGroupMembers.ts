@@ -138,3 +138,41 @@ export function ownProcessGroup(): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Watches one group during a teardown. `full()` scans the whole table (before each signal, and
+ * to confirm the group is empty); `poll()` re-reads only the members seen last time, so waiting
+ * out a grace costs O(members) instead of O(processes). A member that joins unseen (a fork since
+ * the last full scan) is found by the full scan that confirms emptiness or precedes a signal.
+ */
+export class GroupWatch {
+  private known: number[] = [];
+
+  constructor(readonly pgid: number, private readonly exclude?: number) {}
+
+  full(): GroupSnapshot {
+    const snap = groupSnapshot(this.pgid);
+    if (this.exclude !== undefined) {
+      const members = snap.members.filter((p) => p !== this.exclude);
+      snap.members = members;
+      snap.otherUser = snap.otherUser.filter((p) => p !== this.exclude);
+      if (snap.exact) snap.alive = members.length > 0;
+    }
+    this.known = snap.exact ? snap.members : [];
+    return snap;
+  }
+
+  poll(): GroupSnapshot {
+    if (process.platform === 'linux' && this.known.length > 0) {
+      const alive = this.known.filter((pid) => {
+        const st = readPgidAndState(String(pid));
+        return st !== undefined && st.pgid === this.pgid && st.state !== ZOMBIE && st.state !== DEAD;
+      });
+      if (alive.length > 0) {
+        this.known = alive;
+        return { members: alive, otherUser: [], alive: true, exact: true };
+      }
+    }
+    return this.full();
+  }
+}
