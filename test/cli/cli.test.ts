@@ -3,13 +3,14 @@
 // asserted before any --kill, so the CLI cannot touch a process outside this test.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatFingerprint, isSameProcess } from '../../src/core/fingerprint';
-import { killTracked, waitForExit } from '../support/processes';
-import { OrphanScene, buildScene, orphansOf, survivorsOf } from '../process/orphansScene';
+import { fingerprintOf, formatFingerprint, isSameProcess } from '../../src/core/fingerprint';
+import { readProcStat } from '../../src/core/procfs';
+import { killTracked, testMarker, track, waitForExit } from '../support/processes';
+import { OrphanScene, buildScene, doubleForked, orphansOf, survivorsOf } from '../process/orphansScene';
 import type { OrphansJson, StatusJson } from '../../src/cli/jsonShapes';
 
 const linux = process.platform === 'linux';
@@ -150,4 +151,45 @@ test('a corrupt checkpoint is quarantined and reported, the listing still works'
   assert.equal(out.problems.length, 1);
   assert.match(out.problems[0], /corrupt checkpoint .*1_2_x\.json .*moved aside to 1_2_x\.json\.corrupt/);
   assert.ok(fs.existsSync(path.join(dir, '1_2_x.json.corrupt')));
+});
+
+// util-linux `script` gives the CLI a real terminal on stdin, with our answer typed into it.
+const hasScript = linux && spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+function onTerminal(args: string[], answer: string): Promise<Run> {
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (child.pid) track(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(answer);
+  });
+}
+
+test('on a terminal, --kill asks first: "n" kills nothing, "y" clears', { skip: !hasScript }, async () => {
+  const tag = testMarker('clitty');
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(empty);
+  const pid = await doubleForked(`${tag}-pat-tty`);
+  const fp = fingerprintOf(pid)!;
+  const ppid = readProcStat(pid)!.ppid;
+  const args = ['orphans', '--pattern', `${tag}-pat`, '--owner', '1:2:no-such-boot', '--checkpoints', empty,
+    ...(ppid === 1 ? [] : ['--reaper', String(ppid)])];
+  const listed = await cli([...args, '--json']);
+  assert.deepEqual((JSON.parse(listed.stdout) as OrphansJson).orphans.map((o) => o.pid), [pid], 'exactly our process first');
+
+  const no = await onTerminal([...args, '--kill'], 'n\n');
+  assert.match(no.stdout, /Kill 1 process\(es\)\? \[y\/N\]/);
+  assert.match(no.stdout, /nothing killed/);
+  assert.equal(no.code, 1);
+  assert.ok(isSameProcess(fp), 'answer "n" kills nothing');
+
+  const yes = await onTerminal([...args, '--kill'], 'y\n');
+  assert.equal(yes.code, 0, yes.stdout);
+  assert.match(yes.stdout, /cleared: 1 killed/);
+  await waitForExit(pid);
 });
