@@ -55,7 +55,7 @@ export function* groupTeardown(pgid: number, opts: KillGroupOptions = {}): Gener
     // The grace is cut short by the timeout, but SIGKILL is always sent at least once and
     // given its short wait before survivors are reported.
     const deadline = signal === 'SIGKILL'
-      ? performance.now() + waitMs
+      ? performance.now() + Math.max(waitMs, KILL_REPEAT_MS)
       : Math.min(performance.now() + waitMs, started + timeoutMs);
     let pollMs = FIRST_POLL_MS;
     do {

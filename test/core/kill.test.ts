@@ -96,6 +96,15 @@ test('killGroupSync does the same without yielding to the event loop', { skip: !
   assert.equal(groupSnapshot(g.pgid).alive, false);
 });
 
+test('killGroupSync with firstSignal SIGKILL and no grace (the exit path) empties a stubborn group', { skip: !posix }, async () => {
+  const g = await orphanedStubbornGroup();
+  const r = killGroupSync(g.pgid, { firstSignal: 'SIGKILL', graceMs: 0, timeoutMs: 1000 });
+  assert.equal(r.signals[0].signal, 'SIGKILL');
+  assert.ok(r.signals.every((s) => s.signal === 'SIGKILL'));
+  assert.deepEqual(r.survivors, []);
+  assert.equal(isAlive(g.members[0]), false);
+});
+
 test('killGroup takes a well-behaved group down with SIGTERM alone', { skip: !posix }, async () => {
   const g = await politeGroup(2);
   const r = await killGroup(g.pgid, { graceMs: 5000 });
