@@ -143,6 +143,19 @@ export async function ensureE2eTools({ log = (m) => console.log(m) } = {}) {
   return paths;
 }
 
+/**
+ * A suite whose prerequisites are missing: SKIPPED (exit 0) with the reason on a developer's machine,
+ * FAILED under CI=true, where .ci/run installs scripts/apt-packages.txt and a skip would hide a gap.
+ */
+export function skipOrFail(suite, why) {
+  if (process.env.CI === 'true') {
+    console.error(`${suite} FAILED: ${why}\n(CI=true: prerequisites must be installed; see scripts/apt-packages.txt)`);
+    process.exit(1);
+  }
+  console.log(`${suite} SKIPPED: ${why}`);
+  process.exit(0);
+}
+
 function aptMessage(missing) {
   return (
     `missing Debian packages: ${missing.join(' ')}\n` +

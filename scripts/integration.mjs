@@ -9,27 +9,18 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { ensureE2eTools, E2ePrerequisiteError, E2E_DIR } from './e2e-install.mjs';
+import { ensureE2eTools, E2ePrerequisiteError, E2E_DIR, skipOrFail } from './e2e-install.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'out', 'integration');
 const started = Date.now();
-
-function skipOrFail(why) {
-  if (process.env.CI === 'true') {
-    console.error(`integration suite FAILED: ${why} (CI=true: prerequisites must be installed; see scripts/apt-packages.txt)`);
-    process.exit(1);
-  }
-  console.log(`integration suite SKIPPED: ${why}`);
-  process.exit(0);
-}
 
 let executable = process.env.VSCODE_EXECUTABLE_PATH;
 if (!executable) {
   try {
     await ensureE2eTools();
   } catch (err) {
-    if (err instanceof E2ePrerequisiteError) skipOrFail(err.message);
+    if (err instanceof E2ePrerequisiteError) skipOrFail('integration suite', err.message);
     throw err;
   }
   executable = join(root, 'scripts', 'code-server-vscode.mjs');

@@ -1,0 +1,39 @@
+// Waiting for the window's extension host and for the extension inside it to be up.
+import { waitFor } from '../support/processes';
+import { extensionHosts, hostRef, HostRef } from './hostProcesses';
+import type { E2eContext } from './story';
+import { openWardenView, pidIn, TreeRow, waitForTree } from './workbench';
+
+/** The single live extension host of the window, other than `not` (a host that was just killed). */
+export async function waitForHost(ctx: E2eContext, not?: number, timeoutMs = 60_000): Promise<HostRef> {
+  const host = await waitFor(
+    () => {
+      const hosts = extensionHosts(ctx.serverPgid).filter((p) => p.pid !== not);
+      return hosts.length === 1 ? hostRef(hosts[0].pid) : undefined;
+    },
+    `one extension host${not ? ` other than ${not}` : ''} under code-server (group ${ctx.serverPgid})`,
+    timeoutMs,
+    50,
+  );
+  ctx.noteHost(host.marker);
+  return host;
+}
+
+export function isGatewayRow(r: TreeRow): boolean {
+  return r.label === 'Gateway' && r.level === 1;
+}
+
+/** Opens the view and waits until the tree shows a running gateway; returns its row and pid. */
+export async function waitForRunningGateway(ctx: E2eContext, timeoutMs = 60_000): Promise<{ row: TreeRow; pid: number }> {
+  await openWardenView(ctx.page);
+  return waitForTree(
+    ctx.page,
+    'a running gateway',
+    (rows) => {
+      const row = rows.find((r) => isGatewayRow(r) && /^running\b/.test(r.description));
+      const pid = row && pidIn(row);
+      return row && pid ? { row, pid } : undefined;
+    },
+    timeoutMs,
+  );
+}

@@ -1,0 +1,71 @@
+// The stories of the issue "Real VS Code, end to end", in order: they share one window, and
+// later stories build on what earlier ones left (sessions, workers). scripts/e2e.mjs loads the
+// bundle of this file and calls runStories.
+import { scanProcSync } from '../../src/core/processTable';
+import { PENDING_STORIES } from './pending';
+import { smokeStory } from './smoke';
+import type { E2eContext, Story } from './story';
+import { hostKillStory } from './stories/hostKill';
+import { killWorkerStory } from './stories/killWorker';
+import { missingGatewayStory } from './stories/missingGateway';
+import { orphanStory } from './stories/orphan';
+import { reloadStory } from './stories/reload';
+import { sessionsStory } from './stories/sessions';
+import { viewStory } from './stories/view';
+
+export const STORIES: readonly Story[] = [
+  smokeStory, viewStory, sessionsStory, killWorkerStory, hostKillStory, orphanStory, reloadStory, missingGatewayStory,
+];
+
+export interface StoryResult {
+  id: string;
+  title: string;
+  outcome: 'passed' | 'failed' | 'pending' | 'not run';
+  ms: number;
+  error?: string;
+  screenshot?: string;
+}
+
+/**
+ * Runs the stories in order. After the first failure the rest are reported "not run": they
+ * depend on the window the failed one left behind. `only` (ids) narrows the run.
+ */
+export async function runStories(ctx: E2eContext, only?: string[]): Promise<StoryResult[]> {
+  const results: StoryResult[] = [];
+  let failed = false;
+  for (const story of STORIES) {
+    const base = { id: story.id, title: story.title, ms: 0 };
+    if (only && !only.includes(story.id)) continue;
+    const pending = PENDING_STORIES[story.id];
+    if (pending) {
+      ctx.log(`PENDING ${story.id}: ${pending}`);
+      results.push({ ...base, outcome: 'pending', error: pending });
+      continue;
+    }
+    if (failed) {
+      results.push({ ...base, outcome: 'not run' });
+      continue;
+    }
+    ctx.log(`\n--- story ${story.id}: ${story.title}`);
+    const started = Date.now();
+    try {
+      await story.run(ctx);
+      results.push({ ...base, outcome: 'passed', ms: Date.now() - started });
+      ctx.log(`ok ${story.id} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (err) {
+      failed = true;
+      const screenshot = await ctx.screenshot(`failed-${story.id}`).catch(() => undefined);
+      const error = (err as Error)?.stack ?? String(err);
+      results.push({ ...base, outcome: 'failed', ms: Date.now() - started, error, screenshot });
+      ctx.log(`FAIL ${story.id}: ${error}`);
+    }
+  }
+  return results;
+}
+
+export { waitForWorkbench } from './workbench';
+
+/** Live processes whose owner marker is one of `markers` (the runner's leak sweep). */
+export function ownedByAny(markers: ReadonlySet<string>): { pid: number; cmdline: string }[] {
+  return scanProcSync().filter((p) => p.owner !== undefined && markers.has(p.owner) && p.state !== 'Z');
+}

@@ -1,0 +1,31 @@
+import * as assert from 'node:assert/strict';
+import { waitFor } from '../../support/processes';
+import { scanProcSync } from '../../../src/core/processTable';
+import { describe as describeProc, ownedBy } from '../hostProcesses';
+import { waitForHost, waitForRunningGateway } from '../hosts';
+import type { Story } from '../story';
+import { runFromPalette, sidebar, waitForNotification } from '../workbench';
+
+const MISSING = '/nonexistent/gateway-warden-e2e/no-such-gateway';
+
+export const missingGatewayStory: Story = {
+  id: 'missing-gateway',
+  title: 'a custom gateway command that does not exist: a clear error, nothing running',
+  async run(ctx) {
+    const host = await waitForHost(ctx);
+    await waitForRunningGateway(ctx);
+    ctx.updateSettings({ 'gatewayWarden.gateway.command': MISSING });
+    try {
+      await runFromPalette(ctx.page, 'Gateway Warden: Restart Gateway');
+      const text = await waitForNotification(ctx.page, MISSING, 30_000);
+      ctx.log(`error shown: ${text}`);
+      assert.match(text, /not found|does not exist|no such file|ENOENT/i, `the error does not say the command is missing: ${text}`);
+      await sidebar(ctx.page).locator('.welcome-view-content', { hasText: 'The gateway is not running.' }).waitFor({ state: 'visible', timeout: 30_000 });
+      await waitFor(() => ownedBy(host).length === 0, 'no process owned by the host', 10_000);
+      const kids = scanProcSync({ readOwner: false }).filter((p) => p.ppid === host.pid && p.state !== 'Z');
+      assert.deepEqual(kids.filter((p) => p.cmdline.includes(MISSING)).map(describeProc), []);
+    } finally {
+      ctx.updateSettings({ 'gatewayWarden.gateway.command': undefined });
+    }
+  },
+};

@@ -1,0 +1,58 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { isAlive, waitFor } from '../../support/processes';
+import { OWNER_ENV } from '../../../src/core/ownerMarker';
+import { readProcStat } from '../../../src/core/procfs';
+import { describe as describeProc, ownedBy } from '../hostProcesses';
+import { waitForHost, waitForRunningGateway } from '../hosts';
+import { createSession, runSlash, workerPid } from '../sessions';
+import type { Story } from '../story';
+import { DEFAULT_TIMEOUT_MS, pidIn, quickInput, runFromPalette, waitForNotification, waitForTree } from '../workbench';
+import { killHostAndMeasure } from './hostKill';
+
+export const orphanStory: Story = {
+  id: 'orphan',
+  title: 'an escaped orphan: `/run setsid sleep 600 &` (leaves the group), then SIGKILL the host: the new host reports the orphan; "Clear Orphans" from the palette removes it; an innocent `sleep 600` started by the test outside the extension survives',
+  async run(ctx) {
+    const host = await waitForHost(ctx);
+    await waitForRunningGateway(ctx);
+    await createSession(ctx, 'gamma');
+    await runSlash(ctx, 'gamma', '/run setsid sleep 600 &', 1);
+    const worker = await workerPid(ctx, 'gamma');
+    const workerPgid = readProcStat(worker)?.pgid;
+    const escaped = await waitFor(
+      () => ownedBy(host).find((p) => /\bsleep 600\b/.test(p.cmdline) && p.pgid !== workerPgid),
+      'the setsid sleep (owned by the host, outside the worker\'s group)',
+    );
+    ctx.track(escaped.pid);
+    ctx.log(`escaped: ${describeProc(escaped)}`);
+
+    const innocentEnv = { ...process.env };
+    delete innocentEnv[OWNER_ENV];
+    const innocent = spawn('sleep', ['600'], { stdio: 'ignore', env: innocentEnv });
+    assert.ok(innocent.pid);
+    ctx.track(innocent.pid);
+
+    const rest = ownedBy(host).filter((p) => p.pid !== escaped.pid).map((p) => p.pid);
+    await killHostAndMeasure(ctx, host, rest);
+    assert.ok(isAlive(escaped.pid), 'the setsid sleep died with the host: nothing left to test orphan clearing with');
+
+    await waitForHost(ctx, host.pid);
+    await waitForRunningGateway(ctx);
+    await waitForNotification(ctx.page, /Found \d+ orphaned process/, 60_000);
+    await waitForTree(ctx.page, `an Orphans row listing pid ${escaped.pid}`, (rows) => rows.some((r) => pidIn(r) === escaped.pid && r.level === 2));
+
+    await runFromPalette(ctx.page, 'Gateway Warden: Clear Orphaned Processes');
+    const entry = quickInput(ctx.page).locator('.monaco-list-row', { hasText: `pid ${escaped.pid}` }).first();
+    await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+    const innocentListed = await quickInput(ctx.page).locator('.monaco-list-row', { hasText: `pid ${innocent.pid}` }).count();
+    assert.equal(innocentListed, 0, `the innocent sleep ${innocent.pid} is offered as an orphan`);
+    await ctx.screenshot('orphans');
+    await quickInput(ctx.page).locator('input.input').first().press('Enter');
+    await waitForNotification(ctx.page, /Cleared 1 of 1 orphaned process/, 30_000);
+    await waitFor(() => !isAlive(escaped.pid), `orphan ${escaped.pid} to be gone`, 10_000);
+    assert.ok(isAlive(innocent.pid), `the innocent sleep ${innocent.pid} was killed`);
+    await waitForTree(ctx.page, 'no Orphans row', (rows) => !rows.some((r) => r.label === 'Orphans'));
+    process.kill(innocent.pid, 'SIGKILL');
+  },
+};

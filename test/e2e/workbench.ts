@@ -1,0 +1,157 @@
+// Driving the VS Code workbench as a person would: activity bar, tree, context menus, the F1
+// palette, input boxes, quick picks and notifications. Selectors are VS Code 1.100's DOM.
+import type { Locator, Page } from './page';
+
+export const DEFAULT_TIMEOUT_MS = 20_000;
+
+export interface TreeRow {
+  /** data-index of the row in the list (stable while the tree does not change shape). */
+  index: number;
+  level: number;
+  label: string;
+  description: string;
+  expanded?: boolean;
+  /** index of the parent row, if any. */
+  parent?: number;
+}
+
+/** Waits until the workbench is interactive (activity bar and status bar rendered). */
+export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<void> {
+  await page.locator('.monaco-workbench .part.activitybar').waitFor({ state: 'visible', timeout: timeoutMs });
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: timeoutMs });
+}
+
+/** Clicks the Gateway Warden icon in the activity bar (unless its view is already showing). */
+export async function openWardenView(page: Page): Promise<void> {
+  const icon = page.locator('.activitybar .action-item a[aria-label^="Gateway Warden"], .activitybar .action-item .action-label[aria-label^="Gateway Warden"]').first();
+  await icon.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  const title = page.locator('.sidebar .composite.title', { hasText: /Gateway Warden/i });
+  if (!(await title.isVisible())) await icon.click();
+  await title.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+}
+
+export function sidebar(page: Page): Locator {
+  return page.locator('.part.sidebar');
+}
+
+/** The rows of the Gateway Warden tree, top to bottom, with parent links from aria-level. */
+export async function readTree(page: Page): Promise<TreeRow[]> {
+  const raw = await sidebar(page)
+    .locator('.monaco-list-row')
+    .evaluateAll((els) =>
+      els.map((el) => ({
+        index: Number(el.getAttribute('data-index')),
+        level: Number(el.getAttribute('aria-level') ?? '1'),
+        expanded: el.hasAttribute('aria-expanded') ? el.getAttribute('aria-expanded') === 'true' : undefined,
+        label: el.querySelector('.label-name')?.textContent?.trim() ?? '',
+        description: el.querySelector('.label-description')?.textContent?.trim() ?? '',
+      })),
+    );
+  raw.sort((a, b) => a.index - b.index);
+  const stack: TreeRow[] = [];
+  const rows: TreeRow[] = [];
+  for (const r of raw) {
+    while (stack.length && stack[stack.length - 1].level >= r.level) stack.pop();
+    const row: TreeRow = { ...r, parent: stack.length ? stack[stack.length - 1].index : undefined };
+    rows.push(row);
+    stack.push(row);
+  }
+  return rows;
+}
+
+export function formatTree(rows: TreeRow[]): string {
+  return rows.map((r) => `${'  '.repeat(r.level - 1)}${r.expanded === undefined ? ' ' : r.expanded ? 'v' : '>'} ${r.label}  ${r.description}`).join('\n');
+}
+
+export function rowLocator(page: Page, row: TreeRow): Locator {
+  return sidebar(page).locator(`.monaco-list-row[data-index="${row.index}"]`);
+}
+
+/** Children rows of `parent` in a tree snapshot. */
+export function childrenOf(rows: TreeRow[], parent: TreeRow): TreeRow[] {
+  return rows.filter((r) => r.parent === parent.index);
+}
+
+/** The pid shown in a row's description ("… pid 1234 …"). */
+export function pidIn(row: TreeRow): number | undefined {
+  const m = /\bpid (\d+)/.exec(row.description) ?? /^pid (\d+)$/.exec(row.label);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Polls the tree until `probe` returns a value; the timeout message shows the last tree. */
+export async function waitForTree<T>(page: Page, what: string, probe: (rows: TreeRow[]) => T | undefined | false, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let rows: TreeRow[] = [];
+  for (;;) {
+    rows = await readTree(page).catch(() => []);
+    const v = probe(rows);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the tree to show ${what}; it shows:\n${formatTree(rows) || '(no rows)'}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function expand(page: Page, row: TreeRow): Promise<void> {
+  if (row.expanded === false) await rowLocator(page, row).locator('.monaco-tl-twistie').click();
+}
+
+/** Right-clicks a row and picks `item` from its context menu. */
+export async function contextMenu(page: Page, row: TreeRow, item: string): Promise<void> {
+  await rowLocator(page, row).click({ button: 'right' });
+  const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: item }).first();
+  await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  await entry.click();
+}
+
+/** The quick input widget (palette, quick picks and input boxes share it). */
+export function quickInput(page: Page): Locator {
+  return page.locator('.quick-input-widget');
+}
+
+/** F1, type the command's title, pick the matching entry. */
+export async function runFromPalette(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = quickInput(page).locator('input.input').first();
+  await input.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  await input.fill(`>${title}`);
+  const entry = quickInput(page).locator('.monaco-list-row', { hasText: title }).first();
+  await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  await entry.click();
+}
+
+/** Waits for an input box whose prompt contains `prompt`, types `value` (replacing it) and presses Enter. */
+export async function answerInputBox(page: Page, prompt: string | RegExp, value: string): Promise<void> {
+  const widget = quickInput(page);
+  await widget.filter({ hasText: prompt }).waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  const input = widget.locator('input.input').first();
+  await input.fill(value);
+  await input.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
+}
+
+/** Picks the quick-pick entry containing `label`. */
+export async function pickQuickItem(page: Page, label: string | RegExp): Promise<void> {
+  const entry = quickInput(page).locator('.monaco-list-row', { hasText: label }).first();
+  await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  await entry.click();
+}
+
+/** A visible notification toast whose message matches `text`. */
+export function notification(page: Page, text: string | RegExp): Locator {
+  return page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
+}
+
+export async function waitForNotification(page: Page, text: string | RegExp, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+  const n = notification(page, text);
+  await n.waitFor({ state: 'visible', timeout: timeoutMs });
+  return (await n.locator('.notification-list-item-message').innerText()).trim();
+}
+
+/** Clicks a button (e.g. "Show Log") on the notification matching `text`. */
+export async function clickNotificationButton(page: Page, text: string | RegExp, button: string): Promise<void> {
+  await notification(page, text).locator('.monaco-button', { hasText: button }).first().click();
+}
+
+export async function clearNotifications(page: Page): Promise<void> {
+  await runFromPalette(page, 'Notifications: Clear All Notifications');
+}
