@@ -6,10 +6,11 @@ import * as path from 'node:path';
 import { ProcessRecord, ProcessRegistry, RegistryChange, loadCheckpoints } from '../../src/core/registry';
 import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoint';
 import { Fingerprint, selfFingerprint } from '../../src/core/fingerprint';
-import { waitFor } from '../support/processes';
+import { killTracked, readLineMatching, spawnNode, waitFor } from '../support/processes';
 
 const dirs: string[] = [];
 after(() => {
+  killTracked();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -260,4 +261,34 @@ test('a real fingerprint round-trips through the file name and the content', asy
   assert.equal(path.basename(cp.file), `${me.pid}_${me.startTime}_${me.bootId}.json`);
   reg.deleteCheckpoint();
   assert.deepEqual(loadCheckpoints(dir).checkpoints, []);
+});
+
+test('a reader in another process never sees a partial checkpoint while it is rewritten', async () => {
+  const dir = tempDir();
+  const reg = new ProcessRegistry({ owner, checkpointDir: dir, debounceMs: 0 });
+  for (let i = 0; i < 300; i++) reg.add(rec(10_000 + i, { command: `worker ${'x'.repeat(100)} ${i}` }));
+  await reg.flush();
+  // The reader parses the file in a tight loop until told to stop, then prints its counts.
+  const reader = spawnNode(
+    "const fs = require('fs'); const f = process.argv[1]; let reads = 0, bad = 0, stop = false;" +
+    "process.stdin.on('data', () => { stop = true; });" +
+    "(function loop() { for (let i = 0; i < 50; i++) { try { JSON.parse(fs.readFileSync(f, 'utf8')); reads++; } catch (e) { if (e.code !== 'ENOENT') bad++; } }" +
+    " if (stop) { console.log(JSON.stringify({ reads, bad })); process.exit(0); } setImmediate(loop); })();",
+    { args: [reg.checkpointFile!] },
+  );
+  const t0 = Date.now();
+  let writes = 0;
+  while (Date.now() - t0 < 1500 || writes < 50) {
+    reg.markExited(10_000 + (writes % 300));
+    reg.add(rec(10_000 + (writes % 300), { command: `worker ${'y'.repeat(100)} ${writes}` }));
+    await reg.flush();
+    writes++;
+    await new Promise((r) => setImmediate(r));
+  }
+  reader.stdin!.write('stop\n');
+  const counts = await readLineMatching(reader.stdout!, (l) => (l.startsWith('{') ? JSON.parse(l) as { reads: number; bad: number } : undefined));
+  assert.ok(counts.reads > 10, `the reader read ${counts.reads} times`);
+  assert.equal(counts.bad, 0, `${counts.bad} of ${counts.reads} reads saw a partial file (${writes} writes)`);
+  assert.deepEqual(fs.readdirSync(dir), [checkpointFileName(owner)]);
+  reg.dispose();
 });
