@@ -1,0 +1,115 @@
+// The detection rules on synthetic snapshots: pure functions of a table and checkpoints, so the
+// edge cases (init-like parents, zombies, other users, nesting) can be pinned exactly. Nothing is
+// signalled here; the same rules run on real processes in test/process/orphans.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Checkpoint } from '../../src/core/checkpoint';
+import { Fingerprint, formatFingerprint } from '../../src/core/fingerprint';
+import { detectOrphans } from '../../src/core/orphans';
+import { ageFromStartTicks, formatAge, formatBytes } from '../../src/core/orphansAge';
+import { linuxBootId } from '../../src/core/procfs';
+import type { ProcessInfo } from '../../src/core/processTable';
+
+const linux = process.platform === 'linux';
+const uid = process.getuid?.() ?? 0;
+const boot = linux ? linuxBootId() : 'boot';
+// Pids far above pid_max's default so the synthetic table cannot be mistaken for real processes.
+const P = 9_000_000;
+
+function proc(pid: number, ppid: number, cmdline: string, extra: Partial<ProcessInfo> = {}): ProcessInfo {
+  return { pid, ppid, pgid: pid, uid, startTime: pid * 10, state: 'S', name: cmdline.split(' ')[0], cmdline, ...extra };
+}
+const fp = (p: ProcessInfo): Fingerprint => ({ pid: p.pid, startTime: p.startTime!, bootId: boot });
+const deadHost: Fingerprint = { pid: P + 999, startTime: 1, bootId: boot };
+
+const init = proc(1, 0, '/sbin/init');
+const systemdUser = proc(P + 1, 1, '/usr/lib/systemd/systemd --user', { name: 'systemd' });
+const shell = proc(P + 2, 1, 'bash');
+
+test('pattern rule: adopted by PID 1 or an init-like subreaper counts; a live, non-init parent does not', { skip: !linux }, () => {
+  const a = proc(P + 10, 1, 'python -m tui_gateway.slash_worker --session 1');
+  const b = proc(P + 11, systemdUser.pid, 'python -m tui_gateway.entry');
+  const c = proc(P + 12, shell.pid, 'python -m tui_gateway.slash_worker --session 2');
+  const d = proc(P + 13, b.pid, 'python -m tui_gateway.slash_worker --session 3'); // under an orphaned gateway
+  const e = proc(P + 14, P + 55, 'python -m tui_gateway.slash_worker --session 4'); // custom subreaper
+  const reaper = proc(P + 55, 1, 'my-supervisor');
+  const table = [init, systemdUser, shell, a, b, c, d, e, reaper];
+  const found = detectOrphans({ table, markers: false });
+  assert.deepEqual(found.map((o) => o.pid), [a.pid, b.pid]);
+  assert.deepEqual(found[1].descendants.map((x) => x.pid), [d.pid], 'the worker of an orphaned gateway is nested');
+  assert.match(found[1].reasonText, /re-parented to systemd \(pid \d+\)/);
+  assert.deepEqual(detectOrphans({ table, markers: false, reapers: [reaper.pid] }).map((o) => o.pid), [a.pid, b.pid, e.pid]);
+  assert.deepEqual(detectOrphans({ table, markers: false, patterns: [] }), [], 'no patterns, no pattern rule');
+  // A /g pattern keeps lastIndex between test() calls; detection must not skip every other match.
+  assert.equal(detectOrphans({ table, markers: false, patterns: [/tui_gateway/g] }).length, 2);
+});
+
+test('zombies, other users\' processes and our own ancestry are never orphans', { skip: !linux }, () => {
+  const zombie = proc(P + 20, 1, 'python -m tui_gateway.entry', { state: 'Z' });
+  const other = proc(P + 21, 1, 'python -m tui_gateway.entry', { uid: uid + 1 });
+  const me = proc(P + 22, 1, 'python -m tui_gateway.entry');
+  const child = proc(P + 23, me.pid, 'node cli.js');
+  const found = detectOrphans({ table: [init, zombie, other, me, child], markers: false, selfPid: child.pid });
+  assert.deepEqual(found, []);
+});
+
+test('marker rule: a dead owner makes an orphan, a live one protects, unparseable markers are ignored', { skip: !linux }, () => {
+  const host = proc(P + 30, 1, 'code --type=extensionHost');
+  const live = proc(P + 31, 1, 'sleep 1', { owner: formatFingerprint(fp(host)) });
+  const dead = proc(P + 32, 1, 'sleep 2', { owner: formatFingerprint(deadHost) });
+  const deadChild = proc(P + 33, dead.pid, 'sleep 3', { owner: formatFingerprint(deadHost) });
+  const junk = proc(P + 34, 1, 'sleep 4', { owner: 'not-a-fingerprint' });
+  const reused = proc(P + 35, 1, 'sleep 5', { owner: formatFingerprint({ ...fp(host), startTime: host.startTime! + 1 }) });
+  const table = [init, host, live, dead, deadChild, junk, reused];
+  const found = detectOrphans({ table, patterns: [] });
+  assert.deepEqual(found.map((o) => o.pid), [dead.pid, reused.pid], 'a reused owner pid is a dead owner');
+  assert.deepEqual(found[0].descendants.map((d) => d.pid), [deadChild.pid]);
+  assert.deepEqual(found[0].owner, deadHost);
+  assert.deepEqual(detectOrphans({ table, patterns: [], owners: [deadHost] }).map((o) => o.pid), [dead.pid], 'scoped to one owner');
+  assert.deepEqual(detectOrphans({ table, patterns: [], markers: false }), []);
+});
+
+test('checkpoint rule: only records whose fingerprint still matches; a live checkpoint protects its records', { skip: !linux }, () => {
+  const host = proc(P + 40, 1, 'code --type=extensionHost');
+  const gw = proc(P + 41, 1, 'node gateway.js');
+  const worker = proc(P + 42, gw.pid, 'node worker.js', { pgid: P + 42 });
+  const grandchild = proc(P + 43, worker.pid, 'sh -c make', { pgid: P + 42 });
+  const innocent = proc(P + 44, 1, 'vim');
+  const keptByLive = proc(P + 45, 1, 'node gateway.js');
+  const cp = (owner: Fingerprint, recs: Fingerprint[], file: string): Checkpoint => ({
+    version: 1, owner, writtenAt: 0, file,
+    records: recs.map((f) => ({ role: 'worker', fingerprint: f, command: 'x', startedAt: 0 })),
+  });
+  const checkpoints = [
+    cp(deadHost, [fp(gw), fp(worker), { ...fp(innocent), startTime: 7 }, fp(keptByLive)], '/d/dead.json'),
+    cp(fp(host), [fp(keptByLive)], '/d/live.json'),
+  ];
+  const found = detectOrphans({ table: [init, host, gw, worker, grandchild, innocent, keptByLive], checkpoints, markers: false, patterns: [] });
+  assert.deepEqual(found.map((o) => o.pid), [gw.pid]);
+  assert.deepEqual(found[0].descendants.map((d) => d.pid), [worker.pid, grandchild.pid], 'parents first');
+  assert.equal(found[0].checkpointFile, '/d/dead.json');
+  assert.equal(found[0].reason, 'dead-owner-checkpoint');
+});
+
+test('an escaped member of an orphan\'s group (double fork to PID 1) goes with it', { skip: !linux }, () => {
+  const gw = proc(P + 50, 1, 'python -m tui_gateway.entry');
+  const escaped = proc(P + 51, 1, 'sleep 600', { pgid: gw.pid });
+  const stranger = proc(P + 52, 1, 'sleep 600', { pgid: P + 52 });
+  const [o] = detectOrphans({ table: [init, gw, escaped, stranger], markers: false });
+  assert.equal(o.pid, gw.pid);
+  assert.deepEqual(o.descendants.map((d) => d.pid), [escaped.pid]);
+});
+
+test('age and size formatting for the table', () => {
+  assert.equal(formatAge(undefined), '?');
+  assert.equal(formatAge(850), '850ms');
+  assert.equal(formatAge(42_000), '42s');
+  assert.equal(formatAge(7 * 60_000 + 3000), '7m03s');
+  assert.equal(formatAge(5 * 3_600_000 + 2 * 60_000), '5h02m');
+  assert.equal(formatAge(3 * 86_400_000 + 4 * 3_600_000), '3d04h');
+  assert.equal(formatBytes(44 * 1024 * 1024), '44.0 MB');
+  assert.equal(formatBytes(512 * 1024), '512 KB');
+  const age = ageFromStartTicks(1000, 100); // 1000 s since boot, 100 ticks/s
+  assert.equal(age(90_000), 100_000, 'started at 900 s → 100 s old');
+  assert.equal(age(undefined), undefined);
+});
