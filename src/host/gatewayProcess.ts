@@ -3,7 +3,7 @@
 // `gateway.ready`. Any way of failing to start leaves nothing running.
 import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf, isSameProcess } from '../core/fingerprint';
-import { killGroup, killGroupSync, killTree } from '../core/kill';
+import { killGroup, killTree } from '../core/kill';
 import { JsonRpcConnection } from '../core/rpc';
 import { Emitter } from './emitter';
 import { LaunchSpec } from './launchSpec';
@@ -181,17 +181,17 @@ export class GatewayProcess {
   }
 
   /**
-   * Polite stop, then force: ask for `gateway.shutdown`, close the lifeline, wait up to
-   * `politeMs` for the exit, then tear the group down (whatever the leader did).
+   * The polite half of stopping: ask for `gateway.shutdown`, close the lifeline (a gateway that
+   * ignores the request still exits on EOF), and wait up to `politeMs` for the exit. Returns
+   * whether it exited; the caller then tears the group down whatever the answer.
    */
-  async stop(opts: { graceMs: number; politeMs: number; timeoutMs: number }): Promise<void> {
+  async askToStop(graceMs: number, politeMs: number): Promise<boolean> {
     if (!this.exitInfo) {
-      this.rpc.request('gateway.shutdown', { graceMs: opts.graceMs }, { timeoutMs: opts.politeMs }).catch(() => undefined);
-      // Closing stdin is the lifeline: a gateway that ignores the request still exits on EOF.
+      this.rpc.request('gateway.shutdown', { graceMs }, { timeoutMs: politeMs }).catch(() => undefined);
       this.child.stdin?.end();
-      await Promise.race([this.exited, delay(opts.politeMs)]);
+      await Promise.race([this.exited, delay(politeMs)]);
     }
-    await this.forceKill(opts.graceMs, opts.timeoutMs);
+    return this.exitInfo !== undefined;
   }
 
   /** Group teardown (POSIX) or tree kill (Windows); a no-op when everything is gone. */
@@ -206,16 +206,6 @@ export class GatewayProcess {
       // Reported by the caller through the registry / process table; never throw from teardown.
     }
     if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs))]);
-  }
-
-  /** Synchronous last resort (deactivate budget exhausted, process exit): SIGKILL the group now. */
-  killSync(): void {
-    try {
-      if (POSIX) killGroupSync(this.pgid, { graceMs: 0, timeoutMs: 500, leader: this.fingerprint, firstSignal: 'SIGKILL' });
-      else if (isSameProcess(this.fingerprint)) this.child.kill('SIGKILL');
-    } catch {
-      // nothing more we can do synchronously
-    }
   }
 }
 

@@ -1,9 +1,9 @@
 // The managed gateway: start, stop, restart on unexpected exit with backoff, give up on a
 // crash loop, and tear everything down within VS Code's deactivate budget.
 import { Fingerprint } from '../core/fingerprint';
-import { killGroup, killGroupSync } from '../core/kill';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
 import { Emitter } from './emitter';
+import { sweepGroups, sweepGroupsSync, SweepTarget } from './groupSweep';
 import { GatewayEvent, GatewayExit, GatewayProcess } from './gatewayProcess';
 import { LaunchSpec } from './launchSpec';
 import { Log } from './seams';
@@ -103,16 +103,19 @@ export class GatewaySupervisor {
   }
 
   /**
-   * Deactivate path: polite shutdown, then group teardown, bounded by `budgetMs`; if the
-   * budget runs out (a hung, e.g. SIGSTOPped, gateway) the synchronous SIGKILL fallback runs.
+   * Deactivate path: polite shutdown (short), then one sweep of the gateway's group and every
+   * worker group, bounded by `budgetMs`; if the budget runs out anyway (a hung, e.g.
+   * SIGSTOPped, gateway) the synchronous SIGKILL sweep runs before this resolves.
    */
   async dispose(budgetMs = 2500): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.clearRestartTimer();
     const gw = this.gw;
-    const graceMs = Math.min(this.opts.graceMs?.() ?? 500, 300);
-    const done = this.teardownGateway(gw, { graceMs, politeMs: Math.min(400, budgetMs / 4), timeoutMs: budgetMs });
+    // Deactivate has VS Code's 5 s budget: short polite phase and grace (SIGKILL follows anyway).
+    const graceMs = Math.min(this.opts.graceMs?.() ?? 500, 150);
+    const politeMs = Math.min(150, budgetMs / 5);
+    const done = this.teardownGateway(gw, { graceMs, politeMs, timeoutMs: Math.max(200, budgetMs - politeMs - 300) });
     const inTime = await Promise.race([done.then(() => true), delay(budgetMs).then(() => false)]);
     if (!inTime) {
       this.opts.log.warn(`gateway teardown exceeded ${budgetMs} ms; killing synchronously`);
@@ -122,17 +125,14 @@ export class GatewaySupervisor {
     this.disposeEmitters();
   }
 
-  /** Synchronous SIGKILL of the gateway's group and known worker groups (process exit). */
+  /** Synchronous SIGKILL of the gateway's group and every known worker group (exit paths). */
   disposeSync(): void {
     this.disposed = true;
     this.clearRestartTimer();
-    this.gw?.killSync();
-    for (const g of this.opts.extraGroups?.() ?? []) {
-      try {
-        killGroupSync(g.pgid, { graceMs: 0, timeoutMs: 300, leader: g.leader, firstSignal: 'SIGKILL' });
-      } catch {
-        // best effort
-      }
+    try {
+      sweepGroupsSync(this.targets(this.gw), { graceMs: 0, timeoutMs: 500, firstSignal: 'SIGKILL' });
+    } catch {
+      // best effort: nothing more can be done synchronously
     }
   }
 
@@ -227,12 +227,25 @@ export class GatewaySupervisor {
     t: { graceMs: number; politeMs: number; timeoutMs: number },
   ): Promise<void> {
     if (gw) this.setStatus({ ...this.status, state: 'stopping' });
-    const gateway = gw ? gw.stop(t) : Promise.resolve();
-    // Worker groups outlive a hung gateway; tear them down in parallel with it.
-    const workers = (this.opts.extraGroups?.() ?? []).map((g) =>
-      killGroup(g.pgid, { graceMs: t.graceMs, timeoutMs: t.timeoutMs, leader: g.leader }).catch(() => undefined),
-    );
-    await Promise.all([gateway, ...workers]);
+    // Taken before the polite phase: worker exits arriving meanwhile must not hide their groups.
+    const targets = this.targets(gw);
+    const t0 = Date.now();
+    if (gw) await gw.askToStop(t.graceMs, t.politeMs);
+    this.opts.log.debug(`teardown: polite phase ${Date.now() - t0} ms (gateway ${gw?.hasExited ? 'exited' : 'still running'}); sweeping ${targets.length} group(s)`);
+    if (gw && process.platform === 'win32') await gw.forceKill(t.graceMs, t.timeoutMs);
+    const r = await sweepGroups(targets, { graceMs: t.graceMs, timeoutMs: t.timeoutMs });
+    for (const why of r.refused) this.opts.log.warn(`teardown: ${why}`);
+    this.opts.log.debug(`teardown: sweep ${Math.round(r.elapsedMs)} ms`);
+    if (r.survivors.length) this.opts.log.error(`teardown: still alive after ${Math.round(r.elapsedMs)} ms: ${r.survivors.join(', ')}`);
+    if (gw && !gw.hasExited) await Promise.race([gw.whenExited(), delay(200)]);
+  }
+
+  /** The gateway's group (POSIX) and every live worker group the registry knows. */
+  private targets(gw: GatewayProcess | undefined): SweepTarget[] {
+    const out: SweepTarget[] = [];
+    if (gw && gw.pgid > 0) out.push({ pgid: gw.pgid, leader: gw.fingerprint });
+    for (const g of this.opts.extraGroups?.() ?? []) if (!out.some((o) => o.pgid === g.pgid)) out.push(g);
+    return out;
   }
 
   private setStatus(s: GatewayStatus): void {

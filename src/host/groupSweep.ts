@@ -1,0 +1,153 @@
+// Tears down many process groups at once (the gateway's and every worker's) with ONE scan of
+// the process table per poll, where N parallel killGroup calls would scan N times per poll —
+// which on a small machine is what made a 50-worker deactivate slow. Same rules as killGroup:
+// re-check each leader's fingerprint before every signal, never signal a group holding another
+// user's process, escalate SIGTERM → grace → SIGKILL on the group until it is empty.
+import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Fingerprint } from '../core/fingerprint';
+import { killGroup, killGroupSync } from '../core/kill';
+import { sleepSync } from '../core/killGroup';
+import { readProcStat } from '../core/procfs';
+
+export interface SweepTarget {
+  pgid: number;
+  /** The group's leader as recorded; a live pid === pgid with another start time → skipped. */
+  leader?: Fingerprint;
+}
+
+export interface SweepOptions {
+  graceMs: number;
+  timeoutMs: number;
+  /** Start with SIGKILL (exit paths). */
+  firstSignal?: NodeJS.Signals;
+}
+
+export interface SweepResult {
+  /** Live members left when the sweep gave up. */
+  survivors: number[];
+  /** One line per group that was not signalled, and why. */
+  refused: string[];
+  elapsedMs: number;
+}
+
+const POLL_MS = 10;
+
+/** Async sweep (deactivate, stop). */
+export async function sweepGroups(targets: readonly SweepTarget[], opts: SweepOptions): Promise<SweepResult> {
+  if (process.platform !== 'linux') return viaKillGroup(targets, opts);
+  const steps = sweep(targets, opts);
+  for (let s = steps.next(); ; s = steps.next()) {
+    if (s.done) return s.value;
+    await new Promise((r) => setTimeout(r, s.value));
+  }
+}
+
+/** Blocking sweep (process exit, budget exhausted). */
+export function sweepGroupsSync(targets: readonly SweepTarget[], opts: SweepOptions): SweepResult {
+  if (process.platform !== 'linux') {
+    const t0 = performance.now();
+    const rs = targets.map((t) => killGroupSync(t.pgid, { ...opts, leader: t.leader }));
+    return { survivors: rs.flatMap((r) => r.survivors), refused: rs.flatMap((r) => (r.refused ? [r.refused] : [])), elapsedMs: performance.now() - t0 };
+  }
+  const steps = sweep(targets, opts);
+  for (let s = steps.next(); ; s = steps.next()) {
+    if (s.done) return s.value;
+    sleepSync(s.value);
+  }
+}
+
+function* sweep(targets: readonly SweepTarget[], opts: SweepOptions): Generator<number, SweepResult, void> {
+  const t0 = performance.now();
+  const refused: string[] = [];
+  const pending = new Map<number, SweepTarget>();
+  for (const t of targets) {
+    if (!Number.isSafeInteger(t.pgid) || t.pgid <= 1) refused.push(`not a process group id: ${t.pgid}`);
+    else pending.set(t.pgid, t);
+  }
+  const myUid = process.getuid?.();
+  const sent = new Map<number, NodeJS.Signals>();
+  let signal: NodeJS.Signals = opts.firstSignal ?? 'SIGTERM';
+  let phaseEnd = t0 + (signal === 'SIGKILL' ? 100 : opts.graceMs);
+  let members = scan(pending);
+  for (;;) {
+    // Groups that are empty are done; the rest get the current signal (once per phase).
+    for (const pgid of [...pending.keys()]) if (!members.get(pgid)?.length) pending.delete(pgid);
+    if (pending.size === 0) return { survivors: [], refused, elapsedMs: performance.now() - t0 };
+    for (const [pgid, t] of pending) {
+      const why = unsafe(t, members.get(pgid)!, myUid);
+      if (why) {
+        refused.push(why);
+        pending.delete(pgid);
+        continue;
+      }
+      if (sent.get(pgid) !== signal) {
+        try {
+          process.kill(-pgid, signal);
+        } catch {
+          // ESRCH: emptied meanwhile
+        }
+        sent.set(pgid, signal);
+      }
+    }
+    const now = performance.now();
+    if (now >= t0 + opts.timeoutMs && signal === 'SIGKILL') {
+      return { survivors: [...pending.keys()].flatMap((g) => members.get(g) ?? []), refused, elapsedMs: now - t0 };
+    }
+    if (now >= phaseEnd || now >= t0 + opts.timeoutMs) {
+      // Escalate (or repeat SIGKILL for anything that slipped in).
+      signal = 'SIGKILL';
+      sent.clear();
+      phaseEnd = now + 100;
+      continue;
+    }
+    yield Math.min(POLL_MS, Math.max(1, phaseEnd - now));
+    members = scan(pending);
+  }
+}
+
+/** Live members of the wanted groups, from one pass over /proc. */
+function scan(wanted: Map<number, SweepTarget>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const st = readProcStat(Number(name));
+    if (!st || !wanted.has(st.pgid) || st.state === 'Z' || st.state === 'X') continue;
+    const list = out.get(st.pgid);
+    if (list) list.push(st.pid);
+    else out.set(st.pgid, [st.pid]);
+  }
+  return out;
+}
+
+function unsafe(t: SweepTarget, members: number[], myUid: number | undefined): string | undefined {
+  if (t.leader) {
+    const st = readProcStat(t.pgid);
+    if (st && st.state !== 'Z' && st.startTime !== t.leader.startTime) {
+      return `group ${t.pgid}: pid ${t.pgid} is now another process; not signalled`;
+    }
+  }
+  if (myUid !== undefined) {
+    for (const pid of members) {
+      try {
+        if (fs.statSync(`/proc/${pid}`).uid !== myUid) return `group ${t.pgid}: member ${pid} belongs to another user; not signalled`;
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  return undefined;
+}
+
+async function viaKillGroup(targets: readonly SweepTarget[], opts: SweepOptions): Promise<SweepResult> {
+  const t0 = performance.now();
+  const rs = await Promise.all(targets.map((t) => killGroup(t.pgid, { ...opts, leader: t.leader })));
+  return { survivors: rs.flatMap((r) => r.survivors), refused: rs.flatMap((r) => (r.refused ? [r.refused] : [])), elapsedMs: performance.now() - t0 };
+}
