@@ -21,6 +21,8 @@ export interface HostedGateway {
   host: ChildProcess;
   hostFp: string;
   gatewayPid: number;
+  /** With holdStdinOpen: the pid holding the gateway's stdin open. */
+  holderPid?: number;
   rpc: JsonRpcConnection;
   events: GatewayEvent[];
   stderr(): string;
@@ -32,9 +34,12 @@ export interface HostedGateway {
 export interface HostOptions {
   args?: string[];
   env?: Record<string, string>;
+  /** A `sleep` started by the host inherits the gateway's stdin pipe, so the host's death does
+   * not close it: only the fingerprint watchdog can notice (the benchmark's baseline). */
+  holdStdinOpen?: boolean;
 }
 
-function hostSource(args: string[]): string {
+function hostSource(args: string[], holdStdinOpen: boolean): string {
   return `
 const { spawn } = require('child_process');
 const { selfFingerprint, formatFingerprint } = require(${FINGERPRINT_JS});
@@ -42,7 +47,9 @@ const fp = formatFingerprint(selfFingerprint());
 const gw = spawn(process.execPath, [${JSON.stringify(GATEWAY_JS)}, ...${JSON.stringify(args)}], {
   detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GATEWAY_WARDEN_OWNER: fp },
 });
-process.stderr.write('HOST ' + JSON.stringify({ host: fp, gateway: gw.pid }) + '\\n');
+let holder;
+if (${holdStdinOpen}) holder = spawn('sleep', ['3600'], { stdio: ['ignore', 'ignore', 'ignore', gw.stdin], env: { PATH: process.env.PATH } }).pid;
+process.stderr.write('HOST ' + JSON.stringify({ host: fp, gateway: gw.pid, holder }) + '\\n');
 process.stdin.pipe(gw.stdin);
 gw.stdout.pipe(process.stdout);
 gw.stderr.pipe(process.stderr);
@@ -52,14 +59,15 @@ gw.on('exit', (code, signal) => { process.stderr.write('HOST gateway exited ' + 
 }
 
 export async function startHostedGateway(opts: HostOptions = {}): Promise<HostedGateway> {
-  const host = spawnNode(hostSource(opts.args ?? []), { env: { ...process.env, ...opts.env } });
+  const host = spawnNode(hostSource(opts.args ?? [], opts.holdStdinOpen ?? false), { env: { ...process.env, ...opts.env } });
   let err = '';
   host.stderr!.on('data', (c: Buffer) => {
     err += c.toString();
     if (err.length > 200_000) err = err.slice(-100_000);
   });
-  const info = await readLineMatching(host.stderr!, (l) => (l.startsWith('HOST {') ? (JSON.parse(l.slice(5)) as { host: string; gateway: number }) : undefined));
+  const info = await readLineMatching(host.stderr!, (l) => (l.startsWith('HOST {') ? (JSON.parse(l.slice(5)) as { host: string; gateway: number; holder?: number }) : undefined));
   track(info.gateway, true);
+  if (info.holder) track(info.holder);
   const events: GatewayEvent[] = [];
   const rpc = new JsonRpcConnection(host.stdout!, host.stdin!, { log: () => undefined });
   rpc.onNotification((method, params) => {
@@ -75,6 +83,7 @@ export async function startHostedGateway(opts: HostOptions = {}): Promise<Hosted
     host,
     hostFp: info.host,
     gatewayPid: info.gateway,
+    holderPid: info.holder,
     rpc,
     events,
     stderr: () => err,
