@@ -2,8 +2,9 @@
 // is its own process group (when it leads one) plus its descendants by parentage, minus
 // itself — SIGTERM, a grace, then SIGKILL for whatever is left. Each signal goes only to a
 // process whose fingerprint still matches the snapshot (re-read right before sending).
+import * as fs from 'node:fs';
 import { Fingerprint, isSameProcess } from './fingerprint';
-import { descendantsOf, fingerprintOfInfo, scanProcSync } from './processTable';
+import { linuxBootId, readProcStat } from './procfs';
 
 export interface OwnTeardownResult {
   targets: number[];
@@ -11,22 +12,61 @@ export interface OwnTeardownResult {
   elapsedMs: number;
 }
 
+interface StatRow {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  startTime: number;
+}
+
+/** A lean /proc scan: one small read per process (no cmdline, no environ, no stat(2)). */
+function scanStats(): StatRow[] {
+  const rows: StatRow[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return rows;
+  }
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const st = readProcStat(Number(name));
+    if (st && st.state !== 'Z' && st.state !== 'X') rows.push({ pid: st.pid, ppid: st.ppid, pgid: st.pgid, startTime: st.startTime });
+  }
+  return rows;
+}
+
 /** Fingerprints of this process's group members (if it leads a group) and descendants. */
 export function ownedProcesses(extraPids: readonly number[] = []): Fingerprint[] {
   if (process.platform !== 'linux') return []; // elsewhere callers fall back to their own pids
-  const table = scanProcSync({ readOwner: false });
-  const self = table.find((p) => p.pid === process.pid);
+  const table = scanStats();
+  const bootId = linuxBootId();
   const picked = new Map<number, Fingerprint>();
-  const add = (p: (typeof table)[number]) => {
-    if (p.pid === process.pid || p.state === 'Z') return;
-    const fp = fingerprintOfInfo(p);
-    if (fp) picked.set(p.pid, fp);
+  const add = (p: StatRow) => {
+    if (p.pid !== process.pid) picked.set(p.pid, { pid: p.pid, startTime: p.startTime, bootId });
   };
+  const self = table.find((p) => p.pid === process.pid);
   if (self && self.pgid === process.pid) for (const p of table) if (p.pgid === process.pid) add(p);
-  for (const p of descendantsOf(table, process.pid)) add(p);
+  const children = new Map<number, StatRow[]>();
+  for (const p of table) {
+    const list = children.get(p.ppid);
+    if (list) list.push(p);
+    else children.set(p.ppid, [p]);
+  }
+  const queue = [process.pid, ...extraPids];
+  const seen = new Set<number>(queue);
   for (const pid of extraPids) {
-    for (const p of table) if (p.pid === pid) add(p);
-    for (const p of descendantsOf(table, pid)) add(p);
+    const p = table.find((r) => r.pid === pid);
+    if (p) add(p);
+  }
+  while (queue.length) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      if (seen.has(child.pid)) continue;
+      seen.add(child.pid);
+      add(child);
+      queue.push(child.pid);
+    }
   }
   return [...picked.values()];
 }
