@@ -16,8 +16,15 @@ export function activate(context: vscode.ExtensionContext): void {
 
   let settings = loadSettings(log);
   context.subscriptions.push(
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('gatewayWarden')) settings = loadSettings(log);
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      if (!e.affectsConfiguration('gatewayWarden')) return;
+      settings = loadSettings(log);
+      // Launch settings apply on the next start; offer it now if a gateway is running.
+      const relaunch = ['gateway.command', 'gateway.args', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs'];
+      if (host?.supervisor.current.state === 'running' && relaunch.some((k) => e.affectsConfiguration(`gatewayWarden.${k}`))) {
+        const pick = await vscode.window.showInformationMessage('Gateway Warden: restart the gateway to apply the changed settings?', 'Restart');
+        if (pick === 'Restart') void vscode.commands.executeCommand('gatewayWarden.restartGateway');
+      }
     }),
   );
 

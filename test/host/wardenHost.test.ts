@@ -10,6 +10,7 @@ import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcEnvVar } from '../../src/core/procfs';
 import { DEFAULT_SETTINGS } from '../../src/host/settings';
 import { WardenHost } from '../../src/host/wardenHost';
+import { killWorkerGroup } from '../../src/host/workerKill';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { memoryLog } from './fakeGatewaySpec';
 
@@ -68,4 +69,30 @@ test('checkpoints of dead hosts are kept for orphan detection; live neighbours a
   assert.deepEqual(host.staleCheckpoints.map((c) => c.owner.pid), [dead.pid]);
   host.disposeSync();
   assert.equal(fs.readdirSync(dir).length, 2, 'neither the dead host\'s nor the neighbour\'s checkpoint was removed');
+});
+
+test('Kill Worker ends the worker group (its /run child included); the gateway reports the exit and the session survives', { skip: !linux }, async () => {
+  const { host } = newHost('kill-worker');
+  await host.supervisor.start();
+  const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
+  await host.supervisor.request('slash.exec', { sessionId, command: '/run sleep 1000 >/dev/null 2>&1 &' }, 30_000);
+  const worker = await waitFor(() => host.model.get(sessionId)?.worker, 'worker in the model');
+  const table = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  const groupMembers = table.filter((n) => {
+    try {
+      const st = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[2]) === worker.pgid;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+  assert.ok(groupMembers.length >= 2, `worker group has the worker and its child (${groupMembers})`);
+  const r = await killWorkerGroup(worker, 200);
+  assert.equal(r.ok, true, r.message);
+  for (const pid of groupMembers) await waitFor(() => !isAlive(pid), `group member ${pid} gone`);
+  await waitFor(() => host.model.get(sessionId) && !host.model.get(sessionId)!.worker, 'worker.exited applied to the model');
+  assert.equal(host.supervisor.current.state, 'running');
+  const out = await host.supervisor.request<{ output: string }>('slash.exec', { sessionId, command: '/echo again' }, 30_000);
+  assert.match(out.output, /again/, 'the session starts a new worker on next use');
+  await host.dispose();
 });
