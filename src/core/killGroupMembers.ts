@@ -98,6 +98,15 @@ function psGroup(pgid: number): GroupSnapshot | undefined {
   return { members, otherUser, alive: members.length > 0, exact: true };
 }
 
+function groupHasNoProcess(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** Last resort: signal 0 to the group. Zombies count as members here. */
 function probeGroup(pgid: number): GroupSnapshot {
   try {
@@ -171,6 +180,12 @@ export class GroupWatch {
       if (alive.length > 0) {
         this.known = alive;
         return { members: alive, otherUser: [], alive: true, exact: true };
+      }
+      // Everyone seen is gone. ESRCH from the group means not even a zombie is left: empty,
+      // without a full scan. Otherwise (zombies awaiting reaping, or a newcomer) scan.
+      if (this.exclude === undefined && groupHasNoProcess(this.pgid)) {
+        this.known = [];
+        return { members: [], otherUser: [], alive: false, exact: true };
       }
     }
     return this.full();
