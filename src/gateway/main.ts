@@ -45,6 +45,9 @@ armLifeline({
 });
 const stdio = new JsonRpcConnection(process.stdin, process.stdout, { maxLineBytes: options.maxLineBytes, log: (m) => log(`rpc: ${m}`) });
 for (const w of warnings) log(`warning: ${w}`);
+if (process.platform !== 'win32' && ownProcessGroup() !== process.pid) {
+  log('warning: not a process-group leader (start me with detached: true); group teardown covers only my descendants');
+}
 
 const gw = new Gateway(options, ownerMarker, owner, options.workerPath ?? path.join(__dirname, 'worker.js'), log);
 
