@@ -189,8 +189,16 @@ export class GatewaySupervisor {
     const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
     const message = `The gateway (pid ${gw.pid}) ${how} unexpectedly.`;
     this.opts.log.warn(message);
-    // Whatever it left in its group must go before a replacement starts.
-    void gw.forceKill();
+    // Whatever it left (its group, its workers' groups: their exit events died with it) must go
+    // before a replacement starts; the backoff gives the sweep its time.
+    const graceMs = this.opts.graceMs?.() ?? 500;
+    void sweepGroups(this.targets(gw), { graceMs, timeoutMs: graceMs + 3000 }).then(
+      (r) => {
+        for (const why of r.refused) this.opts.log.warn(`after crash: ${why}`);
+        if (r.survivors.length) this.opts.log.error(`after crash: still alive: ${r.survivors.join(', ')}`);
+      },
+      () => undefined,
+    );
     this.onCrash(message);
   }
 

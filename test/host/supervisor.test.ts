@@ -142,3 +142,24 @@ test('dispose of a SIGSTOPped gateway falls back to SIGKILL within the budget', 
   await waitFor(() => pidsWithMarker(marker).length === 0, 'gateway and workers gone', 5000);
   assert.ok(elapsed < 5000, `dispose took ${elapsed} ms`);
 });
+
+test('after a crash the dead gateway\'s worker groups are swept (they have no lifeline here), then it restarts', { skip: !linux }, async () => {
+  const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  // What the registry would hold: the workers seen so far.
+  const known: GatewayEvent[] = [];
+  const { sup } = supervise('crash-sweep', { FAKE_GATEWAY_WORKERS: '3' }, {
+    extraGroups: () => known.map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId } })),
+  });
+  sup.onEvent((e) => {
+    if (e.type === 'worker.started') known.push(e);
+  });
+  await sup.start();
+  await waitFor(() => known.length === 3, 'three workers');
+  const first = sup.current.pid!;
+  const workers = known.map((e) => e.pid as number);
+  process.kill(first, 'SIGKILL');
+  // The fixture's workers are plain `sleep`s in their own groups: only the host's sweep ends them.
+  for (const pid of workers) await waitFor(() => !isAlive(pid), `worker ${pid} of the crashed gateway gone`, 8000);
+  await waitFor(() => sup.current.state === 'running' && sup.current.pid !== first, 'restarted');
+  await sup.dispose();
+});
