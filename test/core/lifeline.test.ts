@@ -142,3 +142,13 @@ test('disarm stops every watch: the child outlives its parent', async () => {
   assert.ok(isAlive(s.child));
   assert.equal(deaths(s.lines).length, 0);
 });
+
+test('the guard thread does not keep the process alive', async () => {
+  const child = spawnNode(`
+const { armLifeline } = require(${LIFELINE});
+armLifeline({ pollMs: 100, blockedLoopGuard: true, onDeath() { process.stdout.write('died\\n'); } });
+process.stdout.write('armed\\n');
+`);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 0, 'exited on its own with nothing left to do');
+});

@@ -97,3 +97,14 @@ test('a worker whose event loop is blocked is killed by its guard thread after t
   await waitNoMarked(g.hostFp);
   g.host.kill('SIGKILL');
 });
+
+test('host SIGKILL with the gateway\'s stdin held open elsewhere: the owner fingerprint poll still tears everything down', async () => {
+  const g = await startHostedGateway({ holdStdinOpen: true, args: ['--poll-ms', '200'] });
+  const s = await createSession(g);
+  const grandchild = await backgroundGrandchild(g, s);
+  g.host.kill('SIGKILL');
+  await waitNoMarked(g.hostFp);
+  assert.equal(isAlive(grandchild), false);
+  assert.ok(g.holderPid && isAlive(g.holderPid), 'the pipe was still held open: the poll did it');
+  process.kill(g.holderPid!, 'SIGKILL');
+});
