@@ -204,7 +204,11 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
   return assemble(table, byPid, candidates, eligible);
 }
 
-/** Nests candidates under candidate ancestors and attaches descendants. */
+/**
+ * Attaches to each orphan what goes down with it: its tree and, when it leads a process group,
+ * the group's other members (a double fork leaves the tree but not the group); recursively. A
+ * candidate reached from another one is listed there as a descendant, not as an orphan of its own.
+ */
 function assemble(
   table: readonly ProcessInfo[],
   byPid: Map<number, ProcessInfo>,
@@ -212,14 +216,6 @@ function assemble(
   killable: (p: ProcessInfo) => boolean,
 ): Orphan[] {
   const age = ageFromStartTicks();
-  const hasCandidateAncestor = (p: ProcessInfo): boolean => {
-    const seen = new Set<number>();
-    for (let q = byPid.get(p.ppid); q && !seen.has(q.pid); q = byPid.get(q.ppid)) {
-      if (candidates.has(q.pid)) return true;
-      seen.add(q.pid);
-    }
-    return false;
-  };
   const children = childrenIndex(table);
   const groups = new Map<number, ProcessInfo[]>();
   for (const p of table) {
@@ -228,29 +224,65 @@ function assemble(
     if (g) g.push(p);
     else groups.set(p.pgid, [p]);
   }
-
-  const orphans: Orphan[] = [];
-  for (const c of candidates.values()) {
-    if (hasCandidateAncestor(c.info)) continue;
-    const descendants: OrphanDescendant[] = [];
-    const seen = new Set<number>([c.info.pid]);
-    const queue: ProcessInfo[] = [c.info];
+  const expand = (root: ProcessInfo): ProcessInfo[] => {
+    const out: ProcessInfo[] = [];
+    const seen = new Set<number>([root.pid]);
     const visit = (q: ProcessInfo) => {
       if (seen.has(q.pid) || !killable(q)) return;
       seen.add(q.pid);
-      const fp = fingerprintOfInfo(q);
-      if (fp) {
-        descendants.push({ pid: q.pid, ppid: q.ppid, fingerprint: fp, command: q.cmdline, rss: q.rss, ageMs: age(q.startTime) });
-      }
-      queue.push(q);
+      out.push(q);
     };
-    while (queue.length) {
-      const q = queue.shift()!;
+    const visitFrom = (q: ProcessInfo) => {
       for (const child of children.get(q.pid) ?? []) visit(child);
-      // Members of a group this orphan leads that escaped the tree (double fork) go with it.
-      if (q === c.info && q.pgid === q.pid) {
-        for (const m of groups.get(q.pid) ?? []) if (m.ppid === 1) visit(m);
-      }
+      if (q.pgid === q.pid) for (const m of groups.get(q.pid) ?? []) visit(m);
+    };
+    visitFrom(root);
+    for (let i = 0; i < out.length; i++) visitFrom(out[i]); // breadth first: parents before children
+    return out;
+  };
+  const depth = (p: ProcessInfo): number => {
+    let n = 0;
+    const seen = new Set<number>();
+    for (let q = byPid.get(p.ppid); q && !seen.has(q.pid); q = byPid.get(q.ppid)) {
+      seen.add(q.pid);
+      n++;
+    }
+    return n;
+  };
+  const expansion = new Map<number, ProcessInfo[]>();
+  const reach = new Map<number, Set<number>>();
+  const order = new Map<number, [number, number]>();
+  for (const c of candidates.values()) {
+    const e = expand(c.info);
+    expansion.set(c.info.pid, e);
+    reach.set(c.info.pid, new Set(e.map((p) => p.pid)));
+    order.set(c.info.pid, [depth(c.info), c.info.pid]);
+  }
+  const before = (a: number, b: number) => {
+    const [da, pa] = order.get(a)!;
+    const [db, pb] = order.get(b)!;
+    return da < db || (da === db && pa < pb);
+  };
+  // Nested: reached from another candidate that it does not reach back (or, in a cycle, that
+  // sits higher in the tree).
+  const nested = (pid: number) => {
+    for (const other of candidates.keys()) {
+      if (other === pid || !reach.get(other)!.has(pid)) continue;
+      if (!reach.get(pid)!.has(other) || before(other, pid)) return true;
+    }
+    return false;
+  };
+  const tops = [...candidates.values()].filter((c) => !nested(c.info.pid)).sort((a, b) => a.info.pid - b.info.pid);
+
+  const claimed = new Set<number>(tops.map((c) => c.info.pid));
+  const orphans: Orphan[] = [];
+  for (const c of tops) {
+    const descendants: OrphanDescendant[] = [];
+    for (const q of expansion.get(c.info.pid)!) {
+      if (claimed.has(q.pid)) continue;
+      claimed.add(q.pid);
+      const fp = fingerprintOfInfo(q);
+      if (fp) descendants.push({ pid: q.pid, ppid: q.ppid, fingerprint: fp, command: q.cmdline, rss: q.rss, ageMs: age(q.startTime) });
     }
     const reasons = REASON_ORDER.filter((r) => c.reasons.has(r));
     orphans.push({

@@ -91,13 +91,23 @@ test('checkpoint rule: only records whose fingerprint still matches; a live chec
   assert.equal(found[0].reason, 'dead-owner-checkpoint');
 });
 
-test('an escaped member of an orphan\'s group (double fork to PID 1) goes with it', { skip: !linux }, () => {
+test('an orphan\'s group goes with it, and a candidate reached through a group is not listed twice', { skip: !linux }, () => {
   const gw = proc(P + 50, 1, 'python -m tui_gateway.entry');
-  const escaped = proc(P + 51, 1, 'sleep 600', { pgid: gw.pid });
-  const stranger = proc(P + 52, 1, 'sleep 600', { pgid: P + 52 });
-  const [o] = detectOrphans({ table: [init, gw, escaped, stranger], markers: false });
+  const escaped = proc(P + 51, 1, 'sleep 600', { pgid: gw.pid, owner: formatFingerprint(deadHost) }); // double fork
+  const joined = proc(P + 52, shell.pid, 'sleep 601', { pgid: gw.pid }); // joined from outside
+  const stranger = proc(P + 53, 1, 'sleep 602', { pgid: P + 53 });
+  const [o, ...rest] = detectOrphans({ table: [init, shell, gw, escaped, joined, stranger] });
+  assert.deepEqual(rest, [], 'the escaped member (a marker orphan itself) is nested, not listed again');
   assert.equal(o.pid, gw.pid);
-  assert.deepEqual(o.descendants.map((d) => d.pid), [escaped.pid]);
+  assert.deepEqual(o.descendants.map((d) => d.pid).sort(), [escaped.pid, joined.pid].sort());
+
+  // A leader nested under another orphan brings its own group along, listed under the top one.
+  const top = proc(P + 60, 1, 'python -m tui_gateway.entry');
+  const leader = proc(P + 61, top.pid, 'python -m tui_gateway.slash_worker', { pgid: P + 61 });
+  const member = proc(P + 62, 1, 'sleep 603', { pgid: leader.pid, owner: formatFingerprint(deadHost) });
+  const found = detectOrphans({ table: [init, top, leader, member] });
+  assert.deepEqual(found.map((x) => x.pid), [top.pid]);
+  assert.deepEqual(found[0].descendants.map((d) => d.pid), [leader.pid, member.pid]);
 });
 
 test('age and size formatting for the table', () => {

@@ -7,8 +7,13 @@ import { detectOrphans, Orphan } from '../../src/core/orphans';
 import { clearOrphans, pruneStaleCheckpoints } from '../../src/core/orphansClear';
 import { describeLiveOwners } from '../../src/core/orphansStatus';
 import { scanProcSync } from '../../src/core/processTable';
-import { isAlive, killTracked, waitForExit } from '../support/processes';
-import { OrphanScene, buildScene, orphansOf, survivorsOf } from './orphansScene';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoint';
+import { fingerprintOf } from '../../src/core/fingerprint';
+import { readProcStat } from '../../src/core/procfs';
+import { isAlive, killTracked, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
+import { OrphanScene, buildScene, deadFingerprint, orphansOf, survivorsOf } from './orphansScene';
 
 const linux = process.platform === 'linux';
 const dirs: string[] = [];
@@ -132,4 +137,31 @@ test('clearing re-checks fingerprints: a stale orphan entry never signals the pi
   assert.match(aborted.results[0].why, /cancelled/);
   assert.ok(isSameProcess(s.patternOrphan));
   assert.deepEqual(aborted.remaining, [s.patternOrphan.pid]);
+});
+
+test('a process that joined an orphan\'s group from outside its tree is listed with it and taken down', { skip: !linux }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-orphans-'));
+  dirs.push(dir);
+  const dead = await deadFingerprint();
+  // A group leader in our own session (setpgid across sessions is not allowed).
+  const gw = spawnTracked('perl', ['-e', "setpgrp(0, 0) or die; exec 'sleep', '600'"], { stdio: 'ignore' });
+  track(gw.pid!, true);
+  await waitFor(() => readProcStat(gw.pid!)?.comm === 'sleep' && readProcStat(gw.pid!)?.pgid === gw.pid, 'the gateway to lead its group');
+  const gwFp = fingerprintOf(gw.pid!)!;
+  // perl's setpgrp moves this child of ours into the gateway's group: in the group, not the tree.
+  const joiner = spawnTracked('perl', ['-e', `setpgrp(0, ${gw.pid}) or die "setpgrp: $!"; exec 'sleep', '600'`], { stdio: 'ignore' });
+  await waitFor(() => readProcStat(joiner.pid!)?.pgid === gw.pid && readProcStat(joiner.pid!)?.comm === 'sleep', 'the joiner to be in the group');
+  writeCheckpointSync(path.join(dir, checkpointFileName(dead)), {
+    version: 1, owner: dead, writtenAt: Date.now(),
+    records: [{ role: 'gateway', fingerprint: gwFp, pgid: gwFp.pid, command: 'gateway', startedAt: Date.now() }],
+  });
+  const found = detectOrphans({
+    table: scanProcSync({ readMemory: true }), checkpoints: loadCheckpoints(dir).checkpoints, owners: [dead], patterns: [],
+  });
+  assert.deepEqual(found.map((o) => o.pid), [gw.pid]);
+  assert.deepEqual(found[0].descendants.map((d) => d.pid), [joiner.pid], 'the group member is shown before anything is killed');
+  const summary = await clearOrphans(found, { graceMs: 200 });
+  assert.deepEqual(summary.results.map((r) => [r.pid, r.outcome]).sort(), [[gw.pid, 'killed'], [joiner.pid, 'killed']].sort());
+  await waitForExit(gw.pid!);
+  await waitForExit(joiner.pid!);
 });
