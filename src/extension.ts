@@ -33,7 +33,6 @@ export function activate(context: vscode.ExtensionContext): void {
   const h = host;
   ui = new WardenUi({
     vs: vscode,
-    context,
     host: h,
     log,
     orphans: createOrphanSource({ checkpointDir, patterns: () => settings.extraOrphanPatterns, graceMs: () => settings.shutdownGraceMs, log }),

@@ -16,7 +16,6 @@ export const VIEW_ID = 'gatewayWarden.processes';
 
 export interface UiOptions {
   vs: typeof vscode;
-  context: vscode.ExtensionContext;
   host: WardenHost;
   log: vscode.LogOutputChannel;
   orphans: OrphanSource<OrphanItem>;
