@@ -292,3 +292,24 @@ test('a reader in another process never sees a partial checkpoint while it is re
   assert.deepEqual(fs.readdirSync(dir), [checkpointFileName(owner)]);
   reg.dispose();
 });
+
+test('flushSync from an exit handler writes pending changes that the debounce would have lost', async () => {
+  const dir = tempDir();
+  const registryJs = path.resolve(__dirname, '../../src/core/registry.js');
+  const child = spawnNode(
+    `const { ProcessRegistry } = require(${JSON.stringify(registryJs)});` +
+    `const reg = new ProcessRegistry({ owner: { pid: 4000002, startTime: 1, bootId: 'b' }, checkpointDir: ${JSON.stringify(dir)}, debounceMs: 60000 });` +
+    "process.on('exit', () => reg.flushSync());" +
+    "process.on('SIGTERM', () => process.exit(143));" +
+    "reg.add({ role: 'gateway', fingerprint: { pid: 77, startTime: 7, bootId: 'b' }, command: 'gw', startedAt: 1 });" +
+    "console.log('ready'); setInterval(() => {}, 1000);",
+  );
+  await readLineMatching(child.stdout!, (l) => (l === 'ready' ? true : undefined));
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing written yet (60 s debounce)');
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  const { checkpoints, problems } = loadCheckpoints(dir);
+  assert.deepEqual(problems, []);
+  assert.equal(checkpoints.length, 1);
+  assert.deepEqual(checkpoints[0].records.map((r) => r.fingerprint.pid), [77]);
+});
