@@ -89,12 +89,14 @@ test('a worker whose event loop is blocked is killed by its guard thread after t
   const s = await createSession(g);
   assert.match(await exec(g, s, '/pid'), /^pid \d+/);
   const worker = g.workerPids()[0];
+  const grandchild = await backgroundGrandchild(g, s);
   void exec(g, s, '/busy').catch(() => undefined);
   // The worker spins (state R) once /busy runs.
   await waitFor(() => readProcStat(worker)?.state === 'R', 'worker busy');
   process.kill(g.gatewayPid, 'SIGKILL');
   await waitForExit(worker, 10_000);
   await waitNoMarked(g.hostFp);
+  assert.equal(isAlive(grandchild), false, 'the guard took the worker\'s group down');
   g.host.kill('SIGKILL');
 });
 
