@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     if (filler !== undefined) {
       const r = await killGroup(filler, { graceMs: 2000 });
       if (r.survivors.length === 0 && !r.refused) forget(filler);
-      await allReaped();
+      await allReaped(filler);
     }
   }
 }

@@ -1,10 +1,9 @@
-// Benchmark support: timing statistics, markdown tables, and process groups built so that this
-// process is the parent of every member (perl's setpgrp joins them to one group). Being the
-// parent matters: we reap them, so no zombies are left behind on hosts whose pid 1 never reaps.
+// Benchmark support: timing statistics, markdown tables, and process groups whose members are
+// children of a perl parent outside the group (perl's setpgrp joins them to one group). The
+// parent reaps them, so a SIGKILLed group leaves no zombies to a pid 1 that may never reap.
 import { ChildProcess, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { groupSnapshot, killGroupSync } from '../src/core/kill';
-import { readProcStat } from '../src/core/procfs';
 
 export interface Stats { median: number; p90: number; min: number; n: number }
 
@@ -35,27 +34,15 @@ export async function time<T>(fn: () => T | Promise<T>): Promise<{ ms: number; v
 }
 
 const liveGroups = new Set<number>();
-const children = new Set<ChildProcess>();
-const childGroup = new Map<ChildProcess, number>();
+const parents = new Set<ChildProcess>();
+const reaped = new Map<number, Promise<void>>();
 
 // Whatever happens, nothing this benchmark started outlives it.
 process.on('exit', () => {
   for (const pgid of liveGroups) killGroupSync(pgid, { graceMs: 0, timeoutMs: 2000 });
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const p of parents) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-
-function perl(script: string, pgid?: number): ChildProcess {
-  const child = spawn('perl', ['-e', script], { stdio: 'ignore' });
-  children.add(child);
-  childGroup.set(child, pgid ?? child.pid!);
-  child.on('exit', () => {
-    children.delete(child);
-    childGroup.delete(child);
-  });
-  child.on('error', (e) => { throw e; });
-  return child;
-}
 
 async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -66,33 +53,41 @@ async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Pr
 }
 
 /**
- * `count` idle `sleep` processes in one new process group (the first leads it), all children of
- * this process. With `ignoreTerm` each ignores SIGTERM and SIGHUP, so only SIGKILL ends them.
+ * `count` idle `sleep` processes in one new process group. A perl parent *outside* the group
+ * forks them (the first leads the group, the rest join it), reaps them, and exits once they are
+ * all gone. With `ignoreTerm` each member ignores SIGTERM and SIGHUP: only SIGKILL ends it.
  */
 export async function sleeperGroup(count: number, ignoreTerm: boolean): Promise<number> {
   const ignore = ignoreTerm ? "$SIG{TERM} = $SIG{HUP} = 'IGNORE';" : '';
-  const leader = perl(`setpgrp(0, 0) or die; ${ignore} exec 'sleep', '1000'`);
-  const pgid = leader.pid!;
+  const script =
+    `$| = 1; my $g; for (1..${count}) { my $p = fork; die "fork: $!" unless defined $p; ` +
+    `if (!$p) { setpgrp(0, $g // 0) or die "setpgrp: $!"; ${ignore} exec 'sleep', '1000'; exit 1 } ` +
+    // Both sides set the group (the classic race fix); the parent's call may fail after exec.
+    '$g //= $p; setpgrp($p, $g); } print "$g\\n"; 1 while wait != -1;';
+  const parent = spawn('perl', ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  parents.add(parent);
+  const exited = new Promise<void>((resolve) => parent.on('exit', () => {
+    parents.delete(parent);
+    resolve();
+  }));
+  const pgid = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    parent.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    parent.on('error', reject);
+    parent.on('exit', (code) => reject(new Error(`perl exited (${code}) before starting the group`)));
+  });
   liveGroups.add(pgid);
-  await until(`pid ${pgid} to lead its group`, () => readProcStat(pgid)?.pgid === pgid);
-  for (let i = 1; i < count; i++) perl(`setpgrp(0, ${pgid}) or die "setpgrp: $!"; ${ignore} exec 'sleep', '1000'`, pgid);
+  reaped.set(pgid, exited);
   await until(`${count} members in group ${pgid}`, () => groupSnapshot(pgid).members.length === count);
   return pgid;
 }
 
-/**
- * `count` idle `sleep` processes under one perl that forks them and reaps them: it ignores
- * SIGTERM itself, so a SIGTERM to the group ends the sleeps, perl reaps them, then exits.
- */
-export async function fillerGroup(count: number): Promise<number> {
-  const leader = perl(
-    `setpgrp(0, 0) or die; for (1..${count}) { my $p = fork; die "fork: $!" unless defined $p; ` +
-    `if (!$p) { exec 'sleep', '1000'; exit 1 } } $SIG{TERM} = $SIG{HUP} = 'IGNORE'; 1 while wait != -1;`,
-  );
-  const pgid = leader.pid!;
-  liveGroups.add(pgid);
-  await until(`${count} fillers in group ${pgid}`, () => groupSnapshot(pgid).members.length === count + 1);
-  return pgid;
+/** `count` idle sleepers that honour SIGTERM, to pad the process table. */
+export function fillerGroup(count: number): Promise<number> {
+  return sleeperGroup(count, false);
 }
 
 /** Marks a group as torn down by the benchmark itself (no clean-up needed at exit). */
@@ -100,8 +95,16 @@ export function forget(pgid: number): void {
   liveGroups.delete(pgid);
 }
 
-/** Resolves when every child this module spawned (for group `pgid`, or at all) has been reaped. */
-export function allReaped(pgid?: number): Promise<void> {
-  const pending = () => [...childGroup.values()].filter((g) => pgid === undefined || g === pgid).length;
-  return until('children to be reaped', () => pending() === 0, 10_000);
+/** Resolves when the perl parent of group `pgid` has reaped every member and exited. */
+export async function allReaped(pgid: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for group ${pgid} to be reaped`)), 10_000);
+  });
+  try {
+    await Promise.race([reaped.get(pgid) ?? Promise.resolve(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  reaped.delete(pgid);
 }
