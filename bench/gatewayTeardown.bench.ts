@@ -1,8 +1,9 @@
 // Gateway teardown latency, measured on real processes:
 //  1. host SIGKILL → the last process of the gateway's tree is gone (gateway, 10 workers, and a
 //     `/run` background grandchild per worker). Baseline in the same run: the same tree when the
-//     lifeline pipe cannot fire (a process the host started holds the gateway's stdin open), so
-//     only the fingerprint watchdog (1 s poll) notices.
+//     lifeline pipe cannot fire (a process the host started holds the gateway's pipes open), so
+//     only the fingerprint watchdogs (1 s poll) notice. (Holding stdout open matters too: a
+//     broken stdout is a lifeline of its own.)
 //  2. session.close → the worker (and its grandchild) gone; baseline: a grandchild that ignores
 //     SIGTERM, so the group escalation to SIGKILL is what ends it.
 import { performance } from 'node:perf_hooks';
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   await closeTrial(false);
 
   const rows: (string | number)[][] = [];
-  for (const [label, hold] of [['lifeline pipe + watchdog (default)', false], ['baseline: watchdog poll only (pipe held open)', true]] as const) {
+  for (const [label, hold] of [['lifeline pipe + watchdog (default)', false], ['baseline: watchdog poll only (pipes held open)', true]] as const) {
     const samples: number[] = [];
     let processes = 0;
     for (let i = 0; i < REPS; i++) {

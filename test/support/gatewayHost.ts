@@ -34,8 +34,8 @@ export interface HostedGateway {
 export interface HostOptions {
   args?: string[];
   env?: Record<string, string>;
-  /** A `sleep` started by the host inherits the gateway's stdin pipe, so the host's death does
-   * not close it: only the fingerprint watchdog can notice (the benchmark's baseline). */
+  /** A `sleep` started by the host inherits the gateway's three pipes, so the host's death
+   * neither closes stdin nor breaks stdout: only the fingerprint watchdog can notice. */
   holdStdinOpen?: boolean;
 }
 
@@ -48,7 +48,7 @@ const gw = spawn(process.execPath, [${JSON.stringify(GATEWAY_JS)}, ...${JSON.str
   detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GATEWAY_WARDEN_OWNER: fp },
 });
 let holder;
-if (${holdStdinOpen}) holder = spawn('sleep', ['3600'], { stdio: ['ignore', 'ignore', 'ignore', gw.stdin], env: { PATH: process.env.PATH } }).pid;
+if (${holdStdinOpen}) holder = spawn('sleep', ['3600'], { stdio: ['ignore', 'ignore', 'ignore', gw.stdin, gw.stdout, gw.stderr], env: { PATH: process.env.PATH } }).pid;
 process.stderr.write('HOST ' + JSON.stringify({ host: fp, gateway: gw.pid, holder }) + '\\n');
 process.stdin.pipe(gw.stdin);
 gw.stdout.pipe(process.stdout);
