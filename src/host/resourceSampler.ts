@@ -15,6 +15,8 @@ export interface ResourceSnapshot {
   usage: Map<number, ResourceUsage>;
   /** Live descendants of each watched root pid. */
   children: Map<number, ProcessInfo[]>;
+  /** Full command line of each watched root (for tooltips). */
+  cmdlines: Map<number, string>;
   takenAt: number;
 }
 
@@ -37,7 +39,7 @@ export function readCpuTicks(pid: number): number | undefined {
 export class ResourceSampler {
   private timer: NodeJS.Timeout | undefined;
   private last = new Map<number, { ticks: number; at: number }>();
-  private snapshot: ResourceSnapshot = { usage: new Map(), children: new Map(), takenAt: 0 };
+  private snapshot: ResourceSnapshot = { usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: 0 };
   private readonly sampled = new Emitter<ResourceSnapshot>();
   readonly onDidSample = this.sampled.event;
 
@@ -67,9 +69,14 @@ export class ResourceSampler {
   sample(now = Date.now()): ResourceSnapshot {
     const roots = this.roots();
     const children = new Map<number, ProcessInfo[]>();
+    const cmdlines = new Map<number, string>();
     if (roots.length) {
       const table = scanProcSync({ readOwner: false });
-      for (const r of roots) children.set(r, descendantsOf(table, r));
+      for (const r of roots) {
+        children.set(r, descendantsOf(table, r));
+        const me = table.find((p) => p.pid === r);
+        if (me) cmdlines.set(r, me.cmdline);
+      }
     }
     const usage = new Map<number, ResourceUsage>();
     const next = new Map<number, { ticks: number; at: number }>();
@@ -83,7 +90,7 @@ export class ResourceSampler {
       next.set(pid, { ticks, at: now });
     }
     this.last = next;
-    this.snapshot = { usage, children, takenAt: now };
+    this.snapshot = { usage, children, cmdlines, takenAt: now };
     this.sampled.fire(this.snapshot);
     return this.snapshot;
   }

@@ -131,7 +131,7 @@ function workerNode(s: SessionView, input: TreeInput, parentId: string): TreeNod
     description: desc,
     tooltip: lines([
       `Worker pid ${w.pid}${w.pgid !== undefined ? `, process group ${w.pgid}` : ''}`,
-      w.command ? `Command: ${w.command}` : undefined,
+      (w.command ?? input.resources?.cmdlines.get(w.pid)) ? `Command: ${w.command ?? input.resources?.cmdlines.get(w.pid)}` : undefined,
       `State: ${w.state}`,
       `Started ${new Date(w.startedAt).toLocaleString()}`,
       usage?.rssBytes !== undefined ? `Memory: ${formatBytes(usage.rssBytes)}` : undefined,

@@ -19,6 +19,7 @@ function input(over: Partial<TreeInput> = {}): TreeInput {
     resources: {
       usage: new Map([[200, { cpuPercent: 7.5, rssBytes: 44 * 1024 * 1024 }], [300, { rssBytes: 1024 }]]),
       children: new Map([[200, [{ pid: 300, ppid: 200, pgid: 200, startTime: 777, name: 'sleep', cmdline: 'sleep 1000 --long-arg' }]]]),
+      cmdlines: new Map([[200, 'node worker.js --from-proc']]),
       takenAt: now,
     },
     orphans: [],
@@ -53,6 +54,9 @@ test('Gateway → Sessions → Worker → children, with stable ids, capability 
   assert.equal(w.id, 'worker/200/555');
   assert.match(w.description!, /pid 200 · idle · idle 10s · 7\.5% CPU · 44 MB/);
   assert.match(w.tooltip!, /node worker\.js --session s1/);
+  // Without a command in the event, the tooltip takes the command line sampled from /proc.
+  const noCmd = buildTree(input({ sessions: [{ ...input().sessions[0], worker: { ...input().sessions[0].worker!, command: undefined } }] }));
+  assert.match(noCmd[0].children[0].children[0].tooltip!, /node worker\.js --from-proc/);
   assert.match(w.contextValue, /\bkillable\b/);
   assert.deepEqual(w.ref, { kind: 'worker', sessionId: 's1', pid: 200, startTime: 555, pgid: 200 });
   const child = w.children[0];
