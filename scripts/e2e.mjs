@@ -161,7 +161,8 @@ const leaks = await sweepMarked(5000);
 // ---------- report ----------
 log('\n=== e2e stories');
 for (const r of results) log(`${r.outcome.padEnd(8)} ${r.id.padEnd(16)} ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${r.outcome === 'pending' ? `(${r.error})` : ''}`);
-const count = (o) => results.filter((r) => r.outcome === o).length;
+for (const key of stories.skippedChecks()) log(`pending  check ${key}  (${stories.PENDING_CHECKS[key]})`);
+const count = (o) => results.filter((r) => r.outcome === o).length + (o === 'pending' ? stories.skippedChecks().length : 0);
 const failed = count('failed') + count('not run') + (runError ? 1 : 0) + (leaks.length ? 1 : 0);
 if (runError) log(`runner error: ${runError?.stack ?? runError}`);
 if (leaks.length) log(`LEAK: ${leaks.length} process(es) of this run's extension hosts were still running after code-server stopped:\n  ${leaks.join('\n  ')}`);

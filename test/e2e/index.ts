@@ -64,6 +64,7 @@ export async function runStories(ctx: E2eContext, only?: string[]): Promise<Stor
 }
 
 export { waitForWorkbench } from './workbench';
+export { skippedChecks, PENDING_CHECKS } from './pending';
 
 /** Live processes whose owner marker is one of `markers` (the runner's leak sweep). */
 export function ownedByAny(markers: ReadonlySet<string>): { pid: number; cmdline: string }[] {

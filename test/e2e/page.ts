@@ -28,6 +28,7 @@ export interface Locator {
   filter(opts: { hasText?: string | RegExp; has?: Locator }): Locator;
   waitFor(opts?: WaitOptions): Promise<void>;
   screenshot(opts: { path: string; timeout?: number }): Promise<Buffer>;
+  boundingBox(): Promise<{ x: number; y: number; width: number; height: number } | null>;
   evaluateAll<R>(fn: (els: DomElement[]) => R): Promise<R>;
 }
 
@@ -37,6 +38,11 @@ export interface Page {
   keyboard: {
     press(key: string): Promise<void>;
     type(text: string, opts?: { delay?: number }): Promise<void>;
+  };
+  mouse: {
+    move(x: number, y: number, opts?: { steps?: number }): Promise<void>;
+    down(): Promise<void>;
+    up(): Promise<void>;
   };
   screenshot(opts: { path: string; fullPage?: boolean }): Promise<Buffer>;
   url(): string;

@@ -28,6 +28,19 @@ export async function openWardenView(page: Page): Promise<void> {
   const title = page.locator('.sidebar .composite.title', { hasText: /Gateway Warden/i });
   if (!(await title.isVisible())) await icon.click();
   await title.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  await widenSidebar(page, 640);
+}
+
+/** Drags the sash on the side bar's right edge so tree descriptions (pids) are not cut off. */
+export async function widenSidebar(page: Page, width: number): Promise<void> {
+  const box = await sidebar(page).boundingBox();
+  if (!box || box.width >= width) return;
+  const x = box.x + box.width;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x - 1, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + width, y, { steps: 5 });
+  await page.mouse.up();
 }
 
 export function sidebar(page: Page): Locator {
@@ -78,7 +91,10 @@ export function pidIn(row: TreeRow): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Polls the tree until `probe` returns a value; the timeout message shows the last tree. */
+/**
+ * Polls the tree until `probe` returns a value; the timeout message shows the last tree. Like a
+ * person looking for a row, it expands collapsed rows on the way (one per poll: the DOM re-renders).
+ */
 export async function waitForTree<T>(page: Page, what: string, probe: (rows: TreeRow[]) => T | undefined | false, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let rows: TreeRow[] = [];
@@ -87,12 +103,14 @@ export async function waitForTree<T>(page: Page, what: string, probe: (rows: Tre
     const v = probe(rows);
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the tree to show ${what}; it shows:\n${formatTree(rows) || '(no rows)'}`);
-    await new Promise((r) => setTimeout(r, 200));
+    const collapsed = rows.find((r) => r.expanded === false);
+    if (collapsed) await expand(page, collapsed).catch(() => undefined);
+    else await new Promise((r) => setTimeout(r, 200));
   }
 }
 
 export async function expand(page: Page, row: TreeRow): Promise<void> {
-  if (row.expanded === false) await rowLocator(page, row).locator('.monaco-tl-twistie').click();
+  if (row.expanded === false) await rowLocator(page, row).locator('.monaco-tl-twistie').click({ timeout: 5000 });
 }
 
 /** Right-clicks a row and picks `item` from its context menu. */
@@ -101,6 +119,13 @@ export async function contextMenu(page: Page, row: TreeRow, item: string): Promi
   const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: item }).first();
   await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
   await entry.click();
+}
+
+/** Hovers a row and clicks its inline action button labelled `action` (e.g. the trash icon). */
+export async function inlineAction(page: Page, row: TreeRow, action: string): Promise<void> {
+  const r = rowLocator(page, row);
+  await r.hover();
+  await r.locator(`.actions .action-label[aria-label^="${action}"]`).first().click({ timeout: DEFAULT_TIMEOUT_MS });
 }
 
 /** The quick input widget (palette, quick picks and input boxes share it). */

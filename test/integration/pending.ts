@@ -1,7 +1,6 @@
 // Integration tests that cannot pass until a feature lands on main. Each is reported as PENDING
 // with its reason (visible in every run); remove the entry when the feature lands.
 export const PENDING: Readonly<Record<string, string>> = {
-  'contributes the DESIGN.md commands and the gatewayWarden.processes view': 'package.json contributes not on main yet (extension helper)',
 };
 
 /** `it`, or a visible pending test when `title` is in PENDING. */

@@ -1,9 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { describe as describeProc, processInfo } from '../hostProcesses';
+import { waitFor } from '../../support/processes';
+import { describe as describeProc, ownedBy, processInfo } from '../hostProcesses';
+import { unlessPending } from '../pending';
 import { waitForHost, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, workerPid, workerRow } from '../sessions';
 import type { Story } from '../story';
-import { childrenOf, expand, pidIn, readTree, waitForTree } from '../workbench';
+import { childrenOf, pidIn, readTree, waitForTree } from '../workbench';
 
 export const sessionsStory: Story = {
   id: 'sessions',
@@ -28,22 +30,25 @@ export const sessionsStory: Story = {
       assert.equal(p.owner, host.marker, `worker ${pid} does not carry the host's owner marker`);
     }
 
-    await waitForTree(ctx.page, 'the worker of "beta" with a child row', (rows) => workerRow(rows, 'beta')?.expanded !== undefined);
-    await expand(ctx.page, workerRow(await readTree(ctx.page), 'beta')!);
-    const child = await waitForTree(ctx.page, 'a "sleep" child under the worker of "beta"', (rows) => {
-      const w = workerRow(rows, 'beta');
-      const c = w && childrenOf(rows, w).find((r) => r.label === 'sleep');
-      return c && pidIn(c);
-    });
-    const c = processInfo(child);
+    // The OS first: the backgrounded sleep stays in the worker's group (its shell has exited).
     const w = processInfo(beta);
-    assert.ok(c && /\bsleep 600\b/.test(c.cmdline), `child row pid ${child} is not a live "sleep 600"`);
-    assert.equal(c.pgid, w?.pgid, `child ${describeProc(c)} is not in the worker's process group ${w?.pgid}`);
-    assert.equal(c.owner, host.marker, 'the child does not carry the host\'s owner marker');
+    const sleeper = await waitFor(
+      () => ownedBy(host).find((p) => /\bsleep 600\b/.test(p.cmdline) && p.pgid === w?.pgid),
+      `"sleep 600" in the process group ${w?.pgid} of the worker of "beta"`,
+    );
+    await unlessPending('sessions.child-row', ctx.log, async () => {
+      const shown = await waitForTree(ctx.page, 'a "sleep" child under the worker of "beta"', (rows) => {
+        const wr = workerRow(rows, 'beta');
+        const c = wr && childrenOf(rows, wr).find((r) => r.label === 'sleep');
+        return c && pidIn(c);
+      });
+      assert.equal(shown, sleeper.pid, `the child row shows pid ${shown}; the worker's sleep is ${describeProc(sleeper)}`);
+    });
+    const child = sleeper.pid;
     // A tree item without children is not collapsible: no twistie state at all.
     assert.equal(workerRow(await readTree(ctx.page), 'alpha')?.expanded, undefined, 'the worker of "alpha" (/echo) shows children');
 
-    ctx.log(`workers: alpha ${alpha}, beta ${beta} with child sleep ${child}`);
+    ctx.log(`workers: alpha ${alpha}, beta ${beta}; its child ${describeProc(sleeper)}`);
     await ctx.screenshot('panel');
     Object.assign(ctx.shared, { alphaWorker: alpha, betaWorker: beta, betaChild: child, gatewayPid: gateway.pid });
   },
