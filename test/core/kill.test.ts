@@ -96,6 +96,17 @@ test('killGroupSync does the same without yielding to the event loop', { skip: !
   assert.equal(groupSnapshot(g.pgid).alive, false);
 });
 
+test('killGroup empties a group whose SIGTERM-ignoring member keeps forking', { skip: !posix }, async () => {
+  const leader = spawnTracked('sh', ['-c', 'trap "" TERM HUP; while :; do sleep 1000 & sleep 0.02; done'], { detached: true, stdio: 'ignore' });
+  const pgid = leader.pid!;
+  await waitFor(() => groupSnapshot(pgid).members.length >= 5, 'a few forked sleepers');
+  const r = await killGroup(pgid, { graceMs: 200 });
+  assert.equal(r.refused, undefined);
+  assert.ok(r.signals.some((s) => s.signal === 'SIGKILL'));
+  assert.deepEqual(r.survivors, []);
+  assert.equal(groupSnapshot(pgid).alive, false);
+});
+
 test('killGroupSync with firstSignal SIGKILL and no grace (the exit path) empties a stubborn group', { skip: !posix }, async () => {
   const g = await orphanedStubbornGroup();
   const r = killGroupSync(g.pgid, { firstSignal: 'SIGKILL', graceMs: 0, timeoutMs: 1000 });

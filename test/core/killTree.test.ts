@@ -66,3 +66,27 @@ test('killTree refuses this process and pid 1, and survives garbage', async () =
   const junk = await killTree({ pid: 'x' } as never);
   assert.match(junk.refused ?? '', /not a process fingerprint/);
 });
+
+test('killTree also takes children forked after its snapshot (a parent that spawns on SIGTERM)', { skip: !posix }, async () => {
+  // On SIGTERM the root ignores the signal and starts a new child in its own session: that child
+  // was not in the first snapshot, and must be found while its parent is still alive.
+  const root = spawnNode(`
+    const { spawn } = require('child_process');
+    process.on('SIGTERM', () => {
+      const late = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+      console.log('late ' + late.pid);
+    });
+    console.log('ready');
+    setInterval(() => {}, 1000);
+  `);
+  await readLineMatching(root.stdout!, (l) => (l === 'ready' ? true : undefined));
+  const latePid = readLineMatching(root.stdout!, (l) => (l.startsWith('late ') ? Number(l.slice(5)) : undefined));
+  const r = await killTree(fingerprintOf(root.pid!)!, { graceMs: 300 });
+  const late = await latePid;
+  track(late, true);
+  assert.deepEqual(r.survivors, []);
+  const entry = r.processes.find((p) => p.pid === late);
+  assert.ok(entry, `the late child ${late} was adopted: ${JSON.stringify(r.processes)}`);
+  assert.equal(entry.outcome, 'killed');
+  await waitFor(() => !isAlive(late), 'the late child to be gone', 2000);
+});
