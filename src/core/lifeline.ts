@@ -117,7 +117,10 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
 /** Why the parent/owner counts as dead now, or undefined while both live. */
 export function deathReason(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): string | undefined {
   if (parent) {
-    if (process.ppid !== parent.pid) return `parent ${parent.pid} is no longer this process's parent (ppid ${process.ppid})`;
+    // Re-parenting is the cheap signal, but only when the recorded parent really was our direct
+    // parent at arm time (a wrapper in between must not read as a death); the fingerprint is the
+    // authoritative one, and also covers "died before we even started".
+    if (initialPpid === parent.pid && process.ppid !== initialPpid) return `parent ${parent.pid} is gone (re-parented to ${process.ppid})`;
     if (!isSameProcess(parent)) return `parent ${parent.pid} is gone (fingerprint changed)`;
   } else if (initialPpid > 1 && process.ppid !== initialPpid) {
     return `parent changed from ${initialPpid} to ${process.ppid}`;
