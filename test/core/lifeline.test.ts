@@ -152,3 +152,16 @@ process.stdout.write('armed\\n');
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   assert.equal(code, 0, 'exited on its own with nothing left to do');
 });
+
+test('fires on IPC disconnect', async () => {
+  const child = spawnNode(`
+const { armLifeline } = require(${LIFELINE});
+armLifeline({ pollMs: 60000, onDeath(r) { process.stdout.write('died ' + r + '\\n'); process.exit(0); } });
+process.send('armed');
+setInterval(() => undefined, 1000);
+`, { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
+  await new Promise((r) => child.once('message', r));
+  const line = readLineMatching(child.stdout!, (l) => (l.startsWith('died ') ? l : undefined));
+  child.disconnect();
+  assert.match(await line, /IPC channel disconnected/);
+});
