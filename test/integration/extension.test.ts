@@ -2,13 +2,8 @@
 // commands and view that DESIGN.md names.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { DESIGN_COMMANDS, EXTENSION_ID } from './ids';
 import { itLanded } from './pending';
-
-export const EXTENSION_ID = 'gateway-warden.gateway-warden';
-export const DESIGN_COMMANDS = [
-  'startGateway', 'stopGateway', 'restartGateway', 'newSession', 'closeSession',
-  'runSlashCommand', 'killWorker', 'clearOrphans', 'refresh', 'showLog',
-].map((c) => `gatewayWarden.${c}`);
 
 describe('Gateway Warden in a real extension host', () => {
   it('is found by its id and activates', async () => {
