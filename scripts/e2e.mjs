@@ -5,7 +5,8 @@
 // run the stories, stop code-server's whole group and chromium, then sweep: anything still
 // carrying the owner marker of one of this run's extension hosts is a leak (reported, then killed).
 // Screenshots and logs: .test-artifacts/e2e/. Env: GW_E2E_STORIES=id,id (subset),
-// GW_E2E_TIMEOUT_MS (whole run after install, default 480000).
+// GW_E2E_TIMEOUT_MS (whole run after install, default 480000), GW_E2E_RUN_PENDING=1 (run the
+// pending checks of test/e2e/pending.ts too, to see whether their feature has landed).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
