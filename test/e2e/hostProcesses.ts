@@ -25,7 +25,7 @@ export function ownedBy(host: HostRef, table = scanProcSync()): ProcessInfo[] {
   return table.filter((p) => p.owner === host.marker && p.state !== 'Z');
 }
 
-export function describe(p: ProcessInfo): string {
+export function describeProcess(p: ProcessInfo): string {
   return `${p.pid} (ppid ${p.ppid}, pgid ${p.pgid}) ${p.cmdline.slice(0, 120)}`;
 }
 

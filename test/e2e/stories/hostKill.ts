@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { isAlive, waitFor } from '../../support/processes';
-import { describe as describeProc, HostRef, ownedBy } from '../hostProcesses';
+import { describeProcess, HostRef, ownedBy } from '../hostProcesses';
 import { isGatewayRow, waitForHost, waitForRunningGateway } from '../hosts';
 import type { E2eContext, Story } from '../story';
 import { formatTree, readTree } from '../workbench';
@@ -31,12 +31,12 @@ export const hostKillStory: Story = {
     const owned = ownedBy(host);
     const roles = { gateway: gateway.pid, worker: ctx.shared.betaWorker, grandchild: ctx.shared.betaChild };
     for (const [role, pid] of Object.entries(roles)) {
-      assert.ok(typeof pid === 'number' && owned.some((p) => p.pid === pid), `before the kill: no live ${role} (${pid}) owned by host ${host.pid}; owned: ${owned.map(describeProc).join('; ')}`);
+      assert.ok(typeof pid === 'number' && owned.some((p) => p.pid === pid), `before the kill: no live ${role} (${pid}) owned by host ${host.pid}; owned: ${owned.map(describeProcess).join('; ')}`);
     }
     const ms = await killHostAndMeasure(ctx, host, owned.map((p) => p.pid));
     ctx.shared.hostKillMs = Math.round(ms);
     const left = ownedBy(host);
-    assert.deepEqual(left.map(describeProc), [], 'processes of the killed host are still running');
+    assert.deepEqual(left.map(describeProcess), [], 'processes of the killed host are still running');
     assert.ok(ms <= HOST_DEATH_BOUND_MS, `the killed host's processes took ${ms.toFixed(0)} ms to go (bound ${HOST_DEATH_BOUND_MS} ms)`);
 
     const next = await waitForHost(ctx, host.pid);

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { waitFor } from '../../support/processes';
 import { scanProcSync } from '../../../src/core/processTable';
-import { describe as describeProc, ownedBy } from '../hostProcesses';
+import { describeProcess, ownedBy } from '../hostProcesses';
 import { waitForHost, waitForRunningGateway } from '../hosts';
 import type { Story } from '../story';
 import { runFromPalette, sidebar, waitForNotification } from '../workbench';
@@ -23,7 +23,7 @@ export const missingGatewayStory: Story = {
       await sidebar(ctx.page).locator('.welcome-view-content', { hasText: 'The gateway is not running.' }).waitFor({ state: 'visible', timeout: 30_000 });
       await waitFor(() => ownedBy(host).length === 0, 'no process owned by the host', 10_000);
       const kids = scanProcSync({ readOwner: false }).filter((p) => p.ppid === host.pid && p.state !== 'Z');
-      assert.deepEqual(kids.filter((p) => p.cmdline.includes(MISSING)).map(describeProc), []);
+      assert.deepEqual(kids.filter((p) => p.cmdline.includes(MISSING)).map(describeProcess), []);
     } finally {
       ctx.updateSettings({ 'gatewayWarden.gateway.command': undefined });
     }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { isAlive, waitFor } from '../../support/processes';
 import { OWNER_ENV } from '../../../src/core/ownerMarker';
 import { readProcStat } from '../../../src/core/procfs';
-import { describe as describeProc, ownedBy } from '../hostProcesses';
+import { describeProcess, ownedBy } from '../hostProcesses';
 import { waitForHost, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, workerPid } from '../sessions';
 import type { Story } from '../story';
@@ -26,7 +26,7 @@ export const orphanStory: Story = {
       'the setsid sleep (owned by the host, outside the worker\'s group)',
     );
     ctx.track(escaped.pid);
-    ctx.log(`escaped: ${describeProc(escaped)}`);
+    ctx.log(`escaped: ${describeProcess(escaped)}`);
 
     const innocentEnv = { ...process.env };
     delete innocentEnv[OWNER_ENV];

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { waitFor } from '../../support/processes';
-import { describe as describeProc, ownedBy } from '../hostProcesses';
+import { describeProcess, ownedBy } from '../hostProcesses';
 import { isGatewayRow, waitForHost, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, workerPid } from '../sessions';
 import type { Story } from '../story';
@@ -17,12 +17,12 @@ export const reloadStory: Story = {
     await runSlash(ctx, 'delta', '/run sleep 600 &', sessions + 1);
     await workerPid(ctx, 'delta');
     const before = ownedBy(host);
-    assert.ok(before.length >= 3, `expected a gateway, a worker and its child before the reload; owned: ${before.map(describeProc).join('; ')}`);
+    assert.ok(before.length >= 3, `expected a gateway, a worker and its child before the reload; owned: ${before.map(describeProcess).join('; ')}`);
 
     await runFromPalette(ctx.page, 'Developer: Reload Window');
     await waitFor(() => ownedBy(host).length === 0, `no process owned by host ${host.pid} after the reload (deactivate)`, 15_000, 20)
       .catch((e: Error) => {
-        throw new Error(`${e.message}; left: ${ownedBy(host).map(describeProc).join('; ')}`);
+        throw new Error(`${e.message}; left: ${ownedBy(host).map(describeProcess).join('; ')}`);
       });
     await waitForWorkbench(ctx.page);
     const next = await waitForHost(ctx, host.pid);

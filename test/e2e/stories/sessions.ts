@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { waitFor } from '../../support/processes';
-import { describe as describeProc, ownedBy, processInfo } from '../hostProcesses';
+import { describeProcess, ownedBy, processInfo } from '../hostProcesses';
 import { unlessPending } from '../pending';
 import { waitForHost, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, workerPid, workerRow } from '../sessions';
@@ -26,7 +26,7 @@ export const sessionsStory: Story = {
     for (const [label, pid] of [['alpha', alpha], ['beta', beta]] as const) {
       const p = processInfo(pid);
       assert.ok(p, `worker of ${label}: the tree shows pid ${pid}, which is not in the process table`);
-      assert.equal(p.ppid, gateway.pid, `worker ${describeProc(p)} is not a child of the gateway ${gateway.pid}`);
+      assert.equal(p.ppid, gateway.pid, `worker ${describeProcess(p)} is not a child of the gateway ${gateway.pid}`);
       assert.equal(p.owner, host.marker, `worker ${pid} does not carry the host's owner marker`);
     }
 
@@ -42,13 +42,13 @@ export const sessionsStory: Story = {
         const c = wr && childrenOf(rows, wr).find((r) => r.label === 'sleep');
         return c && pidIn(c);
       });
-      assert.equal(shown, sleeper.pid, `the child row shows pid ${shown}; the worker's sleep is ${describeProc(sleeper)}`);
+      assert.equal(shown, sleeper.pid, `the child row shows pid ${shown}; the worker's sleep is ${describeProcess(sleeper)}`);
     });
     const child = sleeper.pid;
     // A tree item without children is not collapsible: no twistie state at all.
     assert.equal(workerRow(await readTree(ctx.page), 'alpha')?.expanded, undefined, 'the worker of "alpha" (/echo) shows children');
 
-    ctx.log(`workers: alpha ${alpha}, beta ${beta}; its child ${describeProc(sleeper)}`);
+    ctx.log(`workers: alpha ${alpha}, beta ${beta}; its child ${describeProcess(sleeper)}`);
     await ctx.screenshot('panel');
     Object.assign(ctx.shared, { alphaWorker: alpha, betaWorker: beta, betaChild: child, gatewayPid: gateway.pid });
   },

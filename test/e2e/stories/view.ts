@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { isAlive, waitFor } from '../../support/processes';
-import { describe as describeProc, ownedBy, processInfo } from '../hostProcesses';
+import { describeProcess, ownedBy, processInfo } from '../hostProcesses';
 import { waitForHost, waitForRunningGateway } from '../hosts';
 import type { Story } from '../story';
 import { runFromPalette, sidebar, waitForTree } from '../workbench';
@@ -13,7 +13,7 @@ export const viewStory: Story = {
     const first = await waitForRunningGateway(ctx);
     const gw = processInfo(first.pid);
     assert.ok(gw, `the tree shows gateway pid ${first.pid}, which is not in the process table`);
-    assert.equal(gw.ppid, host.pid, `gateway ${describeProc(gw)} is not a child of the extension host ${host.pid}`);
+    assert.equal(gw.ppid, host.pid, `gateway ${describeProcess(gw)} is not a child of the extension host ${host.pid}`);
     assert.equal(gw.owner, host.marker, 'the gateway does not carry the host\'s owner marker');
     ctx.log(`gateway pid ${gw.pid} (group ${gw.pgid}) under host ${host.pid}`);
 
