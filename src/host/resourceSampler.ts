@@ -13,7 +13,8 @@ export interface ResourceUsage {
 
 export interface ResourceSnapshot {
   usage: Map<number, ResourceUsage>;
-  /** Live descendants of each watched root pid. */
+  /** Live descendants of each watched root pid, and the other members of its process group
+   *  (a `/run cmd &` child is re-parented away from the worker but stays in its group). */
   children: Map<number, ProcessInfo[]>;
   /** Full command line of each watched root (for tooltips). */
   cmdlines: Map<number, string>;
@@ -36,6 +37,11 @@ export function readCpuTicks(pid: number): number | undefined {
   return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
 }
 
+export interface SampleRoot {
+  pid: number;
+  pgid?: number;
+}
+
 export class ResourceSampler {
   private timer: NodeJS.Timeout | undefined;
   private last = new Map<number, { ticks: number; at: number }>();
@@ -43,7 +49,7 @@ export class ResourceSampler {
   private readonly sampled = new Emitter<ResourceSnapshot>();
   readonly onDidSample = this.sampled.event;
 
-  constructor(private readonly roots: () => number[], private readonly intervalMs = 2000) {}
+  constructor(private readonly roots: () => SampleRoot[], private readonly intervalMs = 2000) {}
 
   get current(): ResourceSnapshot {
     return this.snapshot;
@@ -73,14 +79,19 @@ export class ResourceSampler {
     if (roots.length) {
       const table = scanProcSync({ readOwner: false });
       for (const r of roots) {
-        children.set(r, descendantsOf(table, r));
-        const me = table.find((p) => p.pid === r);
-        if (me) cmdlines.set(r, me.cmdline);
+        const kids = descendantsOf(table, r.pid);
+        const seen = new Set(kids.map((k) => k.pid));
+        if (r.pgid !== undefined && r.pgid > 0) {
+          for (const p of table) if (p.pgid === r.pgid && p.pid !== r.pid && !seen.has(p.pid) && p.state !== 'Z') kids.push(p);
+        }
+        children.set(r.pid, kids.filter((k) => k.state !== 'Z'));
+        const me = table.find((p) => p.pid === r.pid);
+        if (me) cmdlines.set(r.pid, me.cmdline);
       }
     }
     const usage = new Map<number, ResourceUsage>();
     const next = new Map<number, { ticks: number; at: number }>();
-    for (const pid of [...roots, ...[...children.values()].flat().map((p) => p.pid)]) {
+    for (const pid of [...roots.map((r) => r.pid), ...[...children.values()].flat().map((p) => p.pid)]) {
       const ticks = readCpuTicks(pid);
       if (ticks === undefined) continue;
       const prev = this.last.get(pid);

@@ -79,7 +79,9 @@ function gatewayNode(input: TreeInput): TreeNode {
     icon: running ? 'server-process' : g.state === 'restarting' ? 'warning' : 'loading~spin',
     iconColor: running ? 'testing.iconPassed' : g.state === 'restarting' ? 'list.warningForeground' : undefined,
     contextValue: `gateway ${running ? 'running' : g.state}`,
-    collapsible: sessions.length ? 'expanded' : 'none',
+    // Always expandable: VS Code keeps an id's first collapsible state, so a node that starts as
+    // a leaf would come back collapsed once it has children.
+    collapsible: 'expanded',
     children: sessions,
     ref: { kind: 'gateway' },
   };
@@ -105,7 +107,7 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
     ]),
     icon: 'comment-discussion',
     contextValue: 'session closable',
-    collapsible: worker ? 'expanded' : 'none',
+    collapsible: 'expanded',
     children: worker ? [worker] : [],
     ref: { kind: 'session', sessionId: s.sessionId },
     parentId,
@@ -138,7 +140,7 @@ function workerNode(s: SessionView, input: TreeInput, parentId: string): TreeNod
     ]),
     icon: 'gear',
     contextValue: 'worker killable',
-    collapsible: kids.length ? 'collapsed' : 'none',
+    collapsible: 'expanded',
     children: kids,
     ref: { kind: 'worker', sessionId: s.sessionId, pid: w.pid, startTime: w.startTime, pgid: w.pgid },
     parentId,
@@ -173,7 +175,7 @@ function orphansNode(orphans: OrphanView[]): TreeNode {
     icon: 'warning',
     iconColor: 'list.warningForeground',
     contextValue: 'orphans',
-    collapsible: 'collapsed',
+    collapsible: 'expanded',
     children: orphans.map((o) => ({
       id: `orphan/${o.pid}/${o.startTime ?? ''}`,
       label: `pid ${o.pid}`,

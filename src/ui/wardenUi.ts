@@ -31,7 +31,7 @@ export class WardenUi implements vscode.Disposable {
 
   constructor(private readonly o: UiOptions) {
     const { vs, host, log } = o;
-    this.sampler = new ResourceSampler(() => host.model.workers().map((w) => w.pid));
+    this.sampler = new ResourceSampler(() => host.model.workers().map((w) => ({ pid: w.pid, pgid: w.pgid })));
     this.tree = new ProcessTreeProvider(vs, () => ({
       gateway: host.supervisor.current,
       sessions: host.model.list(),

@@ -13,7 +13,7 @@ test('samples CPU and memory of a root and lists its children with full command 
   );
   const child = await readLineMatching(root.stdout!, (l) => Number(l) || undefined);
   track(child);
-  const sampler = new ResourceSampler(() => [root.pid!]);
+  const sampler = new ResourceSampler(() => [{ pid: root.pid! }]);
   let samples = 0;
   sampler.onDidSample(() => samples++);
   const first = sampler.sample();
@@ -37,4 +37,23 @@ test('samples CPU and memory of a root and lists its children with full command 
   assert.equal(sampler.running, true);
   sampler.dispose();
   assert.equal(sampler.running, false);
+});
+
+test('a backgrounded child re-parented away from the worker is still listed through the worker\'s group', { skip: !linux }, async () => {
+  // Like `/run sleep 600 &`: sh forks the sleep and exits, so the sleep's parent is no longer the root.
+  const root = spawnNode(
+    "const c = require('child_process').spawn('/bin/sh', ['-c', 'sleep 600 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] });" +
+    "c.stdout.on('data', (d) => process.stdout.write(d)); setInterval(() => {}, 1000)",
+    { detached: true },
+  );
+  const sleepPid = await readLineMatching(root.stdout!, (l) => Number(l) || undefined);
+  track(sleepPid);
+  const withGroup = new ResourceSampler(() => [{ pid: root.pid!, pgid: root.pid! }]);
+  const kids = await waitFor(() => {
+    const k = withGroup.sample().children.get(root.pid!) ?? [];
+    return k.some((p) => p.pid === sleepPid) ? k : undefined;
+  }, 'the re-parented sleep in the root\'s group');
+  assert.ok(kids.find((p) => p.pid === sleepPid)!.ppid !== root.pid, 'it is not a descendant any more');
+  const pidOnly = new ResourceSampler(() => [{ pid: root.pid! }]);
+  assert.ok(!(pidOnly.sample().children.get(root.pid!) ?? []).some((p) => p.pid === sleepPid), 'descendants alone would miss it');
 });
