@@ -77,8 +77,9 @@ export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, 
   if (summary.cancelled) parts.push('Cancelled before all were cleared.');
   if (summary.failed.length) parts.push(`Not cleared: ${summary.failed.map((f) => `${f.pid} (${f.message})`).join('; ')}.`);
   const text = parts.join(' ');
-  if (summary.failed.length) await window.showWarningMessage(text);
-  else await window.showInformationMessage(text);
+  // Not awaited: the caller refreshes the tree now, not when the toast is dismissed.
+  if (summary.failed.length) void window.showWarningMessage(text);
+  else void window.showInformationMessage(text);
   return summary;
 }
 

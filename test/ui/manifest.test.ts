@@ -40,6 +40,11 @@ test('menus reference contributed commands only; item menus match contextValue t
     }
   }
   assert.ok(checked >= 8, `checked ${checked} tokens`);
+  // Inline icons are not enough: a right-click must offer the same actions.
+  const items = c.menus['view/item/context'] as { command: string; group: string }[];
+  for (const e of items.filter((x) => x.group.startsWith('inline'))) {
+    assert.ok(items.some((x) => x.command === e.command && !x.group.startsWith('inline')), `${e.command} is also in the context menu`);
+  }
 });
 
 test('gateway command and args are machine-scoped and restricted in untrusted workspaces; every setting is documented', () => {
