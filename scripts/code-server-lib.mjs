@@ -253,9 +253,75 @@ export async function startCodeServer({ userDataDir, extensionsDir, workspace, e
   }
 }
 
-/** Extension host processes (`--type=extensionHost`) among the descendants of code-server's group. */
+/** Extension host processes (`--type=extensionHost`) in code-server's group. */
 export function extensionHostPids(pgid) {
   return groupMembers(pgid).filter((pid) => procCmdline(pid).includes('--type=extensionHost'));
+}
+
+// ---------- owner markers: what the extension's processes carry ----------
+
+const OWNER_ENV = 'GATEWAY_WARDEN_OWNER'; // src/core/ownerMarker.ts (this file runs unbuilt)
+
+/** The marker value a host's processes carry: its fingerprint "pid:startTime:bootId". */
+export function hostMarker(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return `${pid}:${startTime}:${bootId}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records the markers of every extension host seen in group `pgid` (hosts come and go). */
+export function watchHostMarkers(pgid, markers = new Set(), intervalMs = 500) {
+  const look = () => {
+    for (const pid of extensionHostPids(pgid)) {
+      const m = hostMarker(pid);
+      if (m) markers.add(m);
+    }
+  };
+  look();
+  const timer = setInterval(look, intervalMs);
+  timer.unref();
+  return { markers, look, stop: () => clearInterval(timer) };
+}
+
+function ownerOf(pid) {
+  try {
+    const entry = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith(`${OWNER_ENV}=`));
+    return entry?.slice(OWNER_ENV.length + 1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live processes whose owner marker is one of `markers`. */
+export function ownedByAny(markers) {
+  return allPids().filter((pid) => {
+    const st = procStat(pid);
+    const owner = st && st.state !== 'Z' ? ownerOf(pid) : undefined;
+    return owner !== undefined && markers.has(owner);
+  });
+}
+
+/**
+ * Leak sweep after a run: waits up to `graceMs` for every process marked by one of `markers` to
+ * exit, SIGKILLs the rest and returns their descriptions (empty when nothing was left behind).
+ */
+export async function sweepOwned(markers, graceMs) {
+  const deadline = Date.now() + graceMs;
+  while (ownedByAny(markers).length && Date.now() < deadline) await sleep(50);
+  const left = ownedByAny(markers).map((pid) => ({ pid, cmd: procCmdline(pid).join(' ').slice(0, 120) }));
+  for (const { pid } of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  return left.map((p) => `${p.pid} ${p.cmd}`);
 }
 
 // ---------- chromium ----------

@@ -12,7 +12,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureE2eTools, importPlaywright, E2ePrerequisiteError } from './e2e-install.mjs';
-import { launchChromium, onCleanup, runCleanups, scratchEnv, startCodeServer, writeUserSettings } from './code-server-lib.mjs';
+import {
+  launchChromium, onCleanup, runCleanups, scratchEnv, startCodeServer, sweepOwned, watchHostMarkers, writeUserSettings,
+} from './code-server-lib.mjs';
 
 function parseArgs(argv) {
   const opts = { devPaths: [], testsPath: undefined, userDataDir: undefined, extensionsDir: undefined, workspace: undefined };
@@ -50,7 +52,9 @@ async function main() {
   mkdirSync(workspace, { recursive: true });
 
   const server = await startCodeServer({ userDataDir, extensionsDir, env, logFile: join(artifacts, 'code-server.log') });
+  const hosts = watchHostMarkers(server.pgid);
   let browser;
+  let code = 1;
   try {
     browser = await launchChromium(playwright, { scratch, env });
     const page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -77,14 +81,23 @@ async function main() {
       await page.screenshot({ path: shot }).catch(() => undefined);
       console.error(`code-server-vscode: the suite did not report an exit code within ${timeoutMs} ms ` +
         `(GW_SUITE_TIMEOUT_MS). Screenshot: ${shot}; code-server log: ${server.logFile}`);
-      return 1;
+    } else {
+      if (result.code !== 0) console.error(`code-server-vscode: suite exited ${result.code}; code-server log: ${server.logFile}`);
+      code = result.code;
     }
-    if (result.code !== 0) console.error(`code-server-vscode: suite exited ${result.code}; code-server log: ${server.logFile}`);
-    return result.code;
   } finally {
+    hosts.look();
+    hosts.stop();
     if (browser) await browser.close();
     await server.stop();
   }
+  // The extension's processes must not outlive the host that started them.
+  const leaks = await sweepOwned(hosts.markers, 5000);
+  if (leaks.length) {
+    console.error(`code-server-vscode: LEAK: still running after code-server stopped (now killed):\n  ${leaks.join('\n  ')}`);
+    return 1;
+  }
+  return code;
 }
 
 try {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { ensureE2eTools, E2ePrerequisiteError, E2E_DIR, importPlaywright, skipOrFail } from './e2e-install.mjs';
 import {
-  codeServerCli, launchChromium, onCleanup, runCleanups, scratchEnv, sleep, startCodeServer, writeUserSettings,
+  codeServerCli, launchChromium, onCleanup, runCleanups, scratchEnv, startCodeServer, sweepOwned, watchHostMarkers, writeUserSettings,
 } from './code-server-lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -105,10 +105,11 @@ const killTracked = () => {
 };
 onCleanup(killTracked);
 // Registered before code-server and chromium, so it runs after they are stopped (cleanups run LIFO).
-onCleanup(() => sweepMarked(0));
+onCleanup(() => sweepOwned(hostMarkers, 0));
 
 const server = await startCodeServer({ userDataDir, extensionsDir, workspace, env, logFile: join(artifacts, 'code-server.log') });
 log(`code-server ${server.url} (group ${server.pgid}); prepared in ${secs()} s (install ${installSecs} s)`);
+const hostWatch = watchHostMarkers(server.pgid, hostMarkers); // also catches a host no story looked at
 let browser;
 let results = [];
 let runError;
@@ -152,12 +153,14 @@ try {
   }
 } finally {
   clearTimeout(watchdog);
+  hostWatch.look();
+  hostWatch.stop();
   if (browser) await browser.close();
   await server.stop();
   killTracked();
 }
 
-const leaks = await sweepMarked(5000);
+const leaks = await sweepOwned(hostMarkers, 5000);
 
 // ---------- report ----------
 log('\n=== e2e stories');
@@ -171,22 +174,3 @@ for (const r of results.filter((x) => x.outcome === 'failed')) log(`\nFAILED ${r
 log(`\ntotal ${secs()} s (install ${installSecs} s); artifacts ${relative(root, artifacts)}`);
 log(`e2e: ${count('passed')} passed, ${failed} failed, ${count('pending')} skipped`);
 process.exitCode = failed ? 1 : 0;
-
-/**
- * Waits up to `graceMs` for every process marked by one of this run's hosts to exit, then
- * SIGKILLs the rest and returns their descriptions.
- */
-async function sweepMarked(graceMs) {
-  const marked = () => stories.ownedByAny(hostMarkers);
-  const deadline = Date.now() + graceMs;
-  while (marked().length && Date.now() < deadline) await sleep(50);
-  const left = marked();
-  for (const p of left) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  return left.map((p) => `${p.pid} ${p.cmdline.slice(0, 120)}`);
-}

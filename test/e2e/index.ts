@@ -1,7 +1,6 @@
 // The stories of the issue "Real VS Code, end to end", in order: they share one window, and
 // later stories build on what earlier ones left (sessions, workers). scripts/e2e.mjs loads the
 // bundle of this file and calls runStories.
-import { scanProcSync } from '../../src/core/processTable';
 import { PENDING_STORIES } from './pending';
 import { smokeStory } from './smoke';
 import type { E2eContext, Story } from './story';
@@ -65,8 +64,3 @@ export async function runStories(ctx: E2eContext, only?: string[]): Promise<Stor
 
 export { waitForWorkbench } from './workbench';
 export { skippedChecks, PENDING_CHECKS } from './pending';
-
-/** Live processes whose owner marker is one of `markers` (the runner's leak sweep). */
-export function ownedByAny(markers: ReadonlySet<string>): { pid: number; cmdline: string }[] {
-  return scanProcSync().filter((p) => p.owner !== undefined && markers.has(p.owner) && p.state !== 'Z');
-}

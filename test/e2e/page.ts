@@ -34,7 +34,7 @@ export interface Locator {
 
 export interface Page {
   goto(url: string, opts?: { timeout?: number; waitUntil?: 'load' | 'domcontentloaded' }): Promise<unknown>;
-  locator(selector: string, opts?: { hasText?: string | RegExp }): Locator;
+  locator(selector: string, opts?: { hasText?: string | RegExp; has?: Locator }): Locator;
   keyboard: {
     press(key: string): Promise<void>;
     type(text: string, opts?: { delay?: number }): Promise<void>;

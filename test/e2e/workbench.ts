@@ -21,13 +21,21 @@ export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<
   await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: timeoutMs });
 }
 
-/** Clicks the Gateway Warden icon in the activity bar (unless its view is already showing). */
-export async function openWardenView(page: Page): Promise<void> {
-  const icon = page.locator('.activitybar .action-item a[aria-label^="Gateway Warden"], .activitybar .action-item .action-label[aria-label^="Gateway Warden"]').first();
-  await icon.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+/**
+ * Shows the Gateway Warden view from the activity bar. Clicking the icon of the container that is
+ * already open closes the side bar, so it clicks only while the icon is not checked (a reload
+ * may be restoring the view at the same moment) and retries until the view's title shows.
+ */
+export async function openWardenView(page: Page, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  const item = page.locator('.activitybar .action-item', { has: page.locator('[aria-label^="Gateway Warden"]') }).first();
+  await item.waitFor({ state: 'visible', timeout: timeoutMs });
   const title = page.locator('.sidebar .composite.title', { hasText: /Gateway Warden/i });
-  if (!(await title.isVisible())) await icon.click();
-  await title.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  const deadline = Date.now() + timeoutMs;
+  while (!(await title.isVisible())) {
+    if (Date.now() > deadline) throw new Error(`the Gateway Warden view did not open within ${timeoutMs} ms`);
+    if (!/\bchecked\b/.test((await item.getAttribute('class')) ?? '')) await item.click();
+    await title.waitFor({ state: 'visible', timeout: 2000 }).catch(() => undefined);
+  }
   await widenSidebar(page, 640);
 }
 
