@@ -5,8 +5,7 @@
 // run the stories, stop code-server's whole group and chromium, then sweep: anything still
 // carrying the owner marker of one of this run's extension hosts is a leak (reported, then killed).
 // Screenshots and logs: .test-artifacts/e2e/. Env: GW_E2E_STORIES=id,id (subset),
-// GW_E2E_TIMEOUT_MS (whole run after install, default 480000), GW_E2E_RUN_PENDING=1 (run the
-// pending checks of test/e2e/pending.ts too, to see whether their feature has landed).
+// GW_E2E_TIMEOUT_MS (whole run after install, default 480000).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -165,8 +164,7 @@ const leaks = await sweepOwned(hostMarkers, 5000);
 // ---------- report ----------
 log('\n=== e2e stories');
 for (const r of results) log(`${r.outcome.padEnd(8)} ${r.id.padEnd(16)} ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${r.outcome === 'pending' ? `(${r.error})` : ''}`);
-for (const key of stories.skippedChecks()) log(`pending  check ${key}  (${stories.PENDING_CHECKS[key]})`);
-const count = (o) => results.filter((r) => r.outcome === o).length + (o === 'pending' ? stories.skippedChecks().length : 0);
+const count = (o) => results.filter((r) => r.outcome === o).length;
 const failed = count('failed') + count('not run') + (runError ? 1 : 0) + (leaks.length ? 1 : 0);
 if (runError) log(`runner error: ${runError?.stack ?? runError}`);
 if (leaks.length) log(`LEAK: ${leaks.length} process(es) of this run's extension hosts were still running after code-server stopped:\n  ${leaks.join('\n  ')}`);

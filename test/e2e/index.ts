@@ -63,4 +63,3 @@ export async function runStories(ctx: E2eContext, only?: string[]): Promise<Stor
 }
 
 export { waitForWorkbench } from './workbench';
-export { skippedChecks, PENDING_CHECKS } from './pending';

@@ -126,14 +126,11 @@ export async function contextMenu(page: Page, row: TreeRow, item: string): Promi
   await rowLocator(page, row).click({ button: 'right' });
   const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: item }).first();
   await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
-  await entry.click();
-}
-
-/** Hovers a row and clicks its inline action button labelled `action` (e.g. the trash icon). */
-export async function inlineAction(page: Page, row: TreeRow, action: string): Promise<void> {
-  const r = rowLocator(page, row);
-  await r.hover();
-  await r.locator(`.actions .action-label[aria-label^="${action}"]`).first().click({ timeout: DEFAULT_TIMEOUT_MS });
+  // Hover focuses the entry; Enter runs it. (A synthetic click right after the menu opens is
+  // swallowed by the menu's mouse-up handling.)
+  await entry.hover();
+  await page.keyboard.press('Enter');
+  await entry.waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
 }
 
 /** The quick input widget (palette, quick picks and input boxes share it). */

@@ -3,8 +3,7 @@ import { isAlive, waitFor } from '../../support/processes';
 import { waitForRunningGateway } from '../hosts';
 import { sessionRow, workerRow } from '../sessions';
 import type { Story } from '../story';
-import { unlessPending } from '../pending';
-import { contextMenu, inlineAction, pidIn, readTree, waitForTree } from '../workbench';
+import { contextMenu, pidIn, readTree, waitForTree } from '../workbench';
 
 export const killWorkerStory: Story = {
   id: 'kill-worker',
@@ -15,12 +14,7 @@ export const killWorkerStory: Story = {
     assert.ok(row, 'no worker row under session "alpha" (story "sessions" sets it up)');
     const pid = pidIn(row);
     assert.ok(pid && isAlive(pid), `worker row pid ${pid} is not a live process`);
-    let usedContextMenu = false;
-    await unlessPending('kill-worker.context-menu', ctx.log, async () => {
-      await contextMenu(ctx.page, row, 'Kill Worker');
-      usedContextMenu = true;
-    });
-    if (!usedContextMenu) await inlineAction(ctx.page, row, 'Kill Worker');
+    await contextMenu(ctx.page, row, 'Kill Worker');
     await waitForTree(ctx.page, 'session "alpha" without a worker', (rows) => sessionRow(rows, 'alpha') && !workerRow(rows, 'alpha'));
     await waitFor(() => !isAlive(pid), `worker ${pid} to be gone from the process table`, 10_000);
     const beta = ctx.shared.betaWorker;

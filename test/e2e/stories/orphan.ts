@@ -7,8 +7,7 @@ import { describeProcess, ownedBy } from '../hostProcesses';
 import { waitForHost, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, workerPid } from '../sessions';
 import type { Story } from '../story';
-import { unlessPending } from '../pending';
-import { clearNotifications, DEFAULT_TIMEOUT_MS, pidIn, quickInput, runFromPalette, waitForNotification, waitForTree } from '../workbench';
+import { DEFAULT_TIMEOUT_MS, pidIn, quickInput, runFromPalette, waitForNotification, waitForTree } from '../workbench';
 import { killHostAndMeasure } from './hostKill';
 
 export const orphanStory: Story = {
@@ -53,16 +52,7 @@ export const orphanStory: Story = {
     await waitForNotification(ctx.page, /Cleared 1 of 1 orphaned process/, 30_000);
     await waitFor(() => !isAlive(escaped.pid), `orphan ${escaped.pid} to be gone`, 10_000);
     assert.ok(isAlive(innocent.pid), `the innocent sleep ${innocent.pid} was killed`);
-    const noOrphansRow = () => waitForTree(ctx.page, 'no Orphans row', (rows) => !rows.some((r) => r.label === 'Orphans'));
-    let refreshed = false;
-    await unlessPending('orphan.tree-refresh', ctx.log, async () => {
-      await noOrphansRow();
-      refreshed = true;
-    });
-    if (!refreshed) {
-      await clearNotifications(ctx.page);
-      await noOrphansRow();
-    }
+    await waitForTree(ctx.page, 'no Orphans row', (rows) => !rows.some((r) => r.label === 'Orphans'));
     process.kill(innocent.pid, 'SIGKILL');
   },
 };

@@ -1,11 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { waitFor } from '../../support/processes';
 import { describeProcess, ownedBy, processInfo } from '../hostProcesses';
-import { unlessPending } from '../pending';
 import { waitForHost, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, workerPid, workerRow } from '../sessions';
 import type { Story } from '../story';
-import { childrenOf, pidIn, readTree, waitForTree } from '../workbench';
+import { childrenOf, pidIn, waitForTree } from '../workbench';
 
 export const sessionsStory: Story = {
   id: 'sessions',
@@ -36,17 +35,18 @@ export const sessionsStory: Story = {
       () => ownedBy(host).find((p) => /\bsleep 600\b/.test(p.cmdline) && p.pgid === w?.pgid),
       `"sleep 600" in the process group ${w?.pgid} of the worker of "beta"`,
     );
-    await unlessPending('sessions.child-row', ctx.log, async () => {
-      const shown = await waitForTree(ctx.page, 'a "sleep" child under the worker of "beta"', (rows) => {
-        const wr = workerRow(rows, 'beta');
-        const c = wr && childrenOf(rows, wr).find((r) => r.label === 'sleep');
-        return c && pidIn(c);
-      });
-      assert.equal(shown, sleeper.pid, `the child row shows pid ${shown}; the worker's sleep is ${describeProcess(sleeper)}`);
+    const shown = await waitForTree(ctx.page, 'a "sleep" child under the worker of "beta"', (rows) => {
+      const wr = workerRow(rows, 'beta');
+      const c = wr && childrenOf(rows, wr).find((r) => r.label === 'sleep');
+      return c && pidIn(c);
     });
+    assert.equal(shown, sleeper.pid, `the child row shows pid ${shown}; the worker's sleep is ${describeProcess(sleeper)}`);
     const child = sleeper.pid;
-    // A tree item without children is not collapsible: no twistie state at all.
-    assert.equal(workerRow(await readTree(ctx.page), 'alpha')?.expanded, undefined, 'the worker of "alpha" (/echo) shows children');
+    const alphaKids = await waitForTree(ctx.page, 'the worker of "alpha" expanded', (rows) => {
+      const wr = workerRow(rows, 'alpha');
+      return wr && wr.expanded !== false ? childrenOf(rows, wr) : undefined;
+    });
+    assert.deepEqual(alphaKids.map((r) => `${r.label} ${r.description}`), [], 'the worker of "alpha" (/echo only) shows children');
 
     ctx.log(`workers: alpha ${alpha}, beta ${beta}; its child ${describeProcess(sleeper)}`);
     await ctx.screenshot('panel');
