@@ -3,6 +3,7 @@
 // the pid's name), and stats /proc/PID for the uid of members only.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { procPids } from './procfs';
 
 export interface GroupSnapshot {
   /** Live (non-zombie) members, when the platform can list them. */
@@ -56,12 +57,10 @@ function linuxGroup(pgid: number): GroupSnapshot {
   const myUid = process.getuid?.();
   const members: number[] = [];
   const otherUser: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    const c = name.charCodeAt(0);
-    if (c < 0x30 || c > 0x39) continue;
+  for (const pid of procPids()) {
+    const name = String(pid);
     const st = readPgidAndState(name);
     if (!st || st.pgid !== pgid || st.state === ZOMBIE || st.state === DEAD) continue;
-    const pid = Number(name);
     let uid: number;
     try {
       uid = fs.statSync(`/proc/${name}`).uid;

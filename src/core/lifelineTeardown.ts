@@ -2,9 +2,8 @@
 // is its own process group (when it leads one) plus its descendants by parentage, minus
 // itself — SIGTERM, a grace, then SIGKILL for whatever is left. Each signal goes only to a
 // process whose fingerprint still matches the snapshot (re-read right before sending).
-import * as fs from 'node:fs';
 import { Fingerprint, isSameProcess } from './fingerprint';
-import { linuxBootId, readProcStat } from './procfs';
+import { linuxBootId, ProcStat, scanLiveStats } from './procfs';
 
 export interface OwnTeardownResult {
   targets: number[];
@@ -12,43 +11,18 @@ export interface OwnTeardownResult {
   elapsedMs: number;
 }
 
-interface StatRow {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  startTime: number;
-}
-
-/** A lean /proc scan: one small read per process (no cmdline, no environ, no stat(2)). */
-function scanStats(): StatRow[] {
-  const rows: StatRow[] = [];
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return rows;
-  }
-  for (const name of names) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const st = readProcStat(Number(name));
-    if (st && st.state !== 'Z' && st.state !== 'X') rows.push({ pid: st.pid, ppid: st.ppid, pgid: st.pgid, startTime: st.startTime });
-  }
-  return rows;
-}
-
 /** Fingerprints of this process's group members (if it leads a group) and descendants. */
 export function ownedProcesses(extraPids: readonly number[] = []): Fingerprint[] {
   if (process.platform !== 'linux') return []; // elsewhere callers fall back to their own pids
-  const table = scanStats();
+  const table = scanLiveStats();
   const bootId = linuxBootId();
   const picked = new Map<number, Fingerprint>();
-  const add = (p: StatRow) => {
+  const add = (p: ProcStat) => {
     if (p.pid !== process.pid) picked.set(p.pid, { pid: p.pid, startTime: p.startTime, bootId });
   };
   const self = table.find((p) => p.pid === process.pid);
   if (self && self.pgid === process.pid) for (const p of table) if (p.pgid === process.pid) add(p);
-  const children = new Map<number, StatRow[]>();
+  const children = new Map<number, ProcStat[]>();
   for (const p of table) {
     const list = children.get(p.ppid);
     if (list) list.push(p);

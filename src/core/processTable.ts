@@ -2,7 +2,7 @@
 // spawning ps); other platforms go through ps-list.
 import * as fs from 'node:fs';
 import { Fingerprint } from './fingerprint';
-import { linuxBootId, readProcCmdline, readProcEnvVar, readProcRss, readProcStat } from './procfs';
+import { linuxBootId, procPids, readProcCmdline, readProcEnvVar, readProcRss, readProcStat } from './procfs';
 import { OWNER_ENV } from './ownerMarker';
 
 export interface ProcessInfo {
@@ -43,16 +43,7 @@ export function scanProcSync(opts: ProcessTableOptions = {}): ProcessInfo[] {
   const readOwner = opts.readOwner ?? true;
   const myUid = process.getuid?.();
   const out: ProcessInfo[] = [];
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const pid = Number(name);
+  for (const pid of procPids()) {
     const stat = readProcStat(pid);
     if (!stat) continue; // exited between readdir and read
     let uid: number | undefined;

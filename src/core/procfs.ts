@@ -50,6 +50,36 @@ export function readProcStat(pid: number): ProcStat | undefined {
   }
 }
 
+/** Pids of /proc's numeric entries (empty where /proc cannot be read). */
+export function procPids(): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) pids.push(Number(name));
+  }
+  return pids;
+}
+
+export function isLiveState(state: string): boolean {
+  return state !== 'Z' && state !== 'X';
+}
+
+/** A lean scan: /proc/PID/stat of every live (non-zombie) process, nothing else. */
+export function scanLiveStats(): ProcStat[] {
+  const rows: ProcStat[] = [];
+  for (const pid of procPids()) {
+    const st = readProcStat(pid);
+    if (st && isLiveState(st.state)) rows.push(st);
+  }
+  return rows;
+}
+
 let cachedBootId: string | undefined;
 
 /** The kernel's boot id; distinguishes start times across reboots. */
