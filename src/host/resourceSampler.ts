@@ -22,6 +22,7 @@ export interface ResourceSnapshot {
 }
 
 const CLK_TCK = 100; // USER_HZ: 100 on every Linux ABI Node supports
+const MIN_CPU_INTERVAL_MS = 250;
 
 /** utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat). */
 export function readCpuTicks(pid: number): number | undefined {
@@ -94,11 +95,19 @@ export class ResourceSampler {
     for (const pid of [...roots.map((r) => r.pid), ...[...children.values()].flat().map((p) => p.pid)]) {
       const ticks = readCpuTicks(pid);
       if (ticks === undefined) continue;
+      // Timed at the read, not at the start of the sample: the /proc scan before it can take
+      // long on a loaded machine, and CPU spent meanwhile would inflate the figure.
+      const at = Date.now();
       const prev = this.last.get(pid);
       const u: ResourceUsage = { rssBytes: readProcRss(pid) };
-      if (prev && now > prev.at) u.cpuPercent = Math.max(0, ((ticks - prev.ticks) / CLK_TCK) / ((now - prev.at) / 1000) * 100);
+      if (prev && at - prev.at >= MIN_CPU_INTERVAL_MS) {
+        u.cpuPercent = Math.max(0, ((ticks - prev.ticks) / CLK_TCK) / ((at - prev.at) / 1000) * 100);
+        next.set(pid, { ticks, at });
+      } else {
+        // Too soon for a figure at 10 ms tick resolution: keep measuring from the older reading.
+        next.set(pid, prev ?? { ticks, at });
+      }
       usage.set(pid, u);
-      next.set(pid, { ticks, at: now });
     }
     this.last = next;
     this.snapshot = { usage, children, cmdlines, takenAt: now };
