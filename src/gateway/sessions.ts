@@ -20,6 +20,8 @@ export interface Session {
   starting: Promise<WorkerProcess> | null;
   closed: boolean;
   idleTimer?: NodeJS.Timeout;
+  /** Slash commands in flight: a session is never idle while one runs (or its worker starts). */
+  busy: number;
   reattachTimer?: NodeJS.Timeout;
 }
 
@@ -66,7 +68,7 @@ export class SessionManager {
     const id = randomUUID();
     const s: Session = {
       id, label: label ?? `session ${this.sessions.size + 1}`, closeOnDisconnect, createdAt: Date.now(),
-      attachedTo: clientId, worker: null, starting: null, closed: false,
+      attachedTo: clientId, worker: null, starting: null, closed: false, busy: 0,
     };
     this.sessions.set(id, s);
     this.opts.emit('session.created', { sessionId: id, label: s.label, closeOnDisconnect, createdAt: s.createdAt });
@@ -108,19 +110,27 @@ export class SessionManager {
   async exec(id: string, command: string): Promise<string> {
     const s = this.require(id);
     this.assertAccepting();
+    s.busy++;
     this.touch(s);
-    const worker = await this.workerFor(s);
+    try {
+      const worker = await this.workerFor(s);
+      return await this.execOn(s, worker, command);
+    } finally {
+      s.busy--;
+      if (!s.closed) this.touch(s);
+    }
+  }
+
+  private async execOn(s: Session, worker: WorkerProcess, command: string): Promise<string> {
     try {
       return await worker.exec(command, this.opts.slashTimeoutMs);
     } catch (e) {
-      if (s.closed) throw new RpcError(RpcErrorCode.ServerError, `session ${id} was closed during the command`);
+      if (s.closed) throw new RpcError(RpcErrorCode.ServerError, `session ${s.id} was closed during the command`);
       if (e instanceof RpcError && (e.code === RpcErrorCode.RequestTimeout || e.code === RpcErrorCode.ServerError)) {
         // Timed out, died or broke the protocol: retire it; the next command gets a fresh one.
         this.retire(s, worker);
       }
       throw e;
-    } finally {
-      if (!s.closed) this.touch(s);
     }
   }
 
@@ -160,9 +170,11 @@ export class SessionManager {
     if (!this.accepting) throw new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down');
   }
 
+  /** Restarts the idle clock; it runs only while no command is in flight. */
   private touch(s: Session): void {
     if (s.idleTimer) clearTimeout(s.idleTimer);
-    if (this.opts.workerIdleTimeoutMs > 0) {
+    s.idleTimer = undefined;
+    if (this.opts.workerIdleTimeoutMs > 0 && s.busy === 0) {
       s.idleTimer = setTimeout(() => void this.close(s.id, 'idle-timeout'), this.opts.workerIdleTimeoutMs);
     }
   }

@@ -107,6 +107,16 @@ test('worker idle timeout closes the session through the one close path', async 
   await stopHostedGateway(g);
 });
 
+test('the idle clock stops while a command runs: a command longer than the idle timeout completes', async () => {
+  const g = await startHostedGateway({ args: ['--worker-idle-timeout-ms', '300'] });
+  const s = await createSession(g);
+  assert.equal(await exec(g, s, '/sleep 900'), 'slept 900 ms');
+  assert.equal(ofType(g.events, 'session.closed').length, 0, 'not closed mid-command');
+  const closed = await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === s, 'session.closed');
+  assert.equal(closed.reason, 'idle-timeout');
+  await stopHostedGateway(g);
+});
+
 test('slash commands: /help, /echo, /sleep, /run output, /pid; gateway.status counts', async () => {
   const g = await startHostedGateway();
   const s = await createSession(g);
