@@ -8,6 +8,7 @@ export type {
   SignalStep,
   KillTreeOutcome,
   KillTreeEntry,
+  KillTreeOptions,
   KillTreeResult,
 } from './killTypes';
 export { safeKill } from './killSafe';

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Fingerprint, fingerprintOf, isFingerprint, isSameProcess } from './fingerprint';
 import { checkProcess, protectedPid, safeKill, signalProblem } from './killSafe';
 import { DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './groupTeardown';
-import type { KillGroupOptions, KillTreeEntry, KillTreeResult } from './killTypes';
+import type { KillTreeEntry, KillTreeOptions, KillTreeResult } from './killTypes';
 import { descendantsOf, fingerprintOfInfo, listProcesses, ProcessInfo } from './processTable';
 
 interface Member {
@@ -19,7 +19,7 @@ interface Member {
 const KILL_REPEAT_MS = 100;
 const MAX_POLL_MS = 25;
 
-export async function killTree(root: Fingerprint, opts: KillGroupOptions = {}): Promise<KillTreeResult> {
+export async function killTree(root: Fingerprint, opts: KillTreeOptions = {}): Promise<KillTreeResult> {
   const started = performance.now();
   const result: KillTreeResult = { root: isFingerprint(root) ? root.pid : NaN, processes: [], survivors: [], elapsedMs: 0 };
   const finish = (): KillTreeResult => {
@@ -45,16 +45,23 @@ export async function killTree(root: Fingerprint, opts: KillGroupOptions = {}): 
   return finish();
 }
 
-async function teardown(root: Fingerprint, opts: KillGroupOptions, started: number, result: KillTreeResult): Promise<void> {
+async function teardown(root: Fingerprint, opts: KillTreeOptions, started: number, result: KillTreeResult): Promise<void> {
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const members: Member[] = [newMember(root)];
   const byPid = new Map<number, Member>([[root.pid, members[0]]]);
+  const spared = new Map<number, KillTreeEntry>();
   const adopt = (table: readonly ProcessInfo[]) => {
     // Descendants of members still alive; a pid already tracked is kept with its first fingerprint.
     for (const m of members.filter((x) => !x.done)) {
       for (const info of descendantsOf(table, m.fp.pid)) {
-        if (byPid.has(info.pid)) continue;
+        if (byPid.has(info.pid) || spared.has(info.pid)) continue;
+        // Parents come before children, so a vetoed process takes its subtree with it.
+        const veto = spared.has(info.ppid) ? `below spared pid ${info.ppid}` : opts.spare?.(info);
+        if (veto !== undefined) {
+          spared.set(info.pid, { pid: info.pid, outcome: 'refused', reason: 'protected', message: `pid ${info.pid} spared: ${veto}`, signals: [] });
+          continue;
+        }
         const fp = fingerprintOfInfo(info) ?? fingerprintOf(info.pid);
         if (!fp) continue;
         const member = newMember(fp);
@@ -63,7 +70,8 @@ async function teardown(root: Fingerprint, opts: KillGroupOptions, started: numb
       }
     }
   };
-  adopt(await listProcesses({ readOwner: false }));
+  const snapshot = () => listProcesses({ readOwner: opts.spare !== undefined });
+  adopt(await snapshot());
 
   let signal: NodeJS.Signals = opts.firstSignal ?? 'SIGTERM';
   let waitMs = graceMs;
@@ -102,11 +110,11 @@ async function teardown(root: Fingerprint, opts: KillGroupOptions, started: numb
       break;
     }
     // Children forked since the snapshot, while their parents are still alive to name them.
-    adopt(await listProcesses({ readOwner: false }));
+    adopt(await snapshot());
     signal = 'SIGKILL';
     waitMs = KILL_REPEAT_MS;
   }
-  result.processes = members.map((m) => m.entry);
+  result.processes = [...members.map((m) => m.entry), ...spared.values()];
 }
 
 function newMember(fp: Fingerprint): Member {
@@ -127,7 +135,7 @@ function settle(m: Member, why: 'gone' | 'reused'): void {
   }
 }
 
-function checkRoot(root: Fingerprint, opts: KillGroupOptions): { entry: KillTreeEntry; refused?: string } | undefined {
+function checkRoot(root: Fingerprint, opts: KillTreeOptions): { entry: KillTreeEntry; refused?: string } | undefined {
   const refuse = (message: string, reason: KillTreeEntry['reason'] = 'error') => ({
     entry: { pid: isFingerprint(root) ? root.pid : NaN, outcome: 'refused' as const, reason, message, signals: [] },
     refused: message,

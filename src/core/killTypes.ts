@@ -1,3 +1,4 @@
+import type { ProcessInfo } from './processTable';
 // Result and option types of the kill primitives (the shared contract in COMMON.md).
 import type { Fingerprint } from './fingerprint';
 
@@ -43,6 +44,15 @@ export interface KillGroupResult {
 }
 
 export type KillTreeOutcome = 'killed' | 'already-gone' | 'refused' | 'survived';
+
+export interface KillTreeOptions extends KillGroupOptions {
+  /**
+   * Vetoes a descendant (and everything below it): returns why it must not be signalled, e.g.
+   * it belongs to another live VS Code window. Called with a snapshot that includes the owner
+   * marker. The root is the caller's own decision and is not asked about.
+   */
+  spare?: (p: ProcessInfo) => string | undefined;
+}
 
 export interface KillTreeEntry {
   pid: number;

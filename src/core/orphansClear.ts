@@ -1,7 +1,8 @@
 // Clearing orphans: each one is taken down with its tree (killTree re-checks every fingerprint
 // right before every signal, escalates SIGTERM → grace → SIGKILL and picks up late children);
 // members of its group that escaped the tree (double fork) are taken down as roots of their own.
-import { Fingerprint, formatFingerprint, isSameProcess } from './fingerprint';
+import { Fingerprint, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
+import type { ProcessInfo } from './processTable';
 import { killTree } from './kill';
 import type { KillTreeEntry } from './kill';
 import { loadCheckpoints } from './checkpoint';
@@ -97,7 +98,8 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
   }
   const commands = new Map<number, string>([[orphan.pid, orphan.command], ...orphan.descendants.map((d) => [d.pid, d.command] as const)]);
   const fps = new Map<number, Fingerprint>([[orphan.pid, orphan.fingerprint], ...orphan.descendants.map((d) => [d.pid, d.fingerprint] as const)]);
-  const trees = await Promise.all(roots.map((r) => killTree(r.fp, { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs })));
+  const spare = ownedByLiveHost();
+  const trees = await Promise.all(roots.map((r) => killTree(r.fp, { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs, spare })));
   const seen = new Set<number>();
   const out: ClearResult[] = [];
   for (const tree of trees) {
@@ -108,6 +110,24 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
     }
   }
   return out;
+}
+
+/**
+ * A process that appeared below an orphan but carries the marker of a host that is alive
+ * (another VS Code window started from inside the orphan's tree, say) is never touched.
+ */
+function ownedByLiveHost(): (p: ProcessInfo) => string | undefined {
+  const live = new Map<string, boolean>();
+  return (p) => {
+    if (p.owner === undefined) return undefined;
+    let alive = live.get(p.owner);
+    if (alive === undefined) {
+      const fp = parseFingerprint(p.owner);
+      alive = fp !== undefined && isSameProcess(fp);
+      live.set(p.owner, alive);
+    }
+    return alive ? `owned by the live host ${p.owner}` : undefined;
+  };
 }
 
 function toResult(e: KillTreeEntry, orphanPid: number, command: string | undefined, fp: Fingerprint | undefined): ClearResult {

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fingerprintOf } from '../../src/core/fingerprint';
+import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
 import { killTree } from '../../src/core/kill';
 import { isAlive, killTracked, readLineMatching, spawnNode, spawnTracked, track, waitFor } from '../support/processes';
 
@@ -89,4 +89,41 @@ test('killTree also takes children forked after its snapshot (a parent that spaw
   assert.ok(entry, `the late child ${late} was adopted: ${JSON.stringify(r.processes)}`);
   assert.equal(entry.outcome, 'killed');
   await waitFor(() => !isAlive(late), 'the late child to be gone', 2000);
+});
+
+// root ─┬─ plain: `sleep`
+//       └─ owned: node carrying a live host's marker ── below: `sleep`
+const TREE_WITH_LIVE_OWNER = `
+const { spawn } = require('child_process');
+const plain = spawn('sleep', ['1000'], { stdio: 'ignore' });
+const owned = spawn(process.execPath, ['-e', "const c = require('child_process').spawn('sleep', ['1000'], { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000)"],
+  { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, GATEWAY_WARDEN_OWNER: process.argv[1] } });
+owned.stdout.once('data', (below) => console.log(JSON.stringify({ plain: plain.pid, owned: owned.pid, below: Number(String(below).trim()) })));
+setInterval(() => {}, 1000);
+`;
+
+test('killTree spares a vetoed descendant and its whole subtree (another live host\'s processes)', { skip: process.platform !== 'linux' && 'owner markers are read from /proc' }, async () => {
+  const liveHost = formatFingerprint(fingerprintOf(process.pid)!);
+  const root = spawnNode(TREE_WITH_LIVE_OWNER, { args: [liveHost] });
+  const pids = await readLineMatching(root.stdout!, (l) => (l.startsWith('{') ? JSON.parse(l) as { plain: number; owned: number; below: number } : undefined));
+  track(pids.plain);
+  track(pids.owned);
+  track(pids.below);
+  const asked: number[] = [];
+  const r = await killTree(fingerprintOf(root.pid!)!, {
+    graceMs: 200,
+    spare: (p) => {
+      asked.push(p.pid);
+      return p.owner === liveHost ? 'owned by a live host' : undefined;
+    },
+  });
+  assert.equal(isAlive(root.pid!), false);
+  assert.equal(isAlive(pids.plain), false);
+  assert.ok(isAlive(pids.owned), 'the live host\'s process survives');
+  assert.ok(isAlive(pids.below), 'and so does everything below it');
+  const byPid = new Map(r.processes.map((e) => [e.pid, e]));
+  assert.equal(byPid.get(pids.owned)?.outcome, 'refused');
+  assert.match(byPid.get(pids.owned)!.message, /owned by a live host/);
+  assert.equal(byPid.get(pids.below)?.outcome, 'refused');
+  assert.ok(!asked.includes(root.pid!), 'the root is the caller\'s decision');
 });
