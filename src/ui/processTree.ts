@@ -10,6 +10,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   private roots: TreeNode[] = [];
   private byId = new Map<string, TreeNode>();
   private pending: NodeJS.Timeout | undefined;
+  private newParents: TreeNode[] = [];
 
   constructor(private readonly vs: TreeApi, private readonly input: () => TreeInput, private readonly coalesceMs = 50) {
     this.changed = new vs.EventEmitter<TreeNode | undefined | void>();
@@ -66,7 +67,19 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     this.changed.dispose();
   }
 
+  /**
+   * Nodes that were leaves at the last rebuild and now have children. VS Code keeps the first
+   * collapsible state it saw for an id, so such a node would show collapsed: the view reveals
+   * their first child instead (WardenUi). Returns each only once.
+   */
+  takeNewParents(): TreeNode[] {
+    const out = this.newParents;
+    this.newParents = [];
+    return out;
+  }
+
   private rebuild(): void {
+    const before = this.byId;
     this.roots = buildTree(this.input());
     this.byId = new Map();
     const walk = (ns: TreeNode[]) => {
@@ -76,5 +89,9 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       }
     };
     walk(this.roots);
+    for (const n of this.byId.values()) {
+      const was = before.get(n.id);
+      if (was && was.collapsible === 'none' && n.collapsible !== 'none' && n.children.length) this.newParents.push(n);
+    }
   }
 }

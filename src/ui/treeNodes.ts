@@ -140,7 +140,8 @@ function workerNode(s: SessionView, input: TreeInput, parentId: string): TreeNod
     ]),
     icon: 'gear',
     contextValue: 'worker killable',
-    collapsible: 'expanded',
+    // A leaf until it has children (see ProcessTreeProvider.takeNewParents for the transition).
+    collapsible: kids.length ? 'expanded' : 'none',
     children: kids,
     ref: { kind: 'worker', sessionId: s.sessionId, pid: w.pid, startTime: w.startTime, pgid: w.pgid },
     parentId,

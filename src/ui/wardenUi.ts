@@ -60,6 +60,21 @@ export class WardenUi implements vscode.Disposable {
     };
     this.update = update;
 
+    // A worker that gains its first child: reveal the child so the worker row opens (only while
+    // the view is visible — reveal would otherwise open the view).
+    this.disposables.push(
+      this.tree.onDidChangeTreeData(() => {
+        const grown = this.tree.takeNewParents();
+        if (!grown.length || !view.visible) return;
+        setTimeout(() => {
+          for (const n of grown) {
+            const child = this.tree.find(n.children[0]?.id ?? '');
+            if (child) void Promise.resolve(view.reveal(child, { select: false, focus: false, expand: false })).catch(() => undefined);
+          }
+        }, 50);
+      }),
+    );
+
     // Gateway events drive the tree; CPU/memory are sampled only while the view is visible.
     this.disposables.push(
       host.supervisor.onDidChangeState(update),

@@ -14,7 +14,7 @@ export function fakeVscodeModule(answer: (n: Notification) => string | undefined
   const registered = new Map<string, (...a: unknown[]) => unknown>();
   const context = new Map<string, unknown>();
   const visibility: ((e: { visible: boolean }) => void)[] = [];
-  const view = { visible: false, onDidChangeVisibility: (l: (e: { visible: boolean }) => void) => (visibility.push(l), { dispose: () => undefined }), dispose: () => undefined };
+  const view = { visible: false, reveal: async () => undefined, onDidChangeVisibility: (l: (e: { visible: boolean }) => void) => (visibility.push(l), { dispose: () => undefined }), dispose: () => undefined };
   const status = { text: '', tooltip: '', name: '', command: '', shown: false, show() { this.shown = true; }, dispose: () => undefined };
   const notify = (kind: Notification['kind']) => async (message: string, ...items: string[]) => {
     const n = { kind, message, items };

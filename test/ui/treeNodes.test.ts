@@ -98,5 +98,16 @@ test('ProcessTreeProvider: TreeItems carry id, contextValue and codicon; parents
   await changed;
   assert.equal(fires, 1, 'ten refreshes in a burst → one change event');
   assert.equal(p.getChildren()[0].children.length, 0);
+
+  // A worker that was a leaf and gains a child is reported once, for the view to reveal it.
+  const leafWorker = input({ resources: { usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: now } });
+  current = leafWorker;
+  p.refreshNow();
+  assert.equal(p.find('worker/200/555')!.collapsible, 'none');
+  p.takeNewParents();
+  current = input();
+  p.refreshNow();
+  assert.deepEqual(p.takeNewParents().map((n) => n.id), ['worker/200/555']);
+  assert.deepEqual(p.takeNewParents(), []);
   p.dispose();
 });
