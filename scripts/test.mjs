@@ -1,7 +1,7 @@
 // `npm test`: typecheck, lint, build, then every suite that can run on this machine.
 //   --only unit        unit + process tests only (no typecheck/lint/build of the VSIX flow)
 //   --skip-e2e         leave out the code-server end-to-end stories
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,23 +9,54 @@ const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 const results = [];
+const totals = { pass: 0, fail: 0, skipped: 0 };
+const TAP = join('out', 'node-test.tap');
 
-function step(name, cmd, cmdArgs, opts = {}) {
+/** Runs one step with live output; a failing step ends the run. Returns what it printed. */
+async function step(name, cmd, cmdArgs, opts = {}) {
   const started = Date.now();
   console.log(`\n=== ${name}: ${cmd} ${cmdArgs.join(' ')}`);
-  const r = spawnSync(cmd, cmdArgs, { stdio: 'inherit', ...opts });
+  let out = '';
+  const code = await new Promise((resolve) => {
+    const child = spawn(cmd, cmdArgs, { stdio: ['inherit', 'pipe', 'inherit'], ...opts });
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      out += chunk.toString();
+      if (out.length > 4_000_000) out = out.slice(-1_000_000);
+    });
+    child.on('error', (e) => {
+      console.error(`${name}: ${e.message}`);
+      resolve(127);
+    });
+    child.on('close', (c, sig) => resolve(c ?? sig));
+  });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  results.push({ name, ok: r.status === 0, secs });
-  if (r.status !== 0) {
+  results.push({ name, ok: code === 0, secs });
+  suiteCounts(out);
+  if (code !== 0) {
     summary();
-    console.error(`\n${name} failed (exit ${r.status ?? r.signal}).`);
+    console.error(`\n${name} failed (exit ${code}).`);
     process.exit(1);
   }
+  return out;
+}
+
+/** Adds a suite's own closing line ("integration: 6 passed, 0 failed, 0 skipped") to the totals. */
+function suiteCounts(text) {
+  const m = [...text.matchAll(/^(integration|e2e): (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop();
+  if (!m) return;
+  totals.pass += Number(m[2]);
+  totals.fail += Number(m[3]);
+  totals.skipped += Number(m[4]);
 }
 
 function summary() {
   console.log('\n=== summary');
-  for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(24)} ${r.secs}s`);
+  for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(36)} ${r.secs}s`);
+  const unit = tapCounts(TAP);
+  const pass = totals.pass + unit.pass;
+  const fail = totals.fail + unit.fail;
+  console.log(`\n${pass} passed, ${fail} failed, ${totals.skipped + unit.skipped} skipped`);
 }
 
 /** Totals from the TAP summary lines node --test writes at the end. */
@@ -48,26 +79,24 @@ function testFiles(dir, exclude) {
 }
 
 if (only !== 'unit') {
-  step('typecheck', npx, ['tsc', '--noEmit', '-p', '.']);
-  step('lint', npx, ['eslint', '.']);
+  await step('typecheck', npx, ['tsc', '--noEmit', '-p', '.']);
+  await step('lint', npx, ['eslint', '.']);
 }
-step('build', process.execPath, ['scripts/build.mjs']);
-step('compile tests', process.execPath, ['scripts/compile-tests.mjs']);
+await step('build', process.execPath, ['scripts/build.mjs']);
+await step('compile tests', process.execPath, ['scripts/compile-tests.mjs']);
 const files = testFiles('out/test', [join('out', 'test', 'integration'), join('out', 'test', 'e2e')]);
-const tap = join('out', 'node-test.tap');
-step('unit + process tests', process.execPath, [
+await step('unit + process tests', process.execPath, [
   '--test', '--test-timeout=120000',
   '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+  '--test-reporter=tap', `--test-reporter-destination=${TAP}`,
   ...files,
 ]);
-const counts = tapCounts(tap);
+
 
 if (!only && existsSync('scripts/integration.mjs')) {
-  step('integration (real extension host)', process.execPath, ['scripts/integration.mjs']);
+  await step('integration (real extension host)', process.execPath, ['scripts/integration.mjs']);
 }
 if (!only && !args.includes('--skip-e2e') && existsSync('scripts/e2e.mjs')) {
-  step('e2e (code-server + chromium)', process.execPath, ['scripts/e2e.mjs']);
+  await step('e2e (code-server + chromium)', process.execPath, ['scripts/e2e.mjs']);
 }
 summary();
-console.log(`\n${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped`);
