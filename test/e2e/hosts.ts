@@ -2,7 +2,7 @@
 import { waitFor } from '../support/processes';
 import { extensionHosts, hostRef, HostRef } from './hostProcesses';
 import type { E2eContext } from './story';
-import { openWardenView, pidIn, TreeRow, waitForTree } from './workbench';
+import { childrenOf, formatTree, openWardenView, pidIn, TreeRow, waitForTree } from './workbench';
 
 /** The single live extension host of the window, other than `not` (a host that was just killed). */
 export async function waitForHost(ctx: E2eContext, not?: number, timeoutMs = 60_000): Promise<HostRef> {
@@ -36,4 +36,21 @@ export async function waitForRunningGateway(ctx: E2eContext, timeoutMs = 60_000)
     },
     timeoutMs,
   );
+}
+
+/**
+ * A clean tree after a new activation: the gateway and nothing under it. An Orphans row is
+ * tolerated (and logged) only for processes the caller has already shown are not this host's:
+ * on a shared machine another test's leftovers may be listed.
+ */
+export async function assertCleanTree(ctx: E2eContext): Promise<void> {
+  // Expanded all the way down first: a collapsed row could hide a session.
+  const rows = await waitForTree(ctx.page, 'every row expanded', (r) => r.every((x) => x.expanded !== false) && r);
+  const gateway = rows.find(isGatewayRow);
+  const orphans = rows.find((r) => r.level === 1 && r.label === 'Orphans');
+  const unexpected = rows.filter((r) => r !== gateway && r !== orphans && (!orphans || r.parent !== orphans.index));
+  if (unexpected.length || (gateway && childrenOf(rows, gateway).length)) {
+    throw new Error(`the tree is not clean:\n${formatTree(rows)}`);
+  }
+  if (orphans) ctx.log(`note: the tree lists orphans not from this run:\n${formatTree(rows)}`);
 }

@@ -2,9 +2,8 @@ import * as assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { isAlive, waitFor } from '../../support/processes';
 import { describeProcess, HostRef, ownedBy } from '../hostProcesses';
-import { isGatewayRow, waitForHost, waitForRunningGateway } from '../hosts';
+import { assertCleanTree, waitForHost, waitForRunningGateway } from '../hosts';
 import type { E2eContext, Story } from '../story';
-import { formatTree, readTree } from '../workbench';
 
 /** The issue's bound: nothing of a SIGKILLed host's is left in the process table after 1 s. */
 export const HOST_DEATH_BOUND_MS = 1000;
@@ -42,9 +41,7 @@ export const hostKillStory: Story = {
     const next = await waitForHost(ctx, host.pid);
     const gw = await waitForRunningGateway(ctx);
     assert.notEqual(gw.pid, gateway.pid);
-    const rows = await readTree(ctx.page);
-    const others = rows.filter((r) => !isGatewayRow(r));
-    assert.deepEqual(others.map((r) => r.label), [], `the new host's tree is not clean:\n${formatTree(rows)}`);
+    await assertCleanTree(ctx);
     ctx.log(`new host ${next.pid}, gateway ${gw.pid}`);
   },
 };

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { waitFor } from '../../support/processes';
 import { describeProcess, ownedBy } from '../hostProcesses';
-import { isGatewayRow, waitForHost, waitForRunningGateway } from '../hosts';
+import { assertCleanTree, isGatewayRow, waitForHost, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, workerPid } from '../sessions';
 import type { Story } from '../story';
-import { formatTree, readTree, runFromPalette, waitForWorkbench } from '../workbench';
+import { childrenOf, readTree, runFromPalette, waitForWorkbench } from '../workbench';
 
 export const reloadStory: Story = {
   id: 'reload',
@@ -12,7 +12,9 @@ export const reloadStory: Story = {
   async run(ctx) {
     const host = await waitForHost(ctx);
     await waitForRunningGateway(ctx);
-    const sessions = (await readTree(ctx.page)).filter((r) => r.level === 2 && r.label !== 'Orphans').length;
+    const rows = await readTree(ctx.page);
+    const gatewayRow = rows.find(isGatewayRow);
+    const sessions = gatewayRow ? childrenOf(rows, gatewayRow).length : 0;
     await createSession(ctx, 'delta');
     await runSlash(ctx, 'delta', '/run sleep 600 &', sessions + 1);
     await workerPid(ctx, 'delta');
@@ -27,8 +29,7 @@ export const reloadStory: Story = {
     await waitForWorkbench(ctx.page);
     const next = await waitForHost(ctx, host.pid);
     const gw = await waitForRunningGateway(ctx);
-    const rows = await readTree(ctx.page);
-    assert.deepEqual(rows.filter((r) => !isGatewayRow(r)).map((r) => r.label), [], `the reloaded window's tree is not clean:\n${formatTree(rows)}`);
+    await assertCleanTree(ctx);
     ctx.log(`reloaded: host ${host.pid} → ${next.pid}, gateway ${gw.pid}`);
   },
 };
