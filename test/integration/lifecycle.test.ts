@@ -52,7 +52,7 @@ describe('Gateway lifecycle in the extension host', function () {
     ui.inputs.push('/echo hi');
     await vscode.commands.executeCommand('gatewayWarden.runSlashCommand');
     assert.ok(ui.messages.some((m) => /^\/echo hi: hi\b/.test(m)), `messages: ${JSON.stringify(ui.messages)}`);
-    const workers = owned().filter((p) => p.ppid === gatewayPid);
+    const workers = owned().filter((p) => p.ppid === gatewayPid && /worker\.js/.test(p.cmdline));
     assert.equal(workers.length, 1, `one worker (alpha's) under gateway ${gatewayPid}; owned: ${owned().map((p) => `${p.pid} ${p.cmdline}`).join('; ')}`);
   });
 
