@@ -4,6 +4,7 @@
 // process whose fingerprint still matches the snapshot (re-read right before sending).
 import { Fingerprint, isSameProcess } from './fingerprint';
 import { linuxBootId, ProcStat, scanLiveStats } from './procfs';
+import { runSteps, runStepsSync, Steps } from './steps';
 
 export interface OwnTeardownResult {
   targets: number[];
@@ -54,37 +55,28 @@ function signal(fp: Fingerprint, sig: NodeJS.Signals): void {
   }
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
 /** Synchronous: usable from 'exit' handlers and signal paths where timers may never fire. */
 export function takeDownOwnedSync(graceMs = 300, extraPids: readonly number[] = []): OwnTeardownResult {
+  return runStepsSync(takeDown(graceMs, extraPids));
+}
+
+/** Asynchronous variant for normal shutdown paths (keeps the event loop free during the grace). */
+export function takeDownOwned(graceMs = 300, extraPids: readonly number[] = []): Promise<OwnTeardownResult> {
+  return runSteps(takeDown(graceMs, extraPids));
+}
+
+function* takeDown(graceMs: number, extraPids: readonly number[]): Steps<OwnTeardownResult> {
   const started = Date.now();
   const targets = ownedProcesses(extraPids);
   for (const fp of targets) signal(fp, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   let alive = targets.filter(isSameProcess);
   while (alive.length && Date.now() < deadline) {
-    Atomics.wait(sleeper, 0, 0, 10);
+    yield 10;
     alive = alive.filter(isSameProcess);
   }
   for (const fp of alive) signal(fp, 'SIGKILL');
   // A SIGTERM handler may have started more children meanwhile: one more sweep, no grace.
-  for (const fp of ownedProcesses(extraPids)) signal(fp, 'SIGKILL');
-  return { targets: targets.map((t) => t.pid), survivors: alive.map((t) => t.pid), elapsedMs: Date.now() - started };
-}
-
-/** Asynchronous variant for normal shutdown paths (keeps the event loop free during the grace). */
-export async function takeDownOwned(graceMs = 300, extraPids: readonly number[] = []): Promise<OwnTeardownResult> {
-  const started = Date.now();
-  const targets = ownedProcesses(extraPids);
-  for (const fp of targets) signal(fp, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  let alive = targets.filter(isSameProcess);
-  while (alive.length && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
-    alive = alive.filter(isSameProcess);
-  }
-  for (const fp of alive) signal(fp, 'SIGKILL');
   for (const fp of ownedProcesses(extraPids)) signal(fp, 'SIGKILL');
   return { targets: targets.map((t) => t.pid), survivors: alive.map((t) => t.pid), elapsedMs: Date.now() - started };
 }

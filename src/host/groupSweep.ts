@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Fingerprint } from '../core/fingerprint';
 import { killGroup, killGroupSync } from '../core/kill';
-import { sleepSync } from '../core/killGroup';
-import { readProcStat } from '../core/procfs';
+import { readProcStat, scanLiveStats } from '../core/procfs';
+import { runSteps, runStepsSync } from '../core/steps';
 
 export interface SweepTarget {
   pgid: number;
@@ -36,11 +36,7 @@ const POLL_MS = 10;
 /** Async sweep (deactivate, stop). */
 export async function sweepGroups(targets: readonly SweepTarget[], opts: SweepOptions): Promise<SweepResult> {
   if (process.platform !== 'linux') return viaKillGroup(targets, opts);
-  const steps = sweep(targets, opts);
-  for (let s = steps.next(); ; s = steps.next()) {
-    if (s.done) return s.value;
-    await new Promise((r) => setTimeout(r, s.value));
-  }
+  return runSteps(sweep(targets, opts));
 }
 
 /** Blocking sweep (process exit, budget exhausted). */
@@ -50,11 +46,7 @@ export function sweepGroupsSync(targets: readonly SweepTarget[], opts: SweepOpti
     const rs = targets.map((t) => killGroupSync(t.pgid, { ...opts, leader: t.leader }));
     return { survivors: rs.flatMap((r) => r.survivors), refused: rs.flatMap((r) => (r.refused ? [r.refused] : [])), elapsedMs: performance.now() - t0 };
   }
-  const steps = sweep(targets, opts);
-  for (let s = steps.next(); ; s = steps.next()) {
-    if (s.done) return s.value;
-    sleepSync(s.value);
-  }
+  return runStepsSync(sweep(targets, opts));
 }
 
 function* sweep(targets: readonly SweepTarget[], opts: SweepOptions): Generator<number, SweepResult, void> {
@@ -109,17 +101,8 @@ function* sweep(targets: readonly SweepTarget[], opts: SweepOptions): Generator<
 /** Live members of the wanted groups, from one pass over /proc. */
 function scan(wanted: Map<number, SweepTarget>): Map<number, number[]> {
   const out = new Map<number, number[]>();
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const st = readProcStat(Number(name));
-    if (!st || !wanted.has(st.pgid) || st.state === 'Z' || st.state === 'X') continue;
+  for (const st of scanLiveStats()) {
+    if (!wanted.has(st.pgid)) continue;
     const list = out.get(st.pgid);
     if (list) list.push(st.pid);
     else out.set(st.pgid, [st.pid]);

@@ -1,0 +1,26 @@
+// Teardowns are written once, as generators that yield "sleep this many ms", and driven either
+// asynchronously (normal paths) or blocking (deactivate fallbacks and 'exit' handlers, where
+// pending timers never fire).
+
+export type Steps<T> = Generator<number, T, void>;
+
+export async function runSteps<T>(steps: Steps<T>): Promise<T> {
+  for (let s = steps.next(); ; s = steps.next()) {
+    if (s.done) return s.value;
+    await new Promise((resolve) => setTimeout(resolve, s.value));
+  }
+}
+
+export function runStepsSync<T>(steps: Steps<T>): T {
+  for (let s = steps.next(); ; s = steps.next()) {
+    if (s.done) return s.value;
+    sleepSync(s.value);
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread for `ms` without spinning. */
+export function sleepSync(ms: number): void {
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
+}
