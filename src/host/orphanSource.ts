@@ -7,13 +7,17 @@ import { DEFAULT_ORPHAN_PATTERNS, Orphan } from '../core/orphans';
 import { pruneStaleCheckpoints } from '../core/orphansClear';
 import { Log } from './seams';
 
-export interface OrphanItem {
+/** What the tree and the QuickPick show of an orphan. */
+export interface OrphanView {
   pid: number;
   startTime?: number;
   ageMs?: number;
   rssBytes?: number;
   cmdline: string;
   reason: string;
+}
+
+export interface OrphanItem extends OrphanView {
   /** The detected orphan, handed back to clearing unchanged. */
   orphan: Orphan;
 }

@@ -3,18 +3,12 @@
 // contextValue carries space-separated capability tokens matched by `viewItem =~ /\btoken\b/`.
 import type { ProcessInfo } from '../core/processTable';
 import type { SessionView } from '../host/gatewayModel';
+import type { OrphanView } from '../host/orphanSource';
+export type { OrphanView } from '../host/orphanSource';
 import type { ResourceSnapshot } from '../host/resourceSampler';
 import type { GatewayStatus } from '../host/supervisor';
 import { formatBytes, formatCpu, formatDuration } from './format';
 
-export interface OrphanView {
-  pid: number;
-  startTime?: number;
-  ageMs?: number;
-  rssBytes?: number;
-  cmdline: string;
-  reason: string;
-}
 
 export type NodeRef =
   | { kind: 'gateway' }
