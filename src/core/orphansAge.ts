@@ -1,23 +1,8 @@
 // Process age for DISPLAY only (identity is the fingerprint's raw start ticks, never this):
 // Linux start time is in clock ticks since boot, so age = uptime - start / CLK_TCK.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
-let clockTicks: number | undefined;
-
-/** Clock ticks per second (`getconf CLK_TCK`, read once; 100 when it cannot be read). */
-export function clockTicksPerSecond(): number {
-  if (clockTicks === undefined) {
-    clockTicks = 100;
-    try {
-      const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      if (Number.isInteger(n) && n > 0) clockTicks = n;
-    } catch {
-      // no getconf: 100 is what every Linux user space uses
-    }
-  }
-  return clockTicks;
-}
+import { clockTicksPerSecond } from './procfs';
 
 /** Seconds since boot from /proc/uptime, or undefined off Linux. */
 export function uptimeSeconds(): number | undefined {

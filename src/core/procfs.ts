@@ -1,6 +1,7 @@
 // Linux /proc readers. Synchronous on purpose: they are a handful of small reads, and the
 // synchronous form is what a deactivate()-time kill path and a re-check right before a
 // signal need.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
 export interface ProcStat {
@@ -140,13 +141,39 @@ export function readProcEnvVar(pid: number, name: string): string | undefined {
 export function readProcRss(pid: number): number | undefined {
   try {
     const pages = Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-    return Number.isFinite(pages) ? pages * PAGE_SIZE : undefined;
+    return Number.isFinite(pages) ? pages * pageSize() : undefined;
   } catch {
     return undefined;
   }
 }
 
-const PAGE_SIZE = 4096;
+const confCache = new Map<string, number>();
+
+/** A `getconf` value, read once (a spawn); `fallback` when it cannot be read. */
+function sysconf(name: string, fallback: number): number {
+  let v = confCache.get(name);
+  if (v === undefined) {
+    v = fallback;
+    try {
+      const n = Number(execFileSync('getconf', [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      if (Number.isInteger(n) && n > 0) v = n;
+    } catch {
+      // no getconf: the fallback is what common Linux systems use
+    }
+    confCache.set(name, v);
+  }
+  return v;
+}
+
+/** Clock ticks per second (USER_HZ), the unit of /proc/PID/stat times. */
+export function clockTicksPerSecond(): number {
+  return sysconf('CLK_TCK', 100);
+}
+
+/** Memory page size, the unit of /proc/PID/statm (4 KiB on x86, up to 64 KiB on arm64). */
+export function pageSize(): number {
+  return sysconf('PAGESIZE', 4096);
+}
 
 export function isLinux(): boolean {
   return process.platform === 'linux';

@@ -2,7 +2,7 @@
 // someone is looking (the tree view is visible). Linux reads /proc; elsewhere nothing is shown.
 import * as fs from 'node:fs';
 import { descendantsOf, ProcessInfo, scanProcSync } from '../core/processTable';
-import { readProcRss } from '../core/procfs';
+import { clockTicksPerSecond, readProcRss } from '../core/procfs';
 import { Emitter } from './emitter';
 
 export interface ResourceUsage {
@@ -21,7 +21,6 @@ export interface ResourceSnapshot {
   takenAt: number;
 }
 
-const CLK_TCK = 100; // USER_HZ: 100 on every Linux ABI Node supports
 const MIN_CPU_INTERVAL_MS = 250;
 
 /** utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat). */
@@ -101,7 +100,7 @@ export class ResourceSampler {
       const prev = this.last.get(pid);
       const u: ResourceUsage = { rssBytes: readProcRss(pid) };
       if (prev && at - prev.at >= MIN_CPU_INTERVAL_MS) {
-        u.cpuPercent = Math.max(0, ((ticks - prev.ticks) / CLK_TCK) / ((at - prev.at) / 1000) * 100);
+        u.cpuPercent = Math.max(0, ((ticks - prev.ticks) / clockTicksPerSecond()) / ((at - prev.at) / 1000) * 100);
         next.set(pid, { ticks, at });
       } else {
         // Too soon for a figure at 10 ms tick resolution: keep measuring from the older reading.
