@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { readSettings, WardenSettings } from './host/settings';
 import { WardenHost } from './host/wardenHost';
 import { createOrphanSource } from './host/orphanSource';
+import { SettingsProblemReporter } from './ui/settingsProblems';
 import { WardenUi } from './ui/wardenUi';
 
 let host: WardenHost | undefined;
@@ -14,11 +15,19 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Gateway Warden', { log: true });
   context.subscriptions.push(log);
 
-  let settings = loadSettings(log);
+  const openSettings = () => void vscode.commands.executeCommand('workbench.action.openSettings', 'gatewayWarden').then(undefined, () => undefined);
+  const problems = new SettingsProblemReporter(vscode.window, log, openSettings);
+  const loadSettings = (): WardenSettings => {
+    const cfg = vscode.workspace.getConfiguration('gatewayWarden');
+    const r = readSettings((key) => cfg.get(key));
+    problems.report(r.problems);
+    return r.settings;
+  };
+  let settings = loadSettings();
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('gatewayWarden')) return;
-      settings = loadSettings(log);
+      settings = loadSettings();
       // Launch settings apply on the next start; offer it now if a gateway is running.
       const relaunch = ['gateway.command', 'gateway.args', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs'];
       if (host?.supervisor.current.state === 'running' && relaunch.some((k) => e.affectsConfiguration(`gatewayWarden.${k}`))) {
@@ -63,14 +72,4 @@ export function deactivate(): Promise<void> | undefined {
   onExit = undefined;
   // Well inside VS Code's 5 s budget; the synchronous fallback runs when the budget is spent.
   return h?.dispose(2500);
-}
-
-function loadSettings(log: vscode.LogOutputChannel): WardenSettings {
-  const cfg = vscode.workspace.getConfiguration('gatewayWarden');
-  const { settings, problems } = readSettings((key) => cfg.get(key));
-  for (const p of problems) {
-    log.warn(p);
-    void vscode.window.showWarningMessage(`Gateway Warden: ${p}`);
-  }
-  return settings;
 }
