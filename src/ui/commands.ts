@@ -6,7 +6,7 @@ import type { GatewayModel, SessionView, WorkerView } from '../host/gatewayModel
 import type { GatewayStatus } from '../host/supervisor';
 import type { Log } from '../host/seams';
 import type { NodeRef, TreeNode } from './treeNodes';
-import type { WindowApi } from './vscodeApi';
+import { PROGRESS_NOTIFICATION, WindowApi } from './vscodeApi';
 
 export const COMMAND_IDS = [
   'gatewayWarden.startGateway',
@@ -79,11 +79,13 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
     d.model.applyList(await d.gateway.request('session.list', {}, 5000));
   };
 
-  const pickSession = async (arg: unknown, placeHolder: string, sessions = d.model.list()): Promise<SessionView | undefined> => {
+  // `confirm`: a destructive command from the palette shows the pick even for a single
+  // candidate, so it never acts on something the user did not choose.
+  const pickSession = async (arg: unknown, placeHolder: string, sessions = d.model.list(), confirm = false): Promise<SessionView | undefined> => {
     const ref = refOf(arg);
     if (ref && 'sessionId' in ref) return d.model.get(ref.sessionId) ?? { sessionId: ref.sessionId, createdAt: Date.now(), closeOnDisconnect: false };
     if (sessions.length === 0) return undefined;
-    if (sessions.length === 1) return sessions[0];
+    if (sessions.length === 1 && !confirm) return sessions[0];
     const items: (QuickPickItem & { s: SessionView })[] = sessions.map((s) => ({
       label: s.label ?? s.sessionId,
       description: s.worker ? `worker pid ${s.worker.pid}` : 'no worker',
@@ -116,10 +118,10 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
     }),
     'gatewayWarden.closeSession': guarded('Could not close the session', async (arg) => {
       if (!(await needRunning())) return;
-      const s = await pickSession(arg, 'Session to close');
+      const s = await pickSession(arg, 'Session to close', d.model.list(), true);
       if (!s) {
-        if (!refOf(arg)) await d.window.showInformationMessage('There are no sessions to close.');
-        return;
+        if (!refOf(arg) && !d.model.list().length) await d.window.showInformationMessage('There are no sessions to close.');
+        return; // else the user cancelled the pick
       }
       const r = await d.gateway.request<{ closed: boolean }>('session.close', { sessionId: s.sessionId }, 10_000);
       d.log.info(`session ${s.sessionId} close: ${r?.closed ? 'closed' : 'was already closed'}`);
@@ -143,7 +145,10 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       if (command === undefined || !command.trim().startsWith('/') || command.trim().length < 2) return;
       d.model.noteActivity(s.sessionId);
       d.log.info(`[${s.sessionId}] ${command.trim()}`);
-      const r = await d.gateway.request<{ output?: unknown }>('slash.exec', { sessionId: s.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000);
+      // A command can take long (/sleep, /run): show that it is running.
+      const r = await d.window.withProgress({ location: PROGRESS_NOTIFICATION, title: `Running ${command.trim()} in session ${s.label ?? s.sessionId}…` }, () =>
+        d.gateway.request<{ output?: unknown }>('slash.exec', { sessionId: s!.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000),
+      );
       d.model.noteActivity(s.sessionId);
       const output = typeof r?.output === 'string' ? r.output : JSON.stringify(r?.output ?? '');
       for (const line of output.split('\n')) d.log.info(`[${s.sessionId}] ${line}`);
@@ -158,7 +163,7 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
         w = d.model.get(ref.sessionId)?.worker ?? { pid: ref.pid, startTime: ref.startTime, pgid: ref.pgid, state: '?', startedAt: Date.now() };
       } else {
         const withWorkers = d.model.list().filter((s) => s.worker);
-        const s = await pickSession(undefined, 'Worker to kill', withWorkers);
+        const s = await pickSession(undefined, 'Worker to kill', withWorkers, true);
         if (!s) {
           if (!withWorkers.length) await d.window.showInformationMessage('There are no workers running.');
           return;

@@ -139,3 +139,51 @@ test('refresh resynchronises the model from session.list', async () => {
   await h['gatewayWarden.refresh']();
   assert.deepEqual(model.list().map((s) => [s.sessionId, s.label, s.client, s.worker?.pid, s.worker?.lastUsedAt]), [['a', 'x', 'attached', 7, 9]]);
 });
+
+test('closeSession from the palette asks even when there is one session; cancelling sends nothing and claims nothing', async () => {
+  const gateway = fakeGateway('running', { 'session.close': { closed: true } });
+  const { h, window, model } = setup({ gateway, answers: { pick: [undefined] } });
+  model.applyEvent({ type: 'session.created', sessionId: 'only', label: 'mine' });
+  await h['gatewayWarden.closeSession']();
+  const pick = window.shown.find((s) => s.kind === 'pick')!;
+  assert.equal((pick.items as unknown[]).length, 1, 'the single session is offered, not closed unasked');
+  assert.equal(gateway.calls.length, 0);
+  assert.equal(window.shown.filter((s) => s.kind === 'info').length, 0, 'no "there are no sessions" after a cancel');
+  assert.deepEqual(model.list().map((s) => s.sessionId), ['only']);
+});
+
+test('killWorker from the palette asks even for a single worker, and kills what was picked', async () => {
+  const { h, window, model, killed } = setup({ answers: { pick: [undefined, (items: { s: unknown }[]) => items[0]] } });
+  model.applyEvent({ type: 'worker.started', sessionId: 's1', pid: 31, startTime: 1, pgid: 31 });
+  await h['gatewayWarden.killWorker']();
+  assert.equal(window.shown.filter((s) => s.kind === 'pick').length, 1);
+  assert.deepEqual(killed, [], 'cancelled pick kills nothing');
+  await h['gatewayWarden.killWorker']();
+  assert.deepEqual(killed, [31]);
+});
+
+test('runSlashCommand shows progress while the command runs', async () => {
+  let during: string | undefined;
+  const gateway = fakeGateway('running', {});
+  const { h, window, model } = setup({ gateway, answers: { input: ['/sleep 10'] } });
+  gateway.request = (async (method: string) => {
+    during = window.shown.filter((s) => s.kind === 'progress').map((s) => s.message).join();
+    return method === 'slash.exec' ? { output: 'slept' } : undefined;
+  }) as typeof gateway.request;
+  model.applyEvent({ type: 'session.created', sessionId: 's1', label: 'one' });
+  await h['gatewayWarden.runSlashCommand']();
+  assert.equal(during, 'Running /sleep 10 in session one…');
+  assert.match(window.shown.find((s) => s.kind === 'info')!.message, /slept/);
+});
+
+test('from the palette with no argument and no gateway, every command says why (or offers a start) and never throws', async () => {
+  const gateway = fakeGateway('stopped');
+  for (const id of ['gatewayWarden.newSession', 'gatewayWarden.closeSession', 'gatewayWarden.runSlashCommand', 'gatewayWarden.killWorker'] as const) {
+    const { h, window } = setup({ gateway });
+    await h[id]();
+    assert.equal(window.shown.length, 1, id);
+    assert.match(window.shown[0].message, /not running|no workers/, id);
+    assert.equal(window.shown.filter((s) => s.kind === 'error').length, 0, id);
+  }
+  assert.equal(gateway.calls.length, 0);
+});
