@@ -55,7 +55,8 @@ export class WardenUi implements vscode.Disposable {
       const json = JSON.stringify(keys);
       if (json !== this.lastKeys) {
         this.lastKeys = json;
-        for (const [k, v] of Object.entries(keys)) void vs.commands.executeCommand('setContext', k, v);
+        // Also runs while the host shuts down, when executeCommand may reject: never unhandled.
+        for (const [k, v] of Object.entries(keys)) Promise.resolve(vs.commands.executeCommand('setContext', k, v)).catch(() => undefined);
       }
     };
     this.update = update;
@@ -81,10 +82,13 @@ export class WardenUi implements vscode.Disposable {
       host.model.onDidChange(update),
       this.sampler.onDidSample(() => this.tree.refresh()),
       view.onDidChangeVisibility((e) => (e.visible ? this.sampler.start() : this.sampler.stop())),
-      host.supervisor.onDidGiveUp(async (g) => {
-        const pick = await vs.window.showErrorMessage(`Gateway Warden: ${g.message}`, 'Show Log', 'Restart');
-        if (pick === 'Show Log') log.show();
-        if (pick === 'Restart') void vs.commands.executeCommand('gatewayWarden.restartGateway');
+      host.supervisor.onDidGiveUp((g) => {
+        Promise.resolve(vs.window.showErrorMessage(`Gateway Warden: ${g.message}`, 'Show Log', 'Restart'))
+          .then((pick) => {
+            if (pick === 'Show Log') log.show();
+            return pick === 'Restart' ? vs.commands.executeCommand('gatewayWarden.restartGateway') : undefined;
+          })
+          .catch((e: Error) => log.error(`crash-loop notification: ${e.message}`));
       }),
     );
     if (view.visible) this.sampler.start();
@@ -122,9 +126,14 @@ export class WardenUi implements vscode.Disposable {
     }
     if (!this.orphans.length) return;
     log.info(`${foundMessage(this.orphans.length)}: ${this.orphans.map((o) => o.pid).join(', ')}`);
-    const pick = await vs.window.showWarningMessage(foundMessage(this.orphans.length), FOUND_ACTIONS.clear, FOUND_ACTIONS.show, FOUND_ACTIONS.ignore);
-    if (pick === FOUND_ACTIONS.clear) await vs.commands.executeCommand('gatewayWarden.clearOrphans');
-    else if (pick === FOUND_ACTIONS.show) await vs.commands.executeCommand(`${VIEW_ID}.focus`);
+    try {
+      const pick = await vs.window.showWarningMessage(foundMessage(this.orphans.length), FOUND_ACTIONS.clear, FOUND_ACTIONS.show, FOUND_ACTIONS.ignore);
+      if (pick === FOUND_ACTIONS.clear) await vs.commands.executeCommand('gatewayWarden.clearOrphans');
+      else if (pick === FOUND_ACTIONS.show) await vs.commands.executeCommand(`${VIEW_ID}.focus`);
+    } catch (e) {
+      // Called with `void` at activation: a rejection here would be unhandled.
+      log.warn(`orphan notification: ${(e as Error).message}`);
+    }
   }
 
   async rescanOrphans(): Promise<void> {

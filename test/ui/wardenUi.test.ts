@@ -20,8 +20,14 @@ const linux = process.platform === 'linux';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ui-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Notification) => string | undefined; settings?: Partial<WardenSettings> } = {}) {
+function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Notification) => string | undefined; settings?: Partial<WardenSettings>; commandsReject?: boolean } = {}) {
   const fake = fakeVscodeModule(opts.answer);
+  if (opts.commandsReject) {
+    // As in a host that is shutting down: every executeCommand rejects.
+    fake.vs.commands.executeCommand = async (id: string) => {
+      throw new Error(`command ${id} rejected`);
+    };
+  }
   const log = Object.assign(memoryLog(), { show: () => undefined });
   const settings: WardenSettings = { ...DEFAULT_SETTINGS, gatewayCommand: process.execPath, gatewayArgs: [FAKE_GATEWAY], ...opts.settings };
   const host = new WardenHost({
@@ -111,4 +117,23 @@ test('CPU/memory sampling runs only while the view is visible', async () => {
   assert.equal(sampler.running, false);
   ui.dispose();
   await host.dispose();
+});
+
+test('rejections from executeCommand (setContext, view focus) never become unhandled rejections', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const { host, ui, log } = setup('rejects', { orphans: [[orphan(7)], [orphan(7)]], answer: (n) => (n.kind === 'warning' ? 'Show' : undefined), commandsReject: true });
+    await ui.startupScan(10);
+    await host.supervisor.stop(); // more context-key updates
+    await waitFor(() => log.lines.some((l) => /orphan notification: command gatewayWarden\.processes\.focus rejected/.test(l)), 'the failed focus logged');
+    // Let any stray rejection surface: Node reports unhandled rejections after the microtask queue drains.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(unhandled.map(String), []);
+    ui.dispose();
+    await host.dispose();
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
 });
