@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { readSettings, WardenSettings } from './host/settings';
 import { WardenHost } from './host/wardenHost';
 import { createOrphanSource } from './host/orphanSource';
+import { RelaunchPrompter } from './ui/relaunchPrompt';
 import { SettingsProblemReporter } from './ui/settingsProblems';
 import { WardenUi } from './ui/wardenUi';
 
@@ -24,16 +25,13 @@ export function activate(context: vscode.ExtensionContext): void {
     return r.settings;
   };
   let settings = loadSettings();
+  const relaunch = new RelaunchPrompter(vscode.window, (command) => vscode.commands.executeCommand(command));
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('gatewayWarden')) return;
       settings = loadSettings();
-      // Launch settings apply on the next start; offer it now if a gateway is running.
-      const relaunch = ['gateway.command', 'gateway.args', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs'];
-      if (host?.supervisor.current.state === 'running' && relaunch.some((k) => e.affectsConfiguration(`gatewayWarden.${k}`))) {
-        const pick = await vscode.window.showInformationMessage('Gateway Warden: restart the gateway to apply the changed settings?', 'Restart');
-        if (pick === 'Restart') void vscode.commands.executeCommand('gatewayWarden.restartGateway');
-      }
+      // Launch settings apply on the next start; offer it now (restart if running, start if failed).
+      if (host) await relaunch.onChange(host.supervisor.current.state, (section) => e.affectsConfiguration(section));
     }),
   );
 

@@ -59,3 +59,23 @@ test('gateway command and args are machine-scoped and restricted in untrusted wo
   }
   assert.equal(Object.keys(props).length, 8);
 });
+
+test('welcome content: exactly one applies whenever the tree can be empty (stopped, failed, before activation), each with a Start link', () => {
+  // The `when` clauses here are conjunctions of `key == value` / `key != value`.
+  const holds = (when: string, state: string | undefined) =>
+    when.split('&&').every((clause) => {
+      const m = /^\s*gatewayWarden\.gatewayState\s*(==|!=)\s*(\w+)\s*$/.exec(clause);
+      assert.ok(m, `understood clause: ${clause}`);
+      return m[1] === '==' ? state === m[2] : state !== m[2];
+    });
+  const welcome = c.viewsWelcome as { view: string; contents: string; when: string }[];
+  for (const state of ['stopped', 'failed', undefined]) {
+    const shown = welcome.filter((w) => w.view === 'gatewayWarden.processes' && holds(w.when, state));
+    assert.equal(shown.length, 1, `one welcome for ${state}`);
+    assert.match(shown[0].contents, /\[Start Gateway\]\(command:gatewayWarden\.startGateway\)/, `${state}`);
+    assert.match(shown[0].contents, /^The gateway is not running\./, `${state}`);
+  }
+  const failed = welcome.find((w) => holds(w.when, 'failed'))!;
+  assert.match(failed.contents, /command:gatewayWarden\.showLog/);
+  assert.match(failed.contents, /command:workbench\.action\.openSettings\?/);
+});

@@ -1,0 +1,49 @@
+// After a change to a setting the gateway reads only at launch: offer to restart a running
+// gateway, or to start a failed one (the change may be the fix). One offer at a time: the
+// settings editor fires a change per edit, and a stack of identical toasts helps nobody.
+import type { GatewayState } from '../host/supervisor';
+import type { WindowApi } from './vscodeApi';
+
+/** Read by the gateway (argv or environment) only when it starts. */
+export const LAUNCH_SETTING_KEYS = ['gateway.command', 'gateway.args', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs'] as const;
+
+export interface RelaunchOffer {
+  message: string;
+  action: string;
+  command: 'gatewayWarden.restartGateway' | 'gatewayWarden.startGateway';
+}
+
+export function relaunchOffer(state: GatewayState, affects: (section: string) => boolean): RelaunchOffer | undefined {
+  if (!LAUNCH_SETTING_KEYS.some((k) => affects(`gatewayWarden.${k}`))) return undefined;
+  if (state === 'running') {
+    return { message: 'Gateway Warden: restart the gateway to apply the changed settings?', action: 'Restart', command: 'gatewayWarden.restartGateway' };
+  }
+  if (state === 'failed') {
+    return { message: 'Gateway Warden: the gateway settings changed. Start the gateway with them?', action: 'Start Gateway', command: 'gatewayWarden.startGateway' };
+  }
+  return undefined; // stopped: the next start uses them; starting/restarting: the next launch reads them
+}
+
+export class RelaunchPrompter {
+  private open = false;
+
+  constructor(
+    private readonly window: Pick<WindowApi, 'showInformationMessage'>,
+    private readonly run: (command: RelaunchOffer['command']) => Thenable<unknown>,
+  ) {}
+
+  /** Shows the offer for this change, unless one is already on screen. Never rejects. */
+  async onChange(state: GatewayState, affects: (section: string) => boolean): Promise<void> {
+    const offer = relaunchOffer(state, affects);
+    if (!offer || this.open) return;
+    this.open = true;
+    try {
+      const pick = await this.window.showInformationMessage(offer.message, offer.action);
+      if (pick === offer.action) await this.run(offer.command);
+    } catch {
+      // the command handlers report their own failures
+    } finally {
+      this.open = false;
+    }
+  }
+}

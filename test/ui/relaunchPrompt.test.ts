@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { relaunchOffer, RelaunchPrompter } from '../../src/ui/relaunchPrompt';
+import { fakeWindow } from './fakeVscode';
+
+const changed = (...keys: string[]) => (section: string) => section === 'gatewayWarden' || keys.some((k) => section === `gatewayWarden.${k}`);
+
+test('a launch setting offers Restart while running and Start while failed; other settings and states offer nothing', () => {
+  assert.equal(relaunchOffer('running', changed('gateway.command'))?.command, 'gatewayWarden.restartGateway');
+  assert.equal(relaunchOffer('failed', changed('gateway.args'))?.command, 'gatewayWarden.startGateway');
+  assert.equal(relaunchOffer('running', changed('autoStart')), undefined);
+  assert.equal(relaunchOffer('running', changed('orphans.extraPatterns')), undefined);
+  assert.equal(relaunchOffer('stopped', changed('gateway.command')), undefined);
+});
+
+test('one offer at a time: changes while the toast is open do not stack more toasts; the answer runs the command', async () => {
+  let answer!: (v: string | undefined) => void;
+  const window = fakeWindow();
+  let shown = 0;
+  window.showInformationMessage = () => {
+    shown++;
+    return new Promise<string | undefined>((r) => (answer = r));
+  };
+  const ran: string[] = [];
+  const p = new RelaunchPrompter(window, async (c) => ran.push(c));
+  const first = p.onChange('running', changed('watchdog.pollMs'));
+  await p.onChange('running', changed('watchdog.pollMs'));
+  await p.onChange('running', changed('shutdown.graceMs'));
+  assert.equal(shown, 1);
+  answer('Restart');
+  await first;
+  assert.deepEqual(ran, ['gatewayWarden.restartGateway']);
+  // Closed: the next change may ask again.
+  const second = p.onChange('failed', changed('gateway.command'));
+  answer(undefined);
+  await second;
+  assert.equal(shown, 2);
+  assert.deepEqual(ran, ['gatewayWarden.restartGateway'], 'dismissed: nothing runs');
+});
+
+test('a failing command after the offer never rejects out of the configuration listener', async () => {
+  const window = fakeWindow({ info: ['Start Gateway'] });
+  const p = new RelaunchPrompter(window, async () => {
+    throw new Error('no');
+  });
+  await p.onChange('failed', changed('gateway.command'));
+  assert.equal(window.shown.length, 1);
+});
