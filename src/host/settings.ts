@@ -1,5 +1,7 @@
 // Validated settings. A bad value never crashes anything: it is reported as a problem (shown to
 // the user once) and the default is used instead.
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { SettingReader } from './seams';
 
 export interface WardenSettings {
@@ -34,7 +36,7 @@ export interface SettingsResult {
 
 const S = 'gatewayWarden.';
 
-export function readSettings(get: SettingReader): SettingsResult {
+export function readSettings(get: SettingReader, home: () => string = os.homedir): SettingsResult {
   const problems: string[] = [];
   const bad = (key: string, value: unknown, why: string, fallback: unknown) => {
     problems.push(`Setting ${S}${key} = ${short(value)} ${why}; using ${short(fallback)}.`);
@@ -81,6 +83,13 @@ export function readSettings(get: SettingReader): SettingsResult {
   }
   if (gatewayCommand !== undefined && /[\0\n]/.test(gatewayCommand)) {
     bad('gateway.command', gatewayCommand, 'contains a NUL or newline', '(embedded gateway)');
+    gatewayCommand = undefined;
+  }
+  // No shell, so no `~` expansion unless we do it; and a relative path would resolve against the
+  // extension host's working directory, which nobody chose.
+  if (gatewayCommand !== undefined && /^~(?=$|[\\/])/.test(gatewayCommand)) gatewayCommand = path.join(home(), gatewayCommand.slice(1));
+  if (gatewayCommand !== undefined && /[\\/]/.test(gatewayCommand) && !path.isAbsolute(gatewayCommand)) {
+    bad('gateway.command', gatewayCommand, 'is a relative path (use an absolute path or a program name on PATH)', '(embedded gateway)');
     gatewayCommand = undefined;
   }
 

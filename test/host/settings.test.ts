@@ -57,3 +57,15 @@ test('embedded gateway: the host runtime with ELECTRON_RUN_AS_NODE and dist/gate
   assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
   assert.equal(spec.embedded, true);
 });
+
+test('gateway.command: "~/" is the home folder (no shell would expand it); a relative path is refused with a clear problem', () => {
+  const home = () => '/home/someone';
+  const tilde = readSettings(reader({ 'gateway.command': '~/bin/gw' }), home);
+  assert.equal(tilde.settings.gatewayCommand, '/home/someone/bin/gw');
+  assert.deepEqual(tilde.problems, []);
+  assert.equal(readSettings(reader({ 'gateway.command': 'my-gateway' }), home).settings.gatewayCommand, 'my-gateway', 'a name on PATH stays as it is');
+  assert.equal(readSettings(reader({ 'gateway.command': '~other/gw' }), home).settings.gatewayCommand, undefined, '~user is not expanded: refused as relative');
+  const rel = readSettings(reader({ 'gateway.command': './bin/gw', 'gateway.args': ['-v'] }), home);
+  assert.equal(rel.settings.gatewayCommand, undefined);
+  assert.match(rel.problems.join('\n'), /gatewayWarden\.gateway\.command = "\.\/bin\/gw" is a relative path \(use an absolute path or a program name on PATH\)/);
+});
