@@ -56,7 +56,9 @@ export function activate(context: vscode.ExtensionContext): void {
     h.supervisor.start().catch(async (e: Error) => {
       const pick = await vscode.window.showErrorMessage(`Gateway Warden: ${e.message}`, 'Show Log', 'Open Settings');
       if (pick === 'Show Log') log.show();
-      if (pick === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'gatewayWarden.gateway');
+      if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'gatewayWarden.gateway');
+    }).catch((e: Error) => {
+      log.error(`start-up failure notification: ${e.message}`);
     });
   }
   if (settings.scanOrphansOnStartup) void ui.startupScan();

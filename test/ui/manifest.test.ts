@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COMMAND_IDS } from '../../src/ui/commands';
+import { contextKeys } from '../../src/ui/contextKeys';
 
 const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
 const c = pkg.contributes;
@@ -78,4 +79,28 @@ test('welcome content: exactly one applies whenever the tree can be empty (stopp
   const failed = welcome.find((w) => holds(w.when, 'failed'))!;
   assert.match(failed.contents, /command:gatewayWarden\.showLog/);
   assert.match(failed.contents, /command:workbench\.action\.openSettings\?/);
+});
+
+/** Evaluates a `when` clause of the forms used here (&&, ||, !, ==, !=, parentheses) against context keys. */
+function evalWhen(when: string, ctx: Record<string, unknown>): boolean {
+  const js = when
+    .replace(/(==|!=)\s*([\w.-]+)/g, (_m, op: string, v: string) => `${op}= ${JSON.stringify(v)}`)
+    .replace(/(?<!["\w])([a-zA-Z][\w]*(?:\.[\w]+)+|view)(?![\w"])/g, (_m, k: string) => `ctx[${JSON.stringify(k)}]`);
+  return Boolean(new Function('ctx', `return (${js});`)(ctx));
+}
+
+test('palette when-clauses follow the gateway state: Stop hidden when stopped, Start hidden while running, item commands only when they can act', () => {
+  const palette = new Map((c.menus.commandPalette as { command: string; when: string }[]).map((e) => [e.command, e.when]));
+  const visible = (id: string, ctx: Record<string, unknown>) => !palette.has(id) || evalWhen(palette.get(id)!, ctx);
+  const stopped = { ...contextKeys({ state: 'stopped' }, 0, 0, 0) };
+  const failed = { ...contextKeys({ state: 'failed' }, 0, 0, 0) };
+  const running = { ...contextKeys({ state: 'running' }, 2, 1, 0) };
+  const runningEmpty = { ...contextKeys({ state: 'running' }, 0, 0, 0) };
+  assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, stopped)), ['gatewayWarden.startGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog']);
+  assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, failed)), ['gatewayWarden.startGateway', 'gatewayWarden.restartGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog']);
+  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, running)), ['gatewayWarden.startGateway']);
+  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, runningEmpty)), ['gatewayWarden.startGateway', 'gatewayWarden.closeSession', 'gatewayWarden.killWorker']);
+  // view/title: the same rule for Start/Stop/Restart.
+  const title = (c.menus['view/title'] as { command: string; when: string }[]).filter((e) => evalWhen(e.when, { ...stopped, view: 'gatewayWarden.processes' })).map((e) => e.command);
+  assert.ok(title.includes('gatewayWarden.startGateway') && !title.includes('gatewayWarden.stopGateway') && !title.includes('gatewayWarden.restartGateway'), title.join());
 });
