@@ -12,8 +12,12 @@ export interface OwnTeardownResult {
   elapsedMs: number;
 }
 
-/** Fingerprints of this process's group members (if it leads a group) and descendants. */
-export function ownedProcesses(extraPids: readonly number[] = []): Fingerprint[] {
+/**
+ * Fingerprints of this process's group members (if it leads a group) and descendants, plus the
+ * `extra` processes it recorded when it started them — each only while it is still that process
+ * (same start time): a recorded child that exited long ago may have lent its pid to a stranger.
+ */
+export function ownedProcesses(extra: readonly Fingerprint[] = []): Fingerprint[] {
   if (process.platform !== 'linux') return []; // elsewhere callers fall back to their own pids
   const table = scanLiveStats();
   const bootId = linuxBootId();
@@ -29,12 +33,13 @@ export function ownedProcesses(extraPids: readonly number[] = []): Fingerprint[]
     if (list) list.push(p);
     else children.set(p.ppid, [p]);
   }
-  const queue = [process.pid, ...extraPids];
+  const extraNow = extra.flatMap((fp) => {
+    const p = table.find((r) => r.pid === fp.pid);
+    return p && p.startTime === fp.startTime && fp.bootId === bootId ? [p] : [];
+  });
+  for (const p of extraNow) add(p);
+  const queue = [process.pid, ...extraNow.map((p) => p.pid)];
   const seen = new Set<number>(queue);
-  for (const pid of extraPids) {
-    const p = table.find((r) => r.pid === pid);
-    if (p) add(p);
-  }
   while (queue.length) {
     for (const child of children.get(queue.shift()!) ?? []) {
       if (seen.has(child.pid)) continue;
@@ -56,18 +61,18 @@ function signal(fp: Fingerprint, sig: NodeJS.Signals): void {
 }
 
 /** Synchronous: usable from 'exit' handlers and signal paths where timers may never fire. */
-export function takeDownOwnedSync(graceMs = 300, extraPids: readonly number[] = []): OwnTeardownResult {
-  return runStepsSync(takeDown(graceMs, extraPids));
+export function takeDownOwnedSync(graceMs = 300, extra: readonly Fingerprint[] = []): OwnTeardownResult {
+  return runStepsSync(takeDown(graceMs, extra));
 }
 
 /** Asynchronous variant for normal shutdown paths (keeps the event loop free during the grace). */
-export function takeDownOwned(graceMs = 300, extraPids: readonly number[] = []): Promise<OwnTeardownResult> {
-  return runSteps(takeDown(graceMs, extraPids));
+export function takeDownOwned(graceMs = 300, extra: readonly Fingerprint[] = []): Promise<OwnTeardownResult> {
+  return runSteps(takeDown(graceMs, extra));
 }
 
-function* takeDown(graceMs: number, extraPids: readonly number[]): Steps<OwnTeardownResult> {
+function* takeDown(graceMs: number, extra: readonly Fingerprint[]): Steps<OwnTeardownResult> {
   const started = Date.now();
-  const targets = ownedProcesses(extraPids);
+  const targets = ownedProcesses(extra);
   for (const fp of targets) signal(fp, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   let alive = targets.filter(isSameProcess);
@@ -77,6 +82,6 @@ function* takeDown(graceMs: number, extraPids: readonly number[]): Steps<OwnTear
   }
   for (const fp of alive) signal(fp, 'SIGKILL');
   // A SIGTERM handler may have started more children meanwhile: one more sweep, no grace.
-  for (const fp of ownedProcesses(extraPids)) signal(fp, 'SIGKILL');
+  for (const fp of ownedProcesses(extra)) signal(fp, 'SIGKILL');
   return { targets: targets.map((t) => t.pid), survivors: alive.map((t) => t.pid), elapsedMs: Date.now() - started };
 }

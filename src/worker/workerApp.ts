@@ -1,5 +1,6 @@
 // The worker once armed: answers exec/shutdown, tracks idleness, and on every exit path takes
 // its own children down with it (hermes #83322: os._exit left the worker's children running).
+import { Fingerprint, fingerprintOf } from '../core/fingerprint';
 import { Lifeline } from '../core/lifeline';
 import { takeDownOwned, takeDownOwnedSync } from '../core/lifelineTeardown';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
@@ -9,7 +10,8 @@ import { execCommand, NO_REPLY } from './commands';
 const CHILD_GRACE_MS = 300;
 
 export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lifeline: Lifeline): (reason: string) => void {
-  const children = new Set<number>();
+  // Fingerprinted when started: by teardown time a child may be long gone and its pid reused.
+  const children = new Map<number, Fingerprint>();
   let exiting = false;
   let idleTimer: NodeJS.Timeout | undefined;
   const log = (m: string) => process.stderr.write(`worker[${process.pid}] ${new Date().toISOString().slice(11, 23)}: ${m}\n`);
@@ -19,7 +21,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     exiting = true;
     log(`exiting: ${reason}`);
     if (idleTimer) clearTimeout(idleTimer);
-    const r = await takeDownOwned(CHILD_GRACE_MS, [...children]);
+    const r = await takeDownOwned(CHILD_GRACE_MS, [...children.values()]);
     if (r.targets.length) log(`took down ${r.targets.length} process(es) of mine (${r.survivors.length} needed SIGKILL)`);
     lifeline.disarm();
     connection.dispose('exiting');
@@ -32,7 +34,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
 
   // Last resort for paths that skip exit(): synchronous, because timers no longer run here.
   process.on('exit', () => {
-    takeDownOwnedSync(0, [...children]);
+    takeDownOwnedSync(0, [...children.values()]);
   });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void exit(`received ${sig}`, 0));
   process.on('uncaughtException', (e) => {
@@ -57,7 +59,10 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
         touch();
         const output = await execCommand(command, {
           testCommands: args.testCommands,
-          trackChild: (pid) => children.add(pid),
+          trackChild: (pid) => {
+            const fp = fingerprintOf(pid);
+            if (fp) children.set(pid, fp);
+          },
           sendRaw: (line) => process.stdout.write(line + '\n'),
           exit: exitNow,
         });
