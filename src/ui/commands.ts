@@ -130,24 +130,26 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
     'gatewayWarden.runSlashCommand': guarded('Slash command failed', async (arg) => {
       if (!(await needRunning())) return;
       let s = await pickSession(arg, 'Session to run the command in');
-      if (!s) {
-        if (d.model.list().length) return; // the user cancelled the pick
-        const r = await d.gateway.request<{ sessionId: string }>('session.create', {}, 10_000);
-        d.model.applyEvent({ type: 'session.created', sessionId: r.sessionId });
-        s = d.model.get(r.sessionId)!;
-      }
+      if (!s && d.model.list().length) return; // the user cancelled the pick
       const command = await d.window.showInputBox({
-        prompt: `Slash command for session ${s.label ?? s.sessionId}`,
+        prompt: s ? `Slash command for session ${s.label ?? s.sessionId}` : 'Slash command (there is no session yet: it runs in a new one)',
         placeHolder: '/help',
         value: '/',
         validateInput: (v) => (v.trim().startsWith('/') && v.trim().length > 1 ? undefined : 'A slash command starts with "/", e.g. /help'),
       });
       if (command === undefined || !command.trim().startsWith('/') || command.trim().length < 2) return;
+      if (!s) {
+        // Created only now, so a cancelled input box leaves no empty session behind.
+        const r = await d.gateway.request<{ sessionId?: unknown }>('session.create', {}, 10_000);
+        if (typeof r?.sessionId !== 'string' || !r.sessionId) throw new Error(`session.create returned no sessionId (${JSON.stringify(r)})`);
+        d.model.applyEvent({ type: 'session.created', sessionId: r.sessionId });
+        s = d.model.get(r.sessionId) ?? { sessionId: r.sessionId, createdAt: Date.now(), closeOnDisconnect: false };
+      }
       d.model.noteActivity(s.sessionId);
       d.log.info(`[${s.sessionId}] ${command.trim()}`);
       // A command can take long (/sleep, /run): show that it is running.
       const r = await d.window.withProgress({ location: PROGRESS_NOTIFICATION, title: `Running ${command.trim()} in session ${s.label ?? s.sessionId}…` }, () =>
-        d.gateway.request<{ output?: unknown }>('slash.exec', { sessionId: s!.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000),
+        d.gateway.request<{ output?: unknown }>('slash.exec', { sessionId: s.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000),
       );
       d.model.noteActivity(s.sessionId);
       const output = typeof r?.output === 'string' ? r.output : JSON.stringify(r?.output ?? '');

@@ -187,3 +187,23 @@ test('from the palette with no argument and no gateway, every command says why (
   }
   assert.equal(gateway.calls.length, 0);
 });
+
+test('runSlashCommand with no session: a cancelled input creates nothing; a command runs in a new session', async () => {
+  const gateway = fakeGateway('running', { 'session.create': { sessionId: 'new1' }, 'slash.exec': { output: 'ok' } });
+  const a = setup({ gateway, answers: { input: [undefined] } });
+  await a.h['gatewayWarden.runSlashCommand']();
+  assert.deepEqual(gateway.calls, [], 'no empty session left behind by a cancel');
+  assert.match(a.window.shown.find((s) => s.kind === 'input')!.message, /new one/);
+  const b = setup({ gateway, answers: { input: ['/pid'] } });
+  await b.h['gatewayWarden.runSlashCommand']();
+  assert.deepEqual(gateway.calls.map((c) => c.method), ['session.create', 'slash.exec']);
+  assert.deepEqual(gateway.calls[1].params, { sessionId: 'new1', command: '/pid' });
+  assert.deepEqual(b.model.list().map((s) => s.sessionId), ['new1']);
+});
+
+test('runSlashCommand: a gateway answering session.create without an id gives a clear error', async () => {
+  const gateway = fakeGateway('running', { 'session.create': {} });
+  const { h, window } = setup({ gateway, answers: { input: ['/pid'] } });
+  await h['gatewayWarden.runSlashCommand']();
+  assert.match(window.shown.find((s) => s.kind === 'error')!.message, /Slash command failed: session\.create returned no sessionId/);
+});
