@@ -192,7 +192,7 @@ test('runSlashCommand with no session: a cancelled input creates nothing; a comm
   const gateway = fakeGateway('running', { 'session.create': { sessionId: 'new1' }, 'slash.exec': { output: 'ok' } });
   const a = setup({ gateway, answers: { input: [undefined] } });
   await a.h['gatewayWarden.runSlashCommand']();
-  assert.deepEqual(gateway.calls, [], 'no empty session left behind by a cancel');
+  assert.equal(gateway.calls.length, 0, 'no empty session left behind by a cancel');
   assert.match(a.window.shown.find((s) => s.kind === 'input')!.message, /new one/);
   const b = setup({ gateway, answers: { input: ['/pid'] } });
   await b.h['gatewayWarden.runSlashCommand']();
