@@ -13,7 +13,11 @@ export function statusBarText(gateway: GatewayStatus, workers: number, orphans: 
   const w = `${workers} worker${workers === 1 ? '' : 's'}`;
   return {
     text: `${icon} ${workers}${orphanText}`,
-    tooltip: `Gateway Warden: gateway ${gateway.state}${gateway.pid ? ` (pid ${gateway.pid})` : ''}, ${w}${orphans ? `, ${orphans} orphaned process${orphans === 1 ? '' : 'es'}` : ''}. Click to show the processes.`,
+    tooltip:
+      `Gateway Warden: gateway ${gateway.state}${gateway.pid ? ` (pid ${gateway.pid})` : ''}, ${w}${orphans ? `, ${orphans} orphaned process${orphans === 1 ? '' : 'es'}` : ''}.` +
+      // Why it is down, where the user looks first (the full story is in the log).
+      (gateway.error && (gateway.state === 'failed' || gateway.state === 'restarting') ? `\n${gateway.error}` : '') +
+      '\nClick to show the processes.',
   };
 }
 
