@@ -206,6 +206,9 @@ export class SessionManager {
       this.liveWorkers.delete(w);
       if (s.worker === w) s.worker = null;
       this.opts.emit('worker.exited', { ...ids, code: e.code, signal: e.signal });
+      // A worker killed outright (SIGKILL, OOM) could not take its /run children down; they are
+      // still in its group. close() is idempotent and tears that group down (a no-op if empty).
+      void w.close();
     });
     try {
       await w.waitReady(this.opts.workerStartTimeoutMs);
