@@ -28,6 +28,7 @@ export class WardenUi implements vscode.Disposable {
   readonly tree: ProcessTreeProvider;
   private readonly sampler: ResourceSampler;
   private lastKeys = '';
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly o: UiOptions) {
     const { vs, host, log } = o;
@@ -67,13 +68,17 @@ export class WardenUi implements vscode.Disposable {
       this.tree.onDidChangeTreeData(() => {
         const grown = this.tree.takeNewParents();
         if (!grown.length || !view.visible) return;
-        setTimeout(() => {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
           for (const n of grown) {
             const child = this.tree.find(n.children[0]?.id ?? '');
             if (child) void Promise.resolve(view.reveal(child, { select: false, focus: false, expand: false })).catch(() => undefined);
           }
         }, 50);
+        this.timers.add(t);
       }),
+      // No reveal on a disposed view.
+      { dispose: () => this.timers.forEach((t) => clearTimeout(t)) },
     );
 
     // Gateway events drive the tree; CPU/memory are sampled only while the view is visible.
