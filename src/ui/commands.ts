@@ -66,6 +66,11 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
   const isRunning = () => d.gateway.current.state === 'running';
   const needRunning = async (): Promise<boolean> => {
     if (isRunning()) return true;
+    // Still starting (e.g. at activation): wait for that start rather than call it "not running".
+    if (d.gateway.current.state === 'starting') {
+      await d.gateway.start();
+      if (isRunning()) return true;
+    }
     const pick = await d.window.showWarningMessage(`The gateway is not running (${d.gateway.current.state}).`, 'Start Gateway');
     if (pick === 'Start Gateway') await d.gateway.start();
     return isRunning();

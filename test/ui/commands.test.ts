@@ -207,3 +207,11 @@ test('runSlashCommand: a gateway answering session.create without an id gives a 
   await h['gatewayWarden.runSlashCommand']();
   assert.match(window.shown.find((s) => s.kind === 'error')!.message, /Slash command failed: session\.create returned no sessionId/);
 });
+
+test('a command issued while the gateway is still starting waits for it instead of saying "not running"', async () => {
+  const gateway = fakeGateway('starting', { 'session.create': { sessionId: 's1' } });
+  const { h, window } = setup({ gateway, answers: { input: ['x'] } });
+  await h['gatewayWarden.newSession']();
+  assert.equal(window.shown.filter((s) => s.kind === 'warning').length, 0, window.shown.map((s) => s.message).join());
+  assert.deepEqual(gateway.calls.map((c) => c.method), ['session.create']);
+});
