@@ -59,7 +59,9 @@ export class GatewayModel {
           label: str(ev.label) ?? prev?.label,
           createdAt: num(ev.createdAt) ?? prev?.createdAt ?? now,
           closeOnDisconnect: ev.closeOnDisconnect === true,
-          client: str(ev.client) ?? prev?.client,
+          // A new session belongs to the client that created it (the gateway attaches it there);
+          // `session.list` later says whether it still is.
+          client: str(ev.client) ?? prev?.client ?? 'attached',
           worker: prev?.worker,
         });
         break;
@@ -125,7 +127,7 @@ export class GatewayModel {
           label: str(r.label) ?? prev?.label,
           createdAt: num(r.createdAt) ?? prev?.createdAt ?? now,
           closeOnDisconnect: r.closeOnDisconnect === true || (r.closeOnDisconnect === undefined && prev?.closeOnDisconnect === true),
-          client: str(r.client) ?? (r.attached === true ? 'attached' : undefined) ?? prev?.client,
+          client: str(r.client) ?? (r.attached === true ? 'attached' : r.attached === false ? undefined : prev?.client),
           worker,
         });
       }
