@@ -190,9 +190,11 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
     for (const p of table) {
       if (!eligible(p) || !matches(p)) continue;
       const parent = byPid.get(p.ppid);
+      // An adopter that matches the patterns is itself a live gateway (e.g. a container whose
+      // PID 1 is the gateway: its workers are its direct children, with ppid 1).
       const adopted =
-        p.ppid === 1 || reapers.has(p.ppid) ||
-        (parent !== undefined && !matches(parent) && INIT_LIKE.test(parent.cmdline));
+        (p.ppid === 1 || reapers.has(p.ppid) || (parent !== undefined && INIT_LIKE.test(parent.cmdline))) &&
+        !(parent !== undefined && matches(parent));
       if (!adopted) continue; // its gateway (or whoever started it) is still alive
       const fp = fingerprintOfInfo(p) ?? fingerprintOf(p.pid);
       if (!fp) continue;
