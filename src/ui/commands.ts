@@ -43,7 +43,8 @@ export interface CommandDeps {
   killWorker: WorkerKiller;
   /** Refreshes the tree (and its resource numbers). */
   refreshView: () => void;
-  clearOrphans: () => Promise<void>;
+  /** `only`: invoked on one orphan's row (its pid). */
+  clearOrphans: (only?: number) => Promise<void>;
   slashTimeoutMs?: number;
 }
 
@@ -183,7 +184,10 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       if (!r.ok) await d.window.showWarningMessage(`Worker ${w.pid}: ${r.message}`);
       d.refreshView();
     }),
-    'gatewayWarden.clearOrphans': guarded('Could not clear orphaned processes', () => d.clearOrphans()),
+    'gatewayWarden.clearOrphans': guarded('Could not clear orphaned processes', async (arg) => {
+      const ref = refOf(arg);
+      await d.clearOrphans(ref?.kind === 'orphan' ? ref.pid : undefined);
+    }),
     'gatewayWarden.refresh': guarded('Could not refresh', async () => {
       await resync();
       d.refreshView();

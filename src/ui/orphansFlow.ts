@@ -26,7 +26,8 @@ export interface ClearSummary {
   attempted: number;
 }
 
-export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, source: OrphanSource<T>, log: Log): Promise<ClearSummary | undefined> {
+/** `only`: from one orphan's row, pre-select just that one (the others stay listed, unselected). */
+export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, source: OrphanSource<T>, log: Log, only?: number): Promise<ClearSummary | undefined> {
   const orphans = await source.scan();
   if (!orphans.length) {
     await window.showInformationMessage('No orphaned processes found.');
@@ -38,7 +39,7 @@ export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, 
       .filter(Boolean)
       .join(' · '),
     detail: o.cmdline,
-    picked: true,
+    picked: only === undefined || o.pid === only,
     o,
   }));
   const picked = await window.showQuickPick(items, {

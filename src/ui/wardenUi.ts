@@ -109,8 +109,8 @@ export class WardenUi implements vscode.Disposable {
         if (this.sampler.running) this.sampler.sample();
         this.tree.refreshNow();
       },
-      clearOrphans: async () => {
-        const summary = await clearOrphansFlow(vs.window, this.trackingSource(), log);
+      clearOrphans: async (only) => {
+        const summary = await clearOrphansFlow(vs.window, this.trackingSource(), log, only);
         if (summary) await this.rescanOrphans();
       },
     });

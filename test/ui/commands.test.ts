@@ -215,3 +215,12 @@ test('a command issued while the gateway is still starting waits for it instead 
   assert.equal(window.shown.filter((s) => s.kind === 'warning').length, 0, window.shown.map((s) => s.message).join());
   assert.deepEqual(gateway.calls.map((c) => c.method), ['session.create']);
 });
+
+test('clearOrphans: from an orphan row it passes that pid; from the palette or the Orphans node, none', async () => {
+  const asked: (number | undefined)[] = [];
+  const { h } = setup({ clearOrphans: async (only?: number) => void asked.push(only) });
+  await h['gatewayWarden.clearOrphans']({ id: 'orphan/77/1', ref: { kind: 'orphan', pid: 77 } });
+  await h['gatewayWarden.clearOrphans']({ id: 'orphans', ref: { kind: 'orphans' } });
+  await h['gatewayWarden.clearOrphans']();
+  assert.deepEqual(asked, [77, undefined, undefined]);
+});

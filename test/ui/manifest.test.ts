@@ -81,11 +81,12 @@ test('welcome content: exactly one applies whenever the tree can be empty (stopp
   assert.match(failed.contents, /command:workbench\.action\.openSettings\?/);
 });
 
-/** Evaluates a `when` clause of the forms used here (&&, ||, !, ==, !=, parentheses) against context keys. */
+/** Evaluates a `when` clause of the forms used here (&&, ||, !, ==, !=, =~, parentheses) against context keys. */
 function evalWhen(when: string, ctx: Record<string, unknown>): boolean {
   const js = when
+    .replace(/([\w.]+)\s*=~\s*\/((?:\\\/|[^/])*)\//g, (_m, k: string, re: string) => `new RegExp(${JSON.stringify(re)}).test(String(ctx[${JSON.stringify(k)}] ?? ''))`)
     .replace(/(==|!=)\s*([\w.-]+)/g, (_m, op: string, v: string) => `${op}= ${JSON.stringify(v)}`)
-    .replace(/(?<!["\w])([a-zA-Z][\w]*(?:\.[\w]+)+|view)(?![\w"])/g, (_m, k: string) => `ctx[${JSON.stringify(k)}]`);
+    .replace(/(?<!["\w])([a-zA-Z][\w]*(?:\.[\w]+)+|view|viewItem)(?![\w"])/g, (_m, k: string) => `ctx[${JSON.stringify(k)}]`);
   return Boolean(new Function('ctx', `return (${js});`)(ctx));
 }
 
@@ -103,4 +104,9 @@ test('palette when-clauses follow the gateway state: Stop hidden when stopped, S
   // view/title: the same rule for Start/Stop/Restart.
   const title = (c.menus['view/title'] as { command: string; when: string }[]).filter((e) => evalWhen(e.when, { ...stopped, view: 'gatewayWarden.processes' })).map((e) => e.command);
   assert.ok(title.includes('gatewayWarden.startGateway') && !title.includes('gatewayWarden.stopGateway') && !title.includes('gatewayWarden.restartGateway'), title.join());
+});
+
+test('an orphan row offers Clear Orphaned Processes in its context menu (matching its contextValue)', () => {
+  const items = c.menus['view/item/context'] as { command: string; when: string }[];
+  assert.ok(items.some((e) => e.command === 'gatewayWarden.clearOrphans' && evalWhen(e.when, { view: 'gatewayWarden.processes', viewItem: 'orphan' })));
 });

@@ -71,3 +71,12 @@ test('start-up scan is retried once and keeps only what both scans saw (a reload
   assert.equal(foundMessage(3), 'Found 3 orphaned processes from an earlier session');
   assert.equal(foundMessage(1), 'Found 1 orphaned process from an earlier session');
 });
+
+test('clear orphans from one orphan\'s row: only that one pre-selected, the rest listed unselected', async () => {
+  const src = source([o(1), o(2), o(4)]);
+  const window = fakeWindow({ pick: [(items: { picked: boolean }[]) => items.filter((i) => i.picked)] });
+  await clearOrphansFlow(window, src, nullLog, 2);
+  const items = window.shown.find((s) => s.kind === 'pick')!.items as { label: string; picked: boolean }[];
+  assert.deepEqual(items.map((i) => [i.label, i.picked]), [['pid 1', false], ['pid 2', true], ['pid 4', false]]);
+  assert.deepEqual(src.cleared, [[2]]);
+});
