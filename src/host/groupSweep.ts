@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Fingerprint } from '../core/fingerprint';
-import { killGroup, killGroupSync } from '../core/kill';
+import { killGroup, killGroupSync, ownProcessGroup } from '../core/kill';
 import { readProcStat, scanLiveStats } from '../core/procfs';
 import { runSteps, runStepsSync } from '../core/steps';
 
@@ -53,8 +53,11 @@ function* sweep(targets: readonly SweepTarget[], opts: SweepOptions): Generator<
   const t0 = performance.now();
   const refused: string[] = [];
   const pending = new Map<number, SweepTarget>();
+  // Never our own group (as killGroup refuses it): a target comes from gateway-reported events.
+  const own = ownProcessGroup();
   for (const t of targets) {
     if (!Number.isSafeInteger(t.pgid) || t.pgid <= 1) refused.push(`not a process group id: ${t.pgid}`);
+    else if (t.pgid === own) refused.push(`group ${t.pgid} is this process's own group; not signalled`);
     else pending.set(t.pgid, t);
   }
   const myUid = process.getuid?.();
