@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COMMAND_IDS } from '../../src/ui/commands';
 import { contextKeys } from '../../src/ui/contextKeys';
+import { buildTree } from '../../src/ui/treeNodes';
 
 const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
 const c = pkg.contributes;
@@ -32,7 +33,7 @@ test('menus reference contributed commands only; item menus match contextValue t
   for (const [menu, entries] of Object.entries(c.menus) as [string, { command: string; when?: string }[]][]) {
     for (const e of entries) assert.ok(known.has(e.command as never), `${menu}: ${e.command}`);
   }
-  const tokens = new Set(['gateway', 'running', 'stopped', 'session', 'closable', 'worker', 'killable', 'orphans']);
+  const tokens = new Set(['gateway', 'running', 'starting', 'restarting', 'stopped', 'session', 'closable', 'worker', 'killable', 'orphans']);
   let checked = 0;
   for (const e of c.menus['view/item/context']) {
     for (const m of e.when!.matchAll(/\\b(\w+)\\b/g)) {
@@ -109,4 +110,14 @@ test('palette when-clauses follow the gateway state: Stop hidden when stopped, S
 test('an orphan row offers Clear Orphaned Processes in its context menu (matching its contextValue)', () => {
   const items = c.menus['view/item/context'] as { command: string; when: string }[];
   assert.ok(items.some((e) => e.command === 'gatewayWarden.clearOrphans' && evalWhen(e.when, { view: 'gatewayWarden.processes', viewItem: 'orphan' })));
+});
+
+test('the gateway row offers Stop while running and while starting or waiting to restart (a crash loop can be stopped from the row)', () => {
+  const items = c.menus['view/item/context'] as { command: string; when: string }[];
+  const menuOf = (state: 'running' | 'starting' | 'restarting') => {
+    const row = buildTree({ gateway: { state }, sessions: [], orphans: [], now: 0 })[0];
+    return items.filter((e) => evalWhen(e.when, { view: 'gatewayWarden.processes', viewItem: row.contextValue })).map((e) => e.command);
+  };
+  for (const state of ['running', 'starting', 'restarting'] as const) assert.ok(menuOf(state).includes('gatewayWarden.stopGateway'), state);
+  assert.ok(!menuOf('restarting').includes('gatewayWarden.newSession'));
 });
