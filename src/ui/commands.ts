@@ -43,6 +43,8 @@ export interface CommandDeps {
   killWorker: WorkerKiller;
   /** Refreshes the tree (and its resource numbers). */
   refreshView: () => void;
+  /** Re-scans for orphans (the tree's Orphans node); never rejects. */
+  rescanOrphans?: () => Promise<void>;
   /** `only`: invoked on one orphan's row (its pid). */
   clearOrphans: (only?: number) => Promise<void>;
   slashTimeoutMs?: number;
@@ -189,7 +191,8 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       await d.clearOrphans(ref?.kind === 'orphan' ? ref.pid : undefined);
     }),
     'gatewayWarden.refresh': guarded('Could not refresh', async () => {
-      await resync();
+      // Orphans that exited by themselves must not stay listed until the next clear.
+      await Promise.all([resync(), d.rescanOrphans?.()]);
       d.refreshView();
     }),
     'gatewayWarden.showLog': async () => d.log.show(),

@@ -109,6 +109,7 @@ export class WardenUi implements vscode.Disposable {
         if (this.sampler.running) this.sampler.sample();
         this.tree.refreshNow();
       },
+      rescanOrphans: () => this.rescanOrphans(),
       clearOrphans: async (only) => {
         const summary = await clearOrphansFlow(vs.window, this.trackingSource(), log, only);
         if (summary) await this.rescanOrphans();

@@ -224,3 +224,10 @@ test('clearOrphans: from an orphan row it passes that pid; from the palette or t
   await h['gatewayWarden.clearOrphans']();
   assert.deepEqual(asked, [77, undefined, undefined]);
 });
+
+test('refresh also re-scans orphans (one that exited by itself leaves the tree)', async () => {
+  let rescans = 0;
+  const { h } = setup({ gateway: fakeGateway('running', { 'session.list': { sessions: [] } }), rescanOrphans: async () => void rescans++ });
+  await h['gatewayWarden.refresh']();
+  assert.equal(rescans, 1);
+});

@@ -137,3 +137,16 @@ test('rejections from executeCommand (setContext, view focus) never become unhan
     process.off('unhandledRejection', onUnhandled);
   }
 });
+
+test('Refresh drops an orphan that exited by itself from the tree and the status bar', async () => {
+  const { fake, host, ui } = setup('refresh-orphans', { orphans: [[orphan(8)], [orphan(8)], []] });
+  await ui.startupScan(10);
+  ui.tree.refreshNow();
+  assert.equal(ui.tree.getChildren()[0]?.id, 'orphans');
+  await fake.registered.get('gatewayWarden.refresh')!();
+  assert.equal(ui.tree.getChildren().length, 0, 'no Orphans node after the rescan');
+  assert.doesNotMatch(fake.status.text, /warning/);
+  assert.equal(fake.context.get('gatewayWarden.hasOrphans'), false);
+  ui.dispose();
+  await host.dispose();
+});
