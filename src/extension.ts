@@ -48,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(ui);
 
   // If the host exits without deactivate finishing, SIGKILL our groups synchronously.
-  onExit = () => host?.disposeSync();
+  onExit = () => h.disposeSync();
   process.once('exit', onExit);
 
   log.info(`activated in host pid ${process.pid} (owner ${h.owner.pid}:${h.owner.startTime})`);
@@ -66,10 +66,13 @@ export function activate(context: vscode.ExtensionContext): void {
 
 export function deactivate(): Promise<void> | undefined {
   const h = host;
-  host = undefined;
+  const exitHook = onExit;
   ui = undefined;
-  if (onExit) process.off('exit', onExit);
   onExit = undefined;
   // Well inside VS Code's 5 s budget; the synchronous fallback runs when the budget is spent.
-  return h?.dispose(2500);
+  // The exit hook stays until then: if the host exits first, it still SIGKILLs our groups.
+  return h?.dispose(2500).finally(() => {
+    if (exitHook) process.off('exit', exitHook);
+    if (host === h) host = undefined;
+  });
 }

@@ -32,6 +32,7 @@ export class WardenHost {
   readonly staleCheckpoints: Checkpoint[];
   private readonly subs: Disposable[] = [];
   private disposed = false;
+  private finished = false;
 
   constructor(private readonly opts: WardenHostOptions) {
     this.owner = opts.owner ?? selfFingerprint();
@@ -96,15 +97,23 @@ export class WardenHost {
     this.finish();
   }
 
-  /** Synchronous variant for process exit without deactivate. */
+  /**
+   * Synchronous variant for process exit without deactivate — or during it: the host can exit
+   * before an async dispose finishes, and then only a synchronous SIGKILL sweep still runs.
+   */
   disposeSync(): void {
-    if (this.disposed) return;
+    if (this.finished) return;
+    if (this.disposed) {
+      this.supervisor.disposeSync();
+      return;
+    }
     this.disposed = true;
     this.supervisor.disposeSync();
     this.finish();
   }
 
   private finish(): void {
+    this.finished = true;
     for (const s of this.subs) s.dispose();
     this.model.dispose();
     const leftovers = this.registry.live().filter((r) => isSameProcess(r.fingerprint));

@@ -96,3 +96,20 @@ test('Kill Worker ends the worker group (its /run child included); the gateway r
   assert.match(out.output, /again/, 'the session starts a new worker on next use');
   await host.dispose();
 });
+
+test('process exit during an async dispose still SIGKILLs the gateway and its workers synchronously', { skip: !linux }, async () => {
+  const { host } = newHost('exit-during-dispose');
+  await host.supervisor.start();
+  const gwPid = host.supervisor.current.pid!;
+  const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
+  await host.supervisor.request('slash.exec', { sessionId, command: '/echo hi' });
+  const worker = await waitFor(() => host.model.get(sessionId)?.worker, 'worker in the model');
+  await waitFor(() => host.registry.live().some((x) => x.fingerprint.pid === worker.pid), 'worker in the registry');
+  // A stopped gateway cannot end anything by itself, so only our signals can.
+  process.kill(gwPid, 'SIGSTOP');
+  const disposing = host.dispose(5000);
+  host.disposeSync(); // what the 'exit' hook runs if the host exits now
+  assert.equal(isAlive(gwPid), false, 'gateway killed before disposeSync returned');
+  assert.equal(isAlive(worker.pid), false, 'worker killed before disposeSync returned');
+  await disposing;
+});
