@@ -60,7 +60,9 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
         const output = await execCommand(command, {
           testCommands: args.testCommands,
           trackChild: (pid) => {
-            const fp = fingerprintOf(pid);
+            // Only Linux teardown uses them (elsewhere the gateway's group kill does the work),
+            // and elsewhere a fingerprint costs a `ps` run.
+            const fp = process.platform === 'linux' ? fingerprintOf(pid) : undefined;
             if (fp) children.set(pid, fp);
           },
           sendRaw: (line) => process.stdout.write(line + '\n'),
