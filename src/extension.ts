@@ -30,6 +30,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('gatewayWarden')) return;
       settings = loadSettings();
+      // New patterns may match (or stop matching) processes: bring the Orphans node up to date.
+      if (e.affectsConfiguration('gatewayWarden.orphans.extraPatterns')) void ui?.rescanOrphans();
       // Launch settings apply on the next start; offer it now (restart if running, start if failed).
       if (host) await relaunch.onChange(host.supervisor.current.state, (section) => e.affectsConfiguration(section));
     }),
