@@ -61,7 +61,7 @@ export class WardenHost {
       extraGroups: () => liveWorkerGroups(this.registry),
     });
     this.subs.push(
-      bindRegistry(this.registry, this.supervisor),
+      bindRegistry(this.registry, this.supervisor, Date.now, log),
       this.supervisor.onEvent((ev) => this.model.applyEvent(ev)),
       this.supervisor.onDidStart(() => {
         this.model.clear();

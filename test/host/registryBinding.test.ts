@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProcessRegistry } from '../../src/core/registry';
+import { Emitter } from '../../src/host/emitter';
+import type { GatewayEvent } from '../../src/host/gatewayProcess';
+import { bindRegistry } from '../../src/host/registryBinding';
+import type { GatewaySupervisor } from '../../src/host/supervisor';
+import { memoryLog } from './fakeGatewaySpec';
+
+test('malformed worker events from a custom gateway are logged and skipped, never thrown into the host', async () => {
+  const owner = { pid: process.pid, startTime: 1, bootId: 'b' };
+  const registry = new ProcessRegistry({ owner });
+  const events = new Emitter<GatewayEvent>();
+  const idle = new Emitter<never>();
+  const sup = { onDidStart: idle.event, onDidExit: idle.event, onEvent: events.event } as unknown as GatewaySupervisor;
+  const log = memoryLog();
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const binding = bindRegistry(registry, sup, Date.now, log);
+    events.fire({ type: 'worker.started', sessionId: 's', pid: 4242, startTime: 7, pgid: 0 }); // pgid 0: recorded without a group
+    events.fire({ type: 'worker.started', sessionId: 's', pid: -5, startTime: 7, pgid: -5 }); // not a pid: refused
+    await new Promise((r) => setImmediate(r)); // the Emitter rethrows listener errors in a microtask
+    assert.deepEqual(uncaught, []);
+    assert.deepEqual(registry.live().map((r) => [r.fingerprint.pid, r.pgid]), [[4242, undefined]]);
+    assert.ok(log.lines.some((l) => /^warn registry: worker\.started ignored: .*invalid record/.test(l)), log.lines.join('\n'));
+    binding.dispose();
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    registry.dispose();
+  }
+});
