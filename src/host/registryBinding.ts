@@ -43,7 +43,7 @@ export function bindRegistry(registry: ProcessRegistry, sup: GatewaySupervisor, 
         }
       } else if (ev.type === 'worker.exited' && typeof ev.pid === 'number') {
         registry.markExited(ev.pid, {
-          code: typeof ev.code === 'number' ? ev.code : null,
+          code: Number.isInteger(ev.code) ? (ev.code as number) : null, // a float would make the checkpoint unreadable
           signal: typeof ev.signal === 'string' ? ev.signal : null,
         });
       }

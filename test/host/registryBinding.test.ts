@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { recordProblem } from '../../src/core/checkpoint';
 import { ProcessRegistry } from '../../src/core/registry';
 import { Emitter } from '../../src/host/emitter';
 import type { GatewayEvent } from '../../src/host/gatewayProcess';
@@ -30,4 +31,22 @@ test('malformed worker events from a custom gateway are logged and skipped, neve
     process.off('uncaughtException', onUncaught);
     registry.dispose();
   }
+});
+
+test('a worker.exited with a non-integer code records null, so the checkpoint stays loadable', () => {
+  const owner = { pid: process.pid, startTime: 1, bootId: 'b' };
+  const registry = new ProcessRegistry({ owner });
+  const events = new Emitter<GatewayEvent>();
+  const idle = new Emitter<never>();
+  const sup = { onDidStart: idle.event, onDidExit: idle.event, onEvent: events.event } as unknown as GatewaySupervisor;
+  const binding = bindRegistry(registry, sup, Date.now, memoryLog());
+  events.fire({ type: 'worker.started', sessionId: 's', pid: 4243, startTime: 8, pgid: 4243 });
+  events.fire({ type: 'worker.exited', sessionId: 's', pid: 4243, code: 1.5, signal: 7 });
+  const rec = registry.get(4243)!;
+  assert.ok(rec.exitedAt !== undefined);
+  assert.equal(rec.exitCode, null);
+  assert.equal(rec.exitSignal, null);
+  assert.equal(recordProblem(rec), undefined);
+  binding.dispose();
+  registry.dispose();
 });
