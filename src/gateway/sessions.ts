@@ -112,13 +112,23 @@ export class SessionManager {
     this.assertAccepting();
     s.busy++;
     this.touch(s);
+    let worker: WorkerProcess | undefined;
     try {
-      const worker = await this.workerFor(s);
+      worker = await this.workerFor(s);
+      this.emitState(s, worker);
       return await this.execOn(s, worker, command);
     } finally {
       s.busy--;
       if (!s.closed) this.touch(s);
+      if (worker && s.worker === worker) this.emitState(s, worker);
     }
+  }
+
+  /** Live worker state for clients: its lifecycle state, whether a command runs, last activity. */
+  private emitState(s: Session, w: WorkerProcess): void {
+    this.opts.emit('worker.state', {
+      sessionId: s.id, pid: w.pid, state: w.state, busy: s.busy > 0, lastActivityAt: w.lastActivityAt,
+    });
   }
 
   private async execOn(s: Session, worker: WorkerProcess, command: string): Promise<string> {

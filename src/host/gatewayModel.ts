@@ -8,8 +8,10 @@ export interface WorkerView {
   startTime: number;
   pgid?: number;
   state: string;
+  /** A slash command is running in it (from the gateway's worker.state events). */
+  busy?: boolean;
   startedAt: number;
-  /** Last slash command sent through this window (for "idle for"). */
+  /** Last slash command, from any client the gateway reports, or this window's (for "idle for"). */
   lastUsedAt?: number;
   command?: string;
 }
@@ -74,7 +76,8 @@ export class GatewayModel {
         const startTime = num(ev.startTime);
         if (!sessionId || pid === undefined || startTime === undefined) return false;
         const s = this.ensure(sessionId, now);
-        s.worker = { pid, startTime, pgid: num(ev.pgid), state: str(ev.state) ?? 'running', startedAt: now, command: str(ev.command) };
+        // Announced at spawn; the gateway's worker.state says when it is ready.
+        s.worker = { pid, startTime, pgid: num(ev.pgid), state: str(ev.state) ?? 'starting', startedAt: now, command: str(ev.command) };
         break;
       }
       case 'worker.exited': {
@@ -86,8 +89,11 @@ export class GatewayModel {
       }
       case 'worker.state': {
         const s = sessionId ? this.sessions.get(sessionId) : undefined;
-        if (!s?.worker || !str(ev.state)) return false;
+        const pid = num(ev.pid);
+        if (!s?.worker || !str(ev.state) || (pid !== undefined && s.worker.pid !== pid)) return false;
         s.worker.state = str(ev.state)!;
+        if (typeof ev.busy === 'boolean') s.worker.busy = ev.busy;
+        s.worker.lastUsedAt = num(ev.lastActivityAt) ?? s.worker.lastUsedAt;
         break;
       }
       default:

@@ -116,7 +116,7 @@ function workerNode(s: SessionView, input: TreeInput, parentId: string): TreeNod
   const desc = [
     `pid ${w.pid}`,
     w.state,
-    `idle ${formatDuration(input.now - idleSince)}`,
+    w.busy ? 'busy' : `idle ${formatDuration(input.now - idleSince)}`,
     formatCpu(usage?.cpuPercent),
     usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined,
   ].filter(Boolean).join(' · ');

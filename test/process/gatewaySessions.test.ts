@@ -117,6 +117,18 @@ test('the idle clock stops while a command runs: a command longer than the idle 
   await stopHostedGateway(g);
 });
 
+test('worker.state events: busy while a command runs, then not busy with a fresh last-activity time', async () => {
+  const g = await startHostedGateway();
+  const s = await createSession(g);
+  const before = Date.now();
+  await exec(g, s, '/sleep 50');
+  const states = ofType(g.events, 'worker.state', s);
+  const pid = g.workerPids()[0];
+  assert.deepEqual(states.map((e) => [e.pid, e.state, e.busy]), [[pid, 'ready', true], [pid, 'ready', false]]);
+  assert.ok(Number(states[1].lastActivityAt) >= before, 'last activity is the command\'s end');
+  await stopHostedGateway(g);
+});
+
 test('slash commands: /help, /echo, /sleep, /run output, /pid; gateway.status counts', async () => {
   const g = await startHostedGateway();
   const s = await createSession(g);

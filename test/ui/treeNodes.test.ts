@@ -58,6 +58,9 @@ test('Gateway → Sessions → Worker → children, with stable ids, capability 
   const noCmd = buildTree(input({ sessions: [{ ...input().sessions[0], worker: { ...input().sessions[0].worker!, command: undefined } }] }));
   assert.match(noCmd[0].children[0].children[0].tooltip!, /node worker\.js --from-proc/);
   assert.match(w.contextValue, /\bkillable\b/);
+  // While a command runs the worker is busy, not idle.
+  const busy = buildTree(input({ sessions: [{ ...input().sessions[0], worker: { ...input().sessions[0].worker!, busy: true } }] }));
+  assert.match(busy[0].children[0].children[0].description!, /pid 200 · idle · busy · 7\.5% CPU/);
   assert.deepEqual(w.ref, { kind: 'worker', sessionId: 's1', pid: 200, startTime: 555, pgid: 200 });
   const child = w.children[0];
   assert.equal(child.id, 'child/300/777');
