@@ -1,8 +1,7 @@
 // A snapshot of the process table. Linux reads /proc synchronously (about half the time of
 // spawning ps); other platforms go through ps-list.
-import * as fs from 'node:fs';
 import { Fingerprint } from './fingerprint';
-import { linuxBootId, procPids, readProcCmdline, readProcEnvVar, readProcRss, readProcStat } from './procfs';
+import { linuxBootId, procPids, readProcCmdline, readProcUid, readProcEnvVar, readProcRss, readProcStat } from './procfs';
 import { OWNER_ENV } from './ownerMarker';
 
 export interface ProcessInfo {
@@ -46,12 +45,8 @@ export function scanProcSync(opts: ProcessTableOptions = {}): ProcessInfo[] {
   for (const pid of procPids()) {
     const stat = readProcStat(pid);
     if (!stat) continue; // exited between readdir and read
-    let uid: number | undefined;
-    try {
-      uid = fs.statSync(`/proc/${pid}`).uid;
-    } catch {
-      continue;
-    }
+    const uid = readProcUid(pid);
+    if (uid === undefined) continue; // exited meanwhile
     const argv = readProcCmdline(pid);
     const info: ProcessInfo = {
       pid,
@@ -115,9 +110,4 @@ export function descendantsOf(table: readonly ProcessInfo[], pid: number): Proce
     }
   }
   return out;
-}
-
-/** Members of a process group in the snapshot. */
-export function groupMembers(table: readonly ProcessInfo[], pgid: number): ProcessInfo[] {
-  return table.filter((p) => p.pgid === pgid);
 }

@@ -175,6 +175,3 @@ export function pageSize(): number {
   return sysconf('PAGESIZE', 4096);
 }
 
-export function isLinux(): boolean {
-  return process.platform === 'linux';
-}

@@ -2,7 +2,7 @@
 // memory and checkpointed to disk so that a later window can tell which processes a crashed
 // host left behind. Exited entries are kept for a while (bounded by count and age) so the UI can
 // show how a process ended.
-import { Fingerprint, formatFingerprint, sameFingerprint } from './fingerprint';
+import { Fingerprint, formatFingerprint } from './fingerprint';
 import {
   CHECKPOINT_VERSION,
   CheckpointData,
@@ -268,11 +268,6 @@ export class ProcessRegistry {
       this.lastWriteError = e as Error;
     }
   }
-}
-
-/** True when `a` and `b` name the same process. */
-export function sameRecord(a: ProcessRecord, b: ProcessRecord): boolean {
-  return sameFingerprint(a.fingerprint, b.fingerprint);
 }
 
 /** JSON drops undefined keys; dropping them here too keeps all() equal to what is written. */
