@@ -5,15 +5,53 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { groupSnapshot, killGroupSync } from '../src/core/kill';
 
-export interface Stats { median: number; p90: number; min: number; n: number }
+export interface Stats { median: number; p90: number; min: number; max: number; n: number }
 
 export function stats(samples: number[]): Stats {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-  return { median: at(0.5), p90: at(0.9), min: s[0], n: s.length };
+  return { median: at(0.5), p90: at(0.9), min: s[0], max: s[s.length - 1], n: s.length };
 }
 
 export const ms = (v: number) => v.toFixed(2);
+
+/** A table cell "median (min–max)", each value formatted by `fmt` (milliseconds by default). */
+export function spread(s: Stats, fmt: (v: number) => string = ms): string {
+  return `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+}
+
+/** A table cell "a / b" as a ratio, e.g. "0.93×"; "—" when b is zero or either is not finite. */
+export function ratio(a: number, b: number, digits = 2): string {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '—';
+  return `${(a / b).toFixed(digits)}×`;
+}
+
+/** True when the benchmark should run fewer trials (`BENCH_QUICK=1`, a smoke check). */
+export const quick = process.env.BENCH_QUICK === '1';
+
+/** `full` trials normally, `smoke` under BENCH_QUICK=1. */
+export function trials(full: number, smoke = Math.min(full, 3)): number {
+  return quick ? smoke : full;
+}
+
+/** One goal result, machine-readable. */
+export interface Goal {
+  /** Issue row, e.g. "4" or "1 (10 workers)". */
+  row: string;
+  /** The goal as stated, e.g. "orphan scan ≤ 30 ms". */
+  goal: string;
+  /** What was measured, e.g. "12.3 ms median". */
+  measured: string;
+  met: boolean;
+}
+
+/**
+ * Prints a goal line `BENCH-GOAL {json}`. scripts/bench.mjs strips these lines from the markdown
+ * it writes and collects them into the goals summary table at the top of docs/benchmarks.md.
+ */
+export function goal(g: Goal): void {
+  console.log(`BENCH-GOAL ${JSON.stringify(g)}`);
+}
 
 export function table(title: string, header: string[], rows: (string | number)[][]): void {
   const lines = [
