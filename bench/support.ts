@@ -42,7 +42,8 @@ export interface Goal {
   goal: string;
   /** What was measured, e.g. "12.3 ms median". */
   measured: string;
-  met: boolean;
+  /** null: the issue states no goal for this row; the line only summarises what was measured. */
+  met: boolean | null;
 }
 
 /**

@@ -1,0 +1,159 @@
+// Issue row 6: memory. Resident set (VmRSS from /proc/PID/status) of an idle gateway and of an
+// idle worker, against an idle bare `node` measured in the same run; then the gateway over
+// 1,000 session create / `slash.exec /echo x` / close cycles (a few at a time): RSS, threads and
+// open descriptors at 0, 250, 500, 750 and 1,000 — hermes' gateway leaked a thread per session.
+// Goals: gateway ≤ 60 MB, idle worker ≤ 45 MB, and flat: from cycle 250 (warmed up) to 1,000,
+// RSS grows ≤ 5 MB and threads and descriptors do not grow at all.
+// Run: npm run bench -- memory
+import { performance } from 'node:perf_hooks';
+import { isAlive } from '../test/support/processes';
+import { DirectGateway, exited, openFds, procStatus, spawnDetached, startGateway, stopGateway } from './gatewayDirect';
+import { goal, spread, stats, table, trials } from './support';
+
+const SAMPLES = Number(process.env.BENCH_TRIALS ?? trials(5));
+const CYCLES = Number(process.env.BENCH_CYCLES ?? trials(1000, 100));
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const SETTLE_MS = 1000;
+const GATEWAY_GOAL_MB = 60;
+const WORKER_GOAL_MB = 45;
+const FLAT_MB = 5;
+
+const mb = (kb: number) => (kb / 1024).toFixed(1);
+const signedMb = (kb: number) => `${kb >= 0 ? '+' : '−'}${mb(Math.abs(kb))}`;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS)); // a measurement delay: let start-up garbage and exits settle
+
+interface Footprint { rssKb: number; threads: number; fds: number }
+
+function footprint(pid: number): Footprint {
+  const rssKb = procStatus(pid, 'VmRSS');
+  const threads = procStatus(pid, 'Threads');
+  const fds = openFds(pid);
+  if (rssKb === undefined || threads === undefined || fds === undefined) throw new Error(`cannot read /proc/${pid}`);
+  return { rssKb, threads, fds };
+}
+
+/**
+ * An idle bare node (a timer keeps it alive), the floor for both processes; with `thread`, plus
+ * one idle worker_threads Worker polling a timer, as the lifeline's blocked-loop guard does.
+ */
+async function bareNode(thread = false): Promise<Footprint> {
+  const spawnThread = thread ? "new (require('worker_threads').Worker)('setInterval(() => {}, 1000)', { eval: true }).on('online', () => process.stdout.write('up\\n'));" : "process.stdout.write('up\\n');";
+  const child = spawnDetached(['-e', `setInterval(() => {}, 1000); ${spawnThread}`]);
+  await new Promise((r) => child.stdout!.once('data', r));
+  await settle();
+  const f = footprint(child.pid!);
+  child.kill('SIGKILL');
+  await exited(child);
+  return f;
+}
+
+async function oneCycle(g: DirectGateway): Promise<void> {
+  const { sessionId } = await g.rpc.request<{ sessionId: string }>('session.create', {});
+  const { output } = await g.rpc.request<{ output: string }>('slash.exec', { sessionId, command: '/echo x' });
+  if (output.trim() !== 'x') throw new Error(`unexpected /echo output ${JSON.stringify(output)}`);
+  const { closed } = await g.rpc.request<{ closed: boolean }>('session.close', { sessionId });
+  if (!closed) throw new Error(`session.close ${sessionId} answered false`);
+}
+
+async function cycles(g: DirectGateway, count: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < count) {
+      next++;
+      await oneCycle(g);
+    }
+  }));
+}
+
+async function main(): Promise<void> {
+  if (process.platform !== 'linux') {
+    console.log('memory bench: Linux only (/proc)');
+    return;
+  }
+  // Idle footprints: a fresh gateway each sample, and SAMPLES workers in one of them.
+  const bare: Footprint[] = [];
+  const bareThread: Footprint[] = [];
+  const gateways: Footprint[] = [];
+  let workers: Footprint[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    bare.push(await bareNode());
+    bareThread.push(await bareNode(true));
+    const g = await startGateway();
+    try {
+      await settle();
+      gateways.push(footprint(g.pid));
+      if (i === 0) {
+        for (let w = 0; w < SAMPLES; w++) {
+          const { sessionId } = await g.rpc.request<{ sessionId: string }>('session.create', {});
+          await g.rpc.request('slash.exec', { sessionId, command: '/echo x' });
+        }
+        await settle();
+        workers = g.workerPids.map(footprint);
+      }
+    } finally {
+      await stopGateway(g);
+    }
+  }
+  const sBare = stats(bare.map((f) => f.rssKb));
+  const sGw = stats(gateways.map((f) => f.rssKb));
+  const sW = stats(workers.map((f) => f.rssKb));
+  const sThread = stats(bareThread.map((f) => f.rssKb));
+  const threads = (fs: Footprint[]) => {
+    const s = stats(fs.map((f) => f.threads));
+    return s.min === s.max ? String(s.min) : `${s.min}–${s.max}`;
+  };
+  table(
+    `row 6: idle resident memory (VmRSS, ${SETTLE_MS} ms after start / after one /echo), MB`,
+    ['process', 'samples', 'RSS median (min–max)', 'over bare node', 'threads', 'goal'],
+    [
+      ['baseline: bare `node -e` with a timer', sBare.n, spread(sBare, mb), '—', threads(bare), '—'],
+      ['baseline: bare node + one idle worker_threads Worker (what the guard thread costs)', sThread.n, spread(sThread, mb), signedMb(sThread.median - sBare.median), threads(bareThread), '—'],
+      ['**gateway** (dist/gateway.js, idle, no sessions)', sGw.n, spread(sGw, mb), signedMb(sGw.median - sBare.median), threads(gateways), `≤ ${GATEWAY_GOAL_MB}`],
+      ['**worker** (dist/worker.js, idle after one /echo)', sW.n, spread(sW, mb), signedMb(sW.median - sBare.median), threads(workers), `≤ ${WORKER_GOAL_MB}`],
+    ],
+  );
+  console.log('_Threads: node\'s own (main, V8 platform workers, libuv pool once used), plus, in the gateway and the worker, the lifeline\'s blocked-loop guard — a `worker_threads` Worker with its own V8 isolate and event loop (src/core/lifelineGuard.ts); the second baseline row shows what such a thread alone costs._\n');
+  goal({ row: '6', goal: `gateway RSS ≤ ${GATEWAY_GOAL_MB} MB`, measured: `${mb(sGw.median)} MB median (max ${mb(sGw.max)}; bare node ${mb(sBare.median)})`, met: sGw.median / 1024 <= GATEWAY_GOAL_MB });
+  goal({ row: '6', goal: `idle worker RSS ≤ ${WORKER_GOAL_MB} MB`, measured: `${mb(sW.median)} MB median (max ${mb(sW.max)}; bare node ${mb(sBare.median)})`, met: sW.median / 1024 <= WORKER_GOAL_MB });
+
+  // Growth over many sessions in one gateway.
+  const g = await startGateway();
+  try {
+    await settle();
+    const points: { at: number; f: Footprint; seconds: number }[] = [{ at: 0, f: footprint(g.pid), seconds: 0 }];
+    const t0 = performance.now();
+    const step = CYCLES / 4;
+    for (let done = 0; done < CYCLES; done += step) {
+      await cycles(g, step);
+      await settle();
+      points.push({ at: done + step, f: footprint(g.pid), seconds: (performance.now() - t0) / 1000 });
+    }
+    const leftWorkers = g.workerPids.filter(isAlive);
+    const warm = points[1].f;
+    const end = points[points.length - 1].f;
+    const growthKb = end.rssKb - warm.rssKb;
+    table(
+      `row 6: gateway over ${CYCLES} session create / exec /echo x / close cycles (${CONCURRENCY} at a time)`,
+      ['after cycles', 'RSS MB', 'Δ RSS MB (from 0)', 'threads', 'open fds', 'elapsed s'],
+      points.map((p) => [p.at, mb(p.f.rssKb), signedMb(p.f.rssKb - points[0].f.rssKb), p.f.threads, p.f.fds, p.seconds.toFixed(1)]),
+    );
+    const perCycle = (growthKb * 1024) / (CYCLES - CYCLES / 4);
+    console.log(`_From cycle ${CYCLES / 4} (warmed up) to ${CYCLES}: RSS ${signedMb(growthKb)} MB (${perCycle.toFixed(0)} bytes per cycle), threads ${warm.threads} → ${end.threads}, fds ${warm.fds} → ${end.fds}. ${g.workerPids.length} workers started, ${leftWorkers.length} still alive after their sessions closed. RSS includes garbage V8 has not collected yet: the gateway runs without --expose-gc, as it does in VS Code._\n`);
+    goal({
+      row: '6',
+      goal: `gateway flat over ${CYCLES} cycles: RSS +≤ ${FLAT_MB} MB from cycle ${CYCLES / 4}, no thread or fd growth`,
+      measured: `RSS ${mb(points[0].f.rssKb)} → ${mb(warm.rssKb)} → ${mb(end.rssKb)} MB (${signedMb(growthKb)} after warm-up), threads ${points[0].f.threads} → ${end.threads}, fds ${points[0].f.fds} → ${end.fds}`,
+      met: growthKb <= FLAT_MB * 1024 && end.threads <= warm.threads && end.fds <= warm.fds && leftWorkers.length === 0,
+    });
+  } finally {
+    await stopGateway(g);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
