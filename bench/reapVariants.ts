@@ -1,0 +1,104 @@
+// The trees the reap benchmark kills: Gateway Warden's real one and its peers (bench/reapTree.ts),
+// all the same shape — host → gateway → N workers, each with a sleeping grandchild — and all
+// marked with TREE_ENV so that they are found, watched and cleaned up the same way.
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createSession, exec, startHostedGateway } from '../test/support/gatewayHost';
+import { killTracked, readLineMatching } from '../test/support/processes';
+import { endTrial, guardTrial, Proc, TREE_ENV, treeMembers, trialId, watchDeaths } from './reapWatch';
+import { TreeMode } from './reapTree';
+
+const TREE_JS = path.join(__dirname, 'reapTree.js');
+
+export type Variant = 'warden' | 'warden-floor' | TreeMode;
+
+export const VARIANT_LABEL: Record<Variant, string> = {
+  warden: 'Gateway Warden (lifeline pipe + watchdog + group teardown)',
+  hermes: 'hermes-style watchdog (2 s ppid + start-time poll, then group SIGTERM)',
+  'pdeathsig-all': 'kernel parent-death signal, every hop (setpriv --pdeathsig KILL)',
+  pdeathsig: 'kernel parent-death signal, gateway + workers only (grandchild plain)',
+  floor: 'floor: idle node processes, the same tree SIGKILLed at once (kill(-pgid))',
+  'warden-floor': "Gateway Warden's own tree, every member SIGKILLed at once (a floor at its RSS)",
+};
+
+/** Variants whose guard cannot reach the grandchild: it survives by design, counted, then killed. */
+const GRANDCHILD_UNCOVERED: ReadonlySet<Variant> = new Set(['pdeathsig']);
+
+/** A tree that is up and idle, ready to lose its host. */
+interface ReadyTree {
+  procs: Proc[];
+  /** Starts the clock's event: SIGKILL of the host (of the whole group for the floor). */
+  kill(): void;
+}
+
+export interface TrialResult {
+  /** ms from the host's SIGKILL to the last watched process dead. */
+  ms: number;
+  processes: number;
+  survivors: number;
+  /** Survivors the variant cannot reach by design (excluded from `ms`). */
+  uncovered: number;
+}
+
+async function wardenTree(workers: number, id: string, killAll: boolean): Promise<ReadyTree> {
+  const g = await startHostedGateway({ env: { [TREE_ENV]: id } });
+  const sessions = await Promise.all(Array.from({ length: workers }, () => createSession(g)));
+  await Promise.all(sessions.map((s) => exec(g, s, '/run sleep 600 &', 60_000)));
+  const procs = treeMembers(id);
+  // The floor at the real processes' size: no teardown logic runs, the kernel just unmaps them.
+  const killEach = () => {
+    for (const p of procs) process.kill(p.pid, 'SIGKILL');
+  };
+  return { procs, kill: killAll ? killEach : () => g.host.kill('SIGKILL') };
+}
+
+async function peerTree(mode: TreeMode, workers: number, id: string): Promise<ReadyTree> {
+  const host: ChildProcess = spawn(process.execPath, [TREE_JS, 'host', mode, String(workers)], {
+    detached: true, // its own group: the floor kills exactly that group
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, [TREE_ENV]: id },
+  });
+  host.on('error', () => undefined);
+  host.stdin!.on('error', () => undefined);
+  await readLineMatching(host.stdout!, (l) => (l === 'READY' ? true : undefined), 60_000);
+  host.stdout!.resume();
+  const pgid = host.pid!;
+  return {
+    procs: treeMembers(id),
+    kill: () => (mode === 'floor' ? process.kill(-pgid, 'SIGKILL') : host.kill('SIGKILL')),
+  };
+}
+
+/** Lets start-up work (JIT, GC, the shell of /run) settle, the same for every variant. */
+const SETTLE_MS = 200;
+/** After the covered processes are dead, how long uncovered ones get to die anyway. */
+const UNCOVERED_GRACE_MS = 300;
+
+export async function reapTrial(variant: Variant, workers: number, timeoutMs = 15_000): Promise<TrialResult> {
+  const id = trialId(variant);
+  guardTrial(id);
+  try {
+    const tree = variant === 'warden' || variant === 'warden-floor'
+      ? await wardenTree(workers, id, variant === 'warden-floor')
+      : await peerTree(variant, workers, id);
+    const expected = 2 + 2 * workers;
+    if (tree.procs.length !== expected) {
+      throw new Error(`${variant}: expected ${expected} processes in the tree, found ${tree.procs.length}: ${tree.procs.map((p) => `${p.pid}(${p.comm})`).join(' ')}`);
+    }
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const uncoverable = GRANDCHILD_UNCOVERED.has(variant);
+    const watched = uncoverable ? tree.procs.filter((p) => p.comm !== 'sleep') : tree.procs;
+    const t0 = performance.now();
+    tree.kill();
+    const w = await watchDeaths(watched, t0, timeoutMs);
+    if (uncoverable) await new Promise((r) => setTimeout(r, UNCOVERED_GRACE_MS));
+    // Whatever still carries the trial's marker survived (double-forked ones included).
+    const left = treeMembers(id);
+    const uncovered = uncoverable ? left.filter((p) => p.comm === 'sleep').length : 0;
+    return { ms: w.lastMs, processes: tree.procs.length, survivors: left.length, uncovered };
+  } finally {
+    endTrial(id);
+    if (variant.startsWith('warden')) killTracked(); // test support tracked the (now dead) gateway and workers
+  }
+}
