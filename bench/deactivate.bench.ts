@@ -1,109 +1,64 @@
-// Deactivate with 50 workers (each with a background child from `/run`): the extension's
-// dispose path (polite gateway.shutdown, then group teardown of the gateway and every worker
-// group) against baselines measured in the same run:
-//   - lifeline only: SIGKILL the gateway and wait for the workers to notice their stdin EOF;
-//   - hung gateway: SIGSTOP the gateway first (dispose must fall back to killing it).
-// Time = until dispose() resolves; "all gone" = until no process carries this host's marker.
+// Row 2 of issue 7: teardown on deactivate. From the host's stop call (WardenHost.dispose, what
+// the extension's deactivate() awaits) to zero processes, with 50 workers each running a `/run`
+// background child: gracefully, and with the gateway hung (SIGSTOPped, so dispose must fall back
+// to killing it). Peer in the same run: the floor of row 1 at 50 workers (idle node processes of
+// the same tree shape, SIGKILLed at once). "Dead" is bench/reapWatch.ts's definition, as in row 1.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { formatFingerprint, selfFingerprint } from '../src/core/fingerprint';
-import { killGroup, killGroupSync } from '../src/core/kill';
-import { OWNER_ENV } from '../src/core/ownerMarker';
-import { readProcEnvVar, readProcStat } from '../src/core/procfs';
 import { nullLog } from '../src/host/seams';
 import { DEFAULT_SETTINGS } from '../src/host/settings';
-import { liveWorkerGroups } from '../src/host/registryBinding';
 import { WardenHost } from '../src/host/wardenHost';
-import { ms, stats, table } from './support';
+import { reapTrial } from './reapVariants';
+import { endTrial, guardTrial, TREE_ENV, treeMembers, trialId, watchDeaths } from './reapWatch';
+import { goal, ratio, spread, stats, table, trials } from './support';
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 50);
-const REPS = Number(process.env.BENCH_REPS ?? 3);
+/** VS Code gives deactivate() 5 s before it stops waiting. */
+const VSCODE_CUTOFF_MS = 5000;
 const root = path.resolve(__dirname, '..', '..');
-const marker = formatFingerprint(selfFingerprint());
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
-const groups = new Set<number>();
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-process.on('exit', () => {
-  for (const g of groups) killGroupSync(g, { graceMs: 0, timeoutMs: 1000, firstSignal: 'SIGKILL' });
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+type Method = 'dispose (extension deactivate)' | 'dispose, gateway SIGSTOPped';
 
-function marked(): number[] {
-  const out: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    if (readProcEnvVar(Number(name), OWNER_ENV) !== marker) continue;
-    const st = readProcStat(Number(name));
-    if (st && st.state !== 'Z') out.push(Number(name));
-  }
-  return out;
-}
-
-async function until(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) {
-      const left = marked().map((pid) => `${pid} ${readProcStat(pid)?.state} ${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 80)}`);
-      throw new Error(`timed out waiting for ${what}; left: ${left.slice(0, 5).join(' | ')} (${left.length})`);
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-async function hostWithWorkers(rep: string, restart: boolean): Promise<WardenHost> {
+async function hostWithWorkers(id: string): Promise<WardenHost> {
+  // Every process the host starts inherits the trial's marker.
+  process.env[TREE_ENV] = id;
   const host = new WardenHost({
     extensionPath: root,
-    checkpointDir: path.join(tmp, rep, 'registry'),
+    checkpointDir: path.join(tmp, id, 'registry'),
     log: nullLog,
     settings: () => ({ ...DEFAULT_SETTINGS, shutdownGraceMs: 200 }),
-    // The baseline kills the gateway on purpose: no restart then.
-    crashPolicy: restart ? undefined : { limit: 1 },
-  });
-  host.supervisor.onDidStart((gw) => groups.add(gw.pgid));
-  host.supervisor.onEvent((e) => {
-    if (e.type === 'worker.started' && typeof e.pgid === 'number') groups.add(e.pgid);
   });
   await host.supervisor.start();
+  delete process.env[TREE_ENV];
   const ids = await Promise.all(Array.from({ length: WORKERS }, () => host.supervisor.request<{ sessionId: string }>('session.create', {})));
   await Promise.all(ids.map(({ sessionId }) => host.supervisor.request('slash.exec', { sessionId, command: '/run sleep 1000 >/dev/null 2>&1 &' }, 60_000)));
-  // gateway + workers + one sleep each
-  await until('all workers and children', () => marked().length >= 1 + 2 * WORKERS);
   return host;
 }
 
-type Method =
-  | 'dispose (extension deactivate)'
-  | 'dispose, gateway SIGSTOPped'
-  | 'baseline: shutdown request, then killGroup per group in parallel'
-  | 'baseline: SIGKILL gateway, lifelines only';
+interface Trial { resolveMs: number; goneMs: number; processes: number; leftAtResolve: number; survivors: number }
 
-async function once(method: Method, rep: number): Promise<{ resolveMs: number; goneMs: number; before: number; leftAtResolve: number }> {
-  const host = await hostWithWorkers(`${rep}-${method.length}`, !method.startsWith('baseline'));
-  const before = marked().length;
-  const gw = host.supervisor.current.pid!;
-  if (method === 'dispose, gateway SIGSTOPped') process.kill(gw, 'SIGSTOP');
-  const t0 = performance.now();
-  if (method === 'baseline: SIGKILL gateway, lifelines only') {
-    process.kill(gw, 'SIGKILL');
-  } else if (method === 'baseline: shutdown request, then killGroup per group in parallel') {
-    // What dispose did before groupSweep: N killGroup calls, each scanning /proc per poll.
-    const g = host.supervisor.gateway!;
-    const targets = [{ pgid: g.pgid, leader: g.fingerprint }, ...liveWorkerGroups(host.registry)];
-    await g.askToStop(200, 250);
-    await Promise.all(targets.map((t) => killGroup(t.pgid, { graceMs: 200, timeoutMs: 2500, leader: t.leader })));
-  } else {
+async function once(method: Method): Promise<Trial> {
+  const id = trialId('deactivate');
+  guardTrial(id);
+  try {
+    const host = await hostWithWorkers(id);
+    const procs = treeMembers(id);
+    if (procs.length !== 1 + 2 * WORKERS) throw new Error(`expected ${1 + 2 * WORKERS} processes (gateway, workers, children), found ${procs.length}`);
+    if (method === 'dispose, gateway SIGSTOPped') process.kill(host.supervisor.current.pid!, 'SIGSTOP');
+    const t0 = performance.now();
+    const watch = watchDeaths(procs, t0, 15_000);
     await host.dispose(2500);
+    const resolveMs = performance.now() - t0;
+    const leftAtResolve = treeMembers(id).length;
+    const w = await watch;
+    return { resolveMs, goneMs: w.lastMs, processes: procs.length, leftAtResolve, survivors: treeMembers(id).length };
+  } finally {
+    endTrial(id);
   }
-  const resolveMs = performance.now() - t0;
-  const lifelineOnly = method === 'baseline: SIGKILL gateway, lifelines only';
-  const leftAtResolve = lifelineOnly ? before : marked().length;
-  await until('every marked process gone', () => marked().length === 0);
-  const goneMs = performance.now() - t0;
-  if (method.startsWith('baseline')) await host.dispose(2500);
-  groups.clear();
-  return { resolveMs, goneMs, before, leftAtResolve };
 }
 
 async function main(): Promise<void> {
@@ -112,31 +67,41 @@ async function main(): Promise<void> {
     return;
   }
   if (!fs.existsSync(path.join(root, 'dist', 'gateway.js'))) throw new Error('build first (dist/gateway.js missing)');
-  const methods: Method[] = [
-    'dispose (extension deactivate)',
-    'dispose, gateway SIGSTOPped',
-    'baseline: shutdown request, then killGroup per group in parallel',
-    'baseline: SIGKILL gateway, lifelines only',
-  ];
-  const rows: (string | number)[][] = [];
-  for (const m of methods) {
-    const resolve: number[] = [];
-    const gone: number[] = [];
-    let procs = 0;
-    let left = 0;
-    for (let i = 0; i < REPS; i++) {
-      const r = await once(m, i);
-      resolve.push(r.resolveMs);
-      gone.push(r.goneMs);
-      procs = r.before;
-      left = Math.max(left, r.leftAtResolve);
+  const methods: Method[] = ['dispose (extension deactivate)', 'dispose, gateway SIGSTOPped'];
+  const n = trials(10);
+  const results = new Map<Method, Trial[]>(methods.map((m) => [m, []]));
+  const floor: number[] = [];
+  let floorProcs = 0;
+  for (let i = 0; i < n; i++) {
+    for (const m of methods) results.get(m)!.push(await once(m));
+    if (i < trials(5, 2)) {
+      const f = await reapTrial('floor', WORKERS);
+      floor.push(f.ms);
+      floorProcs = f.processes;
     }
-    const a = stats(resolve);
-    const b = stats(gone);
-    const noResolve = m === 'baseline: SIGKILL gateway, lifelines only';
-    rows.push([m, procs, noResolve ? '-' : ms(a.median), noResolve ? '-' : ms(a.p90), noResolve ? '-' : left, ms(b.median), ms(b.p90)]);
   }
-  table(`deactivate with ${WORKERS} workers (+1 child each), ${REPS} reps`, ['method', 'processes', 'resolve median ms', 'resolve p90 ms', 'left at resolve (max)', 'all gone median ms', 'all gone p90 ms'], rows);
+  const fl = stats(floor);
+  const rows = methods.map((m) => {
+    const rs = results.get(m)!;
+    const gone = stats(rs.map((r) => r.goneMs));
+    return [m, rs[0].processes, gone.n, spread(stats(rs.map((r) => r.resolveMs))), Math.max(...rs.map((r) => r.leftAtResolve)), spread(gone),
+      rs.reduce((a, r) => a + r.survivors, 0), ratio(gone.median, fl.median)];
+  });
+  rows.push([`floor (row 1): idle node tree of ${WORKERS} workers SIGKILLed at once`, floorProcs, fl.n, '—', '—', spread(fl), 0, '1.00×']);
+  table(`deactivate with ${WORKERS} workers (+1 child each): from dispose() to the last process dead, ms`,
+    ['method', 'processes', 'trials', 'dispose resolves, median (min–max)', 'left at resolve (max)', 'all dead, median (min–max)', 'survivors', 'vs floor'], rows);
+  const budget = Math.max(500, 1.5 * fl.median);
+  for (const m of methods) {
+    const rs = results.get(m)!;
+    const gone = stats(rs.map((r) => r.goneMs));
+    const survivors = rs.reduce((a, r) => a + r.survivors, 0);
+    goal({
+      row: `2 (${m === 'dispose (extension deactivate)' ? 'graceful' : 'hung gateway'})`,
+      goal: `all dead ≤ max(500 ms, 1.5× floor) = ${budget.toFixed(0)} ms median, 0 survivors, max < ${VSCODE_CUTOFF_MS} ms`,
+      measured: `${gone.median.toFixed(1)} ms median, max ${gone.max.toFixed(1)} ms (floor ${fl.median.toFixed(1)} ms), ${survivors} survivors`,
+      met: gone.median <= budget && survivors === 0 && gone.max < VSCODE_CUTOFF_MS,
+    });
+  }
 }
 
 main().then(
