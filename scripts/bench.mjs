@@ -125,6 +125,16 @@ const goals = results.flatMap((r) => r.goals).map((g, i) => ({ g, i }))
   .sort((a, b) => rowKey(a.g) - rowKey(b.g) || a.i - b.i)
   .map(({ g }) => g);
 const failed = results.filter((r) => r.status !== 0);
+// Sections in the issue's row order: a benchmark's row is its first goal's, else the "row N" its
+// first table names; the rest follow in file order.
+const sectionRow = (r) => {
+  const fromGoal = Math.min(...r.goals.map(rowKey));
+  if (fromGoal !== Number.MAX_SAFE_INTEGER && Number.isFinite(fromGoal)) return fromGoal;
+  const m = /\brow (\d+)/i.exec(r.markdown);
+  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
+};
+const sections = results.map((r, i) => ({ r, i, row: sectionRow(r) })).sort((a, b) => a.row - b.row || a.i - b.i).map(({ r }) => r);
+const loadAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' / ');
 const totalSeconds = (Date.now() - started.getTime()) / 1000;
 
 const doc = [
@@ -137,9 +147,11 @@ const doc = [
   '',
   '## Machine',
   '',
-  '| cores | CPU | memory | Node | platform | kernel (`uname -r`) | processes at start | load average (1/5/15 min) |',
-  '| ---: | --- | ---: | --- | --- | --- | ---: | --- |',
-  `| ${[machine.cores, machine.cpu, machine.memory, machine.node, machine.platform, machine.kernel, machine.processes, machine.load].map(cell).join(' | ')} |`,
+  '| cores | CPU | memory | Node | platform | kernel (`uname -r`) | processes at start | load average at start (1/5/15 min) | at end |',
+  '| ---: | --- | ---: | --- | --- | --- | ---: | --- | --- |',
+  `| ${[machine.cores, machine.cpu, machine.memory, machine.node, machine.platform, machine.kernel, machine.processes, machine.load, loadAtEnd].map(cell).join(' | ')} |`,
+  '',
+  'Other work may have been running on the machine at the same time (see the load average): compare a number with its baseline or peer from this same run, not with another run\'s.',
   '',
   '## Goals',
   '',
@@ -154,7 +166,7 @@ const doc = [
   ...(failed.length ? [`**Failed benchmarks:** ${failed.map((r) => `\`${r.file}\` (exit ${r.status})`).join(', ')} — their tables below may be incomplete.`, ''] : []),
   '## Results',
   '',
-  ...results.flatMap((r) => [
+  ...sections.flatMap((r) => [
     `### ${r.file.replace(/\.bench\.js$/, '')}`,
     '',
     `_\`bench/${r.file.replace(/\.js$/, '.ts')}\`, ${r.seconds.toFixed(0)} s${r.status !== 0 ? `, **failed (exit ${r.status})**` : ''}._`,
