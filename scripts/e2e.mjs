@@ -4,10 +4,11 @@
 // the VSIX, install it into a fresh profile, start code-server on 127.0.0.1 in its own session,
 // run the stories, stop code-server's whole group and chromium, then sweep: anything still
 // carrying the owner marker of one of this run's extension hosts is a leak (reported, then killed).
-// Screenshots and logs: .test-artifacts/e2e/. Env: GW_E2E_STORIES=id,id (subset),
-// GW_E2E_TIMEOUT_MS (whole run after install, default 480000).
+// Screenshots and logs: .test-artifacts/e2e/ (on failure also the workbench's logs/). Env:
+// GW_E2E_STORIES=id,id (subset), GW_E2E_TIMEOUT_MS (whole run after install, default 480000),
+// GW_E2E_KEEP=1 (keep the scratch profile in $TMPDIR/gw-e2e-* for inspection).
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -67,7 +68,7 @@ const stories = createRequire(import.meta.url)(bundle);
 
 // ---------- code-server with the VSIX installed, chromium ----------
 const scratch = mkdtempSync(join(tmpdir(), 'gw-e2e-'));
-onCleanup(() => rmSync(scratch, { recursive: true, force: true }));
+onCleanup(() => { if (!process.env.GW_E2E_KEEP) rmSync(scratch, { recursive: true, force: true }); });
 const env = scratchEnv(scratch);
 const userDataDir = join(scratch, 'user-data');
 const extensionsDir = join(scratch, 'extensions');
@@ -160,6 +161,14 @@ try {
 }
 
 const leaks = await sweepOwned(hostMarkers, 5000);
+// The workbench's and extension hosts' logs go with the artifacts when anything failed.
+if (runError || results.some((r) => r.outcome === 'failed')) {
+  try {
+    cpSync(join(userDataDir, 'logs'), join(artifacts, 'logs'), { recursive: true });
+  } catch (e) {
+    log(`could not copy the logs: ${e.message}`);
+  }
+}
 
 // ---------- report ----------
 log('\n=== e2e stories');

@@ -1,6 +1,7 @@
 // The stories of the issue "Real VS Code, end to end", in order: they share one window, and
 // later stories build on what earlier ones left (sessions, workers). scripts/e2e.mjs loads the
 // bundle of this file and calls runStories.
+import { failureContext } from './diagnostics';
 import { PENDING_STORIES } from './pending';
 import { smokeStory } from './smoke';
 import type { E2eContext, Story } from './story';
@@ -54,7 +55,8 @@ export async function runStories(ctx: E2eContext, only?: string[]): Promise<Stor
     } catch (err) {
       failed = true;
       const screenshot = await ctx.screenshot(`failed-${story.id}`).catch(() => undefined);
-      const error = (err as Error)?.stack ?? String(err);
+      const context = await failureContext(ctx.page, ctx.userDataDir).catch((e: Error) => `(no context: ${e.message})`);
+      const error = `${(err as Error)?.stack ?? String(err)}\n${context}`;
       results.push({ ...base, outcome: 'failed', ms: Date.now() - started, error, screenshot });
       ctx.log(`FAIL ${story.id}: ${error}`);
     }

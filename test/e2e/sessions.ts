@@ -1,8 +1,9 @@
 // Sessions and slash commands, through the view's title button, the palette and input boxes.
 import type { E2eContext } from './story';
+import { extensionLogMark, extensionLogSince, LogMark } from './diagnostics';
 import {
-  answerInputBox, childrenOf, clearNotifications, DEFAULT_TIMEOUT_MS, pickQuickItem, pidIn, runFromPalette,
-  sidebar, TreeRow, waitForNotification, waitForTree,
+  answerInputBox, childrenOf, clearNotifications, DEFAULT_TIMEOUT_MS, notification, pickQuickItem, pidIn, runFromPalette,
+  sidebar, TreeRow, waitForTree,
 } from './workbench';
 
 export function sessionRow(rows: TreeRow[], label: string): TreeRow | undefined {
@@ -24,15 +25,53 @@ export async function createSession(ctx: E2eContext, label: string): Promise<voi
 
 /**
  * "Run Slash Command…" from the F1 palette: picks the session, types the command, and returns the
- * text of the notification that shows its output.
+ * text of the notification that shows its output. An error notification from the command fails at
+ * once with its text. If the extension never received the command (its log has no line for it:
+ * the input box went away without an accept), the steps are repeated once, and that is logged.
  */
 export async function runSlash(ctx: E2eContext, sessionLabel: string, command: string, sessionCount: number): Promise<string> {
-  await runFromPalette(ctx.page, 'Gateway Warden: Run Slash Command');
-  if (sessionCount > 1) await pickQuickItem(ctx.page, sessionLabel);
-  await answerInputBox(ctx.page, `Slash command for session ${sessionLabel}`, command);
-  const text = await waitForNotification(ctx.page, `${command}:`, 60_000);
-  await clearNotifications(ctx.page);
-  return text;
+  for (let attempt = 1; ; attempt++) {
+    const logMark = extensionLogMark(ctx.userDataDir);
+    await runFromPalette(ctx.page, 'Gateway Warden: Run Slash Command');
+    if (sessionCount > 1) await pickQuickItem(ctx.page, sessionLabel);
+    await answerInputBox(ctx.page, `Slash command for session ${sessionLabel}`, command);
+    const outcome = await slashOutcome(ctx, command, logMark);
+    if (outcome.kind === 'output') {
+      await clearNotifications(ctx.page);
+      return outcome.text;
+    }
+    if (outcome.kind === 'not-received' && attempt === 1) {
+      ctx.log(`"${command}" in "${sessionLabel}": the extension did not receive it (nothing in its log); running it again`);
+      continue;
+    }
+    throw new Error(`"${command}" in session "${sessionLabel}": ${outcome.text}`);
+  }
+}
+
+type SlashOutcome = { kind: 'output' | 'failed' | 'not-received' | 'timeout'; text: string };
+
+const SLASH_TIMEOUT_MS = 60_000;
+/** How long after the input box closed the extension has to log the command it received. */
+const RECEIVED_WITHIN_MS = 10_000;
+
+async function slashOutcome(ctx: E2eContext, command: string, logMark: LogMark): Promise<SlashOutcome> {
+  const result = notification(ctx.page, `${command}:`);
+  const failure = notification(ctx.page, /Slash command failed/);
+  const started = Date.now();
+  for (;;) {
+    if (await result.isVisible().catch(() => false)) {
+      return { kind: 'output', text: (await result.locator('.notification-list-item-message').innerText()).trim() };
+    }
+    if (await failure.isVisible().catch(() => false)) {
+      return { kind: 'failed', text: (await failure.innerText().catch(() => '?')).replace(/\s+/g, ' ').trim() };
+    }
+    const waited = Date.now() - started;
+    if (waited > RECEIVED_WITHIN_MS && !extensionLogSince(ctx.userDataDir, logMark).includes(`] ${command}`)) {
+      return { kind: 'not-received', text: `the extension did not log receiving it within ${RECEIVED_WITHIN_MS} ms` };
+    }
+    if (waited > SLASH_TIMEOUT_MS) return { kind: 'timeout', text: `no output notification within ${SLASH_TIMEOUT_MS} ms` };
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Waits for the session's Worker row and returns its pid. */
