@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { exited, firstLine, spawnDetached } from './gatewayDirect';
 import { goal, ms, ratio, spread, stats, Stats, table, trials } from './support';
+import { zipExtract } from './zipEntries';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(15));
 const root = path.resolve(__dirname, '..', '..');
@@ -83,9 +84,8 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     run('npm', ['run', '--silent', 'package', '--', '--out', vsix]);
     const packSeconds = (performance.now() - t0) / 1000;
-    const files = run('unzip', ['-Z1', vsix]).trim().split('\n').filter((f) => f && !f.endsWith('/'));
     const unpacked = path.join(tmp, 'vsix');
-    run('unzip', ['-q', '-o', vsix, '-d', unpacked]);
+    const files = zipExtract(vsix, unpacked).map((e) => e.name).filter((f) => !f.endsWith('/'));
     const prodBundle = path.join(unpacked, 'extension', 'dist', 'extension.js');
     const prod = await measureLoads([{ name: 'bare' }, { name: 'prod', file: prodBundle }]);
 
