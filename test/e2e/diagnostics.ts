@@ -67,6 +67,8 @@ export async function screenState(page: Page): Promise<string> {
   if (await quick.isVisible().catch(() => false)) {
     out.push(`quick input open: ${(await quick.innerText({ timeout: 1000 }).catch(() => '?')).replace(/\s+/g, ' ').trim().slice(0, 300)}`);
   }
+  // Do Not Disturb hides information toasts: worth knowing when one never showed.
+  if (await page.locator('.statusbar .codicon-bell-slash').count().catch(() => 0)) out.push('Do Not Disturb is ON');
   return out.length ? out.join('\n') : '(no notifications, no quick input)';
 }
 

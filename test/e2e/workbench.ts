@@ -138,15 +138,31 @@ export function quickInput(page: Page): Locator {
   return page.locator('.quick-input-widget');
 }
 
-/** F1, type the command's title, pick the matching entry. */
-export async function runFromPalette(page: Page, title: string): Promise<void> {
+/**
+ * F1, type the command's title, and run it once it is the focused entry. The list filters
+ * asynchronously and reuses its row elements, so clicking a row found a moment earlier can run
+ * whatever command that element shows by then; Enter runs exactly the entry checked here.
+ */
+export async function runFromPalette(page: Page, title: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
   await page.keyboard.press('F1');
-  const input = quickInput(page).locator('input.input').first();
-  await input.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+  const widget = quickInput(page);
+  const input = widget.locator('input.input').first();
+  await input.waitFor({ state: 'visible', timeout: timeoutMs });
   await input.fill(`>${title}`);
-  const entry = quickInput(page).locator('.monaco-list-row', { hasText: title }).first();
-  await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
-  await entry.click();
+  const focused = widget.locator('.monaco-list-row.focused .label-name').first();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const label = await focused.textContent({ timeout: 1000 }).catch(() => null);
+    if (normalize(label ?? '') === normalize(title)) break;
+    if (Date.now() > deadline) throw new Error(`the command palette did not offer "${title}" first within ${timeoutMs} ms (focused: ${JSON.stringify(label)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await input.press('Enter');
+}
+
+/** Palette labels may use a non-breaking space or a trailing ellipsis character. */
+function normalize(s: string): string {
+  return s.replace(/\s+/g, ' ').replace(/…$/, '').trim();
 }
 
 /** Waits for an input box whose prompt contains `prompt`, types `value` (replacing it) and presses Enter. */
