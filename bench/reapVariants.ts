@@ -11,7 +11,7 @@ import { TreeMode } from './reapTree';
 
 const TREE_JS = path.join(__dirname, 'reapTree.js');
 
-export type Variant = 'warden' | 'warden-floor' | TreeMode;
+export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | TreeMode;
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   warden: 'Gateway Warden (lifeline pipe + watchdog + group teardown)',
@@ -19,6 +19,7 @@ export const VARIANT_LABEL: Record<Variant, string> = {
   'pdeathsig-all': 'kernel parent-death signal, every hop (setpriv --pdeathsig KILL)',
   pdeathsig: 'kernel parent-death signal, gateway + workers only (grandchild plain)',
   floor: 'floor: idle node processes, the same tree SIGKILLed at once (kill(-pgid))',
+  'warden-watchdog': 'Gateway Warden, lifeline pipes held open by a stray descriptor (fingerprint watchdog, 1 s poll)',
   'warden-floor': "Gateway Warden's own tree, every member SIGKILLed at once (a floor at its RSS)",
 };
 
@@ -41,8 +42,11 @@ export interface TrialResult {
   uncovered: number;
 }
 
-async function wardenTree(workers: number, id: string, killAll: boolean): Promise<ReadyTree> {
-  const g = await startHostedGateway({ env: { [TREE_ENV]: id } });
+async function wardenTree(workers: number, id: string, variant: Variant): Promise<ReadyTree> {
+  // holdStdinOpen: a `sleep` the host started inherits the gateway's pipes (without the marker:
+  // it is not part of the tree; test support tracks and kills it), so only the watchdogs can
+  // notice the host's death.
+  const g = await startHostedGateway({ env: { [TREE_ENV]: id }, holdStdinOpen: variant === 'warden-watchdog' });
   const sessions = await Promise.all(Array.from({ length: workers }, () => createSession(g)));
   await Promise.all(sessions.map((s) => exec(g, s, '/run sleep 600 &', 60_000)));
   const procs = treeMembers(id);
@@ -50,7 +54,7 @@ async function wardenTree(workers: number, id: string, killAll: boolean): Promis
   const killEach = () => {
     for (const p of procs) process.kill(p.pid, 'SIGKILL');
   };
-  return { procs, kill: killAll ? killEach : () => g.host.kill('SIGKILL') };
+  return { procs, kill: variant === 'warden-floor' ? killEach : () => g.host.kill('SIGKILL') };
 }
 
 async function peerTree(mode: TreeMode, workers: number, id: string): Promise<ReadyTree> {
@@ -71,7 +75,7 @@ async function peerTree(mode: TreeMode, workers: number, id: string): Promise<Re
 }
 
 /** Lets start-up work (JIT, GC, the shell of /run) settle, the same for every variant. */
-const SETTLE_MS = 200;
+const SETTLE_MS = 100;
 /** After the covered processes are dead, how long uncovered ones get to die anyway. */
 const UNCOVERED_GRACE_MS = 300;
 
@@ -79,9 +83,7 @@ export async function reapTrial(variant: Variant, workers: number, timeoutMs = 1
   const id = trialId(variant);
   guardTrial(id);
   try {
-    const tree = variant === 'warden' || variant === 'warden-floor'
-      ? await wardenTree(workers, id, variant === 'warden-floor')
-      : await peerTree(variant, workers, id);
+    const tree = variant.startsWith('warden') ? await wardenTree(workers, id, variant) : await peerTree(variant as TreeMode, workers, id);
     const expected = 2 + 2 * workers;
     if (tree.procs.length !== expected) {
       throw new Error(`${variant}: expected ${expected} processes in the tree, found ${tree.procs.length}: ${tree.procs.map((p) => `${p.pid}(${p.comm})`).join(' ')}`);
@@ -99,6 +101,6 @@ export async function reapTrial(variant: Variant, workers: number, timeoutMs = 1
     return { ms: w.lastMs, processes: tree.procs.length, survivors: left.length, uncovered };
   } finally {
     endTrial(id);
-    if (variant.startsWith('warden')) killTracked(); // test support tracked the (now dead) gateway and workers
+    if (variant.startsWith('warden')) killTracked(); // test support tracked the (now dead) gateway, workers, pipe holder
   }
 }
