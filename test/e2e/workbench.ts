@@ -149,14 +149,7 @@ export async function runFromPalette(page: Page, title: string, timeoutMs = DEFA
   const input = widget.locator('input.input').first();
   await input.waitFor({ state: 'visible', timeout: timeoutMs });
   await input.fill(`>${title}`);
-  const focused = widget.locator('.monaco-list-row.focused .label-name').first();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const label = await focused.textContent({ timeout: 1000 }).catch(() => null);
-    if (normalize(label ?? '') === normalize(title)) break;
-    if (Date.now() > deadline) throw new Error(`the command palette did not offer "${title}" first within ${timeoutMs} ms (focused: ${JSON.stringify(label)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilFocused(widget, title, timeoutMs);
   await input.press('Enter');
 }
 
@@ -175,11 +168,29 @@ export async function answerInputBox(page: Page, prompt: string | RegExp, value:
   await widget.waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
 }
 
-/** Picks the quick-pick entry containing `label`. */
-export async function pickQuickItem(page: Page, label: string | RegExp): Promise<void> {
-  const entry = quickInput(page).locator('.monaco-list-row', { hasText: label }).first();
-  await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
-  await entry.click();
+/**
+ * Picks the quick-pick entry labelled `label`: types it into the filter and presses Enter once
+ * that entry is the focused one (the same reasoning as runFromPalette).
+ */
+export async function pickQuickItem(page: Page, label: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  const widget = quickInput(page);
+  const input = widget.locator('input.input').first();
+  await widget.locator('.monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: timeoutMs });
+  await input.fill(label);
+  await untilFocused(widget, label, timeoutMs);
+  await input.press('Enter');
+}
+
+/** Waits until the quick input's focused entry is labelled `label`. */
+async function untilFocused(widget: Locator, label: string, timeoutMs: number): Promise<void> {
+  const focused = widget.locator('.monaco-list-row.focused .label-name').first();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const shown = await focused.textContent({ timeout: 1000 }).catch(() => null);
+    if (normalize(shown ?? '') === normalize(label)) return;
+    if (Date.now() > deadline) throw new Error(`"${label}" was not the focused entry within ${timeoutMs} ms (focused: ${JSON.stringify(shown)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** A visible notification toast whose message matches `text`. */
