@@ -21,7 +21,7 @@ function hasPdeathsig(): boolean {
 /** Trials per variant: the issue's peers ≥ 10; the two informational rows fewer. */
 const TRIALS: Record<Variant, number> = {
   warden: trials(10), floor: trials(10), hermes: trials(10), 'pdeathsig-all': trials(10),
-  pdeathsig: trials(3, 2), 'warden-floor': trials(5, 2), 'warden-watchdog': trials(3, 1),
+  pdeathsig: trials(3, 2), 'hermes-exit': trials(3, 2), 'warden-floor': trials(5, 2), 'warden-watchdog': trials(3, 1),
 };
 
 async function size(workers: number, variants: Variant[]): Promise<void> {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     console.log('reap bench: Linux only (reads /proc)');
     return;
   }
-  const variants: Variant[] = ['warden', 'floor', 'warden-floor', 'warden-watchdog', 'hermes'];
+  const variants: Variant[] = ['warden', 'floor', 'warden-floor', 'warden-watchdog', 'hermes', 'hermes-exit'];
   if (hasPdeathsig()) variants.push('pdeathsig-all', 'pdeathsig');
   else console.log('(setpriv --pdeathsig not available: the parent-death-signal rows are skipped)\n');
   for (const workers of SIZES) await size(workers, variants);
@@ -69,7 +69,9 @@ async function main(): Promise<void> {
     `The hermes-style peer models hermes-agent's merged slash-worker watchdog (${HERMES_POLL_MS} ms poll of the live ppid ` +
       `and the parent's start time) as the worker's only guard, generously: on a mismatch it SIGTERMs its own group ` +
       `(upstream os._exit()s and leaves the worker's children running), and with no command in flight hermes' ≤ 5 s ` +
-      `grace does not apply. Its gateway exits on stdin EOF and leaves its workers, as hermes' did.`,
+      `grace does not apply. Its gateway exits on stdin EOF and leaves its workers, as hermes' did. ` +
+      `The "as upstream" row is hermes' slash_worker as merged: its read loop ends on stdin EOF too (fast), but ` +
+      `neither exit touches the worker's children, so every grandchild survives.`,
     `Watchdog-only row: a stray process holds the gateway's pipes open (as an inherited descriptor would), so the ` +
       `lifeline pipe never reports EOF and the 1 s fingerprint polls of the gateway and the workers are what notice.`,
     `Parent-death signal: \`setpriv --pdeathsig KILL\` on each exec; it is not inherited across fork, and it fires when the ` +

@@ -14,6 +14,9 @@
 //                  command is in flight, so none) SIGTERM the worker's own group — itself and its
 //                  grandchild — and exit. The gateway, like hermes' stdio gateway, exits when its
 //                  stdin ends and leaves its workers to their watchdogs.
+//   hermes-exit    hermes' slash_worker as it is upstream: its read loop also ends on stdin EOF,
+//                  and both that and the watchdog leave by os._exit()/return, without touching the
+//                  worker's children — the grandchild survives (counted, then killed).
 //   pdeathsig      every gateway and worker exec'd through `setpriv --pdeathsig KILL`; the
 //                  grandchild is a plain child, as a user's command would be (pdeathsig is not
 //                  inherited across fork).
@@ -23,7 +26,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 
-export type TreeMode = 'hermes' | 'pdeathsig' | 'pdeathsig-all' | 'floor';
+export type TreeMode = 'hermes' | 'hermes-exit' | 'pdeathsig' | 'pdeathsig-all' | 'floor';
 
 /** The watchdog period of hermes' slash_worker (HERMES_SLASH_WATCHDOG_POLL_S default). */
 export const HERMES_POLL_MS = 2000;
@@ -79,7 +82,7 @@ function gateway(workers: number): void {
   }
   process.stdout.on('error', () => undefined);
   process.stdin.on('error', () => undefined);
-  if (mode === 'hermes') process.stdin.on('end', () => process.exit(0));
+  if (mode.startsWith('hermes')) process.stdin.on('end', () => process.exit(0));
   process.stdin.resume();
 }
 
@@ -88,11 +91,14 @@ function worker(parentPid: number, parentStart: number): void {
   kid.unref();
   process.stdout.on('error', () => undefined);
   process.stdin.on('error', () => undefined);
-  process.stdin.resume(); // EOF is not a guard here: in hermes mode the watchdog is the only one
+  // EOF is a guard only in hermes-exit mode: in hermes mode the watchdog is the only one.
+  if (mode === 'hermes-exit') process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
   setInterval(() => undefined, 1 << 30);
-  if (mode === 'hermes') {
+  if (mode.startsWith('hermes')) {
     const check = () => {
       if (process.ppid === parentPid && startTimeOf(parentPid) === parentStart) return;
+      if (mode === 'hermes-exit') process.exit(0); // os._exit(0): the children stay
       try {
         process.kill(-process.pid, 'SIGTERM'); // the worker leads its group: itself and its child
       } finally {

@@ -16,6 +16,7 @@ export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | TreeMode;
 export const VARIANT_LABEL: Record<Variant, string> = {
   warden: 'Gateway Warden (lifeline pipe + watchdog + group teardown)',
   hermes: 'hermes-style watchdog (2 s ppid + start-time poll, then group SIGTERM)',
+  'hermes-exit': "hermes' slash_worker as upstream (exits on stdin EOF or watchdog, leaves its children)",
   'pdeathsig-all': 'kernel parent-death signal, every hop (setpriv --pdeathsig KILL)',
   pdeathsig: 'kernel parent-death signal, gateway + workers only (grandchild plain)',
   floor: 'floor: idle node processes, the same tree SIGKILLed at once (kill(-pgid))',
@@ -24,7 +25,7 @@ export const VARIANT_LABEL: Record<Variant, string> = {
 };
 
 /** Variants whose guard cannot reach the grandchild: it survives by design, counted, then killed. */
-const GRANDCHILD_UNCOVERED: ReadonlySet<Variant> = new Set(['pdeathsig']);
+const GRANDCHILD_UNCOVERED: ReadonlySet<Variant> = new Set(['pdeathsig', 'hermes-exit']);
 
 /** A tree that is up and idle, ready to lose its host. */
 interface ReadyTree {
