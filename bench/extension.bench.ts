@@ -16,7 +16,7 @@ import { exited, firstLine, spawnDetached } from './gatewayDirect';
 import { goal, ms, ratio, spread, stats, Stats, table, trials } from './support';
 import { zipExtract } from './zipEntries';
 
-const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(15));
+const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(20));
 const root = path.resolve(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-ext-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));

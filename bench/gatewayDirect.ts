@@ -83,9 +83,9 @@ export interface DirectGateway {
  * Starts `node dist/gateway.js` and waits for gateway.ready (its first stdout line, by contract).
  * The connection is attached only after that line, so nothing else races the measurement.
  */
-export async function startGateway(args: string[] = []): Promise<DirectGateway> {
+export async function startGateway(args: string[] = [], nodeArgs: string[] = []): Promise<DirectGateway> {
   const t0 = performance.now();
-  const child = spawnDetached([GATEWAY_JS, ...args]);
+  const child = spawnDetached([...nodeArgs, GATEWAY_JS, ...args]);
   let err = '';
   child.stderr!.on('data', (c: Buffer) => {
     err = (err + c.toString()).slice(-20_000);

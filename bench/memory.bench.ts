@@ -5,8 +5,9 @@
 // Goals: gateway ≤ 60 MB, idle worker ≤ 45 MB, and flat: from cycle 250 (warmed up) to 1,000,
 // RSS grows ≤ 5 MB and threads and descriptors do not grow at all.
 // Run: npm run bench -- memory
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { isAlive } from '../test/support/processes';
+import { isAlive, waitFor } from '../test/support/processes';
 import { DirectGateway, exited, openFds, procStatus, spawnDetached, startGateway, stopGateway } from './gatewayDirect';
 import { goal, spread, stats, table, trials } from './support';
 
@@ -45,6 +46,31 @@ async function bareNode(thread = false): Promise<Footprint> {
   child.kill('SIGKILL');
   await exited(child);
   return f;
+}
+
+interface HeapUsage { rss: number; heapUsed: number; heapTotal: number; external: number; collected: boolean }
+
+/**
+ * Attaches the GC probe reader to a gateway started with gcProbe.js preloaded; the function
+ * returned forces a full collection in the gateway and resolves with its memory after it.
+ */
+function gcProber(g: DirectGateway): () => Promise<HeapUsage> {
+  const seen: HeapUsage[] = [];
+  let buf = '';
+  g.child.stderr!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith('GC-PROBE ')) seen.push(JSON.parse(line.slice(9)) as HeapUsage);
+    }
+  });
+  return async () => {
+    const n = seen.length;
+    process.kill(g.pid, 'SIGUSR2');
+    return waitFor(() => seen[n], 'the gateway\'s GC probe line', 10_000);
+  };
 }
 
 async function oneCycle(g: DirectGateway): Promise<void> {
@@ -116,11 +142,14 @@ async function main(): Promise<void> {
   goal({ row: '6', goal: `gateway RSS ≤ ${GATEWAY_GOAL_MB} MB`, measured: `${mb(sGw.median)} MB median (max ${mb(sGw.max)}; bare node ${mb(sBare.median)})`, met: sGw.median / 1024 <= GATEWAY_GOAL_MB });
   goal({ row: '6', goal: `idle worker RSS ≤ ${WORKER_GOAL_MB} MB`, measured: `${mb(sW.median)} MB median (max ${mb(sW.max)}; bare node ${mb(sBare.median)})`, met: sW.median / 1024 <= WORKER_GOAL_MB });
 
-  // Growth over many sessions in one gateway.
-  const g = await startGateway();
+  // Growth over many sessions in one gateway. It runs with the GC probe preloaded, used only at
+  // the start and the end (a forced collection in between would flatten the RSS curve).
+  const g = await startGateway([], ['--expose-gc', '-r', path.join(__dirname, 'gcProbe.js')]);
+  const probe = gcProber(g);
   try {
     await settle();
     const points: { at: number; f: Footprint; seconds: number }[] = [{ at: 0, f: footprint(g.pid), seconds: 0 }];
+    const heapStart = await probe();
     const t0 = performance.now();
     const step = CYCLES / 4;
     for (let done = 0; done < CYCLES; done += step) {
@@ -128,6 +157,7 @@ async function main(): Promise<void> {
       await settle();
       points.push({ at: done + step, f: footprint(g.pid), seconds: (performance.now() - t0) / 1000 });
     }
+    const heapEnd = await probe();
     const leftWorkers = g.workerPids.filter(isAlive);
     const warm = points[1].f;
     const end = points[points.length - 1].f;
@@ -138,12 +168,31 @@ async function main(): Promise<void> {
       points.map((p) => [p.at, mb(p.f.rssKb), signedMb(p.f.rssKb - points[0].f.rssKb), p.f.threads, p.f.fds, p.seconds.toFixed(1)]),
     );
     const perCycle = (growthKb * 1024) / (CYCLES - CYCLES / 4);
-    console.log(`_From cycle ${CYCLES / 4} (warmed up) to ${CYCLES}: RSS ${signedMb(growthKb)} MB (${perCycle.toFixed(0)} bytes per cycle), threads ${warm.threads} → ${end.threads}, fds ${warm.fds} → ${end.fds}. ${g.workerPids.length} workers started, ${leftWorkers.length} still alive after their sessions closed. RSS includes garbage V8 has not collected yet: the gateway runs without --expose-gc, as it does in VS Code._\n`);
+    console.log(`_From cycle ${CYCLES / 4} (warmed up) to ${CYCLES}: RSS ${signedMb(growthKb)} MB (${perCycle.toFixed(0)} bytes per cycle), threads ${warm.threads} → ${end.threads}, fds ${warm.fds} → ${end.fds}. ${g.workerPids.length} workers started, ${leftWorkers.length} still alive after their sessions closed. RSS includes garbage V8 has not collected yet; the next table separates the two._\n`);
+    if (!heapStart.collected || !heapEnd.collected) throw new Error('the GC probe could not force a collection (--expose-gc missing?)');
+    const heapKb = (u: HeapUsage) => (u.heapUsed + u.external) / 1024;
+    const heapGrowthKb = heapKb(heapEnd) - heapKb(heapStart);
+    table(
+      `row 6: the same gateway after a forced full GC, before cycle 1 and after cycle ${CYCLES} (is the growth a leak or uncollected garbage?)`,
+      ['when', 'V8 heap used MB', 'external MB', 'RSS MB after the GC'],
+      [
+        ['before cycle 1', mb(heapStart.heapUsed / 1024), mb(heapStart.external / 1024), mb(heapStart.rss / 1024)],
+        [`after cycle ${CYCLES}`, mb(heapEnd.heapUsed / 1024), mb(heapEnd.external / 1024), mb(heapEnd.rss / 1024)],
+        ['growth', signedMb((heapEnd.heapUsed - heapStart.heapUsed) / 1024), signedMb((heapEnd.external - heapStart.external) / 1024), signedMb((heapEnd.rss - heapStart.rss) / 1024)],
+      ],
+    );
+    console.log(`_Live heap + external after a full collection grew ${signedMb(heapGrowthKb)} MB over ${CYCLES} cycles (${((heapGrowthKb * 1024) / CYCLES).toFixed(0)} bytes per cycle, JIT warm-up included). The gateway in this table and the previous one ran with \`--expose-gc -r bench/gcProbe\` (a SIGUSR2 handler, nothing else) so the collection could be forced; the forced collections are before the first and after the last sample only._\n`);
     goal({
       row: '6',
       goal: `gateway flat over ${CYCLES} cycles: RSS +≤ ${FLAT_MB} MB from cycle ${CYCLES / 4}, no thread or fd growth`,
       measured: `RSS ${mb(points[0].f.rssKb)} → ${mb(warm.rssKb)} → ${mb(end.rssKb)} MB (${signedMb(growthKb)} after warm-up), threads ${points[0].f.threads} → ${end.threads}, fds ${points[0].f.fds} → ${end.fds}`,
       met: growthKb <= FLAT_MB * 1024 && end.threads <= warm.threads && end.fds <= warm.fds && leftWorkers.length === 0,
+    });
+    goal({
+      row: '6',
+      goal: `diagnosis: gateway live heap after a full GC over ${CYCLES} cycles (no number stated)`,
+      measured: `heap used + external ${mb(heapKb(heapStart))} → ${mb(heapKb(heapEnd))} MB (${signedMb(heapGrowthKb)}, ${((heapGrowthKb * 1024) / CYCLES).toFixed(0)} bytes per cycle, warm-up included)`,
+      met: null,
     });
   } finally {
     await stopGateway(g);

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { exited, firstLine, hostFingerprint, spawnDetached, startGateway, stopGateway, WORKER_JS } from './gatewayDirect';
 import { goal, ms, ratio, spread, stats, Stats, table, trials } from './support';
 
-const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(15));
+const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(20));
 
 async function bareNode(): Promise<{ line: number; exit: number }> {
   const t0 = performance.now();
