@@ -4,6 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_LIFELINE_POLL_MS } from '../src/core/lifeline';
 import { createSession, exec, startHostedGateway } from '../test/support/gatewayHost';
 import { killTracked, readLineMatching } from '../test/support/processes';
 import { endTrial, guardTrial, Proc, TREE_ENV, treeMembers, trialId, watchDeaths } from './reapWatch';
@@ -77,6 +78,8 @@ async function peerTree(mode: TreeMode, workers: number, id: string): Promise<Re
 
 /** Lets start-up work (JIT, GC, the shell of /run) settle, the same for every variant. */
 const SETTLE_MS = 100;
+/** The default fingerprint poll of the gateway and workers (DEFAULT_LIFELINE_POLL_MS). */
+const WATCHDOG_POLL_MS = DEFAULT_LIFELINE_POLL_MS;
 /** After the covered processes are dead, how long uncovered ones get to die anyway. */
 const UNCOVERED_GRACE_MS = 300;
 
@@ -89,7 +92,9 @@ export async function reapTrial(variant: Variant, workers: number, timeoutMs = 1
     if (tree.procs.length !== expected) {
       throw new Error(`${variant}: expected ${expected} processes in the tree, found ${tree.procs.length}: ${tree.procs.map((p) => `${p.pid}(${p.comm})`).join(' ')}`);
     }
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    // The watchdogs poll on timers started with the tree; a random extra wait gives a random phase.
+    const phase = variant === 'warden-watchdog' ? Math.random() * WATCHDOG_POLL_MS : 0;
+    await new Promise((r) => setTimeout(r, SETTLE_MS + phase));
     const uncoverable = GRANDCHILD_UNCOVERED.has(variant);
     const watched = uncoverable ? tree.procs.filter((p) => p.comm !== 'sleep') : tree.procs;
     const t0 = performance.now();
