@@ -9,8 +9,8 @@
 //
 // Modes:
 //   hermes         hermes-agent's merged slash-worker watchdog as each worker's only guard: every
-//                  2 s (at a random phase) compare the live ppid and the parent's start time with the ones recorded
-//                  at spawn; on a mismatch (idle worker: hermes' ≤ 5 s grace applies only while a
+//                  2 s (at a random phase) compare the live ppid and the parent's start time with
+//                  the ones recorded at spawn; on a mismatch (idle worker: hermes' ≤ 5 s grace applies only while a
 //                  command is in flight, so none) SIGTERM the worker's own group — itself and its
 //                  grandchild — and exit. The gateway, like hermes' stdio gateway, exits when its
 //                  stdin ends and leaves its workers to their watchdogs.
