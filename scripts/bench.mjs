@@ -155,6 +155,9 @@ const doc = [
   '',
   '## Goals',
   '',
+  'One line per goal of the issue, as each benchmark judged it (its `BENCH-GOAL` lines); rows without a stated goal summarise what was measured. ' +
+    'In the tables below, a cell "a (b–c)" is the median (min–max) over the trials, and a ratio "n×" divides medians from this run.',
+  '',
   ...(goals.length
     ? [
       '| row | goal | measured | met |',
