@@ -8,6 +8,9 @@ import { methodHandler } from './methods';
 import { GatewayOptions } from './options';
 import { CloseReason, SessionManager } from './sessions';
 
+/** SIGTERM grace for the workers' groups on a requested shutdown (the bound may shorten it). */
+const WORKER_GRACE_MS = 500;
+
 export interface AttachInfo {
   url: string;
   port: number;
@@ -100,7 +103,10 @@ export class Gateway {
     const closedSessions = this.sessions.size;
     const closeReason: CloseReason = reason === 'requested' || reason === 'shutdown' ? 'shutdown' : 'lifeline';
     this.sessions.stopAccepting();
-    await Promise.race([this.sessions.closeAll(closeReason), new Promise((r) => setTimeout(r, graceMs))]);
+    // Workers get at most half the bound to honour SIGTERM; with the host gone nobody waits for
+    // them, so the (shorter) lifeline grace applies.
+    const workerGraceMs = Math.min(closeReason === 'lifeline' ? this.options.lifelineGraceMs : WORKER_GRACE_MS, Math.floor(graceMs / 2));
+    await Promise.race([this.sessions.closeAll(closeReason, workerGraceMs), new Promise((r) => setTimeout(r, graceMs))]);
     this.finalSweep();
     return { closedSessions };
   }

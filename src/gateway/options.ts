@@ -13,6 +13,8 @@ export interface GatewayOptions {
   workerStartTimeoutMs: number;
   pollMs: number;
   shutdownGraceMs: number;
+  /** SIGTERM grace for the workers' groups when the lifeline is lost (the host is gone). */
+  lifelineGraceMs: number;
   /** Attach endpoint: the port on 127.0.0.1 (0 = any free port), or undefined when off. */
   listenPort?: number;
   tokenFile?: string;
@@ -28,6 +30,7 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
   workerStartTimeoutMs: 30_000,
   pollMs: 1000,
   shutdownGraceMs: 3000,
+  lifelineGraceMs: 100,
   reattachGraceMs: 20_000,
   pingMs: 10_000,
   maxLineBytes: 1024 * 1024,
@@ -46,6 +49,7 @@ const NUMBERS: NumberOption[] = [
   { key: 'workerStartTimeoutMs', flag: '--worker-start-timeout-ms', env: 'GATEWAY_WARDEN_WORKER_START_TIMEOUT_MS', min: 1 },
   { key: 'pollMs', flag: '--poll-ms', env: 'GATEWAY_WARDEN_POLL_MS', min: 10 },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms', env: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS', min: 0 },
+  { key: 'lifelineGraceMs', flag: '--lifeline-grace-ms', env: 'GATEWAY_WARDEN_LIFELINE_GRACE_MS', min: 0 },
   { key: 'reattachGraceMs', flag: '--reattach-grace-ms', env: 'GATEWAY_WARDEN_REATTACH_GRACE_MS', min: 0 },
   { key: 'pingMs', flag: '--ping-ms', env: 'GATEWAY_WARDEN_PING_MS', min: 10 },
   { key: 'maxLineBytes', flag: '--max-line-bytes', env: 'GATEWAY_WARDEN_MAX_LINE_BYTES', min: 1024 },

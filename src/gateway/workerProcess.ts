@@ -49,6 +49,8 @@ export class WorkerProcess {
   private readonly stderr = new StderrTail();
   private protocolError?: string;
   private closing?: Promise<void>;
+  /** Set once a sweep saw the worker's whole group gone: close() then only collects the exit. */
+  private groupGone = false;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -154,6 +156,11 @@ export class WorkerProcess {
     }
   }
 
+  /** A sweep over this worker's group (with others) found it empty. */
+  groupEmptied(): void {
+    this.groupGone = true;
+  }
+
   /** Idempotent; resolves when the worker and its whole group are gone and the pipes closed. */
   close(): Promise<void> {
     this.closing ??= this.doClose();
@@ -162,7 +169,7 @@ export class WorkerProcess {
 
   private async doClose(): Promise<void> {
     if (this.state !== 'exited') this.state = 'closing';
-    if (!this.exitInfo && !this.rpc.isClosed) {
+    if (!this.exitInfo && !this.rpc.isClosed && !this.groupGone) {
       // Polite: the worker takes its own children down and exits.
       await Promise.race([
         this.rpc.request('shutdown', {}, { timeoutMs: POLITE_MS }).then(() => this.exited).catch(() => undefined),
@@ -170,7 +177,9 @@ export class WorkerProcess {
         new Promise((r) => setTimeout(r, POLITE_MS)),
       ]);
     }
-    if (this.pgid !== null) {
+    if (this.groupGone) {
+      // Swept already (closeAll): nothing left to signal, only the exit to collect.
+    } else if (this.pgid !== null) {
       // Whatever the leader did, escalate on the group until it is empty.
       const r = await killGroup(this.pgid, { leader: this.fingerprint, graceMs: 500, timeoutMs: 5000 });
       if (r.refused) this.log(`worker ${this.pid}: group kill refused: ${r.refused}`);

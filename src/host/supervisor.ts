@@ -3,7 +3,7 @@
 import { Fingerprint } from '../core/fingerprint';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
 import { Emitter } from './emitter';
-import { sweepGroups, sweepGroupsSync, SweepTarget } from './groupSweep';
+import { sweepGroups, sweepGroupsSync, SweepTarget } from '../core/groupSweep';
 import { GatewayEvent, GatewayExit, GatewayProcess } from './gatewayProcess';
 import { LaunchSpec } from './launchSpec';
 import { Log } from './seams';

@@ -22,6 +22,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     log(`exiting: ${reason}`);
     if (idleTimer) clearTimeout(idleTimer);
     const r = await takeDownOwned(CHILD_GRACE_MS, [...children.values()]);
+    tornDown = true;
     if (r.targets.length) log(`took down ${r.targets.length} process(es) of mine (${r.survivors.length} needed SIGKILL)`);
     lifeline.disarm();
     connection.dispose('exiting');
@@ -33,8 +34,10 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   };
 
   // Last resort for paths that skip exit(): synchronous, because timers no longer run here.
+  // After exit()'s own teardown it would only scan /proc again for nothing.
+  let tornDown = false;
   process.on('exit', () => {
-    takeDownOwnedSync(0, [...children.values()]);
+    if (!tornDown) takeDownOwnedSync(0, [...children.values()]);
   });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void exit(`received ${sig}`, 0));
   process.on('uncaughtException', (e) => {

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Fingerprint, fingerprintOf, isSameProcess } from '../../src/core/fingerprint';
 import { killGroup, killGroupSync, killTree, safeKill } from '../../src/core/kill';
-import { sweepGroups, sweepGroupsSync } from '../../src/host/groupSweep';
+import { sweepGroups, sweepGroupsSync } from '../../src/core/groupSweep';
 import { killTracked, spawnTracked, waitFor, waitForExit } from '../support/processes';
 import { pidReuseUnavailable, spawnOnPid } from '../support/pidReuse';
 

@@ -110,3 +110,37 @@ test('host SIGKILL with the gateway\'s stdin held open elsewhere: the owner fing
   assert.ok(g.holderPid && isAlive(g.holderPid), 'the pipe was still held open: the poll did it');
   process.kill(g.holderPid!, 'SIGKILL');
 });
+
+/** A background grandchild of `/run` that ignores SIGTERM and SIGHUP; returns its pid. */
+async function stubbornGrandchild(g: Awaited<ReturnType<typeof startHostedGateway>>, sessionId: string): Promise<number> {
+  const out = await exec(g, sessionId, `/run sh -c 'trap "" TERM HUP; while :; do sleep 1; done' > /dev/null 2>&1 & sleep 0.2; echo bg=$!`);
+  const pid = Number(/bg=(\d+)/.exec(out)?.[1]);
+  assert.ok(pid > 0, out);
+  track(pid);
+  await waitFor(() => isAlive(pid), 'stubborn grandchild alive');
+  return pid;
+}
+
+test('host SIGKILL with a SIGTERM-ignoring grandchild among several workers: all gone (the lifeline grace ends in SIGKILL)', async () => {
+  const g = await startHostedGateway();
+  const sessions = await Promise.all([1, 2, 3].map(() => createSession(g)));
+  const stubborn = await stubbornGrandchild(g, sessions[0]);
+  const plain = await Promise.all(sessions.slice(1).map((s) => backgroundGrandchild(g, s)));
+  const workers = g.workerPids();
+  g.host.kill('SIGKILL');
+  await waitNoMarked(g.hostFp);
+  for (const pid of [g.gatewayPid, ...workers, stubborn, ...plain]) assert.equal(isAlive(pid), false, `${pid} gone`);
+});
+
+test('gateway.shutdown answers once every worker group is empty, a SIGTERM-ignoring grandchild included', async () => {
+  const g = await startHostedGateway();
+  const sessions = await Promise.all([1, 2, 3].map(() => createSession(g)));
+  const stubborn = await stubbornGrandchild(g, sessions[0]);
+  const plain = await Promise.all(sessions.slice(1).map((s) => backgroundGrandchild(g, s)));
+  const workers = g.workerPids();
+  const r = await g.rpc.request<{ closedSessions: number }>('gateway.shutdown', { graceMs: 2000 });
+  assert.equal(r.closedSessions, 3);
+  for (const pid of [...workers, stubborn, ...plain]) assert.equal(isAlive(pid), false, `${pid} gone when shutdown answers`);
+  await stopHostedGateway(g);
+  assert.equal(g.events.filter((e) => e.type === 'session.closed').length, 3, 'session.closed for every session');
+});

@@ -19,7 +19,7 @@ sweepGroups(target, { graceMs: 0, timeoutMs: 500 }).then((async_) => console.log
 
 test('sweepGroups / sweepGroupsSync refuse the caller\'s own group', { skip: process.platform !== 'linux' }, async () => {
   const out = path.resolve(__dirname, '../../src');
-  const child = spawnNode(SWEEP_OWN_GROUP, { args: [path.join(out, 'host/groupSweep.js'), path.join(out, 'core/fingerprint.js')], detached: true });
+  const child = spawnNode(SWEEP_OWN_GROUP, { args: [path.join(out, 'core/groupSweep.js'), path.join(out, 'core/fingerprint.js')], detached: true });
   let text = '';
   child.stdout!.on('data', (d) => (text += d));
   const [code, signal] = await once(child, 'close');

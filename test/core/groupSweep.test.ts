@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fingerprintOf } from '../../src/core/fingerprint';
-import { sweepGroups, sweepGroupsSync } from '../../src/host/groupSweep';
+import { sweepGroups, sweepGroupsSync } from '../../src/core/groupSweep';
 import { isAlive, killTracked, readLineMatching, spawnNode, track, waitFor } from '../support/processes';
 
 after(killTracked);

@@ -5,10 +5,10 @@
 // user's process, escalate SIGTERM → grace → SIGKILL on the group until it is empty.
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Fingerprint } from '../core/fingerprint';
-import { killGroup, killGroupSync, ownProcessGroup } from '../core/kill';
-import { readProcStat, scanLiveStats } from '../core/procfs';
-import { runSteps, runStepsSync } from '../core/steps';
+import { Fingerprint } from './fingerprint';
+import { killGroup, killGroupSync, ownProcessGroup } from './kill';
+import { readProcStat, scanLiveStats } from './procfs';
+import { runSteps, runStepsSync } from './steps';
 
 export interface SweepTarget {
   pgid: number;
