@@ -175,6 +175,7 @@ export class SessionManager {
     const workers = [...this.liveWorkers].filter((w) => w.pgid !== null && !w.exitInfo);
     if (workers.length) {
       const r = await sweepGroups(workers.map((w) => ({ pgid: w.pgid!, leader: w.fingerprint })), { graceMs, timeoutMs: graceMs + 3000 });
+      this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
       for (const why of r.refused) this.opts.log(`shutdown: ${why}`);
       if (r.survivors.length) this.opts.log(`shutdown: still alive after the sweep: ${r.survivors.join(', ')}`);
       else if (!r.refused.length) for (const w of workers) w.groupEmptied();
