@@ -6,7 +6,8 @@ import type { GatewayModel, SessionView, WorkerView } from '../host/gatewayModel
 import type { GatewayStatus } from '../host/supervisor';
 import type { Log } from '../host/seams';
 import type { NodeRef, TreeNode } from './treeNodes';
-import { PROGRESS_NOTIFICATION, WindowApi } from './vscodeApi';
+import { withDelayedProgress } from './delayedProgress';
+import { WindowApi } from './vscodeApi';
 
 export const COMMAND_IDS = [
   'gatewayWarden.startGateway',
@@ -48,6 +49,8 @@ export interface CommandDeps {
   /** `only`: invoked on one orphan's row (its pid). */
   clearOrphans: (only?: number) => Promise<void>;
   slashTimeoutMs?: number;
+  /** How long a slash command runs before its progress notification shows (default 700 ms). */
+  progressDelayMs?: number;
 }
 
 const SHOW_LOG = 'Show Log';
@@ -155,9 +158,12 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       }
       d.model.noteActivity(s.sessionId);
       d.log.info(`[${s.sessionId}] ${command.trim()}`);
-      // A command can take long (/sleep, /run): show that it is running.
-      const r = await d.window.withProgress({ location: PROGRESS_NOTIFICATION, title: `Running ${command.trim()} in session ${s.label ?? s.sessionId}…` }, () =>
+      // A command can take long (/sleep, /run): show that it is running, once it has taken a while.
+      const r = await withDelayedProgress(
+        d.window,
+        `Running ${command.trim()} in session ${s.label ?? s.sessionId}…`,
         d.gateway.request<{ output?: unknown }>('slash.exec', { sessionId: s.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000),
+        d.progressDelayMs,
       );
       d.model.noteActivity(s.sessionId);
       const output = typeof r?.output === 'string' ? r.output : JSON.stringify(r?.output ?? '');

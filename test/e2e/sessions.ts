@@ -53,11 +53,14 @@ type SlashOutcome = { kind: 'output' | 'failed' | 'not-received' | 'timeout'; te
 const SLASH_TIMEOUT_MS = 60_000;
 /** How long after the input box closed the extension has to log the command it received. */
 const RECEIVED_WITHIN_MS = 10_000;
+/** How long to wait for a toast before looking in the notification centre. */
+const CENTER_AFTER_MS = 5_000;
 
 async function slashOutcome(ctx: E2eContext, command: string, logMark: LogMark): Promise<SlashOutcome> {
   const result = notification(ctx.page, `${command}:`);
   const failure = notification(ctx.page, /Slash command failed/);
   const started = Date.now();
+  let centerOpened = false;
   for (;;) {
     if (await result.isVisible().catch(() => false)) {
       return { kind: 'output', text: (await result.locator('.notification-list-item-message').innerText()).trim() };
@@ -66,6 +69,13 @@ async function slashOutcome(ctx: E2eContext, command: string, logMark: LogMark):
       return { kind: 'failed', text: (await failure.innerText().catch(() => '?')).replace(/\s+/g, ' ').trim() };
     }
     const waited = Date.now() - started;
+    if (waited > CENTER_AFTER_MS && !centerOpened && extensionLogSince(ctx.userDataDir, logMark).includes(`] ${command}`)) {
+      // VS Code shows at most three new toasts per 800 ms; past that a notification goes straight
+      // to the notification centre (the bell gets a dot). Look there, as a person would.
+      ctx.log(`no toast for "${command}" after ${CENTER_AFTER_MS} ms: looking in the notification centre`);
+      await runFromPalette(ctx.page, 'Notifications: Show Notifications');
+      centerOpened = true;
+    }
     if (waited > RECEIVED_WITHIN_MS && !extensionLogSince(ctx.userDataDir, logMark).includes(`] ${command}`)) {
       return { kind: 'not-received', text: `the extension did not log receiving it within ${RECEIVED_WITHIN_MS} ms` };
     }

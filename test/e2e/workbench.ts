@@ -193,9 +193,9 @@ async function untilFocused(widget: Locator, label: string, timeoutMs: number): 
   }
 }
 
-/** A visible notification toast whose message matches `text`. */
+/** A visible notification whose message matches `text`: a toast, or in the open notification centre. */
 export function notification(page: Page, text: string | RegExp): Locator {
-  return page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
+  return page.locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item', { hasText: text }).first();
 }
 
 export async function waitForNotification(page: Page, text: string | RegExp, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
@@ -209,6 +209,9 @@ export async function clickNotificationButton(page: Page, text: string | RegExp,
   await notification(page, text).locator('.monaco-button', { hasText: button }).first().click();
 }
 
+/** Clears every notification; closes the notification centre if it was open. */
 export async function clearNotifications(page: Page): Promise<void> {
   await runFromPalette(page, 'Notifications: Clear All Notifications');
+  const center = page.locator('.notifications-center');
+  if (await center.isVisible().catch(() => false)) await page.keyboard.press('Escape');
 }

@@ -162,18 +162,38 @@ test('killWorker from the palette asks even for a single worker, and kills what 
   assert.deepEqual(killed, [31]);
 });
 
-test('runSlashCommand shows progress while the command runs', async () => {
+test('runSlashCommand shows progress once a command runs longer than the delay', async () => {
   let during: string | undefined;
   const gateway = fakeGateway('running', {});
-  const { h, window, model } = setup({ gateway, answers: { input: ['/sleep 10'] } });
-  gateway.request = (async (method: string) => {
+  const { h, window, model } = setup({ gateway, answers: { input: ['/sleep 10'] }, progressDelayMs: 0 });
+  // Answers after the (0 ms) delay has passed: the progress shows while it runs.
+  gateway.request = ((method: string) => new Promise<unknown>((resolve) => setTimeout(() => {
     during = window.shown.filter((s) => s.kind === 'progress').map((s) => s.message).join();
-    return method === 'slash.exec' ? { output: 'slept' } : undefined;
-  }) as typeof gateway.request;
+    resolve(method === 'slash.exec' ? { output: 'slept' } : undefined);
+  }, 50))) as typeof gateway.request;
   model.applyEvent({ type: 'session.created', sessionId: 's1', label: 'one' });
   await h['gatewayWarden.runSlashCommand']();
   assert.equal(during, 'Running /sleep 10 in session one…');
   assert.match(window.shown.find((s) => s.kind === 'info')!.message, /slept/);
+});
+
+test('runSlashCommand: a quick command shows its result without a progress notification first', async () => {
+  const gateway = fakeGateway('running', { 'slash.exec': { output: 'hi' } });
+  const { h, window, model } = setup({ gateway, answers: { input: ['/echo hi'] }, progressDelayMs: 60_000 });
+  model.applyEvent({ type: 'session.created', sessionId: 's1', label: 'one' });
+  await h['gatewayWarden.runSlashCommand']();
+  assert.deepEqual(window.shown.filter((s) => s.kind === 'progress'), []);
+  assert.equal(window.shown.find((s) => s.kind === 'info')!.message, '/echo hi: hi');
+});
+
+test('runSlashCommand: a failure after the progress showed is reported, not thrown', async () => {
+  const gateway = fakeGateway('running', {});
+  const { h, window, model } = setup({ gateway, answers: { input: ['/boom'] }, progressDelayMs: 0 });
+  gateway.request = (() => new Promise((_resolve, reject) => setTimeout(() => reject(new Error('worker died')), 50))) as typeof gateway.request;
+  model.applyEvent({ type: 'session.created', sessionId: 's1', label: 'one' });
+  await h['gatewayWarden.runSlashCommand']();
+  assert.equal(window.shown.filter((s) => s.kind === 'progress').length, 1);
+  assert.match(window.shown.find((s) => s.kind === 'error')!.message, /Slash command failed: worker died/);
 });
 
 test('from the palette with no argument and no gateway, every command says why (or offers a start) and never throws', async () => {
