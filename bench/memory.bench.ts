@@ -23,14 +23,17 @@ const mb = (kb: number) => (kb / 1024).toFixed(1);
 const signedMb = (kb: number) => `${kb >= 0 ? '+' : '−'}${mb(Math.abs(kb))}`;
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS)); // a measurement delay: let start-up garbage and exits settle
 
-interface Footprint { rssKb: number; threads: number; fds: number }
+/** VmRSS = RssAnon (private to the process) + RssFile (mapped files: mostly the node binary, shared) + RssShmem. */
+interface Footprint { rssKb: number; anonKb: number; fileKb: number; threads: number; fds: number }
 
 function footprint(pid: number): Footprint {
   const rssKb = procStatus(pid, 'VmRSS');
+  const anonKb = procStatus(pid, 'RssAnon');
+  const fileKb = procStatus(pid, 'RssFile');
   const threads = procStatus(pid, 'Threads');
   const fds = openFds(pid);
-  if (rssKb === undefined || threads === undefined || fds === undefined) throw new Error(`cannot read /proc/${pid}`);
-  return { rssKb, threads, fds };
+  if (rssKb === undefined || anonKb === undefined || fileKb === undefined || threads === undefined || fds === undefined) throw new Error(`cannot read /proc/${pid}`);
+  return { rssKb, anonKb, fileKb, threads, fds };
 }
 
 /**
@@ -128,16 +131,20 @@ async function main(): Promise<void> {
     const s = stats(fs.map((f) => f.threads));
     return s.min === s.max ? String(s.min) : `${s.min}–${s.max}`;
   };
+  const median = (fs: Footprint[], k: 'anonKb' | 'fileKb') => mb(stats(fs.map((f) => f[k])).median);
+  const idleRow = (name: string, fs: Footprint[], s: typeof sBare, over: string, goalMb?: number) =>
+    [name, s.n, spread(s, mb), over, median(fs, 'anonKb'), median(fs, 'fileKb'), threads(fs), goalMb ? `≤ ${goalMb}` : '—'];
   table(
     `row 6: idle resident memory (VmRSS, ${SETTLE_MS} ms after start / after one /echo), MB`,
-    ['process', 'samples', 'RSS median (min–max)', 'over bare node', 'threads', 'goal'],
+    ['process', 'samples', 'RSS median (min–max)', 'RSS over bare node', 'of it anonymous (private)', 'of it file-backed (mostly the node binary, shared)', 'threads', 'goal (RSS)'],
     [
-      ['baseline: bare `node -e` with a timer', sBare.n, spread(sBare, mb), '—', threads(bare), '—'],
-      ['baseline: bare node + one idle worker_threads Worker (what the guard thread costs)', sThread.n, spread(sThread, mb), signedMb(sThread.median - sBare.median), threads(bareThread), '—'],
-      ['**gateway** (dist/gateway.js, idle, no sessions)', sGw.n, spread(sGw, mb), signedMb(sGw.median - sBare.median), threads(gateways), `≤ ${GATEWAY_GOAL_MB}`],
-      ['**worker** (dist/worker.js, idle after one /echo)', sW.n, spread(sW, mb), signedMb(sW.median - sBare.median), threads(workers), `≤ ${WORKER_GOAL_MB}`],
+      idleRow('baseline: bare `node -e` with a timer', bare, sBare, '—'),
+      idleRow('baseline: bare node + one idle worker_threads Worker (what the guard thread costs)', bareThread, sThread, signedMb(sThread.median - sBare.median)),
+      idleRow('**gateway** (dist/gateway.js, idle, no sessions)', gateways, sGw, signedMb(sGw.median - sBare.median), GATEWAY_GOAL_MB),
+      idleRow('**worker** (dist/worker.js, idle after one /echo)', workers, sW, signedMb(sW.median - sBare.median), WORKER_GOAL_MB),
     ],
   );
+  console.log('_RSS counts the pages of the node binary each process has touched (file-backed, shared by every node process on the machine, counted again in each); the anonymous part is what one more process really costs._\n');
   console.log('_Threads: node\'s own (main, V8 platform workers, libuv pool once used), plus, in the gateway and the worker, the lifeline\'s blocked-loop guard — a `worker_threads` Worker with its own V8 isolate and event loop (src/core/lifelineGuard.ts); the second baseline row shows what such a thread alone costs._\n');
   goal({ row: '6', goal: `gateway RSS ≤ ${GATEWAY_GOAL_MB} MB`, measured: `${mb(sGw.median)} MB median (max ${mb(sGw.max)}; bare node ${mb(sBare.median)})`, met: sGw.median / 1024 <= GATEWAY_GOAL_MB });
   goal({ row: '6', goal: `idle worker RSS ≤ ${WORKER_GOAL_MB} MB`, measured: `${mb(sW.median)} MB median (max ${mb(sW.max)}; bare node ${mb(sBare.median)})`, met: sW.median / 1024 <= WORKER_GOAL_MB });
@@ -164,8 +171,8 @@ async function main(): Promise<void> {
     const growthKb = end.rssKb - warm.rssKb;
     table(
       `row 6: gateway over ${CYCLES} session create / exec /echo x / close cycles (${CONCURRENCY} at a time)`,
-      ['after cycles', 'RSS MB', 'Δ RSS MB (from 0)', 'threads', 'open fds', 'elapsed s'],
-      points.map((p) => [p.at, mb(p.f.rssKb), signedMb(p.f.rssKb - points[0].f.rssKb), p.f.threads, p.f.fds, p.seconds.toFixed(1)]),
+      ['after cycles', 'RSS MB', 'Δ RSS MB (from 0)', 'of it anonymous MB', 'threads', 'open fds', 'elapsed s'],
+      points.map((p) => [p.at, mb(p.f.rssKb), signedMb(p.f.rssKb - points[0].f.rssKb), mb(p.f.anonKb), p.f.threads, p.f.fds, p.seconds.toFixed(1)]),
     );
     const perCycle = (growthKb * 1024) / (CYCLES - CYCLES / 4);
     console.log(`_From cycle ${CYCLES / 4} (warmed up) to ${CYCLES}: RSS ${signedMb(growthKb)} MB (${perCycle.toFixed(0)} bytes per cycle), threads ${warm.threads} → ${end.threads}, fds ${warm.fds} → ${end.fds}. ${g.workerPids.length} workers started, ${leftWorkers.length} still alive after their sessions closed. RSS includes garbage V8 has not collected yet; the next table separates the two._\n`);
@@ -174,11 +181,11 @@ async function main(): Promise<void> {
     const heapGrowthKb = heapKb(heapEnd) - heapKb(heapStart);
     table(
       `row 6: the same gateway after a forced full GC, before cycle 1 and after cycle ${CYCLES} (is the growth a leak or uncollected garbage?)`,
-      ['when', 'V8 heap used MB', 'external MB', 'RSS MB after the GC'],
+      ['when', 'V8 heap used (live) MB', 'V8 heap committed MB', 'external MB', 'RSS MB after the GC'],
       [
-        ['before cycle 1', mb(heapStart.heapUsed / 1024), mb(heapStart.external / 1024), mb(heapStart.rss / 1024)],
-        [`after cycle ${CYCLES}`, mb(heapEnd.heapUsed / 1024), mb(heapEnd.external / 1024), mb(heapEnd.rss / 1024)],
-        ['growth', signedMb((heapEnd.heapUsed - heapStart.heapUsed) / 1024), signedMb((heapEnd.external - heapStart.external) / 1024), signedMb((heapEnd.rss - heapStart.rss) / 1024)],
+        ['before cycle 1', mb(heapStart.heapUsed / 1024), mb(heapStart.heapTotal / 1024), mb(heapStart.external / 1024), mb(heapStart.rss / 1024)],
+        [`after cycle ${CYCLES}`, mb(heapEnd.heapUsed / 1024), mb(heapEnd.heapTotal / 1024), mb(heapEnd.external / 1024), mb(heapEnd.rss / 1024)],
+        ['growth', signedMb((heapEnd.heapUsed - heapStart.heapUsed) / 1024), signedMb((heapEnd.heapTotal - heapStart.heapTotal) / 1024), signedMb((heapEnd.external - heapStart.external) / 1024), signedMb((heapEnd.rss - heapStart.rss) / 1024)],
       ],
     );
     console.log(`_Live heap + external after a full collection grew ${signedMb(heapGrowthKb)} MB over ${CYCLES} cycles (${((heapGrowthKb * 1024) / CYCLES).toFixed(0)} bytes per cycle, JIT warm-up included). The gateway in this table and the previous one ran with \`--expose-gc -r bench/gcProbe\` (a SIGUSR2 handler, nothing else) so the collection could be forced; the forced collections are before the first and after the last sample only._\n`);
