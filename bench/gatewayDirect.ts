@@ -1,7 +1,7 @@
 // Benchmark support: the embedded gateway and worker started the way their parents start them
 // (node dist/X.js, detached so each leads its own group, stdio pipes, the owner marker in the
-// environment), with the benchmark itself as the host. Every group and pid started here is
-// SIGKILLed at exit if still alive (killTracked), whatever happened.
+// environment), with the benchmark itself as the host. Whatever happens, every group started
+// here that is still ours is SIGKILLed at exit (bench/cleanup.ts checks start times first).
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,13 +9,11 @@ import { performance } from 'node:perf_hooks';
 import { formatFingerprint, selfFingerprint } from '../src/core/fingerprint';
 import { OWNER_ENV } from '../src/core/ownerMarker';
 import { JsonRpcConnection } from '../src/core/rpc';
-import { killTracked, track } from '../test/support/processes';
+import { trackProcess } from './cleanup';
 
 export const DIST = path.resolve(__dirname, '..', '..', 'dist');
 export const GATEWAY_JS = path.join(DIST, 'gateway.js');
 export const WORKER_JS = path.join(DIST, 'worker.js');
-
-process.on('exit', killTracked);
 
 /** The bench process as the host: the marker and the parent/owner fingerprint children watch. */
 export const hostFingerprint = formatFingerprint(selfFingerprint());
@@ -28,7 +26,7 @@ export function spawnDetached(args: string[], env: NodeJS.ProcessEnv = {}): Chil
     env: { ...process.env, [OWNER_ENV]: hostFingerprint, ...env },
   });
   if (child.pid === undefined) throw new Error(`cannot spawn ${process.execPath} ${args.join(' ')}`);
-  track(child.pid, true);
+  trackProcess(child.pid, true);
   child.on('error', () => undefined);
   child.stdin!.on('error', () => undefined);
   return child;
@@ -97,9 +95,9 @@ export async function startGateway(args: string[] = [], nodeArgs: string[] = [])
   const workerPids: number[] = [];
   const rpc = new JsonRpcConnection(child.stdout!, child.stdin!, { log: () => undefined });
   rpc.onNotification((method, params) => {
-    const e = params as { type?: string; pid?: number };
+    const e = params as { type?: string; pid?: number; startTime?: number };
     if (method === 'event' && e.type === 'worker.started' && typeof e.pid === 'number') {
-      track(e.pid, true);
+      trackProcess(e.pid, true, typeof e.startTime === 'number' ? e.startTime : undefined);
       workerPids.push(e.pid);
     }
   });
