@@ -51,7 +51,7 @@ async function bareNode(thread = false): Promise<Footprint> {
   return f;
 }
 
-interface HeapUsage { rss: number; heapUsed: number; heapTotal: number; external: number; collected: boolean }
+interface HeapUsage { rss: number; heapUsed: number; heapTotal: number; external: number; newSpaceCommitted: number; collected: boolean }
 
 /**
  * Attaches the GC probe reader to a gateway started with gcProbe.js preloaded; the function
@@ -181,12 +181,9 @@ async function main(): Promise<void> {
     const heapGrowthKb = heapKb(heapEnd) - heapKb(heapStart);
     table(
       `row 6: the same gateway after a forced full GC, before cycle 1 and after cycle ${CYCLES} (is the growth a leak or uncollected garbage?)`,
-      ['when', 'V8 heap used (live) MB', 'V8 heap committed MB', 'external MB', 'RSS MB after the GC'],
-      [
-        ['before cycle 1', mb(heapStart.heapUsed / 1024), mb(heapStart.heapTotal / 1024), mb(heapStart.external / 1024), mb(heapStart.rss / 1024)],
-        [`after cycle ${CYCLES}`, mb(heapEnd.heapUsed / 1024), mb(heapEnd.heapTotal / 1024), mb(heapEnd.external / 1024), mb(heapEnd.rss / 1024)],
-        ['growth', signedMb((heapEnd.heapUsed - heapStart.heapUsed) / 1024), signedMb((heapEnd.heapTotal - heapStart.heapTotal) / 1024), signedMb((heapEnd.external - heapStart.external) / 1024), signedMb((heapEnd.rss - heapStart.rss) / 1024)],
-      ],
+      ['when', 'V8 heap used (live) MB', 'V8 heap committed MB', 'of it young generation MB', 'external MB', 'RSS MB after the GC'],
+      [heapStart, heapEnd].map((u, i) => [i ? `after cycle ${CYCLES}` : 'before cycle 1', mb(u.heapUsed / 1024), mb(u.heapTotal / 1024), mb(u.newSpaceCommitted / 1024), mb(u.external / 1024), mb(u.rss / 1024)])
+        .concat([['growth', ...(['heapUsed', 'heapTotal', 'newSpaceCommitted', 'external', 'rss'] as const).map((k) => signedMb((heapEnd[k] - heapStart[k]) / 1024))]]),
     );
     console.log(`_Live heap + external after a full collection grew ${signedMb(heapGrowthKb)} MB over ${CYCLES} cycles (${((heapGrowthKb * 1024) / CYCLES).toFixed(0)} bytes per cycle, JIT warm-up included). The gateway in this table and the previous one ran with \`--expose-gc -r bench/gcProbe\` (a SIGUSR2 handler, nothing else) so the collection could be forced; the forced collections are before the first and after the last sample only._\n`);
     goal({
