@@ -10,6 +10,7 @@ import { formatFingerprint, selfFingerprint } from '../src/core/fingerprint';
 import { OWNER_ENV } from '../src/core/ownerMarker';
 import { JsonRpcConnection } from '../src/core/rpc';
 import { trackProcess } from './cleanup';
+import { SMALL_HEAP_FLAGS } from '../src/core/heapFlags';
 
 export const DIST = path.resolve(__dirname, '..', '..', 'dist');
 export const GATEWAY_JS = path.join(DIST, 'gateway.js');
@@ -83,7 +84,8 @@ export interface DirectGateway {
  */
 export async function startGateway(args: string[] = [], nodeArgs: string[] = []): Promise<DirectGateway> {
   const t0 = performance.now();
-  const child = spawnDetached([...nodeArgs, GATEWAY_JS, ...args]);
+  // With the V8 flags the extension starts it with (src/host/launchSpec.ts).
+  const child = spawnDetached([...nodeArgs, ...SMALL_HEAP_FLAGS, GATEWAY_JS, ...args]);
   let err = '';
   child.stderr!.on('data', (c: Buffer) => {
     err = (err + c.toString()).slice(-20_000);

@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { exited, firstLine, hostFingerprint, spawnDetached, startGateway, stopGateway, WORKER_JS } from './gatewayDirect';
 import { goal, ms, ratio, spread, stats, Stats, table, trials } from './support';
+import { SMALL_HEAP_FLAGS } from '../src/core/heapFlags';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(20));
 
@@ -23,7 +24,7 @@ async function bareNode(): Promise<{ line: number; exit: number }> {
 
 /** The worker's argv as WorkerProcess.spawn builds it (src/gateway/workerProcess.ts). */
 function workerArgs(sessionId: string): string[] {
-  return [WORKER_JS, '--session', sessionId, '--parent', hostFingerprint, '--poll-ms', '1000', '--idle-timeout-ms', String(30 * 60_000), '--owner', hostFingerprint];
+  return [...SMALL_HEAP_FLAGS, WORKER_JS, '--session', sessionId, '--parent', hostFingerprint, '--poll-ms', '1000', '--idle-timeout-ms', String(30 * 60_000), '--owner', hostFingerprint];
 }
 
 async function directWorker(trial: number): Promise<{ ready: number; reply: number }> {

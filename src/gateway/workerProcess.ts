@@ -3,6 +3,7 @@
 // a polite request, then SIGTERM, then SIGKILL on the worker's whole group, pipes destroyed.
 import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
+import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
 import { killGroup } from '../core/kill';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
@@ -94,6 +95,7 @@ export class WorkerProcess {
 
   static spawn(opts: WorkerSpawnOptions): WorkerProcess {
     const args = [
+      ...SMALL_HEAP_FLAGS,
       opts.workerPath,
       '--session', opts.sessionId,
       '--parent', formatFingerprint(selfFingerprint()),

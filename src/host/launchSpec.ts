@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Fingerprint, formatFingerprint } from '../core/fingerprint';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { WardenSettings } from './settings';
+import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
 
 export interface LaunchSpec {
   command: string;
@@ -45,7 +46,7 @@ export function launchSpec(settings: WardenSettings, ctx: LaunchContext): Launch
   // Inside VS Code process.execPath is Electron (or code-server's node); ELECTRON_RUN_AS_NODE
   // makes Electron behave as plain Node and is harmless for node itself.
   const command = ctx.execPath ?? process.execPath;
-  const args = [path.join(ctx.extensionPath, 'dist', 'gateway.js')];
+  const args = [...SMALL_HEAP_FLAGS, path.join(ctx.extensionPath, 'dist', 'gateway.js')];
   env.ELECTRON_RUN_AS_NODE = '1';
   return { command, args, env, display: displayArgv(command, args), embedded: true };
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_SETTINGS, readSettings } from '../../src/host/settings';
 import { launchSpec } from '../../src/host/launchSpec';
+import { SMALL_HEAP_FLAGS } from '../../src/core/heapFlags';
 
 const reader = (values: Record<string, unknown>) => (key: string) => values[key];
 
@@ -53,7 +54,7 @@ test('embedded gateway: the host runtime with ELECTRON_RUN_AS_NODE and dist/gate
   assert.match(problems.join(), /gateway\.args is ignored/);
   const spec = launchSpec(settings, { extensionPath: '/ext', owner: { pid: 1, startTime: 2, bootId: 'c' }, execPath: '/electron', baseEnv: {} });
   assert.equal(spec.command, '/electron');
-  assert.deepEqual(spec.args, ['/ext/dist/gateway.js']);
+  assert.deepEqual(spec.args, [...SMALL_HEAP_FLAGS, '/ext/dist/gateway.js']);
   assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
   assert.equal(spec.embedded, true);
 });

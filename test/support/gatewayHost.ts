@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { JsonRpcConnection } from '../../src/core/rpc';
 import { pidsWithMarker } from './marker';
 import { readLineMatching, spawnNode, track, waitFor } from './processes';
+import { SMALL_HEAP_FLAGS } from '../../src/core/heapFlags';
 
 export const DIST = path.resolve(__dirname, '../../../dist');
 export const GATEWAY_JS = path.join(DIST, 'gateway.js');
@@ -44,7 +45,7 @@ function hostSource(args: string[], holdStdinOpen: boolean): string {
 const { spawn } = require('child_process');
 const { selfFingerprint, formatFingerprint } = require(${FINGERPRINT_JS});
 const fp = formatFingerprint(selfFingerprint());
-const gw = spawn(process.execPath, [${JSON.stringify(GATEWAY_JS)}, ...${JSON.stringify(args)}], {
+const gw = spawn(process.execPath, [...${JSON.stringify(SMALL_HEAP_FLAGS)}, ${JSON.stringify(GATEWAY_JS)}, ...${JSON.stringify(args)}], {
   detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GATEWAY_WARDEN_OWNER: fp },
 });
 let holder;
