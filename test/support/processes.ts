@@ -3,8 +3,15 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { readProcStat } from '../../src/core/procfs';
 
-const tracked = new Set<number>();
-const trackedGroups = new Set<number>();
+// pid → its start time when tracked: a pid is signalled at cleanup only while it is still that
+// process (pids are reused within minutes on a machine that starts thousands of processes).
+const tracked = new Map<number, number | undefined>();
+const trackedGroups = new Map<number, number | undefined>();
+const LINUX = process.platform === 'linux';
+
+function startTimeOf(pid: number): number | undefined {
+  return readProcStat(pid)?.startTime;
+}
 
 /** A unique marker value for one test, so its processes can be found in /proc. */
 export function testMarker(name: string): string {
@@ -40,8 +47,9 @@ export function waitForExit(pid: number, timeoutMs = 10_000): Promise<true> {
 export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
   if (child.pid !== undefined) {
-    tracked.add(child.pid);
-    if (opts.detached) trackedGroups.add(child.pid);
+    const start = startTimeOf(child.pid);
+    tracked.set(child.pid, start);
+    if (opts.detached) trackedGroups.set(child.pid, start);
   }
   child.on('error', () => undefined);
   return child;
@@ -54,8 +62,9 @@ export function spawnNode(source: string, opts: SpawnOptions & { args?: string[]
 
 /** Records a pid the test learned about (a grandchild) so cleanup covers it. */
 export function track(pid: number, isGroupLeader = false): void {
-  tracked.add(pid);
-  if (isGroupLeader) trackedGroups.add(pid);
+  const start = tracked.has(pid) ? tracked.get(pid) : startTimeOf(pid);
+  tracked.set(pid, start);
+  if (isGroupLeader) trackedGroups.set(pid, start);
 }
 
 /** Reads newline-separated lines from a stream until `match` returns a value. */
@@ -89,17 +98,24 @@ export function readLineMatching<T>(
   });
 }
 
-/** SIGKILLs every tracked pid and group that is still alive. Call from `after`/`afterEach`. */
+/**
+ * SIGKILLs every tracked pid and group that is still the process it was. Call from `after`.
+ * A group is signalled while its leader lives with the recorded start time, or once the leader
+ * is gone (the kernel does not hand out a pid still in use as a group id, so the group is ours).
+ */
 export function killTracked(): void {
-  for (const pgid of trackedGroups) {
+  for (const [pgid, start] of trackedGroups) {
+    const leader = readProcStat(pgid);
+    if (LINUX && leader && leader.state !== 'Z' && leader.startTime !== start) continue; // reused
     try {
       process.kill(-pgid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-  for (const pid of tracked) {
+  for (const [pid, start] of tracked) {
     if (!isAlive(pid)) continue;
+    if (LINUX && startTimeOf(pid) !== start) continue; // another process has the pid now
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
