@@ -4,6 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf, isSameProcess } from '../core/fingerprint';
 import { killGroup, killTree } from '../core/kill';
+import { LineDecoder } from '../core/lineDecoder';
 import { JsonRpcConnection } from '../core/rpc';
 import { Emitter } from './emitter';
 import { LaunchSpec } from './launchSpec';
@@ -36,6 +37,7 @@ export interface StartOptions {
 
 const POSIX = process.platform !== 'win32';
 const STDERR_TAIL = 20;
+const STDERR_LINE_BYTES = 64 * 1024;
 
 export class GatewayProcess {
   private readonly events = new Emitter<GatewayEvent>();
@@ -91,25 +93,25 @@ export class GatewayProcess {
       }
 
       const stderrTail: string[] = [];
-      let stderrBuf = '';
-      child.stderr?.setEncoding('utf8');
-      child.stderr?.on('data', (chunk: string) => {
-        stderrBuf += chunk;
-        let nl: number;
-        while ((nl = stderrBuf.indexOf('\n')) >= 0) {
-          const line = stderrBuf.slice(0, nl).replace(/\r$/, '');
-          stderrBuf = stderrBuf.slice(nl + 1);
-          if (!line) continue;
-          log.info(`[gateway ${child.pid ?? '?'}] ${line}`);
-          stderrTail.push(line);
-          if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
-        }
+      const keep = (line: string) => {
+        log.info(`[gateway ${child.pid ?? '?'}] ${line}`);
+        stderrTail.push(line);
+        if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
+      };
+      // Bounded per line: a (custom) gateway printing without newlines must not grow the host's memory.
+      const stderrLines = new LineDecoder(STDERR_LINE_BYTES, {
+        line: keep,
+        oversize: (limit) => keep(`[a stderr line longer than ${limit} bytes was dropped]`),
       });
+      child.stderr?.on('data', (chunk: Buffer) => stderrLines.push(chunk));
       // A dead gateway makes our writes fail with EPIPE; that is reported through 'exit'.
       child.stdin?.on('error', (e) => log.debug(`gateway stdin: ${e.message}`));
 
       const exited = new Promise<GatewayExit>((res) => {
-        child.once('exit', (code, signal) => res({ code, signal, stderrTail: [...stderrTail, ...(stderrBuf ? [stderrBuf] : [])] }));
+        child.once('exit', (code, signal) => {
+          stderrLines.end(); // a last line without a newline still counts
+          res({ code, signal, stderrTail: [...stderrTail] });
+        });
       });
 
       let settled = false;

@@ -106,6 +106,17 @@ test('a command that exits at once reports its exit code and stderr', { skip: !l
   await sup.dispose();
 });
 
+test('a 4 MB stderr line is dropped with a note, not buffered; the last line without a newline is kept', { skip: !linux }, async () => {
+  const { sup } = supervise('runaway-stderr', { FAKE_GATEWAY_MODE: 'runaway-stderr' });
+  const err = await sup.start().then(() => undefined, (e: Error) => e);
+  assert.ok(err, 'start fails: the command exits before gateway.ready');
+  assert.match(err.message, /exited with code 3 before it was ready/);
+  assert.match(err.message, /a stderr line longer than 65536 bytes was dropped/);
+  assert.match(err.message, /last words/);
+  assert.ok(err.message.length < 70_000, `the error carries no megabytes of stderr (${err.message.length} chars)`);
+  await sup.dispose();
+});
+
 test('a command that never says gateway.ready times out and its whole group is stopped', { skip: !linux }, async () => {
   const { sup, marker } = supervise('never-ready', { FAKE_GATEWAY_MODE: 'never-ready' }, { readyTimeoutMs: 1500 });
   const started = sup.start();
