@@ -29,7 +29,7 @@ await Promise.all(
         outfile: `dist/${name}.js`,
         bundle: true,
         platform: 'node',
-        target: 'node18',
+        target: 'node20',
         format: 'cjs',
         external: ['vscode'],
         minify: production,

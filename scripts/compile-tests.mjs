@@ -23,7 +23,7 @@ await esbuild.build({
   outbase: '.',
   bundle: false,
   platform: 'node',
-  target: 'node18',
+  target: 'node20',
   format: 'cjs',
   sourcemap: 'inline',
   logLevel: 'warning',

@@ -39,7 +39,7 @@ await esbuild.build({
   outdir: outDir,
   bundle: true,
   platform: 'node',
-  target: 'node18',
+  target: 'node20',
   format: 'cjs',
   external: ['vscode', 'mocha'],
   sourcemap: 'inline',

@@ -10,6 +10,7 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefi
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 const results = [];
 const totals = { pass: 0, fail: 0, skipped: 0 };
+const skippedSuites = [];
 const TAP = join('out', 'node-test.tap');
 
 /** Runs one step with live output; a failing step ends the run. Returns what it printed. */
@@ -31,7 +32,10 @@ async function step(name, cmd, cmdArgs, opts = {}) {
     child.on('close', (c, sig) => resolve(c ?? sig));
   });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  results.push({ name, ok: code === 0, secs });
+  // A suite that could not run here (scripts/e2e-install.mjs skipOrFail) exits 0 but ran nothing.
+  const skipped = code === 0 ? /^.+ SKIPPED: (.*)$/m.exec(out)?.[1] : undefined;
+  results.push({ name, ok: code === 0, skipped, secs });
+  if (skipped) skippedSuites.push(name);
   suiteCounts(out);
   if (code !== 0) {
     summary();
@@ -52,11 +56,15 @@ function suiteCounts(text) {
 
 function summary() {
   console.log('\n=== summary');
-  for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(36)} ${r.secs}s`);
+  for (const r of results) {
+    const mark = !r.ok ? 'FAIL' : r.skipped ? 'SKIP' : 'ok  ';
+    console.log(`${mark} ${r.name.padEnd(36)} ${r.secs}s${r.skipped ? `  skipped: ${r.skipped}` : ''}`);
+  }
   const unit = tapCounts(TAP);
   const pass = totals.pass + unit.pass;
   const fail = totals.fail + unit.fail;
-  console.log(`\n${pass} passed, ${fail} failed, ${totals.skipped + unit.skipped} skipped`);
+  const suites = skippedSuites.length ? ` (whole suites skipped: ${skippedSuites.join(', ')})` : '';
+  console.log(`\n${pass} passed, ${fail} failed, ${totals.skipped + unit.skipped} skipped${suites}`);
 }
 
 /** Totals from the TAP summary lines node --test writes at the end. */

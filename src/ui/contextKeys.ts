@@ -6,15 +6,13 @@ export interface ContextKeys {
   'gatewayWarden.gatewayActive': boolean;
   'gatewayWarden.hasSessions': boolean;
   'gatewayWarden.hasWorkers': boolean;
-  'gatewayWarden.hasOrphans': boolean;
 }
 
-export function contextKeys(gateway: GatewayStatus, sessions: number, workers: number, orphans: number): ContextKeys {
+export function contextKeys(gateway: GatewayStatus, sessions: number, workers: number): ContextKeys {
   return {
     'gatewayWarden.gatewayState': gateway.state,
     'gatewayWarden.gatewayActive': gateway.state === 'running' || gateway.state === 'starting' || gateway.state === 'restarting',
     'gatewayWarden.hasSessions': sessions > 0,
     'gatewayWarden.hasWorkers': workers > 0,
-    'gatewayWarden.hasOrphans': orphans > 0,
   };
 }

@@ -52,7 +52,7 @@ export class WardenUi implements vscode.Disposable {
       status.text = s.text;
       status.tooltip = s.tooltip;
       status.show();
-      const keys = contextKeys(st, host.model.list().length, workers, this.orphans.length);
+      const keys = contextKeys(st, host.model.list().length, workers);
       const json = JSON.stringify(keys);
       if (json !== this.lastKeys) {
         this.lastKeys = json;

@@ -24,7 +24,7 @@ export interface E2eContext {
 }
 
 export interface Story {
-  /** Short id used by GW_E2E_STORIES=id,id and the pending list. */
+  /** Short id used by GW_E2E_STORIES=id,id. */
   id: string;
   /** The story as the issue words it. */
   title: string;
