@@ -12,6 +12,8 @@ export const RpcErrorCode = {
   ConnectionClosed: -32002,
   /** Implementation-defined: the request failed in the server (worker died, session closed …). */
   ServerError: -32000,
+  /** Implementation-defined: refused at once because a limit is reached; `data` names it. */
+  LimitReached: -32010,
 } as const;
 
 export class RpcError extends Error {
