@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { launchSpec, GATEWAY_ENV } from '../../src/host/launchSpec';
 import { readSettings } from '../../src/host/settings';
 import { startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
-import { killTracked } from '../support/processes';
+import * as path from 'node:path';
+import { selfFingerprint } from '../../src/core/fingerprint';
+import { nullLog } from '../../src/host/seams';
+import { GatewaySupervisor } from '../../src/host/supervisor';
+import { killTracked, track } from '../support/processes';
 
 after(killTracked);
 
@@ -24,4 +28,23 @@ test('the settings the launcher writes into the environment are the options the 
   assert.equal(st.options.shutdownGraceMs, 700);
   assert.deepEqual(st.limits, { maxSessions: 12, maxWorkers: 3 });
   await stopHostedGateway(g);
+});
+
+// The limits the host shows ("N of M workers") are the ones the real gateway reports at start-up.
+test('the supervisor reads the limits from the real gateway\'s gateway.ready into its status', async () => {
+  const { settings } = readSettings((key) => ({ 'limits.maxSessions': 9, 'limits.maxWorkers': 2 })[key]);
+  const owner = selfFingerprint();
+  const sup = new GatewaySupervisor({
+    launch: () => launchSpec(settings, { extensionPath: path.resolve(__dirname, '../../..'), owner }),
+    log: nullLog,
+    readyTimeoutMs: 10_000,
+  });
+  sup.onDidStart((gw) => track(gw.pid, true));
+  try {
+    await sup.start();
+    assert.deepEqual(sup.current.limits, { maxSessions: 9, maxWorkers: 2 });
+    assert.equal(sup.current.state, 'running');
+  } finally {
+    await sup.dispose();
+  }
 });
