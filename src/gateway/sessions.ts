@@ -84,7 +84,8 @@ export class SessionManager {
   create(label: string | undefined, closeOnDisconnect: boolean, clientId: string): Session {
     this.assertAccepting();
     if (this.sessions.size >= this.opts.maxSessions) {
-      throw limitReached('maxSessions', this.opts.maxSessions, `${this.sessions.size} sessions are open`, 'Close a session');
+      const n = this.sessions.size;
+      throw limitReached('maxSessions', this.opts.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
     }
     const id = randomUUID();
     const s: Session = {
