@@ -6,14 +6,14 @@ export const RpcErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
+  /** Implementation-defined (-32000..-32099): refused at once because a cap is reached; `data` names it. */
+  LimitReached: -32010,
   /** Implementation-defined (-32000..-32099): no reply within the request's timeout. */
   RequestTimeout: -32001,
   /** Implementation-defined: the connection closed before the reply arrived. */
   ConnectionClosed: -32002,
   /** Implementation-defined: the request failed in the server (worker died, session closed …). */
   ServerError: -32000,
-  /** Implementation-defined: refused at once because a limit is reached; `data` names it. */
-  LimitReached: -32010,
 } as const;
 
 export class RpcError extends Error {
