@@ -6,6 +6,8 @@ export const RpcErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
+  /** Implementation-defined (-32000..-32099): refused at once because a cap is reached; `data` names it. */
+  LimitReached: -32010,
   /** Implementation-defined (-32000..-32099): no reply within the request's timeout. */
   RequestTimeout: -32001,
   /** Implementation-defined: the connection closed before the reply arrived. */

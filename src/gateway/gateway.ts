@@ -46,6 +46,8 @@ export class Gateway {
       workerIdleTimeoutMs: options.workerIdleTimeoutMs,
       workerStartTimeoutMs: options.workerStartTimeoutMs,
       reattachGraceMs: options.reattachGraceMs,
+      maxSessions: options.maxSessions,
+      maxWorkers: options.maxWorkers,
       emit: (type, payload) => this.emit(type, payload),
       log,
     });
@@ -75,12 +77,22 @@ export class Gateway {
       pgid: this.pgid(),
       startTime: me.startTime,
       owner: this.owner ? formatFingerprint(this.owner) : this.ownerMarker,
-      sessions: this.sessions.size,
-      workers: this.sessions.liveWorkers.size,
+      ...this.counts(),
       uptimeMs: Date.now() - this.startedAt,
       options: this.options,
       attach: this.attach ?? null,
       shuttingDown: this.shuttingDown !== undefined,
+    };
+  }
+
+  /** The caps and how full they are (gateway.status and gateway.ready). */
+  counts(): { limits: { maxSessions: number; maxWorkers: number }; sessions: number; workers: number; busyWorkers: number } {
+    return {
+      limits: { maxSessions: this.options.maxSessions, maxWorkers: this.options.maxWorkers },
+      sessions: this.sessions.size,
+      // Worker processes not yet exited: starting, ready and closing ones (what the cap counts).
+      workers: this.sessions.liveWorkers.size,
+      busyWorkers: this.sessions.busyWorkers,
     };
   }
 

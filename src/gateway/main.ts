@@ -103,6 +103,7 @@ void (async () => {
     pgid: ownProcessGroup() ?? null,
     startTime: me.startTime,
     owner: ownerMarker,
+    ...gw.counts(),
     ...(gw.attach ? { attach: gw.attach } : {}),
   });
   markReady();

@@ -11,6 +11,10 @@ export interface GatewayOptions {
   slashTimeoutMs: number;
   workerIdleTimeoutMs: number;
   workerStartTimeoutMs: number;
+  /** session.create is refused past this many open sessions. */
+  maxSessions: number;
+  /** Worker processes alive at once (starting, ready or closing); see sessions.ts for the rule. */
+  maxWorkers: number;
   pollMs: number;
   shutdownGraceMs: number;
   /** SIGTERM grace for the workers' groups when the lifeline is lost (the host is gone). */
@@ -28,6 +32,8 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
   slashTimeoutMs: 45_000,
   workerIdleTimeoutMs: 30 * 60_000,
   workerStartTimeoutMs: 30_000,
+  maxSessions: 256,
+  maxWorkers: 16,
   pollMs: 1000,
   shutdownGraceMs: 3000,
   lifelineGraceMs: 100,
@@ -47,6 +53,8 @@ const NUMBERS: NumberOption[] = [
   { key: 'slashTimeoutMs', flag: '--slash-timeout-ms', env: 'GATEWAY_WARDEN_SLASH_TIMEOUT_MS', min: 1 },
   { key: 'workerIdleTimeoutMs', flag: '--worker-idle-timeout-ms', env: 'GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS', min: 0 },
   { key: 'workerStartTimeoutMs', flag: '--worker-start-timeout-ms', env: 'GATEWAY_WARDEN_WORKER_START_TIMEOUT_MS', min: 1 },
+  { key: 'maxSessions', flag: '--max-sessions', env: 'GATEWAY_WARDEN_MAX_SESSIONS', min: 1 },
+  { key: 'maxWorkers', flag: '--max-workers', env: 'GATEWAY_WARDEN_MAX_WORKERS', min: 1 },
   { key: 'pollMs', flag: '--poll-ms', env: 'GATEWAY_WARDEN_POLL_MS', min: 10 },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms', env: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS', min: 0 },
   { key: 'lifelineGraceMs', flag: '--lifeline-grace-ms', env: 'GATEWAY_WARDEN_LIFELINE_GRACE_MS', min: 0 },

@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { Fingerprint } from '../core/fingerprint';
 import { sweepGroups } from '../core/groupSweep';
 import { RpcError, RpcErrorCode } from '../core/rpc';
+import { limitReached } from './limits';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
+import { WorkerSlots } from './workerSlots';
 
 export type CloseReason = 'requested' | 'client-disconnected' | 'reattach-timeout' | 'idle-timeout' | 'shutdown' | 'lifeline';
 
@@ -44,6 +46,10 @@ export interface SessionManagerOptions {
   workerIdleTimeoutMs: number;
   workerStartTimeoutMs: number;
   reattachGraceMs: number;
+  /** session.create is refused at once past this many open sessions. */
+  maxSessions: number;
+  /** Worker processes alive at once, starting and closing ones included. */
+  maxWorkers: number;
   emit(type: string, payload: Record<string, unknown>): void;
   log(message: string): void;
 }
@@ -52,20 +58,35 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   /** Every worker process not yet exited, attached or not (for status and the final sweep). */
   readonly liveWorkers = new Set<WorkerProcess>();
+  private readonly slots: WorkerSlots;
   private accepting = true;
 
-  constructor(private readonly opts: SessionManagerOptions) {}
+  constructor(private readonly opts: SessionManagerOptions) {
+    this.slots = new WorkerSlots(opts.maxWorkers);
+  }
 
   get size(): number {
     return this.sessions.size;
   }
 
+  /** Workers running a command or starting for one (the rest are idle: eviction candidates). */
+  get busyWorkers(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.worker && s.busy > 0) n++;
+    return n;
+  }
+
   stopAccepting(): void {
     this.accepting = false;
+    this.slots.failWaiters(new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down'));
   }
 
   create(label: string | undefined, closeOnDisconnect: boolean, clientId: string): Session {
     this.assertAccepting();
+    if (this.sessions.size >= this.opts.maxSessions) {
+      const n = this.sessions.size;
+      throw limitReached('maxSessions', this.opts.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
+    }
     const id = randomUUID();
     const s: Session = {
       id, label: label ?? `session ${this.sessions.size + 1}`, closeOnDisconnect, createdAt: Date.now(),
@@ -215,21 +236,32 @@ export class SessionManager {
   }
 
   private async startWorker(s: Session): Promise<WorkerProcess> {
-    const w = WorkerProcess.spawn({
-      sessionId: s.id,
-      workerPath: this.opts.workerPath,
-      ownerMarker: this.opts.ownerMarker,
-      owner: this.opts.owner,
-      pollMs: this.opts.pollMs,
-      idleTimeoutMs: this.opts.workerIdleTimeoutMs > 0 ? this.opts.workerIdleTimeoutMs + 60_000 : 0,
-      log: this.opts.log,
-    });
+    await this.takeSlot();
+    let w: WorkerProcess;
+    try {
+      // The session may have closed (or the gateway begun shutting down) while the slot was freed.
+      if (s.closed) throw new RpcError(RpcErrorCode.ServerError, `session ${s.id} was closed while waiting for a worker slot`);
+      this.assertAccepting();
+      w = WorkerProcess.spawn({
+        sessionId: s.id,
+        workerPath: this.opts.workerPath,
+        ownerMarker: this.opts.ownerMarker,
+        owner: this.opts.owner,
+        pollMs: this.opts.pollMs,
+        idleTimeoutMs: this.opts.workerIdleTimeoutMs > 0 ? this.opts.workerIdleTimeoutMs + 60_000 : 0,
+        log: this.opts.log,
+      });
+    } catch (e) {
+      this.slots.release();
+      throw e;
+    }
     this.liveWorkers.add(w);
     s.worker = w;
     const ids = { sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, pgid: w.pgid };
     this.opts.emit('worker.started', ids);
     void w.exited.then((e) => {
       this.liveWorkers.delete(w);
+      this.slots.release(); // the process is gone (reaped): its slot may start another
       if (s.worker === w) s.worker = null;
       this.opts.emit('worker.exited', { ...ids, code: e.code, signal: e.signal });
       // A worker killed outright (SIGKILL, OOM) could not take its /run children down; they are
@@ -248,6 +280,50 @@ export class SessionManager {
       throw new RpcError(RpcErrorCode.ServerError, `session ${s.id} was closed while its worker was starting`);
     }
     return w;
+  }
+
+  /**
+   * A slot for a new worker, or a refusal at once. Free slot: taken. Otherwise, if a worker is on
+   * its way out that no other start waits for, wait for its exit. Otherwise stop the least
+   * recently used idle worker (its session stays; its next command starts a new worker) and wait
+   * for its exit. Every worker busy: LimitReached, without waiting.
+   */
+  private takeSlot(): Promise<void> {
+    if (this.slots.tryTake()) return Promise.resolve();
+    const max = this.opts.maxWorkers;
+    let leaving = 0;
+    for (const w of this.liveWorkers) if (w.state === 'closing' || w.state === 'exited') leaving++;
+    if (leaving <= this.slots.waiting) {
+      const victim = this.leastRecentlyUsedIdle();
+      if (!victim) {
+        return Promise.reject(limitReached('maxWorkers', max, `all ${max} workers are busy`, 'Wait for a command to finish'));
+      }
+      this.evict(victim);
+    }
+    return this.slots.waitForRelease(this.opts.workerStartTimeoutMs, () =>
+      limitReached('maxWorkers', max, `all ${max} workers are busy and none exited within ${this.opts.workerStartTimeoutMs} ms`, 'Try again'),
+    );
+  }
+
+  private leastRecentlyUsedIdle(): Session | undefined {
+    let best: Session | undefined;
+    for (const s of this.sessions.values()) {
+      if (s.closed || s.busy > 0 || s.starting || s.worker?.state !== 'ready') continue;
+      if (!best || s.worker.lastActivityAt < best.worker!.lastActivityAt) best = s;
+    }
+    return best;
+  }
+
+  /** Stops an idle session's worker to make room; the session stays and gets a new one on demand. */
+  private evict(s: Session): void {
+    const w = s.worker!;
+    s.worker = null;
+    this.opts.emit('worker.evicted', {
+      sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, reason: 'worker-cap', limit: this.opts.maxWorkers,
+      idleMs: Date.now() - w.lastActivityAt,
+    });
+    this.opts.log(`worker ${w.pid} of session ${s.id} stopped: least recently used idle worker at the cap of ${this.opts.maxWorkers}`);
+    void w.close();
   }
 
   private retire(s: Session, w: WorkerProcess): void {

@@ -24,6 +24,17 @@ export interface SessionView {
   /** The attached client, when the gateway reports one. */
   client?: string;
   worker?: WorkerView;
+  /** Its last worker was stopped at the live-worker cap (worker.evicted); cleared by a new worker. */
+  evicted?: EvictionView;
+}
+
+export interface EvictionView {
+  pid: number;
+  at: number;
+  /** `worker-cap` from the embedded gateway; any other reason a gateway gives is shown as is. */
+  reason: string;
+  /** The cap that was reached, when the gateway says. */
+  limit?: number;
 }
 
 export class GatewayModel {
@@ -65,6 +76,7 @@ export class GatewayModel {
           // `session.list` later says whether it still is.
           client: str(ev.client) ?? prev?.client ?? 'attached',
           worker: prev?.worker,
+          evicted: prev?.evicted,
         });
         break;
       }
@@ -78,6 +90,16 @@ export class GatewayModel {
         const s = this.ensure(sessionId, now);
         // Announced at spawn; the gateway's worker.state says when it is ready.
         s.worker = { pid, startTime, pgid: num(ev.pgid), state: str(ev.state) ?? 'starting', startedAt: now, command: str(ev.command) };
+        s.evicted = undefined;
+        break;
+      }
+      case 'worker.evicted': {
+        // Stopped to make room; worker.exited follows once it is gone. The session stays.
+        const s = sessionId ? this.sessions.get(sessionId) : undefined;
+        const pid = num(ev.pid);
+        if (!s || pid === undefined) return false;
+        if (s.worker?.pid === pid) s.worker.state = 'stopping';
+        s.evicted = { pid, at: now, reason: str(ev.reason) ?? 'worker-cap', limit: num(ev.limit) };
         break;
       }
       case 'worker.exited': {
@@ -135,6 +157,7 @@ export class GatewayModel {
           closeOnDisconnect: r.closeOnDisconnect === true || (r.closeOnDisconnect === undefined && prev?.closeOnDisconnect === true),
           client: str(r.client) ?? (r.attached === true ? 'attached' : r.attached === false ? undefined : prev?.client),
           worker,
+          evicted: worker ? undefined : prev?.evicted,
         });
       }
     }

@@ -16,6 +16,20 @@ export interface GatewayEvent {
   [key: string]: unknown;
 }
 
+/** The caps a gateway reported in `gateway.ready` (absent: it did not say, e.g. an older custom one). */
+export interface GatewayLimits {
+  maxSessions?: number;
+  maxWorkers?: number;
+}
+
+export function limitsOf(ready: GatewayEvent | undefined): GatewayLimits | undefined {
+  const l = ready?.limits as Record<string, unknown> | undefined;
+  if (typeof l !== 'object' || l === null) return undefined;
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined);
+  const out: GatewayLimits = { maxSessions: count(l.maxSessions), maxWorkers: count(l.maxWorkers) };
+  return out.maxSessions === undefined && out.maxWorkers === undefined ? undefined : out;
+}
+
 export interface GatewayExit {
   code: number | null;
   signal: string | null;
@@ -46,6 +60,8 @@ export class GatewayProcess {
   readonly onExit = this.exits.event;
   private exitInfo: GatewayExit | undefined;
   private readonly exited: Promise<GatewayExit>;
+  /** The `gateway.ready` event's fields (limits, attach …). */
+  readyEvent?: GatewayEvent;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -147,6 +163,7 @@ export class GatewayProcess {
         if (!ev) return;
         if (ev.type === 'gateway.ready' && !settled) {
           settled = true;
+          gw.readyEvent = ev;
           clearTimeout(timer);
           log.info(`gateway ready: pid ${pid}, group ${pgid} (${spec.display})`);
           resolve(gw);

@@ -29,6 +29,8 @@ export const GATEWAY_ENV = {
   idleTimeoutMs: 'GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS',
   watchdogPollMs: 'GATEWAY_WARDEN_POLL_MS',
   graceMs: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS',
+  maxSessions: 'GATEWAY_WARDEN_MAX_SESSIONS',
+  maxWorkers: 'GATEWAY_WARDEN_MAX_WORKERS',
 } as const;
 
 export function launchSpec(settings: WardenSettings, ctx: LaunchContext): LaunchSpec {
@@ -38,6 +40,8 @@ export function launchSpec(settings: WardenSettings, ctx: LaunchContext): Launch
     [GATEWAY_ENV.idleTimeoutMs]: String(settings.workerIdleTimeoutMs),
     [GATEWAY_ENV.watchdogPollMs]: String(settings.watchdogPollMs),
     [GATEWAY_ENV.graceMs]: String(settings.shutdownGraceMs),
+    [GATEWAY_ENV.maxSessions]: String(settings.maxSessions),
+    [GATEWAY_ENV.maxWorkers]: String(settings.maxWorkers),
   };
   if (settings.gatewayCommand !== undefined) {
     const args = [...settings.gatewayArgs];

@@ -13,6 +13,9 @@ export interface WardenSettings {
   workerIdleTimeoutMs: number;
   watchdogPollMs: number;
   shutdownGraceMs: number;
+  /** The gateway's caps (see LIMIT_BOUNDS); passed to it at launch. */
+  maxSessions: number;
+  maxWorkers: number;
   scanOrphansOnStartup: boolean;
   /** Validated regular-expression sources. */
   extraOrphanPatterns: string[];
@@ -24,6 +27,8 @@ export const DEFAULT_SETTINGS: Readonly<WardenSettings> = Object.freeze({
   workerIdleTimeoutMs: 30 * 60_000,
   watchdogPollMs: 1000,
   shutdownGraceMs: 500,
+  maxSessions: 256,
+  maxWorkers: 16,
   scanOrphansOnStartup: true,
   extraOrphanPatterns: [],
 });
@@ -35,6 +40,9 @@ export interface SettingsResult {
 }
 
 const S = 'gatewayWarden.';
+
+/** Bounds of the limits.* settings (package.json says the same). Each worker is a Node process (~50 MB). */
+export const LIMIT_BOUNDS = { maxSessions: { min: 1, max: 10_000 }, maxWorkers: { min: 1, max: 256 } } as const;
 
 export function readSettings(get: SettingReader, home: () => string = os.homedir): SettingsResult {
   const problems: string[] = [];
@@ -116,6 +124,8 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
     workerIdleTimeoutMs: Math.round(num('worker.idleTimeoutMinutes', 30, 0, 1440, false) * 60_000),
     watchdogPollMs: num('watchdog.pollMs', DEFAULT_SETTINGS.watchdogPollMs, 100, 60_000, true),
     shutdownGraceMs: num('shutdown.graceMs', DEFAULT_SETTINGS.shutdownGraceMs, 0, 3000, true),
+    maxSessions: num('limits.maxSessions', DEFAULT_SETTINGS.maxSessions, LIMIT_BOUNDS.maxSessions.min, LIMIT_BOUNDS.maxSessions.max, true),
+    maxWorkers: num('limits.maxWorkers', DEFAULT_SETTINGS.maxWorkers, LIMIT_BOUNDS.maxWorkers.min, LIMIT_BOUNDS.maxWorkers.max, true),
     scanOrphansOnStartup: bool('orphans.scanOnStartup', DEFAULT_SETTINGS.scanOrphansOnStartup),
     extraOrphanPatterns,
   };

@@ -4,7 +4,7 @@ import { Fingerprint } from '../core/fingerprint';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
 import { Emitter } from './emitter';
 import { sweepGroups, sweepGroupsSync, SweepTarget } from '../core/groupSweep';
-import { GatewayEvent, GatewayExit, GatewayProcess } from './gatewayProcess';
+import { GatewayEvent, GatewayExit, GatewayLimits, GatewayProcess, limitsOf } from './gatewayProcess';
 import { LaunchSpec } from './launchSpec';
 import { Log } from './seams';
 
@@ -20,6 +20,8 @@ export interface GatewayStatus {
   error?: string;
   /** When `restarting`: when the next attempt is due. */
   nextAttemptAt?: number;
+  /** When `running`: the caps the gateway reported at start-up. */
+  limits?: GatewayLimits;
 }
 
 export interface GiveUp {
@@ -177,7 +179,7 @@ export class GatewaySupervisor {
     this.gw = gw;
     gw.onEvent((ev) => this.eventEmitter.fire(ev));
     gw.onExit((exit) => this.onExit(gw, exit));
-    this.setStatus({ state: 'running', pid: gw.pid, pgid: gw.pgid, startedAt: gw.startedAt, command: spec.display });
+    this.setStatus({ state: 'running', pid: gw.pid, pgid: gw.pgid, startedAt: gw.startedAt, command: spec.display, limits: limitsOf(gw.readyEvent) });
     this.startedEmitter.fire(gw);
   }
 

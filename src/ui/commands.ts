@@ -7,6 +7,7 @@ import type { GatewayStatus } from '../host/supervisor';
 import type { Log } from '../host/seams';
 import type { NodeRef, TreeNode } from './treeNodes';
 import { withDelayedProgress } from './delayedProgress';
+import { limitRefusal, OPEN_SETTINGS } from './limitRefusal';
 import { WindowApi } from './vscodeApi';
 
 export const COMMAND_IDS = [
@@ -51,12 +52,23 @@ export interface CommandDeps {
   slashTimeoutMs?: number;
   /** How long a slash command runs before its progress notification shows (default 700 ms). */
   progressDelayMs?: number;
+  /** Opens the Settings editor at `query` (a setting id). */
+  openSettings?: (query: string) => void;
 }
 
 const SHOW_LOG = 'Show Log';
 
 export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
   const reportError = async (what: string, e: unknown) => {
+    // A cap the gateway enforces is not a failure to debug: say which setting raises it.
+    const refusal = limitRefusal(what, e);
+    if (refusal) {
+      d.log.warn(refusal.message);
+      const pick = await d.window.showWarningMessage(refusal.message, ...(d.openSettings ? [OPEN_SETTINGS] : []), SHOW_LOG);
+      if (pick === OPEN_SETTINGS) d.openSettings?.(refusal.setting);
+      else if (pick === SHOW_LOG) d.log.show();
+      return;
+    }
     const message = `${what}: ${e instanceof Error ? e.message : String(e)}`;
     d.log.error(message);
     const pick = await d.window.showErrorMessage(message, SHOW_LOG);

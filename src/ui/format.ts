@@ -26,3 +26,9 @@ export function formatBytes(n: number | undefined): string {
 export function formatCpu(p: number | undefined): string | undefined {
   return p === undefined ? undefined : `${p < 10 ? p.toFixed(1) : Math.round(p)}% CPU`;
 }
+
+/** "3 of 16 workers" when the cap is known (the gateway reported it), else "3 workers". */
+export function formatWorkerCount(n: number, max: number | undefined): string {
+  const noun = (max ?? n) === 1 ? 'worker' : 'workers';
+  return max === undefined ? `${n} ${noun}` : `${n} of ${max} ${noun}`;
+}

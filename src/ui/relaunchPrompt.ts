@@ -5,7 +5,10 @@ import type { GatewayState } from '../host/supervisor';
 import type { WindowApi } from './vscodeApi';
 
 /** Read by the gateway (argv or environment) only when it starts. */
-export const LAUNCH_SETTING_KEYS = ['gateway.command', 'gateway.args', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs'] as const;
+export const LAUNCH_SETTING_KEYS = [
+  'gateway.command', 'gateway.args', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs',
+  'limits.maxSessions', 'limits.maxWorkers',
+] as const;
 
 export interface RelaunchOffer {
   message: string;

@@ -2,12 +2,12 @@
 // unit-testable. ids are stable across refreshes (they name the thing, not its position), and
 // contextValue carries space-separated capability tokens matched by `viewItem =~ /\btoken\b/`.
 import type { ProcessInfo } from '../core/processTable';
-import type { SessionView } from '../host/gatewayModel';
+import type { EvictionView, SessionView } from '../host/gatewayModel';
 import type { OrphanView } from '../host/orphanSource';
 export type { OrphanView } from '../host/orphanSource';
 import type { ResourceSnapshot } from '../host/resourceSampler';
 import type { GatewayStatus } from '../host/supervisor';
-import { formatBytes, formatCpu, formatDuration } from './format';
+import { formatBytes, formatCpu, formatDuration, formatWorkerCount } from './format';
 
 
 export type NodeRef =
@@ -58,6 +58,8 @@ function gatewayNode(input: TreeInput): TreeNode {
   if (g.pid !== undefined) parts.push(`pid ${g.pid}`);
   if (running && g.startedAt !== undefined) parts.push(`up ${formatDuration(input.now - g.startedAt)}`);
   if (g.state === 'restarting' && g.nextAttemptAt !== undefined) parts.push(`next try in ${formatDuration(Math.max(0, g.nextAttemptAt - input.now))}`);
+  const workers = input.sessions.filter((s) => s.worker).length;
+  if (running) parts.push(formatWorkerCount(workers, g.limits?.maxWorkers));
   const id = 'gateway';
   const sessions = running ? input.sessions.map((s) => sessionNode(s, input, id)) : [];
   return {
@@ -68,6 +70,10 @@ function gatewayNode(input: TreeInput): TreeNode {
       `Gateway: ${g.state}`,
       g.pid !== undefined ? `pid ${g.pid}, process group ${g.pgid ?? '-'}` : undefined,
       g.command ? `Command: ${g.command}` : undefined,
+      running && g.limits?.maxWorkers !== undefined
+        ? `Workers: ${workers} of ${g.limits.maxWorkers} (gatewayWarden.limits.maxWorkers; at the limit the least recently used idle worker is stopped, and a command is refused when all are busy)`
+        : undefined,
+      running && g.limits?.maxSessions !== undefined ? `Sessions: ${input.sessions.length} of ${g.limits.maxSessions} (gatewayWarden.limits.maxSessions)` : undefined,
       g.error ? `Last error: ${g.error}` : undefined,
     ]),
     icon: running ? 'server-process' : g.state === 'restarting' ? 'warning' : 'loading~spin',
@@ -84,7 +90,12 @@ function gatewayNode(input: TreeInput): TreeNode {
 function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNode {
   const id = `session/${s.sessionId}`;
   const attach = s.client ? `client ${s.client}` : undefined;
-  const desc = [`${formatDuration(input.now - s.createdAt)} old`, attach, s.closeOnDisconnect ? 'closes on disconnect' : undefined]
+  // Shown until the session gets a new worker: why its worker went away although nobody closed it.
+  const evicted = s.evicted && !s.worker ? s.evicted : undefined;
+  const desc = [
+    `${formatDuration(input.now - s.createdAt)} old`, attach, s.closeOnDisconnect ? 'closes on disconnect' : undefined,
+    evicted ? `worker stopped at the limit ${formatDuration(input.now - evicted.at)} ago` : undefined,
+  ]
     .filter(Boolean)
     .join(' · ');
   const worker = s.worker ? workerNode(s, input, id) : undefined;
@@ -97,7 +108,7 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
       `Created ${new Date(s.createdAt).toLocaleString()}`,
       s.client ? `Attached client: ${s.client}` : 'No attached client',
       s.closeOnDisconnect ? 'Closed when its client disconnects' : 'Stays open when its client disconnects',
-      s.worker ? undefined : 'No worker yet (started by the first slash command)',
+      evicted ? evictionText(evicted) : s.worker ? undefined : 'No worker yet (started by the first slash command)',
     ]),
     icon: 'comment-discussion',
     contextValue: 'session closable',
@@ -187,6 +198,13 @@ function orphansNode(orphans: OrphanView[]): TreeNode {
     })),
     ref: { kind: 'orphans' },
   };
+}
+
+function evictionText(e: EvictionView): string {
+  const why = e.reason === 'worker-cap'
+    ? `the live-worker limit${e.limit !== undefined ? ` (${e.limit})` : ''} was reached and it was the least recently used idle worker (gatewayWarden.limits.maxWorkers)`
+    : `reason: ${e.reason}`;
+  return `Its worker (pid ${e.pid}) was stopped ${new Date(e.at).toLocaleTimeString()}: ${why}. The session stays; its next slash command starts a new worker.`;
 }
 
 function lines(parts: (string | undefined)[]): string {

@@ -110,6 +110,7 @@ export class WardenUi implements vscode.Disposable {
         this.tree.refreshNow();
       },
       rescanOrphans: () => this.rescanOrphans(),
+      openSettings: (query) => void Promise.resolve(vs.commands.executeCommand('workbench.action.openSettings', query)).catch(() => undefined),
       clearOrphans: async (only) => {
         const summary = await clearOrphansFlow(vs.window, this.trackingSource(), log, only);
         if (summary) await this.rescanOrphans();

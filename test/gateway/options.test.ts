@@ -37,3 +37,16 @@ test('listen: port, on/off words, and off by default', () => {
   assert.equal(parseOptions([], { GATEWAY_WARDEN_LISTEN: 'on' }).options.listenPort, 0);
   assert.equal(parseOptions([], { GATEWAY_WARDEN_LISTEN: 'off' }).options.listenPort, undefined);
 });
+
+test('caps: --max-sessions / --max-workers or their environment variables; defaults 256 and 16; 0 or junk falls back with a warning', () => {
+  assert.equal(DEFAULT_OPTIONS.maxSessions, 256);
+  assert.equal(DEFAULT_OPTIONS.maxWorkers, 16);
+  const flags = parseOptions(['--max-sessions', '10', '--max-workers=3'], { GATEWAY_WARDEN_MAX_WORKERS: '7' });
+  assert.deepEqual([flags.options.maxSessions, flags.options.maxWorkers, flags.warnings], [10, 3, []]);
+  const env = parseOptions([], { GATEWAY_WARDEN_MAX_SESSIONS: '1000', GATEWAY_WARDEN_MAX_WORKERS: '4' });
+  assert.deepEqual([env.options.maxSessions, env.options.maxWorkers], [1000, 4]);
+  const bad = parseOptions(['--max-workers', '0'], { GATEWAY_WARDEN_MAX_SESSIONS: 'lots' });
+  assert.deepEqual([bad.options.maxSessions, bad.options.maxWorkers], [256, 16]);
+  assert.ok(bad.warnings.some((w) => w.includes('--max-workers') && w.includes('>= 1')), bad.warnings.join(' | '));
+  assert.ok(bad.warnings.some((w) => w.includes('GATEWAY_WARDEN_MAX_SESSIONS')), bad.warnings.join(' | '));
+});

@@ -70,3 +70,25 @@ test('gateway.command: "~/" is the home folder (no shell would expand it); a rel
   assert.equal(rel.settings.gatewayCommand, undefined);
   assert.match(rel.problems.join('\n'), /gatewayWarden\.gateway\.command = "\.\/bin\/gw" is a relative path \(use an absolute path or a program name on PATH\)/);
 });
+
+test('limits: defaults 256 sessions and 16 workers; set values reach the gateway environment (custom command too); wrong types or out of range are problems, never a throw', () => {
+  const defaults = readSettings(reader({}));
+  assert.deepEqual([defaults.settings.maxSessions, defaults.settings.maxWorkers], [256, 16]);
+  const set = readSettings(reader({ 'limits.maxSessions': 40, 'limits.maxWorkers': 4, 'gateway.command': '/opt/warden-gw' }));
+  assert.deepEqual(set.problems, []);
+  const spec = launchSpec(set.settings, { extensionPath: '/ext', owner: { pid: 1, startTime: 2, bootId: 'c' }, baseEnv: {} });
+  assert.equal(spec.env.GATEWAY_WARDEN_MAX_SESSIONS, '40');
+  assert.equal(spec.env.GATEWAY_WARDEN_MAX_WORKERS, '4');
+  const embedded = launchSpec(defaults.settings, { extensionPath: '/ext', owner: { pid: 1, startTime: 2, bootId: 'c' }, baseEnv: {} });
+  assert.deepEqual([embedded.env.GATEWAY_WARDEN_MAX_SESSIONS, embedded.env.GATEWAY_WARDEN_MAX_WORKERS], ['256', '16']);
+  for (const [bad, why] of [['16', /is not a whole number/], [2.5, /is not a whole number/], [0, /outside 1–256/], [1000, /outside 1–256/], [{ n: 1 }, /is not a whole number/]] as const) {
+    const r = readSettings(reader({ 'limits.maxWorkers': bad }));
+    assert.equal(r.settings.maxWorkers, 16, `${JSON.stringify(bad)} → the default`);
+    assert.equal(r.problems.length, 1);
+    assert.match(r.problems[0], /^Setting gatewayWarden\.limits\.maxWorkers = /);
+    assert.match(r.problems[0], why);
+  }
+  const s = readSettings(reader({ 'limits.maxSessions': true }));
+  assert.equal(s.settings.maxSessions, 256);
+  assert.match(s.problems.join(), /gatewayWarden\.limits\.maxSessions = true is not a whole number; using 256/);
+});

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
-import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
+import { readProcCmdline, readProcEnvVar, readProcStat } from '../../src/core/procfs';
 
 /** Live (non-zombie) pids whose environment has GATEWAY_WARDEN_OWNER starting with `prefix`. */
 export function pidsWithMarker(prefix: string): number[] {
@@ -14,4 +14,33 @@ export function pidsWithMarker(prefix: string): number[] {
     if (st && st.state !== 'Z') out.push(pid);
   }
   return out;
+}
+
+/** Live worker processes (`worker.js` in the command line) carrying the marker `prefix`. */
+export function markedWorkerPids(prefix: string): number[] {
+  return pidsWithMarker(prefix).filter((pid) => readProcCmdline(pid).some((a) => a.endsWith('worker.js')));
+}
+
+/**
+ * Scans with `count` again and again (5 ms apart, so replies still get through) until stopped;
+ * `max` is the largest count any scan saw. For "at most N at any moment" claims.
+ */
+export function sampleContinuously(count: () => number): { stop(): Promise<{ max: number; samples: number }> } {
+  let running = true;
+  let max = 0;
+  let samples = 0;
+  const loop = (async () => {
+    while (running) {
+      max = Math.max(max, count());
+      samples++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { max, samples };
+    },
+  };
 }

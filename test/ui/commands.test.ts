@@ -4,6 +4,7 @@ import { GatewayModel } from '../../src/host/gatewayModel';
 import type { GatewayStatus } from '../../src/host/supervisor';
 import { CommandDeps, COMMAND_IDS, createHandlers, GatewayControl } from '../../src/ui/commands';
 import { fakeWindow } from './fakeVscode';
+import { RpcError, RpcErrorCode } from '../../src/core/rpcError';
 
 function fakeGateway(state: GatewayStatus['state'] = 'running', replies: Record<string, unknown> = {}) {
   const calls: { method: string; params: unknown }[] = [];
@@ -250,4 +251,46 @@ test('refresh also re-scans orphans (one that exited by itself leaves the tree)'
   const { h } = setup({ gateway: fakeGateway('running', { 'session.list': { sessions: [] } }), rescanOrphans: async () => void rescans++ });
   await h['gatewayWarden.refresh']();
   assert.equal(rescans, 1);
+});
+
+test('a limit refusal (LimitReached) is a warning naming the setting with Open Settings, not an error; Open Settings opens that setting', async () => {
+  const refusal = new RpcError(
+    RpcErrorCode.LimitReached,
+    'maxWorkers limit reached (16): all 16 workers are busy. Wait for a command to finish, or raise the setting gatewayWarden.limits.maxWorkers (gateway flag --max-workers).',
+    { limit: 'maxWorkers', value: 16, setting: 'gatewayWarden.limits.maxWorkers' },
+  );
+  const gateway = fakeGateway('running', { 'slash.exec': refusal });
+  const opened: string[] = [];
+  const { h, window, model, lines, shownLog } = setup({ gateway, answers: { input: ['/echo hi'], warning: ['Open Settings'] }, openSettings: (q) => opened.push(q) });
+  model.applyEvent({ type: 'session.created', sessionId: 's1' });
+  await h['gatewayWarden.runSlashCommand']();
+  assert.equal(window.shown.filter((s) => s.kind === 'error').length, 0, 'no error toast');
+  const warn = window.shown.find((s) => s.kind === 'warning')!;
+  assert.match(warn.message, /^Slash command failed: maxWorkers limit reached \(16\): all 16 workers are busy\./);
+  assert.match(warn.message, /gatewayWarden\.limits\.maxWorkers/);
+  assert.doesNotMatch(warn.message, /\bat \S+ \(|RpcError/, 'no stack trace');
+  assert.deepEqual(warn.items, ['Open Settings', 'Show Log']);
+  assert.deepEqual(opened, ['gatewayWarden.limits.maxWorkers']);
+  assert.equal(shownLog(), 0);
+  assert.ok(lines.some((l) => l.startsWith('warn Slash command failed: maxWorkers limit reached')));
+});
+
+test('session cap refusal from a gateway whose message does not name the setting: the warning adds it', async () => {
+  const refusal = new RpcError(RpcErrorCode.LimitReached, 'too many sessions', { limit: 'maxSessions', value: 3, setting: 'gatewayWarden.limits.maxSessions' });
+  const gateway = fakeGateway('running', { 'session.create': refusal });
+  const { h, window } = setup({ gateway, answers: { input: [''] }, openSettings: () => undefined });
+  await h['gatewayWarden.newSession']();
+  const warn = window.shown.find((s) => s.kind === 'warning')!;
+  assert.equal(warn.message, 'Could not create a session: too many sessions (raise the setting gatewayWarden.limits.maxSessions)');
+});
+
+test('a LimitReached whose data names no gatewayWarden setting is an ordinary error (nothing else is opened)', async () => {
+  for (const data of [undefined, { setting: 'workbench.colorTheme' }, { setting: 42 }]) {
+    const gateway = fakeGateway('running', { 'session.create': new RpcError(RpcErrorCode.LimitReached, 'full', data) });
+    const opened: string[] = [];
+    const { h, window } = setup({ gateway, answers: { input: [''] }, openSettings: (q) => opened.push(q) });
+    await h['gatewayWarden.newSession']();
+    assert.match(window.shown.find((s) => s.kind === 'error')!.message, /Could not create a session: full/, JSON.stringify(data));
+    assert.deepEqual(opened, []);
+  }
 });

@@ -30,7 +30,7 @@ export function fakeVscodeModule(answer: (n: Notification) => string | undefined
       showInformationMessage: notify('info'),
       showWarningMessage: notify('warning'),
       showErrorMessage: notify('error'),
-      showInputBox: async () => undefined,
+      showInputBox: async (): Promise<string | undefined> => undefined,
       showQuickPick: async () => undefined,
       withProgress: async (_o: unknown, task: (p: unknown, t: unknown) => unknown) => task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: () => ({ dispose: () => undefined }) }),
     },

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { COMMAND_IDS } from '../../src/ui/commands';
 import { contextKeys } from '../../src/ui/contextKeys';
 import { buildTree } from '../../src/ui/treeNodes';
+import { DEFAULT_SETTINGS, LIMIT_BOUNDS } from '../../src/host/settings';
 
 const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
 const c = pkg.contributes;
@@ -68,7 +69,7 @@ test('gateway command and args are machine-scoped and restricted in untrusted wo
     assert.ok((p.description ?? p.markdownDescription ?? '').length > 20, `${key} is documented`);
     assert.ok('default' in p, `${key} has a default`);
   }
-  assert.equal(Object.keys(props).length, 8);
+  assert.equal(Object.keys(props).length, 10);
 });
 
 test('welcome content: exactly one applies whenever the tree can be empty (stopped, failed, before activation), each with a Start link', () => {
@@ -129,4 +130,19 @@ test('the gateway row offers Stop while running and while starting or waiting to
   };
   for (const state of ['running', 'starting', 'restarting'] as const) assert.ok(menuOf(state).includes('gatewayWarden.stopGateway'), state);
   assert.ok(!menuOf('restarting').includes('gatewayWarden.newSession'));
+});
+
+test('limits settings: machine-overridable integers whose default and bounds are the ones the host reads, restricted in untrusted workspaces, saying what happens at the limit', () => {
+  const props = c.configuration.properties;
+  for (const name of ['maxSessions', 'maxWorkers'] as const) {
+    const key = `gatewayWarden.limits.${name}`;
+    const p = props[key];
+    assert.equal(p.scope, 'machine-overridable', key);
+    assert.equal(p.type, 'integer', key);
+    assert.equal(p.default, DEFAULT_SETTINGS[name], key);
+    assert.deepEqual([p.minimum, p.maximum], [LIMIT_BOUNDS[name].min, LIMIT_BOUNDS[name].max], key);
+    assert.match(p.markdownDescription, /refused at once with an error that names this setting/, key);
+    assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
+  }
+  assert.match(props['gatewayWarden.limits.maxWorkers'].markdownDescription, /least recently used idle worker is stopped/);
 });

@@ -8,6 +8,8 @@ const changed = (...keys: string[]) => (section: string) => section === 'gateway
 test('a launch setting offers Restart while running and Start while failed; other settings and states offer nothing', () => {
   assert.equal(relaunchOffer('running', changed('gateway.command'))?.command, 'gatewayWarden.restartGateway');
   assert.equal(relaunchOffer('failed', changed('gateway.args'))?.command, 'gatewayWarden.startGateway');
+  assert.equal(relaunchOffer('running', changed('limits.maxWorkers'))?.command, 'gatewayWarden.restartGateway', 'the caps are read at launch');
+  assert.equal(relaunchOffer('running', changed('limits.maxSessions'))?.command, 'gatewayWarden.restartGateway');
   assert.equal(relaunchOffer('running', changed('autoStart')), undefined);
   assert.equal(relaunchOffer('running', changed('orphans.extraPatterns')), undefined);
   assert.equal(relaunchOffer('stopped', changed('gateway.command')), undefined);

@@ -12,3 +12,18 @@ test('status bar: the worker count, orphans when there are any, and why a failed
   assert.match(failed.tooltip, /gateway failed, 0 workers\.\nCannot start the gateway command \/x: the program was not found\.\nClick/);
   assert.doesNotMatch(statusBarText({ state: 'stopped', error: 'old' }, 0, 0).tooltip, /old/, 'a stale error is not shown once stopped');
 });
+
+test('status bar: "N of M workers" once the running gateway reported its cap; the tooltip explains the limit when reached', () => {
+  const limits = { maxSessions: 256, maxWorkers: 16 };
+  const some = statusBarText({ state: 'running', pid: 42, limits }, 3, 0);
+  assert.equal(some.text, '$(server-process) 3 of 16 workers');
+  assert.match(some.tooltip, /gateway running \(pid 42\), 3 of 16 workers\./);
+  assert.doesNotMatch(some.tooltip, /At the worker limit/);
+  const full = statusBarText({ state: 'running', pid: 42, limits }, 16, 1);
+  assert.equal(full.text, '$(server-process) 16 of 16 workers $(warning) 1');
+  assert.match(full.tooltip, /At the worker limit \(gatewayWarden\.limits\.maxWorkers\)/);
+  assert.equal(statusBarText({ state: 'running', limits: { maxWorkers: 1 } }, 1, 0).text, '$(server-process) 1 of 1 worker');
+  // No cap reported (a custom gateway that does not say), or not running: just the count.
+  assert.equal(statusBarText({ state: 'running', pid: 42 }, 3, 0).text, '$(server-process) 3');
+  assert.equal(statusBarText({ state: 'stopping', limits }, 2, 0).text, '$(loading~spin) 2');
+});

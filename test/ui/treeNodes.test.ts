@@ -114,3 +114,22 @@ test('ProcessTreeProvider: TreeItems carry id, contextValue and codicon; parents
   assert.deepEqual(p.takeNewParents(), []);
   p.dispose();
 });
+
+test('gateway node: "N of M workers" and the caps in its tooltip; a session whose worker was stopped at the cap says so until it gets a new one', () => {
+  const limits = { maxSessions: 256, maxWorkers: 16 };
+  const base = input();
+  const g = buildTree(input({ gateway: { ...base.gateway, limits } }))[0];
+  assert.match(g.description!, /running · pid 100 · up 1m 5s · 1 of 16 workers$/);
+  assert.match(g.tooltip!, /Workers: 1 of 16 \(gatewayWarden\.limits\.maxWorkers;/);
+  assert.match(g.tooltip!, /Sessions: 2 of 256 \(gatewayWarden\.limits\.maxSessions\)/);
+  assert.match(buildTree(base)[0].description!, /· 1 worker$/, 'no cap reported: the count alone');
+
+  const evicted = { ...base.sessions[1], evicted: { pid: 201, at: now - 3000, reason: 'worker-cap', limit: 16 } };
+  const s2 = buildTree(input({ gateway: { ...base.gateway, limits }, sessions: [base.sessions[0], evicted] }))[0].children[1];
+  assert.match(s2.description!, /worker stopped at the limit 3s ago/);
+  assert.match(s2.tooltip!, /Its worker \(pid 201\) was stopped .*: the live-worker limit \(16\) was reached and it was the least recently used idle worker \(gatewayWarden\.limits\.maxWorkers\)\. The session stays; its next slash command starts a new worker\./);
+  assert.doesNotMatch(s2.tooltip!, /No worker yet/);
+  // With a new worker the note goes.
+  const again = { ...evicted, worker: { pid: 202, startTime: 1, state: 'ready', startedAt: now } };
+  assert.doesNotMatch(buildTree(input({ sessions: [again] }))[0].children[0].description!, /stopped at the limit/);
+});

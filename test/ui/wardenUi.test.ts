@@ -148,3 +148,36 @@ test('Refresh drops an orphan that exited by itself from the tree and the status
   ui.dispose();
   await host.dispose();
 });
+
+// The whole chain with the real gateway: settings → launch environment → gateway caps →
+// gateway.ready limits → status bar, and a refusal → warning → Open Settings on that setting.
+test('real gateway at limits.maxSessions 1 / maxWorkers 1: the status bar shows "N of 1 worker"; a refused New Session is a warning whose Open Settings opens the setting', { skip: !linux }, async () => {
+  const gatewayJs = path.resolve(__dirname, '../../../dist/gateway.js');
+  const { fake, host, ui } = setup('limits', {
+    settings: { gatewayArgs: ['--max-semi-space-size=1', gatewayJs], maxSessions: 1, maxWorkers: 1 },
+    answer: (n) => (n.kind === 'warning' ? 'Open Settings' : undefined),
+  });
+  fake.vs.window.showInputBox = async () => '';
+  host.supervisor.onEvent((e) => {
+    if (e.type === 'worker.started') track(e.pid as number, true);
+  });
+  try {
+    await host.supervisor.start();
+    assert.deepEqual(host.supervisor.current.limits, { maxSessions: 1, maxWorkers: 1 });
+    await waitFor(() => fake.status.text === '$(server-process) 0 of 1 worker', `status bar "0 of 1 worker" (is ${fake.status.text})`);
+    const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
+    await host.supervisor.request('slash.exec', { sessionId, command: '/echo hi' });
+    await waitFor(() => fake.status.text === '$(server-process) 1 of 1 worker', `status bar "1 of 1 worker" (is ${fake.status.text})`);
+
+    await fake.registered.get('gatewayWarden.newSession')!();
+    const warn = await waitFor(() => fake.notifications.find((n) => n.kind === 'warning'), 'the refusal warning');
+    assert.match(warn.message, /^Could not create a session: maxSessions limit reached \(1\): 1 session is open\. .*gatewayWarden\.limits\.maxSessions/);
+    assert.deepEqual(warn.items, ['Open Settings', 'Show Log']);
+    assert.equal(fake.notifications.filter((n) => n.kind === 'error').length, 0);
+    await waitFor(() => fake.executed.find((e) => e.id === 'workbench.action.openSettings'), 'Open Settings ran');
+    assert.deepEqual(fake.executed.find((e) => e.id === 'workbench.action.openSettings')!.args, ['gatewayWarden.limits.maxSessions']);
+  } finally {
+    ui.dispose();
+    await host.dispose();
+  }
+});
