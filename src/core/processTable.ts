@@ -21,6 +21,8 @@ export interface ProcessInfo {
   owner?: string;
   /** Resident memory in bytes, when known. */
   rss?: number;
+  /** CPU time used so far (user + system), in clock ticks (Linux). */
+  cpuTicks?: number;
 }
 
 export interface ProcessTableOptions {
@@ -55,6 +57,7 @@ export function scanProcSync(opts: ProcessTableOptions = {}): ProcessInfo[] {
       uid,
       startTime: stat.startTime,
       state: stat.state,
+      cpuTicks: stat.cpuTicks,
       name: stat.comm,
       cmdline: argv.length ? argv.join(' ') : `[${stat.comm}]`,
     };

@@ -14,6 +14,8 @@ export interface ProcStat {
   sid: number;
   /** Field 22: start time after boot, in raw clock ticks (never converted to wall clock). */
   startTime: number;
+  /** Fields 14 + 15: CPU time used so far (user + system), in clock ticks. */
+  cpuTicks: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export function parseProcStat(text: string): ProcStat | undefined {
     pgid: num(5),
     sid: num(6),
     startTime: num(22),
+    cpuTicks: num(14) + num(15),
   };
   if (!Number.isInteger(pid) || !Number.isFinite(stat.startTime) || !Number.isFinite(stat.ppid)) {
     return undefined;

@@ -1,9 +1,11 @@
-// The gateway's JSON-RPC methods, one handler per client connection (stdio or attached).
+// The gateway's JSON-RPC methods, one handler per client connection (stdio or attached): each
+// method's parameters are checked here, then the backend does what it means for it.
 import { RpcError } from '../core/rpc';
-import { objectParams, optionalBoolean, optionalNonNegativeInt, optionalString, requiredString } from './params';
+import { objectParams, optionalBoolean, optionalNonNegativeInt, optionalString, requiredNonNegativeInt, requiredString } from './params';
 import type { Gateway } from './gateway';
 
 const MAX_COMMAND = 64 * 1024;
+const MAX_PID = 2 ** 31 - 1;
 
 export function methodHandler(gw: Gateway, clientId: string) {
   return async (method: string, params: unknown): Promise<unknown> => {
@@ -12,25 +14,49 @@ export function methodHandler(gw: Gateway, clientId: string) {
         const p = objectParams(method, params);
         const label = optionalString(method, p, 'label', 200);
         const closeOnDisconnect = optionalBoolean(method, p, 'closeOnDisconnect') ?? false;
-        return { sessionId: gw.sessions.create(label, closeOnDisconnect, clientId).id };
+        return gw.backend.createSession({ label, closeOnDisconnect }, clientId);
       }
       case 'session.close': {
         const p = objectParams(method, params);
-        return { closed: await gw.sessions.close(requiredString(method, p, 'sessionId'), 'requested') };
+        return { closed: await gw.backend.closeSession(requiredString(method, p, 'sessionId'), 'requested', clientId) };
       }
       case 'session.attach': {
         const p = objectParams(method, params);
-        const s = gw.sessions.attach(requiredString(method, p, 'sessionId'), clientId);
-        return { sessionId: s.id, attached: true };
+        return gw.backend.attachSession(requiredString(method, p, 'sessionId'), clientId);
       }
       case 'session.list':
         objectParams(method, params);
-        return { sessions: gw.sessions.list() };
+        return gw.backend.listSessions(clientId);
       case 'slash.exec': {
         const p = objectParams(method, params);
         const sessionId = requiredString(method, p, 'sessionId');
         const command = requiredString(method, p, 'command', MAX_COMMAND);
-        return { output: await gw.sessions.exec(sessionId, command) };
+        return gw.backend.exec(sessionId, command, clientId);
+      }
+      case 'worker.kill': {
+        const p = objectParams(method, params);
+        return gw.backend.killWorker(requiredString(method, p, 'sessionId'), clientId);
+      }
+      case 'process.tree': {
+        objectParams(method, params);
+        const t = await gw.tree.snapshot();
+        return { backend: gw.backend.name, ...t };
+      }
+      case 'process.kill': {
+        const p = objectParams(method, params);
+        const pid = requiredNonNegativeInt(method, p, 'pid', MAX_PID);
+        const startTime = requiredNonNegativeInt(method, p, 'startTime', Number.MAX_SAFE_INTEGER);
+        const graceMs = optionalNonNegativeInt(method, p, 'graceMs', 60_000);
+        return gw.tree.kill(pid, startTime, graceMs);
+      }
+      case 'backend.call': {
+        const p = objectParams(method, params);
+        const name = requiredString(method, p, 'method', 200);
+        const inner = p.params;
+        if (inner !== undefined && (typeof inner !== 'object' || inner === null)) {
+          throw RpcError.invalidParams(`${method}: "params" must be an object or an array`);
+        }
+        return gw.backend.call(name, inner);
       }
       case 'gateway.status':
         objectParams(method, params);
