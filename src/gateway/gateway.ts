@@ -46,6 +46,7 @@ export class Gateway {
       workerIdleTimeoutMs: options.workerIdleTimeoutMs,
       workerStartTimeoutMs: options.workerStartTimeoutMs,
       reattachGraceMs: options.reattachGraceMs,
+      maxLineBytes: options.maxLineBytes,
       emit: (type, payload) => this.emit(type, payload),
       log,
     });

@@ -44,6 +44,8 @@ export interface SessionManagerOptions {
   workerIdleTimeoutMs: number;
   workerStartTimeoutMs: number;
   reattachGraceMs: number;
+  /** The gateway's line limit, passed on to each worker (its replies must fit the gateway's). */
+  maxLineBytes?: number;
   emit(type: string, payload: Record<string, unknown>): void;
   log(message: string): void;
 }
@@ -222,6 +224,7 @@ export class SessionManager {
       owner: this.opts.owner,
       pollMs: this.opts.pollMs,
       idleTimeoutMs: this.opts.workerIdleTimeoutMs > 0 ? this.opts.workerIdleTimeoutMs + 60_000 : 0,
+      maxLineBytes: this.opts.maxLineBytes,
       log: this.opts.log,
     });
     this.liveWorkers.add(w);
