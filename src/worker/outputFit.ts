@@ -88,16 +88,40 @@ export function fitBytes(raw: Buffer, maxBytes: number, complete = true): Fitted
   return { text: raw.toString('utf8', 0, cut), keptBytes: cut };
 }
 
-/**
- * The largest position ≤ at where a UTF-8 decoder starts afresh: before a byte that is not a
- * continuation byte (10xxxxxx). A run of four continuation bytes cannot belong to one character
- * (sequences are at most four bytes), so at the end of such a run `at` itself is one.
- */
+/** The largest position ≤ at (and ≥ at - 3: a character is at most four bytes) that is a boundary. */
 function boundaryAtOrBefore(raw: Buffer, at: number): number {
-  for (let p = at; p > 0 && p > at - 4; p--) {
-    if (p >= raw.length || (raw[p] & 0xc0) !== 0x80) return p;
+  let p = at;
+  while (p > 0 && !isBoundary(raw, p)) p--;
+  return p;
+}
+
+/**
+ * Whether a UTF-8 decoder (WHATWG rules, as Buffer#toString) is between characters before raw[p]:
+ * then decoding raw[0, p) gives a prefix of decoding all of raw. It is not only when p is inside
+ * a sequence that is valid so far and that raw[p] continues.
+ */
+function isBoundary(raw: Buffer, p: number): boolean {
+  if (p <= 0 || p >= raw.length) return true;
+  for (let k = 1; k <= 3 && p - k >= 0; k++) {
+    const lead = raw[p - k];
+    if ((lead & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const length = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 1;
+    if (k >= length) return true; // its character (or its invalid start) ended before p
+    for (let j = 1; j < k; j++) if (!continues(lead, j, raw[p - k + j])) return true; // cut short earlier
+    return !continues(lead, k, raw[p]);
   }
-  return at <= 3 ? 0 : at;
+  return true; // three continuation bytes before p: no open sequence can reach p
+}
+
+/** Whether byte is a valid index-th byte (1-based after the lead) of a sequence led by lead. */
+function continues(lead: number, index: number, byte: number): boolean {
+  if (index === 1) {
+    if (lead === 0xe0) return byte >= 0xa0 && byte <= 0xbf;
+    if (lead === 0xed) return byte >= 0x80 && byte <= 0x9f;
+    if (lead === 0xf0) return byte >= 0x90 && byte <= 0xbf;
+    if (lead === 0xf4) return byte >= 0x80 && byte <= 0x8f;
+  }
+  return (byte & 0xc0) === 0x80;
 }
 
 /**
