@@ -14,6 +14,8 @@ export const RpcErrorCode = {
   ConnectionClosed: -32002,
   /** Implementation-defined: the request failed in the server (worker died, session closed …). */
   ServerError: -32000,
+  /** Implementation-defined: the message (a reply, usually) exceeds the connection's size limit. */
+  MessageTooLarge: -32011,
 } as const;
 
 export class RpcError extends Error {

@@ -70,7 +70,7 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFile?: s
   wss.on('connection', (ws) => {
     const id = `ws-${++n}`;
     alive.set(ws, true);
-    const peer = new JsonRpcPeer((text) => ws.send(text), { log: (m) => gw.log(`attach ${id}: ${m}`) });
+    const peer = new JsonRpcPeer((text) => ws.send(text), { log: (m) => gw.log(`attach ${id}: ${m}`), maxMessageBytes: gw.options.maxLineBytes });
     ws.on('pong', () => alive.set(ws, true));
     ws.on('message', (data) => {
       // One message per frame; a frame may also carry several newline-separated messages.

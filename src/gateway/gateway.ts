@@ -48,6 +48,7 @@ export class Gateway {
       reattachGraceMs: options.reattachGraceMs,
       maxSessions: options.maxSessions,
       maxWorkers: options.maxWorkers,
+      maxLineBytes: options.maxLineBytes,
       emit: (type, payload) => this.emit(type, payload),
       log,
     });

@@ -50,6 +50,8 @@ export interface SessionManagerOptions {
   maxSessions: number;
   /** Worker processes alive at once, starting and closing ones included. */
   maxWorkers: number;
+  /** The gateway's line limit, passed on to each worker (its replies must fit the gateway's). */
+  maxLineBytes?: number;
   emit(type: string, payload: Record<string, unknown>): void;
   log(message: string): void;
 }
@@ -249,6 +251,7 @@ export class SessionManager {
         owner: this.opts.owner,
         pollMs: this.opts.pollMs,
         idleTimeoutMs: this.opts.workerIdleTimeoutMs > 0 ? this.opts.workerIdleTimeoutMs + 60_000 : 0,
+        maxLineBytes: this.opts.maxLineBytes,
         log: this.opts.log,
       });
     } catch (e) {

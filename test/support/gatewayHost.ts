@@ -38,6 +38,8 @@ export interface HostOptions {
   /** A `sleep` started by the host inherits the gateway's three pipes, so the host's death
    * neither closes stdin nor breaks stdout: only the fingerprint watchdog can notice. */
   holdStdinOpen?: boolean;
+  /** Line limit of the test's own connection to the gateway (both ways); default core's 1 MiB. */
+  rpcMaxLineBytes?: number;
 }
 
 function hostSource(args: string[], holdStdinOpen: boolean): string {
@@ -70,7 +72,7 @@ export async function startHostedGateway(opts: HostOptions = {}): Promise<Hosted
   track(info.gateway, true);
   if (info.holder) track(info.holder);
   const events: GatewayEvent[] = [];
-  const rpc = new JsonRpcConnection(host.stdout!, host.stdin!, { log: () => undefined });
+  const rpc = new JsonRpcConnection(host.stdout!, host.stdin!, { log: () => undefined, maxLineBytes: opts.rpcMaxLineBytes });
   rpc.onNotification((method, params) => {
     if (method !== 'event') return;
     const e = params as GatewayEvent;
