@@ -12,6 +12,8 @@ export const RpcErrorCode = {
   ConnectionClosed: -32002,
   /** Implementation-defined: the request failed in the server (worker died, session closed …). */
   ServerError: -32000,
+  /** Implementation-defined: not this connection's to act on (another's session; the gateway). */
+  NotOwner: -32010,
 } as const;
 
 export class RpcError extends Error {
