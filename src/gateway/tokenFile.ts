@@ -66,7 +66,7 @@ function describe(file: string): string {
 }
 
 /** Creates `file` exclusively with mode 0600 and writes `text`; returns its identity. */
-function writeExclusive(file: string, text: string): fs.Stats {
+function writeExclusive(file: string, text: string): fs.BigIntStats {
   // O_NOFOLLOW is redundant with O_CREAT|O_EXCL on Linux but states the intent; 0 where absent.
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0);
   let fd: number;
@@ -81,7 +81,7 @@ function writeExclusive(file: string, text: string): fs.Stats {
   try {
     if (uid !== undefined) fs.fchmodSync(fd, 0o600); // exactly 0600, whatever the umask
     fs.writeSync(fd, text);
-    return fs.fstatSync(fd);
+    return fs.fstatSync(fd, { bigint: true });
   } catch (e) {
     fs.rmSync(file, { force: true });
     throw new Error(`cannot write ${file}: ${(e as Error).message}`);
@@ -127,7 +127,7 @@ export function createTokenFile(token: string, explicitPath: string | undefined,
     }
     file = path.join(dir, TOKEN_NAME);
   }
-  let written: fs.Stats;
+  let written: fs.BigIntStats;
   try {
     written = writeExclusive(file, token + '\n');
   } catch (e) {
@@ -142,8 +142,9 @@ export function createTokenFile(token: string, explicitPath: string | undefined,
       if (removed) return;
       removed = true;
       try {
-        const st = fs.lstatSync(file);
-        if (st.dev === written.dev && st.ino === written.ino) fs.unlinkSync(file);
+        // Inode numbers are reused at once: the change time tells a new file in its place apart.
+        const st = fs.lstatSync(file, { bigint: true });
+        if (st.dev === written.dev && st.ino === written.ino && st.ctimeNs === written.ctimeNs) fs.unlinkSync(file);
       } catch {
         // already gone
       }

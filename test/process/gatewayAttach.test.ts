@@ -10,10 +10,11 @@ import * as path from 'node:path';
 import type WebSocket from 'ws';
 import { isAlive, killTracked, waitFor } from '../support/processes';
 import { GatewayEvent, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
-import { attachOf, closedWithin, connect, connectWithToken, peerOf, rawSocket, tokenOf } from '../support/attachClient';
+import { attachOf, removeTokenDirs, closedWithin, connect, connectWithToken, peerOf, rawSocket, tokenOf } from '../support/attachClient';
 import { MAX_ATTACH_CONNECTIONS } from '../../src/gateway/attachServer';
 
 after(killTracked);
+after(removeTokenDirs);
 
 const tempDirs: string[] = [];
 after(() => {

@@ -6,9 +6,10 @@ import * as assert from 'node:assert/strict';
 import { JsonRpcPeer, RpcErrorCode } from '../../src/core/rpc';
 import { isAlive, killTracked, waitFor } from '../support/processes';
 import { createSession, exec, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
-import { attachOf, connectWithToken, peerOf } from '../support/attachClient';
+import { attachOf, removeTokenDirs, connectWithToken, peerOf } from '../support/attachClient';
 
 after(killTracked);
+after(removeTokenDirs);
 
 /** Rejects with the gateway's "not yours" error (-32010) naming the method and the session. */
 async function refusedAsNotOwner(p: Promise<unknown>, method: string, sessionId: string): Promise<void> {

@@ -2,6 +2,7 @@
 // speak JSON-RPC over the socket, and find the endpoint in gateway.ready.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import WebSocket from 'ws';
 import { JsonRpcPeer } from '../../src/core/rpc';
 import type { GatewayEvent, HostedGateway } from './gatewayHost';
@@ -12,11 +13,23 @@ export interface AttachEndpoint {
   tokenFile: string;
 }
 
+// Private token directories of the gateways seen here: a gateway SIGKILLed by a failing test's
+// cleanup cannot remove its own.
+const tokenDirs = new Set<string>();
+
 /** The endpoint announced in gateway.ready (fails the test when it is absent or an error). */
 export function attachOf(g: HostedGateway): AttachEndpoint {
   const ready = g.events.find((e) => e.type === 'gateway.ready') as GatewayEvent & { attach?: AttachEndpoint & { error?: string } };
   if (!ready.attach?.url) throw new Error(`no attach endpoint in gateway.ready: ${JSON.stringify(ready.attach)}`);
+  const dir = path.dirname(ready.attach.tokenFile);
+  if (path.basename(ready.attach.tokenFile) === 'token' && path.basename(dir).startsWith('gateway-warden-')) tokenDirs.add(dir);
   return ready.attach;
+}
+
+/** Removes the token directories left by gateways that could not shut down. Call from `after`. */
+export function removeTokenDirs(): void {
+  for (const dir of tokenDirs) fs.rmSync(dir, { recursive: true, force: true });
+  tokenDirs.clear();
 }
 
 export function tokenOf(a: AttachEndpoint): string {
