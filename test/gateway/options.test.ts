@@ -37,3 +37,12 @@ test('listen: port, on/off words, and off by default', () => {
   assert.equal(parseOptions([], { GATEWAY_WARDEN_LISTEN: 'on' }).options.listenPort, 0);
   assert.equal(parseOptions([], { GATEWAY_WARDEN_LISTEN: 'off' }).options.listenPort, undefined);
 });
+
+test('attach handshake deadline: flag, environment, default', () => {
+  assert.equal(parseOptions([], {}).options.attachHandshakeTimeoutMs, 3000);
+  assert.equal(parseOptions(['--attach-handshake-timeout-ms', '500'], {}).options.attachHandshakeTimeoutMs, 500);
+  assert.equal(parseOptions([], { GATEWAY_WARDEN_ATTACH_HANDSHAKE_TIMEOUT_MS: '1500' }).options.attachHandshakeTimeoutMs, 1500);
+  const bad = parseOptions(['--attach-handshake-timeout-ms=0'], {});
+  assert.equal(bad.options.attachHandshakeTimeoutMs, 3000);
+  assert.ok(bad.warnings.some((w) => w.includes('--attach-handshake-timeout-ms')));
+});
