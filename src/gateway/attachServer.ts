@@ -101,8 +101,9 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFilePath
     tokenFile.remove();
     throw e;
   }
-  // After listening, errors are accept failures (EMFILE, ENFILE …): libuv drops that connection
-  // and keeps listening. Logged at most once per window.
+  // After listening, errors are accept failures. libuv absorbs EMFILE/ENFILE itself (it accepts
+  // and closes the waiting connections on a spare descriptor); what still arrives here is logged
+  // at most once per window, and the server keeps listening.
   let lastAcceptError = 0;
   let acceptErrors = 0;
   tcp.on('error', (e) => {
