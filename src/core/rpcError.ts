@@ -16,6 +16,8 @@ export const RpcErrorCode = {
   ServerError: -32000,
   /** Implementation-defined: the message (a reply, usually) exceeds the connection's size limit. */
   MessageTooLarge: -32011,
+  /** Implementation-defined: not this connection's to act on (another's session; the gateway). */
+  NotOwner: -32012,
 } as const;
 
 export class RpcError extends Error {

@@ -10,6 +10,7 @@ import { JsonRpcConnection } from '../core/rpc';
 import { startAttachServer } from './attachServer';
 import { Gateway } from './gateway';
 import { parseOptions } from './options';
+import { HOST_CLIENT } from './sessions';
 
 // Once the host is gone, stderr may be a broken pipe: logging must never become an error.
 let stderrOk = true;
@@ -83,16 +84,20 @@ process.on('unhandledRejection', (e) => log(`unhandled rejection (kept running):
 let markReady!: () => void;
 const ready = new Promise<void>((r) => (markReady = r));
 gw.beforeRequest = () => ready;
-gw.addClient('stdio', stdio);
+gw.addClient(HOST_CLIENT, stdio);
 
 void (async () => {
   if (options.listenPort !== undefined) {
     try {
       const server = await startAttachServer(gw, options.listenPort, options.tokenFile);
       gw.attach = server.info;
+      gw.attachStats = server.stats;
       gw.onShutdown.push(() => server.close());
       log(`attach endpoint on ${server.info.url} (token in ${server.info.tokenFile})`);
     } catch (e) {
+      // Reported in gateway.ready and gateway.status too: an endpoint that silently is not there
+      // looks the same as one that is down.
+      gw.attach = { error: (e as Error).message };
       log(`warning: cannot open the attach endpoint: ${(e as Error).message}; continuing without it`);
     }
   }

@@ -1,7 +1,8 @@
 // The gateway's JSON-RPC methods, one handler per client connection (stdio or attached).
-import { RpcError } from '../core/rpc';
+import { RpcError, RpcErrorCode } from '../core/rpc';
 import { objectParams, optionalBoolean, optionalNonNegativeInt, optionalString, requiredString } from './params';
 import type { Gateway } from './gateway';
+import { HOST_CLIENT } from './sessions';
 
 const MAX_COMMAND = 64 * 1024;
 
@@ -16,11 +17,15 @@ export function methodHandler(gw: Gateway, clientId: string) {
       }
       case 'session.close': {
         const p = objectParams(method, params);
-        return { closed: await gw.sessions.close(requiredString(method, p, 'sessionId'), 'requested') };
+        const sessionId = requiredString(method, p, 'sessionId');
+        gw.sessions.assertMayAct(sessionId, clientId, method);
+        return { closed: await gw.sessions.close(sessionId, 'requested') };
       }
       case 'session.attach': {
         const p = objectParams(method, params);
-        const s = gw.sessions.attach(requiredString(method, p, 'sessionId'), clientId);
+        const sessionId = requiredString(method, p, 'sessionId');
+        gw.sessions.assertMayAct(sessionId, clientId, method);
+        const s = gw.sessions.attach(sessionId, clientId);
         return { sessionId: s.id, attached: true };
       }
       case 'session.list':
@@ -30,6 +35,7 @@ export function methodHandler(gw: Gateway, clientId: string) {
         const p = objectParams(method, params);
         const sessionId = requiredString(method, p, 'sessionId');
         const command = requiredString(method, p, 'command', MAX_COMMAND);
+        gw.sessions.assertMayAct(sessionId, clientId, method);
         return { output: await gw.sessions.exec(sessionId, command) };
       }
       case 'gateway.status':
@@ -38,6 +44,8 @@ export function methodHandler(gw: Gateway, clientId: string) {
       case 'gateway.shutdown': {
         const p = objectParams(method, params);
         const graceMs = optionalNonNegativeInt(method, p, 'graceMs', 600_000);
+        // It would close every session, the host's too: only the host may.
+        if (clientId !== HOST_CLIENT) throw new RpcError(RpcErrorCode.NotOwner, `${method}: only the host (stdio) may shut the gateway down`);
         const result = await gw.shutdown('requested', graceMs);
         gw.requestExit();
         return result;

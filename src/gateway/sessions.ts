@@ -9,6 +9,9 @@ import { limitReached } from './limits';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
 import { WorkerSlots } from './workerSlots';
 
+/** The client id of the host's stdio connection: it may act on every session. */
+export const HOST_CLIENT = 'stdio';
+
 export type CloseReason = 'requested' | 'client-disconnected' | 'reattach-timeout' | 'idle-timeout' | 'shutdown' | 'lifeline';
 
 export interface Session {
@@ -108,6 +111,19 @@ export class SessionManager {
       sessionId: s.id, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt,
       attached: s.attachedTo !== null, worker: s.worker ? s.worker.info() : null,
     }));
+  }
+
+  /**
+   * The ownership rule: the host may drive, close or re-attach every session; another connection
+   * only the sessions attached to it, and — with session.attach — a detached one (its connection
+   * went away and it waits for a re-attach). Unknown ids pass: the method itself answers them.
+   */
+  assertMayAct(id: string, clientId: string, method: string): void {
+    const s = this.sessions.get(id);
+    if (!s || clientId === HOST_CLIENT || s.attachedTo === clientId) return;
+    if (s.attachedTo === null && method === 'session.attach') return;
+    const whose = s.attachedTo === null ? 'no connection (detached): session.attach it first' : s.attachedTo === HOST_CLIENT ? 'the host' : 'another connection';
+    throw new RpcError(RpcErrorCode.NotOwner, `${method}: session ${id} belongs to ${whose}`, { sessionId: id });
   }
 
   attach(id: string, clientId: string): Session {

@@ -40,14 +40,17 @@ export interface HostOptions {
   holdStdinOpen?: boolean;
   /** Line limit of the test's own connection to the gateway (both ways); default core's 1 MiB. */
   rpcMaxLineBytes?: number;
+  /** A command the gateway is started through, which must exec it (e.g. `prlimit --nofile=…`). */
+  prefix?: string[];
 }
 
-function hostSource(args: string[], holdStdinOpen: boolean): string {
+function hostSource(args: string[], holdStdinOpen: boolean, prefix: string[]): string {
   return `
 const { spawn } = require('child_process');
 const { selfFingerprint, formatFingerprint } = require(${FINGERPRINT_JS});
 const fp = formatFingerprint(selfFingerprint());
-const gw = spawn(process.execPath, [...${JSON.stringify(SMALL_HEAP_FLAGS)}, ${JSON.stringify(GATEWAY_JS)}, ...${JSON.stringify(args)}], {
+const cmd = [...${JSON.stringify(prefix)}, process.execPath, ...${JSON.stringify(SMALL_HEAP_FLAGS)}, ${JSON.stringify(GATEWAY_JS)}, ...${JSON.stringify(args)}];
+const gw = spawn(cmd[0], cmd.slice(1), {
   detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GATEWAY_WARDEN_OWNER: fp },
 });
 let holder;
@@ -62,7 +65,7 @@ gw.on('exit', (code, signal) => { process.stderr.write('HOST gateway exited ' + 
 }
 
 export async function startHostedGateway(opts: HostOptions = {}): Promise<HostedGateway> {
-  const host = spawnNode(hostSource(opts.args ?? [], opts.holdStdinOpen ?? false), { env: { ...process.env, ...opts.env } });
+  const host = spawnNode(hostSource(opts.args ?? [], opts.holdStdinOpen ?? false, opts.prefix ?? []), { env: { ...process.env, ...opts.env } });
   let err = '';
   host.stderr!.on('data', (c: Buffer) => {
     err += c.toString();
