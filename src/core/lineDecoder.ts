@@ -1,11 +1,15 @@
 // Splits a byte stream into lines at '\n' (a trailing '\r' is dropped). A line longer than
 // maxLineBytes is reported once and discarded up to its next newline, so one huge line can
-// neither exhaust memory nor end the connection.
+// neither exhaust memory nor end the connection. Its first bytes are handed over with the report,
+// so a JSON-RPC peer can still tell whose message it was (its id) and answer or fail just that one.
+
+/** How much of an oversize line is kept for the report: enough for a JSON-RPC envelope's head. */
+export const OVERSIZE_HEAD_BYTES = 512;
 
 export interface LineDecoderHandlers {
   line(text: string): void;
-  /** Called once per oversize line, as soon as it crosses the limit. */
-  oversize(limitBytes: number): void;
+  /** Called once per oversize line, as soon as it crosses the limit, with its first bytes. */
+  oversize(limitBytes: number, head: string): void;
 }
 
 export class LineDecoder {
@@ -41,10 +45,11 @@ export class LineDecoder {
   private append(part: Buffer): void {
     if (this.discarding || part.length === 0) return;
     if (this.size + part.length > this.maxLineBytes) {
+      const head = headOf([...this.parts, part], OVERSIZE_HEAD_BYTES);
       this.discarding = true;
       this.parts = [];
       this.size = 0;
-      this.handlers.oversize(this.maxLineBytes);
+      this.handlers.oversize(this.maxLineBytes, head);
       return;
     }
     this.parts.push(part);
@@ -63,4 +68,17 @@ export class LineDecoder {
     if (text.trim() === '') return;
     this.handlers.line(text);
   }
+}
+
+/** The first `max` bytes of the concatenated parts as text (a character cut at the end becomes U+FFFD). */
+function headOf(parts: readonly Buffer[], max: number): string {
+  const kept: Buffer[] = [];
+  let size = 0;
+  for (const p of parts) {
+    if (size >= max) break;
+    const slice = p.subarray(0, max - size);
+    kept.push(slice);
+    size += slice.length;
+  }
+  return Buffer.concat(kept).toString('utf8');
 }

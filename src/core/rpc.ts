@@ -1,6 +1,7 @@
 // Newline-delimited JSON-RPC 2.0 over a pair of byte streams (stdin/stdout of a child, a
 // child's pipes). Framing: one JSON value per line, '\r\n' accepted, empty lines ignored,
-// oversize lines answered with an error and discarded without closing the connection.
+// oversize lines answered with an error and discarded without closing the connection. The line
+// limit holds both ways: nothing longer is sent either (see RpcPeerOptions.maxMessageBytes).
 import { LineDecoder } from './lineDecoder';
 import { JsonRpcPeer, RpcPeerOptions } from './rpcPeer';
 
@@ -12,6 +13,7 @@ export type { RpcId, RequestHandler, NotificationHandler, RpcPeerOptions, Reques
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 export interface JsonRpcConnectionOptions extends RpcPeerOptions {
+  /** Longest line read; also the default for maxMessageBytes (longest line sent). */
   maxLineBytes?: number;
 }
 
@@ -25,12 +27,13 @@ export class JsonRpcConnection extends JsonRpcPeer {
     writable: NodeJS.WritableStream,
     opts: JsonRpcConnectionOptions = {},
   ) {
+    const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     super((text) => {
       writable.write(text + '\n');
-    }, opts);
-    this.decoder = new LineDecoder(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, {
+    }, { ...opts, maxMessageBytes: opts.maxMessageBytes ?? maxLineBytes });
+    this.decoder = new LineDecoder(maxLineBytes, {
       line: (text) => this.receive(text),
-      oversize: (limit) => this.receiveOversize(limit),
+      oversize: (limit, head) => this.receiveOversize(limit, head),
     });
     const onData = (chunk: Buffer | string) => this.decoder.push(chunk);
     const onEnd = () => {

@@ -18,6 +18,10 @@ export const RpcErrorCode = {
   ConnectionClosed: -32002,
   /** Implementation-defined: the request failed in the server (worker died, session closed …). */
   ServerError: -32000,
+  /** Implementation-defined: the message (a reply, usually) exceeds the connection's size limit. */
+  MessageTooLarge: -32011,
+  /** Implementation-defined: not this connection's to act on (another's session; the gateway). */
+  NotOwner: -32012,
 } as const;
 
 export class RpcError extends Error {

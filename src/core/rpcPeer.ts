@@ -1,9 +1,11 @@
 // Transport-independent JSON-RPC 2.0 endpoint: one text message in, one text message out.
 // JsonRpcConnection (rpc.ts) feeds it lines from a byte stream; a WebSocket feeds it frames.
 import { RpcError, RpcErrorCode } from './rpcError';
+import { readMessageHead } from './rpcHead';
 
 export type RpcId = string | number | null;
-export type RequestHandler = (method: string, params: unknown) => unknown;
+/** `id` is the request's own id (for a handler that must answer on the wire itself, e.g. tests). */
+export type RequestHandler = (method: string, params: unknown, id: RpcId) => unknown;
 export type NotificationHandler = (method: string, params: unknown) => void;
 
 export interface RpcPeerOptions {
@@ -16,6 +18,12 @@ export interface RpcPeerOptions {
    * treats it as a broken peer (the gateway does, for workers) can close the connection here.
    */
   onUnexpectedResponse?: (message: { id: unknown; result?: unknown; error?: unknown }) => void;
+  /**
+   * The largest message (UTF-8 bytes, without the newline) the other side accepts. Nothing larger
+   * is sent: a reply becomes a MessageTooLarge error for its id, a request rejects at once, a
+   * notification is dropped with a log line. Default: no limit.
+   */
+  maxMessageBytes?: number;
 }
 
 export interface RequestOptions {
@@ -82,13 +90,18 @@ export class JsonRpcPeer {
         }, timeoutMs);
       }
       this.pending.set(id, entry);
-      this.send(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
+      const tooLarge = this.send(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
+      if (tooLarge !== undefined) {
+        this.settle(id, entry);
+        reject(new RpcError(RpcErrorCode.MessageTooLarge, `${method} not sent: the request is ${tooLarge} bytes, over this connection's limit of ${this.options.maxMessageBytes} bytes`));
+      }
     });
   }
 
   notify(method: string, params?: unknown): void {
     if (this.closedReason !== undefined) return;
-    this.send(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+    const tooLarge = this.send(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+    if (tooLarge !== undefined) this.log(`dropped the notification ${method}: ${tooLarge} bytes, over the limit of ${this.options.maxMessageBytes} bytes`);
   }
 
   /** Stops the connection: pending requests reject, close handlers run. */
@@ -109,13 +122,35 @@ export class JsonRpcPeer {
     this.dispatch(msg);
   }
 
-  /** The transport dropped an oversize message. */
-  receiveOversize(limitBytes: number): void {
-    this.sendError(
-      null,
-      RpcErrorCode.InvalidRequest,
-      `message too large: a line longer than ${limitBytes} bytes was discarded (up to its newline)`,
-    );
+  /**
+   * The transport dropped an oversize message; `head` is its beginning. A reply fails its request
+   * now (rather than at its timeout); a request gets its error under its own id. When the head does
+   * not say whose message it was, every request in flight fails: one of them lost its reply for good.
+   */
+  receiveOversize(limitBytes: number, head = ''): void {
+    if (this.closedReason !== undefined) return;
+    const seen = readMessageHead(head);
+    if (seen.kind === 'response' && seen.id !== undefined) {
+      const p = seen.id === null ? undefined : this.pending.get(seen.id);
+      if (p) {
+        this.settle(seen.id!, p);
+        p.reject(new RpcError(RpcErrorCode.MessageTooLarge, `the reply to ${p.method} was larger than ${limitBytes} bytes and was discarded`));
+      } else if (this.options.onUnexpectedResponse) {
+        this.options.onUnexpectedResponse({ id: seen.id });
+      } else {
+        this.log(`discarded a reply larger than ${limitBytes} bytes with unknown id ${JSON.stringify(seen.id)}`);
+      }
+      return;
+    }
+    const id = seen.kind === 'request' && seen.id !== undefined ? seen.id : null;
+    this.sendError(id, RpcErrorCode.InvalidRequest, `message too large: a line longer than ${limitBytes} bytes was discarded (up to its newline)`);
+    if (seen.kind === 'request' || this.pending.size === 0) return;
+    const methods = [...this.pending.values()].map((p) => p.method);
+    this.log(`discarded a message larger than ${limitBytes} bytes that may be a reply; failing ${methods.length} request(s) in flight`);
+    for (const [pendingId, p] of this.pending) {
+      this.settle(pendingId, p);
+      p.reject(new RpcError(RpcErrorCode.MessageTooLarge, `a message larger than ${limitBytes} bytes arrived in place of a reply and was discarded; ${p.method} failed with every request in flight (${methods.join(', ')})`));
+    }
   }
 
   protected handleClose(reason: string): void {
@@ -184,16 +219,24 @@ export class JsonRpcPeer {
     }
     let result: unknown;
     try {
-      result = await handler(method, params);
+      result = await handler(method, params, id);
     } catch (e) {
-      if (e instanceof RpcError) this.send({ jsonrpc: '2.0', id, error: e.toJSON() });
+      if (e instanceof RpcError) this.sendReply(id, method, { jsonrpc: '2.0', id, error: e.toJSON() });
       else {
         this.log(`handler for ${method} threw: ${(e as Error)?.stack ?? String(e)}`);
         this.sendError(id, RpcErrorCode.InternalError, `internal error in ${method}: ${(e as Error)?.message ?? String(e)}`);
       }
       return;
     }
-    this.send({ jsonrpc: '2.0', id, result: result === undefined ? null : result });
+    this.sendReply(id, method, { jsonrpc: '2.0', id, result: result === undefined ? null : result });
+  }
+
+  /** A reply the other side could not take is replaced by an error it can: never a silent drop. */
+  private sendReply(id: RpcId, method: string, reply: unknown): void {
+    const tooLarge = this.send(reply);
+    if (tooLarge === undefined) return;
+    this.log(`the reply to ${method} (${tooLarge} bytes) exceeds the limit of ${this.options.maxMessageBytes} bytes; sending an error instead`);
+    this.sendError(id, RpcErrorCode.MessageTooLarge, `the reply to ${method} is ${tooLarge} bytes, over the connection's limit of ${this.options.maxMessageBytes} bytes; it was not sent`);
   }
 
   private handleNotification(method: string, params: unknown): void {
@@ -214,8 +257,7 @@ export class JsonRpcPeer {
       else this.log(`ignoring a reply with unknown id ${JSON.stringify(m.id)}`);
       return;
     }
-    this.pending.delete(id);
-    if (p.timer) clearTimeout(p.timer);
+    this.settle(id, p);
     if ('error' in m) {
       const err = m.error as { code?: unknown; message?: unknown; data?: unknown } | null;
       const code = typeof err?.code === 'number' ? err.code : RpcErrorCode.InternalError;
@@ -226,12 +268,20 @@ export class JsonRpcPeer {
     }
   }
 
-  private sendError(id: RpcId, code: number, message: string): void {
-    this.send({ jsonrpc: '2.0', id, error: { code, message } });
+  private settle(id: number | string, p: Pending): void {
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
   }
 
-  private send(obj: unknown): void {
-    if (this.closedReason !== undefined) return;
+  private sendError(id: RpcId, code: number, message: string): void {
+    const tooLarge = this.send({ jsonrpc: '2.0', id, error: { code, message } });
+    // Only an enormous id can do this: nothing smaller can be said under that id.
+    if (tooLarge !== undefined) this.log(`cannot send an error reply under id ${JSON.stringify(id).slice(0, 80)}…: ${tooLarge} bytes, over the limit`);
+  }
+
+  /** Serialises and writes one message. Returns its size when it is over the limit (not sent). */
+  private send(obj: unknown): number | undefined {
+    if (this.closedReason !== undefined) return undefined;
     let text: string;
     try {
       text = JSON.stringify(obj);
@@ -239,10 +289,17 @@ export class JsonRpcPeer {
       const id = (obj as { id?: RpcId }).id ?? null;
       text = JSON.stringify({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InternalError, message: `cannot serialise reply: ${(e as Error).message}` } });
     }
+    const limit = this.options.maxMessageBytes;
+    // Three bytes per UTF-16 unit is UTF-8's worst case: most messages need no exact count.
+    if (limit !== undefined && text.length * 3 > limit) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > limit) return bytes;
+    }
     try {
       this.sendText(text);
     } catch (e) {
       this.handleClose(`write failed: ${(e as Error).message}`);
     }
+    return undefined;
   }
 }

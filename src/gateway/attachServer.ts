@@ -1,18 +1,28 @@
 // The optional attach endpoint: a WebSocket server on 127.0.0.1 speaking the same JSON-RPC, for
-// other clients (a dashboard, a TUI). A random token, written to a file only the user can read,
-// must be presented (Authorization: Bearer, X-Gateway-Warden-Token, or ?token=). Half-open
-// connections are found by ping and terminated, which counts as a disconnect.
+// other clients (a dashboard, a TUI). A random token, written to a file only the user can read
+// (tokenFile.ts), must be presented (Authorization: Bearer, X-Gateway-Warden-Token, or ?token=);
+// a request from a browser (any Origin header) is refused. We own the listening socket: every
+// accepted connection goes through admission (attachAdmission.ts: caps, and a deadline to
+// authenticate that also covers sockets that never send a byte) before HTTP sees it.
+// Half-open connections are found by ping and terminated, which counts as a disconnect.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import * as fs from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { createServer as createHttpServer, IncomingMessage, STATUS_CODES } from 'node:http';
+import { createServer as createTcpServer, Server as TcpServer, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { JsonRpcPeer } from '../core/rpc';
+import { AttachAdmission } from './attachAdmission';
 import type { AttachInfo, Gateway } from './gateway';
+import { createTokenFile } from './tokenFile';
+
+/** Connections waiting to authenticate at once; more are destroyed as they arrive. */
+export const MAX_PENDING_CONNECTIONS = 8;
+/** Open connections in all (pending and authenticated). */
+export const MAX_ATTACH_CONNECTIONS = 64;
 
 export interface AttachServer {
   info: AttachInfo;
+  /** Connections now (pending authentication, open in all) and refusals since start. */
+  stats(): { pending: number; open: number; refused: Record<string, number>; acceptErrors: number };
   close(): void;
 }
 
@@ -35,42 +45,82 @@ function sameToken(a: string | undefined, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function writeTokenFile(file: string, token: string): void {
-  fs.rmSync(file, { force: true });
-  fs.writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
-  fs.chmodSync(file, 0o600); // whatever the umask
+/** A complete HTTP answer that refuses an upgrade and closes the connection. */
+function httpRefusal(status: number, text: string): string {
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
 }
 
-export async function startAttachServer(gw: Gateway, port: number, tokenFile?: string): Promise<AttachServer> {
+function listen(server: TcpServer, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Creates the token file and listens. Throws with the reason when either cannot be done
+ * safely (nothing is left behind then); the caller keeps the gateway running without it.
+ */
+export async function startAttachServer(gw: Gateway, port: number, tokenFilePath?: string): Promise<AttachServer> {
   const token = randomBytes(32).toString('hex');
-  const file = tokenFile ?? path.join(os.tmpdir(), `gateway-warden-${process.pid}.token`);
-  writeTokenFile(file, token);
-  const wss = new WebSocketServer({
-    host: '127.0.0.1',
-    port,
-    maxPayload: gw.options.maxLineBytes,
-    verifyClient: (info: { req: IncomingMessage }, cb: (ok: boolean, code?: number, message?: string) => void) => {
-      if (sameToken(presentedToken(info.req), token)) cb(true);
-      else {
-        gw.log(`attach: refused a connection without a valid token from ${info.req.socket.remoteAddress}`);
-        cb(false, 401, 'Unauthorized');
-      }
-    },
+  const tokenFile = createTokenFile(token, tokenFilePath, process.env, gw.log);
+  const admission = new AttachAdmission(
+    { handshakeTimeoutMs: gw.options.attachHandshakeTimeoutMs, maxPending: MAX_PENDING_CONNECTIONS, maxConnections: MAX_ATTACH_CONNECTIONS },
+    gw.log,
+  );
+  const wss = new WebSocketServer({ noServer: true, maxPayload: gw.options.maxLineBytes });
+  // HTTP parsing only for admitted sockets; it never listens itself.
+  const http = createHttpServer((_req, res) => {
+    res.writeHead(426, { Connection: 'close', 'Content-Type': 'text/plain' });
+    res.end('WebSocket upgrade required\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve);
-    wss.once('error', reject);
+  http.on('clientError', (_e, socket) => socket.destroy());
+  http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (req.headers.origin !== undefined) {
+      admission.refuse(socket, 'with a browser Origin', httpRefusal(403, 'browser origins are refused\n'));
+      return;
+    }
+    if (!sameToken(presentedToken(req), token)) {
+      admission.refuse(socket, 'without a valid token', httpRefusal(401, 'a valid token is required\n'));
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (admission.authenticated(socket)) onClient(ws);
+      else ws.terminate(); // the deadline passed during the handshake
+    });
   });
-  wss.on('error', (e) => gw.log(`attach server error: ${e.message}`));
-  const address = wss.address();
+  const tcp = createTcpServer((socket) => {
+    if (admission.admit(socket)) http.emit('connection', socket);
+  });
+  try {
+    await listen(tcp, port);
+  } catch (e) {
+    tokenFile.remove();
+    throw e;
+  }
+  // After listening, errors are accept failures. libuv absorbs EMFILE/ENFILE itself (it accepts
+  // and closes the waiting connections on a spare descriptor); what still arrives here is logged
+  // at most once per window, and the server keeps listening.
+  let lastAcceptError = 0;
+  let acceptErrors = 0;
+  tcp.on('error', (e) => {
+    acceptErrors++;
+    if (Date.now() - lastAcceptError < 10_000) return;
+    lastAcceptError = Date.now();
+    gw.log(`attach: accept failed (${e.message}); ${acceptErrors} failure(s) so far; still listening`);
+  });
+  const address = tcp.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
 
   let n = 0;
   const alive = new WeakMap<WebSocket, boolean>();
-  wss.on('connection', (ws) => {
+  const onClient = (ws: WebSocket) => {
     const id = `ws-${++n}`;
     alive.set(ws, true);
-    const peer = new JsonRpcPeer((text) => ws.send(text), { log: (m) => gw.log(`attach ${id}: ${m}`) });
+    const peer = new JsonRpcPeer((text) => ws.send(text), { log: (m) => gw.log(`attach ${id}: ${m}`), maxMessageBytes: gw.options.maxLineBytes });
     ws.on('pong', () => alive.set(ws, true));
     ws.on('message', (data) => {
       // One message per frame; a frame may also carry several newline-separated messages.
@@ -80,7 +130,7 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFile?: s
     ws.on('error', (e) => gw.log(`attach ${id}: ${e.message}`));
     gw.addClient(id, peer);
     gw.log(`attach: client ${id} connected`);
-  });
+  };
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
       if (!alive.get(ws)) {
@@ -95,12 +145,15 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFile?: s
   pinger.unref();
 
   return {
-    info: { url: `ws://127.0.0.1:${actualPort}/`, port: actualPort, tokenFile: file },
+    info: { url: `ws://127.0.0.1:${actualPort}/`, port: actualPort, tokenFile: tokenFile.path },
+    stats: () => ({ pending: admission.pendingCount, open: admission.openCount, refused: admission.refusals(), acceptErrors }),
     close() {
       clearInterval(pinger);
       for (const ws of wss.clients) ws.terminate();
+      admission.closeAll();
       wss.close();
-      fs.rmSync(file, { force: true });
+      tcp.close();
+      tokenFile.remove();
     },
   };
 }

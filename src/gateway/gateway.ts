@@ -21,13 +21,20 @@ export interface AttachInfo {
   tokenFile: string;
 }
 
+/** Why the attach endpoint asked for with --listen is not there (reported, not fatal). */
+export interface AttachFailure {
+  error: string;
+}
+
 export class Gateway {
   readonly backend: Backend;
   readonly tree: ProcessTree;
   private readonly clients = new Map<string, JsonRpcPeer>();
   private readonly startedAt = Date.now();
   private shuttingDown?: Promise<{ closedSessions: number }>;
-  attach?: AttachInfo;
+  attach?: AttachInfo | AttachFailure;
+  /** Live counters of the attach endpoint (connections, refusals) for gateway.status. */
+  attachStats?: () => Record<string, unknown>;
   /** Extra cleanup at shutdown (the attach server). */
   onShutdown: (() => void)[] = [];
   /** Set by main: exit the process once the current reply is out. */
@@ -84,7 +91,7 @@ export class Gateway {
       ...this.counts(),
       uptimeMs: Date.now() - this.startedAt,
       options: this.options,
-      attach: this.attach ?? null,
+      attach: this.attach ? { ...this.attach, ...this.attachStats?.() } : null,
       shuttingDown: this.shuttingDown !== undefined,
       // The embedded backend adds nothing here: its gateway.status is what it always was.
       ...this.backend.statusExtras(),

@@ -11,6 +11,7 @@ import { startAttachServer } from './attachServer';
 import { splitBackendArgs, USAGE } from './backends/backendOptions';
 import { Gateway } from './gateway';
 import { parseOptions } from './options';
+import { HOST_CLIENT } from './sessions';
 
 // Once the host is gone, stderr may be a broken pipe: logging must never become an error.
 let stderrOk = true;
@@ -92,23 +93,26 @@ process.on('unhandledRejection', (e) => log(`unhandled rejection (kept running):
 let markReady!: () => void;
 const ready = new Promise<void>((r) => (markReady = r));
 gw.beforeRequest = () => ready;
-gw.addClient('stdio', stdio);
+gw.addClient(HOST_CLIENT, stdio);
 
 void (async () => {
   if (options.listenPort !== undefined) {
     try {
       const server = await startAttachServer(gw, options.listenPort, options.tokenFile);
       gw.attach = server.info;
+      gw.attachStats = server.stats;
       gw.onShutdown.push(() => server.close());
       log(`attach endpoint on ${server.info.url} (token in ${server.info.tokenFile})`);
     } catch (e) {
+      // Reported in gateway.ready and gateway.status too: an endpoint that silently is not there
+      // looks the same as one that is down.
+      gw.attach = { error: (e as Error).message };
       log(`warning: cannot open the attach endpoint: ${(e as Error).message}; continuing without it`);
     }
   }
   // The backend's program (hermes, a command) starts now, in our group, after the lifeline and the
   // final teardown are in place; gateway.ready does not wait for it to come up (backend.state says).
-  const started = gw.backend.start().catch((e: Error) => log(`backend start failed: ${e.stack ?? e.message}`));
-  void started;
+  void gw.backend.start().catch((e: Error) => log(`backend start failed: ${e.stack ?? e.message}`));
   const me = selfFingerprint();
   stdio.notify('event', {
     type: 'gateway.ready',

@@ -1,11 +1,18 @@
 // The gateway's JSON-RPC methods, one handler per client connection (stdio or attached): each
-// method's parameters are checked here, then the backend does what it means for it.
-import { RpcError } from '../core/rpc';
+// method's parameters (and who may call it) are checked here, then the backend does what it
+// means for it.
+import { RpcError, RpcErrorCode } from '../core/rpc';
 import { objectParams, optionalBoolean, optionalNonNegativeInt, optionalString, requiredNonNegativeInt, requiredString } from './params';
 import type { Gateway } from './gateway';
+import { HOST_CLIENT } from './sessions';
 
 const MAX_COMMAND = 64 * 1024;
 const MAX_PID = 2 ** 31 - 1;
+
+/** Methods that reach beyond one client's own sessions: only the host (stdio) may call them. */
+function assertHost(clientId: string, method: string, what: string): void {
+  if (clientId !== HOST_CLIENT) throw new RpcError(RpcErrorCode.NotOwner, `${method}: only the host (stdio) may ${what}`);
+}
 
 export function methodHandler(gw: Gateway, clientId: string) {
   return async (method: string, params: unknown): Promise<unknown> => {
@@ -47,6 +54,8 @@ export function methodHandler(gw: Gateway, clientId: string) {
         const pid = requiredNonNegativeInt(method, p, 'pid', MAX_PID);
         const startTime = requiredNonNegativeInt(method, p, 'startTime', Number.MAX_SAFE_INTEGER);
         const graceMs = optionalNonNegativeInt(method, p, 'graceMs', 60_000);
+        // Any process of the tree, other clients' workers included.
+        assertHost(clientId, method, 'kill processes of the tree');
         return gw.tree.kill(pid, startTime, graceMs);
       }
       case 'backend.call': {
@@ -56,6 +65,8 @@ export function methodHandler(gw: Gateway, clientId: string) {
         if (inner !== undefined && (typeof inner !== 'object' || inner === null)) {
           throw RpcError.invalidParams(`${method}: "params" must be an object or an array`);
         }
+        // A pass-through reaches every session of the program, not only this client's.
+        assertHost(clientId, method, 'call the backend\'s program directly');
         return gw.backend.call(name, inner);
       }
       case 'gateway.status':
@@ -64,6 +75,8 @@ export function methodHandler(gw: Gateway, clientId: string) {
       case 'gateway.shutdown': {
         const p = objectParams(method, params);
         const graceMs = optionalNonNegativeInt(method, p, 'graceMs', 600_000);
+        // It would close every session, the host's too: only the host may.
+        assertHost(clientId, method, 'shut the gateway down');
         const result = await gw.shutdown('requested', graceMs);
         gw.requestExit();
         return result;

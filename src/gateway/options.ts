@@ -22,6 +22,8 @@ export interface GatewayOptions {
   /** Attach endpoint: the port on 127.0.0.1 (0 = any free port), or undefined when off. */
   listenPort?: number;
   tokenFile?: string;
+  /** Attach endpoint: how long a new connection has to complete an authenticated upgrade. */
+  attachHandshakeTimeoutMs: number;
   reattachGraceMs: number;
   pingMs: number;
   maxLineBytes: number;
@@ -38,6 +40,7 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
   shutdownGraceMs: 3000,
   lifelineGraceMs: 100,
   reattachGraceMs: 20_000,
+  attachHandshakeTimeoutMs: 3000,
   pingMs: 10_000,
   maxLineBytes: 1024 * 1024,
 };
@@ -59,6 +62,7 @@ const NUMBERS: NumberOption[] = [
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms', env: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS', min: 0 },
   { key: 'lifelineGraceMs', flag: '--lifeline-grace-ms', env: 'GATEWAY_WARDEN_LIFELINE_GRACE_MS', min: 0 },
   { key: 'reattachGraceMs', flag: '--reattach-grace-ms', env: 'GATEWAY_WARDEN_REATTACH_GRACE_MS', min: 0 },
+  { key: 'attachHandshakeTimeoutMs', flag: '--attach-handshake-timeout-ms', env: 'GATEWAY_WARDEN_ATTACH_HANDSHAKE_TIMEOUT_MS', min: 1 },
   { key: 'pingMs', flag: '--ping-ms', env: 'GATEWAY_WARDEN_PING_MS', min: 10 },
   { key: 'maxLineBytes', flag: '--max-line-bytes', env: 'GATEWAY_WARDEN_MAX_LINE_BYTES', min: 1024 },
 ];

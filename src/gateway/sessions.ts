@@ -9,6 +9,9 @@ import { limitReached } from './limits';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
 import { WorkerSlots } from './workerSlots';
 
+/** The client id of the host's stdio connection: it may act on every session. */
+export const HOST_CLIENT = 'stdio';
+
 export type CloseReason = 'requested' | 'client-disconnected' | 'reattach-timeout' | 'idle-timeout' | 'shutdown' | 'lifeline';
 
 export interface Session {
@@ -50,6 +53,8 @@ export interface SessionManagerOptions {
   maxSessions: number;
   /** Worker processes alive at once, starting and closing ones included. */
   maxWorkers: number;
+  /** The gateway's line limit, passed on to each worker (its replies must fit the gateway's). */
+  maxLineBytes?: number;
   emit(type: string, payload: Record<string, unknown>): void;
   log(message: string): void;
 }
@@ -106,6 +111,19 @@ export class SessionManager {
       sessionId: s.id, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt,
       attached: s.attachedTo !== null, worker: s.worker ? s.worker.info() : null,
     }));
+  }
+
+  /**
+   * The ownership rule: the host may drive, close or re-attach every session; another connection
+   * only the sessions attached to it, and — with session.attach — a detached one (its connection
+   * went away and it waits for a re-attach). Unknown ids pass: the method itself answers them.
+   */
+  assertMayAct(id: string, clientId: string, method: string): void {
+    const s = this.sessions.get(id);
+    if (!s || clientId === HOST_CLIENT || s.attachedTo === clientId) return;
+    if (s.attachedTo === null && method === 'session.attach') return;
+    const whose = s.attachedTo === null ? 'no connection (detached): session.attach it first' : s.attachedTo === HOST_CLIENT ? 'the host' : 'another connection';
+    throw new RpcError(RpcErrorCode.NotOwner, `${method}: session ${id} belongs to ${whose}`, { sessionId: id });
   }
 
   attach(id: string, clientId: string): Session {
@@ -249,6 +267,7 @@ export class SessionManager {
         owner: this.opts.owner,
         pollMs: this.opts.pollMs,
         idleTimeoutMs: this.opts.workerIdleTimeoutMs > 0 ? this.opts.workerIdleTimeoutMs + 60_000 : 0,
+        maxLineBytes: this.opts.maxLineBytes,
         log: this.opts.log,
       });
     } catch (e) {

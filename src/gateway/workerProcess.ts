@@ -6,7 +6,7 @@ import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '
 import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
 import { killGroup } from '../core/kill';
 import { OWNER_ENV } from '../core/ownerMarker';
-import { JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
+import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
 import { StderrTail } from './stderrTail';
 
 export type WorkerState = 'starting' | 'ready' | 'closing' | 'exited';
@@ -18,6 +18,8 @@ export interface WorkerSpawnOptions {
   owner?: Fingerprint;
   pollMs: number;
   idleTimeoutMs: number;
+  /** The line limit both ways on the worker's pipes; the worker fits its replies to it. */
+  maxLineBytes?: number;
   log(message: string): void;
 }
 
@@ -57,6 +59,7 @@ export class WorkerProcess {
     private readonly child: ChildProcess,
     readonly sessionId: string,
     private readonly log: (m: string) => void,
+    maxLineBytes: number,
   ) {
     this.pid = child.pid!;
     // Read at once: the fingerprint is what every later signal is checked against.
@@ -71,6 +74,7 @@ export class WorkerProcess {
       });
     });
     this.rpc = new JsonRpcConnection(child.stdout!, child.stdin!, {
+      maxLineBytes,
       log: (m) => log(`worker ${this.pid}: ${m}`),
       onUnexpectedResponse: (m) => {
         // A reply we never asked for means the worker's side of the protocol is broken: fail
@@ -94,6 +98,7 @@ export class WorkerProcess {
   }
 
   static spawn(opts: WorkerSpawnOptions): WorkerProcess {
+    const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const args = [
       ...SMALL_HEAP_FLAGS,
       opts.workerPath,
@@ -101,6 +106,7 @@ export class WorkerProcess {
       '--parent', formatFingerprint(selfFingerprint()),
       '--poll-ms', String(opts.pollMs),
       '--idle-timeout-ms', String(opts.idleTimeoutMs),
+      '--max-line-bytes', String(maxLineBytes),
     ];
     if (opts.owner) args.push('--owner', formatFingerprint(opts.owner));
     const child = spawn(process.execPath, args, {
@@ -120,7 +126,7 @@ export class WorkerProcess {
       throw new RpcError(RpcErrorCode.ServerError, `cannot start a worker (${process.execPath} ${opts.workerPath})`);
     }
     child.on('error', (e) => opts.log(`worker ${child.pid}: ${e.message}`));
-    return new WorkerProcess(child, opts.sessionId, opts.log);
+    return new WorkerProcess(child, opts.sessionId, opts.log, maxLineBytes);
   }
 
   info(): WorkerInfo {

@@ -2,6 +2,10 @@
 // it runs before the lifeline is armed.
 import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { OWNER_ENV } from '../core/ownerMarker';
+import { DEFAULT_MAX_LINE_BYTES } from '../core/rpc';
+
+/** The gateway refuses a line limit below this; so does the worker. */
+const MIN_LINE_BYTES = 1024;
 
 export const PARENT_ENV = 'GATEWAY_WARDEN_PARENT';
 /** Test knob: milliseconds the worker waits before it is ready (simulates slow imports). */
@@ -15,6 +19,8 @@ export interface WorkerArgs {
   owner?: Fingerprint;
   pollMs: number;
   idleTimeoutMs: number;
+  /** The longest line the gateway reads from this worker (and sends to it): replies are fitted to it. */
+  maxLineBytes: number;
   startDelayMs: number;
   testCommands: boolean;
   warnings: string[];
@@ -52,8 +58,17 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     owner,
     pollMs: positiveInt(argValue(argv, '--poll-ms'), 1000, '--poll-ms', warnings) || 1000,
     idleTimeoutMs: positiveInt(argValue(argv, '--idle-timeout-ms'), 30 * 60_000, '--idle-timeout-ms', warnings),
+    maxLineBytes: lineLimit(argValue(argv, '--max-line-bytes'), warnings),
     startDelayMs: positiveInt(env[START_DELAY_ENV], 0, START_DELAY_ENV, warnings),
     testCommands: env[TEST_COMMANDS_ENV] === '1',
     warnings,
   };
+}
+
+function lineLimit(text: string | undefined, warnings: string[]): number {
+  const n = positiveInt(text, DEFAULT_MAX_LINE_BYTES, '--max-line-bytes', warnings);
+  if (n >= MIN_LINE_BYTES) return n;
+  // Smaller is not a limit the gateway could have: stay inside it rather than trust a default.
+  warnings.push(`--max-line-bytes ${n} is below ${MIN_LINE_BYTES}; using ${MIN_LINE_BYTES}`);
+  return MIN_LINE_BYTES;
 }

@@ -1,10 +1,15 @@
 // The slash commands of the embedded worker.
 import { readProcStat } from '../core/procfs';
 import { RpcError } from '../core/rpc';
+import { fitOutput } from './outputFit';
 import { runShell } from './runShell';
 
 export interface CommandContext {
   testCommands: boolean;
+  /** The most a command's output may take in the reply, JSON-encoded (see outputFit). */
+  outputBudget: number;
+  /** The id of the request being answered (test commands that write their own reply use it). */
+  requestId: string | number | null;
   /** Records a pid the worker started, so teardown covers it even outside the group. */
   trackChild(pid: number): void;
   /** Test-only: make the worker misbehave on the wire. */
@@ -24,6 +29,7 @@ const TEST_HELP = [
   '/busy [MS]          (test) blocks the event loop for MS ms, or forever',
   '/crash [CODE]       (test) writes to stderr and exits mid-command',
   '/badreply           (test) replies with a wrong id',
+  '/bigreply BYTES [id-last]  (test) replies with a raw line of BYTES, past any size check',
 ].join('\n');
 
 /** The command sends no reply (test: /crash exits, /badreply sent a wrong one). */
@@ -47,9 +53,10 @@ export async function execCommand(text: string, ctx: CommandContext): Promise<st
     }
     case '/run': {
       if (!arg) throw RpcError.invalidParams('/run needs a shell command');
-      const r = await runShell(arg, (pid) => ctx.trackChild(pid));
-      const status = r.code === 0 ? '' : r.signal ? `[killed by ${r.signal}]` : `[exit code ${r.code}]`;
-      return status ? `${r.output}${r.output && !r.output.endsWith('\n') ? '\n' : ''}${status}` : r.output;
+      // Each raw byte takes at least one encoded byte: more than the budget could never be shown.
+      const r = await runShell(arg, (pid) => ctx.trackChild(pid), ctx.outputBudget);
+      const status = r.error !== undefined ? `[failed to start: ${r.error}]` : r.code === 0 ? '' : r.signal ? `[killed by ${r.signal}]` : `[exit code ${r.code}]`;
+      return fitOutput(r.head, r.totalBytes, status, ctx.outputBudget);
     }
     case '/pid':
       return `pid ${process.pid} pgid ${processGroup()}`;
@@ -71,6 +78,17 @@ export async function execCommand(text: string, ctx: CommandContext): Promise<st
       case '/badreply':
         ctx.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 'not-the-id-you-sent', result: { output: 'wrong' } }));
         return NO_REPLY;
+      case '/bigreply': {
+        // The reply this worker's own size check would never let out: the gateway's reading side
+        // must cope. `id-last` hides the id behind the payload, where a line's head cannot show it.
+        const [bytesText, order] = arg.split(/\s+/);
+        const bytes = Number(bytesText);
+        if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > 64 * 1024 * 1024) throw RpcError.invalidParams(`/bigreply needs a byte count (0..67108864), got ${JSON.stringify(bytesText)}`);
+        const output = 'x'.repeat(bytes);
+        const id = JSON.stringify(ctx.requestId);
+        ctx.sendRaw(order === 'id-last' ? `{"jsonrpc":"2.0","result":{"output":"${output}"},"id":${id}}` : `{"jsonrpc":"2.0","id":${id},"result":{"output":"${output}"}}`);
+        return NO_REPLY;
+      }
     }
   }
   throw RpcError.invalidParams(`unknown slash command ${name} (try /help)`);

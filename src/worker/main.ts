@@ -26,6 +26,7 @@ const lifeline = armLifeline({
   onDeath: (reason) => onLifelineLost(reason),
 });
 const connection = new JsonRpcConnection(process.stdin, process.stdout, {
+  maxLineBytes: args.maxLineBytes,
   log: (m) => process.stderr.write(`worker rpc: ${m}\n`),
 });
 for (const w of args.warnings) process.stderr.write(`worker: warning: ${w}\n`);

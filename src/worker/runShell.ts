@@ -1,19 +1,29 @@
 // /run: a shell command in the worker's own process group (not detached), so the worker's
-// teardown covers it and anything it leaves running in the background.
+// teardown covers it and anything it leaves running in the background. Output is kept as raw
+// bytes (stdout and stderr interleaved as they come), bounded; turning it into reply text is
+// outputFit's job.
 import { spawn } from 'node:child_process';
 
-const MAX_OUTPUT = 256 * 1024;
 /** After the shell exits, how long to wait for output still in the pipes (a background child may hold them). */
 const DRAIN_MS = 100;
 
 export interface RunResult {
-  output: string;
+  /** The first (at most maxBytes) bytes the command wrote. */
+  head: Buffer;
+  /** Every byte it wrote, kept or not. */
+  totalBytes: number;
   code: number | null;
   signal: string | null;
   pid: number | undefined;
+  /** Why the shell could not start. */
+  error?: string;
 }
 
-export function runShell(command: string, onSpawn: (pid: number) => void): Promise<RunResult> {
+/**
+ * Runs command in a shell; keeps at most maxBytes of its output but reads (and counts) all of it,
+ * so the command never blocks on a full pipe.
+ */
+export function runShell(command: string, onSpawn: (pid: number) => void, maxBytes: number): Promise<RunResult> {
   return new Promise((resolve) => {
     const win = process.platform === 'win32';
     const child = spawn(win ? 'cmd.exe' : '/bin/sh', win ? ['/d', '/s', '/c', command] : ['-c', command], {
@@ -22,11 +32,14 @@ export function runShell(command: string, onSpawn: (pid: number) => void): Promi
     });
     if (child.pid !== undefined) onSpawn(child.pid);
     const chunks: Buffer[] = [];
-    let size = 0;
+    let kept = 0;
+    let total = 0;
     const collect = (c: Buffer) => {
-      if (size >= MAX_OUTPUT) return;
-      chunks.push(c.subarray(0, MAX_OUTPUT - size));
-      size += c.length;
+      total += c.length;
+      if (kept >= maxBytes) return;
+      const part = c.subarray(0, maxBytes - kept);
+      chunks.push(part);
+      kept += part.length;
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
@@ -37,10 +50,7 @@ export function runShell(command: string, onSpawn: (pid: number) => void): Promi
       // Background children may keep the pipes open: stop listening, close our ends.
       child.stdout!.destroy();
       child.stderr!.destroy();
-      let output = Buffer.concat(chunks).toString('utf8');
-      if (size > MAX_OUTPUT) output += `\n[output truncated at ${MAX_OUTPUT} bytes]`;
-      if (error) output += `${output ? '\n' : ''}[failed to start: ${error.message}]`;
-      resolve({ output, code, signal, pid: child.pid });
+      resolve({ head: Buffer.concat(chunks), totalBytes: total, code, signal, pid: child.pid, error: error?.message });
     };
     child.on('error', (e) => finish(null, null, e));
     child.on('exit', (code, signal) => {

@@ -6,6 +6,7 @@ import { takeDownOwned, takeDownOwnedSync } from '../core/lifelineTeardown';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { WorkerArgs } from './args';
 import { execCommand, NO_REPLY } from './commands';
+import { outputBudget } from './outputFit';
 
 const CHILD_GRACE_MS = 300;
 
@@ -54,7 +55,8 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   };
   touch();
 
-  connection.onRequest(async (method, params) => {
+  const budget = outputBudget(args.maxLineBytes);
+  connection.onRequest(async (method, params, id) => {
     switch (method) {
       case 'exec': {
         const command = (params as { command?: unknown } | undefined)?.command;
@@ -62,6 +64,8 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
         touch();
         const output = await execCommand(command, {
           testCommands: args.testCommands,
+          outputBudget: budget,
+          requestId: id,
           trackChild: (pid) => {
             // Only Linux teardown uses them (elsewhere the gateway's group kill does the work),
             // and elsewhere a fingerprint costs a `ps` run.

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { JsonRpcConnection, RpcError, RpcErrorCode } from '../../src/core/rpc';
-import { LineDecoder } from '../../src/core/lineDecoder';
+import { LineDecoder, OVERSIZE_HEAD_BYTES } from '../../src/core/lineDecoder';
+import { readMessageHead } from '../../src/core/rpcHead';
 import { waitFor } from '../support/processes';
 
 /** A server connection plus the raw streams a test writes to and reads from. */
@@ -146,4 +147,126 @@ test('notifications reach onNotification and get no reply; handler errors become
   await waitFor(() => h.replies.length === 1, 'one reply');
   assert.deepEqual(seen, [['note', { a: 1 }]]);
   assert.equal((h.replies[0].error as { code: number }).code, RpcErrorCode.InternalError);
+});
+
+test('line decoder: an oversize line is reported with its first bytes, however it was chunked', () => {
+  const heads: string[] = [];
+  const lines: string[] = [];
+  const d = new LineDecoder(1000, { line: (l) => lines.push(l), oversize: (limit, head) => heads.push(`${limit}:${head}`) });
+  const line = '{"jsonrpc":"2.0","id":42,"result":"' + 'y'.repeat(5000) + '"}';
+  for (let at = 0; at < line.length; at += 7) d.push(line.slice(at, at + 7));
+  d.push('\n{"ok":1}\n');
+  assert.equal(heads.length, 1);
+  assert.equal(heads[0], `1000:${line.slice(0, OVERSIZE_HEAD_BYTES)}`);
+  assert.deepEqual(lines, ['{"ok":1}']);
+});
+
+test('readMessageHead: the id and the kind from a message\'s first bytes, never from a nested or cut-off value', () => {
+  const cases: [string, ReturnType<typeof readMessageHead>][] = [
+    ['{"jsonrpc":"2.0","id":7,"result":{"output":"xxxx', { id: 7, kind: 'response' }],
+    ['{"jsonrpc":"2.0","id":"a\\"b","error":{"code":1', { id: 'a"b', kind: 'response' }],
+    [' { "id" : null , "error" : {', { id: null, kind: 'response' }],
+    ['{"jsonrpc":"2.0","id":3,"method":"slash.exec","params":{"command":"/echo', { id: 3, kind: 'request' }],
+    ['{"method":"x","params":{"id":99,"big":"', { kind: 'request' }],
+    ['{"jsonrpc":"2.0","result":{"id":5},"id":6}', { kind: 'response' }],
+    ['{"jsonrpc":"2.0","id":12', {}],
+    ['{"jsonrpc":"2.0","id":{"x":1},"result":1', {}],
+    ['{"jsonrpc":"2.0","id":"unterminated', {}],
+    ['xxxxxxxxxxxxxxxx', {}],
+    ['[{"id":1,"result":2}]', {}],
+    ['', {}],
+  ];
+  for (const [head, expected] of cases) assert.deepEqual(readMessageHead(head), expected, head);
+});
+
+/** A client and a server connected by two pipes, each with its own line limit. */
+function pair(clientMax: number, serverMax: number) {
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const clientLogs: string[] = [];
+  const serverLogs: string[] = [];
+  const client = new JsonRpcConnection(toClient, toServer, { maxLineBytes: clientMax, log: (m) => clientLogs.push(m) });
+  const server = new JsonRpcConnection(toServer, toClient, { maxLineBytes: serverMax, log: (m) => serverLogs.push(m) });
+  server.onRequest(async (_method, params) => {
+    const p = params as { bytes?: number; delayMs?: number };
+    if (p?.delayMs) await new Promise((r) => setTimeout(r, p.delayMs));
+    return { text: 'z'.repeat(p?.bytes ?? 0) };
+  });
+  return { toServer, toClient, client, server, clientLogs, serverLogs };
+}
+
+test('sending: a reply over the line limit becomes a -32011 error for its id, and the connection goes on', async () => {
+  const p = pair(1024 * 1024, 1024);
+  const sent: string[] = [];
+  p.toClient.on('data', (c: Buffer) => sent.push(...c.toString().split('\n').filter(Boolean)));
+  await assert.rejects(p.client.request('big', { bytes: 5000 }), (e: RpcError) => {
+    assert.equal(e.code, RpcErrorCode.MessageTooLarge);
+    assert.match(e.message, /reply to big is 50\d\d bytes, over the connection's limit of 1024 bytes/);
+    return true;
+  });
+  assert.ok(sent.every((l) => Buffer.byteLength(l) <= 1024), 'nothing over the limit was written');
+  assert.ok(p.serverLogs.some((l) => /exceeds the limit/.test(l)));
+  assert.deepEqual(await p.client.request('small', { bytes: 10 }), { text: 'z'.repeat(10) });
+  // Exactly at the limit is allowed: the envelope {"jsonrpc":"2.0","id":N,"result":{"text":"…"}}.
+  const envelope = JSON.stringify({ jsonrpc: '2.0', id: 3, result: { text: '' } }).length;
+  assert.deepEqual(await p.client.request('edge', { bytes: 1024 - envelope }), { text: 'z'.repeat(1024 - envelope) });
+  await assert.rejects(p.client.request('edge+1', { bytes: 1025 - envelope }), (e: RpcError) => e.code === RpcErrorCode.MessageTooLarge);
+});
+
+test('sending: a request over the line limit rejects at once and is not written', async () => {
+  const p = pair(1024, 1024 * 1024);
+  let written = 0;
+  p.toServer.on('data', (c: Buffer) => (written += c.length));
+  await assert.rejects(p.client.request('x', { pad: 'p'.repeat(2000) }), (e: RpcError) => e.code === RpcErrorCode.MessageTooLarge && /x not sent/.test(e.message));
+  assert.equal(written, 0);
+  assert.equal(p.client.pendingCount, 0);
+  assert.deepEqual(await p.client.request('y', { bytes: 1 }), { text: 'z' });
+});
+
+test('receiving: an oversize reply fails its own request at once; the others still get theirs', async () => {
+  // The server may send 1 MiB; the client reads 1,024 bytes (as a host reading a gateway, or a
+  // gateway reading a worker, whose limits disagree).
+  const p = pair(1024, 1024 * 1024);
+  const slow = p.client.request('slow', { bytes: 10, delayMs: 300 });
+  const started = Date.now();
+  await assert.rejects(p.client.request('big', { bytes: 100_000 }), (e: RpcError) => {
+    assert.equal(e.code, RpcErrorCode.MessageTooLarge);
+    assert.match(e.message, /reply to big was larger than 1024 bytes/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 1000, `failed after ${Date.now() - started} ms`);
+  assert.deepEqual(await slow, { text: 'z'.repeat(10) });
+  assert.equal(p.client.isClosed, false);
+});
+
+test('receiving: an oversize message whose head does not show its id fails every request in flight at once', async () => {
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const logs: string[] = [];
+  const client = new JsonRpcConnection(toClient, toServer, { maxLineBytes: 1024, log: (m) => logs.push(m) });
+  const a = client.request('a', {});
+  const b = client.request('b', {});
+  const started = Date.now();
+  toClient.write(`{"jsonrpc":"2.0","result":{"text":"${'q'.repeat(5000)}"},"id":1}\n`);
+  for (const r of [a, b]) {
+    await assert.rejects(r, (e: RpcError) => e.code === RpcErrorCode.MessageTooLarge && /in place of a reply/.test(e.message) && /\(a, b\)/.test(e.message));
+  }
+  assert.ok(Date.now() - started < 1000);
+  assert.equal(client.pendingCount, 0);
+  assert.ok(logs.some((l) => /failing 2 request/.test(l)));
+  // The line's rest was discarded; the connection reads on.
+  const c = client.request('c', {});
+  toClient.write(JSON.stringify({ jsonrpc: '2.0', id: 3, result: 'fine' }) + '\n');
+  assert.equal(await c, 'fine');
+});
+
+test('receiving: an oversize request is answered under its own id', async () => {
+  const h = harness({ maxLineBytes: 1024 });
+  echoServer(h.conn);
+  h.input.write(JSON.stringify({ jsonrpc: '2.0', id: 'big-one', method: 'echo', params: { pad: 'p'.repeat(4000) } }) + '\n');
+  h.input.write(JSON.stringify({ jsonrpc: '2.0', method: 'note', params: { pad: 'p'.repeat(4000) } }) + '\n');
+  await waitFor(() => h.replies.length === 2, 'two errors');
+  assert.equal(h.replies[0].id, 'big-one');
+  assert.equal((h.replies[0].error as { code: number }).code, RpcErrorCode.InvalidRequest);
+  assert.equal(h.replies[1].id, null, 'a notification has no id to answer under');
 });

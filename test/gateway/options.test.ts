@@ -50,3 +50,12 @@ test('caps: --max-sessions / --max-workers or their environment variables; defau
   assert.ok(bad.warnings.some((w) => w.includes('--max-workers') && w.includes('>= 1')), bad.warnings.join(' | '));
   assert.ok(bad.warnings.some((w) => w.includes('GATEWAY_WARDEN_MAX_SESSIONS')), bad.warnings.join(' | '));
 });
+
+test('attach handshake deadline: flag, environment, default', () => {
+  assert.equal(parseOptions([], {}).options.attachHandshakeTimeoutMs, 3000);
+  assert.equal(parseOptions(['--attach-handshake-timeout-ms', '500'], {}).options.attachHandshakeTimeoutMs, 500);
+  assert.equal(parseOptions([], { GATEWAY_WARDEN_ATTACH_HANDSHAKE_TIMEOUT_MS: '1500' }).options.attachHandshakeTimeoutMs, 1500);
+  const bad = parseOptions(['--attach-handshake-timeout-ms=0'], {});
+  assert.equal(bad.options.attachHandshakeTimeoutMs, 3000);
+  assert.ok(bad.warnings.some((w) => w.includes('--attach-handshake-timeout-ms')));
+});

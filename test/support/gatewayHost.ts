@@ -38,14 +38,19 @@ export interface HostOptions {
   /** A `sleep` started by the host inherits the gateway's three pipes, so the host's death
    * neither closes stdin nor breaks stdout: only the fingerprint watchdog can notice. */
   holdStdinOpen?: boolean;
+  /** Line limit of the test's own connection to the gateway (both ways); default core's 1 MiB. */
+  rpcMaxLineBytes?: number;
+  /** A command the gateway is started through, which must exec it (e.g. `prlimit --nofile=…`). */
+  prefix?: string[];
 }
 
-function hostSource(args: string[], holdStdinOpen: boolean): string {
+function hostSource(args: string[], holdStdinOpen: boolean, prefix: string[]): string {
   return `
 const { spawn } = require('child_process');
 const { selfFingerprint, formatFingerprint } = require(${FINGERPRINT_JS});
 const fp = formatFingerprint(selfFingerprint());
-const gw = spawn(process.execPath, [...${JSON.stringify(SMALL_HEAP_FLAGS)}, ${JSON.stringify(GATEWAY_JS)}, ...${JSON.stringify(args)}], {
+const cmd = [...${JSON.stringify(prefix)}, process.execPath, ...${JSON.stringify(SMALL_HEAP_FLAGS)}, ${JSON.stringify(GATEWAY_JS)}, ...${JSON.stringify(args)}];
+const gw = spawn(cmd[0], cmd.slice(1), {
   detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GATEWAY_WARDEN_OWNER: fp },
 });
 let holder;
@@ -60,7 +65,7 @@ gw.on('exit', (code, signal) => { process.stderr.write('HOST gateway exited ' + 
 }
 
 export async function startHostedGateway(opts: HostOptions = {}): Promise<HostedGateway> {
-  const host = spawnNode(hostSource(opts.args ?? [], opts.holdStdinOpen ?? false), { env: { ...process.env, ...opts.env } });
+  const host = spawnNode(hostSource(opts.args ?? [], opts.holdStdinOpen ?? false, opts.prefix ?? []), { env: { ...process.env, ...opts.env } });
   let err = '';
   host.stderr!.on('data', (c: Buffer) => {
     err += c.toString();
@@ -70,7 +75,7 @@ export async function startHostedGateway(opts: HostOptions = {}): Promise<Hosted
   track(info.gateway, true);
   if (info.holder) track(info.holder);
   const events: GatewayEvent[] = [];
-  const rpc = new JsonRpcConnection(host.stdout!, host.stdin!, { log: () => undefined });
+  const rpc = new JsonRpcConnection(host.stdout!, host.stdin!, { log: () => undefined, maxLineBytes: opts.rpcMaxLineBytes });
   rpc.onNotification((method, params) => {
     if (method !== 'event') return;
     const e = params as GatewayEvent;

@@ -27,6 +27,7 @@ export class CommandBackend implements Backend {
   ) {}
 
   async start(): Promise<void> {
+    if (this.stopping) return; // shut down before it began
     const p = new ForeignProgram({
       backend: 'command',
       command: this.spec.command,

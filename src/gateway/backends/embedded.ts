@@ -32,6 +32,7 @@ export class EmbeddedBackend implements Backend {
       reattachGraceMs: options.reattachGraceMs,
       maxSessions: options.maxSessions,
       maxWorkers: options.maxWorkers,
+      maxLineBytes: options.maxLineBytes,
       emit: (type, payload) => host.emit(type, payload),
       log: (m) => host.log(m),
     });
@@ -45,19 +46,22 @@ export class EmbeddedBackend implements Backend {
     return Promise.resolve({ sessionId: this.sessions.create(params.label, params.closeOnDisconnect, clientId).id });
   }
 
-  closeSession(sessionId: string, reason: SessionCloseReason): Promise<boolean> {
+  async closeSession(sessionId: string, reason: SessionCloseReason, clientId: string): Promise<boolean> {
+    this.sessions.assertMayAct(sessionId, clientId, 'session.close');
     return this.sessions.close(sessionId, reason as CloseReason);
   }
 
-  attachSession(sessionId: string, clientId: string): Promise<{ sessionId: string; attached: true }> {
-    return Promise.resolve({ sessionId: this.sessions.attach(sessionId, clientId).id, attached: true });
+  async attachSession(sessionId: string, clientId: string): Promise<{ sessionId: string; attached: true }> {
+    this.sessions.assertMayAct(sessionId, clientId, 'session.attach');
+    return { sessionId: this.sessions.attach(sessionId, clientId).id, attached: true };
   }
 
   listSessions(): Promise<Record<string, unknown>> {
     return Promise.resolve({ sessions: this.sessions.list() });
   }
 
-  async exec(sessionId: string, command: string): Promise<Record<string, unknown>> {
+  async exec(sessionId: string, command: string, clientId: string): Promise<Record<string, unknown>> {
+    this.sessions.assertMayAct(sessionId, clientId, 'slash.exec');
     return { output: await this.sessions.exec(sessionId, command) };
   }
 
@@ -66,7 +70,8 @@ export class EmbeddedBackend implements Backend {
    * group is empty); the session stays and its next command starts a new worker. The worker's
    * exit is reported as usual (worker.exited) by the session manager.
    */
-  async killWorker(sessionId: string): Promise<Record<string, unknown>> {
+  async killWorker(sessionId: string, clientId: string): Promise<Record<string, unknown>> {
+    this.sessions.assertMayAct(sessionId, clientId, 'worker.kill');
     const s = this.sessions.get(sessionId);
     if (!s) throw RpcError.invalidParams(`unknown or closed session ${JSON.stringify(sessionId)}`);
     const w = s.worker;
