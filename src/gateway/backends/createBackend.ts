@@ -5,6 +5,7 @@ import { Backend, BackendHost } from './backend';
 import type { BackendSpec } from './backendOptions';
 import { CommandBackend } from './command';
 import { EmbeddedBackend } from './embedded';
+import { HermesBackend } from './hermes';
 
 export interface BackendContext {
   options: GatewayOptions;
@@ -17,6 +18,8 @@ export interface BackendContext {
 
 export function createBackend(spec: BackendSpec, ctx: BackendContext): Backend {
   switch (spec.name) {
+    case 'hermes':
+      return new HermesBackend(spec, ctx.options, ctx.ownerMarker, ctx.host);
     case 'command':
       return new CommandBackend(spec, ctx.options, ctx.ownerMarker, ctx.host);
     default:

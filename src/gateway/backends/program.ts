@@ -45,6 +45,8 @@ export interface ProgramOptions {
   ownerMarker: string;
   /** What the program should be, for error messages ("the hermes-agent gateway"). */
   expected: string;
+  /** More to say when it fails (what its stdout said), appended to the message. */
+  outputNote?: () => string;
   log(message: string): void;
 }
 
@@ -117,7 +119,7 @@ export class ForeignProgram {
     });
     child.on('exit', (code, signal) => {
       this.exitInfo = { code, signal };
-      if (this.state === 'starting') this.fail(`${this.what()} exited (${howEnded(this.exitInfo)}) ${Date.now() - this.startedAt} ms after it started, before ${opts.expected}${this.tailNote()}`);
+      if (this.state === 'starting') this.fail(`${this.what()} exited (${howEnded(this.exitInfo)}) ${Date.now() - this.startedAt} ms after it started, before ${opts.expected}${opts.outputNote?.() ?? ''}${this.tailNote()}`);
       else if (this.state === 'running') this.setState('exited');
       resolveExit(this.exitInfo);
     });
