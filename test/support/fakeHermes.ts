@@ -1,12 +1,14 @@
 // Starts the fake hermes gateway (test/fixtures/hermes, Python stdlib only) as a tracked child and
 // talks hermes' JSON-RPC to it. Its workers are real `python3 -m tui_gateway.slash_worker`
-// processes, each (cur flavor) in its own session: workersOf() finds them by parent pid and argv,
-// and every one found is tracked so killTracked() reaches it even when the test fails.
+// processes, each (cur flavor) in its own session: workersOf() finds them by parent pid and argv
+// (with the backend's own recogniser, hermesWorkerArgv.ts), and tracks every one it finds so
+// killTracked() reaches it even when the test fails.
 import { ChildProcess, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection } from '../../src/core/rpc';
 import { LineDecoder } from '../../src/core/lineDecoder';
 import { isLiveState, readProcCmdline, scanLiveStats } from '../../src/core/procfs';
+import { hermesWorkerOf } from '../../src/gateway/backends/hermesWorkerArgv';
 import { spawnTracked, track, waitFor } from './processes';
 
 export const FAKE_HERMES_DIR = path.resolve(__dirname, '../../../test/fixtures/hermes');
@@ -97,12 +99,12 @@ export interface HermesWorkerProcess {
 export function workersOf(gatewayPid: number): HermesWorkerProcess[] {
   const found: HermesWorkerProcess[] = [];
   for (const st of scanLiveStats()) {
-    if (st.ppid !== gatewayPid || !isLiveState(st.state)) continue;
+    if (st.ppid !== gatewayPid || !isLiveState(st.state)) continue; // cheap filter before reading argv
     const argv = readProcCmdline(st.pid);
-    const k = argv.indexOf('--session-key', 3);
-    if (argv[1] !== '-m' || argv[2] !== 'tui_gateway.slash_worker' || k < 0 || k + 1 >= argv.length) continue;
+    const worker = hermesWorkerOf({ pid: st.pid, ppid: st.ppid, argv }, gatewayPid);
+    if (!worker) continue;
     track(st.pid);
-    found.push({ pid: st.pid, argv, sessionKey: argv[k + 1], pgid: st.pgid, sid: st.sid });
+    found.push({ pid: st.pid, argv, sessionKey: worker.sessionKey, pgid: st.pgid, sid: st.sid });
   }
   return found;
 }
