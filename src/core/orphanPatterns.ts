@@ -6,7 +6,8 @@
 //                     flag supplies, so it must not be able to hang the scan: nested quantifiers
 //                     and backreferences are refused up front, each match sees at most
 //                     MAX_MATCHED_CHARS of a command line, and all regexes together get a time
-//                     budget per scan (a pattern that runs out matches nothing).
+//                     budget per scan, shared fairly (a pattern that runs out of its share
+//                     matches nothing; the others still run).
 import * as vm from 'node:vm';
 import type { ProcessInfo } from './processTable';
 
@@ -210,8 +211,9 @@ export function matchPatterns(
   if (!regexes.length) return { matched, problems };
   const lines = table.map((p) => (p.cmdline.length > MAX_MATCHED_CHARS ? p.cmdline.slice(0, MAX_MATCHED_CHARS) : p.cmdline));
   const deadline = Date.now() + budgetMs;
-  for (const re of regexes) {
-    const left = Math.floor(deadline - Date.now());
+  for (const [n, re] of regexes.entries()) {
+    // An equal share of what is left: one runaway pattern cannot starve the ones after it.
+    const left = Math.floor((deadline - Date.now()) / (regexes.length - n));
     if (left < 1) {
       problems.push(`pattern ${String(re)} skipped: the ${budgetMs} ms budget for patterns was spent`);
       continue;

@@ -142,7 +142,7 @@ test('usage errors exit 2 with a clear message; --help exits 0', async () => {
 test('a corrupt checkpoint is quarantined and reported, the listing still works', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
   dirs.push(dir);
-  fs.writeFileSync(path.join(dir, '1_2_x.json'), '{"version":1,"own');
+  fs.writeFileSync(path.join(dir, '1_2_x.json'), '{"version":1,"own', { mode: 0o600 });
   // A pattern that matches nothing: the listing is empty whatever else runs on this machine.
   const r = await cli(['orphans', '--json', '--pattern', `^no-such-process-${process.pid}$`, '--owner', '1:2:x'], { GATEWAY_WARDEN_CHECKPOINTS: dir });
   assert.equal(r.code, 0, r.stderr);
