@@ -18,7 +18,8 @@ commands:
                            storage, or $GATEWAY_WARDEN_CHECKPOINTS)
       --owner FINGERPRINT  only orphans of this dead host (pid:startTime:bootId; repeatable)
       --reaper PID         also treat PID as a subreaper that adopts orphans (repeatable)
-      --no-markers         ignore the GATEWAY_WARDEN_OWNER environment marker
+      --no-markers         no marker rule: a GATEWAY_WARDEN_OWNER marker alone makes no orphan
+                           (a checkpoint record still needs its host's marker, on Linux)
       --grace-ms MS        time between SIGTERM and SIGKILL (default 500)
   status    list live hosts and their process trees
       --json               machine-readable output
