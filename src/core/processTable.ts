@@ -17,6 +17,8 @@ export interface ProcessInfo {
   name: string;
   /** Full command line, arguments joined by spaces. */
   cmdline: string;
+  /** The arguments as the process holds them (Linux); elsewhere only `cmdline` is known. */
+  argv?: string[];
   /** GATEWAY_WARDEN_OWNER from the environment (Linux, same uid only). */
   owner?: string;
   /** Resident memory in bytes, when known. */
@@ -58,6 +60,7 @@ export function scanProcSync(opts: ProcessTableOptions = {}): ProcessInfo[] {
       name: stat.comm,
       cmdline: argv.length ? argv.join(' ') : `[${stat.comm}]`,
     };
+    if (argv.length) info.argv = argv;
     if (readOwner && uid === myUid) {
       const owner = readProcEnvVar(pid, OWNER_ENV);
       if (owner !== undefined) info.owner = owner;

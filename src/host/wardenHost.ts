@@ -1,8 +1,8 @@
 // Everything the extension host owns, without UI: the registry bound to this host's lifetime,
 // the gateway supervisor, the session model. One instance per activation.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Fingerprint, isSameProcess, selfFingerprint } from '../core/fingerprint';
+import { ensurePrivateDirSync } from '../core/privateFiles';
 import { Checkpoint, loadCheckpoints, ProcessRegistry } from '../core/registry';
 import { Disposable } from './emitter';
 import { GatewayModel } from './gatewayModel';
@@ -38,13 +38,15 @@ export class WardenHost {
     this.owner = opts.owner ?? selfFingerprint();
     const log = opts.log;
     try {
-      fs.mkdirSync(opts.checkpointDir, { recursive: true, mode: 0o700 });
+      // Ours alone (0700), also when an earlier run or someone else left it open to others.
+      const tightened = ensurePrivateDirSync(opts.checkpointDir);
+      if (tightened) log.warn(`registry: ${tightened}`);
     } catch (e) {
       log.warn(`cannot create the registry folder ${opts.checkpointDir}: ${(e as Error).message}`);
     }
     // Neighbours first: another live window's checkpoint is left alone; a dead host's is kept
     // (never deleted here) and handed to orphan detection.
-    const { checkpoints, problems } = loadCheckpoints(opts.checkpointDir, { exclude: this.owner });
+    const { checkpoints, problems } = loadCheckpoints(opts.checkpointDir, { exclude: this.owner, tighten: true });
     for (const p of problems) log.warn(`registry: ${p}`);
     this.staleCheckpoints = checkpoints.filter((cp) => !isSameProcess(cp.owner));
     if (this.staleCheckpoints.length) {
