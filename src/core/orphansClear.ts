@@ -1,7 +1,7 @@
 // Clearing orphans: each one is taken down with its tree (killTree re-checks every fingerprint
 // right before every signal, escalates SIGTERM → grace → SIGKILL and picks up late children);
 // members of its group that escaped the tree (double fork) are taken down as roots of their own.
-import { Fingerprint, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
+import { Fingerprint, formatFingerprint, isGone, parseFingerprint } from './fingerprint';
 import type { ProcessInfo } from './processTable';
 import { killTree } from './kill';
 import type { KillTreeEntry } from './kill';
@@ -48,7 +48,7 @@ export interface ClearSummary {
   killed: number;
   alreadyGone: number;
   refused: number;
-  /** Pids that are still the recorded process after clearing. */
+  /** Pids that are still the recorded process after clearing (or cannot be shown gone). */
   remaining: number[];
   elapsedMs: number;
 }
@@ -76,7 +76,7 @@ export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphan
 
   const remaining = new Set<number>();
   for (const o of orphans) {
-    for (const fp of [o.fingerprint, ...o.descendants.map((d) => d.fingerprint)]) if (isSameProcess(fp)) remaining.add(fp.pid);
+    for (const fp of [o.fingerprint, ...o.descendants.map((d) => d.fingerprint)]) if (!isGone(fp)) remaining.add(fp.pid);
   }
   return {
     results,
@@ -123,7 +123,7 @@ function ownedByLiveHost(): (p: ProcessInfo) => string | undefined {
     let alive = live.get(p.owner);
     if (alive === undefined) {
       const fp = parseFingerprint(p.owner);
-      alive = fp !== undefined && isSameProcess(fp);
+      alive = fp !== undefined && !isGone(fp); // unknown (EMFILE, …) is spared too
       live.set(p.owner, alive);
     }
     return alive ? `owned by the live host ${p.owner}` : undefined;
@@ -156,7 +156,8 @@ export function pruneStaleCheckpoints(dir: string): PruneCheckpointsResult {
   const deleted: string[] = [];
   const kept: string[] = [];
   for (const cp of checkpoints) {
-    const stale = !isSameProcess(cp.owner) && !cp.records.some((r) => isSameProcess(r.fingerprint));
+    // Proof only: an owner or record whose liveness cannot be read now keeps the file.
+    const stale = isGone(cp.owner) && cp.records.every((r) => isGone(r.fingerprint));
     if (!stale) {
       kept.push(cp.file);
       continue;

@@ -133,12 +133,26 @@ export function isLiveState(state: string): boolean {
 
 /** A lean scan: /proc/PID/stat of every live (non-zombie) process, nothing else. */
 export function scanLiveStats(): ProcStat[] {
-  const rows: ProcStat[] = [];
-  for (const pid of procPids()) {
-    const st = readProcStat(pid);
-    if (st && isLiveState(st.state)) rows.push(st);
+  return scanLiveStatsChecked().stats;
+}
+
+/**
+ * scanLiveStats, saying whether the scan is complete: false when /proc could not be listed or
+ * some process's stat could not be read for a reason other than its exit (EMFILE, …) — then
+ * "not in the scan" proves nothing about a process.
+ */
+export function scanLiveStatsChecked(): { stats: ProcStat[]; complete: boolean } {
+  const pids = procPidsChecked();
+  if (!pids) return { stats: [], complete: false };
+  const stats: ProcStat[] = [];
+  let complete = true;
+  for (const pid of pids) {
+    const r = readProcStatChecked(pid);
+    if (r.state === 'found') {
+      if (isLiveState(r.value.state)) stats.push(r.value);
+    } else if (r.state === 'unknown') complete = false;
   }
-  return rows;
+  return { stats, complete };
 }
 
 let cachedBootId: string | undefined;
@@ -162,10 +176,16 @@ export function linuxBootId(): string {
 
 /** The owning uid of /proc/PID (the process's real uid as the kernel exposes it). */
 export function readProcUid(pid: number): number | undefined {
+  const r = readProcUidChecked(pid);
+  return r.state === 'found' ? r.value : undefined;
+}
+
+/** The owning uid of /proc/PID with what a failure proves (see classifyProcError). */
+export function readProcUidChecked(pid: number): ProcRead<number> {
   try {
-    return fs.statSync(`/proc/${pid}`).uid;
-  } catch {
-    return undefined;
+    return { state: 'found', value: fs.statSync(`/proc/${pid}`).uid };
+  } catch (e) {
+    return classifyProcError(pid, e);
   }
 }
 
