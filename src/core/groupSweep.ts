@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Fingerprint, readFingerprint } from './fingerprint';
 import { killGroup, killGroupSync, ownProcessGroup } from './kill';
+import { groupHasNoProcess } from './killGroupMembers';
 import { readProcUidChecked, scanLiveStatsChecked } from './procfs';
 import { runSteps, runStepsSync } from './steps';
 
@@ -117,18 +118,8 @@ function scan(wanted: Map<number, SweepTarget>): Map<number, number[]> {
     if (list) list.push(st.pid);
     else out.set(st.pgid, [st.pid]);
   }
-  if (!complete) for (const pgid of wanted.keys()) if (!out.has(pgid) && groupAnswers(pgid)) out.set(pgid, []);
+  if (!complete) for (const pgid of wanted.keys()) if (!out.has(pgid) && !groupHasNoProcess(pgid)) out.set(pgid, []);
   return out;
-}
-
-/** Whether any process (a zombie included) is still in the group: kill(-pgid, 0) is not ESRCH. */
-function groupAnswers(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 function unsafe(t: SweepTarget, members: number[], myUid: number | undefined): string | undefined {

@@ -105,7 +105,8 @@ function psGroup(pgid: number): GroupSnapshot | undefined {
   return { members, otherUser, alive: members.length > 0, exact: true };
 }
 
-function groupHasNoProcess(pgid: number): boolean {
+/** Proof that a group is empty (not even a zombie): kill(-pgid, 0) says ESRCH. Needs no descriptor. */
+export function groupHasNoProcess(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return false;
