@@ -106,7 +106,7 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
       // stderr gone: nothing to tell
     }
   });
-  const episode = unknownEpisodes(log, pollMs);
+  const episode = unknownEpisodes(log, `retrying every ${pollMs} ms${opts.stdin ? ' (stdin still watched)' : ''}`);
   const check = () => {
     const v = lifelineVerdict(opts.parent, opts.owner, initialPpid);
     if (v.state === 'dead') fire(v.reason);
@@ -177,14 +177,14 @@ export function deathReason(parent: Fingerprint | undefined, owner: Fingerprint 
  * Logs an episode of 'unknown' polls once when it starts and once when it ends (with how long
  * and how many polls it lasted), not once per poll: a full fd table can last for hours.
  */
-function unknownEpisodes(log: (m: string) => void, pollMs: number): (v: LifelineVerdict) => void {
+function unknownEpisodes(log: (m: string) => void, meanwhile: string): (v: LifelineVerdict) => void {
   let since = 0;
   let polls = 0;
   return (v) => {
     if (v.state === 'unknown') {
       if (polls++ === 0) {
         since = Date.now();
-        log(`${v.reason}; not treating that as a death, retrying every ${pollMs} ms (stdin still watched)`);
+        log(`${v.reason}; not treating that as a death, ${meanwhile}`);
       }
     } else if (polls > 0) {
       log(`parent and owner readable again after ${Date.now() - since} ms (${polls} poll(s) could not tell); both alive`);

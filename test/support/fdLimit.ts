@@ -1,5 +1,5 @@
 // Fills a running process's descriptor table from outside: prlimit (util-linux) lowers its soft
-// RLIMIT_NOFILE to the lowest descriptor number it has free, so its next open/pipe/socket fails
+// RLIMIT_NOFILE below the lowest descriptor number it has free, so its next open/pipe/socket fails
 // with EMFILE while everything already open keeps working. Only the soft limit moves, so no
 // privilege is needed to put it back. (Setting the limit before exec does not work for node:
 // it raises its soft limit to the hard one at start-up.)
@@ -16,7 +16,7 @@ export function fdLimitUnsupported(): string | undefined {
 export interface FullFdTable {
   /** The soft limit it had before. */
   previous: number;
-  /** The soft limit it has now (its lowest free descriptor number). */
+  /** The soft limit it has now (just below its lowest free descriptor number). */
   limit: number;
   /** How many descriptors it had open when the limit was set. */
   openFds: number;
@@ -34,8 +34,12 @@ function softLimit(pid: number): number {
 export function fillFdTable(pid: number): FullFdTable {
   const previous = softLimit(pid);
   const open = new Set(fs.readdirSync(`/proc/${pid}/fd`).map(Number));
-  let limit = 0;
-  while (open.has(limit)) limit++;
+  let lowestFree = 0;
+  while (open.has(lowestFree)) lowestFree++;
+  // Two below it: a descriptor that was open only for a moment while we looked (the watched
+  // process's own /proc poll, say) took the lowest free number, and must not leave a free slot
+  // under the limit once it closes. Descriptors above the limit stay usable.
+  const limit = Math.max(3, lowestFree - 2);
   execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:`]);
   let restored = false;
   return {
