@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
 import { Fingerprint, fingerprintOf, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
 import { linuxBootId } from './procfs';
-import { ProcessInfo, childrenIndex, fingerprintOfInfo } from './processTable';
+import { ProcessInfo, childrenIndex, fingerprintOfInfo, livenessInSnapshot } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
 import { CorroborationMode, corroborationProblem, defaultCorroboration } from './orphansCorroborate';
@@ -157,6 +157,15 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
     liveCache.set(key, hit);
     return hit;
   };
+  // A host is dead only on proof: one whose liveness is unknown (its /proc read failed while
+  // the snapshot was taken, …) still vouches for its processes.
+  const ownerCache = new Map<string, boolean>();
+  const ownerDead = (fp: Fingerprint): boolean => {
+    const key = formatFingerprint(fp);
+    let dead = ownerCache.get(key);
+    if (dead === undefined) ownerCache.set(key, (dead = livenessInSnapshot(byPid, fp) === 'dead'));
+    return dead;
+  };
   const ownerFilter = opts.owners?.map(formatFingerprint);
   const ownerInScope = (fp: Fingerprint) => !ownerFilter || ownerFilter.includes(formatFingerprint(fp));
 
@@ -172,7 +181,7 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
   const liveOwned = new Set<number>();
   const markerOwner = new Map<number, Fingerprint>();
   for (const cp of opts.checkpoints ?? []) {
-    if (!liveInfo(cp.owner)) continue;
+    if (ownerDead(cp.owner)) continue;
     liveOwned.add(cp.owner.pid);
     for (const r of cp.records) if (liveInfo(r.fingerprint)) liveOwned.add(r.fingerprint.pid);
   }
@@ -181,7 +190,7 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
       const fp = p.owner !== undefined ? parseFingerprint(p.owner) : undefined;
       if (!fp) continue;
       markerOwner.set(p.pid, fp);
-      if (liveInfo(fp)) liveOwned.add(p.pid);
+      if (!ownerDead(fp)) liveOwned.add(p.pid);
     }
   }
   const eligible = (p: ProcessInfo) => !dead(p) && mine(p) && !protectedPids.has(p.pid) && !liveOwned.has(p.pid);
@@ -199,7 +208,7 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
   const corroborate = opts.corroborate ?? defaultCorroboration();
   const notCorroborated: NotCorroborated[] = [];
   for (const cp of opts.checkpoints ?? []) {
-    if (liveInfo(cp.owner) || !ownerInScope(cp.owner)) continue;
+    if (!ownerDead(cp.owner) || !ownerInScope(cp.owner)) continue;
     for (const r of cp.records) {
       const info = liveInfo(r.fingerprint);
       if (!info || !eligible(info)) continue;
@@ -227,7 +236,7 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
 
   for (const [pid, owner] of markerOwner) {
     const info = byPid.get(pid)!;
-    if (!eligible(info) || !ownerInScope(owner) || liveInfo(owner)) continue;
+    if (!eligible(info) || !ownerInScope(owner) || !ownerDead(owner)) continue;
     const fp = fingerprintOfInfo(info) ?? fingerprintOf(pid);
     if (!fp) continue;
     const c = candidate(info, fp);

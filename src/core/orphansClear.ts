@@ -3,7 +3,7 @@
 // members of its group that escaped the tree (double fork) are taken down as roots of their own.
 // An orphan found through a dead host's record or marker is corroborated again right before the
 // first signal: detection's word, minutes old, is not enough to kill on.
-import { Fingerprint, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
+import { Fingerprint, formatFingerprint, isGone, parseFingerprint } from './fingerprint';
 import type { ProcessInfo } from './processTable';
 import { killTree } from './kill';
 import type { KillTreeEntry } from './kill';
@@ -53,7 +53,7 @@ export interface ClearSummary {
   killed: number;
   alreadyGone: number;
   refused: number;
-  /** Pids that are still the recorded process after clearing. */
+  /** Pids that are still the recorded process after clearing (or cannot be shown gone). */
   remaining: number[];
   elapsedMs: number;
 }
@@ -81,7 +81,7 @@ export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphan
 
   const remaining = new Set<number>();
   for (const o of orphans) {
-    for (const fp of [o.fingerprint, ...o.descendants.map((d) => d.fingerprint)]) if (isSameProcess(fp)) remaining.add(fp.pid);
+    for (const fp of [o.fingerprint, ...o.descendants.map((d) => d.fingerprint)]) if (!isGone(fp)) remaining.add(fp.pid);
   }
   return {
     results,
@@ -150,7 +150,7 @@ function ownedByLiveHost(): (p: ProcessInfo) => string | undefined {
     let alive = live.get(p.owner);
     if (alive === undefined) {
       const fp = parseFingerprint(p.owner);
-      alive = fp !== undefined && isSameProcess(fp);
+      alive = fp !== undefined && !isGone(fp); // unknown (EMFILE, …) is spared too
       live.set(p.owner, alive);
     }
     return alive ? `owned by the live host ${p.owner}` : undefined;
@@ -183,7 +183,8 @@ export function pruneStaleCheckpoints(dir: string): PruneCheckpointsResult {
   const deleted: string[] = [];
   const kept: string[] = [];
   for (const cp of checkpoints) {
-    const stale = !isSameProcess(cp.owner) && !cp.records.some((r) => isSameProcess(r.fingerprint));
+    // Proof only: an owner or record whose liveness cannot be read now keeps the file.
+    const stale = isGone(cp.owner) && cp.records.every((r) => isGone(r.fingerprint));
     if (!stale) {
       kept.push(cp.file);
       continue;
