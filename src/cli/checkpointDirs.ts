@@ -1,5 +1,6 @@
 // Where the extension keeps its checkpoints: <globalStorage>/registry, for every VS Code flavour
-// the CLI knows of. GATEWAY_WARDEN_CHECKPOINTS (path-list) replaces the defaults.
+// the CLI knows of. GATEWAY_WARDEN_CHECKPOINTS (path-list) replaces the defaults. Only the
+// defaults are our own registry (tightened to 0700 when loose); a named directory is only read.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CHECKPOINT_SUBDIR } from '../core/checkpoint';
@@ -29,4 +30,10 @@ export function defaultCheckpointDirs(env: NodeJS.ProcessEnv = process.env, home
   const fromEnv = env[CHECKPOINTS_ENV];
   if (fromEnv) return fromEnv.split(path.delimiter).filter(Boolean);
   return userDataDirs(env, home).map((d) => path.join(d, 'User', 'globalStorage', EXTENSION_ID, CHECKPOINT_SUBDIR));
+}
+
+/** The directories to read: `--checkpoints` values, else the environment's, else the defaults (`own`). */
+export function resolveCheckpointDirs(given: readonly string[] | undefined, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): { dirs: string[]; own: boolean } {
+  if (given) return { dirs: [...given], own: false };
+  return { dirs: defaultCheckpointDirs(env, home), own: !env[CHECKPOINTS_ENV] };
 }

@@ -3,7 +3,7 @@
 // (startTime in the platform's raw unit: clock ticks since boot on Linux). Memory is in bytes,
 // ages in milliseconds (for display; never use them to identify a process). Absent values are null.
 import type { Fingerprint } from '../core/fingerprint';
-import type { Orphan } from '../core/orphans';
+import type { NotCorroborated, Orphan } from '../core/orphans';
 import type { ClearSummary } from '../core/orphansClear';
 import type { LiveOwner } from '../core/orphansStatus';
 
@@ -13,7 +13,17 @@ export const JSON_VERSION = 1;
 export interface OrphansJson {
   version: 1;
   orphans: OrphanJson[];
-  /** Unreadable checkpoint files (quarantined as *.corrupt), one sentence each. */
+  /**
+   * Live processes a dead host's checkpoint lists that do not bear the record out (no marker of
+   * that host on Linux; another command line elsewhere): not orphans by that record, never
+   * signalled for it.
+   */
+  notCorroborated: NotCorroboratedJson[];
+  /**
+   * One sentence each: checkpoint files or directories skipped unread (not a regular file, not
+   * ours, writable by others, too large), unreadable or quarantined (*.corrupt) files, our own
+   * directory tightened to 0700, patterns that ran out of time.
+   */
   problems: string[];
   scan: { processes: number; scanMs: number; detectMs: number; checkpointDirs: string[]; checkpoints: number; patterns: string[] };
   /** null unless --kill ran. */
@@ -34,9 +44,25 @@ export interface OrphanJson {
   rssBytes: number | null;
   owner: Fingerprint | null;
   checkpointFile: string | null;
+  /** The command line the checkpoint recorded (null unless found by a checkpoint). */
+  recordedCommand: string | null;
   role: string | null;
   sessionId: string | null;
   descendants: { pid: number; ppid: number; fingerprint: Fingerprint; command: string; ageMs: number | null; rssBytes: number | null }[];
+}
+
+export interface NotCorroboratedJson {
+  pid: number;
+  fingerprint: Fingerprint;
+  /** Its command line now. */
+  command: string;
+  recordedCommand: string;
+  owner: Fingerprint;
+  checkpointFile: string;
+  role: string;
+  sessionId: string | null;
+  /** Why the record is not borne out. */
+  why: string;
 }
 
 export interface ClearedJson {
@@ -81,11 +107,19 @@ export function orphanJson(o: Orphan): OrphanJson {
     rssBytes: orNull(o.rss),
     owner: orNull(o.owner),
     checkpointFile: orNull(o.checkpointFile),
+    recordedCommand: orNull(o.recordedCommand),
     role: orNull(o.role),
     sessionId: orNull(o.sessionId),
     descendants: o.descendants.map((d) => ({
       pid: d.pid, ppid: d.ppid, fingerprint: d.fingerprint, command: d.command, ageMs: orNull(d.ageMs), rssBytes: orNull(d.rss),
     })),
+  };
+}
+
+export function notCorroboratedJson(n: NotCorroborated): NotCorroboratedJson {
+  return {
+    pid: n.pid, fingerprint: n.fingerprint, command: n.command, recordedCommand: n.recordedCommand, owner: n.owner,
+    checkpointFile: n.checkpointFile, role: n.role, sessionId: orNull(n.sessionId), why: n.why,
   };
 }
 

@@ -12,12 +12,14 @@ commands:
       --kill               take the orphans down (SIGTERM, grace, SIGKILL); asks first on a terminal
       --yes                do not ask (required with --kill when stdin is not a terminal)
       --pattern REGEX      command-line pattern for re-parented gateway processes (repeatable;
-                           replaces the defaults: tui_gateway.slash_worker, tui_gateway.entry)
+                           replaces the defaults: python running tui_gateway.slash_worker or
+                           tui_gateway.entry; nested quantifiers and backreferences are refused)
       --checkpoints DIR    checkpoint directory (repeatable; default: the extension's global
                            storage, or $GATEWAY_WARDEN_CHECKPOINTS)
       --owner FINGERPRINT  only orphans of this dead host (pid:startTime:bootId; repeatable)
       --reaper PID         also treat PID as a subreaper that adopts orphans (repeatable)
-      --no-markers         ignore the GATEWAY_WARDEN_OWNER environment marker
+      --no-markers         no marker rule: a GATEWAY_WARDEN_OWNER marker alone makes no orphan
+                           (a checkpoint record still needs its host's marker, on Linux)
       --grace-ms MS        time between SIGTERM and SIGKILL (default 500)
   status    list live hosts and their process trees
       --json               machine-readable output

@@ -2,13 +2,14 @@
 // Exit codes: 0 none found / all cleared, 1 some remain, 2 usage error.
 import * as readline from 'node:readline';
 import { Fingerprint, parseFingerprint } from '../core/fingerprint';
-import { DEFAULT_ORPHAN_PATTERNS, Orphan } from '../core/orphans';
+import { DEFAULT_ORPHAN_PATTERNS, Orphan, describeNotCorroborated } from '../core/orphans';
 import { formatAge, formatBytes } from '../core/orphansAge';
 import { clearOrphans, pruneStaleCheckpoints } from '../core/orphansClear';
 import { findOrphans } from '../core/orphansFind';
+import { OrphanPattern, patternLabel, regexPatternProblem } from '../core/orphanPatterns';
 import { UsageError, parseArgs } from './args';
-import { defaultCheckpointDirs } from './checkpointDirs';
-import { OrphansJson, clearedJson, orphanJson } from './jsonShapes';
+import { resolveCheckpointDirs } from './checkpointDirs';
+import { OrphansJson, clearedJson, notCorroboratedJson, orphanJson } from './jsonShapes';
 import { renderTable } from './table';
 
 const SPEC = {
@@ -34,27 +35,29 @@ export async function orphansCommand(argv: readonly string[], io: CommandIo): Pr
   if (positionals.length) throw new UsageError(`orphans takes no arguments (got ${JSON.stringify(positionals[0])})`);
   const json = flags.has('json');
   const kill = flags.has('kill');
-  const patterns = flags.has('pattern') ? flags.get('pattern')!.map(toRegExp) : [...DEFAULT_ORPHAN_PATTERNS];
+  const patterns: OrphanPattern[] = flags.has('pattern') ? flags.get('pattern')!.map(toRegExp) : [...DEFAULT_ORPHAN_PATTERNS];
   const owners = flags.get('owner')?.map(toOwner);
-  const checkpointDirs = flags.get('checkpoints') ?? defaultCheckpointDirs();
+  const { dirs: checkpointDirs, own: ownDirs } = resolveCheckpointDirs(flags.get('checkpoints'));
   const graceMs = flags.has('grace-ms') ? toMs(flags.get('grace-ms')!.at(-1)!) : 500;
   if (flags.has('yes') && !kill) throw new UsageError('--yes only makes sense with --kill');
 
   const reapers = flags.get('reaper')?.map(toPid);
   const markers = flags.has('no-markers') ? false : undefined;
-  const found = await findOrphans({ checkpointDirs, patterns, owners, reapers, markers });
+  const found = await findOrphans({ checkpointDirs, ownDirs, patterns, owners, reapers, markers });
   const out: OrphansJson = {
     version: 1,
     orphans: found.orphans.map(orphanJson),
+    notCorroborated: found.notCorroborated.map(notCorroboratedJson),
     problems: found.problems,
     scan: {
       processes: found.table.length, scanMs: found.scanMs, detectMs: found.detectMs,
-      checkpointDirs: [...checkpointDirs], checkpoints: found.checkpoints.length, patterns: patterns.map(String),
+      checkpointDirs: [...checkpointDirs], checkpoints: found.checkpoints.length, patterns: patterns.map(patternLabel),
     },
     cleared: null,
   };
   if (!json) {
     for (const p of found.problems) io.stderr.write(`warning: ${p}\n`);
+    for (const n of found.notCorroborated) io.stderr.write(`warning: ${describeNotCorroborated(n)}\n`);
     io.stdout.write(`${describe(found.orphans)}\n`);
   }
   if (!kill || found.orphans.length === 0) {
@@ -82,7 +85,7 @@ export async function orphansCommand(argv: readonly string[], io: CommandIo): Pr
   for (const dir of new Set(checkpointDirs)) {
     const pruned = pruneStaleCheckpoints(dir);
     deleted.push(...pruned.deleted);
-    out.problems.push(...pruned.problems);
+    for (const p of pruned.problems) if (!out.problems.includes(p)) out.problems.push(p); // the scan said most of it already
   }
   out.cleared = clearedJson(summary, deleted);
   if (json) {
@@ -118,11 +121,9 @@ function describe(orphans: Orphan[]): string {
 }
 
 function toRegExp(source: string): RegExp {
-  try {
-    return new RegExp(source);
-  } catch (e) {
-    throw new UsageError(`--pattern ${JSON.stringify(source)} is not a valid regular expression: ${(e as Error).message}`);
-  }
+  const problem = regexPatternProblem(source);
+  if (problem) throw new UsageError(`--pattern ${JSON.stringify(source)} ${problem}`);
+  return new RegExp(source);
 }
 
 function toOwner(text: string): Fingerprint {

@@ -5,7 +5,7 @@ import { loadCheckpointDirs } from '../core/orphansFind';
 import { describeLiveOwners } from '../core/orphansStatus';
 import { listProcesses } from '../core/processTable';
 import { UsageError, parseArgs } from './args';
-import { defaultCheckpointDirs } from './checkpointDirs';
+import { resolveCheckpointDirs } from './checkpointDirs';
 import { StatusJson, ownersJson } from './jsonShapes';
 import type { CommandIo } from './orphansCommand';
 import { renderTable } from './table';
@@ -13,9 +13,9 @@ import { renderTable } from './table';
 export async function statusCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const { flags, positionals } = parseArgs(argv, { json: {}, checkpoints: { value: true } });
   if (positionals.length) throw new UsageError(`status takes no arguments (got ${JSON.stringify(positionals[0])})`);
-  const dirs = flags.get('checkpoints') ?? defaultCheckpointDirs();
+  const { dirs, own } = resolveCheckpointDirs(flags.get('checkpoints'));
   const table = await listProcesses({ readMemory: true });
-  const { checkpoints, problems } = loadCheckpointDirs(dirs);
+  const { checkpoints, problems } = loadCheckpointDirs(dirs, { tighten: own });
   const owners = describeLiveOwners(table, checkpoints);
   if (flags.has('json')) {
     const out: StatusJson = { version: 1, owners: ownersJson(owners), problems };

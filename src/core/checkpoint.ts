@@ -2,15 +2,24 @@
 // the owner's fingerprint, written atomically (temp file in the same directory, mode 0600,
 // fsync, rename) so a reader never sees half a file. A reader that finds a broken file moves it
 // aside (`*.corrupt`) and carries on: a crashed window must never stop the next one from starting.
+// Only files that can be ours are read at all (privateFiles): a regular file, owned by this user,
+// not writable by anyone else, in a directory likewise; anything else is skipped with a reason.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Fingerprint, formatFingerprint, isFingerprint, sameFingerprint } from './fingerprint';
+import { UntrustedFileError, directoryProblem, ensurePrivateDirSync, readPrivateFileSync, tightenPrivateDirSync } from './privateFiles';
 import type { ProcessRecord } from './registry';
 
 export const CHECKPOINT_VERSION = 1;
 
 /** Sub-directory of the extension's global storage that holds the checkpoints. */
 export const CHECKPOINT_SUBDIR = 'registry';
+
+/** A checkpoint larger than this is not read (ours hold at most a few hundred records). */
+export const MAX_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+
+/** At most this many checkpoint files are read from one directory. */
+export const MAX_CHECKPOINT_FILES = 1000;
 
 /** What is stored in a checkpoint file. */
 export interface CheckpointData {
@@ -52,7 +61,7 @@ let tempCounter = 0;
  */
 export function writeCheckpointSync(file: string, data: CheckpointData): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDirSync(dir);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tempCounter}.tmp`);
   const text = `${JSON.stringify(data)}\n`;
   let fd: number | undefined;
@@ -125,9 +134,12 @@ export function checkpointProblem(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Reads one checkpoint file; throws an Error with a clear message when it is unusable. */
+/**
+ * Reads one checkpoint file; throws an Error with a clear message when it is unusable, and an
+ * UntrustedFileError (without reading it) when it is not a private regular file of ours.
+ */
 export function readCheckpointFile(file: string): Checkpoint {
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readPrivateFileSync(file, MAX_CHECKPOINT_BYTES).toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -150,7 +162,7 @@ const ABANDONED_TEMP_MS = 60_000;
 
 function removeAbandonedTemp(file: string): void {
   try {
-    if (Date.now() - fs.statSync(file).mtimeMs > ABANDONED_TEMP_MS) fs.rmSync(file, { force: true });
+    if (Date.now() - fs.lstatSync(file).mtimeMs > ABANDONED_TEMP_MS) fs.rmSync(file, { force: true });
   } catch {
     // raced with its writer's rename, or not ours to remove: harmless either way
   }
@@ -167,15 +179,37 @@ export function quarantine(file: string): string {
 export interface LoadCheckpointsOptions {
   /** Leave out this owner's own checkpoint (a host reading its neighbours). */
   exclude?: Fingerprint;
+  /**
+   * The directory is our own registry: when it lets group or others in, tighten it to 0700 (and
+   * say so in `problems`) instead of refusing its files. Never for a directory someone named.
+   */
+  tighten?: boolean;
 }
 
 /**
- * Every checkpoint in `dir`. Never throws: a missing directory is empty, and a truncated,
- * garbage or wrong-shaped file is quarantined and reported in `problems`.
+ * Every checkpoint in `dir`. Never throws, never blocks: a missing directory is empty; a
+ * directory or file that is not ours alone (another user's, group- or world-writable, a FIFO, a
+ * device, a symlink, too large) is skipped unread and reported in `problems`; a truncated,
+ * garbage or wrong-shaped file of ours is quarantined and reported.
  */
 export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}): LoadCheckpointsResult {
   const checkpoints: Checkpoint[] = [];
   const problems: string[] = [];
+  try {
+    if (opts.tighten) {
+      const tightened = tightenPrivateDirSync(dir);
+      if (tightened) problems.push(`checkpoint directory: ${tightened} (it let others write checkpoints)`);
+    }
+    const why = directoryProblem(dir);
+    if (why) {
+      problems.push(`skipped checkpoint directory ${dir}: ${why}; no file in it is read (only a directory of this user, not writable by others, is trusted)`);
+      return { checkpoints, problems };
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') problems.push(`skipped checkpoint directory ${dir}: ${(e as Error).message}`);
+    return { checkpoints, problems };
+  }
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -184,12 +218,17 @@ export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}):
     if (code !== 'ENOENT') problems.push(`cannot list checkpoint directory ${dir}: ${(e as Error).message}`);
     return { checkpoints, problems };
   }
+  let read = 0;
   for (const name of names.sort()) {
     if (name.startsWith('.') && name.endsWith('.tmp')) {
       removeAbandonedTemp(path.join(dir, name));
       continue;
     }
     if (!name.endsWith('.json') || name.startsWith('.')) continue;
+    if (++read > MAX_CHECKPOINT_FILES) {
+      problems.push(`skipped the rest of ${dir}: more than ${MAX_CHECKPOINT_FILES} checkpoint files`);
+      break;
+    }
     const file = path.join(dir, name);
     let cp: Checkpoint;
     try {
@@ -197,7 +236,10 @@ export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}):
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue; // deleted by its owner between readdir and read
-      if (code !== undefined) {
+      if (e instanceof UntrustedFileError) {
+        // Not ours to read, nor to move: left where it is, unread.
+        problems.push(`skipped checkpoint ${file}: ${e.message}; only a regular file of this user, not writable by others, is trusted`);
+      } else if (code !== undefined) {
         problems.push(`cannot read checkpoint ${file}: ${(e as Error).message}`);
       } else if (e instanceof NewerVersionError) {
         // Another window runs a newer extension: its file is fine, just not ours to read.

@@ -1,7 +1,7 @@
 // A process fingerprint: (pid, start time, boot id). A pid alone is reused by the kernel; the
 // start time read from the same source twice is stable, so the pair names one process.
 import { execFileSync } from 'node:child_process';
-import { linuxBootId, readProcStat } from './procfs';
+import { readLinuxBootId, readProcStatChecked } from './procfs';
 
 export interface Fingerprint {
   pid: number;
@@ -21,15 +21,26 @@ export class UnsupportedPlatformError extends Error {
   }
 }
 
-/** The fingerprint of a live process, or undefined when there is no such process (or a zombie). */
-export function fingerprintOf(pid: number): Fingerprint | undefined {
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+/**
+ * Whether a process is alive, and the proof. Death needs proof: no such process (ENOENT/ESRCH,
+ * or a `ps` that ran and did not list it), a zombie, or another start time / boot id. A look
+ * that failed (EMFILE, EACCES, ENOMEM, a `ps` that could not be spawned or timed out, …) is
+ * 'unknown' — callers retry later, and kill paths refuse.
+ */
+export type Liveness = 'alive' | 'dead' | 'unknown';
+
+/** A fresh look at one pid. */
+export type FingerprintRead =
+  | { state: 'alive'; fingerprint: Fingerprint }
+  | { state: 'dead'; why: string }
+  | { state: 'unknown'; why: string };
+
+/** The fingerprint of the live process `pid`, proof that there is none, or why nobody can tell. */
+export function readFingerprint(pid: number): FingerprintRead {
+  if (!Number.isInteger(pid) || pid <= 0) return { state: 'dead', why: `${String(pid)} is not a pid` };
   switch (process.platform) {
-    case 'linux': {
-      const stat = readProcStat(pid);
-      if (!stat || stat.state === 'Z' || stat.state === 'X') return undefined;
-      return { pid, startTime: stat.startTime, bootId: linuxBootId() };
-    }
+    case 'linux':
+      return linuxFingerprint(pid);
     case 'darwin':
       return darwinFingerprint(pid);
     case 'win32':
@@ -37,6 +48,59 @@ export function fingerprintOf(pid: number): Fingerprint | undefined {
     default:
       throw new UnsupportedPlatformError('Process fingerprints');
   }
+}
+
+/**
+ * The fingerprint of a live process, or undefined when there is none (gone, zombie) or when it
+ * cannot be read now. Use readFingerprint where the difference matters.
+ */
+export function fingerprintOf(pid: number): Fingerprint | undefined {
+  const r = readFingerprint(pid);
+  return r.state === 'alive' ? r.fingerprint : undefined;
+}
+
+export interface LivenessCheck {
+  state: Liveness;
+  /** Why it is dead or unknown ('' when alive). */
+  why: string;
+}
+
+/**
+ * Whether the recorded fingerprint still names a live process: 'alive' (same pid, start time and
+ * boot), 'dead' (proof: gone, zombie, or the pid now belongs to another process), or 'unknown'.
+ */
+export function livenessOf(recorded: Fingerprint): LivenessCheck {
+  let now: FingerprintRead;
+  try {
+    now = readFingerprint(recorded.pid);
+  } catch (e) {
+    return { state: 'unknown', why: (e as Error).message };
+  }
+  if (now.state !== 'alive') return now;
+  const fp = now.fingerprint;
+  if (fp.bootId !== recorded.bootId) return { state: 'dead', why: `pid ${recorded.pid} was recorded in another boot (${recorded.bootId}, now ${fp.bootId})` };
+  if (fp.startTime !== recorded.startTime) return { state: 'dead', why: `pid ${recorded.pid} now belongs to another process (start time ${fp.startTime}, recorded ${recorded.startTime})` };
+  return { state: 'alive', why: '' };
+}
+
+/** True only when the recorded process is provably alive (what a signal needs). Unknown is false. */
+export function isSameProcess(recorded: Fingerprint): boolean {
+  return livenessOf(recorded).state === 'alive';
+}
+
+/** True only when the recorded process is provably dead (what "it is gone, act on it" needs). Unknown is false. */
+export function isGone(recorded: Fingerprint): boolean {
+  return livenessOf(recorded).state === 'dead';
+}
+
+function linuxFingerprint(pid: number): FingerprintRead {
+  const r = readProcStatChecked(pid);
+  if (r.state === 'gone') return { state: 'dead', why: `no process ${pid}` };
+  if (r.state === 'unknown') return r;
+  if (r.value.state === 'Z' || r.value.state === 'X') return { state: 'dead', why: `pid ${pid} is a zombie` };
+  const bootId = readLinuxBootId();
+  if (bootId === undefined) return { state: 'unknown', why: 'cannot read the boot id' };
+  return { state: 'alive', fingerprint: { pid, startTime: r.value.startTime, bootId } };
 }
 
 let self: Fingerprint | undefined;
@@ -53,20 +117,6 @@ export function selfFingerprint(): Fingerprint {
 
 export function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
   return a.pid === b.pid && a.startTime === b.startTime && a.bootId === b.bootId;
-}
-
-/**
- * Whether the recorded fingerprint still names a live process: same pid, same start time, same
- * boot. A zombie counts as dead; a reused pid (different start time) is "not the same process".
- */
-export function isSameProcess(recorded: Fingerprint): boolean {
-  let now: Fingerprint | undefined;
-  try {
-    now = fingerprintOf(recorded.pid);
-  } catch {
-    return false;
-  }
-  return now !== undefined && sameFingerprint(now, recorded);
 }
 
 /** `pid:startTime:bootId` — the form used in argv, the environment marker and file names. */
@@ -96,7 +146,19 @@ export function isFingerprint(v: unknown): v is Fingerprint {
 
 // ---- macOS --------------------------------------------------------------------------------
 
-function darwinFingerprint(pid: number): Fingerprint | undefined {
+/** A `ps` or PowerShell run gets this long; a timeout proves nothing about the process. */
+const TOOL_TIMEOUT_MS = 15_000;
+
+/** Why running a tool proved nothing (it could not be spawned, was killed, or timed out), or undefined when it ran and exited. */
+function toolFailure(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException & { status?: number | null; signal?: string | null };
+  if (typeof err.code === 'string') return `${err.code}: ${err.message}`; // spawn failed (EAGAIN, EMFILE, ENOMEM, ENOENT) or ETIMEDOUT
+  if (err.signal) return `killed by ${err.signal}`;
+  if (typeof err.status !== 'number') return err.message;
+  return undefined;
+}
+
+function darwinFingerprint(pid: number): FingerprintRead {
   let out: string;
   try {
     // LC_ALL=C fixes lstart's format ("Mon Jan  2 15:04:05 2006") whatever the user's locale.
@@ -104,25 +166,36 @@ function darwinFingerprint(pid: number): Fingerprint | undefined {
       encoding: 'utf8',
       env: { ...process.env, LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: TOOL_TIMEOUT_MS,
     }).trim();
-  } catch {
-    return undefined; // ps exits 1 when there is no such process
+  } catch (e) {
+    const failed = toolFailure(e);
+    if (failed !== undefined) return { state: 'unknown', why: `ps -p ${pid} did not run: ${failed}` };
+    const status = (e as { status?: number }).status;
+    const stdout = String((e as { stdout?: unknown }).stdout ?? '').trim();
+    // ps ran and exits 1, printing nothing, when there is no such process: that is proof.
+    if (status === 1 && stdout === '') return { state: 'dead', why: `ps lists no process ${pid}` };
+    return { state: 'unknown', why: `ps -p ${pid} exited ${String(status)}` };
   }
   const m = /^(\S+)\s+(.*)$/.exec(out);
-  if (!m || m[1].startsWith('Z')) return undefined;
+  if (!m) return { state: 'unknown', why: `cannot parse ps output: ${JSON.stringify(out)}` };
+  if (m[1].startsWith('Z')) return { state: 'dead', why: `pid ${pid} is a zombie` };
   const ms = Date.parse(m[2]);
-  if (!Number.isFinite(ms)) throw new Error(`cannot parse ps lstart output: ${JSON.stringify(out)}`);
-  return { pid, startTime: Math.round(ms / 1000), bootId: darwinBootId() };
+  if (!Number.isFinite(ms)) return { state: 'unknown', why: `cannot parse ps lstart output: ${JSON.stringify(out)}` };
+  const bootId = darwinBootId();
+  if (bootId === undefined) return { state: 'unknown', why: 'cannot read kern.boottime' };
+  return { state: 'alive', fingerprint: { pid, startTime: Math.round(ms / 1000), bootId } };
 }
 
 let darwinBoot: string | undefined;
-function darwinBootId(): string {
+/** The boot time as an id, or undefined while it cannot be read (a failure is not cached). */
+function darwinBootId(): string | undefined {
   if (darwinBoot === undefined) {
     try {
-      const out = execFileSync('sysctl', ['-n', 'kern.boottime'], { encoding: 'utf8' });
-      darwinBoot = /sec = (\d+)/.exec(out)?.[1] ?? 'unknown';
+      const out = execFileSync('sysctl', ['-n', 'kern.boottime'], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS });
+      darwinBoot = /sec = (\d+)/.exec(out)?.[1];
     } catch {
-      darwinBoot = 'unknown';
+      return undefined;
     }
   }
   return darwinBoot;
@@ -130,7 +203,7 @@ function darwinBootId(): string {
 
 // ---- Windows ------------------------------------------------------------------------------
 
-function windowsFingerprint(pid: number): Fingerprint | undefined {
+function windowsFingerprint(pid: number): FingerprintRead {
   let out: string;
   try {
     out = execFileSync(
@@ -139,14 +212,14 @@ function windowsFingerprint(pid: number): Fingerprint | undefined {
         '-NoProfile', '-NonInteractive', '-Command',
         `$p = Get-CimInstance Win32_Process -Filter "ProcessId=${pid}"; if ($p) { ([DateTimeOffset]$p.CreationDate).ToUnixTimeMilliseconds() }`,
       ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true },
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true, timeout: TOOL_TIMEOUT_MS },
     ).trim();
   } catch (e) {
-    throw new UnsupportedPlatformError(`Reading process creation times (PowerShell/CIM failed: ${(e as Error).message})`);
+    return { state: 'unknown', why: `PowerShell/CIM failed: ${toolFailure(e) ?? (e as Error).message}` };
   }
-  if (!out) return undefined;
+  // The query ran and found no such process.
+  if (!out) return { state: 'dead', why: `no process ${pid}` };
   const ms = Number(out);
-  if (!Number.isSafeInteger(ms)) throw new Error(`cannot parse process creation time: ${JSON.stringify(out)}`);
-  return { pid, startTime: ms, bootId: 'windows' };
+  if (!Number.isSafeInteger(ms)) return { state: 'unknown', why: `cannot parse process creation time: ${JSON.stringify(out)}` };
+  return { state: 'alive', fingerprint: { pid, startTime: ms, bootId: 'windows' } };
 }
-

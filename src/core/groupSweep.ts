@@ -3,11 +3,11 @@
 // which on a small machine is what made a 50-worker deactivate slow. Same rules as killGroup:
 // re-check each leader's fingerprint before every signal, never signal a group holding another
 // user's process, escalate SIGTERM → grace → SIGKILL on the group until it is empty.
-import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Fingerprint } from './fingerprint';
+import { Fingerprint, readFingerprint } from './fingerprint';
 import { killGroup, killGroupSync, ownProcessGroup } from './kill';
-import { readProcStat, scanLiveStats } from './procfs';
+import { groupHasNoProcess } from './killGroupMembers';
+import { readProcUidChecked, scanLiveStatsChecked } from './procfs';
 import { runSteps, runStepsSync } from './steps';
 
 export interface SweepTarget {
@@ -67,7 +67,7 @@ function* sweep(targets: readonly SweepTarget[], opts: SweepOptions): Generator<
   let members = scan(pending);
   for (;;) {
     // Groups that are empty are done; the rest get the current signal (once per phase).
-    for (const pgid of [...pending.keys()]) if (!members.get(pgid)?.length) pending.delete(pgid);
+    for (const pgid of [...pending.keys()]) if (!members.has(pgid)) pending.delete(pgid);
     if (pending.size === 0) return { survivors: [], refused, elapsedMs: performance.now() - t0 };
     for (const [pgid, t] of pending) {
       if (sent.get(pgid) === signal) continue;
@@ -87,6 +87,9 @@ function* sweep(targets: readonly SweepTarget[], opts: SweepOptions): Generator<
     }
     const now = performance.now();
     if (now >= t0 + opts.timeoutMs && signal === 'SIGKILL') {
+      for (const g of pending.keys()) {
+        if (members.get(g)?.length === 0) refused.push(`group ${g}: its members could not be listed (/proc unreadable) and it still answers signal 0`);
+      }
       return { survivors: [...pending.keys()].flatMap((g) => members.get(g) ?? []), refused, elapsedMs: now - t0 };
     }
     if (now >= phaseEnd || now >= t0 + opts.timeoutMs) {
@@ -101,32 +104,39 @@ function* sweep(targets: readonly SweepTarget[], opts: SweepOptions): Generator<
   }
 }
 
-/** Live members of the wanted groups, from one pass over /proc. */
+/**
+ * Live members of the wanted groups, from one pass over /proc; a group missing from the result
+ * is empty. When the pass was incomplete (EMFILE, …), a group it did not see is asked with
+ * signal 0 (no descriptor needed): one that still answers stays, with its members unknown ([]).
+ */
 function scan(wanted: Map<number, SweepTarget>): Map<number, number[]> {
   const out = new Map<number, number[]>();
-  for (const st of scanLiveStats()) {
+  const { stats, complete } = scanLiveStatsChecked();
+  for (const st of stats) {
     if (!wanted.has(st.pgid)) continue;
     const list = out.get(st.pgid);
     if (list) list.push(st.pid);
     else out.set(st.pgid, [st.pid]);
   }
+  if (!complete) for (const pgid of wanted.keys()) if (!out.has(pgid) && !groupHasNoProcess(pgid)) out.set(pgid, []);
   return out;
 }
 
 function unsafe(t: SweepTarget, members: number[], myUid: number | undefined): string | undefined {
   if (t.leader) {
-    const st = readProcStat(t.pgid);
-    if (st && st.state !== 'Z' && st.startTime !== t.leader.startTime) {
+    // A dead leader with live members is fine (its pid stays reserved while the group lives);
+    // a live pid with another start time, or one nobody can read now, is not.
+    const now = readFingerprint(t.pgid);
+    if (now.state === 'unknown') return `group ${t.pgid}: cannot tell whether pid ${t.pgid} is still its recorded leader (${now.why}); not signalled`;
+    if (now.state === 'alive' && now.fingerprint.startTime !== t.leader.startTime) {
       return `group ${t.pgid}: pid ${t.pgid} is now another process; not signalled`;
     }
   }
   if (myUid !== undefined) {
     for (const pid of members) {
-      try {
-        if (fs.statSync(`/proc/${pid}`).uid !== myUid) return `group ${t.pgid}: member ${pid} belongs to another user; not signalled`;
-      } catch {
-        // exited meanwhile
-      }
+      const uid = readProcUidChecked(pid); // 'gone': exited meanwhile
+      if (uid.state === 'unknown') return `group ${t.pgid}: cannot tell whose process member ${pid} is (${uid.why}); not signalled`;
+      if (uid.state === 'found' && uid.value !== myUid) return `group ${t.pgid}: member ${pid} belongs to another user; not signalled`;
     }
   }
   return undefined;

@@ -5,7 +5,7 @@
 // is left, whatever the leader did. (hermes' PTY teardown stopped escalating once the leader had
 // exited, leaving SIGHUP-ignoring grandchildren running.)
 import { performance } from 'node:perf_hooks';
-import { fingerprintOf, formatFingerprint, sameFingerprint } from './fingerprint';
+import { formatFingerprint, readFingerprint, sameFingerprint } from './fingerprint';
 import { GroupSnapshot, GroupWatch, ownProcessGroup } from './killGroupMembers';
 import type { KillGroupOptions, KillGroupResult } from './killTypes';
 import { signalProblem } from './killSafe';
@@ -105,9 +105,12 @@ function unsafeToSignal(pgid: number, opts: KillGroupOptions, snap: GroupSnapsho
   if (opts.leader) {
     // A pid stays reserved while it names a live group, so a dead leader with live members is
     // fine; a *live* pid === pgid with another start time means the group we meant is gone.
-    const now = fingerprintOf(pgid);
-    if (now && !sameFingerprint(now, opts.leader)) {
-      return `pid ${pgid} is now another process (${formatFingerprint(now)}, recorded ${formatFingerprint(opts.leader)}); not signalling its group`;
+    const now = readFingerprint(pgid);
+    if (now.state === 'unknown') {
+      return `cannot tell whether pid ${pgid} is still the recorded leader ${formatFingerprint(opts.leader)} (${now.why}); not signalling its group`;
+    }
+    if (now.state === 'alive' && !sameFingerprint(now.fingerprint, opts.leader)) {
+      return `pid ${pgid} is now another process (${formatFingerprint(now.fingerprint)}, recorded ${formatFingerprint(opts.leader)}); not signalling its group`;
     }
   }
   if (snap.otherUser.length > 0) {

@@ -3,7 +3,7 @@
 // the pid's name), and stats /proc/PID for the uid of members only.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { procPids } from './procfs';
+import { GONE_ERRNO_CODES, procPidsChecked, readProcUidChecked } from './procfs';
 
 export interface GroupSnapshot {
   /** Live (non-zombie) members, when the platform can list them. */
@@ -18,19 +18,26 @@ export interface GroupSnapshot {
 
 const statBuf = Buffer.alloc(1024);
 
-/** Linux: the pgid and state of one process from /proc/PID/stat, or undefined when gone. */
-function readPgidAndState(pid: string): { pgid: number; state: number } | undefined {
+/** A read that proves nothing (EMFILE, …): the process may or may not be a member. */
+const UNREADABLE = 'unreadable';
+
+/**
+ * Linux: the pgid and state of one process from /proc/PID/stat; undefined when it is gone
+ * (procfs.ts's GONE_ERRNO_CODES), UNREADABLE when the read failed otherwise.
+ */
+function readPgidAndState(pid: string): { pgid: number; state: number } | undefined | typeof UNREADABLE {
+  const failed = (e: unknown) => (GONE_ERRNO_CODES.includes((e as NodeJS.ErrnoException).code ?? '') ? undefined : UNREADABLE);
   let fd: number;
   try {
     fd = fs.openSync(`/proc/${pid}/stat`, 'r');
-  } catch {
-    return undefined;
+  } catch (e) {
+    return failed(e);
   }
   let n: number;
   try {
     n = fs.readSync(fd, statBuf, 0, statBuf.length, 0);
-  } catch {
-    return undefined;
+  } catch (e) {
+    return failed(e);
   } finally {
     fs.closeSync(fd);
   }
@@ -53,22 +60,23 @@ function readPgidAndState(pid: string): { pgid: number; state: number } | undefi
 const ZOMBIE = 0x5a; // 'Z'
 const DEAD = 0x58; // 'X'
 
+/** Throws when the members cannot all be known (then groupSnapshot falls back to a probe). */
 function linuxGroup(pgid: number): GroupSnapshot {
   const myUid = process.getuid?.();
   const members: number[] = [];
   const otherUser: number[] = [];
-  for (const pid of procPids()) {
+  const pids = procPidsChecked();
+  if (!pids) throw new Error('cannot list /proc');
+  for (const pid of pids) {
     const name = String(pid);
     const st = readPgidAndState(name);
+    if (st === UNREADABLE) throw new Error(`cannot read /proc/${name}/stat`);
     if (!st || st.pgid !== pgid || st.state === ZOMBIE || st.state === DEAD) continue;
-    let uid: number;
-    try {
-      uid = fs.statSync(`/proc/${name}`).uid;
-    } catch {
-      continue; // exited meanwhile
-    }
+    const uid = readProcUidChecked(pid);
+    if (uid.state === 'gone') continue; // exited meanwhile
+    if (uid.state === 'unknown') throw new Error(`cannot read the owner of pid ${pid}: ${uid.why}`);
     members.push(pid);
-    if (myUid !== undefined && uid !== myUid) otherUser.push(pid);
+    if (myUid !== undefined && uid.value !== myUid) otherUser.push(pid);
   }
   return { members, otherUser, alive: members.length > 0, exact: true };
 }
@@ -97,7 +105,8 @@ function psGroup(pgid: number): GroupSnapshot | undefined {
   return { members, otherUser, alive: members.length > 0, exact: true };
 }
 
-function groupHasNoProcess(pgid: number): boolean {
+/** Proof that a group is empty (not even a zombie): kill(-pgid, 0) says ESRCH. Needs no descriptor. */
+export function groupHasNoProcess(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return false;
@@ -134,7 +143,7 @@ export function ownProcessGroup(): number | undefined {
   if (process.platform === 'win32') return undefined;
   if (process.platform === 'linux') {
     const st = readPgidAndState(String(process.pid));
-    if (st) return st.pgid;
+    if (st && st !== UNREADABLE) return st.pgid;
   }
   try {
     const out = execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)], {
@@ -172,9 +181,10 @@ export class GroupWatch {
 
   poll(): GroupSnapshot {
     if (process.platform === 'linux' && this.known.length > 0) {
+      // An unreadable member counts as still there; the full scan below decides.
       const alive = this.known.filter((pid) => {
         const st = readPgidAndState(String(pid));
-        return st !== undefined && st.pgid === this.pgid && st.state !== ZOMBIE && st.state !== DEAD;
+        return st === UNREADABLE || (st !== undefined && st.pgid === this.pgid && st.state !== ZOMBIE && st.state !== DEAD);
       });
       if (alive.length > 0) {
         this.known = alive;

@@ -3,8 +3,8 @@
 // and kill(2), which Node cannot close (no pidfd_send_signal).
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
-import { Fingerprint, fingerprintOf, isFingerprint } from './fingerprint';
-import { readProcUid } from './procfs';
+import { Fingerprint, isFingerprint, readFingerprint } from './fingerprint';
+import { ProcRead, readProcUidChecked } from './procfs';
 import type { RefusalReason, SafeKillResult } from './killTypes';
 
 export function safeKill(fp: Fingerprint, signal: NodeJS.Signals | number): SafeKillResult {
@@ -45,18 +45,23 @@ export function signalProblem(signal: NodeJS.Signals | number): string | undefin
  * process may be signalled.
  */
 export function checkProcess(fp: Fingerprint): SafeKillResult | undefined {
-  const now = fingerprintOf(fp.pid);
-  if (!now) return refuse('gone', `pid ${fp.pid} has exited`);
+  const read = readFingerprint(fp.pid);
+  if (read.state === 'dead') return refuse('gone', `pid ${fp.pid} has exited (${read.why})`);
+  if (read.state === 'unknown') return refuse('unknown', `cannot tell whether pid ${fp.pid} is still the recorded process (${read.why}); not signalled`);
+  const now = read.fingerprint;
   if (now.bootId !== fp.bootId) {
     return refuse('reused', `pid ${fp.pid} was recorded in another boot (${fp.bootId}, now ${now.bootId}); it is another process`);
   }
   if (now.startTime !== fp.startTime) {
     return refuse('reused', `pid ${fp.pid} now belongs to another process (start time ${now.startTime}, recorded ${fp.startTime})`);
   }
-  const uid = processUid(fp.pid);
   const myUid = process.getuid?.();
-  if (uid !== undefined && myUid !== undefined && uid !== myUid) {
-    return refuse('other-user', `pid ${fp.pid} belongs to uid ${uid}, not to us (uid ${myUid})`);
+  if (myUid === undefined) return undefined; // Windows: no uids
+  const owner = processUidChecked(fp.pid);
+  if (owner.state === 'gone') return refuse('gone', `pid ${fp.pid} has exited`);
+  if (owner.state === 'unknown') return refuse('unknown', `cannot tell whose process pid ${fp.pid} is (${owner.why}); not signalled`);
+  if (owner.value !== myUid) {
+    return refuse('other-user', `pid ${fp.pid} belongs to uid ${owner.value}, not to us (uid ${myUid})`);
   }
   return undefined;
 }
@@ -76,18 +81,29 @@ export function sendSignal(pid: number, signal: NodeJS.Signals | number): SafeKi
 
 /** The owner uid of a process: /proc on Linux, `ps` on other POSIX systems, unknown on Windows. */
 export function processUid(pid: number): number | undefined {
-  if (process.platform === 'linux') return readProcUid(pid);
-  if (process.platform === 'win32') return undefined;
+  const r = processUidChecked(pid);
+  return r.state === 'found' ? r.value : undefined;
+}
+
+/** The owner uid with what a failure proves: gone only when /proc or a `ps` that ran says so. */
+export function processUidChecked(pid: number): ProcRead<number> {
+  if (process.platform === 'linux') return readProcUidChecked(pid);
+  if (process.platform === 'win32') return { state: 'unknown', why: 'no uids on Windows' };
+  let out: string;
   try {
-    const out = execFileSync('ps', ['-o', 'uid=', '-p', String(pid)], {
+    out = execFileSync('ps', ['-o', 'uid=', '-p', String(pid)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 15_000,
     }).trim();
-    const uid = Number(out);
-    return out && Number.isInteger(uid) ? uid : undefined;
-  } catch {
-    return undefined;
+  } catch (e) {
+    const err = e as { status?: number | null; signal?: string | null; code?: unknown; stdout?: unknown };
+    // ps ran and exited 1 with nothing listed: no such process. Anything else proves nothing.
+    if (err.status === 1 && !err.signal && err.code === undefined && String(err.stdout ?? '').trim() === '') return { state: 'gone' };
+    return { state: 'unknown', why: `ps -o uid= -p ${pid} failed: ${(e as Error).message}` };
   }
+  const uid = Number(out);
+  return out && Number.isInteger(uid) ? { state: 'found', value: uid } : { state: 'unknown', why: `cannot parse ps uid output ${JSON.stringify(out)}` };
 }
 
 export function signalName(signal: NodeJS.Signals | number): string {

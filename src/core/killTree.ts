@@ -4,7 +4,7 @@
 // member is gone or the timeout passes.
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { Fingerprint, fingerprintOf, isFingerprint, isSameProcess } from './fingerprint';
+import { Fingerprint, fingerprintOf, isFingerprint, livenessOf } from './fingerprint';
 import { checkProcess, protectedPid, safeKill, signalProblem } from './killSafe';
 import { DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './groupTeardown';
 import type { KillTreeEntry, KillTreeOptions, KillTreeResult } from './killTypes';
@@ -98,7 +98,9 @@ async function teardown(root: Fingerprint, opts: KillTreeOptions, started: numbe
     do {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(pollMs, deadline - performance.now()))));
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
-      alive = members.filter((m) => !m.done && isSameProcess(m.fp));
+      // Only proof ends a member: one that cannot be read now is still waited for (and the
+      // next round's safeKill refuses it as 'unknown' rather than guess).
+      alive = members.filter((m) => !m.done && livenessOf(m.fp).state !== 'dead');
     } while (alive.length > 0 && performance.now() < deadline);
     for (const m of members) if (!m.done && !alive.includes(m)) { m.done = true; settle(m, 'gone'); }
     if (alive.length === 0) break;

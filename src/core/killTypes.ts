@@ -2,7 +2,8 @@ import type { ProcessInfo } from './processTable';
 // Result and option types of the kill primitives (the shared contract in COMMON.md).
 import type { Fingerprint } from './fingerprint';
 
-export type RefusalReason = 'gone' | 'reused' | 'other-user' | 'protected' | 'error';
+/** 'unknown': whether the process is still the recorded one (or whose it is) could not be read now — never guessed. */
+export type RefusalReason = 'gone' | 'reused' | 'other-user' | 'protected' | 'unknown' | 'error';
 
 export interface SafeKillResult {
   sent: boolean;

@@ -2,11 +2,13 @@
 //  1. stdin EOF / IPC disconnect — the kernel closes the pipe when the parent dies, SIGKILL
 //     included, so this fires within milliseconds;
 //  2. a fingerprint poll of parent and owner, plus process.ppid changing — catches a pipe held
-//     open by an inherited descriptor, and pid reuse;
+//     open by an inherited descriptor, and pid reuse. Only proof counts (fingerprint.ts's
+//     livenessOf): a poll that cannot tell (EMFILE, …) is logged once per episode and retried;
+//     the pipe keeps telling the truth meanwhile;
 //  3. optionally, a worker thread doing the same poll outside the main loop, which kills the
 //     process if its event loop is blocked (lifelineGuard.ts).
 // Call it first thing, before anything slow: a parent sampled late is a parent never watched.
-import { Fingerprint, isSameProcess } from './fingerprint';
+import { Fingerprint, Liveness, livenessOf } from './fingerprint';
 import { BlockedLoopGuard, startBlockedLoopGuard } from './lifelineGuard';
 
 export interface LifelineOptions {
@@ -29,6 +31,11 @@ export interface LifelineOptions {
   guardMaxMs?: number;
   /** Called at most once, with a human-readable reason. */
   onDeath(reason: string): void;
+  /**
+   * Where "cannot tell whether the parent/owner lives" goes: once when an episode of failed
+   * polls starts, once when it ends (default: stderr, prefixed `lifeline: `).
+   */
+  log?(message: string): void;
 }
 
 export interface Lifeline {
@@ -92,9 +99,18 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
     cleanups.push(() => process.off('disconnect', onDisconnect));
   }
 
+  const log = opts.log ?? ((m: string) => {
+    try {
+      process.stderr.write(`lifeline: ${m}\n`);
+    } catch {
+      // stderr gone: nothing to tell
+    }
+  });
+  const episode = unknownEpisodes(log, `retrying every ${pollMs} ms${opts.stdin ? ' (stdin still watched)' : ''}`);
   const check = () => {
-    const why = deathReason(opts.parent, opts.owner, initialPpid);
-    if (why) fire(why);
+    const v = lifelineVerdict(opts.parent, opts.owner, initialPpid);
+    if (v.state === 'dead') fire(v.reason);
+    else if (armed && !fired) episode(v);
   };
   const timer = setInterval(check, pollMs);
   timer.unref();
@@ -114,17 +130,65 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
   };
 }
 
-/** Why the parent/owner counts as dead now, or undefined while both live. */
-export function deathReason(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): string | undefined {
+export interface LifelineVerdict {
+  state: Liveness;
+  /** Why dead or unknown ('' when alive). */
+  reason: string;
+}
+
+/**
+ * The lifeline's view of parent and owner now: 'dead' on proof (re-parented, or a fingerprint
+ * that is gone, a zombie or another process), 'unknown' when a look failed and nothing proves
+ * a death, else 'alive'.
+ */
+export function lifelineVerdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): LifelineVerdict {
+  let unknown: string | undefined;
+  const look = (who: string, fp: Fingerprint): LifelineVerdict | undefined => {
+    const l = livenessOf(fp);
+    if (l.state === 'dead') return { state: 'dead', reason: `${who} ${fp.pid} is gone (${l.why})` };
+    if (l.state === 'unknown') unknown ??= `cannot tell whether ${who} ${fp.pid} is alive (${l.why})`;
+    return undefined;
+  };
   if (parent) {
-    // Re-parenting is the cheap signal, but only when the recorded parent really was our direct
-    // parent at arm time (a wrapper in between must not read as a death); the fingerprint is the
-    // authoritative one, and also covers "died before we even started".
-    if (initialPpid === parent.pid && process.ppid !== initialPpid) return `parent ${parent.pid} is gone (re-parented to ${process.ppid})`;
-    if (!isSameProcess(parent)) return `parent ${parent.pid} is gone (fingerprint changed)`;
+    // Re-parenting is the cheap signal (getppid needs no descriptor), but only when the
+    // recorded parent really was our direct parent at arm time (a wrapper in between must not
+    // read as a death); the fingerprint is the authoritative one, and also covers "died
+    // before we even started".
+    if (initialPpid === parent.pid && process.ppid !== initialPpid) return { state: 'dead', reason: `parent ${parent.pid} is gone (re-parented to ${process.ppid})` };
+    const dead = look('parent', parent);
+    if (dead) return dead;
   } else if (initialPpid > 1 && process.ppid !== initialPpid) {
-    return `parent changed from ${initialPpid} to ${process.ppid}`;
+    return { state: 'dead', reason: `parent changed from ${initialPpid} to ${process.ppid}` };
   }
-  if (owner && !isSameProcess(owner)) return `owner ${owner.pid} is gone (fingerprint changed)`;
-  return undefined;
+  if (owner) {
+    const dead = look('owner', owner);
+    if (dead) return dead;
+  }
+  return unknown === undefined ? { state: 'alive', reason: '' } : { state: 'unknown', reason: unknown };
+}
+
+/** Why the parent/owner counts as dead now (proof only), or undefined while alive or unknown. */
+export function deathReason(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): string | undefined {
+  const v = lifelineVerdict(parent, owner, initialPpid);
+  return v.state === 'dead' ? v.reason : undefined;
+}
+
+/**
+ * Logs an episode of 'unknown' polls once when it starts and once when it ends (with how long
+ * and how many polls it lasted), not once per poll: a full fd table can last for hours.
+ */
+function unknownEpisodes(log: (m: string) => void, meanwhile: string): (v: LifelineVerdict) => void {
+  let since = 0;
+  let polls = 0;
+  return (v) => {
+    if (v.state === 'unknown') {
+      if (polls++ === 0) {
+        since = Date.now();
+        log(`${v.reason}; not treating that as a death, ${meanwhile}`);
+      }
+    } else if (polls > 0) {
+      log(`parent and owner readable again after ${Date.now() - since} ms (${polls} poll(s) could not tell); both alive`);
+      polls = 0;
+    }
+  };
 }

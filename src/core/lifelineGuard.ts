@@ -4,33 +4,45 @@
 // the process leads one) and then the process itself — a thread's process.kill is the process's.
 //
 // The source is inline (eval) so it works unchanged inside an esbuild bundle, and it is plain
-// JavaScript reading /proc itself: it cannot import the bundle's modules.
+// JavaScript reading /proc itself: it cannot import the bundle's modules. What a failed read
+// proves comes from procfs.ts as data (GONE_ERRNO_CODES): only "no such process", a zombie or
+// another start time is a death; any other failure (EMFILE, …) is unknown and never acted on.
 import { Worker } from 'node:worker_threads';
 import { Fingerprint } from './fingerprint';
+import { GONE_ERRNO_CODES } from './procfs';
 
 const GUARD_SOURCE = String.raw`
 const { workerData } = require('worker_threads');
 const fs = require('fs');
-const { parent, owner, ppid, pollMs, graceMs, maxMs, heartbeat } = workerData;
+const { parent, owner, ppid, pollMs, graceMs, maxMs, heartbeat, goneCodes } = workerData;
 const beat = new Int32Array(heartbeat);
 const linux = process.platform === 'linux';
+const GONE = 'gone';
+// A stat, GONE (proof: ENOENT/ESRCH and kill(pid, 0) agrees), or undefined (cannot tell).
 function stat(pid) {
+  let t;
   try {
-    const t = fs.readFileSync('/proc/' + pid + '/stat', 'utf8');
-    const r = t.slice(t.lastIndexOf(')') + 2).split(' ');
-    return { state: r[0], ppid: Number(r[1]), pgid: Number(r[2]), start: Number(r[19]) };
-  } catch (e) { return undefined; }
+    t = fs.readFileSync('/proc/' + pid + '/stat', 'utf8');
+  } catch (e) {
+    if (!goneCodes.includes(e.code)) return undefined;
+    try { process.kill(pid, 0); return undefined; } catch (k) { return k.code === 'ESRCH' ? GONE : undefined; }
+  }
+  const r = t.slice(t.lastIndexOf(')') + 2).split(' ');
+  const s = { state: r[0], ppid: Number(r[1]), pgid: Number(r[2]), start: Number(r[19]) };
+  return Number.isFinite(s.start) && Number.isFinite(s.ppid) ? s : undefined;
 }
+// False only on proof of death; true while alive or when nobody can tell.
 function alive(fp) {
   if (!fp) return true;
   if (linux) {
     const s = stat(fp.pid);
-    return !!s && s.state !== 'Z' && s.state !== 'X' && s.start === fp.startTime;
+    if (s === GONE) return false;
+    return !s || (s.state !== 'Z' && s.state !== 'X' && s.start === fp.startTime);
   }
-  try { process.kill(fp.pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+  try { process.kill(fp.pid, 0); return true; } catch (e) { return !goneCodes.includes(e.code); }
 }
 function currentPpid() {
-  if (linux) { const s = stat(process.pid); return s ? s.ppid : ppid; }
+  if (linux) { const s = stat(process.pid); return s && s !== GONE ? s.ppid : ppid; }
   return process.ppid;
 }
 let lastBeat = Atomics.load(beat, 0);
@@ -56,7 +68,7 @@ setInterval(() => {
   } catch (e) { /* stderr gone */ }
   if (process.platform !== 'win32') {
     const self = linux ? stat(process.pid) : undefined;
-    if (!linux || (self && self.pgid === process.pid)) {
+    if (!linux || (self && self !== GONE && self.pgid === process.pid)) {
       try { process.kill(-process.pid, 'SIGKILL'); } catch (e) { /* not a group leader */ }
     }
   }
@@ -85,7 +97,7 @@ export function startBlockedLoopGuard(opts: BlockedLoopGuardOptions): BlockedLoo
   const beat = new Int32Array(heartbeat);
   const worker = new Worker(GUARD_SOURCE, {
     eval: true,
-    workerData: { ...opts, heartbeat },
+    workerData: { ...opts, heartbeat, goneCodes: GONE_ERRNO_CODES },
     stdout: true,
     stderr: true,
     // A few MB is plenty for a thread that reads one small file per poll.

@@ -2,7 +2,7 @@
 // is its own process group (when it leads one) plus its descendants by parentage, minus
 // itself — SIGTERM, a grace, then SIGKILL for whatever is left. Each signal goes only to a
 // process whose fingerprint still matches the snapshot (re-read right before sending).
-import { Fingerprint, isSameProcess } from './fingerprint';
+import { Fingerprint, isSameProcess, livenessOf } from './fingerprint';
 import { linuxBootId, ProcStat, scanLiveStats } from './procfs';
 import { runSteps, runStepsSync, Steps } from './steps';
 
@@ -51,6 +51,7 @@ export function ownedProcesses(extra: readonly Fingerprint[] = []): Fingerprint[
   return [...picked.values()];
 }
 
+/** Signals only a process provably still the recorded one: unknown (EMFILE, …) is refused. */
 function signal(fp: Fingerprint, sig: NodeJS.Signals): void {
   if (!isSameProcess(fp)) return;
   try {
@@ -75,10 +76,12 @@ function* takeDown(graceMs: number, extra: readonly Fingerprint[]): Steps<OwnTea
   const targets = ownedProcesses(extra);
   for (const fp of targets) signal(fp, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  let alive = targets.filter(isSameProcess);
+  // Waited for until proven gone: one that cannot be read now counts as still there.
+  const notGone = (fp: Fingerprint) => livenessOf(fp).state !== 'dead';
+  let alive = targets.filter(notGone);
   while (alive.length && Date.now() < deadline) {
     yield 10;
-    alive = alive.filter(isSameProcess);
+    alive = alive.filter(notGone);
   }
   for (const fp of alive) signal(fp, 'SIGKILL');
   // A SIGTERM handler may have started more children meanwhile: one more sweep, no grace. (With

@@ -1,9 +1,11 @@
 // Orphan detection on one snapshot of the process table (no vscode, no signals). Three rules:
-//   dead-owner-checkpoint  a live process recorded in the checkpoint of a host that is dead
+//   dead-owner-checkpoint  a live process recorded in the checkpoint of a host that is dead, and
+//                          corroborated: it carries that host's marker (Linux) or runs the
+//                          recorded command line (elsewhere) — a record alone proves nothing
 //   dead-owner-marker      (Linux) a live process whose inherited GATEWAY_WARDEN_OWNER names a
 //                          dead host — it may have left the group (setsid, double fork)
-//   pattern-reparented     a process matching a configured command-line pattern whose parent is
-//                          gone: re-parented to PID 1 or to an init-like subreaper
+//   pattern-reparented     a process matching a gateway/worker pattern (orphanPatterns) whose
+//                          parent is gone: re-parented to PID 1 or to an init-like subreaper
 // A process owned by a LIVE host is never an orphan, nor is this process or any of its ancestors.
 // Liveness is judged against the snapshot (same pid AND same start ticks AND same boot), so a
 // reused pid never counts as the recorded process.
@@ -11,14 +13,16 @@ import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
 import { Fingerprint, fingerprintOf, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
 import { linuxBootId } from './procfs';
-import { ProcessInfo, childrenIndex, fingerprintOfInfo } from './processTable';
+import { ProcessInfo, childrenIndex, fingerprintOfInfo, livenessInSnapshot } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
+import { CorroborationMode, corroborationProblem, defaultCorroboration } from './orphansCorroborate';
+import { HERMES_RULES, OrphanPattern, matchPatterns } from './orphanPatterns';
 
 export type OrphanReason = 'dead-owner-checkpoint' | 'dead-owner-marker' | 'pattern-reparented';
 
-/** hermes-agent's gateway and its per-session slash workers (`python -m tui_gateway.…`). */
-export const DEFAULT_ORPHAN_PATTERNS: readonly RegExp[] = [/\btui_gateway\.slash_worker\b/, /\btui_gateway\.entry\b/];
+/** hermes-agent's gateway and its per-session slash workers: an interpreter running `tui_gateway.…`. */
+export const DEFAULT_ORPHAN_PATTERNS: readonly OrphanPattern[] = HERMES_RULES;
 
 /** Parents that adopt re-parented processes: init and the usual subreapers. */
 const INIT_LIKE = /^(?:\S*\/)?(?:systemd|init|tini|dumb-init|catatonit|docker-init|s6-svscan|runsvdir)(?:\s|$)/;
@@ -54,16 +58,50 @@ export interface Orphan {
   owner?: Fingerprint;
   /** The checkpoint it was recorded in. */
   checkpointFile?: string;
+  /** The command line that checkpoint recorded for it. */
+  recordedCommand?: string;
   role?: ProcessRole;
   sessionId?: string;
+}
+
+/** A live process a dead host's checkpoint lists, which does not bear the record out. */
+export interface NotCorroborated {
+  pid: number;
+  fingerprint: Fingerprint;
+  /** Its command line as it runs now. */
+  command: string;
+  recordedCommand: string;
+  owner: Fingerprint;
+  checkpointFile: string;
+  role: ProcessRole;
+  sessionId?: string;
+  /** Why the record is not borne out, in one sentence. */
+  why: string;
+}
+
+/** One line for a checkpoint record that the live process does not bear out. */
+export function describeNotCorroborated(n: NotCorroborated): string {
+  return `pid ${n.pid} (${n.command}) is listed by ${n.checkpointFile} but not corroborated: ${n.why}; that record alone never makes it an orphan`;
+}
+
+export interface OrphanDetection {
+  orphans: Orphan[];
+  /** Checkpoint records naming a live process that does not bear them out; never orphans by that record. */
+  notCorroborated: NotCorroborated[];
+  /** Patterns that could not be used in this scan (ran out of time), one sentence each. */
+  problems: string[];
 }
 
 export interface DetectOrphansOptions {
   /** One snapshot (scanProcSync({ readMemory: true }) on Linux). */
   table: readonly ProcessInfo[];
   checkpoints?: readonly Checkpoint[];
-  /** Command-line patterns for the re-parenting rule (default DEFAULT_ORPHAN_PATTERNS; [] disables it). */
-  patterns?: readonly RegExp[];
+  /** Patterns for the re-parenting rule (default DEFAULT_ORPHAN_PATTERNS; [] disables it). */
+  patterns?: readonly OrphanPattern[];
+  /** Time all regex patterns together get per scan (default orphanPatterns' DEFAULT_PATTERN_BUDGET_MS). */
+  patternBudgetMs?: number;
+  /** How a checkpoint record is corroborated (default: the marker on Linux, the command line elsewhere). */
+  corroborate?: CorroborationMode;
   /** Use the environment marker (default: on Linux). */
   markers?: boolean;
   /** Only these dead owners count for the checkpoint and marker rules (scoping, e.g. in tests). */
@@ -80,6 +118,7 @@ interface Candidate {
   reasons: Map<OrphanReason, string>;
   owner?: Fingerprint;
   checkpointFile?: string;
+  recordedCommand?: string;
   role?: ProcessRole;
   sessionId?: string;
 }
@@ -87,6 +126,11 @@ interface Candidate {
 const REASON_ORDER: OrphanReason[] = ['dead-owner-checkpoint', 'dead-owner-marker', 'pattern-reparented'];
 
 export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
+  return detectOrphansDetailed(opts).orphans;
+}
+
+/** detectOrphans, with the records that were not corroborated and the patterns that failed. */
+export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetection {
   const { table } = opts;
   const linux = process.platform === 'linux';
   const bootId = linux ? linuxBootId() : undefined;
@@ -113,6 +157,15 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
     liveCache.set(key, hit);
     return hit;
   };
+  // A host is dead only on proof: one whose liveness is unknown (its /proc read failed while
+  // the snapshot was taken, …) still vouches for its processes.
+  const ownerCache = new Map<string, boolean>();
+  const ownerDead = (fp: Fingerprint): boolean => {
+    const key = formatFingerprint(fp);
+    let dead = ownerCache.get(key);
+    if (dead === undefined) ownerCache.set(key, (dead = livenessInSnapshot(byPid, fp) === 'dead'));
+    return dead;
+  };
   const ownerFilter = opts.owners?.map(formatFingerprint);
   const ownerInScope = (fp: Fingerprint) => !ownerFilter || ownerFilter.includes(formatFingerprint(fp));
 
@@ -128,7 +181,7 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
   const liveOwned = new Set<number>();
   const markerOwner = new Map<number, Fingerprint>();
   for (const cp of opts.checkpoints ?? []) {
-    if (!liveInfo(cp.owner)) continue;
+    if (ownerDead(cp.owner)) continue;
     liveOwned.add(cp.owner.pid);
     for (const r of cp.records) if (liveInfo(r.fingerprint)) liveOwned.add(r.fingerprint.pid);
   }
@@ -137,7 +190,7 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
       const fp = p.owner !== undefined ? parseFingerprint(p.owner) : undefined;
       if (!fp) continue;
       markerOwner.set(p.pid, fp);
-      if (liveInfo(fp)) liveOwned.add(p.pid);
+      if (!ownerDead(fp)) liveOwned.add(p.pid);
     }
   }
   const eligible = (p: ProcessInfo) => !dead(p) && mine(p) && !protectedPids.has(p.pid) && !liveOwned.has(p.pid);
@@ -152,14 +205,25 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
     return c;
   };
 
+  const corroborate = opts.corroborate ?? defaultCorroboration();
+  const notCorroborated: NotCorroborated[] = [];
   for (const cp of opts.checkpoints ?? []) {
-    if (liveInfo(cp.owner) || !ownerInScope(cp.owner)) continue;
+    if (!ownerDead(cp.owner) || !ownerInScope(cp.owner)) continue;
     for (const r of cp.records) {
       const info = liveInfo(r.fingerprint);
       if (!info || !eligible(info)) continue;
+      const why = corroborationProblem(corroborate, { marker: info.owner, cmdline: info.cmdline }, cp.owner, r.command);
+      if (why) {
+        notCorroborated.push({
+          pid: info.pid, fingerprint: r.fingerprint, command: info.cmdline, recordedCommand: r.command, owner: cp.owner,
+          checkpointFile: cp.file, role: r.role, sessionId: r.sessionId, why,
+        });
+        continue;
+      }
       const c = candidate(info, r.fingerprint);
       c.owner ??= cp.owner;
       c.checkpointFile ??= cp.file;
+      c.recordedCommand ??= r.command;
       c.role ??= r.role;
       c.sessionId ??= r.sessionId;
       const session = r.sessionId ? ` of session ${r.sessionId}` : '';
@@ -172,7 +236,7 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
 
   for (const [pid, owner] of markerOwner) {
     const info = byPid.get(pid)!;
-    if (!eligible(info) || !ownerInScope(owner) || liveInfo(owner)) continue;
+    if (!eligible(info) || !ownerInScope(owner) || !ownerDead(owner)) continue;
     const fp = fingerprintOfInfo(info) ?? fingerprintOf(pid);
     if (!fp) continue;
     const c = candidate(info, fp);
@@ -182,10 +246,9 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
 
   const patterns = opts.patterns ?? DEFAULT_ORPHAN_PATTERNS;
   const reapers = new Set(opts.reapers ?? []);
-  const matches = (p: ProcessInfo) => patterns.some((re) => {
-    re.lastIndex = 0; // a /g or /y pattern keeps state between calls
-    return re.test(p.cmdline);
-  });
+  // Matched once for the whole table: parents are asked about too, and regexes share one time budget.
+  const { matched, problems } = patterns.length ? matchPatterns(table, patterns, opts.patternBudgetMs) : { matched: new Set<number>(), problems: [] };
+  const matches = (p: ProcessInfo) => matched.has(p.pid);
   if (patterns.length) {
     for (const p of table) {
       if (!eligible(p) || !matches(p)) continue;
@@ -203,7 +266,7 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
     }
   }
 
-  return assemble(table, byPid, candidates, eligible);
+  return { orphans: assemble(table, byPid, candidates, eligible), notCorroborated, problems };
 }
 
 /**
@@ -301,6 +364,7 @@ function assemble(
       descendants,
       owner: c.owner,
       checkpointFile: c.checkpointFile,
+      recordedCommand: c.recordedCommand,
       role: c.role,
       sessionId: c.sessionId,
     });

@@ -1,13 +1,16 @@
 // Clearing orphans: each one is taken down with its tree (killTree re-checks every fingerprint
 // right before every signal, escalates SIGTERM → grace → SIGKILL and picks up late children);
 // members of its group that escaped the tree (double fork) are taken down as roots of their own.
-import { Fingerprint, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
+// An orphan found through a dead host's record or marker is corroborated again right before the
+// first signal: detection's word, minutes old, is not enough to kill on.
+import { Fingerprint, formatFingerprint, isGone, parseFingerprint } from './fingerprint';
 import type { ProcessInfo } from './processTable';
 import { killTree } from './kill';
 import type { KillTreeEntry } from './kill';
 import { loadCheckpoints } from './checkpoint';
 import { deleteCheckpointFile } from './checkpoint';
 import type { Orphan } from './orphans';
+import { CorroborationMode, corroborationProblemNow, defaultCorroboration } from './orphansCorroborate';
 
 export type ClearOutcome = 'killed' | 'already-gone' | 'refused';
 
@@ -41,6 +44,8 @@ export interface ClearOrphansOptions {
   signal?: AbortSignal;
   /** How many trees are taken down at once (default 8). */
   concurrency?: number;
+  /** How a checkpoint orphan is corroborated again before the kill (default as detection's). */
+  corroborate?: CorroborationMode;
 }
 
 export interface ClearSummary {
@@ -48,7 +53,7 @@ export interface ClearSummary {
   killed: number;
   alreadyGone: number;
   refused: number;
-  /** Pids that are still the recorded process after clearing. */
+  /** Pids that are still the recorded process after clearing (or cannot be shown gone). */
   remaining: number[];
   elapsedMs: number;
 }
@@ -76,7 +81,7 @@ export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphan
 
   const remaining = new Set<number>();
   for (const o of orphans) {
-    for (const fp of [o.fingerprint, ...o.descendants.map((d) => d.fingerprint)]) if (isSameProcess(fp)) remaining.add(fp.pid);
+    for (const fp of [o.fingerprint, ...o.descendants.map((d) => d.fingerprint)]) if (!isGone(fp)) remaining.add(fp.pid);
   }
   return {
     results,
@@ -89,6 +94,13 @@ export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphan
 }
 
 async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<ClearResult[]> {
+  const unproven = await evidenceProblem(orphan, opts.corroborate ?? defaultCorroboration());
+  if (unproven !== undefined) {
+    return [{
+      pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command, outcome: 'refused',
+      why: `pid ${orphan.pid} not signalled: not corroborated: ${unproven}`, signals: [],
+    }];
+  }
   // Roots: the orphan, plus descendants whose parent is not in the tree (escaped group members).
   const inTree = new Set<number>([orphan.pid]);
   const roots: { fp: Fingerprint; command?: string }[] = [{ fp: orphan.fingerprint, command: orphan.command }];
@@ -113,6 +125,21 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
 }
 
 /**
+ * Why an orphan that only a dead host's record or marker vouches for no longer bears it out now,
+ * or undefined. The pattern rule stands on the process's own command line and is not re-asked.
+ */
+async function evidenceProblem(orphan: Orphan, mode: CorroborationMode): Promise<string | undefined> {
+  if (orphan.owner === undefined || orphan.reasons.includes('pattern-reparented')) return undefined;
+  // The marker rule's evidence is the marker, whatever the platform's rule for records.
+  const how = orphan.reasons.includes('dead-owner-marker') ? 'marker' : mode;
+  try {
+    return await corroborationProblemNow(how, orphan.fingerprint, orphan.owner, orphan.recordedCommand);
+  } catch (e) {
+    return `it could not be checked (${(e as Error)?.message ?? String(e)})`;
+  }
+}
+
+/**
  * A process that appeared below an orphan but carries the marker of a host that is alive
  * (another VS Code window started from inside the orphan's tree, say) is never touched.
  */
@@ -123,7 +150,7 @@ function ownedByLiveHost(): (p: ProcessInfo) => string | undefined {
     let alive = live.get(p.owner);
     if (alive === undefined) {
       const fp = parseFingerprint(p.owner);
-      alive = fp !== undefined && isSameProcess(fp);
+      alive = fp !== undefined && !isGone(fp); // unknown (EMFILE, …) is spared too
       live.set(p.owner, alive);
     }
     return alive ? `owned by the live host ${p.owner}` : undefined;
@@ -156,7 +183,8 @@ export function pruneStaleCheckpoints(dir: string): PruneCheckpointsResult {
   const deleted: string[] = [];
   const kept: string[] = [];
   for (const cp of checkpoints) {
-    const stale = !isSameProcess(cp.owner) && !cp.records.some((r) => isSameProcess(r.fingerprint));
+    // Proof only: an owner or record whose liveness cannot be read now keeps the file.
+    const stale = isGone(cp.owner) && cp.records.every((r) => isGone(r.fingerprint));
     if (!stale) {
       kept.push(cp.file);
       continue;

@@ -3,7 +3,7 @@
 import type { Checkpoint } from './checkpoint';
 import { Fingerprint, formatFingerprint, parseFingerprint } from './fingerprint';
 import { linuxBootId } from './procfs';
-import { ProcessInfo, childrenIndex } from './processTable';
+import { ProcessInfo, childrenIndex, livenessInSnapshot } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
 
@@ -46,15 +46,17 @@ export function describeLiveOwners(table: readonly ProcessInfo[], checkpoints: r
     if (!o) owners.set(key, (o = { owner: fp, members: new Map() }));
     return o;
   };
+  // An owner counts as live unless its death is proven (unknown never hides its processes).
+  const ownerLive = (fp: Fingerprint) => livenessInSnapshot(byPid, fp) !== 'dead';
   for (const cp of checkpoints) {
-    if (!alive(cp.owner)) continue;
+    if (!ownerLive(cp.owner)) continue;
     const o = entry(cp.owner);
     o.checkpointFile ??= cp.file;
     for (const r of cp.records) if (alive(r.fingerprint)) o.members.set(r.fingerprint.pid, { role: r.role, sessionId: r.sessionId });
   }
   for (const p of table) {
     const fp = parseFingerprint(p.owner);
-    if (!fp || p.state === 'Z' || !alive(fp)) continue;
+    if (!fp || p.state === 'Z' || !ownerLive(fp)) continue;
     const o = entry(fp);
     if (!o.members.has(p.pid)) o.members.set(p.pid, {});
   }

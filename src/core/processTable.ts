@@ -1,7 +1,7 @@
 // A snapshot of the process table. Linux reads /proc synchronously (about half the time of
 // spawning ps); other platforms go through ps-list.
-import { Fingerprint } from './fingerprint';
-import { linuxBootId, procPids, readProcCmdline, readProcUid, readProcEnvVar, readProcRss, readProcStat } from './procfs';
+import { Fingerprint, Liveness, livenessOf } from './fingerprint';
+import { linuxBootId, procPids, readLinuxBootId, readProcCmdline, readProcUid, readProcEnvVar, readProcRss, readProcStat } from './procfs';
 import { OWNER_ENV } from './ownerMarker';
 
 export interface ProcessInfo {
@@ -17,6 +17,8 @@ export interface ProcessInfo {
   name: string;
   /** Full command line, arguments joined by spaces. */
   cmdline: string;
+  /** The arguments as the process holds them (Linux); elsewhere only `cmdline` is known. */
+  argv?: string[];
   /** GATEWAY_WARDEN_OWNER from the environment (Linux, same uid only). */
   owner?: string;
   /** Resident memory in bytes, when known. */
@@ -32,6 +34,19 @@ export interface ProcessTableOptions {
   readMemory?: boolean;
   /** Force a backend (benchmarks and tests of the portable path); default: /proc on Linux. */
   backend?: 'proc' | 'ps-list';
+}
+
+/**
+ * Whether `fp` is alive, judged by a snapshot where it can prove it (same start time; a zombie
+ * or another start time is dead), else by a fresh look: a pid missing from a snapshot may only
+ * have been unreadable (EMFILE, …) when it was taken, and ps-list rows have no start times.
+ */
+export function livenessInSnapshot(byPid: ReadonlyMap<number, ProcessInfo>, fp: Fingerprint): Liveness {
+  const p = byPid.get(fp.pid);
+  if (p?.state === 'Z' || p?.state === 'X') return 'dead';
+  const bootId = process.platform === 'linux' ? readLinuxBootId() : undefined;
+  if (p?.startTime !== undefined && bootId !== undefined) return p.startTime === fp.startTime && fp.bootId === bootId ? 'alive' : 'dead';
+  return livenessOf(fp).state;
 }
 
 export function fingerprintOfInfo(p: ProcessInfo): Fingerprint | undefined {
@@ -61,6 +76,7 @@ export function scanProcSync(opts: ProcessTableOptions = {}): ProcessInfo[] {
       name: stat.comm,
       cmdline: argv.length ? argv.join(' ') : `[${stat.comm}]`,
     };
+    if (argv.length) info.argv = argv;
     if (readOwner && uid === myUid) {
       const owner = readProcEnvVar(pid, OWNER_ENV);
       if (owner !== undefined) info.owner = owner;

@@ -46,21 +46,81 @@ export function parseProcStat(text: string): ProcStat | undefined {
   return stat;
 }
 
-export function readProcStat(pid: number): ProcStat | undefined {
-  try {
-    return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return undefined;
+/**
+ * The one rule for what a failed read of /proc/PID/… proves about process PID. ENOENT (no such
+ * entry) and ESRCH (it exited while the file was open) say it is gone. Everything else —
+ * EMFILE/ENFILE (our fd table is full), ENOMEM, EAGAIN, EACCES, EIO, … — is about the reader,
+ * not the process: "unknown", never death. The blocked-loop guard thread gets this list as data.
+ */
+export const GONE_ERRNO_CODES: readonly string[] = ['ENOENT', 'ESRCH'];
+
+/** Why a read failed, for logs: `EMFILE: too many open files, open '/proc/42/stat'`. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export type ProcRead<T> =
+  | { state: 'found'; value: T }
+  /** Proof that no process PID exists. */
+  | { state: 'gone' }
+  /** The read failed in a way that proves nothing (see GONE_ERRNO_CODES). */
+  | { state: 'unknown'; why: string };
+
+/**
+ * What a failed read of /proc/`pid`/… means. ENOENT is corroborated by kill(pid, 0), which
+ * needs no descriptor: a pid /proc does not show (hidepid, another pid namespace) but the
+ * kernel still knows is unknown, not gone.
+ */
+export function classifyProcError(pid: number, e: unknown): { state: 'gone' } | { state: 'unknown'; why: string } {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === undefined || !GONE_ERRNO_CODES.includes(code)) return { state: 'unknown', why: errorText(e) };
+  if (code === 'ENOENT') {
+    try {
+      process.kill(pid, 0);
+      return { state: 'unknown', why: `/proc/${pid} is missing but pid ${pid} exists` };
+    } catch (k) {
+      if ((k as NodeJS.ErrnoException).code !== 'ESRCH') {
+        return { state: 'unknown', why: `/proc/${pid} is missing but kill(${pid}, 0) says ${(k as NodeJS.ErrnoException).code}` };
+      }
+    }
   }
+  return { state: 'gone' };
+}
+
+/** /proc/PID/stat with what a failure proves: found, gone (proof), or unknown. */
+export function readProcStatChecked(pid: number): ProcRead<ProcStat> {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    return classifyProcError(pid, e);
+  }
+  const stat = parseProcStat(text);
+  return stat ? { state: 'found', value: stat } : { state: 'unknown', why: `unparsable /proc/${pid}/stat: ${JSON.stringify(text.slice(0, 80))}` };
+}
+
+/**
+ * /proc/PID/stat, or undefined when it cannot be read — for a process that is gone AND for a
+ * failed read. Fine for scans and display; anything that concludes "dead" from it must use
+ * readProcStatChecked (or fingerprint.ts's livenessOf) instead.
+ */
+export function readProcStat(pid: number): ProcStat | undefined {
+  const r = readProcStatChecked(pid);
+  return r.state === 'found' ? r.value : undefined;
 }
 
 /** Pids of /proc's numeric entries (empty where /proc cannot be read). */
 export function procPids(): number[] {
+  return procPidsChecked() ?? [];
+}
+
+/** Pids of /proc's numeric entries, or undefined when /proc cannot be listed (EMFILE, …). */
+export function procPidsChecked(): number[] | undefined {
   let names: string[];
   try {
     names = fs.readdirSync('/proc');
   } catch {
-    return [];
+    return undefined;
   }
   const pids: number[] = [];
   for (const name of names) {
@@ -76,34 +136,59 @@ export function isLiveState(state: string): boolean {
 
 /** A lean scan: /proc/PID/stat of every live (non-zombie) process, nothing else. */
 export function scanLiveStats(): ProcStat[] {
-  const rows: ProcStat[] = [];
-  for (const pid of procPids()) {
-    const st = readProcStat(pid);
-    if (st && isLiveState(st.state)) rows.push(st);
+  return scanLiveStatsChecked().stats;
+}
+
+/**
+ * scanLiveStats, saying whether the scan is complete: false when /proc could not be listed or
+ * some process's stat could not be read for a reason other than its exit (EMFILE, …) — then
+ * "not in the scan" proves nothing about a process.
+ */
+export function scanLiveStatsChecked(): { stats: ProcStat[]; complete: boolean } {
+  const pids = procPidsChecked();
+  if (!pids) return { stats: [], complete: false };
+  const stats: ProcStat[] = [];
+  let complete = true;
+  for (const pid of pids) {
+    const r = readProcStatChecked(pid);
+    if (r.state === 'found') {
+      if (isLiveState(r.value.state)) stats.push(r.value);
+    } else if (r.state === 'unknown') complete = false;
   }
-  return rows;
+  return { stats, complete };
 }
 
 let cachedBootId: string | undefined;
 
-/** The kernel's boot id; distinguishes start times across reboots. */
-export function linuxBootId(): string {
+/** The kernel's boot id, or undefined while it cannot be read (a failure is not cached). */
+export function readLinuxBootId(): string | undefined {
   if (cachedBootId === undefined) {
     try {
       cachedBootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     } catch {
-      cachedBootId = 'unknown';
+      return undefined; // EMFILE at start-up must not become a wrong boot id for the whole run
     }
   }
   return cachedBootId;
 }
 
+/** The kernel's boot id; distinguishes start times across reboots ('unknown' while unreadable). */
+export function linuxBootId(): string {
+  return readLinuxBootId() ?? 'unknown';
+}
+
 /** The owning uid of /proc/PID (the process's real uid as the kernel exposes it). */
 export function readProcUid(pid: number): number | undefined {
+  const r = readProcUidChecked(pid);
+  return r.state === 'found' ? r.value : undefined;
+}
+
+/** The owning uid of /proc/PID with what a failure proves (see classifyProcError). */
+export function readProcUidChecked(pid: number): ProcRead<number> {
   try {
-    return fs.statSync(`/proc/${pid}`).uid;
-  } catch {
-    return undefined;
+    return { state: 'found', value: fs.statSync(`/proc/${pid}`).uid };
+  } catch (e) {
+    return classifyProcError(pid, e);
   }
 }
 

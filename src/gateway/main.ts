@@ -52,6 +52,7 @@ armLifeline({
   blockedLoopGuard: true,
   guardMaxMs: options.shutdownGraceMs + 5000,
   onDeath: (reason) => onDeath(reason),
+  log: (m) => log(`lifeline: ${m}`),
 });
 const stdio = new JsonRpcConnection(process.stdin, process.stdout, { maxLineBytes: options.maxLineBytes, log: (m) => log(`rpc: ${m}`) });
 for (const w of warnings) log(`warning: ${w}`);

@@ -3,7 +3,7 @@
 // (dead hosts' checkpoints stay there until nothing they recorded is alive).
 import { clearOrphans } from '../core/orphansClear';
 import { findOrphans } from '../core/orphansFind';
-import { DEFAULT_ORPHAN_PATTERNS, Orphan } from '../core/orphans';
+import { DEFAULT_ORPHAN_PATTERNS, Orphan, describeNotCorroborated } from '../core/orphans';
 import { pruneStaleCheckpoints } from '../core/orphansClear';
 import { Log } from './seams';
 
@@ -35,7 +35,7 @@ export interface OrphanClearOptions {
 
 export interface OrphanSourceOptions {
   checkpointDir: string;
-  /** Extra command-line patterns (validated sources) on top of the defaults. */
+  /** Extra command-line patterns (sources validated by regexPatternProblem) on top of the defaults. */
   patterns: () => readonly string[];
   graceMs: () => number;
   log: Log;
@@ -50,8 +50,10 @@ export function createOrphanSource(o: OrphanSourceOptions): OrphanSourceApi {
   return {
     async scan() {
       const patterns = [...DEFAULT_ORPHAN_PATTERNS, ...o.patterns().map((p) => new RegExp(p))];
-      const r = await findOrphans({ checkpointDirs: [o.checkpointDir], patterns });
+      // Our own registry: a loose directory is tightened, a file that is not ours is skipped unread.
+      const r = await findOrphans({ checkpointDirs: [o.checkpointDir], ownDirs: true, patterns });
       for (const p of r.problems) o.log.warn(`orphans: ${p}`);
+      for (const n of r.notCorroborated) o.log.warn(`orphans: ${describeNotCorroborated(n)}`);
       return r.orphans.map((x) => ({
         pid: x.pid,
         startTime: x.fingerprint.startTime,

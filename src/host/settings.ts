@@ -2,6 +2,7 @@
 // the user once) and the default is used instead.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { regexPatternProblem } from '../core/orphanPatterns';
 import { SettingReader } from './seams';
 
 export interface WardenSettings {
@@ -17,7 +18,7 @@ export interface WardenSettings {
   maxSessions: number;
   maxWorkers: number;
   scanOrphansOnStartup: boolean;
-  /** Validated regular-expression sources. */
+  /** Regular-expression sources that passed regexPatternProblem (valid, bounded). */
   extraOrphanPatterns: string[];
 }
 
@@ -107,14 +108,11 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
   }
 
   const extraOrphanPatterns: string[] = [];
+  // Machine scope (package.json): a workspace cannot set these; and none may backtrack for ever.
   for (const p of strings('orphans.extraPatterns') ?? []) {
-    try {
-      new RegExp(p);
-      if (p.trim() === '') throw new Error('empty pattern matches everything');
-      extraOrphanPatterns.push(p);
-    } catch (e) {
-      problems.push(`Setting ${S}orphans.extraPatterns: ${short(p)} is not a usable regular expression (${(e as Error).message}); skipped.`);
-    }
+    const why = regexPatternProblem(p);
+    if (why) problems.push(`Setting ${S}orphans.extraPatterns: ${short(p)} ${why}; skipped.`);
+    else extraOrphanPatterns.push(p);
   }
 
   const settings: WardenSettings = {

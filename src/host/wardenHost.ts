@@ -1,8 +1,8 @@
 // Everything the extension host owns, without UI: the registry bound to this host's lifetime,
 // the gateway supervisor, the session model. One instance per activation.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Fingerprint, isSameProcess, selfFingerprint } from '../core/fingerprint';
+import { Fingerprint, isGone, selfFingerprint } from '../core/fingerprint';
+import { ensurePrivateDirSync } from '../core/privateFiles';
 import { Checkpoint, loadCheckpoints, ProcessRegistry } from '../core/registry';
 import { Disposable } from './emitter';
 import { GatewayModel } from './gatewayModel';
@@ -38,15 +38,17 @@ export class WardenHost {
     this.owner = opts.owner ?? selfFingerprint();
     const log = opts.log;
     try {
-      fs.mkdirSync(opts.checkpointDir, { recursive: true, mode: 0o700 });
+      // Ours alone (0700), also when an earlier run or someone else left it open to others.
+      const tightened = ensurePrivateDirSync(opts.checkpointDir);
+      if (tightened) log.warn(`registry: ${tightened}`);
     } catch (e) {
       log.warn(`cannot create the registry folder ${opts.checkpointDir}: ${(e as Error).message}`);
     }
     // Neighbours first: another live window's checkpoint is left alone; a dead host's is kept
     // (never deleted here) and handed to orphan detection.
-    const { checkpoints, problems } = loadCheckpoints(opts.checkpointDir, { exclude: this.owner });
+    const { checkpoints, problems } = loadCheckpoints(opts.checkpointDir, { exclude: this.owner, tighten: true });
     for (const p of problems) log.warn(`registry: ${p}`);
-    this.staleCheckpoints = checkpoints.filter((cp) => !isSameProcess(cp.owner));
+    this.staleCheckpoints = checkpoints.filter((cp) => isGone(cp.owner));
     if (this.staleCheckpoints.length) {
       log.info(`registry: ${this.staleCheckpoints.length} checkpoint(s) of dead hosts: ${this.staleCheckpoints.map((c) => path.basename(c.file)).join(', ')}`);
     }
@@ -75,7 +77,7 @@ export class WardenHost {
         this.model.clear();
         // Worker exits died with the gateway's pipe; whatever its group held is gone or going.
         for (const r of this.registry.live()) {
-          if (r.role !== 'gateway' && !isSameProcess(r.fingerprint)) this.registry.markExited(r.fingerprint.pid, {});
+          if (r.role !== 'gateway' && isGone(r.fingerprint)) this.registry.markExited(r.fingerprint.pid, {});
         }
         log.debug(`gateway ${gateway.pid} exit recorded`);
       }),
@@ -116,11 +118,12 @@ export class WardenHost {
     this.finished = true;
     for (const s of this.subs) s.dispose();
     this.model.dispose();
-    const leftovers = this.registry.live().filter((r) => isSameProcess(r.fingerprint));
+    // Gone only on proof: one that cannot be read now stays in the checkpoint.
+    const leftovers = this.registry.live().filter((r) => !isGone(r.fingerprint));
     if (leftovers.length) {
       // Keep the checkpoint: the next activation will offer these as orphans.
       this.opts.log.warn(`still alive after teardown: ${leftovers.map((r) => r.fingerprint.pid).join(', ')}`);
-      for (const r of this.registry.live()) if (!isSameProcess(r.fingerprint)) this.registry.markExited(r.fingerprint.pid, {});
+      for (const r of this.registry.live()) if (isGone(r.fingerprint)) this.registry.markExited(r.fingerprint.pid, {});
       this.registry.flushSync();
       this.registry.dispose();
       return;

@@ -24,6 +24,7 @@ const lifeline = armLifeline({
   guardGraceMs: 2 * args.pollMs,
   guardMaxMs: 10_000,
   onDeath: (reason) => onLifelineLost(reason),
+  log: (m) => process.stderr.write(`worker[${process.pid}]: lifeline: ${m}\n`),
 });
 const connection = new JsonRpcConnection(process.stdin, process.stdout, {
   maxLineBytes: args.maxLineBytes,

@@ -7,10 +7,12 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoint';
 import { fingerprintOf, formatFingerprint, isSameProcess } from '../../src/core/fingerprint';
+import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcStat } from '../../src/core/procfs';
-import { killTracked, testMarker, track, waitForExit } from '../support/processes';
-import { OrphanScene, buildScene, doubleForked, orphansOf, survivorsOf } from '../process/orphansScene';
+import { killTracked, spawnTracked, testMarker, track, waitFor, waitForExit } from '../support/processes';
+import { OrphanScene, buildScene, deadFingerprint, doubleForked, orphansOf, survivorsOf } from '../process/orphansScene';
 import type { OrphansJson, StatusJson } from '../../src/cli/jsonShapes';
 
 const linux = process.platform === 'linux';
@@ -121,6 +123,7 @@ test('usage errors exit 2 with a clear message; --help exits 0', async () => {
   const cases: [string[], RegExp][] = [
     [['orphans', '--frobnicate'], /unknown option --frobnicate/],
     [['orphans', '--pattern', '(unclosed'], /--pattern "\(unclosed" is not a valid regular expression/],
+    [['orphans', '--pattern', ''], /--pattern "" is empty/],
     [['orphans', '--pattern'], /--pattern needs a value/],
     [['orphans', '--owner', '12'], /--owner "12" is not a fingerprint/],
     [['orphans', '--yes'], /--yes only makes sense with --kill/],
@@ -142,7 +145,7 @@ test('usage errors exit 2 with a clear message; --help exits 0', async () => {
 test('a corrupt checkpoint is quarantined and reported, the listing still works', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
   dirs.push(dir);
-  fs.writeFileSync(path.join(dir, '1_2_x.json'), '{"version":1,"own');
+  fs.writeFileSync(path.join(dir, '1_2_x.json'), '{"version":1,"own', { mode: 0o600 });
   // A pattern that matches nothing: the listing is empty whatever else runs on this machine.
   const r = await cli(['orphans', '--json', '--pattern', `^no-such-process-${process.pid}$`, '--owner', '1:2:x'], { GATEWAY_WARDEN_CHECKPOINTS: dir });
   assert.equal(r.code, 0, r.stderr);
@@ -192,4 +195,104 @@ test('on a terminal, --kill asks first: "n" kills nothing, "y" clears', { skip: 
   assert.equal(yes.code, 0, yes.stdout);
   assert.match(yes.stdout, /cleared: 1 killed/);
   await waitForExit(pid);
+});
+
+// ---- what is never trusted: forged records, files that are not ours, hostile patterns ----
+
+const withoutMarker = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  delete env[OWNER_ENV];
+  return env;
+};
+
+test('a forged checkpoint (innocent sleep\'s real fingerprint, 0600, dead owner): --json reports it not corroborated, --kill --yes leaves it alive and clears the genuine orphan', { skip: !linux }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(dir);
+  const dead = await deadFingerprint();
+  const innocent = spawnTracked('sleep', ['600'], { stdio: 'ignore', env: withoutMarker() });
+  const genuine = spawnTracked('sleep', ['601'], { stdio: 'ignore', env: { ...process.env, [OWNER_ENV]: formatFingerprint(dead) } });
+  const innocentFp = await waitFor(() => fingerprintOf(innocent.pid!), 'the innocent sleep');
+  const genuineFp = await waitFor(() => fingerprintOf(genuine.pid!), 'the genuine orphan');
+  const file = path.join(dir, checkpointFileName(dead));
+  writeCheckpointSync(file, {
+    version: 1, owner: dead, writtenAt: Date.now(),
+    records: [
+      { role: 'worker', fingerprint: innocentFp, command: 'sleep 600', startedAt: Date.now() },
+      { role: 'worker', fingerprint: genuineFp, command: 'sleep 601', startedAt: Date.now() },
+    ],
+  });
+  const args = ['--checkpoints', dir, '--owner', formatFingerprint(dead), '--pattern', `^no-such-process-${process.pid}$`];
+
+  const listed = await cli(['orphans', '--json', ...args]);
+  const out = JSON.parse(listed.stdout) as OrphansJson;
+  assert.deepEqual(out.orphans.map((o) => o.pid), [genuineFp.pid]);
+  assert.equal(out.orphans[0].recordedCommand, 'sleep 601');
+  assert.equal(out.notCorroborated.length, 1);
+  const n = out.notCorroborated[0];
+  assert.deepEqual([n.pid, n.fingerprint, n.owner, n.checkpointFile, n.command, n.recordedCommand], [innocentFp.pid, innocentFp, dead, file, 'sleep 600', 'sleep 600']);
+  assert.match(n.why, /carries no GATEWAY_WARDEN_OWNER marker/);
+
+  const human = await cli(['orphans', ...args]);
+  assert.match(human.stderr, new RegExp(`warning: pid ${innocentFp.pid} \\(sleep 600\\) is listed by .* but not corroborated: .*; that record alone never makes it an orphan`));
+
+  const killed = await cli(['orphans', '--kill', '--yes', '--json', '--grace-ms', '200', ...args]);
+  const k = JSON.parse(killed.stdout) as OrphansJson;
+  assert.equal(killed.code, 0, killed.stderr);
+  assert.deepEqual(k.cleared?.results.map((r) => [r.pid, r.outcome]), [[genuineFp.pid, 'killed']]);
+  await waitForExit(genuineFp.pid);
+  assert.ok(isSameProcess(innocentFp), 'the innocent sleep is alive');
+});
+
+test('a FIFO and a symlink to /dev/zero as checkpoints are skipped with a reason, and the CLI answers at once', { skip: !linux }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(dir);
+  assert.equal(spawnSync('mkfifo', ['-m', '600', path.join(dir, '1_2_x.json')]).status, 0, 'mkfifo');
+  fs.symlinkSync('/dev/zero', path.join(dir, '3_4_x.json'));
+  const t0 = Date.now();
+  const r = await cli(['orphans', '--json', '--checkpoints', dir, '--owner', '1:2:x', '--pattern', `^no-such-process-${process.pid}$`]);
+  const ms = Date.now() - t0;
+  assert.ok(ms < 5000, `answered after ${ms} ms`);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as OrphansJson;
+  assert.equal(out.problems.length, 2);
+  assert.match(out.problems[0], /skipped checkpoint .*1_2_x\.json: it is a FIFO/);
+  assert.match(out.problems[1], /skipped checkpoint .*3_4_x\.json: it is a symbolic link/);
+  const status = await cli(['status', '--json', '--checkpoints', dir]);
+  assert.equal(status.code, 0);
+  assert.equal((JSON.parse(status.stdout) as StatusJson).problems.length, 2);
+});
+
+test('a 0777 directory named with --checkpoints is skipped unchanged; the default (our own) registry is tightened to 0700', { skip: !linux }, async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(home);
+  const named = path.join(home, 'named');
+  fs.mkdirSync(named);
+  fs.chmodSync(named, 0o777);
+  const scope = ['--owner', '1:2:x', '--pattern', `^no-such-process-${process.pid}$`];
+  const r = await cli(['orphans', '--json', '--checkpoints', named, ...scope]);
+  assert.match((JSON.parse(r.stdout) as OrphansJson).problems[0], /skipped checkpoint directory .*named: it is writable by others \(mode 0777\)/);
+  assert.equal(fs.statSync(named).mode & 0o777, 0o777);
+
+  const env = { XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data'), GATEWAY_WARDEN_CHECKPOINTS: undefined };
+  const own = path.join(home, 'config', 'Code', 'User', 'globalStorage', 'gateway-warden.gateway-warden', 'registry');
+  fs.mkdirSync(own, { recursive: true });
+  fs.chmodSync(own, 0o777);
+  const d = await cli(['orphans', '--json', ...scope], env);
+  const out = JSON.parse(d.stdout) as OrphansJson;
+  assert.ok(out.scan.checkpointDirs.includes(own), JSON.stringify(out.scan.checkpointDirs));
+  assert.deepEqual(out.problems, [`checkpoint directory: tightened ${own} from mode 0777 to 0700 (it let others write checkpoints)`]);
+  assert.equal(fs.statSync(own).mode & 0o777, 0o700);
+});
+
+test('a hostile --pattern is refused at once with the reason; the default patterns are the hermes invocations', async () => {
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(empty);
+  const t0 = Date.now();
+  const r = await cli(['orphans', '--json', '--checkpoints', empty, '--pattern', '(.*.*)*#$']);
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--pattern "\(\.\*\.\*\)\*#\$" has a nested quantifier .* which can take exponential time/);
+  assert.match((await cli(['orphans', '--checkpoints', empty, '--pattern', '(a)\\1'])).stderr, /has a backreference/);
+  const d = await cli(['orphans', '--json', '--checkpoints', empty, '--owner', '1:2:x']);
+  assert.deepEqual((JSON.parse(d.stdout) as OrphansJson).scan.patterns, ['python -m tui_gateway.slash_worker', 'python -m tui_gateway.entry']);
 });

@@ -5,6 +5,7 @@ import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { ChildProcess } from 'node:child_process';
+import { fdLimitUnsupported, fillFdTable } from '../support/fdLimit';
 import { isAlive, killTracked, readLineMatching, spawnNode, track, waitFor, waitForExit } from '../support/processes';
 
 after(killTracked);
@@ -164,4 +165,75 @@ setInterval(() => undefined, 1000);
   const line = readLineMatching(child.stdout!, (l) => (l.startsWith('died ') ? l : undefined));
   child.disconnect();
   assert.match(await line, /IPC channel disconnected/);
+});
+
+// ---- Death needs proof: a poll that cannot read /proc (EMFILE) is "unknown", never a death ----
+
+const fdSkip = fdLimitUnsupported();
+const LOG_TO_STDOUT = 'log(m) { process.stdout.write("log " + m + "\\n"); }';
+
+test('with its fd table full, the lifeline logs "cannot tell" once, never fires, logs the end of the episode, and still fires on a real death afterwards', { skip: fdSkip }, async (t) => {
+  // The pipe is held open elsewhere, so only the poll can notice the parent's death.
+  const s = await start(childSource(`stdin: true, pollMs: 50, ${LOG_TO_STDOUT}`), true);
+  const full = fillFdTable(s.child);
+  try {
+    const first = await waitFor(() => s.lines.find((l) => l.startsWith('log cannot tell whether parent')), 'the "cannot tell" line');
+    assert.match(first, /EMFILE/);
+    // Exposure, not synchronisation: 40 poll periods with the table full. What happened in
+    // them is checked from the episode's end line below (how many polls could not tell).
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.ok(isAlive(s.child), 'the child is alive');
+    assert.equal(deaths(s.lines).length, 0, 'onDeath was never called');
+    assert.equal(s.lines.filter((l) => l.startsWith('log cannot tell')).length, 1, 'logged once per episode, not once per poll');
+  } finally {
+    full.restore();
+  }
+  const end = await waitFor(() => s.lines.find((l) => l.startsWith('log parent and owner readable again')), 'the end-of-episode line');
+  const polls = Number(/\((\d+) poll\(s\) could not tell\)/.exec(end)?.[1]);
+  t.diagnostic(`fd table of ${full.openFds} held at ${full.limit}: ${end}`);
+  assert.ok(polls >= 10, `many polls could not tell and none fired (${polls})`);
+  assert.equal(deaths(s.lines).length, 0);
+
+  s.middle.kill('SIGKILL');
+  await waitForExit(s.child, 10_000);
+  const d = deaths(s.lines);
+  assert.equal(d.length, 1);
+  assert.match(d[0].reason, /parent/);
+  assert.doesNotMatch(d[0].reason, /stdin/, 'the poll noticed (the pipe is held open)');
+});
+
+test('a real death is still proof while the fd table is full: re-parenting needs no descriptor', { skip: fdSkip }, async () => {
+  const s = await start(childSource(`stdin: true, pollMs: 50, ${LOG_TO_STDOUT}`), true);
+  const full = fillFdTable(s.child);
+  try {
+    await waitFor(() => s.lines.find((l) => l.startsWith('log cannot tell whether parent')), 'the "cannot tell" line');
+    s.middle.kill('SIGKILL');
+    await waitForExit(s.child, 10_000);
+  } finally {
+    full.restore();
+  }
+  const d = deaths(s.lines);
+  assert.equal(d.length, 1);
+  assert.match(d[0].reason, /re-parented/);
+});
+
+test('the guard thread of a blocked child does not kill it while its fd table is full, and does once the parent really dies', { skip: fdSkip }, async (t) => {
+  // pollMs 50 → guard grace 100 ms: before "unknown" existed, a failed read killed the blocked
+  // child within ~150 ms.
+  const s = await start(childSource('stdin: true, pollMs: 50, blockedLoopGuard: true', 'setTimeout(() => { process.stdout.write("busy\\n"); for (;;) { /* busy */ } }, 50);'), true);
+  await waitFor(() => s.lines.includes('busy'), 'child busy');
+  const full = fillFdTable(s.child);
+  try {
+    // Exposure: 30 guard polls, 15 graces. The guard is silent on "unknown" (its main thread is
+    // blocked and cannot log either), so survival is the observable.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(isAlive(s.child), 'the guard did not kill a child whose parent is alive');
+  } finally {
+    full.restore();
+  }
+  const killedAt = Date.now();
+  s.middle.kill('SIGKILL');
+  await waitForExit(s.child, 10_000);
+  t.diagnostic(`parent SIGKILL → blocked child gone: ${Date.now() - killedAt} ms`);
+  assert.equal(deaths(s.lines).length, 0, 'the guard did the kill (the main thread is blocked)');
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Checkpoint } from '../../src/core/checkpoint';
 import { Fingerprint, formatFingerprint } from '../../src/core/fingerprint';
-import { detectOrphans } from '../../src/core/orphans';
+import { detectOrphans, detectOrphansDetailed } from '../../src/core/orphans';
 import { ageFromStartTicks, formatAge, formatBytes } from '../../src/core/orphansAge';
 import { linuxBootId } from '../../src/core/procfs';
 import type { ProcessInfo } from '../../src/core/processTable';
@@ -71,9 +71,10 @@ test('marker rule: a dead owner makes an orphan, a live one protects, unparseabl
 
 test('checkpoint rule: only records whose fingerprint still matches; a live checkpoint protects its records', { skip: !linux }, () => {
   const host = proc(P + 40, 1, 'code --type=extensionHost');
-  const gw = proc(P + 41, 1, 'node gateway.js');
-  const worker = proc(P + 42, gw.pid, 'node worker.js', { pgid: P + 42 });
-  const grandchild = proc(P + 43, worker.pid, 'sh -c make', { pgid: P + 42 });
+  const deadMarker = { owner: formatFingerprint(deadHost) };
+  const gw = proc(P + 41, 1, 'node gateway.js', deadMarker);
+  const worker = proc(P + 42, gw.pid, 'node worker.js', { pgid: P + 42, ...deadMarker });
+  const grandchild = proc(P + 43, worker.pid, 'sh -c make', { pgid: P + 42, ...deadMarker });
   const innocent = proc(P + 44, 1, 'vim');
   const keptByLive = proc(P + 45, 1, 'node gateway.js');
   const cp = (owner: Fingerprint, recs: Fingerprint[], file: string): Checkpoint => ({
@@ -89,6 +90,57 @@ test('checkpoint rule: only records whose fingerprint still matches; a live chec
   assert.deepEqual(found[0].descendants.map((d) => d.pid), [worker.pid, grandchild.pid], 'parents first');
   assert.equal(found[0].checkpointFile, '/d/dead.json');
   assert.equal(found[0].reason, 'dead-owner-checkpoint');
+});
+
+test('checkpoint rule needs corroboration: a record naming a live process without the host\'s marker is reported, never an orphan', { skip: !linux }, () => {
+  const other: Fingerprint = { pid: P + 998, startTime: 2, bootId: boot };
+  const gw = proc(P + 70, 1, 'node gateway.js', { owner: formatFingerprint(deadHost) });
+  const innocent = proc(P + 71, 1, 'sleep 600'); // its real fingerprint, copied from /proc by a forger
+  const strangeMarker = proc(P + 72, 1, 'sleep 601', { owner: 'junk' });
+  const otherMarker = proc(P + 73, 1, 'sleep 602', { owner: formatFingerprint(other) });
+  const table = [init, gw, innocent, strangeMarker, otherMarker];
+  const checkpoints: Checkpoint[] = [{
+    version: 1, owner: deadHost, writtenAt: 0, file: '/d/forged.json',
+    records: [gw, innocent, strangeMarker, otherMarker].map((p) => ({ role: 'worker' as const, fingerprint: fp(p), command: p.cmdline, startedAt: 0 })),
+  }];
+  // Scoped to deadHost: otherMarker's own (dead) owner is out of scope, so only the record speaks for it.
+  const r = detectOrphansDetailed({ table, checkpoints, patterns: [], owners: [deadHost] });
+  assert.deepEqual(r.orphans.map((o) => o.pid), [gw.pid], 'the exact command line is no evidence on Linux');
+  assert.equal(r.orphans[0].recordedCommand, 'node gateway.js');
+  assert.deepEqual(r.notCorroborated.map((n) => n.pid), [innocent.pid, strangeMarker.pid, otherMarker.pid]);
+  const [a, b, c] = r.notCorroborated;
+  assert.match(a.why, /carries no GATEWAY_WARDEN_OWNER marker/);
+  assert.match(b.why, /marker is "junk", not the recording host's/);
+  assert.match(c.why, new RegExp(`marker is "${formatFingerprint(other)}", not the recording host's ${formatFingerprint(deadHost)}`));
+  assert.deepEqual(a.owner, deadHost);
+  assert.equal(a.checkpointFile, '/d/forged.json');
+  assert.deepEqual(a.fingerprint, fp(innocent));
+
+  // Where the environment cannot be read, the recorded command line must match exactly.
+  const byCommand = detectOrphansDetailed({ table, checkpoints, patterns: [], markers: false, corroborate: 'command', owners: [deadHost] });
+  assert.deepEqual(byCommand.orphans.map((o) => o.pid), [gw.pid, innocent.pid, strangeMarker.pid, otherMarker.pid]);
+  const renamed: Checkpoint[] = [{ ...checkpoints[0], records: [{ ...checkpoints[0].records[1], command: 'node worker.js' }] }];
+  const mismatch = detectOrphansDetailed({ table, checkpoints: renamed, patterns: [], markers: false, corroborate: 'command' });
+  assert.deepEqual(mismatch.orphans, []);
+  assert.match(mismatch.notCorroborated[0].why, /command line "sleep 600" is not the recorded "node worker\.js"/);
+});
+
+test('default hermes rules match the interpreter invocation, never a command line that mentions the module', { skip: !linux }, () => {
+  const argvProc = (pid: number, argv: string[]) => proc(pid, 1, argv.join(' '), { argv });
+  const hits = [
+    argvProc(P + 80, ['python3', '-m', 'tui_gateway.slash_worker', '--session', '1']),
+    argvProc(P + 81, ['/home/u/hermes/.venv/bin/python', '-u', '-m', 'tui_gateway.entry']),
+    argvProc(P + 82, ['python3.11', '/opt/hermes/tui_gateway/slash_worker.py']),
+  ];
+  const mentions = [
+    argvProc(P + 90, ['less', 'tui_gateway.slash_worker.log']),
+    argvProc(P + 91, ['grep', 'tui_gateway.slash_worker']),
+    argvProc(P + 92, ['vim', 'tui_gateway/slash_worker.py']),
+    argvProc(P + 93, ['python3', '-c', 'import tui_gateway.slash_worker']),
+    argvProc(P + 94, ['python3', 'tail.py', '-m', 'tui_gateway.slash_worker']),
+  ];
+  const found = detectOrphans({ table: [init, ...hits, ...mentions], markers: false });
+  assert.deepEqual(found.map((o) => o.pid), hits.map((p) => p.pid));
 });
 
 test('an orphan\'s group goes with it, and a candidate reached through a group is not listed twice', { skip: !linux }, () => {

@@ -20,6 +20,9 @@ function tempDir(): string {
   return d;
 }
 
+// Checkpoint files are read only when private to us, whatever the umask.
+const PRIVATE = { mode: 0o600 };
+
 // Records only: these tests never signal anything, so made-up fingerprints are safe.
 const owner: Fingerprint = { pid: 4_000_001, startTime: 12345, bootId: 'test-boot' };
 function rec(pid: number, extra: Partial<ProcessRecord> = {}): ProcessRecord {
@@ -110,10 +113,10 @@ test('truncated and garbage files are quarantined as .corrupt, reported, and nev
   good.add(rec(1));
   good.flushSync();
   const text = fs.readFileSync(good.checkpointFile!, 'utf8');
-  fs.writeFileSync(path.join(dir, '1_2_x.json'), text.slice(0, text.length / 2));
-  fs.writeFileSync(path.join(dir, '3_4_x.json'), '\u0000\u0001garbage');
+  fs.writeFileSync(path.join(dir, '1_2_x.json'), text.slice(0, text.length / 2), PRIVATE);
+  fs.writeFileSync(path.join(dir, '3_4_x.json'), '\u0000\u0001garbage', PRIVATE);
   fs.writeFileSync(path.join(dir, '5_6_x.json.corrupt'), 'an earlier one');
-  fs.writeFileSync(path.join(dir, '5_6_x.json'), '');
+  fs.writeFileSync(path.join(dir, '5_6_x.json'), '', PRIVATE);
   const { checkpoints, problems } = loadCheckpoints(dir);
   assert.deepEqual(checkpoints.map((c) => c.owner), [owner], 'the good one still loads');
   assert.equal(problems.length, 3);
@@ -138,7 +141,7 @@ test('wrong-shape JSON (bad version, owner or record) is quarantined with the re
     ['e.json', { ...base, records: [{ ...rec(3), fingerprint: { pid: '3' } }] }, /record 0: bad fingerprint/],
     ['f.json', { ...base, records: 'none' }, /records is not an array/],
   ];
-  for (const [name, v] of cases) fs.writeFileSync(path.join(dir, name), JSON.stringify(v));
+  for (const [name, v] of cases) fs.writeFileSync(path.join(dir, name), JSON.stringify(v), PRIVATE);
   const { checkpoints, problems } = loadCheckpoints(dir);
   assert.deepEqual(checkpoints, []);
   assert.equal(problems.length, cases.length);
@@ -170,7 +173,7 @@ test('a missing directory is simply empty; temp files are ignored, and removed o
 test('a checkpoint from a newer format is skipped with a note, never quarantined', () => {
   const dir = tempDir();
   const file = path.join(dir, '9_9_x.json');
-  fs.writeFileSync(file, JSON.stringify({ version: 2, owner, writtenAt: 1, records: [], extra: true }));
+  fs.writeFileSync(file, JSON.stringify({ version: 2, owner, writtenAt: 1, records: [], extra: true }), PRIVATE);
   const r = loadCheckpoints(dir);
   assert.deepEqual(r.checkpoints, []);
   assert.equal(r.problems.length, 1);

@@ -21,7 +21,7 @@ test('bad values → one clear problem each and the default, never a throw', () 
     'watchdog.pollMs': 1.5,
     'shutdown.graceMs': 99_999,
     'orphans.scanOnStartup': null,
-    'orphans.extraPatterns': ['ok\\.worker', '(unclosed', ''],
+    'orphans.extraPatterns': ['ok\\.worker', '(unclosed', '', '(.*.*)*#$', '(a)\\1'],
   }));
   assert.equal(settings.gatewayCommand, undefined);
   assert.equal(settings.autoStart, true);
@@ -33,8 +33,10 @@ test('bad values → one clear problem each and the default, never a throw', () 
   for (const key of ['gateway.command', 'gateway.args', 'autoStart', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs']) {
     assert.match(text, new RegExp(`gatewayWarden\\.${key.replace('.', '\\.')}`), `problem reported for ${key}`);
   }
-  assert.match(text, /"\(unclosed" is not a usable regular expression/);
-  assert.match(text, /empty pattern/);
+  assert.match(text, /orphans\.extraPatterns: "\(unclosed" is not a valid regular expression/);
+  assert.match(text, /orphans\.extraPatterns: "" is empty \(it would match every process\); skipped/);
+  assert.match(text, /orphans\.extraPatterns: "\(\.\*\.\*\)\*#\$" has a nested quantifier .*exponential time; skipped/);
+  assert.match(text, /orphans\.extraPatterns: "\(a\)\\\\1" has a backreference/);
 });
 
 test('custom command: argv passed through as-is, owner marker and tunables in the environment', () => {

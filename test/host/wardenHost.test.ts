@@ -2,6 +2,7 @@
 // registry bound to the host, checkpoint named by the host's fingerprint, clean dispose.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -69,6 +70,35 @@ test('checkpoints of dead hosts are kept for orphan detection; live neighbours a
   assert.deepEqual(host.staleCheckpoints.map((c) => c.owner.pid), [dead.pid]);
   host.disposeSync();
   assert.equal(fs.readdirSync(dir).length, 2, 'neither the dead host\'s nor the neighbour\'s checkpoint was removed');
+});
+
+test('activation never blocks on a checkpoint that is not a regular file, and tightens a registry folder others could write', { skip: !linux }, () => {
+  const dir = path.join(tmp, 'hostile', 'registry');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o777);
+  assert.equal(spawnSync('mkfifo', ['-m', '600', path.join(dir, '1_2_x.json')]).status, 0, 'mkfifo');
+  fs.symlinkSync('/dev/zero', path.join(dir, '3_4_x.json'));
+  // The constructor reads checkpoints synchronously: in a child with a deadline, so a regression
+  // fails here instead of hanging the test run.
+  const hostJs = path.resolve(__dirname, '..', '..', 'src', 'host', 'wardenHost.js');
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['-e', `
+    const { WardenHost } = require(${JSON.stringify(hostJs)});
+    const lines = [];
+    const at = (level) => (m) => lines.push(level + ' ' + m);
+    const log = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const host = new WardenHost({ extensionPath: process.argv[1], checkpointDir: process.argv[2], log, settings: () => ({}) });
+    host.disposeSync();
+    process.stdout.write(JSON.stringify(lines));
+  `, root, dir], { timeout: 10_000, encoding: 'utf8' });
+  const ms = Date.now() - t0;
+  assert.equal(r.signal, null, `activation blocked: killed after ${ms} ms`);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = JSON.parse(r.stdout) as string[];
+  assert.ok(lines.includes(`warn registry: tightened ${dir} from mode 0777 to 0700`), lines.join('\n'));
+  assert.ok(lines.some((l) => /^warn registry: skipped checkpoint .*1_2_x\.json: it is a FIFO/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^warn registry: skipped checkpoint .*3_4_x\.json: it is a symbolic link/.test(l)), lines.join('\n'));
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
 });
 
 test('Kill Worker ends the worker group (its /run child included); the gateway reports the exit and the session survives', { skip: !linux }, async () => {

@@ -5,19 +5,9 @@ import * as assert from 'node:assert/strict';
 import { isAlive, killTracked, track, waitFor, waitForExit } from '../support/processes';
 import { pidsWithMarker } from '../support/marker';
 import { readProcStat } from '../../src/core/procfs';
-import { createSession, exec, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
+import { backgroundGrandchild, createSession, exec, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
 after(killTracked);
-
-/** Starts `/run sleep 300 &` in a worker and returns the background grandchild's pid. */
-async function backgroundGrandchild(g: Awaited<ReturnType<typeof startHostedGateway>>, sessionId: string): Promise<number> {
-  const out = await exec(g, sessionId, '/run sleep 300 & echo bg=$!');
-  const pid = Number(/bg=(\d+)/.exec(out)?.[1]);
-  assert.ok(pid > 0, `grandchild pid in ${JSON.stringify(out)}`);
-  track(pid);
-  assert.ok(isAlive(pid));
-  return pid;
-}
 
 test('host SIGKILL: the gateway, every worker and a /run background grandchild are gone', async (t) => {
   const g = await startHostedGateway();

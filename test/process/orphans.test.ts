@@ -10,7 +10,8 @@ import { scanProcSync } from '../../src/core/processTable';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoint';
-import { fingerprintOf } from '../../src/core/fingerprint';
+import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
+import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcStat } from '../../src/core/procfs';
 import { isAlive, killTracked, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
 import { OrphanScene, buildScene, deadFingerprint, orphansOf, survivorsOf } from './orphansScene';
@@ -143,8 +144,9 @@ test('a process that joined an orphan\'s group from outside its tree is listed w
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-orphans-'));
   dirs.push(dir);
   const dead = await deadFingerprint();
-  // A group leader in our own session (setpgid across sessions is not allowed).
-  const gw = spawnTracked('perl', ['-e', "setpgrp(0, 0) or die; exec 'sleep', '600'"], { stdio: 'ignore' });
+  // A group leader in our own session (setpgid across sessions is not allowed), started by the
+  // dead host (its marker: a checkpoint record alone is not enough).
+  const gw = spawnTracked('perl', ['-e', "setpgrp(0, 0) or die; exec 'sleep', '600'"], { stdio: 'ignore', env: { ...process.env, [OWNER_ENV]: formatFingerprint(dead) } });
   track(gw.pid!, true);
   await waitFor(() => readProcStat(gw.pid!)?.comm === 'sleep' && readProcStat(gw.pid!)?.pgid === gw.pid, 'the gateway to lead its group');
   const gwFp = fingerprintOf(gw.pid!)!;

@@ -55,8 +55,13 @@ export async function deadFingerprint(): Promise<Fingerprint> {
 }
 
 /** `bash -c '(exec -a NAME sleep 600 &)'`: NAME ends up re-parented; returns its pid. */
-export async function doubleForked(name: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const sh = spawnTracked('bash', ['-c', `(exec -a ${name} sleep 600 & echo $!)`], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+export function doubleForked(name: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return reparented(`exec -a ${name} sleep 600`, { env });
+}
+
+/** `bash -c '(COMMAND &)'`: COMMAND (one process: use exec) ends up re-parented; returns its pid. */
+export async function reparented(command: string, opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<number> {
+  const sh = spawnTracked('bash', ['-c', `(${command} & echo $!)`], { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'ignore'] });
   const pid = await readPid(sh.stdout!);
   track(pid);
   await waitForExit(sh.pid!);

@@ -6,7 +6,7 @@ import { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { JsonRpcConnection } from '../../src/core/rpc';
 import { pidsWithMarker } from './marker';
-import { readLineMatching, spawnNode, track, waitFor } from './processes';
+import { isAlive, readLineMatching, spawnNode, track, waitFor } from './processes';
 import { SMALL_HEAP_FLAGS } from '../../src/core/heapFlags';
 
 export const DIST = path.resolve(__dirname, '../../../dist');
@@ -115,4 +115,13 @@ export function createSession(g: HostedGateway, params: Record<string, unknown> 
 
 export function exec(g: HostedGateway, sessionId: string, command: string, timeoutMs = 30_000): Promise<string> {
   return g.rpc.request<{ output: string }>('slash.exec', { sessionId, command }, { timeoutMs }).then((r) => r.output);
+}
+
+/** Starts `/run sleep 300 &` in the session's worker and returns the background grandchild's pid (tracked). */
+export async function backgroundGrandchild(g: HostedGateway, sessionId: string): Promise<number> {
+  const out = await exec(g, sessionId, '/run sleep 300 & echo bg=$!');
+  const pid = Number(/bg=(\d+)/.exec(out)?.[1]);
+  if (!(pid > 0) || !isAlive(pid)) throw new Error(`no live background grandchild in ${JSON.stringify(out)}`);
+  track(pid);
+  return pid;
 }

@@ -59,9 +59,10 @@ test('menus reference contributed commands only; item menus match contextValue t
   }
 });
 
-test('gateway command and args are machine-scoped and restricted in untrusted workspaces; every setting is documented', () => {
+test('gateway command and args, and the extra orphan patterns, are machine-scoped and restricted in untrusted workspaces; every setting is documented', () => {
   const props = c.configuration.properties;
-  for (const key of ['gatewayWarden.gateway.command', 'gatewayWarden.gateway.args']) {
+  // A cloned repository's .vscode/settings.json can neither pick the program to run nor aim the orphan sweep.
+  for (const key of ['gatewayWarden.gateway.command', 'gatewayWarden.gateway.args', 'gatewayWarden.orphans.extraPatterns']) {
     assert.equal(props[key].scope, 'machine', key);
     assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
   }
