@@ -34,6 +34,7 @@ export class CommandBackend implements Backend {
       cwd: this.spec.cwd,
       ownerMarker: this.ownerMarker,
       expected: 'a program that keeps running (the command backend watches it until the gateway stops)',
+      logStdout: true,
       log: (m) => this.host.log(m),
     });
     this.program = p;

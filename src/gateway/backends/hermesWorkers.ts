@@ -10,10 +10,10 @@
 // reported (worker.stale, session.list, gateway.status) and, after the stale-worker grace, taken
 // down with its group (worker.reaped). When a worker exits, what is left in its group (hermes
 // ends workers per pid, so their own children survive it) is swept.
-import { Fingerprint } from '../../core/fingerprint';
+import { Fingerprint, livenessOf } from '../../core/fingerprint';
 import { sweepGroups, SweepTarget } from '../../core/groupSweep';
 import { killTree, ownProcessGroup } from '../../core/kill';
-import { linuxBootId, readProcCmdline, scanLiveStats } from '../../core/procfs';
+import { linuxBootId, readProcCmdline, scanLiveStatsChecked } from '../../core/procfs';
 import type { BackendHost } from './backend';
 import { StaleWorker, StaleWorkerRule, staleWorkersDue } from './hermesStaleWorkers';
 import { hermesWorkerOf } from './hermesWorkerArgv';
@@ -85,7 +85,9 @@ export class HermesWorkerTracker {
    */
   update(gatewayPid: number, sessionOfKey: (key: string) => string | null, liveKeys: ReadonlySet<string> | undefined, now = Date.now()): void {
     const seen = new Map<string, HermesWorker>();
-    for (const st of scanLiveStats()) {
+    // An incomplete scan (EMFILE, …) proves nothing about what it did not list.
+    const scan = scanLiveStatsChecked();
+    for (const st of scan.stats) {
       if (st.ppid !== gatewayPid) continue;
       const argv = readProcCmdline(st.pid);
       const parsed = hermesWorkerOf({ pid: st.pid, ppid: st.ppid, argv }, gatewayPid);
@@ -104,7 +106,8 @@ export class HermesWorkerTracker {
         sessionId: sessionOfKey(parsed.sessionKey), firstSeenAt: now,
       });
     }
-    for (const [key, w] of this.live) if (!seen.has(key)) this.gone(w);
+    // Death needs proof: a worker missing from the scan is gone only once its fingerprint says so.
+    for (const [key, w] of this.live) if (!seen.has(key) && livenessOf(this.fingerprint(w)).state === 'dead') this.gone(w);
     for (const [key, w] of seen) {
       if (this.live.has(key)) continue;
       this.live.set(key, w);
@@ -113,7 +116,7 @@ export class HermesWorkerTracker {
       });
       this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}${w.sessionId ? `, session ${w.sessionId}` : ', no live session'}) found`);
     }
-    if (liveKeys === undefined) {
+    if (liveKeys === undefined || !scan.complete) {
       this.rule.unknown();
       this.lastStaleCheckAt = 0;
     } else if (now - this.lastStaleCheckAt >= this.opts.staleCheckIntervalMs * 0.8) {

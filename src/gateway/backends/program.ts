@@ -47,6 +47,8 @@ export interface ProgramOptions {
   expected: string;
   /** More to say when it fails (what its stdout said), appended to the message. */
   outputNote?: () => string;
+  /** Log its stdout line by line (the command backend); else the caller reads it (hermes). */
+  logStdout?: boolean;
   log(message: string): void;
 }
 
@@ -109,19 +111,29 @@ export class ForeignProgram {
     this.pid = child.pid;
     // Read at once: every later signal to it is checked against this.
     this.fingerprint = fingerprintOf(child.pid) ?? { pid: child.pid, startTime: 0, bootId: '' };
-    const decoder = new LineDecoder(MAX_LOG_LINE, {
-      line: (text) => opts.log(`${opts.backend}[${this.pid}] ${text}`),
-      oversize: (limit) => opts.log(`${opts.backend}[${this.pid}] (a stderr line longer than ${limit} bytes, not logged)`),
-    });
+    const decoder = this.logLines('stderr');
     child.stderr!.on('data', (c: Buffer) => {
       this.stderr.push(c);
       decoder.push(c);
     });
+    if (opts.logStdout) {
+      // Read, or a chatty program blocks on a full pipe.
+      const out = this.logLines('stdout');
+      child.stdout!.on('data', (c: Buffer) => out.push(c));
+    }
     child.on('exit', (code, signal) => {
       this.exitInfo = { code, signal };
       if (this.state === 'starting') this.fail(`${this.what()} exited (${howEnded(this.exitInfo)}) ${Date.now() - this.startedAt} ms after it started, before ${opts.expected}${opts.outputNote?.() ?? ''}${this.tailNote()}`);
       else if (this.state === 'running') this.setState('exited');
       resolveExit(this.exitInfo);
+    });
+  }
+
+  private logLines(stream: 'stdout' | 'stderr'): LineDecoder {
+    const prefix = () => `${this.opts.backend}[${this.pid}]${stream === 'stdout' ? ' stdout:' : ''}`;
+    return new LineDecoder(MAX_LOG_LINE, {
+      line: (text) => this.opts.log(`${prefix()} ${text}`),
+      oversize: (limit) => this.opts.log(`${prefix()} (a ${stream} line longer than ${limit} bytes, not logged)`),
     });
   }
 
