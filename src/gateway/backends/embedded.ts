@@ -111,6 +111,11 @@ export class EmbeddedBackend implements Backend {
     return [...this.sessions.liveWorkers].map((w) => ({ pid: w.pid, startTime: w.fingerprint.startTime, role: 'worker' as const, sessionId: w.sessionId }));
   }
 
+  /** Each worker leads its group: a `/run cmd &` child re-parented away from it is still there. */
+  processGroups(): number[] {
+    return [...this.sessions.liveWorkers].flatMap((w) => (w.pgid !== null ? [w.pgid] : []));
+  }
+
   stopAccepting(): void {
     this.sessions.stopAccepting();
   }
