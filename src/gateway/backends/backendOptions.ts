@@ -156,6 +156,6 @@ Backend options (flag or environment; the flag wins):
 
 Gateway options: --owner FP, --parent FP, --poll-ms, --shutdown-grace-ms, --lifeline-grace-ms,
 --slash-timeout-ms, --worker-idle-timeout-ms, --worker-start-timeout-ms, --max-sessions,
---max-workers, --listen [PORT], --token-file, --reattach-grace-ms, --ping-ms, --max-line-bytes,
---worker PATH (see docs/protocol.md, "Options").
+--max-workers, --listen [PORT], --token-file, --attach-handshake-timeout-ms, --reattach-grace-ms,
+--ping-ms, --max-line-bytes, --worker PATH (see docs/protocol.md, "Options").
 `;
