@@ -118,7 +118,7 @@ test('/model restarts the worker (new pid, same key); session.close ends it; a s
 
 test('stale workers: the fake.stale_worker hook and the leaky tree\'s close-vs-/model race', opts, async () => {
   for (const flavor of ['cur', 'leaky'] as const) {
-    const g = startFakeHermes({ env: { FAKE_HERMES_FLAVOR: flavor, FAKE_HERMES_MODEL_SWITCH_MS: '1000' } });
+    const g = startFakeHermes({ env: { FAKE_HERMES_FLAVOR: flavor, FAKE_HERMES_MODEL_SWITCH_MS: '2000' } });
     const a = await create(g);
     const b = await create(g);
     await waitForWorker(g.pid, a.stored_session_id);
