@@ -111,9 +111,6 @@ void (async () => {
       log(`warning: cannot open the attach endpoint: ${(e as Error).message}; continuing without it`);
     }
   }
-  // The backend's program (hermes, a command) starts now, in our group, after the lifeline and the
-  // final teardown are in place; gateway.ready does not wait for it to come up (backend.state says).
-  void gw.backend.start().catch((e: Error) => log(`backend start failed: ${e.stack ?? e.message}`));
   const me = selfFingerprint();
   stdio.notify('event', {
     type: 'gateway.ready',
@@ -126,5 +123,8 @@ void (async () => {
     ...gw.backend.statusExtras(),
   });
   markReady();
+  // The backend's program (hermes, a command) starts now, in our group, with the lifeline and the
+  // final teardown in place and gateway.ready out first; ready does not wait for it (backend.state says).
+  void gw.backend.start().catch((e: Error) => log(`backend start failed: ${e.stack ?? e.message}`));
   log(`ready (owner ${ownerMarker}${backendSpec.name === 'embedded' ? '' : `, backend ${backendSpec.name}`})`);
 })();

@@ -171,6 +171,7 @@ test('a missing program, one that exits at once, a bad cwd: a clear error in bac
   for (const c of cases) {
     const g = await startCommand(c.command, { cwd: c.cwd });
     const failed = await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'failed', `backend.state failed for ${c.command[0]}`);
+    assert.equal(g.events[0].type, 'gateway.ready', 'gateway.ready is still the first line out');
     assert.match(String(failed.error), c.expect);
     const status = await g.rpc.request<{ program: { state: string; error: string } }>('gateway.status');
     assert.equal(status.program.state, 'failed');

@@ -31,8 +31,10 @@ async function startHermes(o: StartOptions = {}): Promise<HostedGateway & { herm
     env: { PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_FLAVOR: o.flavor ?? 'cur', ...o.env },
     backend: { name: 'hermes', cwd: FAKE_HERMES_DIR, command: o.command },
   });
-  const program = g.events.find((e) => e.type === 'gateway.ready')!.program as { pid: number };
-  return Object.assign(g, { hermesPid: program.pid });
+  // gateway.ready comes first, before the program is started; backend.state names its pid.
+  assert.equal(g.events[0].type, 'gateway.ready');
+  const state = await g.waitEvent((e) => e.type === 'backend.state', 'backend.state', 30_000);
+  return Object.assign(g, { hermesPid: state.pid as number });
 }
 
 async function running(g: HostedGateway): Promise<void> {

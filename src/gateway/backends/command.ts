@@ -6,7 +6,7 @@
 import type { GatewayOptions } from '../options';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported } from './backend';
 import type { BackendSpec } from './backendOptions';
-import { ForeignProgram, ProgramState } from './program';
+import { ForeignProgram, notStartedInfo } from './program';
 import { takeDownProgram, takeDownProgramSync } from './programTeardown';
 
 /** A program still alive this long after its start counts as running (one that exits sooner failed). */
@@ -17,6 +17,7 @@ const LEFTOVER_GRACE_MS = 500;
 export class CommandBackend implements Backend {
   readonly name = 'command' as const;
   private program?: ForeignProgram;
+  private startup?: Promise<void>;
   private stopping = false;
 
   constructor(
@@ -26,7 +27,12 @@ export class CommandBackend implements Backend {
     private readonly host: BackendHost,
   ) {}
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.startup ??= this.doStart();
+    return this.startup;
+  }
+
+  private async doStart(): Promise<void> {
     if (this.stopping) return; // shut down before it began
     const p = new ForeignProgram({
       backend: 'command',
@@ -104,7 +110,7 @@ export class CommandBackend implements Backend {
   }
 
   statusExtras(): Record<string, unknown> {
-    return { backend: 'command', program: this.program?.info() ?? { state: 'starting' as ProgramState, command: this.spec.command } };
+    return { backend: 'command', program: this.program?.info() ?? notStartedInfo(this.spec.command, this.spec.cwd) };
   }
 
   knownProcesses(): KnownProcess[] {

@@ -16,7 +16,7 @@ import type { BackendSpec } from './backendOptions';
 import { HermesLink, HermesNotification } from './hermesLink';
 import { fromHermesActiveList, fromHermesClose, fromHermesCreate, fromHermesSlashExec, HermesErrorCode, HermesLiveSession, toHermesCreate, toHermesSlashExec } from './hermesProtocol';
 import { HermesWorker, HermesWorkerTracker } from './hermesWorkers';
-import { ForeignProgram } from './program';
+import { ForeignProgram, notStartedInfo } from './program';
 import { takeDownProgram, takeDownProgramSync } from './programTeardown';
 
 const EXPECTED = 'hermes-agent\'s gateway.ready event (is hermes-agent installed for that interpreter, and importable from that working directory?)';
@@ -321,7 +321,7 @@ export class HermesBackend implements Backend {
   statusExtras(): Record<string, unknown> {
     return {
       backend: 'hermes',
-      program: this.program?.info() ?? { state: 'starting', command: this.spec.command },
+      program: this.program?.info() ?? notStartedInfo(this.spec.command, this.spec.cwd),
       staleWorkers: this.staleSummary(),
       staleWorkerGraceMs: this.spec.staleWorkerGraceMs,
     };

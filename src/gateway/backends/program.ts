@@ -212,6 +212,14 @@ export class ForeignProgram {
   }
 }
 
+/** ProgramInfo before the program is started (gateway.ready comes first). */
+export function notStartedInfo(command: readonly string[], cwd: string | undefined): ProgramInfo {
+  return {
+    pid: null, startTime: null, pgid: null, command: [...command], display: displayArgv(command[0] ?? '', command.slice(1)),
+    cwd: cwd ?? process.cwd(), state: 'starting', startedAt: Date.now(), error: null, exit: null, stderrTail: '',
+  };
+}
+
 /** The program's environment: ours, with the owner marker and our tag, without our own settings. */
 function programEnv(ownerMarker: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, [OWNER_ENV]: ownerMarker, [GATEWAY_TAG_ENV]: formatFingerprint(selfFingerprint()) };
