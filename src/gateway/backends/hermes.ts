@@ -352,19 +352,18 @@ export class HermesBackend implements Backend {
   async shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void> {
     this.stopAccepting();
     const p = this.program;
-    if (p?.alive) {
+    if (p?.alive && reason === 'shutdown') {
       // Workers started since the last look must be known before hermes goes: once it is gone
-      // they are children of init.
+      // they are children of init. (With the host gone there is no time for this look: every
+      // worker is still hermes' child, so the sweep below finds it by parentage and by tag.)
       this.workers.update(p.pid!, (key) => this.sessionOfKey(key), undefined);
-      if (reason === 'shutdown') {
-        if (this.linkUp()) {
-          const closes = [...this.sessions.values()].map((s) => this.request('session.close', { session_id: s.sessionId }, POLITE_CLOSE_MS).catch(() => undefined));
-          await Promise.race([Promise.all(closes), delay(POLITE_CLOSE_MS)]);
-        }
-        // Stdin EOF ends hermes' read loop; it may still wait for an in-flight slash.exec.
-        p.child?.stdin?.end();
-        await Promise.race([p.exited, delay(workerGraceMs)]);
+      if (this.linkUp()) {
+        const closes = [...this.sessions.values()].map((s) => this.request('session.close', { session_id: s.sessionId }, POLITE_CLOSE_MS).catch(() => undefined));
+        await Promise.race([Promise.all(closes), delay(POLITE_CLOSE_MS)]);
       }
+      // Stdin EOF ends hermes' read loop; it may still wait for an in-flight slash.exec.
+      p.child?.stdin?.end();
+      await Promise.race([p.exited, delay(workerGraceMs)]);
     }
     const r = await takeDownProgram(this.workers.groupTargets(), workerGraceMs);
     this.host.log(`hermes: teardown (${reason}): ${r.processes} process(es), ${r.groups} worker group(s) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}${r.survivors.length ? `; still alive: ${r.survivors.join(', ')}` : ''}`);
