@@ -3,6 +3,7 @@
 // program's live process tree, process.kill ends one node of it. The program is never restarted:
 // when it exits, whatever it left behind is taken down (a warden keeps nothing running that its
 // program no longer answers for) and gateway.status says how it ended.
+import { Fingerprint } from '../../core/fingerprint';
 import type { GatewayOptions } from '../options';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported } from './backend';
 import type { BackendSpec } from './backendOptions';
@@ -65,7 +66,7 @@ export class CommandBackend implements Backend {
   /** The program exited on its own: what it started must not outlive it. */
   private async afterExit(p: ForeignProgram): Promise<void> {
     if (this.stopping) return;
-    const r = await takeDownProgram([], LEFTOVER_GRACE_MS);
+    const r = await takeDownProgram([], LEFTOVER_GRACE_MS, this.roots());
     if (r.processes > 0) this.host.log(`command: ${p.display} exited; took down ${r.processes} process(es) it left behind in ${r.elapsedMs} ms`);
   }
 
@@ -113,6 +114,11 @@ export class CommandBackend implements Backend {
     return { backend: 'command', program: this.program?.info() ?? notStartedInfo(this.spec.command, this.spec.cwd) };
   }
 
+  /** The program, while it may still be alive (its fingerprint is checked before any signal). */
+  private roots(): Fingerprint[] {
+    return this.program?.fingerprint && this.program.pid !== null ? [this.program.fingerprint] : [];
+  }
+
   knownProcesses(): KnownProcess[] {
     const p = this.program;
     return p?.pid && p.fingerprint ? [{ pid: p.pid, startTime: p.fingerprint.startTime, role: 'program' }] : [];
@@ -133,11 +139,11 @@ export class CommandBackend implements Backend {
       p.child?.stdin?.end();
       await Promise.race([p.exited, new Promise((r) => setTimeout(r, workerGraceMs))]);
     }
-    const r = await takeDownProgram([], workerGraceMs);
+    const r = await takeDownProgram([], workerGraceMs, this.roots());
     this.host.log(`command: teardown (${reason}): ${r.processes} process(es) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}`);
   }
 
   finalSweep(): void {
-    takeDownProgramSync([]);
+    takeDownProgramSync([], this.roots());
   }
 }

@@ -6,6 +6,7 @@
 // whose stale ones are taken down. hermes' own events reach clients as backend.event, and
 // backend.call reaches any other hermes method. hermes' own exit is never relied on: on shutdown
 // and lifeline loss its gateway, every worker group and everything carrying our tag are swept.
+import { Fingerprint } from '../../core/fingerprint';
 import { killGroup, killTree, ownProcessGroup } from '../../core/kill';
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import { limitReached } from '../limits';
@@ -114,7 +115,7 @@ export class HermesBackend implements Backend {
     if (outcome === 'timeout') {
       p.fail(`no gateway.ready within ${seconds(this.spec.startTimeoutMs)} from ${p.what()}; is hermes-agent installed for that interpreter (and importable from that working directory)?${link.noiseNote()}${p.tailNote()}`);
       // Not a hermes gateway (or a hung one): nothing it started may stay.
-      const r = await takeDownProgram([], KILL_GRACE_MS);
+      const r = await takeDownProgram([], KILL_GRACE_MS, this.roots());
       this.host.log(`hermes: took down ${r.processes} process(es) of the program that did not come up`);
     }
   }
@@ -132,7 +133,7 @@ export class HermesBackend implements Backend {
     clearInterval(this.pollTimer);
     this.link?.peer.dispose('the hermes gateway exited');
     if (this.stopping) return;
-    const r = await takeDownProgram(this.workers.groupTargets(), KILL_GRACE_MS);
+    const r = await takeDownProgram(this.workers.groupTargets(), KILL_GRACE_MS, this.roots());
     this.host.log(`hermes: the hermes gateway exited; took down ${r.processes} process(es) and ${r.groups} worker group(s) it left`);
     this.workers.forgetAll('gone with the hermes gateway');
     for (const s of [...this.sessions.values()]) this.dropSession(s, 'backend-exited');
@@ -365,7 +366,7 @@ export class HermesBackend implements Backend {
       p.child?.stdin?.end();
       await Promise.race([p.exited, delay(workerGraceMs)]);
     }
-    const r = await takeDownProgram(this.workers.groupTargets(), workerGraceMs);
+    const r = await takeDownProgram(this.workers.groupTargets(), workerGraceMs, this.roots());
     this.host.log(`hermes: teardown (${reason}): ${r.processes} process(es), ${r.groups} worker group(s) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}${r.survivors.length ? `; still alive: ${r.survivors.join(', ')}` : ''}`);
     this.workers.forgetAll('taken down with the gateway');
     for (const s of [...this.sessions.values()]) this.dropSession(s, reason);
@@ -373,10 +374,16 @@ export class HermesBackend implements Backend {
   }
 
   finalSweep(): void {
-    takeDownProgramSync(this.workers.groupTargets());
+    takeDownProgramSync(this.workers.groupTargets(), this.roots());
   }
 
   // ---- helpers -----------------------------------------------------------------------------
+
+  /** The hermes gateway and every worker known by fingerprint (checked again before any signal). */
+  private roots(): Fingerprint[] {
+    const p = this.program;
+    return [...(p?.fingerprint && p.pid !== null ? [p.fingerprint] : []), ...this.workers.fingerprints()];
+  }
 
   /** The backend must be up: waits for the start, then refuses with why it is not running. */
   private async ready(): Promise<void> {
