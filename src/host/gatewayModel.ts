@@ -18,6 +18,8 @@ export interface WorkerView {
 
 export interface SessionView {
   sessionId: string;
+  /** What the backend says of the session beyond ours (hermes: its model, status, last error). */
+  agent?: AgentView;
   label?: string;
   createdAt: number;
   closeOnDisconnect: boolean;
@@ -26,6 +28,43 @@ export interface SessionView {
   worker?: WorkerView;
   /** Its last worker was stopped at the live-worker cap (worker.evicted); cleared by a new worker. */
   evicted?: EvictionView;
+}
+
+export interface AgentView {
+  model?: string;
+  status?: string;
+  /** The backend's last error event for this session (hermes: "agent init failed: …"). */
+  error?: string;
+}
+
+/** The program behind a hermes or command backend, from gateway.ready and backend.state. */
+export interface BackendView {
+  /** `hermes` | `command` (as the gateway says). */
+  name: string;
+  /** `starting` | `running` | `failed` | `exited`. */
+  state: string;
+  pid?: number;
+  startTime?: number;
+  /** argv as one line, for display. */
+  display?: string;
+  cwd?: string;
+  /** Why it failed or exited: what was expected, what was run, what happened. */
+  error?: string;
+  exit?: { code: number | null; signal: string | null };
+  /** The backend's latest error event (hermes' `error`), with the session it names. */
+  lastError?: { message: string; sessionId?: string; at: number };
+}
+
+/** hermes: a worker whose session is gone (worker.stale), until it is reaped or exits. */
+export interface StaleWorkerView {
+  pid: number;
+  startTime: number;
+  pgid?: number;
+  sessionKey?: string;
+  command?: string;
+  staleSince: number;
+  /** When the gateway takes it down; undefined: only reported (--stale-worker-grace-ms 0). */
+  reapAt?: number;
 }
 
 export interface EvictionView {
@@ -37,8 +76,14 @@ export interface EvictionView {
   limit?: number;
 }
 
+/** Bounds on what a gateway's events can make the model hold. */
+const MAX_STALE_WORKERS = 256;
+const MAX_MESSAGE_CHARS = 4000;
+
 export class GatewayModel {
   private sessions = new Map<string, SessionView>();
+  private backendView: BackendView | undefined;
+  private stale = new Map<string, StaleWorkerView>();
   private readonly changed = new Emitter<void>();
   readonly onDidChange = this.changed.event;
 
@@ -54,9 +99,20 @@ export class GatewayModel {
     return this.list().flatMap((s) => (s.worker ? [{ ...s.worker, sessionId: s.sessionId }] : []));
   }
 
+  /** The backend's program (hermes, command); undefined for the embedded gateway or a custom one. */
+  backend(): BackendView | undefined {
+    return this.backendView && { ...this.backendView };
+  }
+
+  staleWorkers(): StaleWorkerView[] {
+    return [...this.stale.values()].sort((a, b) => a.staleSince - b.staleSince || a.pid - b.pid);
+  }
+
   clear(): void {
-    if (this.sessions.size === 0) return;
+    if (this.sessions.size === 0 && !this.backendView && this.stale.size === 0) return;
     this.sessions.clear();
+    this.backendView = undefined;
+    this.stale.clear();
     this.changed.fire();
   }
 
@@ -64,6 +120,39 @@ export class GatewayModel {
   applyEvent(ev: GatewayEvent, now = Date.now()): boolean {
     const sessionId = str(ev.sessionId);
     switch (ev.type) {
+      case 'gateway.ready':
+        this.applyBackendFields(ev, now);
+        break;
+      case 'backend.state': {
+        const name = str(ev.backend);
+        const state = str(ev.state);
+        if (!name || !state) return false;
+        const prev = this.backendView?.name === name ? this.backendView : undefined;
+        this.backendView = {
+          ...prev,
+          name,
+          state,
+          pid: num(ev.pid) ?? prev?.pid,
+          startTime: num(ev.startTime) ?? prev?.startTime,
+          error: text(ev.error),
+          exit: exitOf(ev.exit),
+        };
+        break;
+      }
+      case 'backend.event':
+        return this.applyBackendEvent(ev, now);
+      case 'worker.stale': {
+        const w = staleOf(ev, now);
+        if (!w) return false;
+        if (this.stale.size >= MAX_STALE_WORKERS && !this.stale.has(staleKey(w))) return false;
+        this.stale.set(staleKey(w), w);
+        break;
+      }
+      case 'worker.reaped': {
+        const pid = num(ev.pid);
+        if (pid === undefined || !this.dropStale(pid, num(ev.startTime))) return false;
+        break;
+      }
       case 'session.created': {
         if (!sessionId) return false;
         const prev = this.sessions.get(sessionId);
@@ -77,6 +166,7 @@ export class GatewayModel {
           client: str(ev.client) ?? prev?.client ?? 'attached',
           worker: prev?.worker,
           evicted: prev?.evicted,
+          agent: prev?.agent,
         });
         break;
       }
@@ -105,7 +195,12 @@ export class GatewayModel {
       case 'worker.exited': {
         const s = sessionId ? this.sessions.get(sessionId) : undefined;
         const pid = num(ev.pid);
-        if (!s?.worker || (pid !== undefined && s.worker.pid !== pid)) return false;
+        // A stale worker (hermes) has no session any more: its exit ends its row.
+        const staleGone = pid !== undefined && this.dropStale(pid, num(ev.startTime));
+        if (!s?.worker || (pid !== undefined && s.worker.pid !== pid)) {
+          if (!staleGone) return false;
+          break;
+        }
         s.worker = undefined;
         break;
       }
@@ -158,10 +253,20 @@ export class GatewayModel {
           client: str(r.client) ?? (r.attached === true ? 'attached' : r.attached === false ? undefined : prev?.client),
           worker,
           evicted: worker ? undefined : prev?.evicted,
+          agent: agentOf(r.hermes, prev?.agent),
         });
       }
     }
     this.sessions = next;
+    // hermes lists the workers whose session is gone beside the sessions; other backends none.
+    const stale = (result as { staleWorkers?: unknown })?.staleWorkers;
+    this.stale = new Map();
+    if (Array.isArray(stale)) {
+      for (const r of stale.slice(0, MAX_STALE_WORKERS)) {
+        const w = staleOf(r, now);
+        if (w) this.stale.set(staleKey(w), w);
+      }
+    }
     this.changed.fire();
   }
 
@@ -177,6 +282,62 @@ export class GatewayModel {
     this.changed.dispose();
   }
 
+  /** gateway.ready (and gateway.status) of a hermes or command backend: `backend`, `program`, `staleWorkers`. */
+  private applyBackendFields(ev: Record<string, unknown>, now = Date.now()): void {
+    const name = str(ev.backend);
+    const p = ev.program as Record<string, unknown> | undefined;
+    if (!name || typeof p !== 'object' || p === null) {
+      this.backendView = undefined;
+      return;
+    }
+    this.backendView = {
+      name,
+      state: str(p.state) ?? 'starting',
+      pid: num(p.pid),
+      startTime: num(p.startTime),
+      display: text(p.display),
+      cwd: text(p.cwd),
+      error: text(p.error),
+      exit: exitOf(p.exit),
+    };
+    if (Array.isArray(ev.staleWorkers)) {
+      this.stale = new Map();
+      for (const r of ev.staleWorkers.slice(0, MAX_STALE_WORKERS)) {
+        const w = staleOf(r, now);
+        if (w) this.stale.set(staleKey(w), w);
+      }
+    }
+  }
+
+  /** hermes' own events: its model per session (session.info) and its errors. */
+  private applyBackendEvent(ev: GatewayEvent, now: number): boolean {
+    const inner = ev.event as Record<string, unknown> | undefined;
+    if (typeof inner !== 'object' || inner === null) return false;
+    const sessionId = str(inner.session_id);
+    const s = sessionId ? this.sessions.get(sessionId) : undefined;
+    const payload = (typeof inner.payload === 'object' && inner.payload !== null ? inner.payload : {}) as Record<string, unknown>;
+    if (inner.type === 'error') {
+      const message = text(payload.message) ?? text(inner.message) ?? 'an error without a message';
+      if (this.backendView) this.backendView.lastError = { message, sessionId, at: now };
+      if (s) s.agent = { ...s.agent, error: message };
+      return true;
+    }
+    if (inner.type === 'session.info' && s) {
+      const model = text(payload.model);
+      if (!model || s.agent?.model === model) return false;
+      s.agent = { ...s.agent, model };
+      return true;
+    }
+    return false;
+  }
+
+  private dropStale(pid: number, startTime: number | undefined): boolean {
+    for (const [k, w] of this.stale) {
+      if (w.pid === pid && (startTime === undefined || w.startTime === startTime)) return this.stale.delete(k);
+    }
+    return false;
+  }
+
   private ensure(sessionId: string, now: number): SessionView {
     let s = this.sessions.get(sessionId);
     if (!s) {
@@ -189,6 +350,41 @@ export class GatewayModel {
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** A message from the gateway, bounded. */
+function text(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  return v.length > MAX_MESSAGE_CHARS ? `${v.slice(0, MAX_MESSAGE_CHARS)}…` : v;
+}
+
+function exitOf(v: unknown): BackendView['exit'] {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const e = v as Record<string, unknown>;
+  return { code: num(e.code) ?? null, signal: str(e.signal) ?? null };
+}
+
+function staleOf(v: unknown, now: number): StaleWorkerView | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  const pid = num(r.pid);
+  const startTime = num(r.startTime);
+  if (pid === undefined || startTime === undefined) return undefined;
+  return {
+    pid, startTime, pgid: num(r.pgid), sessionKey: text(r.sessionKey), command: text(r.command),
+    staleSince: num(r.staleSince) ?? now, reapAt: num(r.reapAt),
+  };
+}
+
+function staleKey(w: { pid: number; startTime: number }): string {
+  return `${w.pid}:${w.startTime}`;
+}
+
+/** session.list's `hermes: {sessionKey, status, model}`; the last error stays until a new one. */
+function agentOf(v: unknown, prev: AgentView | undefined): AgentView | undefined {
+  if (typeof v !== 'object' || v === null) return prev;
+  const h = v as Record<string, unknown>;
+  return { model: text(h.model) ?? prev?.model, status: text(h.status), error: prev?.error };
 }
 
 function num(v: unknown): number | undefined {

@@ -6,7 +6,7 @@ import { Fingerprint, fingerprintOf, isSameProcess } from '../core/fingerprint';
 import { killGroup, killTree } from '../core/kill';
 import { LineDecoder } from '../core/lineDecoder';
 import { JsonRpcConnection } from '../core/rpc';
-import { Emitter } from './emitter';
+import { Emitter, Event } from './emitter';
 import { LaunchSpec } from './launchSpec';
 import { Log } from './seams';
 
@@ -52,11 +52,30 @@ export interface StartOptions {
 const POSIX = process.platform !== 'win32';
 const STDERR_TAIL = 20;
 const STDERR_LINE_BYTES = 64 * 1024;
+/** Events kept for the first listener (see GatewayProcess.early); more than this are dropped. */
+const MAX_EARLY_EVENTS = 256;
 
 export class GatewayProcess {
   private readonly events = new Emitter<GatewayEvent>();
   private readonly exits = new Emitter<GatewayExit>();
-  readonly onEvent = this.events.event;
+  /**
+   * Events read before anyone listened: those in the same read as gateway.ready (a backend's
+   * first backend.state follows it at once) would otherwise be lost. Replayed, in order, to the
+   * first listener once the code that subscribed has finished its turn (the supervisor clears
+   * the model when it announces the start; these must come after that).
+   */
+  private early: GatewayEvent[] | undefined = [];
+  readonly onEvent: Event<GatewayEvent> = (listener) => {
+    const sub = this.events.event(listener);
+    if (this.early) {
+      queueMicrotask(() => {
+        const early = this.early ?? [];
+        this.early = undefined;
+        for (const ev of early) this.events.fire(ev);
+      });
+    }
+    return sub;
+  };
   readonly onExit = this.exits.event;
   private exitInfo: GatewayExit | undefined;
   private readonly exited: Promise<GatewayExit>;
@@ -169,12 +188,13 @@ export class GatewayProcess {
           resolve(gw);
           return;
         }
-        gw.events.fire(ev);
+        if (!gw.early) gw.events.fire(ev);
+        else if (gw.early.length < MAX_EARLY_EVENTS) gw.early.push(ev);
       });
 
       timer = setTimeout(() => {
         if (settled) return;
-        fail(`The gateway command ${spec.display} did not report gateway.ready within ${Math.round(readyTimeoutMs / 1000)} s; it was stopped.`);
+        fail(`The gateway command ${spec.display} did not report gateway.ready within ${Math.round(readyTimeoutMs / 1000)} s; it was stopped.${expectedNote(spec)}`);
         void gw.forceKill();
       }, readyTimeoutMs);
 
@@ -183,7 +203,7 @@ export class GatewayProcess {
         if (!settled) {
           const how = e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
           const tail = e.stderrTail.length ? `: ${e.stderrTail.slice(-3).join(' | ')}` : '';
-          fail(`The gateway command ${spec.display} ${how} before it was ready${tail}.`);
+          fail(`The gateway command ${spec.display} ${how} before it was ready${tail}.${expectedNote(spec)}`);
           // The program is gone, but whatever it started in its group must not outlive it.
           void gw.forceKill();
         } else {
@@ -226,6 +246,11 @@ export class GatewayProcess {
     }
     if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs))]);
   }
+}
+
+/** What the program should have been (a `warden` gateway that is something else), for start errors. */
+function expectedNote(spec: LaunchSpec): string {
+  return spec.expected ? ` Expected ${spec.expected}.` : '';
 }
 
 /** The DESIGN event form is `method: "event", params: {type}`; a bare method name is tolerated. */

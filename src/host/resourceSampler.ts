@@ -1,9 +1,12 @@
 // CPU and memory of workers and their children, sampled from the process table only while
 // someone is looking (the tree view is visible). Linux reads /proc; elsewhere nothing is shown.
+// With the same timer it asks the gateway for its `process.tree` when there is one to show (the
+// command backend): one poller, gated by the same visibility.
 import * as fs from 'node:fs';
 import { descendantsOf, ProcessInfo, scanProcSync } from '../core/processTable';
 import { clockTicksPerSecond, readProcRss } from '../core/procfs';
 import { Emitter } from './emitter';
+import { parseProcessTree, ProcessTreeView } from './processTreeView';
 
 export interface ResourceUsage {
   /** Percent of one core since the previous sample (undefined on the first sample). */
@@ -19,6 +22,8 @@ export interface ResourceSnapshot {
   /** Full command line of each watched root (for tooltips). */
   cmdlines: Map<number, string>;
   takenAt: number;
+  /** The gateway's process.tree (command backend), the latest one answered. */
+  tree?: ProcessTreeView;
 }
 
 const MIN_CPU_INTERVAL_MS = 250;
@@ -42,14 +47,24 @@ export interface SampleRoot {
   pgid?: number;
 }
 
+export interface SamplerOptions {
+  /**
+   * Asks the gateway for process.tree; returns undefined when there is nothing to ask (no
+   * backend that needs it, the gateway not running). At most one request is in flight.
+   */
+  processTree?: () => Promise<unknown> | undefined;
+}
+
 export class ResourceSampler {
   private timer: NodeJS.Timeout | undefined;
+  private treeInFlight = false;
+  private tree: ProcessTreeView | undefined;
   private last = new Map<number, { ticks: number; at: number }>();
   private snapshot: ResourceSnapshot = { usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: 0 };
   private readonly sampled = new Emitter<ResourceSnapshot>();
   readonly onDidSample = this.sampled.event;
 
-  constructor(private readonly roots: () => SampleRoot[], private readonly intervalMs = 2000) {}
+  constructor(private readonly roots: () => SampleRoot[], private readonly intervalMs = 2000, private readonly opts: SamplerOptions = {}) {}
 
   get current(): ResourceSnapshot {
     return this.snapshot;
@@ -60,7 +75,8 @@ export class ResourceSampler {
   }
 
   start(): void {
-    if (this.timer || process.platform !== 'linux') return;
+    // process.tree needs no /proc: with it the timer runs everywhere (the /proc part on Linux only).
+    if (this.timer || (process.platform !== 'linux' && !this.opts.processTree)) return;
     this.sample();
     this.timer = setInterval(() => this.sample(), this.intervalMs);
     this.timer.unref?.();
@@ -70,10 +86,12 @@ export class ResourceSampler {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.last.clear();
+    this.tree = undefined;
   }
 
   sample(now = Date.now()): ResourceSnapshot {
-    const roots = this.roots();
+    this.askTree();
+    const roots = process.platform === 'linux' ? this.roots() : [];
     const children = new Map<number, ProcessInfo[]>();
     const cmdlines = new Map<number, string>();
     if (roots.length) {
@@ -109,9 +127,38 @@ export class ResourceSampler {
       usage.set(pid, u);
     }
     this.last = next;
-    this.snapshot = { usage, children, cmdlines, takenAt: now };
+    this.snapshot = { usage, children, cmdlines, takenAt: now, tree: this.tree };
     this.sampled.fire(this.snapshot);
     return this.snapshot;
+  }
+
+  /** Starts a process.tree request unless one is in flight; its answer comes as a sample of its own. */
+  private askTree(): void {
+    if (this.treeInFlight || !this.opts.processTree) return;
+    let pending: Promise<unknown> | undefined;
+    try {
+      pending = this.opts.processTree();
+    } catch {
+      pending = undefined;
+    }
+    if (!pending) {
+      this.tree = undefined;
+      return;
+    }
+    this.treeInFlight = true;
+    pending.then(
+      (r) => this.takeTree(parseProcessTree(r)),
+      () => this.takeTree(undefined), // the gateway went away or refused: nothing to show
+    );
+  }
+
+  private takeTree(tree: ProcessTreeView | undefined): void {
+    this.treeInFlight = false;
+    // Stopped meanwhile (the view was hidden): not shown, and no sample event.
+    if (!this.timer) return;
+    this.tree = tree;
+    this.snapshot = { ...this.snapshot, tree };
+    this.sampled.fire(this.snapshot);
   }
 
   dispose(): void {

@@ -5,10 +5,22 @@ import * as path from 'node:path';
 import { regexPatternProblem } from '../core/orphanPatterns';
 import { SettingReader } from './seams';
 
+/**
+ * What runs as the gateway: `embedded` (our dist/gateway.js), `warden` (the user's program, which
+ * speaks the Warden protocol itself), or our gateway hosting `hermes` (hermes-agent's tui_gateway)
+ * or `command` (any program) as its child.
+ */
+export type GatewayBackend = 'embedded' | 'warden' | 'hermes' | 'command';
+export const GATEWAY_BACKENDS: readonly GatewayBackend[] = ['embedded', 'warden', 'hermes', 'command'];
+
 export interface WardenSettings {
-  /** Custom gateway program; undefined means the embedded dist/gateway.js. */
+  /** The effective backend (`embedded` with a gateway command set runs it as `warden`, as before the setting existed). */
+  backend: GatewayBackend;
+  /** `warden`: the gateway program; `hermes`/`command`: the program our gateway starts (hermes: undefined = the gateway's default, `python3 -m tui_gateway.entry`). */
   gatewayCommand?: string;
   gatewayArgs: string[];
+  /** `hermes`/`command`: the program's working directory (absolute); undefined = the gateway's. */
+  gatewayCwd?: string;
   autoStart: boolean;
   /** 0 disables the idle timeout. */
   workerIdleTimeoutMs: number;
@@ -23,6 +35,7 @@ export interface WardenSettings {
 }
 
 export const DEFAULT_SETTINGS: Readonly<WardenSettings> = Object.freeze({
+  backend: 'embedded' as GatewayBackend,
   gatewayArgs: [],
   autoStart: true,
   workerIdleTimeoutMs: 30 * 60_000,
@@ -83,28 +96,30 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
     return v as string[];
   };
 
-  let gatewayCommand: string | undefined;
-  const cmd = get('gateway.command');
-  if (typeof cmd === 'string') {
-    gatewayCommand = cmd.trim() || undefined;
-  } else if (cmd !== undefined && cmd !== null) {
-    bad('gateway.command', cmd, 'is not a string', '(embedded gateway)');
+  const gatewayCommand = pathSetting('gateway.command', get('gateway.command'), 'program', bad, home);
+
+  let backend: GatewayBackend | undefined;
+  const b = get('gateway.backend');
+  if (typeof b === 'string' && (GATEWAY_BACKENDS as readonly string[]).includes(b)) backend = b as GatewayBackend;
+  else if (b !== undefined && b !== null) bad('gateway.backend', b, `is not one of ${GATEWAY_BACKENDS.join(', ')}`, gatewayCommand === undefined ? 'embedded' : 'warden (gateway.command is set)');
+  // Before the backend setting existed, a gateway command meant a Warden-protocol gateway.
+  if ((backend ?? 'embedded') === 'embedded') backend = gatewayCommand === undefined ? 'embedded' : 'warden';
+  if (gatewayCommand === undefined && (backend === 'warden' || backend === 'command')) {
+    const what = backend === 'warden' ? 'a program that speaks the Gateway Warden protocol' : 'the program to run under the warden';
+    problems.push(`Setting ${S}gateway.backend = "${backend}" needs ${S}gateway.command (${what}); using the embedded gateway.`);
+    backend = 'embedded';
   }
-  if (gatewayCommand !== undefined && /[\0\n]/.test(gatewayCommand)) {
-    bad('gateway.command', gatewayCommand, 'contains a NUL or newline', '(embedded gateway)');
-    gatewayCommand = undefined;
-  }
-  // No shell, so no `~` expansion unless we do it; and a relative path would resolve against the
-  // extension host's working directory, which nobody chose.
-  if (gatewayCommand !== undefined && /^~(?=$|[\\/])/.test(gatewayCommand)) gatewayCommand = path.join(home(), gatewayCommand.slice(1));
-  if (gatewayCommand !== undefined && /[\\/]/.test(gatewayCommand) && !path.isAbsolute(gatewayCommand)) {
-    bad('gateway.command', gatewayCommand, 'is a relative path (use an absolute path or a program name on PATH)', '(embedded gateway)');
-    gatewayCommand = undefined;
-  }
+  const wrapped = backend === 'hermes' || backend === 'command';
 
   const gatewayArgs = strings('gateway.args') ?? [];
   if (gatewayArgs.length && gatewayCommand === undefined) {
     problems.push(`Setting ${S}gateway.args is ignored: it applies only with ${S}gateway.command.`);
+  }
+
+  let gatewayCwd = pathSetting('gateway.cwd', get('gateway.cwd'), 'folder', bad, home);
+  if (gatewayCwd !== undefined && !wrapped) {
+    problems.push(`Setting ${S}gateway.cwd is ignored: it applies only with ${S}gateway.backend = "hermes" or "command".`);
+    gatewayCwd = undefined;
   }
 
   const extraOrphanPatterns: string[] = [];
@@ -116,8 +131,10 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
   }
 
   const settings: WardenSettings = {
+    backend: backend ?? 'embedded',
     gatewayCommand,
     gatewayArgs: gatewayCommand === undefined ? [] : gatewayArgs,
+    gatewayCwd,
     autoStart: bool('autoStart', DEFAULT_SETTINGS.autoStart),
     workerIdleTimeoutMs: Math.round(num('worker.idleTimeoutMinutes', 30, 0, 1440, false) * 60_000),
     watchdogPollMs: num('watchdog.pollMs', DEFAULT_SETTINGS.watchdogPollMs, 100, 60_000, true),
@@ -128,6 +145,34 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
     extraOrphanPatterns,
   };
   return { settings, problems };
+}
+
+/**
+ * A program or folder path from a setting: a string without NUL or newline; `~/` is the home folder
+ * (no shell would expand it). A relative path is refused: it would resolve against the extension
+ * host's working directory, which nobody chose — except a program's bare name, looked up on PATH.
+ */
+function pathSetting(
+  key: string, v: unknown, kind: 'program' | 'folder', bad: (key: string, value: unknown, why: string, fallback: unknown) => void, home: () => string,
+): string | undefined {
+  const fallback = kind === 'program' ? '(embedded gateway)' : "(the gateway's own working directory)";
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') {
+    bad(key, v, 'is not a string', fallback);
+    return undefined;
+  }
+  let p = v.trim();
+  if (!p) return undefined;
+  if (/[\0\n]/.test(p)) {
+    bad(key, p, 'contains a NUL or newline', fallback);
+    return undefined;
+  }
+  if (/^~(?=$|[\\/])/.test(p)) p = path.join(home(), p.slice(1));
+  if (kind === 'program' ? /[\\/]/.test(p) && !path.isAbsolute(p) : !path.isAbsolute(p)) {
+    bad(key, p, kind === 'program' ? 'is a relative path (use an absolute path or a program name on PATH)' : 'is not an absolute path', fallback);
+    return undefined;
+  }
+  return p;
 }
 
 function short(v: unknown): string {

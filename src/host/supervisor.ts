@@ -6,6 +6,7 @@ import { Emitter } from './emitter';
 import { sweepGroups, sweepGroupsSync, SweepTarget } from '../core/groupSweep';
 import { GatewayEvent, GatewayExit, GatewayLimits, GatewayProcess, limitsOf } from './gatewayProcess';
 import { LaunchSpec } from './launchSpec';
+import type { GatewayBackend } from './settings';
 import { Log } from './seams';
 
 export type GatewayState = 'stopped' | 'starting' | 'running' | 'stopping' | 'restarting' | 'failed';
@@ -22,6 +23,8 @@ export interface GatewayStatus {
   nextAttemptAt?: number;
   /** When `running`: the caps the gateway reported at start-up. */
   limits?: GatewayLimits;
+  /** What runs (gatewayWarden.gateway.backend): embedded, warden, hermes, command. */
+  backend?: GatewayBackend;
 }
 
 export interface GiveUp {
@@ -157,7 +160,7 @@ export class GatewaySupervisor {
       this.setStatus({ state: 'failed', error: (e as Error).message });
       throw e;
     }
-    this.setStatus({ state: 'starting', command: spec.display });
+    this.setStatus({ state: 'starting', command: spec.display, backend: spec.backend });
     this.opts.log.info(`${isRestart ? 'restarting' : 'starting'} gateway: ${spec.display}`);
     let gw: GatewayProcess;
     try {
@@ -169,7 +172,7 @@ export class GatewaySupervisor {
         this.onCrash(message);
         return;
       }
-      this.setStatus({ state: 'failed', command: spec.display, error: message });
+      this.setStatus({ state: 'failed', command: spec.display, error: message, backend: spec.backend });
       throw e;
     }
     if (this.disposed) {
@@ -179,7 +182,7 @@ export class GatewaySupervisor {
     this.gw = gw;
     gw.onEvent((ev) => this.eventEmitter.fire(ev));
     gw.onExit((exit) => this.onExit(gw, exit));
-    this.setStatus({ state: 'running', pid: gw.pid, pgid: gw.pgid, startedAt: gw.startedAt, command: spec.display, limits: limitsOf(gw.readyEvent) });
+    this.setStatus({ state: 'running', pid: gw.pid, pgid: gw.pgid, startedAt: gw.startedAt, command: spec.display, limits: limitsOf(gw.readyEvent), backend: spec.backend });
     this.startedEmitter.fire(gw);
   }
 

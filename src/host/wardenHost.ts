@@ -65,8 +65,10 @@ export class WardenHost {
     this.subs.push(
       bindRegistry(this.registry, this.supervisor, Date.now, log),
       this.supervisor.onEvent((ev) => this.model.applyEvent(ev)),
-      this.supervisor.onDidStart(() => {
+      this.supervisor.onDidStart((gw) => {
         this.model.clear();
+        // Which backend and program (hermes, command) it runs; backend.state events follow.
+        if (gw.readyEvent) this.model.applyEvent(gw.readyEvent);
         // The gateway may have sessions already (a custom one that keeps state): resync once.
         this.supervisor.request('session.list', {}, 5000).then(
           (r) => this.model.applyList(r),

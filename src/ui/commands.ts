@@ -18,6 +18,7 @@ export const COMMAND_IDS = [
   'gatewayWarden.closeSession',
   'gatewayWarden.runSlashCommand',
   'gatewayWarden.killWorker',
+  'gatewayWarden.killProcess',
   'gatewayWarden.clearOrphans',
   'gatewayWarden.refresh',
   'gatewayWarden.showLog',
@@ -202,6 +203,28 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       const r = await d.killWorker(w);
       d.log.info(`kill worker ${w.pid}: ${r.message}`);
       if (!r.ok) await d.window.showWarningMessage(`Worker ${w.pid}: ${r.message}`);
+      d.refreshView();
+    }),
+    'gatewayWarden.killProcess': guarded('Could not kill the process', async (arg) => {
+      // A row of the gateway's process tree (the command backend's program and its descendants,
+      // a stale hermes worker): the gateway ends it and its subtree, after checking it is still
+      // that process and one of its own (process.kill).
+      const ref = refOf(arg);
+      if (ref?.kind !== 'process' || !ref.pid) {
+        await d.window.showInformationMessage('Kill Process works on a row of the Gateway Warden view: a command backend\'s program or one of its processes, or a stale worker.');
+        return;
+      }
+      if (!isRunning()) throw new Error(`the gateway is not running (${d.gateway.current.state}).`);
+      const what = ref.role === 'staleWorker' ? `stale worker ${ref.pid}` : ref.role === 'program' ? `program ${ref.pid}` : `process ${ref.pid}`;
+      const r = await d.gateway.request<{ killed?: unknown; survivors?: unknown; elapsedMs?: unknown }>('process.kill', { pid: ref.pid, startTime: ref.startTime }, 15_000);
+      const survivors = Array.isArray(r?.survivors) ? r.survivors.filter((x) => typeof x === 'number') : [];
+      if (r?.killed === true) {
+        d.log.info(`kill ${what}: it and everything below it ended${typeof r.elapsedMs === 'number' ? ` in ${Math.round(r.elapsedMs)} ms` : ''}`);
+      } else {
+        const message = `Kill ${what}: ${survivors.length ? `still alive after the teardown: ${survivors.join(', ')}` : 'the gateway did not confirm it ended'}`;
+        d.log.warn(message);
+        if ((await d.window.showWarningMessage(message, SHOW_LOG)) === SHOW_LOG) d.log.show();
+      }
       d.refreshView();
     }),
     'gatewayWarden.clearOrphans': guarded('Could not clear orphaned processes', async (arg) => {

@@ -2,11 +2,13 @@
 // unit-testable. ids are stable across refreshes (they name the thing, not its position), and
 // contextValue carries space-separated capability tokens matched by `viewItem =~ /\btoken\b/`.
 import type { ProcessInfo } from '../core/processTable';
-import type { EvictionView, SessionView } from '../host/gatewayModel';
+import type { BackendView, EvictionView, SessionView, StaleWorkerView } from '../host/gatewayModel';
+import { childrenByParent, ProcessNodeView } from '../host/processTreeView';
 import type { OrphanView } from '../host/orphanSource';
 export type { OrphanView } from '../host/orphanSource';
 import type { ResourceSnapshot } from '../host/resourceSampler';
 import type { GatewayStatus } from '../host/supervisor';
+import { HERMES_SETUP_HINT } from './backendAlerts';
 import { formatBytes, formatCpu, formatDuration, formatWorkerCount } from './format';
 
 
@@ -15,6 +17,8 @@ export type NodeRef =
   | { kind: 'session'; sessionId: string }
   | { kind: 'worker'; sessionId: string; pid: number; startTime: number; pgid?: number }
   | { kind: 'child'; pid: number; workerPid: number }
+  /** A node of the gateway's process tree (the backend's program, its descendants, a stale worker): Kill Process. */
+  | { kind: 'process'; pid: number; startTime: number; role: 'program' | 'process' | 'staleWorker' }
   | { kind: 'orphans' }
   | { kind: 'orphan'; pid: number };
 
@@ -37,6 +41,10 @@ export interface TreeNode {
 export interface TreeInput {
   gateway: GatewayStatus;
   sessions: SessionView[];
+  /** The program behind a hermes or command backend. */
+  backend?: BackendView;
+  /** hermes: workers whose session is gone. */
+  staleWorkers?: StaleWorkerView[];
   resources?: ResourceSnapshot;
   orphans: OrphanView[];
   now: number;
@@ -54,14 +62,25 @@ export function buildTree(input: TreeInput): TreeNode[] {
 function gatewayNode(input: TreeInput): TreeNode {
   const g = input.gateway;
   const running = g.state === 'running';
+  const b = running ? input.backend : undefined;
   const parts: string[] = [g.state];
   if (g.pid !== undefined) parts.push(`pid ${g.pid}`);
   if (running && g.startedAt !== undefined) parts.push(`up ${formatDuration(input.now - g.startedAt)}`);
   if (g.state === 'restarting' && g.nextAttemptAt !== undefined) parts.push(`next try in ${formatDuration(Math.max(0, g.nextAttemptAt - input.now))}`);
+  if (b) parts.push(b.state === 'running' ? b.name : `${b.name} ${b.state}`);
   const workers = input.sessions.filter((s) => s.worker).length;
-  if (running) parts.push(formatWorkerCount(workers, g.limits?.maxWorkers));
+  if (running && b?.name !== 'command') parts.push(formatWorkerCount(workers, g.limits?.maxWorkers));
   const id = 'gateway';
-  const sessions = running ? input.sessions.map((s) => sessionNode(s, input, id)) : [];
+  const children: TreeNode[] = [];
+  if (running) {
+    if (b?.name === 'command') children.push(...commandNodes(b, input, id));
+    else {
+      if (b) children.push(programNode(b, input, id, []));
+      children.push(...input.sessions.map((s) => sessionNode(s, input, id)));
+      children.push(...(input.staleWorkers ?? []).map((w) => staleWorkerNode(w, input, id)));
+    }
+  }
+  const programFailed = b !== undefined && (b.state === 'failed' || b.state === 'exited');
   return {
     id,
     label: 'Gateway',
@@ -69,22 +88,183 @@ function gatewayNode(input: TreeInput): TreeNode {
     tooltip: lines([
       `Gateway: ${g.state}`,
       g.pid !== undefined ? `pid ${g.pid}, process group ${g.pgid ?? '-'}` : undefined,
+      g.backend ? `Backend: ${g.backend}${backendBlurb(g.backend)}` : undefined,
       g.command ? `Command: ${g.command}` : undefined,
-      running && g.limits?.maxWorkers !== undefined
+      b ? `${programTitle(b)}: ${b.display ? `${b.display}` : '(the default)'}${b.cwd ? ` (cwd ${b.cwd})` : ''}, ${b.state}${b.pid !== undefined ? `, pid ${b.pid}` : ''}` : undefined,
+      running && b?.name !== 'command' && g.limits?.maxWorkers !== undefined
         ? `Workers: ${workers} of ${g.limits.maxWorkers} (gatewayWarden.limits.maxWorkers; at the limit the least recently used idle worker is stopped, and a command is refused when all are busy)`
         : undefined,
-      running && g.limits?.maxSessions !== undefined ? `Sessions: ${input.sessions.length} of ${g.limits.maxSessions} (gatewayWarden.limits.maxSessions)` : undefined,
+      running && b?.name !== 'command' && g.limits?.maxSessions !== undefined ? `Sessions: ${input.sessions.length} of ${g.limits.maxSessions} (gatewayWarden.limits.maxSessions)` : undefined,
       g.error ? `Last error: ${g.error}` : undefined,
     ]),
-    icon: running ? 'server-process' : g.state === 'restarting' ? 'warning' : 'loading~spin',
-    iconColor: running ? 'testing.iconPassed' : g.state === 'restarting' ? 'list.warningForeground' : undefined,
+    icon: running ? (programFailed ? 'warning' : 'server-process') : g.state === 'restarting' ? 'warning' : 'loading~spin',
+    iconColor: running ? (programFailed ? 'list.warningForeground' : 'testing.iconPassed') : g.state === 'restarting' ? 'list.warningForeground' : undefined,
     contextValue: `gateway ${running ? 'running' : g.state}`,
     // Always expandable: VS Code keeps an id's first collapsible state, so a node that starts as
     // a leaf would come back collapsed once it has children.
     collapsible: 'expanded',
-    children: sessions,
+    children,
     ref: { kind: 'gateway' },
   };
+}
+
+function backendBlurb(backend: string): string {
+  switch (backend) {
+    case 'embedded': return ' (the built-in gateway)';
+    case 'warden': return ' (your gateway program, speaking the Warden protocol)';
+    case 'hermes': return " (hermes-agent's tui_gateway, run and watched by the built-in gateway)";
+    case 'command': return ' (your program, run and watched by the built-in gateway)';
+    default: return '';
+  }
+}
+
+function programTitle(b: BackendView): string {
+  return b.name === 'hermes' ? 'hermes gateway' : b.name === 'command' ? 'Command' : `${b.name} program`;
+}
+
+/**
+ * The backend's program: state, pid, CPU and memory (from the sampler, or the process.tree node
+ * when there is one), why it failed or exited. Kill Process while it runs.
+ */
+function programNode(b: BackendView, input: TreeInput, parentId: string, children: TreeNode[], node?: ProcessNodeView): TreeNode {
+  const pid = b.pid ?? node?.pid;
+  const startTime = b.startTime ?? node?.startTime;
+  const usage = pid !== undefined ? usageOf(pid, input, node) : undefined;
+  const live = b.state === 'running' || b.state === 'starting';
+  const down = b.state === 'failed' || b.state === 'exited';
+  const desc = [
+    pid !== undefined ? `pid ${pid}` : undefined,
+    b.state === 'exited' && b.exit ? `exited (${b.exit.signal ?? `code ${b.exit.code}`})` : b.state,
+    live ? formatCpu(usage?.cpuPercent) : undefined,
+    live && usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined,
+    b.name === 'hermes' && b.lastError && !down ? `error: ${oneLine(b.lastError.message, 80)}` : undefined,
+  ].filter(Boolean).join(' · ');
+  const killable = live && pid !== undefined && startTime !== undefined;
+  return {
+    id: `program/${pid ?? 'none'}/${startTime ?? ''}`,
+    label: b.name === 'hermes' ? 'hermes gateway' : node?.name ?? programName(b.display) ?? 'command',
+    description: desc,
+    tooltip: lines([
+      `${programTitle(b)}: ${b.display ?? '(the default command)'}`,
+      b.cwd ? `Working directory: ${b.cwd}` : undefined,
+      `State: ${b.state}${pid !== undefined ? `, pid ${pid}` : ''}`,
+      usage?.rssBytes !== undefined ? `Memory: ${formatBytes(usage.rssBytes)}` : undefined,
+      b.error ? `\n${b.error}` : undefined,
+      b.lastError ? `\nLast error from hermes${b.lastError.sessionId ? ` (session ${b.lastError.sessionId})` : ''}: ${b.lastError.message}` : undefined,
+      down && b.name === 'hermes' ? `\n${HERMES_SETUP_HINT}` : undefined,
+    ]),
+    icon: down ? 'error' : b.name === 'hermes' ? 'hubot' : 'terminal',
+    iconColor: down ? 'list.errorForeground' : b.lastError && b.name === 'hermes' ? 'list.warningForeground' : undefined,
+    contextValue: `program${killable ? ' processKillable' : ''}`,
+    collapsible: b.name === 'command' ? 'expanded' : 'none',
+    children,
+    ref: { kind: 'process', pid: pid ?? 0, startTime: startTime ?? 0, role: 'program' },
+    parentId,
+  };
+}
+
+/**
+ * command backend: Gateway → the command → its descendants, from the gateway's process.tree
+ * (polled while the view is visible); processes found only by group or tag ("escaped") are listed
+ * under the gateway. Before the first answer (or elsewhere than where it is polled): the program alone.
+ */
+function commandNodes(b: BackendView, input: TreeInput, parentId: string): TreeNode[] {
+  const tree = input.resources?.tree;
+  if (!tree) return [programNode(b, input, parentId, [])];
+  const kids = childrenByParent(tree);
+  const gateway = tree.processes.find((p) => p.role === 'gateway');
+  const listed = new Set(tree.processes.map((p) => p.pid));
+  const seen = new Set<number>(gateway ? [gateway.pid] : []);
+  const out: TreeNode[] = [];
+  const program = tree.processes.find((p) => p.role === 'program' && (b.pid === undefined || p.pid === b.pid));
+  if (program) seen.add(program.pid);
+  const programKids = program ? (kids.get(program.pid) ?? []).map((c) => processNode(c, kids, input, `program/${program.pid}/${program.startTime}`, seen, 1)) : [];
+  out.push(programNode(b, input, parentId, programKids.filter((n): n is TreeNode => n !== undefined), program));
+  // Whatever else the gateway answers for: its other children, and escapees (parent not listed).
+  const rest = tree.processes.filter((p) => p.role !== 'gateway' && (p.ppid === gateway?.pid || !listed.has(p.ppid) || p.escaped));
+  for (const p of rest) {
+    const n = processNode(p, kids, input, parentId, seen, 1);
+    if (n) out.push(n);
+  }
+  return out;
+}
+
+const MAX_DEPTH = 64;
+
+function processNode(p: ProcessNodeView, kids: Map<number, ProcessNodeView[]>, input: TreeInput, parentId: string, seen: Set<number>, depth: number): TreeNode | undefined {
+  if (seen.has(p.pid)) return undefined;
+  seen.add(p.pid);
+  const id = `process/${p.pid}/${p.startTime}`;
+  const children = depth >= MAX_DEPTH ? [] : (kids.get(p.pid) ?? [])
+    .map((c) => processNode(c, kids, input, id, seen, depth + 1))
+    .filter((n): n is TreeNode => n !== undefined);
+  const usage = usageOf(p.pid, input, p);
+  return {
+    id,
+    label: p.name,
+    description: [
+      `pid ${p.pid}`,
+      p.escaped ? 'escaped' : undefined,
+      formatCpu(usage?.cpuPercent),
+      usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined,
+    ].filter(Boolean).join(' · '),
+    tooltip: lines([
+      `pid ${p.pid} (parent ${p.ppid}, group ${p.pgid ?? '-'})`,
+      `Command: ${p.command || p.name}`,
+      p.escaped ? 'Escaped: it left its parent (setsid, a double fork); found by its process group or the gateway\'s tag, and taken down with the rest' : undefined,
+    ]),
+    icon: 'terminal',
+    contextValue: 'process processKillable',
+    collapsible: children.length ? 'expanded' : 'none',
+    children,
+    ref: { kind: 'process', pid: p.pid, startTime: p.startTime, role: 'process' },
+    parentId,
+  };
+}
+
+/** hermes: a worker whose session is gone, until the gateway reaps it (or it exits). */
+function staleWorkerNode(w: StaleWorkerView, input: TreeInput, parentId: string): TreeNode {
+  const usage = input.resources?.usage.get(w.pid);
+  const reap = w.reapAt !== undefined ? `taken down in ${formatDuration(Math.max(0, w.reapAt - input.now))}` : 'reported only';
+  return {
+    id: `stale/${w.pid}/${w.startTime}`,
+    label: 'Stale worker',
+    description: [`pid ${w.pid}`, 'its session is gone', reap, formatCpu(usage?.cpuPercent), usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined]
+      .filter(Boolean).join(' · '),
+    tooltip: lines([
+      `Stale worker — its session is gone (pid ${w.pid}${w.pgid !== undefined ? `, process group ${w.pgid}` : ''})`,
+      w.sessionKey ? `Session key: ${w.sessionKey} (no live hermes session has it)` : undefined,
+      w.command ? `Command: ${w.command}` : undefined,
+      `Stale since ${new Date(w.staleSince).toLocaleTimeString()}`,
+      w.reapAt !== undefined
+        ? `The gateway takes it down at ${new Date(w.reapAt).toLocaleTimeString()} (gateway flag --stale-worker-grace-ms); Kill Process ends it now.`
+        : 'Only reported (--stale-worker-grace-ms 0); Kill Process ends it.',
+    ]),
+    icon: 'warning',
+    iconColor: 'list.warningForeground',
+    contextValue: 'staleWorker processKillable',
+    collapsible: 'none',
+    children: [],
+    ref: { kind: 'process', pid: w.pid, startTime: w.startTime, role: 'staleWorker' },
+    parentId,
+  };
+}
+
+/** CPU and memory: the sampler's /proc reading, else what process.tree said. */
+function usageOf(pid: number, input: TreeInput, node?: ProcessNodeView): { cpuPercent?: number; rssBytes?: number } | undefined {
+  const sampled = input.resources?.usage.get(pid);
+  if (sampled) return sampled;
+  return node ? { cpuPercent: node.cpuPercent, rssBytes: node.rssBytes } : undefined;
+}
+
+function programName(display: string | undefined): string | undefined {
+  const first = display?.split(' ')[0]?.replace(/^"|"$/g, '');
+  return first ? first.split(/[\\/]/).pop() || undefined : undefined;
+}
+
+function oneLine(text: string, max: number): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
 function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNode {
@@ -95,6 +275,7 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
   const desc = [
     `${formatDuration(input.now - s.createdAt)} old`, attach, s.closeOnDisconnect ? 'closes on disconnect' : undefined,
     evicted ? `worker stopped at the limit ${formatDuration(input.now - evicted.at)} ago` : undefined,
+    s.agent?.model, s.agent?.error ? `error: ${oneLine(s.agent.error, 80)}` : undefined,
   ]
     .filter(Boolean)
     .join(' · ');
@@ -108,9 +289,12 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
       `Created ${new Date(s.createdAt).toLocaleString()}`,
       s.client ? `Attached client: ${s.client}` : 'No attached client',
       s.closeOnDisconnect ? 'Closed when its client disconnects' : 'Stays open when its client disconnects',
-      evicted ? evictionText(evicted) : s.worker ? undefined : 'No worker yet (started by the first slash command)',
+      s.agent?.model ? `Model: ${s.agent.model}${s.agent.status ? ` (${s.agent.status})` : ''}` : undefined,
+      s.agent?.error ? `Error from the backend: ${s.agent.error}` : undefined,
+      evicted ? evictionText(evicted) : s.worker ? undefined : input.backend?.name === 'hermes' ? 'No worker yet (hermes starts it once the session\'s agent is built)' : 'No worker yet (started by the first slash command)',
     ]),
-    icon: 'comment-discussion',
+    icon: s.agent?.error ? 'warning' : 'comment-discussion',
+    iconColor: s.agent?.error ? 'list.warningForeground' : undefined,
     contextValue: 'session closable',
     collapsible: 'expanded',
     children: worker ? [worker] : [],

@@ -5,6 +5,7 @@ import type { Log } from '../host/seams';
 import { ResourceSampler } from '../host/resourceSampler';
 import { WardenHost } from '../host/wardenHost';
 import { killWorkerGroup } from '../host/workerKill';
+import { ALERT_ACTIONS, BackendAlerts } from './backendAlerts';
 import { COMMAND_IDS, createHandlers } from './commands';
 import { contextKeys } from './contextKeys';
 import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, OrphanSource, startupOrphanScan } from './orphansFlow';
@@ -22,6 +23,12 @@ export interface UiOptions {
   graceMs: () => number;
 }
 
+/** hermes: its gateway's own CPU and memory (its workers are roots of their own). */
+function hermesProgram(host: WardenHost): { pid: number }[] {
+  const b = host.model.backend();
+  return b?.name === 'hermes' && b.pid !== undefined && b.state === 'running' ? [{ pid: b.pid }] : [];
+}
+
 export class WardenUi implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private orphans: OrphanItem[] = [];
@@ -32,10 +39,26 @@ export class WardenUi implements vscode.Disposable {
 
   constructor(private readonly o: UiOptions) {
     const { vs, host, log } = o;
-    this.sampler = new ResourceSampler(() => host.model.workers().map((w) => ({ pid: w.pid, pgid: w.pgid })));
+    this.sampler = new ResourceSampler(
+      () => [
+        ...host.model.workers().map((w) => ({ pid: w.pid, pgid: w.pgid })),
+        ...host.model.staleWorkers().map((w) => ({ pid: w.pid })),
+        ...hermesProgram(host),
+      ],
+      undefined,
+      {
+        // The command backend's tree comes from the gateway (escapees found by group and tag included).
+        processTree: () =>
+          host.supervisor.current.state === 'running' && host.model.backend()?.name === 'command'
+            ? host.supervisor.request('process.tree', {}, 5000)
+            : undefined,
+      },
+    );
     this.tree = new ProcessTreeProvider(vs, () => ({
       gateway: host.supervisor.current,
       sessions: host.model.list(),
+      backend: host.model.backend(),
+      staleWorkers: host.model.staleWorkers(),
       resources: this.sampler.running ? this.sampler.current : undefined,
       orphans: this.orphans,
       now: Date.now(),
@@ -48,7 +71,7 @@ export class WardenUi implements vscode.Disposable {
       this.tree.refresh();
       const st = host.supervisor.current;
       const workers = host.model.workers().length;
-      const s = statusBarText(st, workers, this.orphans.length);
+      const s = statusBarText(st, workers, this.orphans.length, host.model.backend());
       status.text = s.text;
       status.tooltip = s.tooltip;
       status.show();
@@ -79,6 +102,17 @@ export class WardenUi implements vscode.Disposable {
       }),
       // No reveal on a disposed view.
       { dispose: () => this.timers.forEach((t) => clearTimeout(t)) },
+    );
+
+    // The backend's program failing, exiting or reporting errors: said once, with what to do.
+    const alerts = new BackendAlerts(vs.window, log, (action) => {
+      if (action === ALERT_ACTIONS.log) log.show();
+      else if (action === ALERT_ACTIONS.settings) void Promise.resolve(vs.commands.executeCommand('workbench.action.openSettings', 'gatewayWarden.gateway')).catch(() => undefined);
+      else void Promise.resolve(vs.commands.executeCommand('gatewayWarden.restartGateway')).catch(() => undefined);
+    });
+    this.disposables.push(
+      host.supervisor.onDidStart(() => alerts.reset()),
+      host.model.onDidChange(() => alerts.update(host.supervisor.current.state, host.model.backend())),
     );
 
     // Gateway events drive the tree; CPU/memory are sampled only while the view is visible.

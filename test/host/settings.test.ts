@@ -9,7 +9,7 @@ const reader = (values: Record<string, unknown>) => (key: string) => values[key]
 test('defaults when nothing is set', () => {
   const { settings, problems } = readSettings(reader({}));
   assert.deepEqual(problems, []);
-  assert.deepEqual(settings, { ...DEFAULT_SETTINGS, gatewayCommand: undefined });
+  assert.deepEqual(settings, { ...DEFAULT_SETTINGS, gatewayCommand: undefined, gatewayCwd: undefined });
 });
 
 test('bad values → one clear problem each and the default, never a throw', () => {

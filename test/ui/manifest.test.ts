@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { COMMAND_IDS } from '../../src/ui/commands';
 import { contextKeys } from '../../src/ui/contextKeys';
 import { buildTree } from '../../src/ui/treeNodes';
-import { DEFAULT_SETTINGS, LIMIT_BOUNDS } from '../../src/host/settings';
+import { DEFAULT_SETTINGS, GATEWAY_BACKENDS, LIMIT_BOUNDS } from '../../src/host/settings';
 
 const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
 const c = pkg.contributes;
@@ -43,7 +43,7 @@ test('menus reference contributed commands only; item menus match contextValue t
   for (const [menu, entries] of Object.entries(c.menus) as [string, { command: string; when?: string }[]][]) {
     for (const e of entries) assert.ok(known.has(e.command as never), `${menu}: ${e.command}`);
   }
-  const tokens = new Set(['gateway', 'running', 'starting', 'restarting', 'stopped', 'session', 'closable', 'worker', 'killable', 'orphans']);
+  const tokens = new Set(['gateway', 'running', 'starting', 'restarting', 'stopped', 'session', 'closable', 'worker', 'killable', 'orphans', 'processKillable']);
   let checked = 0;
   for (const e of c.menus['view/item/context']) {
     for (const m of e.when!.matchAll(/\\b(\w+)\\b/g)) {
@@ -59,10 +59,10 @@ test('menus reference contributed commands only; item menus match contextValue t
   }
 });
 
-test('gateway command and args, and the extra orphan patterns, are machine-scoped and restricted in untrusted workspaces; every setting is documented', () => {
+test('gateway backend, command, args and cwd, and the extra orphan patterns, are machine-scoped and restricted in untrusted workspaces; every setting is documented', () => {
   const props = c.configuration.properties;
-  // A cloned repository's .vscode/settings.json can neither pick the program to run nor aim the orphan sweep.
-  for (const key of ['gatewayWarden.gateway.command', 'gatewayWarden.gateway.args', 'gatewayWarden.orphans.extraPatterns']) {
+  // A cloned repository's .vscode/settings.json can neither pick the program to run (nor where) nor aim the orphan sweep.
+  for (const key of ['gatewayWarden.gateway.backend', 'gatewayWarden.gateway.command', 'gatewayWarden.gateway.args', 'gatewayWarden.gateway.cwd', 'gatewayWarden.orphans.extraPatterns']) {
     assert.equal(props[key].scope, 'machine', key);
     assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
   }
@@ -70,7 +70,11 @@ test('gateway command and args, and the extra orphan patterns, are machine-scope
     assert.ok((p.description ?? p.markdownDescription ?? '').length > 20, `${key} is documented`);
     assert.ok('default' in p, `${key} has a default`);
   }
-  assert.equal(Object.keys(props).length, 10);
+  assert.equal(Object.keys(props).length, 12);
+  // The backend enum is the one the host reads, with a description for each value.
+  assert.deepEqual(props['gatewayWarden.gateway.backend'].enum, [...GATEWAY_BACKENDS]);
+  assert.equal(props['gatewayWarden.gateway.backend'].enumDescriptions.length, GATEWAY_BACKENDS.length);
+  assert.equal(props['gatewayWarden.gateway.backend'].default, DEFAULT_SETTINGS.backend);
 });
 
 test('welcome content: exactly one applies whenever the tree can be empty (stopped, failed, before activation), each with a Start link', () => {
@@ -111,8 +115,9 @@ test('palette when-clauses follow the gateway state: Stop hidden when stopped, S
   const runningEmpty = { ...contextKeys({ state: 'running' }, 0, 0) };
   assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, stopped)), ['gatewayWarden.startGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog']);
   assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, failed)), ['gatewayWarden.startGateway', 'gatewayWarden.restartGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog']);
-  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, running)), ['gatewayWarden.startGateway']);
-  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, runningEmpty)), ['gatewayWarden.startGateway', 'gatewayWarden.closeSession', 'gatewayWarden.killWorker']);
+  // Kill Process acts on a tree row only (it needs the row's pid and start time).
+  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, running)), ['gatewayWarden.startGateway', 'gatewayWarden.killProcess']);
+  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, runningEmpty)), ['gatewayWarden.startGateway', 'gatewayWarden.closeSession', 'gatewayWarden.killWorker', 'gatewayWarden.killProcess']);
   // view/title: the same rule for Start/Stop/Restart.
   const title = (c.menus['view/title'] as { command: string; when: string }[]).filter((e) => evalWhen(e.when, { ...stopped, view: 'gatewayWarden.processes' })).map((e) => e.command);
   assert.ok(title.includes('gatewayWarden.startGateway') && !title.includes('gatewayWarden.stopGateway') && !title.includes('gatewayWarden.restartGateway'), title.join());
