@@ -140,7 +140,8 @@ export class GatewayModel {
         break;
       }
       case 'backend.event':
-        return this.applyBackendEvent(ev, now);
+        if (!this.applyBackendEvent(ev, now)) return false;
+        break;
       case 'worker.stale': {
         const w = staleOf(ev, now);
         if (!w) return false;

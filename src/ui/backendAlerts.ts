@@ -31,7 +31,7 @@ export function programAlert(b: BackendView): Alert | undefined {
   const why = oneLine(b.error ?? `${b.display ?? 'the program'} ${b.state}`);
   if (b.name === 'hermes') {
     if (b.state === 'failed') {
-      return { level: 'error', message: `Gateway Warden: hermes-agent's gateway did not start: ${why} ${HERMES_SETUP_HINT}`, actions: [ALERT_ACTIONS.log, ALERT_ACTIONS.settings] };
+      return { level: 'error', message: `Gateway Warden: hermes-agent's gateway did not start: ${why} — ${HERMES_SETUP_HINT}`, actions: [ALERT_ACTIONS.log, ALERT_ACTIONS.settings] };
     }
     return {
       level: 'error',
@@ -42,7 +42,7 @@ export function programAlert(b: BackendView): Alert | undefined {
   if (b.state === 'failed') {
     return {
       level: 'error',
-      message: `Gateway Warden: the ${b.name} backend's program did not start: ${why} Check gatewayWarden.gateway.command, .args and .cwd.`,
+      message: `Gateway Warden: the ${b.name} backend's program did not start: ${why} — check gatewayWarden.gateway.command, .args and .cwd.`,
       actions: [ALERT_ACTIONS.log, ALERT_ACTIONS.settings],
     };
   }

@@ -45,3 +45,70 @@ test('worker.evicted: the worker shows as stopping until worker.exited, the sess
   assert.equal(m.applyEvent({ type: 'worker.evicted', sessionId: 'nope', pid: 1 }), false, 'unknown session');
   assert.equal(m.applyEvent({ type: 'worker.evicted', sessionId: 's1' }), false, 'no pid');
 });
+
+// ---- hermes and command backends (issue 11) ---------------------------------------------------
+
+const hermesReady = {
+  type: 'gateway.ready', pid: 10, backend: 'hermes',
+  program: { pid: null, startTime: null, command: ['python3', '-m', 'tui_gateway.entry'], display: 'python3 -m tui_gateway.entry', cwd: '/srv/hermes', state: 'starting', error: null, exit: null },
+  staleWorkers: [],
+};
+
+test('backend: gateway.ready names it (starting), backend.state brings the pid and state, failure and exit keep the why; the embedded gateway has none', () => {
+  const m = new GatewayModel();
+  assert.equal(m.applyEvent({ type: 'gateway.ready', pid: 10, limits: {} }), true);
+  assert.equal(m.backend(), undefined);
+  m.applyEvent(hermesReady);
+  assert.deepEqual(m.backend(), { name: 'hermes', state: 'starting', pid: undefined, startTime: undefined, display: 'python3 -m tui_gateway.entry', cwd: '/srv/hermes', error: undefined, exit: undefined });
+  m.applyEvent({ type: 'backend.state', backend: 'hermes', state: 'running', pid: 11, startTime: 99, error: null, exit: null });
+  assert.deepEqual([m.backend()?.state, m.backend()?.pid, m.backend()?.startTime, m.backend()?.display], ['running', 11, 99, 'python3 -m tui_gateway.entry']);
+  m.applyEvent({ type: 'backend.state', backend: 'hermes', state: 'exited', pid: 11, startTime: 99, error: '`python3 -m tui_gateway.entry` (cwd /srv/hermes) exited (exit code 1)', exit: { code: 1, signal: null } });
+  assert.deepEqual([m.backend()?.state, m.backend()?.exit, m.backend()?.error], ['exited', { code: 1, signal: null }, '`python3 -m tui_gateway.entry` (cwd /srv/hermes) exited (exit code 1)']);
+  assert.equal(m.applyEvent({ type: 'backend.state', state: 'running' }), false, 'no backend name');
+  const long = 'x'.repeat(10_000);
+  m.applyEvent({ type: 'backend.state', backend: 'hermes', state: 'failed', error: long });
+  assert.ok(m.backend()!.error!.length <= 4001, 'a message is bounded');
+  m.clear();
+  assert.equal(m.backend(), undefined);
+});
+
+test('hermes events: an error names its session (agent.error) and is the backend\'s last error; session.info gives the model; others change nothing', () => {
+  const m = new GatewayModel();
+  let changes = 0;
+  m.onDidChange(() => changes++);
+  m.applyEvent(hermesReady);
+  m.applyEvent({ type: 'session.created', sessionId: 'ab12', label: 'x', createdAt: 5 });
+  changes = 0;
+  assert.equal(m.applyEvent({ type: 'backend.event', backend: 'hermes', event: { type: 'session.info', session_id: 'ab12', payload: { model: 'test-model' } } }), true);
+  assert.equal(m.get('ab12')?.agent?.model, 'test-model');
+  assert.equal(m.applyEvent({ type: 'backend.event', backend: 'hermes', event: { type: 'error', session_id: 'ab12', payload: { message: "agent init failed: No module named 'httpx'" } } }, 777), true);
+  assert.equal(m.get('ab12')?.agent?.error, "agent init failed: No module named 'httpx'");
+  assert.deepEqual(m.backend()?.lastError, { message: "agent init failed: No module named 'httpx'", sessionId: 'ab12', at: 777 });
+  assert.equal(changes, 2, 'the tree and the notifications hear of both');
+  assert.equal(m.applyEvent({ type: 'backend.event', backend: 'hermes', event: { type: 'status.update', payload: {} } }), false);
+  assert.equal(m.applyEvent({ type: 'backend.event', backend: 'hermes', event: 'junk' }), false);
+  // A resync keeps the error (session.list does not carry it) and takes hermes' status and model.
+  m.applyList({ sessions: [{ sessionId: 'ab12', createdAt: 5, worker: null, hermes: { sessionKey: 'k1', status: 'idle', model: 'other' } }], staleWorkers: [] });
+  assert.deepEqual(m.get('ab12')?.agent, { model: 'other', status: 'idle', error: "agent init failed: No module named 'httpx'" });
+});
+
+test('stale workers: worker.stale adds one, worker.reaped or its worker.exited (no session) removes it; session.list replaces the set; bounded', () => {
+  const m = new GatewayModel();
+  m.applyEvent(hermesReady);
+  assert.equal(m.applyEvent({ type: 'worker.stale', sessionId: null, pid: 50, startTime: 5, pgid: 50, sessionKey: 'k-gone', staleSince: 1000, reapAt: 31_000 }), true);
+  assert.deepEqual(m.staleWorkers(), [{ pid: 50, startTime: 5, pgid: 50, sessionKey: 'k-gone', command: undefined, staleSince: 1000, reapAt: 31_000 }]);
+  assert.equal(m.workers().length, 0, 'a stale worker is no session\'s worker');
+  assert.equal(m.applyEvent({ type: 'worker.reaped', sessionId: null, pid: 50, startTime: 6, reason: 'stale' }), false, 'another process with that pid');
+  assert.equal(m.applyEvent({ type: 'worker.reaped', sessionId: null, pid: 50, startTime: 5, reason: 'stale' }), true);
+  assert.deepEqual(m.staleWorkers(), []);
+  m.applyEvent({ type: 'worker.stale', pid: 51, startTime: 7, sessionKey: 'k2', staleSince: 2000, reapAt: null });
+  assert.equal(m.staleWorkers()[0].reapAt, undefined, 'only reported');
+  assert.equal(m.applyEvent({ type: 'worker.exited', pid: 51, startTime: 7, code: null, signal: null }), true);
+  assert.deepEqual(m.staleWorkers(), []);
+  m.applyList({ sessions: [], staleWorkers: [{ pid: 60, startTime: 1, sessionKey: 'k3', staleSince: 3, reapAt: 4, command: 'python3 -m tui_gateway.slash_worker --session-key k3' }, { pid: 'x' }] });
+  assert.deepEqual(m.staleWorkers().map((w) => w.pid), [60]);
+  m.applyList({ sessions: [] });
+  assert.deepEqual(m.staleWorkers(), [], 'a gateway that lists none has none');
+  for (let i = 0; i < 300; i++) m.applyEvent({ type: 'worker.stale', pid: 1000 + i, startTime: 1, staleSince: i });
+  assert.equal(m.staleWorkers().length, 256);
+});

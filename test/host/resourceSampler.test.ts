@@ -57,3 +57,43 @@ test('a backgrounded child re-parented away from the worker is still listed thro
   const pidOnly = new ResourceSampler(() => [{ pid: root.pid! }]);
   assert.ok(!(pidOnly.sample().children.get(root.pid!) ?? []).some((p) => p.pid === sleepPid), 'descendants alone would miss it');
 });
+
+test('process.tree (command backend): asked on the sampler\'s own tick only while it runs, one request at a time, parsed into the snapshot; not asked when there is nothing to show; dropped when stopped', async () => {
+  let asked = 0;
+  let answer: (v: unknown) => void = () => undefined;
+  let want = true;
+  const sampler = new ResourceSampler(() => [], 60_000, {
+    processTree: () => {
+      if (!want) return undefined;
+      asked++;
+      return new Promise((r) => (answer = r));
+    },
+  });
+  const snapshots: (unknown)[] = [];
+  sampler.onDidSample((s) => snapshots.push(s.tree));
+  assert.equal(asked, 0, 'nothing before the view is visible');
+  sampler.start();
+  assert.equal(asked, 1);
+  sampler.sample();
+  sampler.sample();
+  assert.equal(asked, 1, 'one in flight at a time');
+  answer({ backend: 'command', processes: [{ pid: 5, ppid: 1, startTime: 9, name: 'sh', command: 'sh', role: 'program' }, { pid: 'bad' }], truncated: false, takenAt: 123 });
+  await waitFor(() => sampler.current.tree, 'the tree in the snapshot');
+  assert.deepEqual(sampler.current.tree!.processes.map((p) => [p.pid, p.role]), [[5, 'program']]);
+  assert.ok(snapshots.length >= 3, 'the answer comes as a sample of its own');
+  sampler.sample();
+  assert.equal(asked, 2);
+  assert.equal(sampler.current.tree?.processes[0].pid, 5, 'the last tree stays until the next answer');
+  want = false;
+  answer(undefined);
+  await new Promise((r) => setImmediate(r));
+  sampler.sample();
+  assert.equal(sampler.current.tree, undefined, 'no longer applicable (another backend, gateway stopped): no tree');
+  want = true;
+  sampler.sample();
+  sampler.stop();
+  answer({ processes: [] });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sampler.current.tree, undefined, 'an answer after the view was hidden is dropped');
+  sampler.dispose();
+});

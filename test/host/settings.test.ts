@@ -94,3 +94,78 @@ test('limits: defaults 256 sessions and 16 workers; set values reach the gateway
   assert.equal(s.settings.maxSessions, 256);
   assert.match(s.problems.join(), /gatewayWarden\.limits\.maxSessions = true is not a whole number; using 256/);
 });
+
+// ---- gatewayWarden.gateway.backend / .cwd (issue 11) ----------------------------------------
+
+const owner = { pid: 1, startTime: 2, bootId: 'c' };
+const spec = (values: Record<string, unknown>) => {
+  const r = readSettings(reader(values), () => '/home/someone');
+  return { ...r, spec: launchSpec(r.settings, { extensionPath: '/ext', owner, execPath: '/electron', baseEnv: {} }) };
+};
+
+test('backend hermes without a command: our gateway with --backend hermes and no program (the gateway defaults to python3 -m tui_gateway.entry)', () => {
+  const { settings, problems, spec: s } = spec({ 'gateway.backend': 'hermes' });
+  assert.deepEqual(problems, []);
+  assert.equal(settings.backend, 'hermes');
+  assert.equal(s.command, '/electron');
+  assert.deepEqual(s.args, [...SMALL_HEAP_FLAGS, '/ext/dist/gateway.js', '--backend', 'hermes']);
+  assert.equal(s.env.ELECTRON_RUN_AS_NODE, '1');
+  assert.equal(s.env.GATEWAY_WARDEN_OWNER, '1:2:c');
+  assert.deepEqual([s.embedded, s.backend, s.program], [true, 'hermes', undefined]);
+});
+
+test('backend hermes with the venv python, args and a ~ checkout: the program after --, never read as a gateway flag', () => {
+  const { problems, spec: s } = spec({
+    'gateway.backend': 'hermes', 'gateway.command': '~/hermes-agent/.venv/bin/python', 'gateway.args': ['-m', 'tui_gateway.entry', '--backend', 'x'], 'gateway.cwd': '~/hermes-agent',
+  });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(s.args.slice(SMALL_HEAP_FLAGS.length), [
+    '/ext/dist/gateway.js', '--backend', 'hermes', '--cwd', '/home/someone/hermes-agent', '--',
+    '/home/someone/hermes-agent/.venv/bin/python', '-m', 'tui_gateway.entry', '--backend', 'x',
+  ]);
+  assert.equal(s.program, '/home/someone/hermes-agent/.venv/bin/python -m tui_gateway.entry --backend x');
+});
+
+test('backend command: the program after --; without a command it is a clear problem and the embedded gateway runs', () => {
+  const ok = spec({ 'gateway.backend': 'command', 'gateway.command': 'npx', 'gateway.args': ['some-mcp-server', '--stdio'], 'gateway.cwd': '/srv/app' });
+  assert.deepEqual(ok.problems, []);
+  assert.deepEqual(ok.spec.args.slice(SMALL_HEAP_FLAGS.length), ['/ext/dist/gateway.js', '--backend', 'command', '--cwd', '/srv/app', '--', 'npx', 'some-mcp-server', '--stdio']);
+  const missing = spec({ 'gateway.backend': 'command', 'gateway.args': ['x'] });
+  assert.equal(missing.settings.backend, 'embedded');
+  assert.match(missing.problems.join('\n'), /^Setting gatewayWarden\.gateway\.backend = "command" needs gatewayWarden\.gateway\.command \(the program to run under the warden\); using the embedded gateway\.$/m);
+  assert.match(missing.problems.join('\n'), /gateway\.args is ignored/);
+  assert.deepEqual(missing.spec.args, [...SMALL_HEAP_FLAGS, '/ext/dist/gateway.js']);
+});
+
+test('backend warden runs the command itself (today\'s custom gateway); so does embedded with a command set, as before the setting existed; warden without one is a problem', () => {
+  for (const backend of ['warden', 'embedded', undefined]) {
+    const { settings, problems, spec: s } = spec({ 'gateway.backend': backend, 'gateway.command': '/opt/gw', 'gateway.args': ['-v'] });
+    assert.deepEqual(problems, [], String(backend));
+    assert.equal(settings.backend, 'warden');
+    assert.deepEqual([s.command, s.args, s.embedded, s.backend], ['/opt/gw', ['-v'], false, 'warden']);
+    assert.match(s.expected!, /speaks the Gateway Warden protocol.*gatewayWarden\.gateway\.backend to "hermes"/);
+  }
+  const none = spec({ 'gateway.backend': 'warden' });
+  assert.equal(none.settings.backend, 'embedded');
+  assert.match(none.problems.join(), /gateway\.backend = "warden" needs gatewayWarden\.gateway\.command \(a program that speaks the Gateway Warden protocol\)/);
+});
+
+test('backend and cwd of the wrong type or value: one clear problem each, never a throw', () => {
+  for (const [bad, fallback] of [['hermez', 'embedded'], [42, 'embedded'], [['hermes'], 'embedded']] as const) {
+    const r = spec({ 'gateway.backend': bad });
+    assert.equal(r.settings.backend, fallback);
+    assert.equal(r.problems.length, 1, JSON.stringify(r.problems));
+    assert.match(r.problems[0], /^Setting gatewayWarden\.gateway\.backend = .* is not one of embedded, warden, hermes, command; using "embedded"\.$/);
+  }
+  assert.match(spec({ 'gateway.backend': 'nope', 'gateway.command': '/opt/gw' }).problems[0], /using "warden \(gateway\.command is set\)"/);
+  const rel = spec({ 'gateway.backend': 'hermes', 'gateway.cwd': 'hermes-agent' });
+  assert.equal(rel.settings.gatewayCwd, undefined);
+  assert.match(rel.problems.join(), /gateway\.cwd = "hermes-agent" is not an absolute path; using "\(the gateway's own working directory\)"/);
+  assert.ok(!rel.spec.args.includes('--cwd'));
+  assert.match(spec({ 'gateway.backend': 'hermes', 'gateway.cwd': 7 }).problems.join(), /gateway\.cwd = 7 is not a string/);
+  assert.match(spec({ 'gateway.backend': 'hermes', 'gateway.cwd': '/a\nb' }).problems.join(), /contains a NUL or newline/);
+  const ignored = spec({ 'gateway.cwd': '/srv' });
+  assert.equal(ignored.settings.gatewayCwd, undefined);
+  assert.match(ignored.problems.join(), /gateway\.cwd is ignored: it applies only with gatewayWarden\.gateway\.backend = "hermes" or "command"/);
+  assert.equal(spec({ 'gateway.backend': 'hermes', 'gateway.cwd': '  ' }).settings.gatewayCwd, undefined, 'blank = unset');
+});

@@ -295,3 +295,25 @@ test('a LimitReached whose data names no gatewayWarden setting is an ordinary er
     assert.deepEqual(opened, []);
   }
 });
+
+test('killProcess: a process row → process.kill {pid, startTime} at the gateway, the view refreshed; survivors are a warning; no row → a hint, nothing sent', async () => {
+  const gateway = fakeGateway('running', { 'process.kill': { pid: 120, startTime: 4, killed: true, survivors: [], elapsedMs: 37 } });
+  let refreshed = 0;
+  const { h, window, lines } = setup({ gateway, refreshView: () => refreshed++ });
+  const node = { id: 'process/120/4', ref: { kind: 'process', pid: 120, startTime: 4, role: 'process' } };
+  await h['gatewayWarden.killProcess'](node);
+  assert.deepEqual(gateway.calls, [{ method: 'process.kill', params: { pid: 120, startTime: 4 } }]);
+  assert.ok(lines.some((l) => /kill process 120: it and everything below it ended in 37 ms/.test(l)), lines.join('\n'));
+  assert.equal(window.shown.length, 0);
+  assert.equal(refreshed, 1);
+
+  const stubborn = fakeGateway('running', { 'process.kill': { pid: 400, startTime: 40, killed: false, survivors: [401] } });
+  const b = setup({ gateway: stubborn });
+  await b.h['gatewayWarden.killProcess']({ ref: { kind: 'process', pid: 400, startTime: 40, role: 'staleWorker' } });
+  assert.match(b.window.shown[0].message, /^Kill stale worker 400: still alive after the teardown: 401$/);
+
+  const c = setup({ gateway: fakeGateway('running', {}) });
+  await c.h['gatewayWarden.killProcess']();
+  assert.equal((c.gateway as ReturnType<typeof fakeGateway>).calls.length, 0);
+  assert.match(c.window.shown[0].message, /Kill Process works on a row of the Gateway Warden view/);
+});

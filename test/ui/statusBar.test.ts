@@ -27,3 +27,23 @@ test('status bar: "N of M workers" once the running gateway reported its cap; th
   assert.equal(statusBarText({ state: 'running', pid: 42 }, 3, 0).text, '$(server-process) 3');
   assert.equal(statusBarText({ state: 'stopping', limits }, 2, 0).text, '$(loading~spin) 2');
 });
+
+test('status bar: hermes and command name their backend; a program that failed or exited turns it into an error with the why in the tooltip', () => {
+  const limits = { maxSessions: 256, maxWorkers: 16 };
+  const hermes = { name: 'hermes', state: 'running', pid: 7, display: '/venv/bin/python -m tui_gateway.entry' };
+  const h = statusBarText({ state: 'running', pid: 42, limits, backend: 'hermes' }, 1, 0, hermes);
+  assert.equal(h.text, '$(server-process) hermes 1 of 16 workers');
+  assert.match(h.tooltip, /gateway running \(pid 42\), 1 of 16 workers\.\nBackend: hermes — \/venv\/bin\/python -m tui_gateway\.entry: running \(pid 7\)/);
+  const failed = statusBarText({ state: 'running', pid: 42, limits, backend: 'hermes' }, 0, 0, { ...hermes, state: 'failed', error: 'no gateway.ready within 30 s from `python3 -m tui_gateway.entry`' });
+  assert.equal(failed.text, '$(error) hermes failed 0 of 16 workers');
+  assert.match(failed.tooltip, /\nno gateway\.ready within 30 s from `python3 -m tui_gateway\.entry`/);
+  const cmd = { name: 'command', state: 'running', pid: 8, display: 'npx server' };
+  assert.equal(statusBarText({ state: 'running', pid: 42, limits, backend: 'command' }, 0, 2, cmd).text, '$(server-process) command $(warning) 2');
+  assert.equal(statusBarText({ state: 'running', pid: 42, backend: 'command' }, 0, 0, { ...cmd, state: 'exited', exit: { code: 0, signal: null } }).text, '$(error) command exited');
+  // embedded and warden: the count alone, the backend in the tooltip.
+  const w = statusBarText({ state: 'running', pid: 42, backend: 'warden' }, 3, 0);
+  assert.equal(w.text, '$(server-process) 3');
+  assert.match(w.tooltip, /\nBackend: warden/);
+  // Not running: a program state from before is not shown.
+  assert.equal(statusBarText({ state: 'stopped', backend: 'hermes' }, 0, 0, { ...hermes, state: 'failed' }).text, '$(circle-slash) hermes 0');
+});

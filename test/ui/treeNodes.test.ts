@@ -133,3 +133,112 @@ test('gateway node: "N of M workers" and the caps in its tooltip; a session whos
   const again = { ...evicted, worker: { pid: 202, startTime: 1, state: 'ready', startedAt: now } };
   assert.doesNotMatch(buildTree(input({ sessions: [again] }))[0].children[0].description!, /stopped at the limit/);
 });
+
+// ---- hermes and command backends (issue 11) ---------------------------------------------------
+
+const hermes = { name: 'hermes', state: 'running', pid: 150, startTime: 15, display: '/venv/bin/python -m tui_gateway.entry', cwd: '/srv/hermes' };
+
+test('hermes: Gateway → the hermes gateway (pid, killable), its sessions with their real slash_worker (pid), and stale workers under the gateway ("its session is gone", pid, killable)', () => {
+  const base = input();
+  const roots = buildTree(input({
+    gateway: { ...base.gateway, backend: 'hermes', limits: { maxSessions: 256, maxWorkers: 16 } },
+    backend: hermes,
+    sessions: [{ ...base.sessions[0], agent: { model: 'test-model', status: 'idle' }, worker: { ...base.sessions[0].worker!, command: '/venv/bin/python -m tui_gateway.slash_worker --session-key k1 --model test-model' } }],
+    staleWorkers: [{ pid: 400, startTime: 40, pgid: 400, sessionKey: 'k-gone', command: 'python -m tui_gateway.slash_worker --session-key k-gone', staleSince: now - 2000, reapAt: now + 28_000 }],
+  }));
+  const g = roots[0];
+  assert.match(g.description!, /running · pid 100 · up 1m 5s · hermes · 1 of 16 workers$/);
+  assert.match(g.tooltip!, /Backend: hermes \(hermes-agent's tui_gateway, run and watched by the built-in gateway\)/);
+  assert.match(g.tooltip!, /hermes gateway: \/venv\/bin\/python -m tui_gateway\.entry \(cwd \/srv\/hermes\), running, pid 150/);
+  const [program, session, stale] = g.children;
+  assert.deepEqual([program.label, program.id, program.contextValue], ['hermes gateway', 'program/150/15', 'program processKillable']);
+  assert.match(program.description!, /^pid 150 · running/);
+  assert.deepEqual(program.ref, { kind: 'process', pid: 150, startTime: 15, role: 'program' });
+  assert.equal(session.id, 'session/s1');
+  assert.match(session.description!, /test-model/);
+  const worker = session.children[0];
+  assert.match(worker.description!, /^pid 200 /);
+  assert.match(worker.tooltip!, /tui_gateway\.slash_worker --session-key k1/);
+  assert.deepEqual([stale.label, stale.id, stale.contextValue], ['Stale worker', 'stale/400/40', 'staleWorker processKillable']);
+  assert.match(stale.description!, /^pid 400 · its session is gone · taken down in 28s/);
+  assert.match(stale.tooltip!, /Stale worker — its session is gone \(pid 400, process group 400\)\nSession key: k-gone/);
+  assert.deepEqual(stale.ref, { kind: 'process', pid: 400, startTime: 40, role: 'staleWorker' });
+  assert.match(buildTree(input({ gateway: base.gateway, backend: hermes, staleWorkers: [{ pid: 1, startTime: 1, staleSince: now }] }))[0].children.at(-1)!.description!, /reported only/);
+});
+
+test('hermes that did not start: the program row says why (and how to point it at a hermes install), not killable; hermes\' error events show on the session and the program', () => {
+  const failed = {
+    name: 'hermes', state: 'failed', pid: 150, startTime: 15, display: 'python3 -m tui_gateway.entry',
+    error: 'no gateway.ready within 30 s from `python3 -m tui_gateway.entry` (cwd /tmp); is hermes-agent installed for that interpreter (and importable from that working directory)?',
+  };
+  const g = buildTree(input({ gateway: { ...input().gateway, backend: 'hermes' }, backend: failed, sessions: [] }))[0];
+  assert.match(g.description!, /· hermes failed ·/);
+  assert.equal(g.icon, 'warning');
+  const p = g.children[0];
+  assert.equal(p.contextValue, 'program');
+  assert.equal(p.icon, 'error');
+  assert.match(p.tooltip!, /no gateway\.ready within 30 s from `python3 -m tui_gateway\.entry`/);
+  assert.match(p.tooltip!, /Set gatewayWarden\.gateway\.command to the python of your hermes-agent environment/);
+
+  const err = "agent init failed: No module named 'httpx'";
+  const tree = buildTree(input({
+    gateway: { ...input().gateway, backend: 'hermes' },
+    backend: { ...hermes, lastError: { message: err, sessionId: 's1', at: now } },
+    sessions: [{ sessionId: 's1', createdAt: now, closeOnDisconnect: false, agent: { error: err } }],
+  }))[0];
+  assert.match(tree.children[0].description!, /error: agent init failed: No module named 'httpx'/);
+  assert.match(tree.children[1].description!, /error: agent init failed/);
+  assert.match(tree.children[1].tooltip!, /Error from the backend: agent init failed/);
+  assert.equal(tree.children[1].icon, 'warning');
+  assert.match(tree.children[1].tooltip!, /No worker yet \(hermes starts it once the session's agent is built\)/);
+});
+
+const commandTree = {
+  processes: [
+    { pid: 100, ppid: 1, pgid: 100, startTime: 1, name: 'node', command: 'node gateway.js --backend command -- sh -c …', role: 'gateway', escaped: false },
+    { pid: 110, ppid: 100, pgid: 100, startTime: 2, name: 'sh', command: 'sh -c sleep 100 & sleep 200', role: 'program', escaped: false, rssBytes: 2 * 1024 * 1024, cpuPercent: 0.5 },
+    { pid: 112, ppid: 110, pgid: 100, startTime: 3, name: 'sleep', command: 'sleep 200', role: 'process', escaped: false },
+    { pid: 111, ppid: 110, pgid: 100, startTime: 3, name: 'node', command: 'node server.js', role: 'process', escaped: false, rssBytes: 40 * 1024 * 1024 },
+    { pid: 120, ppid: 111, pgid: 100, startTime: 4, name: 'esbuild', command: 'esbuild --watch', role: 'process', escaped: false },
+    { pid: 130, ppid: 1, pgid: 130, startTime: 5, name: 'sleep', command: 'sleep 600', role: 'process', escaped: true },
+  ],
+  truncated: false,
+  takenAt: now,
+};
+
+test('command: Gateway → the command → its descendants (pid, CPU, memory), nested by parent; an escapee (setsid) under the gateway, marked; every one killable', () => {
+  const base = input();
+  const program = { name: 'command', state: 'running', pid: 110, startTime: 2, display: 'sh -c "sleep 100 & sleep 200"', cwd: '/srv' };
+  const g = buildTree(input({
+    gateway: { ...base.gateway, backend: 'command', limits: { maxSessions: 256, maxWorkers: 16 } },
+    backend: program, sessions: [],
+    resources: { usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: now, tree: commandTree },
+  }))[0];
+  assert.match(g.description!, /running · pid 100 · up 1m 5s · command$/, 'no worker count: the command backend has no workers');
+  assert.doesNotMatch(g.tooltip!, /Workers:|Sessions:/);
+  const show = (n: TreeNode, depth = 0): string[] => [`${'  '.repeat(depth)}${n.label} ${n.description}`, ...n.children.flatMap((c) => show(c, depth + 1))];
+  assert.deepEqual(g.children.flatMap((c) => show(c)), [
+    'sh pid 110 · running · 0.5% CPU · 2.0 MB',
+    '  node pid 111 · 40 MB',
+    '    esbuild pid 120',
+    '  sleep pid 112',
+    'sleep pid 130 · escaped',
+  ]);
+  const [prog, escapee] = g.children;
+  assert.deepEqual(prog.ref, { kind: 'process', pid: 110, startTime: 2, role: 'program' });
+  for (const n of flat(g.children)) assert.match(n.contextValue, /\bprocessKillable\b/, n.id);
+  assert.deepEqual(prog.children[0].children[0].ref, { kind: 'process', pid: 120, startTime: 4, role: 'process' });
+  assert.match(escapee.tooltip!, /Escaped: it left its parent/);
+  const ids = flat(g.children).map((n) => n.id);
+  assert.equal(new Set(ids).size, ids.length, 'unique ids');
+  // Before the first process.tree answer: the program alone, from backend.state.
+  const bare = buildTree(input({ gateway: { ...base.gateway, backend: 'command' }, backend: program, sessions: [] }))[0];
+  assert.deepEqual(bare.children.map((c) => `${c.label} ${c.description}`), ['sh pid 110 · running']);
+  // Exited: why, no Kill; the rest of the tree (anything left) still listed.
+  const exited = buildTree(input({
+    gateway: { ...base.gateway, backend: 'command' }, backend: { ...program, state: 'exited', exit: { code: 2, signal: null }, error: '`sh -c …` exited (exit code 2)' }, sessions: [],
+    resources: { usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: now, tree: { ...commandTree, processes: [commandTree.processes[0], commandTree.processes[5]] } },
+  }))[0];
+  assert.deepEqual(exited.children.map((c) => `${c.label} ${c.description} [${c.contextValue}]`), ['sh pid 110 · exited (code 2) [program]', 'sleep pid 130 · escaped [process processKillable]']);
+  assert.match(exited.children[0].tooltip!, /exited \(exit code 2\)/);
+});
