@@ -132,6 +132,7 @@ try {
     serverPgid: server.pgid,
     workbenchUrl,
     userDataDir,
+    repoRoot: root,
     artifacts,
     log,
     track: (pid) => tracked.add(pid),
@@ -146,6 +147,8 @@ try {
   };
   results = await stories.runStories(ctx, only);
   if (ctx.shared.hostKillMs !== undefined) log(`measured: host SIGKILL → none of its processes left: ${ctx.shared.hostKillMs} ms`);
+  if (ctx.shared.hermesHostKillMs !== undefined) log(`measured: hermes backend (fake), host SIGKILL with a busy worker → none of its processes left: ${ctx.shared.hermesHostKillMs} ms`);
+  if (ctx.shared.commandHostKillMs !== undefined) log(`measured: command backend, host SIGKILL → none of its processes (an escapee included) left: ${ctx.shared.commandHostKillMs} ms`);
 } catch (err) {
   runError = err;
   if (browser) {

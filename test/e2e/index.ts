@@ -4,6 +4,8 @@
 import { failureContext } from './diagnostics';
 import { smokeStory } from './smoke';
 import type { E2eContext, Story } from './story';
+import { commandStory } from './stories/command';
+import { hermesStory } from './stories/hermes';
 import { hostKillStory } from './stories/hostKill';
 import { killWorkerStory } from './stories/killWorker';
 import { missingGatewayStory } from './stories/missingGateway';
@@ -14,6 +16,7 @@ import { viewStory } from './stories/view';
 
 export const STORIES: readonly Story[] = [
   smokeStory, viewStory, sessionsStory, killWorkerStory, hostKillStory, orphanStory, reloadStory, missingGatewayStory,
+  hermesStory, commandStory,
 ];
 
 export interface StoryResult {

@@ -8,6 +8,8 @@ export interface E2eContext {
   /** Workbench URL for the test workspace. */
   workbenchUrl: string;
   userDataDir: string;
+  /** The repository the run is from (its test fixtures, e.g. the fake hermes gateway). */
+  repoRoot: string;
   /** Where screenshots and logs of this run go. */
   artifacts: string;
   log(message: string): void;

@@ -31,4 +31,14 @@ describe('Gateway Warden in a real extension host', () => {
     const views: string[] = (contributes.views?.gatewayWarden ?? []).map((v: { id: string }) => v.id);
     assert.deepEqual(views, ['gatewayWarden.processes']);
   });
+
+  it('reads the backend settings as contributed: gateway.backend defaults to embedded, with the four backends; backend, command, args and cwd machine-scoped', () => {
+    const cfg = vscode.workspace.getConfiguration('gatewayWarden');
+    assert.equal(cfg.inspect('gateway.backend')?.defaultValue, 'embedded');
+    assert.equal(cfg.inspect('gateway.cwd')?.defaultValue, '');
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const props = ext.packageJSON.contributes.configuration.properties;
+    assert.deepEqual(props['gatewayWarden.gateway.backend'].enum, ['embedded', 'warden', 'hermes', 'command']);
+    for (const key of ['backend', 'command', 'args', 'cwd']) assert.equal(props[`gatewayWarden.gateway.${key}`].scope, 'machine', key);
+  });
 });
