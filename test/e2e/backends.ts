@@ -2,12 +2,33 @@
 // a user would) and back, and checking a row's pid against the OS.
 import * as assert from 'node:assert/strict';
 import { waitFor } from '../support/processes';
-import { describeProcess, HostRef, ownedBy, processInfo } from './hostProcesses';
-import { assertCleanTree, waitForHost, waitForRunningGateway } from './hosts';
+import { describeProcess, extensionHosts, hostRef, HostRef, ownedBy, processInfo } from './hostProcesses';
+import { assertCleanTree, waitForRunningGateway } from './hosts';
 import type { E2eContext } from './story';
 import { clearNotifications, runFromPalette, waitForWorkbench } from './workbench';
 
 export const BACKEND_SETTINGS = ['gatewayWarden.gateway.backend', 'gatewayWarden.gateway.command', 'gatewayWarden.gateway.args', 'gatewayWarden.gateway.cwd'];
+
+/**
+ * The pids of the extension hosts there are now. code-server keeps a reloaded window's old host
+ * alive for its reconnection grace (minutes; its processes are gone, deactivate has run), so
+ * "the one host" is the one that was not there before.
+ */
+export function hostPids(ctx: E2eContext): Set<number> {
+  return new Set(extensionHosts(ctx.serverPgid).map((p) => p.pid));
+}
+
+/** The one extension host not among `before`. */
+export async function waitForNewHost(ctx: E2eContext, before: Set<number>, timeoutMs = 60_000): Promise<HostRef> {
+  const host = await waitFor(() => {
+    const fresh = extensionHosts(ctx.serverPgid).filter((p) => !before.has(p.pid));
+    return fresh.length === 1 ? hostRef(fresh[0].pid) : undefined;
+  }, `one new extension host (not ${[...before].join(', ')})`, timeoutMs, 50).catch((e: Error) => {
+    throw new Error(`${e.message}; hosts: ${extensionHosts(ctx.serverPgid).map((h) => h.pid).join(', ') || 'none'}`);
+  });
+  ctx.noteHost(host.marker);
+  return host;
+}
 
 /**
  * Writes `patch` into settings.json and reloads the window (the window reads the file afresh; a
@@ -15,18 +36,45 @@ export const BACKEND_SETTINGS = ['gatewayWarden.gateway.backend', 'gatewayWarden
  * host's processes are gone (a clean deactivate) and returns the new host.
  */
 export async function reloadWith(ctx: E2eContext, host: HostRef, patch: Record<string, unknown>): Promise<HostRef> {
+  const before = hostPids(ctx);
   ctx.updateSettings(patch);
   await runFromPalette(ctx.page, 'Developer: Reload Window');
   await waitFor(() => ownedBy(host).length === 0, `no process of host ${host.pid} after the reload`, 15_000, 20).catch((e: Error) => {
     throw new Error(`${e.message}; left: ${ownedBy(host).map(describeProcess).join('; ')}`);
   });
   await waitForWorkbench(ctx.page);
-  return waitForHost(ctx, host.pid);
+  return waitForNewHost(ctx, before);
+}
+
+/** The newest extension host (the window's, whatever older ones are still exiting). */
+export function newestHost(ctx: E2eContext): HostRef | undefined {
+  const hosts = extensionHosts(ctx.serverPgid).map((p) => hostRef(p.pid)).filter((h): h is HostRef => h !== undefined);
+  return hosts.sort((a, b) => b.fingerprint.startTime - a.fingerprint.startTime)[0];
+}
+
+/**
+ * Runs a backend story's body, then goes back to the embedded gateway whatever happened; a failure
+ * of the body is the story's error (one of the way back is logged, not put in its place).
+ */
+export async function withBackend(ctx: E2eContext, body: () => Promise<void>): Promise<void> {
+  let failed = false;
+  try {
+    await body();
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    const host = newestHost(ctx);
+    const back = host ? backToEmbedded(ctx, host) : Promise.reject(new Error('no extension host'));
+    await back.catch((e: Error) => {
+      if (!failed) throw e;
+      ctx.log(`(after the failure) back to the embedded gateway failed too: ${e.message}`);
+    });
+  }
 }
 
 /** Back to the embedded gateway: settings cleared, reloaded, a clean tree. */
-export async function backToEmbedded(ctx: E2eContext): Promise<void> {
-  const host = await waitForHost(ctx);
+export async function backToEmbedded(ctx: E2eContext, host: HostRef): Promise<void> {
   await clearNotifications(ctx.page).catch(() => undefined);
   await reloadWith(ctx, host, Object.fromEntries(BACKEND_SETTINGS.map((k) => [k, undefined])));
   const gw = await waitForRunningGateway(ctx);

@@ -14,7 +14,11 @@ export async function waitForHost(ctx: E2eContext, not?: number, timeoutMs = 60_
     `one extension host${not ? ` other than ${not}` : ''} under code-server (group ${ctx.serverPgid})`,
     timeoutMs,
     50,
-  );
+  ).catch((e: Error) => {
+    // Which hosts there were (none, or an old one still exiting) says what went wrong.
+    const hosts = extensionHosts(ctx.serverPgid);
+    throw new Error(`${e.message}; hosts: ${hosts.map((h) => `${h.pid} (${h.state})`).join(', ') || 'none'}`);
+  });
   ctx.noteHost(host.marker);
   return host;
 }

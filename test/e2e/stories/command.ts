@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { isAlive, waitFor } from '../../support/processes';
-import { assertProcess, backToEmbedded, reloadWith } from '../backends';
+import { assertProcess, hostPids, newestHost, reloadWith, waitForNewHost, withBackend } from '../backends';
 import { describeProcess, ownedBy } from '../hostProcesses';
-import { isGatewayRow, waitForHost, waitForRunningGateway } from '../hosts';
+import { isGatewayRow, waitForRunningGateway } from '../hosts';
 import type { Story } from '../story';
 import { childrenOf, contextMenu, formatTree, pidIn, readTree, TreeRow, waitForTree } from '../workbench';
 import { HOST_DEATH_BOUND_MS, killHostAndMeasure } from './hostKill';
@@ -15,13 +15,14 @@ export const commandStory: Story = {
   id: 'command',
   title: 'the command backend (`sh -c` with two children and a setsid escapee): the tree shows Gateway → the command → its children with pids (and the escapee, marked); Kill Process on one ends it alone; host SIGKILL → nothing left',
   async run(ctx) {
-    const before = await waitForHost(ctx);
+    const before = newestHost(ctx);
+    assert.ok(before, 'no extension host');
     const host = await reloadWith(ctx, before, {
       'gatewayWarden.gateway.backend': 'command',
       'gatewayWarden.gateway.command': '/bin/sh',
       'gatewayWarden.gateway.args': ['-c', SCRIPT],
     });
-    try {
+    await withBackend(ctx, async () => {
       const gateway = await waitForRunningGateway(ctx);
       assert.match(gateway.row.description, /\bcommand\b/);
       const { sh, kids, escapee } = await waitForTree(ctx.page, 'the command with its two sleeps, and the escapee', (rows) => {
@@ -47,15 +48,14 @@ export const commandStory: Story = {
       for (const pid of [shPid, pidIn(kids[1])!, escPid]) assert.ok(isAlive(pid), `${pid} died with ${victimPid}`);
 
       const owned = ownedBy(host);
+      const hostsBefore = hostPids(ctx);
       assert.ok(owned.some((p) => p.pid === escPid), `the escapee ${escPid} is not owned by host ${host.pid}: ${owned.map(describeProcess).join('; ')}`);
       const ms = await killHostAndMeasure(ctx, host, owned.map((p) => p.pid));
       ctx.shared.commandHostKillMs = Math.round(ms);
       assert.deepEqual(ownedBy(host).map(describeProcess), [], 'processes of the killed host are still running');
       assert.ok(ms <= HOST_DEATH_BOUND_MS, `the killed host's processes took ${ms.toFixed(0)} ms to go (bound ${HOST_DEATH_BOUND_MS} ms)`);
-      await waitForHost(ctx, host.pid);
+      await waitForNewHost(ctx, hostsBefore);
       await waitForRunningGateway(ctx);
-    } finally {
-      await backToEmbedded(ctx);
-    }
+    });
   },
 };

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { isAlive, waitFor } from '../../support/processes';
-import { assertProcess, backToEmbedded, reloadWith } from '../backends';
+import { assertProcess, hostPids, newestHost, reloadWith, waitForNewHost, withBackend } from '../backends';
 import { describeProcess, ownedBy } from '../hostProcesses';
-import { isGatewayRow, waitForHost, waitForRunningGateway } from '../hosts';
+import { isGatewayRow, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, sessionRow, workerPid, workerRow } from '../sessions';
 import type { Story } from '../story';
 import { answerInputBox, childrenOf, clearNotifications, contextMenu, formatTree, pidIn, readTree, runFromPalette, waitForTree } from '../workbench';
@@ -15,14 +15,15 @@ export const hermesStory: Story = {
   id: 'hermes',
   title: 'the hermes backend (the fake hermes gateway, gateway.cwd = its folder): a session from the panel runs /help and its real slash_worker shows in the tree with its pid (checked against the OS); Close Session ends it; host SIGKILL with a busy worker → nothing left',
   async run(ctx) {
-    const before = await waitForHost(ctx);
+    const before = newestHost(ctx);
+    assert.ok(before, 'no extension host');
     const host = await reloadWith(ctx, before, {
       'gatewayWarden.gateway.backend': 'hermes',
       // `python3 -m tui_gateway.entry` (the default) finds the fake in its working directory, as a
       // user's finds hermes-agent in their checkout.
       'gatewayWarden.gateway.cwd': path.join(ctx.repoRoot, 'test', 'fixtures', 'hermes'),
     });
-    try {
+    await withBackend(ctx, async () => {
       const gateway = await waitForRunningGateway(ctx);
       const hermesPid = await waitForTree(ctx.page, 'the hermes gateway row, running, with a pid', (rows) => {
         const r = rows.find((x) => x.label === 'hermes gateway' && /\brunning\b/.test(x.description));
@@ -51,6 +52,7 @@ export const hermesStory: Story = {
       await answerInputBox(ctx.page, 'Slash command for session hermes-b', '/fake-hold');
       await waitForTree(ctx.page, 'the worker of "hermes-b" busy', (rows) => /\bbusy\b/.test(workerRow(rows, 'hermes-b')?.description ?? ''));
       const owned = ownedBy(host);
+      const hostsBefore = hostPids(ctx);
       for (const [role, pid] of [['gateway', gateway.pid], ['hermes', hermesPid], ['busy worker', busy]] as const) {
         assert.ok(owned.some((p) => p.pid === pid), `before the kill: no live ${role} (${pid}) owned by host ${host.pid}; owned: ${owned.map(describeProcess).join('; ')}`);
       }
@@ -60,15 +62,13 @@ export const hermesStory: Story = {
       assert.ok(ms <= HOST_DEATH_BOUND_MS, `the killed host's processes took ${ms.toFixed(0)} ms to go (bound ${HOST_DEATH_BOUND_MS} ms)`);
 
       // The new host runs hermes afresh: the gateway and a new hermes, no session, no worker.
-      const next = await waitForHost(ctx, host.pid);
+      const next = await waitForNewHost(ctx, hostsBefore);
       await waitForRunningGateway(ctx);
       await clearNotifications(ctx.page).catch(() => undefined);
       const rows = await waitForTree(ctx.page, 'a fresh hermes', (r) => r.some((x) => x.label === 'hermes gateway' && /\brunning\b/.test(x.description)) && r, 30_000);
       const g = rows.find(isGatewayRow)!;
       assert.deepEqual(childrenOf(rows, g).map((r) => r.label), ['hermes gateway'], `the new host's tree:\n${formatTree(rows)}`);
       ctx.log(`new host ${next.pid} runs a fresh hermes`);
-    } finally {
-      await backToEmbedded(ctx);
-    }
+    });
   },
 };
