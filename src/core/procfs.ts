@@ -3,6 +3,7 @@
 // signal need.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { isLiveState } from './processSource';
 
 export interface ProcStat {
   pid: number;
@@ -12,35 +13,37 @@ export interface ProcStat {
   ppid: number;
   pgid: number;
   sid: number;
+  /** Fields 14 and 15: CPU time in user and kernel mode, in clock ticks. */
+  utime: number;
+  stime: number;
   /** Field 22: start time after boot, in raw clock ticks (never converted to wall clock). */
   startTime: number;
 }
 
 /**
- * Parses the text of /proc/PID/stat. `comm` may contain spaces and parentheses, so the fields
- * after it are found by splitting at the *last* ')'.
+ * Parses the text of /proc/PID/stat: the one parser of it in the code base. lifelineGuard.ts
+ * runs this function's own text in its thread, so it uses nothing outside itself. `comm` may
+ * contain spaces and parentheses, so the fields after it start after the *last* ')'.
  */
 export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3 (state); field N is rest[N - 3].
-  const num = (field: number) => Number(rest[field - 3]);
-  const stat: ProcStat = {
-    pid,
+  // f[0] is field 3 (state); field N is f[N - 3]. Fields after 22 are never split off.
+  const f = text.slice(close + 2).split(' ', 20);
+  const stat = {
+    pid: Number(text.slice(0, open)),
     comm: text.slice(open + 1, close),
-    state: rest[0] ?? '?',
-    ppid: num(4),
-    pgid: num(5),
-    sid: num(6),
-    startTime: num(22),
+    state: f[0] || '?',
+    ppid: Number(f[1]),
+    pgid: Number(f[2]),
+    sid: Number(f[3]),
+    utime: Number(f[11]),
+    stime: Number(f[12]),
+    startTime: Number(f[19]),
   };
-  if (!Number.isInteger(pid) || !Number.isFinite(stat.startTime) || !Number.isFinite(stat.ppid)) {
-    return undefined;
-  }
-  return stat;
+  const ok = Number.isInteger(stat.pid) && stat.pid > 0 && Number.isInteger(stat.ppid) && Number.isInteger(stat.pgid) && Number.isInteger(stat.startTime);
+  return ok ? stat : undefined;
 }
 
 /**
@@ -84,11 +87,26 @@ export function classifyProcError(pid: number, e: unknown): { state: 'gone' } | 
   return { state: 'gone' };
 }
 
+/** Reused by every stat read: scans and teardown polls read thousands of these a second. */
+const statBuffer = Buffer.alloc(4096);
+
+/** The text of /proc/PID/stat, read into statBuffer (no fstat, no allocation but the string). */
+function readStatText(pid: number): string {
+  const fd = fs.openSync(`/proc/${pid}/stat`, 'r');
+  let n: number;
+  try {
+    n = fs.readSync(fd, statBuffer, 0, statBuffer.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return n < statBuffer.length ? statBuffer.toString('utf8', 0, n) : fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+}
+
 /** /proc/PID/stat with what a failure proves: found, gone (proof), or unknown. */
 export function readProcStatChecked(pid: number): ProcRead<ProcStat> {
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readStatText(pid);
   } catch (e) {
     return classifyProcError(pid, e);
   }
@@ -125,10 +143,6 @@ export function procPidsChecked(): number[] | undefined {
     if (c >= 48 && c <= 57) pids.push(Number(name));
   }
   return pids;
-}
-
-export function isLiveState(state: string): boolean {
-  return state !== 'Z' && state !== 'X';
 }
 
 /** A lean scan: /proc/PID/stat of every live (non-zombie) process, nothing else. */

@@ -1,8 +1,7 @@
 // CPU and memory of workers and their children, sampled from the process table only while
 // someone is looking (the tree view is visible). Linux reads /proc; elsewhere nothing is shown.
-import * as fs from 'node:fs';
 import { descendantsOf, ProcessInfo, scanProcSync } from '../core/processTable';
-import { clockTicksPerSecond, readProcRss } from '../core/procfs';
+import { clockTicksPerSecond, readProcRss, readProcStat } from '../core/procfs';
 import { Emitter } from './emitter';
 
 export interface ResourceUsage {
@@ -25,16 +24,8 @@ const MIN_CPU_INTERVAL_MS = 250;
 
 /** utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat). */
 export function readCpuTicks(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(rest[14 - 3]);
-  const stime = Number(rest[15 - 3]);
-  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
+  const st = readProcStat(pid);
+  return st && Number.isFinite(st.utime + st.stime) ? st.utime + st.stime : undefined;
 }
 
 export interface SampleRoot {

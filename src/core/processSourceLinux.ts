@@ -1,0 +1,62 @@
+// Linux: the process table from /proc (procfs.ts's readers). Synchronous on purpose: a pass
+// over /proc costs about half of spawning `ps`, and kill paths need the blocking form anyway.
+import { OWNER_ENV } from './ownerMarker';
+import {
+  procPidsChecked, readLinuxBootId, readProcCmdline, readProcEnvVar, readProcRss, readProcStatChecked, readProcUidChecked,
+} from './procfs';
+import type { ListOptions, PidLook, ProcessInfo, ProcessList, ProcessSource } from './processSource';
+
+/** A pass over /proc: stat, uid and command line of every process (plus marker and memory). */
+export function scanProcSync(opts: ListOptions = {}): ProcessInfo[] {
+  return listLinux(opts).rows;
+}
+
+function listLinux(opts: ListOptions): ProcessList {
+  const readOwner = opts.readOwner ?? true;
+  const myUid = process.getuid?.();
+  const pids = procPidsChecked();
+  if (!pids) return { rows: [], complete: false, why: 'cannot list /proc' };
+  const rows: ProcessInfo[] = [];
+  let why: string | undefined;
+  for (const pid of pids) {
+    const stat = readProcStatChecked(pid);
+    const uid = stat.state === 'found' ? readProcUidChecked(pid) : stat;
+    if (stat.state !== 'found' || uid.state !== 'found') {
+      if (uid.state === 'unknown') why ??= uid.why; // 'gone': exited between readdir and read
+      continue;
+    }
+    const info = statInfo(stat.value);
+    const argv = readProcCmdline(pid);
+    info.uid = uid.value;
+    info.cmdline = argv.length ? argv.join(' ') : `[${info.name}]`;
+    if (argv.length) info.argv = argv;
+    if (readOwner && uid.value === myUid) {
+      const owner = readProcEnvVar(pid, OWNER_ENV);
+      if (owner !== undefined) info.owner = owner;
+    }
+    if (opts.readMemory) info.rss = readProcRss(pid);
+    rows.push(info);
+  }
+  return why === undefined ? { rows, complete: true } : { rows, complete: false, why };
+}
+
+function statInfo(st: { pid: number; ppid: number; pgid: number; startTime: number; state: string; comm: string }): ProcessInfo {
+  return { pid: st.pid, ppid: st.ppid, pgid: st.pgid, startTime: st.startTime, state: st.state, name: st.comm, cmdline: '' };
+}
+
+function lookLinux(pids: readonly number[]): Map<number, PidLook> {
+  const out = new Map<number, PidLook>();
+  for (const pid of pids) {
+    const r = readProcStatChecked(pid);
+    out.set(pid, r.state === 'found' ? { state: 'found', info: statInfo(r.value) } : r.state === 'gone' ? { state: 'gone', why: `no process ${pid}` } : r);
+  }
+  return out;
+}
+
+export const linuxSource: ProcessSource = {
+  list: async (opts = {}) => listLinux(opts),
+  listSync: (opts = {}) => listLinux(opts),
+  look: async (pids) => lookLinux(pids),
+  lookSync: lookLinux,
+  bootId: readLinuxBootId,
+};
