@@ -28,23 +28,17 @@ export type FingerprintRead =
   | { state: 'dead'; why: string }
   | { state: 'unknown'; why: string };
 
+const isPid = (pid: number) => Number.isInteger(pid) && pid > 0;
+
 /** The fingerprint of the live process `pid`, proof that there is none, or why nobody can tell. */
 export function readFingerprint(pid: number): FingerprintRead {
-  if (!Number.isInteger(pid) || pid <= 0) return { state: 'dead', why: `${String(pid)} is not a pid` };
+  if (!isPid(pid)) return fromLook(pid, undefined, undefined);
   const source = processSource();
   return fromLook(pid, source.lookSync([pid]).get(pid), source.bootId());
 }
 
-/** readFingerprint for several pids in ONE look (one `ps`, one CIM query), without blocking. */
-export async function readFingerprints(pids: readonly number[]): Promise<Map<number, FingerprintRead>> {
-  const valid = pids.filter((pid) => Number.isInteger(pid) && pid > 0);
-  const source = processSource();
-  const looks = await source.look([...new Set(valid)]);
-  const bootId = source.bootId();
-  return new Map(pids.map((pid) => [pid, valid.includes(pid) ? fromLook(pid, looks.get(pid), bootId) : { state: 'dead', why: `${String(pid)} is not a pid` }]));
-}
-
 function fromLook(pid: number, look: PidLook | undefined, bootId: string | undefined): FingerprintRead {
+  if (!isPid(pid)) return { state: 'dead', why: `${String(pid)} is not a pid` };
   if (!look) return { state: 'unknown', why: `no answer about pid ${pid}` };
   if (look.state === 'gone') return { state: 'dead', why: look.why };
   if (look.state === 'unknown') return look;
@@ -83,15 +77,16 @@ export function livenessOf(recorded: Fingerprint): LivenessCheck {
   return judge(recorded, now);
 }
 
-/** livenessOf for several fingerprints in ONE look, without blocking (lifeline polls off Linux). */
+/** livenessOf for several fingerprints in ONE look (one `ps`, one CIM query) that never blocks. */
 export async function livenessOfAll(recorded: readonly Fingerprint[]): Promise<LivenessCheck[]> {
-  let now: Map<number, FingerprintRead>;
   try {
-    now = await readFingerprints(recorded.map((fp) => fp.pid));
+    const source = processSource();
+    const looks = await source.look([...new Set(recorded.map((fp) => fp.pid).filter(isPid))]);
+    const bootId = source.bootId();
+    return recorded.map((fp) => judge(fp, fromLook(fp.pid, looks.get(fp.pid), bootId)));
   } catch (e) {
     return recorded.map(() => ({ state: 'unknown', why: (e as Error).message }));
   }
-  return recorded.map((fp) => judge(fp, now.get(fp.pid)!));
 }
 
 function judge(recorded: Fingerprint, now: FingerprintRead): LivenessCheck {

@@ -1,9 +1,9 @@
-// Who is still in a process group. Polled many times per teardown, so the Linux path reads only
-// /proc/PID/stat (procfs.ts reads it into one reused buffer), and stats /proc/PID for the uid of
-// members only; elsewhere one read of the platform's process table.
+// Who is still in a process group. Polled many times per teardown, so it reads the table lean
+// (on Linux only /proc/PID/stat, into one reused buffer) and stats /proc/PID for the uid of
+// members only; on macOS one `ps`.
 import { isLiveState } from './processSource';
 import { processSource } from './processTable';
-import { procPidsChecked, readProcStatChecked, readProcUidChecked } from './procfs';
+import { readProcStatChecked, readProcUidChecked } from './procfs';
 
 export interface GroupSnapshot {
   /** Live (non-zombie) members, when the platform can list them. */
@@ -25,33 +25,25 @@ function readPgidAndState(pid: number): { pgid: number; state: string } | undefi
   return r.state === 'found' ? r.value : r.state === 'gone' ? undefined : UNREADABLE;
 }
 
-/** Throws when the members cannot all be known (then groupSnapshot falls back to a probe). */
-function linuxGroup(pgid: number): GroupSnapshot {
+/**
+ * The live members from one read of the table (a lean /proc scan on Linux, one `ps` on macOS),
+ * or undefined when they cannot all be known (then groupSnapshot falls back to a probe).
+ */
+function tableGroup(pgid: number): GroupSnapshot | undefined {
+  const table = processSource().listSync({ lean: true });
+  if (!table.complete) return undefined;
   const myUid = process.getuid?.();
   const members: number[] = [];
   const otherUser: number[] = [];
-  const pids = procPidsChecked();
-  if (!pids) throw new Error('cannot list /proc');
-  for (const pid of pids) {
-    const st = readPgidAndState(pid);
-    if (st === UNREADABLE) throw new Error(`cannot read /proc/${pid}/stat`);
-    if (!st || st.pgid !== pgid || !isLiveState(st.state)) continue;
-    const uid = readProcUidChecked(pid);
+  for (const p of table.rows) {
+    if (p.pgid !== pgid || !isLiveState(p.state)) continue;
+    // A lean Linux row has no uid: stat /proc/PID for members only.
+    const uid = p.uid !== undefined ? { state: 'found' as const, value: p.uid } : readProcUidChecked(p.pid);
     if (uid.state === 'gone') continue; // exited meanwhile
-    if (uid.state === 'unknown') throw new Error(`cannot read the owner of pid ${pid}: ${uid.why}`);
-    members.push(pid);
-    if (myUid !== undefined && uid.value !== myUid) otherUser.push(pid);
+    if (uid.state === 'unknown') return undefined;
+    members.push(p.pid);
+    if (myUid !== undefined && uid.value !== myUid) otherUser.push(p.pid);
   }
-  return { members, otherUser, alive: members.length > 0, exact: true };
-}
-
-/** Other POSIX systems (macOS): one read of the whole table (one `ps`). */
-function psGroup(pgid: number): GroupSnapshot | undefined {
-  const table = processSource().listSync();
-  if (!table.complete) return undefined;
-  const myUid = process.getuid?.();
-  const members = table.rows.filter((p) => p.pgid === pgid && isLiveState(p.state)).map((p) => p.pid);
-  const otherUser = table.rows.filter((p) => p.pgid === pgid && isLiveState(p.state) && myUid !== undefined && p.uid !== myUid).map((p) => p.pid);
   return { members, otherUser, alive: members.length > 0, exact: true };
 }
 
@@ -78,14 +70,7 @@ function probeGroup(pgid: number): GroupSnapshot {
 
 /** The live members of process group `pgid`. */
 export function groupSnapshot(pgid: number): GroupSnapshot {
-  if (process.platform === 'linux') {
-    try {
-      return linuxGroup(pgid);
-    } catch {
-      return probeGroup(pgid);
-    }
-  }
-  return psGroup(pgid) ?? probeGroup(pgid);
+  return tableGroup(pgid) ?? probeGroup(pgid);
 }
 
 /** The process group of this process (undefined where it cannot be read). */

@@ -79,12 +79,6 @@ export function sendSignal(pid: number, signal: NodeJS.Signals | number): SafeKi
   }
 }
 
-/** The owner uid of a process: /proc on Linux, `ps` on other POSIX systems, unknown on Windows. */
-export function processUid(pid: number): number | undefined {
-  const r = processUidChecked(pid);
-  return r.state === 'found' ? r.value : undefined;
-}
-
 /** The owner uid with what a failure proves: gone only when /proc or the platform's table says so. */
 export function processUidChecked(pid: number): ProcRead<number> {
   if (process.platform === 'linux') return readProcUidChecked(pid);

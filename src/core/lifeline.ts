@@ -4,13 +4,13 @@
 //  2. a fingerprint poll of parent and owner, plus process.ppid changing — catches a pipe held
 //     open by an inherited descriptor, and pid reuse. One look per poll for both, never
 //     blocking the event loop (off Linux that is one `ps` or CIM query, run asynchronously; a
-//     poll never overlaps the previous one). Only proof counts (fingerprint.ts's livenessOf): a
+//     poll never overlaps the previous one). Only proof counts (fingerprint.ts's livenessOfAll): a
 //     poll that cannot tell (EMFILE, …) is logged once per episode and retried; the pipe keeps
 //     telling the truth meanwhile;
 //  3. optionally, a worker thread doing the same poll outside the main loop, which kills the
 //     process if its event loop is blocked (lifelineGuard.ts).
 // Call it first thing, before anything slow: a parent sampled late is a parent never watched.
-import { Fingerprint, Liveness, LivenessCheck, livenessOf, livenessOfAll } from './fingerprint';
+import { Fingerprint, Liveness, LivenessCheck, livenessOfAll } from './fingerprint';
 import { BlockedLoopGuard, startBlockedLoopGuard } from './lifelineGuard';
 
 export interface LifelineOptions {
@@ -114,7 +114,7 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
     if (polling) return; // a slow look (a loaded machine's `ps`) is not stacked on
     polling = true;
     try {
-      const v = await lifelineVerdictAsync(opts.parent, opts.owner, initialPpid);
+      const v = await lifelineVerdict(opts.parent, opts.owner, initialPpid);
       if (v.state === 'dead') fire(v.reason);
       else if (armed && !fired) episode(v);
     } finally {
@@ -148,16 +148,11 @@ export interface LifelineVerdict {
 /**
  * The lifeline's view of parent and owner now: 'dead' on proof (re-parented, or a fingerprint
  * that is gone, a zombie or another process), 'unknown' when a look failed and nothing proves
- * a death, else 'alive'. Blocking (one /proc read each on Linux); polls use lifelineVerdictAsync.
+ * a death, else 'alive'. Parent and owner are looked at in ONE look that never blocks the loop.
  */
-export function lifelineVerdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): LifelineVerdict {
-  return verdict(parent, owner, initialPpid, parent && livenessOf(parent), owner && livenessOf(owner));
-}
-
-/** lifelineVerdict with parent and owner looked at in ONE look that never blocks the event loop. */
-export async function lifelineVerdictAsync(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): Promise<LifelineVerdict> {
-  // Re-parenting needs no look: decide it first, as verdict() would.
-  const early = verdict(parent, owner, initialPpid, undefined, undefined);
+export async function lifelineVerdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): Promise<LifelineVerdict> {
+  // Re-parenting needs no look: decide it first.
+  const early = verdict(parent, owner, initialPpid);
   if (early.state === 'dead') return early;
   const watched = [parent, owner].filter((fp): fp is Fingerprint => fp !== undefined);
   const lives = await livenessOfAll(watched);
@@ -187,12 +182,6 @@ function verdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined
     if (dead) return dead;
   }
   return unknown === undefined ? { state: 'alive', reason: '' } : { state: 'unknown', reason: unknown };
-}
-
-/** Why the parent/owner counts as dead now (proof only), or undefined while alive or unknown. */
-export function deathReason(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): string | undefined {
-  const v = lifelineVerdict(parent, owner, initialPpid);
-  return v.state === 'dead' ? v.reason : undefined;
 }
 
 /**

@@ -5,19 +5,11 @@
 // tests run this file against a real `ps`.
 import { execFile, execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import type { PidLook, ProcessInfo, ProcessList, ProcessSource } from './processSource';
+import { type ProcessInfo, type ProcessList, type TableTool, toolSource } from './processSource';
 
-/** A `ps` run gets this long; a timeout proves nothing about any process. */
-export const TOOL_TIMEOUT_MS = 15_000;
-const MAX_OUTPUT = 64 * 1024 * 1024;
 const COLUMNS = 'pid,ppid,pgid,uid,stat,lstart,args';
 const HEADER = /^\s*PID\s+PPID\s+PGID\s+UID\s+STAT\s+STARTED\s+COMMAND\s*$/;
 const ROW = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(-?\d+)\s+(\S+)\s+([A-Z][a-z]{2} +[A-Z][a-z]{2} +\d{1,2} +\d\d:\d\d:\d\d +\d{4})(?:\s+(.*))?$/;
-
-/** `ps` arguments for the whole table, or for these pids only. */
-export function psArgs(pids?: readonly number[]): string[] {
-  return ['-ww', ...(pids ? ['-p', pids.join(',')] : ['-A']), '-o', COLUMNS];
-}
 
 /**
  * Parses `ps -o pid,ppid,pgid,uid,stat,lstart,args` output. Without the header line the output
@@ -52,96 +44,35 @@ export function parsePsTable(text: string): ProcessList | undefined {
   return why === undefined ? { rows, complete: true } : { rows, complete: false, why };
 }
 
-/** What one `ps` run proves: its table, or why it proves nothing. */
-export type PsRun = { table: ProcessList } | { failed: string };
+export const PS: TableTool = {
+  name: 'ps',
+  command: 'ps',
+  args: (pids) => ['-ww', ...(pids ? ['-p', pids.join(',')] : ['-A']), '-o', COLUMNS],
+  env: () => ({ ...process.env, LC_ALL: 'C' }),
+  okStatuses: [0, 1],
+  parse: parsePsTable,
+};
 
-/**
- * Judges a finished `ps` run. It exits 0, or 1 when a `-p` pid is not there — both with the
- * header; anything else (not spawned, killed, timed out, no header) proves nothing.
- */
-export function judgePsRun(error: unknown, stdout: string): PsRun {
-  const err = error as (NodeJS.ErrnoException & { status?: number | null; signal?: string | null }) | null | undefined;
-  if (err) {
-    if (typeof err.code === 'string') return { failed: `ps did not run: ${err.code}: ${err.message}` };
-    if (err.signal) return { failed: `ps was killed by ${err.signal}` };
-    const status = err.status ?? (err as { code?: unknown }).code;
-    if (status !== 1) return { failed: `ps exited ${String(status)}` };
-  }
-  const table = parsePsTable(stdout);
-  return table ? { table } : { failed: `ps printed no table: ${JSON.stringify(stdout.slice(0, 120))}` };
-}
-
-/** The looks at `pids` that a `ps -p` run gives: listed (found), not listed (gone), or unknown. */
-export function looksFromPs(pids: readonly number[], run: PsRun): Map<number, PidLook> {
-  const out = new Map<number, PidLook>();
-  for (const pid of pids) {
-    if ('failed' in run) {
-      out.set(pid, { state: 'unknown', why: run.failed });
-      continue;
-    }
-    const info = run.table.rows.find((r) => r.pid === pid);
-    if (info) out.set(pid, { state: 'found', info });
-    else if (run.table.complete) out.set(pid, { state: 'gone', why: `ps lists no process ${pid}` });
-    else out.set(pid, { state: 'unknown', why: run.table.why ?? 'incomplete ps output' });
-  }
-  return out;
-}
-
-const options = () => ({ encoding: 'utf8' as const, env: { ...process.env, LC_ALL: 'C' }, timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_OUTPUT });
-
-function runPsSync(pids?: readonly number[]): PsRun {
-  try {
-    return judgePsRun(null, execFileSync('ps', psArgs(pids), { ...options(), stdio: ['ignore', 'pipe', 'ignore'] }));
-  } catch (e) {
-    return judgePsRun(e, String((e as { stdout?: unknown }).stdout ?? ''));
-  }
-}
-
-function runPs(pids?: readonly number[]): Promise<PsRun> {
-  return new Promise((resolve) => {
-    const child = execFile('ps', psArgs(pids), options(), (err, stdout) => {
-      const run = judgePsRun(err, String(stdout));
-      // The `ps` we just ran is not part of the table.
-      if ('table' in run) run.table.rows = run.table.rows.filter((r) => r.pid !== child.pid);
-      resolve(run);
-    });
-  });
-}
-
-const listed = (run: PsRun): ProcessList => ('table' in run ? run.table : { rows: [], complete: false, why: run.failed });
-
-let bootTime: string | undefined;
-
-/** kern.boottime's seconds: stable for the whole boot, so read once (a failure is not kept). */
+/** kern.boottime's seconds: the boot id of start times on macOS. */
 export function parseBootTime(text: string): string | undefined {
   return /\bsec = (\d+)/.exec(text)?.[1];
 }
 
-function bootIdSync(): string | undefined {
-  if (bootTime === undefined) {
+// Stable for the whole boot, so read once (a failure is not kept: the next look retries).
+let bootTime: string | undefined;
+const SYSCTL = ['sysctl', ['-n', 'kern.boottime'], { encoding: 'utf8', timeout: 15_000 }] as const;
+
+export const darwinSource = toolSource(PS, {
+  id() {
     try {
-      bootTime = parseBootTime(execFileSync('sysctl', ['-n', 'kern.boottime'], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'ignore'] }));
+      bootTime ??= parseBootTime(execFileSync(...SYSCTL));
     } catch {
-      return undefined;
+      // unknown for now
     }
-  }
-  return bootTime;
-}
-
-function bootIdAsync(): Promise<void> {
-  if (bootTime !== undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    execFile('sysctl', ['-n', 'kern.boottime'], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS }, (err, stdout) => {
-      if (!err) bootTime ??= parseBootTime(String(stdout));
-      resolve();
-    });
-  });
-}
-
-export const darwinSource: ProcessSource = {
-  list: async () => listed((await Promise.all([runPs(), bootIdAsync()]))[0]),
-  listSync: () => listed(runPsSync()),
-  look: async (pids) => (pids.length ? looksFromPs(pids, (await Promise.all([runPs(pids), bootIdAsync()]))[0]) : new Map()),
-  lookSync: (pids) => (pids.length ? looksFromPs(pids, runPsSync(pids)) : new Map()),
-  bootId: bootIdSync,
-};
+    return bootTime;
+  },
+  load: () => new Promise((resolve) => {
+    if (bootTime !== undefined) resolve();
+    else execFile(...SYSCTL, (err, stdout) => resolve(void (bootTime ??= err ? undefined : parseBootTime(String(stdout)))));
+  }),
+});

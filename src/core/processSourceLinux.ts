@@ -2,7 +2,7 @@
 // over /proc costs about half of spawning `ps`, and kill paths need the blocking form anyway.
 import { OWNER_ENV } from './ownerMarker';
 import {
-  procPidsChecked, readLinuxBootId, readProcCmdline, readProcEnvVar, readProcRss, readProcStatChecked, readProcUidChecked,
+  readLinuxBootId, readProcCmdline, readProcEnvVar, readProcRss, readProcStatChecked, readProcUidChecked, scanStatsChecked,
 } from './procfs';
 import type { ListOptions, PidLook, ProcessInfo, ProcessList, ProcessSource } from './processSource';
 
@@ -12,29 +12,28 @@ export function scanProcSync(opts: ListOptions = {}): ProcessInfo[] {
 }
 
 function listLinux(opts: ListOptions): ProcessList {
+  const scan = scanStatsChecked();
+  let why = scan.why;
+  if (opts.lean) return { rows: scan.stats.map(statInfo), complete: scan.complete, why };
   const readOwner = opts.readOwner ?? true;
   const myUid = process.getuid?.();
-  const pids = procPidsChecked();
-  if (!pids) return { rows: [], complete: false, why: 'cannot list /proc' };
   const rows: ProcessInfo[] = [];
-  let why: string | undefined;
-  for (const pid of pids) {
-    const stat = readProcStatChecked(pid);
-    const uid = stat.state === 'found' ? readProcUidChecked(pid) : stat;
-    if (stat.state !== 'found' || uid.state !== 'found') {
-      if (uid.state === 'unknown') why ??= uid.why; // 'gone': exited between readdir and read
+  for (const stat of scan.stats) {
+    const uid = readProcUidChecked(stat.pid);
+    if (uid.state !== 'found') {
+      if (uid.state === 'unknown') why ??= uid.why; // 'gone': exited since its stat was read
       continue;
     }
-    const info = statInfo(stat.value);
-    const argv = readProcCmdline(pid);
+    const info = statInfo(stat);
+    const argv = readProcCmdline(stat.pid);
     info.uid = uid.value;
     info.cmdline = argv.length ? argv.join(' ') : `[${info.name}]`;
     if (argv.length) info.argv = argv;
     if (readOwner && uid.value === myUid) {
-      const owner = readProcEnvVar(pid, OWNER_ENV);
+      const owner = readProcEnvVar(stat.pid, OWNER_ENV);
       if (owner !== undefined) info.owner = owner;
     }
-    if (opts.readMemory) info.rss = readProcRss(pid);
+    if (opts.readMemory) info.rss = readProcRss(stat.pid);
     rows.push(info);
   }
   return why === undefined ? { rows, complete: true } : { rows, complete: false, why };

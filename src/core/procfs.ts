@@ -55,7 +55,7 @@ export function parseProcStat(text: string): ProcStat | undefined {
 export const GONE_ERRNO_CODES: readonly string[] = ['ENOENT', 'ESRCH'];
 
 /** Why a read failed, for logs: `EMFILE: too many open files, open '/proc/42/stat'`. */
-export function errorText(e: unknown): string {
+function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -124,11 +124,6 @@ export function readProcStat(pid: number): ProcStat | undefined {
   return r.state === 'found' ? r.value : undefined;
 }
 
-/** Pids of /proc's numeric entries (empty where /proc cannot be read). */
-export function procPids(): number[] {
-  return procPidsChecked() ?? [];
-}
-
 /** Pids of /proc's numeric entries, or undefined when /proc cannot be listed (EMFILE, …). */
 export function procPidsChecked(): number[] | undefined {
   let names: string[];
@@ -145,28 +140,33 @@ export function procPidsChecked(): number[] | undefined {
   return pids;
 }
 
+/**
+ * /proc/PID/stat of every process, and whether the scan is complete: not when /proc could not be
+ * listed or some stat could not be read for a reason other than its exit (EMFILE, …) — then
+ * "not in the scan" proves nothing about a process (`why` says what failed first).
+ */
+export function scanStatsChecked(): { stats: ProcStat[]; complete: boolean; why?: string } {
+  const pids = procPidsChecked();
+  if (!pids) return { stats: [], complete: false, why: 'cannot list /proc' };
+  const stats: ProcStat[] = [];
+  let why: string | undefined;
+  for (const pid of pids) {
+    const r = readProcStatChecked(pid);
+    if (r.state === 'found') stats.push(r.value);
+    else if (r.state === 'unknown') why ??= r.why;
+  }
+  return why === undefined ? { stats, complete: true } : { stats, complete: false, why };
+}
+
+/** scanStatsChecked of live (non-zombie) processes only. */
+export function scanLiveStatsChecked(): { stats: ProcStat[]; complete: boolean } {
+  const { stats, complete } = scanStatsChecked();
+  return { stats: stats.filter((s) => isLiveState(s.state)), complete };
+}
+
 /** A lean scan: /proc/PID/stat of every live (non-zombie) process, nothing else. */
 export function scanLiveStats(): ProcStat[] {
   return scanLiveStatsChecked().stats;
-}
-
-/**
- * scanLiveStats, saying whether the scan is complete: false when /proc could not be listed or
- * some process's stat could not be read for a reason other than its exit (EMFILE, …) — then
- * "not in the scan" proves nothing about a process.
- */
-export function scanLiveStatsChecked(): { stats: ProcStat[]; complete: boolean } {
-  const pids = procPidsChecked();
-  if (!pids) return { stats: [], complete: false };
-  const stats: ProcStat[] = [];
-  let complete = true;
-  for (const pid of pids) {
-    const r = readProcStatChecked(pid);
-    if (r.state === 'found') {
-      if (isLiveState(r.value.state)) stats.push(r.value);
-    } else if (r.state === 'unknown') complete = false;
-  }
-  return { stats, complete };
 }
 
 let cachedBootId: string | undefined;
@@ -186,12 +186,6 @@ export function readLinuxBootId(): string | undefined {
 /** The kernel's boot id; distinguishes start times across reboots ('unknown' while unreadable). */
 export function linuxBootId(): string {
   return readLinuxBootId() ?? 'unknown';
-}
-
-/** The owning uid of /proc/PID (the process's real uid as the kernel exposes it). */
-export function readProcUid(pid: number): number | undefined {
-  const r = readProcUidChecked(pid);
-  return r.state === 'found' ? r.value : undefined;
 }
 
 /** The owning uid of /proc/PID with what a failure proves (see classifyProcError). */

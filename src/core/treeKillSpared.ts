@@ -48,7 +48,7 @@ export function planTreeKill(table: readonly ProcessInfo[], root: ProcessInfo, s
   // A member is dirty when anything untouchable hangs below it by parent links.
   const dirty = new Set<number>();
   for (const pid of untouchable) {
-    for (let up = byPid.get(pid)?.ppid, n = 0; up !== undefined && !dirty.has(up) && n < table.length; n++) {
+    for (let up = byPid.get(pid)?.ppid; up !== undefined && !dirty.has(up); ) {
       dirty.add(up);
       up = up === 0 ? undefined : byPid.get(up)?.ppid;
     }

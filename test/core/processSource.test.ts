@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseProcStat } from '../../src/core/procfs';
-import { judgePsRun, looksFromPs, parseBootTime, parsePsTable, psArgs } from '../../src/core/processSourceDarwin';
-import { cimScript, judgeCimRun, looksFromCim, parseCimTable, powershellArgs } from '../../src/core/processSourceWindows';
+import { PS, parseBootTime, parsePsTable } from '../../src/core/processSourceDarwin';
+import { CIM, cimScript, parseCimTable } from '../../src/core/processSourceWindows';
 import { childrenIndex, descendantsOf } from '../../src/core/processTable';
-import { isLiveState } from '../../src/core/processSource';
+import { isLiveState, judgeRun, looksFromRun } from '../../src/core/processSource';
 import { GUARD_SOURCE } from '../../src/core/lifelineGuard';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/core/fixtures');
@@ -60,8 +60,8 @@ test('macOS ps: the table, zombies, spaces, quotes and non-ASCII in command line
   assert.equal(isLiveState(byPid.get(8821)!.state), true, 'R+ is alive');
   assert.equal(byPid.get(9002)!.startTime, new Date(2023, 10, 2, 8, 1, 9).getTime() / 1000, 'a space-padded day of the month');
   assert.deepEqual(descendantsOf(table.rows, 8811).map((r) => r.pid), [8812, 8813, 8820, 8821]);
-  assert.deepEqual(psArgs(), ['-ww', '-A', '-o', 'pid,ppid,pgid,uid,stat,lstart,args']);
-  assert.deepEqual(psArgs([3, 4]), ['-ww', '-p', '3,4', '-o', 'pid,ppid,pgid,uid,stat,lstart,args']);
+  assert.deepEqual(PS.args(), ['-ww', '-A', '-o', 'pid,ppid,pgid,uid,stat,lstart,args']);
+  assert.deepEqual(PS.args([3, 4]), ['-ww', '-p', '3,4', '-o', 'pid,ppid,pgid,uid,stat,lstart,args']);
   assert.equal(parseBootTime('{ sec = 1699949523, usec = 123456 } Tue Nov 14 09:12:03 2023\n'), '1699949523');
 });
 
@@ -80,12 +80,12 @@ test('macOS ps: what a run proves — listed, not listed (gone), or nothing (unk
   const header = '  PID  PPID  PGID   UID STAT STARTED                      COMMAND\n';
   const row = ' 8812  8811  8812   501 Ss   Wed Nov 15 10:02:18 2023     node worker.js\n';
   // Exit 0 with one of two pids listed: that one found, the other gone.
-  let looks = looksFromPs([8812, 8899], judgePsRun(null, header + row));
+  let looks = looksFromRun(PS, [8812, 8899], judgeRun(PS, null, header + row));
   assert.equal(looks.get(8812)?.state, 'found');
   assert.deepEqual(looks.get(8899), { state: 'gone', why: 'ps lists no process 8899' });
   // Exit 1 with the header and no row: none of them exists (execFileSync and execFile shapes).
   for (const err of [Object.assign(new Error('exit 1'), { status: 1 }), Object.assign(new Error('exit 1'), { code: 1 })]) {
-    assert.equal(looksFromPs([8899], judgePsRun(err, header)).get(8899)?.state, 'gone');
+    assert.equal(looksFromRun(PS, [8899], judgeRun(PS, err, header)).get(8899)?.state, 'gone');
   }
   // Anything else proves nothing: no header (a usage error), spawn failures, timeouts, signals, other exits, a torn row.
   const unknowns: [unknown, string][] = [
@@ -98,7 +98,7 @@ test('macOS ps: what a run proves — listed, not listed (gone), or nothing (unk
     [null, 'ps: illegal option -- w\n'],
   ];
   for (const [err, out] of unknowns) {
-    looks = looksFromPs([8899], judgePsRun(err, out));
+    looks = looksFromRun(PS, [8899], judgeRun(PS, err, out));
     assert.equal(looks.get(8899)?.state, 'unknown', `${String(err)} / ${JSON.stringify(out)}: ${JSON.stringify(looks.get(8899))}`);
   }
   assert.equal(parsePsTable('') , undefined);
@@ -129,7 +129,7 @@ test('Windows CIM: a stale parent link (pid reused by a younger process) is not 
 
 test('Windows CIM: what a query proves, and the script it runs', () => {
   const one = '[{"pid":8124,"ppid":8100,"name":"node.exe","cmd":"node.exe","start":1699950223300}]';
-  let looks = looksFromCim([8124, 8125], judgeCimRun(null, one));
+  let looks = looksFromRun(CIM, [8124, 8125], judgeRun(CIM, null, one));
   assert.equal(looks.get(8124)?.state, 'found');
   assert.equal(looks.get(8125)?.state, 'gone');
   for (const [err, out] of [
@@ -138,12 +138,12 @@ test('Windows CIM: what a query proves, and the script it runs', () => {
     [Object.assign(new Error('Command failed: exit 1'), { code: 1 }), ''],
     [null, 'WARNING: something else'],
   ] as [unknown, string][]) {
-    looks = looksFromCim([8124], judgeCimRun(err, out));
+    looks = looksFromRun(CIM, [8124], judgeRun(CIM, err, out));
     assert.equal(looks.get(8124)?.state, 'unknown', `${String(err)} / ${out}`);
   }
   assert.match(cimScript([12, 34]), /Get-CimInstance -ClassName Win32_Process -Filter 'ProcessId=12 OR ProcessId=34'/);
   assert.doesNotMatch(cimScript(), /-Filter/);
-  const args = powershellArgs([12]);
+  const args = CIM.args([12]);
   assert.equal(args[args.length - 2], '-EncodedCommand');
   assert.equal(Buffer.from(args[args.length - 1], 'base64').toString('utf16le'), cimScript([12]));
 });

@@ -3,7 +3,7 @@
 // /proc (creation time = boot time + start ticks, in ms) as the same JSON array, and logs each
 // run's start and end to FAKE_TOOL_LOG. FAKE_TOOL_DELAY_MS makes it slow, like a loaded machine.
 import * as fs from 'node:fs';
-import { clockTicksPerSecond, procPids, readProcCmdline, readProcStat } from '../../src/core/procfs';
+import { clockTicksPerSecond, procPidsChecked, readProcCmdline, readProcStat } from '../../src/core/procfs';
 
 const log = (what: string) => {
   if (process.env.FAKE_TOOL_LOG) fs.appendFileSync(process.env.FAKE_TOOL_LOG, `${what} ${Date.now()}\n`);
@@ -16,7 +16,7 @@ if (!script.includes('Get-CimInstance -ClassName Win32_Process')) {
   process.exit(1);
 }
 const filtered = /-Filter '([^']*)'/.exec(script)?.[1];
-const pids = filtered ? [...filtered.matchAll(/ProcessId=(\d+)/g)].map((m) => Number(m[1])) : procPids();
+const pids = filtered ? [...filtered.matchAll(/ProcessId=(\d+)/g)].map((m) => Number(m[1])) : procPidsChecked() ?? [];
 const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]);
 const hz = clockTicksPerSecond();
 const rows = pids.flatMap((pid) => {
