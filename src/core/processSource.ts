@@ -139,11 +139,15 @@ export function toolSource(tool: TableTool, boot: { id(): string | undefined; lo
     }
   };
   const run = (pids?: readonly number[]) => new Promise<ToolRun>((resolve) => {
-    const child = execFile(tool.command, tool.args(pids), options(), (err, stdout) => {
-      const r = judgeRun(tool, err, String(stdout));
-      if ('table' in r) r.table.rows = r.table.rows.filter((p) => p.pid !== child.pid); // not the tool itself
-      resolve(r);
-    });
+    try {
+      const child = execFile(tool.command, tool.args(pids), options(), (err, stdout) => {
+        const r = judgeRun(tool, err, String(stdout));
+        if ('table' in r) r.table.rows = r.table.rows.filter((p) => p.pid !== child.pid); // not the tool itself
+        resolve(r);
+      });
+    } catch (e) {
+      resolve(judgeRun(tool, e, '')); // spawn can throw (ENOMEM, …): that proves nothing either
+    }
   });
   const listed = (r: ToolRun): ProcessList => ('table' in r ? r.table : { rows: [], complete: false, why: r.failed });
   return {

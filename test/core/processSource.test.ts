@@ -11,7 +11,7 @@ import { parseProcStat } from '../../src/core/procfs';
 import { PS, parseBootTime, parsePsTable } from '../../src/core/processSourceDarwin';
 import { CIM, cimScript, parseCimTable } from '../../src/core/processSourceWindows';
 import { childrenIndex, descendantsOf } from '../../src/core/processTable';
-import { isLiveState, judgeRun, looksFromRun } from '../../src/core/processSource';
+import { isLiveState, judgeRun, looksFromRun, toolSource } from '../../src/core/processSource';
 import { GUARD_SOURCE } from '../../src/core/lifelineGuard';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/core/fixtures');
@@ -146,4 +146,22 @@ test('Windows CIM: what a query proves, and the script it runs', () => {
   const args = CIM.args([12]);
   assert.equal(args[args.length - 2], '-EncodedCommand');
   assert.equal(Buffer.from(args[args.length - 1], 'base64').toString('utf16le'), cimScript([12]));
+});
+
+test('a tool source proves death only by a table without the pid: a missing tool, a failing one, a timeout are unknown', { skip: process.platform === 'win32' }, async () => {
+  const header = '  PID  PPID  PGID   UID STAT STARTED                      COMMAND';
+  const source = (command: string, args: string[]) => toolSource({ ...PS, command, args: () => args }, { id: () => 'boot' });
+  const cases: [string, ReturnType<typeof source>, string][] = [
+    ['no such program', source('/nonexistent/ps', []), 'unknown'],
+    ['exits 1 printing nothing (a usage error)', source('sh', ['-c', 'echo "ps: bad option" >&2; exit 1']), 'unknown'],
+    ['killed by a signal', source('sh', ['-c', 'kill -9 $$']), 'unknown'],
+    ['exits 2 with a header', source('sh', ['-c', `echo '${header}'; exit 2`]), 'unknown'],
+    ['exits 1 with only the header: no such process', source('sh', ['-c', `echo '${header}'; exit 1`]), 'gone'],
+  ];
+  for (const [what, s, expected] of cases) {
+    assert.equal((await s.look([4242])).get(4242)?.state, expected, `${what} (async)`);
+    assert.equal(s.lookSync([4242]).get(4242)?.state, expected, `${what} (blocking)`);
+    const list = await s.list();
+    assert.equal(list.complete, expected === 'gone', `${what}: list complete`);
+  }
 });
