@@ -1,5 +1,5 @@
 // The lifeline's fingerprint poll on the macOS and Windows paths, run on Linux: a child process
-// believes it is on darwin (or win32) and finds a slow `ps` (300 ms, then the real procps ps,
+// believes it is on darwin (or win32) and finds a slow `ps` (800 ms, then the real procps ps,
 // which prints the macOS format) or a slow `powershell.exe` (test/support/fakePowershell.ts,
 // answering the CIM query from /proc) first on its PATH. The poll must never block the event
 // loop, run one tool per poll and never two at once — and still notice a real death.
@@ -15,7 +15,8 @@ after(killTracked);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-offlinux-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const linux = process.platform === 'linux';
-const SLOW_MS = 300;
+const SLOW_MS = 800;
+const WINDOW_MS = 2500;
 const POLL_MS = 100;
 const OUT = path.resolve(__dirname, '../..');
 
@@ -44,7 +45,7 @@ fs.appendFileSync(process.env.FAKE_TOOL_LOG, 'armed ' + Date.now() + '\\n');
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
 armLifeline({ parent, owner, pollMs: ${POLL_MS}, onDeath(reason) { console.log('died ' + reason); process.exit(0); } });
-setTimeout(() => console.log('lag ' + JSON.stringify({ maxMs: lag.max / 1e6, p99Ms: lag.percentile(99) / 1e6 })), 1500);
+setTimeout(() => console.log('lag ' + JSON.stringify({ maxMs: lag.max / 1e6, p99Ms: lag.percentile(99) / 1e6 })), ${WINDOW_MS});
 setInterval(() => {}, 1000);
 `;
 
@@ -62,11 +63,12 @@ for (const platform of ['darwin', 'win32'] as const) {
     const events = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([what, at]) => ({ what, at: Number(at) }));
     const polls = events.slice(events.findIndex((e) => e.what === 'armed') + 1);
     const starts = polls.filter((e) => e.what === 'start').length;
-    t.diagnostic(`${platform}: event-loop delay max ${lag.maxMs.toFixed(1)} ms (p99 ${lag.p99Ms.toFixed(1)}), ${starts} tool runs in the first 1.5 s at a ${POLL_MS} ms poll and a ${SLOW_MS} ms tool`);
-    // A blocking poll would hold the loop for the whole tool run (>= SLOW_MS) every time.
+    t.diagnostic(`${platform}: event-loop delay max ${lag.maxMs.toFixed(1)} ms (p99 ${lag.p99Ms.toFixed(1)}), ${starts} tool runs in the first ${WINDOW_MS} ms at a ${POLL_MS} ms poll and a ${SLOW_MS} ms tool`);
+    // A blocking poll would hold the loop for the whole tool run (>= SLOW_MS) every time; a
+    // loaded machine can delay a timer too, but not by half of that.
     assert.ok(lag.maxMs < SLOW_MS / 2, `event loop blocked for ${lag.maxMs} ms`);
-    assert.ok(starts >= 2, `the poll ran the tool (${starts} runs)`);
-    assert.ok(starts <= Math.ceil(1500 / SLOW_MS) + 2, `one run at a time, not one per ${POLL_MS} ms tick (${starts} runs)`);
+    assert.ok(starts >= 1, 'the poll ran the tool');
+    assert.ok(starts <= Math.ceil(WINDOW_MS / SLOW_MS) + 1, `one run at a time, not one per ${POLL_MS} ms tick (${starts} runs)`);
     let running = 0;
     for (const e of polls) {
       running += e.what === 'start' ? 1 : e.what === 'end' ? -1 : 0;
