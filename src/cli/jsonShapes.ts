@@ -88,6 +88,8 @@ export interface StatusJson {
     /** Tree order; depth 0 = no owned parent. */
     processes: { pid: number; ppid: number; pgid: number | null; depth: number; command: string; ageMs: number | null; rssBytes: number | null; role: string | null; sessionId: string | null }[];
   }[];
+  /** The checkpoint directories that exist, with the editor that keeps each (added in 0.2). */
+  checkpointDirs: { editor: string; dir: string }[];
   problems: string[];
 }
 

@@ -15,13 +15,14 @@ commands:
                            replaces the defaults: python running tui_gateway.slash_worker or
                            tui_gateway.entry; nested quantifiers and backreferences are refused)
       --checkpoints DIR    checkpoint directory (repeatable; default: the extension's global
-                           storage, or $GATEWAY_WARDEN_CHECKPOINTS)
+                           storage in every known editor and remote server, or
+                           $GATEWAY_WARDEN_CHECKPOINTS)
       --owner FINGERPRINT  only orphans of this dead host (pid:startTime:bootId; repeatable)
       --reaper PID         also treat PID as a subreaper that adopts orphans (repeatable)
       --no-markers         no marker rule: a GATEWAY_WARDEN_OWNER marker alone makes no orphan
                            (a checkpoint record still needs its host's marker, on Linux)
       --grace-ms MS        time between SIGTERM and SIGKILL (default 500)
-  status    list live hosts and their process trees
+  status    list live hosts and their process trees, and where checkpoints were found
       --json               machine-readable output
       --checkpoints DIR    as above
 

@@ -198,7 +198,7 @@ export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}):
   try {
     if (opts.tighten) {
       const tightened = tightenPrivateDirSync(dir);
-      if (tightened) problems.push(`checkpoint directory: ${tightened} (it let others write checkpoints)`);
+      if (tightened) problems.push(`checkpoint directory: ${tightened} (checkpoints name this user's processes: only this user may read or write them)`);
     }
     const why = directoryProblem(dir);
     if (why) {

@@ -30,6 +30,8 @@ export interface ProcessInfo {
   owner?: string;
   /** Resident memory in bytes, when known. */
   rss?: number;
+  /** CPU time used so far (user + system), in clock ticks (Linux). */
+  cpuTicks?: number;
 }
 
 export interface ListOptions {

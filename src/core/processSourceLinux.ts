@@ -2,7 +2,7 @@
 // over /proc costs about half of spawning `ps`, and kill paths need the blocking form anyway.
 import { OWNER_ENV } from './ownerMarker';
 import {
-  readLinuxBootId, readProcCmdline, readProcEnvVar, readProcRss, readProcStatChecked, readProcUidChecked, scanStatsChecked,
+  type ProcStat, readLinuxBootId, readProcCmdline, readProcEnvVar, readProcRss, readProcStatChecked, readProcUidChecked, scanStatsChecked,
 } from './procfs';
 import type { ListOptions, PidLook, ProcessInfo, ProcessList, ProcessSource } from './processSource';
 
@@ -39,8 +39,8 @@ function listLinux(opts: ListOptions): ProcessList {
   return why === undefined ? { rows, complete: true } : { rows, complete: false, why };
 }
 
-function statInfo(st: { pid: number; ppid: number; pgid: number; startTime: number; state: string; comm: string }): ProcessInfo {
-  return { pid: st.pid, ppid: st.ppid, pgid: st.pgid, startTime: st.startTime, state: st.state, name: st.comm, cmdline: '' };
+function statInfo(st: ProcStat): ProcessInfo {
+  return { pid: st.pid, ppid: st.ppid, pgid: st.pgid, startTime: st.startTime, state: st.state, cpuTicks: st.cpuTicks, name: st.comm, cmdline: '' };
 }
 
 function lookLinux(pids: readonly number[]): Map<number, PidLook> {

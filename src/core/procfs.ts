@@ -13,11 +13,10 @@ export interface ProcStat {
   ppid: number;
   pgid: number;
   sid: number;
-  /** Fields 14 and 15: CPU time in user and kernel mode, in clock ticks. */
-  utime: number;
-  stime: number;
   /** Field 22: start time after boot, in raw clock ticks (never converted to wall clock). */
   startTime: number;
+  /** Fields 14 + 15: CPU time used so far (user + system), in clock ticks. */
+  cpuTicks: number;
 }
 
 /**
@@ -38,9 +37,8 @@ export function parseProcStat(text: string): ProcStat | undefined {
     ppid: Number(f[1]),
     pgid: Number(f[2]),
     sid: Number(f[3]),
-    utime: Number(f[11]),
-    stime: Number(f[12]),
     startTime: Number(f[19]),
+    cpuTicks: Number(f[11]) + Number(f[12]),
   };
   const ok = Number.isInteger(stat.pid) && stat.pid > 0 && Number.isInteger(stat.ppid) && Number.isInteger(stat.pgid) && Number.isInteger(stat.startTime);
   return ok ? stat : undefined;

@@ -8,6 +8,10 @@ export const RpcErrorCode = {
   InternalError: -32603,
   /** Implementation-defined (-32000..-32099): refused at once because a cap is reached; `data` names it. */
   LimitReached: -32010,
+  /** Implementation-defined: the method exists, but this gateway's backend does not offer it (sessions on the command backend). */
+  NotSupported: -32020,
+  /** Implementation-defined: the backend's program is not running (it failed to start, or exited); the message says why. */
+  BackendUnavailable: -32021,
   /** Implementation-defined (-32000..-32099): no reply within the request's timeout. */
   RequestTimeout: -32001,
   /** Implementation-defined: the connection closed before the reply arrived. */

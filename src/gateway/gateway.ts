@@ -1,12 +1,16 @@
-// The gateway: its clients (stdio plus attached WebSocket connections), its sessions, events
-// broadcast to every client, and the bounded shutdown that ends the process.
+// The gateway: its clients (stdio plus attached WebSocket connections), its backend (which owns
+// the sessions and workers), events broadcast to every client, and the bounded shutdown that ends
+// the process — the same for every backend.
 import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerprint';
-import { killGroupSync, ownProcessGroup } from '../core/kill';
+import { ownProcessGroup } from '../core/kill';
 import { takeDownOwnedSync } from '../core/lifelineTeardown';
 import { JsonRpcPeer } from '../core/rpc';
+import { Backend, GatewayCounts } from './backends/backend';
+import { BackendSpec, DEFAULT_BACKEND_SPEC } from './backends/backendOptions';
+import { createBackend } from './backends/createBackend';
 import { methodHandler } from './methods';
 import { GatewayOptions } from './options';
-import { CloseReason, SessionManager } from './sessions';
+import { ProcessTree } from './processTree';
 
 /** SIGTERM grace for the workers' groups on a requested shutdown (the bound may shorten it). */
 const WORKER_GRACE_MS = 500;
@@ -23,7 +27,8 @@ export interface AttachFailure {
 }
 
 export class Gateway {
-  readonly sessions: SessionManager;
+  readonly backend: Backend;
+  readonly tree: ProcessTree;
   private readonly clients = new Map<string, JsonRpcPeer>();
   private readonly startedAt = Date.now();
   private shuttingDown?: Promise<{ closedSessions: number }>;
@@ -43,21 +48,19 @@ export class Gateway {
     readonly owner: Fingerprint | undefined,
     workerPath: string,
     readonly log: (m: string) => void,
+    backendSpec: BackendSpec = DEFAULT_BACKEND_SPEC,
   ) {
-    this.sessions = new SessionManager({
-      workerPath,
+    this.backend = createBackend(backendSpec, {
+      options,
       ownerMarker,
       owner,
-      pollMs: options.pollMs,
-      slashTimeoutMs: options.slashTimeoutMs,
-      workerIdleTimeoutMs: options.workerIdleTimeoutMs,
-      workerStartTimeoutMs: options.workerStartTimeoutMs,
-      reattachGraceMs: options.reattachGraceMs,
-      maxSessions: options.maxSessions,
-      maxWorkers: options.maxWorkers,
-      maxLineBytes: options.maxLineBytes,
-      emit: (type, payload) => this.emit(type, payload),
-      log,
+      workerPath,
+      host: { emit: (type, payload) => this.emit(type, payload), log },
+    });
+    this.tree = new ProcessTree({
+      ownerMarker,
+      known: () => this.backend.knownProcesses(),
+      groups: () => this.backend.processGroups?.() ?? [],
     });
   }
 
@@ -70,7 +73,7 @@ export class Gateway {
     });
     peer.onClose(() => {
       this.clients.delete(id);
-      this.sessions.clientGone(id);
+      this.backend.clientGone(id);
     });
   }
 
@@ -78,9 +81,9 @@ export class Gateway {
     for (const peer of this.clients.values()) peer.notify('event', { type, ...payload });
   }
 
-  status(): Record<string, unknown> {
+  async status(): Promise<Record<string, unknown>> {
     const me = selfFingerprint();
-    return {
+    const status: Record<string, unknown> = {
       pid: process.pid,
       pgid: this.pgid(),
       startTime: me.startTime,
@@ -90,18 +93,19 @@ export class Gateway {
       options: this.options,
       attach: this.attach ? { ...this.attach, ...this.attachStats?.() } : null,
       shuttingDown: this.shuttingDown !== undefined,
+      // The embedded backend adds nothing here: its gateway.status is what it always was.
+      ...this.backend.statusExtras(),
     };
+    if (this.backend.name !== 'embedded') {
+      const t = await this.tree.snapshot();
+      status.tree = { processes: t.processes, truncated: t.truncated };
+    }
+    return status;
   }
 
   /** The caps and how full they are (gateway.status and gateway.ready). */
-  counts(): { limits: { maxSessions: number; maxWorkers: number }; sessions: number; workers: number; busyWorkers: number } {
-    return {
-      limits: { maxSessions: this.options.maxSessions, maxWorkers: this.options.maxWorkers },
-      sessions: this.sessions.size,
-      // Worker processes not yet exited: starting, ready and closing ones (what the cap counts).
-      workers: this.sessions.liveWorkers.size,
-      busyWorkers: this.sessions.busyWorkers,
-    };
+  counts(): GatewayCounts {
+    return this.backend.counts();
   }
 
   pgid(): number | null {
@@ -113,28 +117,35 @@ export class Gateway {
    * worker group still there and whatever else this process started. Idempotent.
    * The process exits right after (see exitAfterShutdown).
    */
-  shutdown(reason: CloseReason | string, graceMs = this.options.shutdownGraceMs): Promise<{ closedSessions: number }> {
+  shutdown(reason: string, graceMs = this.options.shutdownGraceMs): Promise<{ closedSessions: number }> {
     this.shuttingDown ??= this.doShutdown(reason, graceMs);
     return this.shuttingDown;
   }
 
   private async doShutdown(reason: string, graceMs: number): Promise<{ closedSessions: number }> {
     this.log(`shutting down (${reason}); grace ${graceMs} ms`);
-    const closedSessions = this.sessions.size;
-    const closeReason: CloseReason = reason === 'requested' || reason === 'shutdown' ? 'shutdown' : 'lifeline';
-    this.sessions.stopAccepting();
+    const closedSessions = this.backend.counts().sessions;
+    const closeReason = reason === 'requested' || reason === 'shutdown' ? 'shutdown' : 'lifeline';
+    this.backend.stopAccepting();
     // Workers get at most half the bound to honour SIGTERM; with the host gone nobody waits for
     // them, so the (shorter) lifeline grace applies.
     const workerGraceMs = Math.min(closeReason === 'lifeline' ? this.options.lifelineGraceMs : WORKER_GRACE_MS, Math.floor(graceMs / 2));
-    await Promise.race([this.sessions.closeAll(closeReason, workerGraceMs), new Promise((r) => setTimeout(r, graceMs))]);
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.backend.shutdown(closeReason, workerGraceMs).catch((e: Error) => this.log(`backend shutdown failed: ${e.message}`)),
+      new Promise((r) => (bound = setTimeout(r, graceMs))),
+    ]);
+    clearTimeout(bound);
     this.finalSweep();
     return { closedSessions };
   }
 
-  /** Synchronous: SIGKILL whatever is left of the workers' groups and of our own. */
+  /** Synchronous: SIGKILL whatever is left of the backend's groups and of our own. */
   finalSweep(): void {
-    for (const w of this.sessions.liveWorkers) {
-      if (w.pgid !== null) killGroupSync(w.pgid, { leader: w.fingerprint, firstSignal: 'SIGKILL', graceMs: 100, timeoutMs: 1000 });
+    try {
+      this.backend.finalSweep();
+    } catch (e) {
+      this.log(`backend final sweep failed: ${(e as Error).message}`);
     }
     for (const f of this.onShutdown.splice(0)) {
       try {

@@ -8,6 +8,7 @@ import { armLifeline } from '../core/lifeline';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { JsonRpcConnection } from '../core/rpc';
 import { startAttachServer } from './attachServer';
+import { splitBackendArgs, USAGE } from './backends/backendOptions';
 import { Gateway } from './gateway';
 import { parseOptions } from './options';
 import { HOST_CLIENT } from './sessions';
@@ -24,7 +25,15 @@ const log = (m: string) => {
     stderrOk = false;
   }
 };
-const { options, warnings } = parseOptions(process.argv.slice(2), process.env);
+const split = splitBackendArgs(process.argv.slice(2), process.env);
+if (split.help) {
+  process.stderr.write(USAGE);
+  process.exit(0);
+}
+const parsed = parseOptions(split.rest, process.env);
+const { options } = parsed;
+const warnings = [...split.warnings, ...parsed.warnings];
+const backendSpec = split.backend;
 const parent = options.parent ?? fingerprintOf(process.ppid);
 // The marker every descendant inherits: the owner's, or our parent's fingerprint when absent.
 if (!process.env[OWNER_ENV]) process.env[OWNER_ENV] = formatFingerprint(parent ?? selfFingerprint());
@@ -51,7 +60,7 @@ if (process.platform !== 'win32' && ownProcessGroup() !== process.pid) {
   log('warning: not a process-group leader (start me with detached: true); group teardown covers only my descendants');
 }
 
-const gw = new Gateway(options, ownerMarker, owner, options.workerPath ?? path.join(__dirname, 'worker.js'), log);
+const gw = new Gateway(options, ownerMarker, owner, options.workerPath ?? path.join(__dirname, 'worker.js'), log, backendSpec);
 
 let exiting = false;
 function exitProcess(code: number): void {
@@ -111,7 +120,11 @@ void (async () => {
     owner: ownerMarker,
     ...gw.counts(),
     ...(gw.attach ? { attach: gw.attach } : {}),
+    ...gw.backend.statusExtras(),
   });
   markReady();
-  log(`ready (owner ${ownerMarker})`);
+  // The backend's program (hermes, a command) starts now, in our group, with the lifeline and the
+  // final teardown in place and gateway.ready out first; ready does not wait for it (backend.state says).
+  void gw.backend.start().catch((e: Error) => log(`backend start failed: ${e.stack ?? e.message}`));
+  log(`ready (owner ${ownerMarker}${backendSpec.name === 'embedded' ? '' : `, backend ${backendSpec.name}`})`);
 })();

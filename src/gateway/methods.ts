@@ -1,10 +1,18 @@
-// The gateway's JSON-RPC methods, one handler per client connection (stdio or attached).
+// The gateway's JSON-RPC methods, one handler per client connection (stdio or attached): each
+// method's parameters (and who may call it) are checked here, then the backend does what it
+// means for it.
 import { RpcError, RpcErrorCode } from '../core/rpc';
-import { objectParams, optionalBoolean, optionalNonNegativeInt, optionalString, requiredString } from './params';
+import { objectParams, optionalBoolean, optionalNonNegativeInt, optionalString, requiredNonNegativeInt, requiredString } from './params';
 import type { Gateway } from './gateway';
 import { HOST_CLIENT } from './sessions';
 
 const MAX_COMMAND = 64 * 1024;
+const MAX_PID = 2 ** 31 - 1;
+
+/** Methods that reach beyond one client's own sessions: only the host (stdio) may call them. */
+function assertHost(clientId: string, method: string, what: string): void {
+  if (clientId !== HOST_CLIENT) throw new RpcError(RpcErrorCode.NotOwner, `${method}: only the host (stdio) may ${what}`);
+}
 
 export function methodHandler(gw: Gateway, clientId: string) {
   return async (method: string, params: unknown): Promise<unknown> => {
@@ -13,30 +21,53 @@ export function methodHandler(gw: Gateway, clientId: string) {
         const p = objectParams(method, params);
         const label = optionalString(method, p, 'label', 200);
         const closeOnDisconnect = optionalBoolean(method, p, 'closeOnDisconnect') ?? false;
-        return { sessionId: gw.sessions.create(label, closeOnDisconnect, clientId).id };
+        return gw.backend.createSession({ label, closeOnDisconnect }, clientId);
       }
       case 'session.close': {
         const p = objectParams(method, params);
-        const sessionId = requiredString(method, p, 'sessionId');
-        gw.sessions.assertMayAct(sessionId, clientId, method);
-        return { closed: await gw.sessions.close(sessionId, 'requested') };
+        return { closed: await gw.backend.closeSession(requiredString(method, p, 'sessionId'), 'requested', clientId) };
       }
       case 'session.attach': {
         const p = objectParams(method, params);
-        const sessionId = requiredString(method, p, 'sessionId');
-        gw.sessions.assertMayAct(sessionId, clientId, method);
-        const s = gw.sessions.attach(sessionId, clientId);
-        return { sessionId: s.id, attached: true };
+        return gw.backend.attachSession(requiredString(method, p, 'sessionId'), clientId);
       }
       case 'session.list':
         objectParams(method, params);
-        return { sessions: gw.sessions.list() };
+        return gw.backend.listSessions(clientId);
       case 'slash.exec': {
         const p = objectParams(method, params);
         const sessionId = requiredString(method, p, 'sessionId');
         const command = requiredString(method, p, 'command', MAX_COMMAND);
-        gw.sessions.assertMayAct(sessionId, clientId, method);
-        return { output: await gw.sessions.exec(sessionId, command) };
+        return gw.backend.exec(sessionId, command, clientId);
+      }
+      case 'worker.kill': {
+        const p = objectParams(method, params);
+        return gw.backend.killWorker(requiredString(method, p, 'sessionId'), clientId);
+      }
+      case 'process.tree': {
+        objectParams(method, params);
+        const t = await gw.tree.snapshot();
+        return { backend: gw.backend.name, ...t };
+      }
+      case 'process.kill': {
+        const p = objectParams(method, params);
+        const pid = requiredNonNegativeInt(method, p, 'pid', MAX_PID);
+        const startTime = requiredNonNegativeInt(method, p, 'startTime', Number.MAX_SAFE_INTEGER);
+        const graceMs = optionalNonNegativeInt(method, p, 'graceMs', 60_000);
+        // Any process of the tree, other clients' workers included.
+        assertHost(clientId, method, 'kill processes of the tree');
+        return gw.tree.kill(pid, startTime, graceMs);
+      }
+      case 'backend.call': {
+        const p = objectParams(method, params);
+        const name = requiredString(method, p, 'method', 200);
+        const inner = p.params;
+        if (inner !== undefined && (typeof inner !== 'object' || inner === null)) {
+          throw RpcError.invalidParams(`${method}: "params" must be an object or an array`);
+        }
+        // A pass-through reaches every session of the program, not only this client's.
+        assertHost(clientId, method, 'call the backend\'s program directly');
+        return gw.backend.call(name, inner);
       }
       case 'gateway.status':
         objectParams(method, params);
@@ -45,7 +76,7 @@ export function methodHandler(gw: Gateway, clientId: string) {
         const p = objectParams(method, params);
         const graceMs = optionalNonNegativeInt(method, p, 'graceMs', 600_000);
         // It would close every session, the host's too: only the host may.
-        if (clientId !== HOST_CLIENT) throw new RpcError(RpcErrorCode.NotOwner, `${method}: only the host (stdio) may shut the gateway down`);
+        assertHost(clientId, method, 'shut the gateway down');
         const result = await gw.shutdown('requested', graceMs);
         gw.requestExit();
         return result;

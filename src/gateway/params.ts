@@ -36,3 +36,9 @@ export function optionalNonNegativeInt(method: string, p: Params, name: string, 
   }
   return v;
 }
+
+export function requiredNonNegativeInt(method: string, p: Params, name: string, max: number): number {
+  const v = optionalNonNegativeInt(method, p, name, max);
+  if (v === undefined) throw RpcError.invalidParams(`${method}: "${name}" must be an integer from 0 to ${max}`);
+  return v;
+}

@@ -1,6 +1,7 @@
 // What to run as the gateway: the embedded bundle under the host's own runtime, or the user's
 // command. Always an argv array — never a shell — and always with the owner marker set.
 import * as path from 'node:path';
+import { displayArgv } from '../core/argvText';
 import { Fingerprint, formatFingerprint } from '../core/fingerprint';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { WardenSettings } from './settings';
@@ -56,6 +57,4 @@ export function launchSpec(settings: WardenSettings, ctx: LaunchContext): Launch
 }
 
 /** argv as a readable line (quoted where needed); for display only, never executed. */
-export function displayArgv(command: string, args: readonly string[]): string {
-  return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
-}
+export { displayArgv };

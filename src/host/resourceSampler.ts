@@ -25,7 +25,7 @@ const MIN_CPU_INTERVAL_MS = 250;
 /** utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat). */
 export function readCpuTicks(pid: number): number | undefined {
   const st = readProcStat(pid);
-  return st && Number.isFinite(st.utime + st.stime) ? st.utime + st.stime : undefined;
+  return st && Number.isFinite(st.cpuTicks) ? st.cpuTicks : undefined;
 }
 
 export interface SampleRoot {

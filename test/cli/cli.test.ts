@@ -273,15 +273,45 @@ test('a 0777 directory named with --checkpoints is skipped unchanged; the defaul
   assert.match((JSON.parse(r.stdout) as OrphansJson).problems[0], /skipped checkpoint directory .*named: it is writable by others \(mode 0777\)/);
   assert.equal(fs.statSync(named).mode & 0o777, 0o777);
 
-  const env = { XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data'), GATEWAY_WARDEN_CHECKPOINTS: undefined };
+  const env = { HOME: home, XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data'), GATEWAY_WARDEN_CHECKPOINTS: undefined };
   const own = path.join(home, 'config', 'Code', 'User', 'globalStorage', 'gateway-warden.gateway-warden', 'registry');
   fs.mkdirSync(own, { recursive: true });
   fs.chmodSync(own, 0o777);
   const d = await cli(['orphans', '--json', ...scope], env);
   const out = JSON.parse(d.stdout) as OrphansJson;
   assert.ok(out.scan.checkpointDirs.includes(own), JSON.stringify(out.scan.checkpointDirs));
-  assert.deepEqual(out.problems, [`checkpoint directory: tightened ${own} from mode 0777 to 0700 (it let others write checkpoints)`]);
+  assert.deepEqual(out.problems, [`checkpoint directory: tightened ${own} from mode 0777 to 0700 (checkpoints name this user's processes: only this user may read or write them)`]);
   assert.equal(fs.statSync(own).mode & 0o777, 0o700);
+});
+
+test('status says which editors\' checkpoint directories it found: desktop forks and remote servers included', { skip: !linux }, async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(home);
+  const env = { HOME: home, XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data'), GATEWAY_WARDEN_CHECKPOINTS: undefined };
+  const none = await cli(['status'], env);
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stdout, /no checkpoint directory found \(looked in \d+ place/);
+  const registry = (userData: string) => path.join(userData, 'User', 'globalStorage', 'gateway-warden.gateway-warden', 'registry');
+  const cursorServer = registry(path.join(home, '.cursor-server', 'data'));
+  const vscodeServer = registry(path.join(home, '.vscode-server', 'data'));
+  const windsurf = registry(path.join(home, 'config', 'Windsurf'));
+  for (const d of [cursorServer, vscodeServer, windsurf]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  // A symlink is not a directory of ours: never followed, never reported as found.
+  fs.mkdirSync(path.join(home, '.vscodium-server', 'data', 'User', 'globalStorage', 'gateway-warden.gateway-warden'), { recursive: true });
+  fs.symlinkSync(cursorServer, registry(path.join(home, '.vscodium-server', 'data')));
+  const text = await cli(['status'], env);
+  assert.match(text.stdout, /checkpoints found for: .*Windsurf \(/);
+  assert.match(text.stdout, /VS Code Server \(/);
+  assert.match(text.stdout, /Cursor Server \(/);
+  assert.doesNotMatch(text.stdout, /VSCodium Server/);
+  const json = JSON.parse((await cli(['status', '--json'], env)).stdout) as StatusJson;
+  assert.deepEqual(json.checkpointDirs, [
+    { editor: 'Windsurf', dir: windsurf },
+    { editor: 'VS Code Server', dir: vscodeServer },
+    { editor: 'Cursor Server', dir: cursorServer },
+  ]);
+  const given = JSON.parse((await cli(['status', '--json', '--checkpoints', windsurf], env)).stdout) as StatusJson;
+  assert.deepEqual(given.checkpointDirs, [{ editor: 'given', dir: windsurf }]);
 });
 
 test('a hostile --pattern is refused at once with the reason; the default patterns are the hermes invocations', async () => {

@@ -120,7 +120,7 @@ test('a directory writable by others is not read — unless it is our own regist
   const own = loadCheckpoints(dir, { tighten: true });
   assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
   assert.deepEqual(own.checkpoints.map((c) => c.owner), [owner]);
-  assert.deepEqual(own.problems, [`checkpoint directory: tightened ${dir} from mode 0777 to 0700 (it let others write checkpoints)`]);
+  assert.deepEqual(own.problems, [`checkpoint directory: tightened ${dir} from mode 0777 to 0700 (checkpoints name this user's processes: only this user may read or write them)`]);
   assert.deepEqual(loadCheckpoints(dir, { tighten: true }).problems, [], 'nothing to say the second time');
 
   fs.chmodSync(dir, 0o770);

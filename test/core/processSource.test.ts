@@ -20,7 +20,7 @@ const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'ut
 test('/proc/PID/stat: real lines of a running process, a kernel thread, a zombie and a comm holding ") " and " ("', () => {
   const lines = fixture('proc-stat-linux.txt').split('\n').filter((l) => l && !l.startsWith('#'));
   const [node, kthread, zombie, odd] = lines.map((l) => parseProcStat(l));
-  assert.deepEqual(node, { pid: 29630, comm: 'node', state: 'R', ppid: 29628, pgid: 29628, sid: 19356, utime: 6, stime: 0, startTime: 209924 });
+  assert.deepEqual(node, { pid: 29630, comm: 'node', state: 'R', ppid: 29628, pgid: 29628, sid: 19356, startTime: 209924, cpuTicks: 6 });
   assert.deepEqual([kthread?.pid, kthread?.comm, kthread?.ppid, kthread?.pgid, kthread?.startTime], [2, 'kthreadd', 0, 0, 26]);
   assert.deepEqual([zombie?.state, zombie?.ppid, isLiveState(zombie?.state)], ['Z', 28959, false]);
   assert.deepEqual([odd?.comm, odd?.state, odd?.ppid, odd?.pgid, odd?.startTime], ['a) b (c d', 'S', 1, 28865, 205324]);

@@ -147,10 +147,10 @@ test(`attach flood: ${FLOOD} idle sockets against a gateway held to ${GATEWAY_NO
 
 test('attach flood: accept failing with EMFILE (a full fd table) crashes nothing; the endpoint carries on', async (t) => {
   if (!hasPrlimit) return t.skip('prlimit is not installed');
-  // A 10-minute fingerprint poll: /proc reads under a full fd table are the lifeline's business
-  // (tested with it); here only the accept path is squeezed.
+  // A fast fingerprint poll: the lifeline's /proc reads fail with EMFILE too, and must read as
+  // "unknown", never as death (test/process/fdExhaustion.test.ts covers that path alone).
   const handshakeMs = 1500;
-  const g = await startHostedGateway({ args: ['--listen', '--poll-ms', '600000', '--attach-handshake-timeout-ms', String(handshakeMs)] });
+  const g = await startHostedGateway({ args: ['--listen', '--poll-ms', '50', '--attach-handshake-timeout-ms', String(handshakeMs)] });
   const a = attachOf(g);
   const [softBefore] = nofile(g.gatewayPid);
   // The soft limit where exactly two descriptor numbers are free: the third accept fails.

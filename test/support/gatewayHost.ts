@@ -42,6 +42,20 @@ export interface HostOptions {
   rpcMaxLineBytes?: number;
   /** A command the gateway is started through, which must exec it (e.g. `prlimit --nofile=…`). */
   prefix?: string[];
+  /** `--backend NAME [--cwd DIR] -- COMMAND…` after `args` (the gateway's own options). */
+  backend?: { name: 'embedded' | 'hermes' | 'command'; command?: string[]; cwd?: string };
+}
+
+/** The gateway's argv for `opts`: its options, then the backend, its directory and its command. */
+export function gatewayArgs(opts: HostOptions): string[] {
+  const args = [...(opts.args ?? [])];
+  const b = opts.backend;
+  if (b) {
+    args.push('--backend', b.name);
+    if (b.cwd !== undefined) args.push('--cwd', b.cwd);
+    if (b.command) args.push('--', ...b.command);
+  }
+  return args;
 }
 
 function hostSource(args: string[], holdStdinOpen: boolean, prefix: string[]): string {
@@ -65,7 +79,7 @@ gw.on('exit', (code, signal) => { process.stderr.write('HOST gateway exited ' + 
 }
 
 export async function startHostedGateway(opts: HostOptions = {}): Promise<HostedGateway> {
-  const host = spawnNode(hostSource(opts.args ?? [], opts.holdStdinOpen ?? false, opts.prefix ?? []), { env: { ...process.env, ...opts.env } });
+  const host = spawnNode(hostSource(gatewayArgs(opts), opts.holdStdinOpen ?? false, opts.prefix ?? []), { env: { ...process.env, ...opts.env } });
   let err = '';
   host.stderr!.on('data', (c: Buffer) => {
     err += c.toString();
@@ -80,7 +94,8 @@ export async function startHostedGateway(opts: HostOptions = {}): Promise<Hosted
     if (method !== 'event') return;
     const e = params as GatewayEvent;
     events.push(e);
-    if (e.type === 'worker.started' && typeof e.pid === 'number') track(e.pid, true);
+    // A worker that leads its own group (embedded, current hermes) is tracked with its group.
+    if (e.type === 'worker.started' && typeof e.pid === 'number') track(e.pid, e.pgid === undefined || e.pgid === e.pid);
   });
   const waitEvent = (match: (e: GatewayEvent) => boolean, what: string, timeoutMs = 15_000) =>
     waitFor(() => events.find(match), what, timeoutMs);

@@ -1,0 +1,132 @@
+// The embedded backend: the gateway's own sessions and slash workers (SessionManager), exactly as
+// before backends existed — same methods, same replies, same events.
+import { Fingerprint } from '../../core/fingerprint';
+import { killGroup, killGroupSync, killTree } from '../../core/kill';
+import { RpcError, RpcErrorCode } from '../../core/rpc';
+import type { GatewayOptions } from '../options';
+import { CloseReason, SessionManager } from '../sessions';
+import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported, SessionCloseReason } from './backend';
+
+/** SIGTERM grace of worker.kill before SIGKILL on the worker's group. */
+const KILL_GRACE_MS = 500;
+
+export class EmbeddedBackend implements Backend {
+  readonly name = 'embedded' as const;
+  readonly sessions: SessionManager;
+
+  constructor(
+    private readonly options: GatewayOptions,
+    ownerMarker: string,
+    owner: Fingerprint | undefined,
+    workerPath: string,
+    host: BackendHost,
+  ) {
+    this.sessions = new SessionManager({
+      workerPath,
+      ownerMarker,
+      owner,
+      pollMs: options.pollMs,
+      slashTimeoutMs: options.slashTimeoutMs,
+      workerIdleTimeoutMs: options.workerIdleTimeoutMs,
+      workerStartTimeoutMs: options.workerStartTimeoutMs,
+      reattachGraceMs: options.reattachGraceMs,
+      maxSessions: options.maxSessions,
+      maxWorkers: options.maxWorkers,
+      maxLineBytes: options.maxLineBytes,
+      emit: (type, payload) => host.emit(type, payload),
+      log: (m) => host.log(m),
+    });
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  createSession(params: { label?: string; closeOnDisconnect: boolean }, clientId: string): Promise<{ sessionId: string }> {
+    return Promise.resolve({ sessionId: this.sessions.create(params.label, params.closeOnDisconnect, clientId).id });
+  }
+
+  async closeSession(sessionId: string, reason: SessionCloseReason, clientId: string): Promise<boolean> {
+    this.sessions.assertMayAct(sessionId, clientId, 'session.close');
+    return this.sessions.close(sessionId, reason as CloseReason);
+  }
+
+  async attachSession(sessionId: string, clientId: string): Promise<{ sessionId: string; attached: true }> {
+    this.sessions.assertMayAct(sessionId, clientId, 'session.attach');
+    return { sessionId: this.sessions.attach(sessionId, clientId).id, attached: true };
+  }
+
+  listSessions(): Promise<Record<string, unknown>> {
+    return Promise.resolve({ sessions: this.sessions.list() });
+  }
+
+  async exec(sessionId: string, command: string, clientId: string): Promise<Record<string, unknown>> {
+    this.sessions.assertMayAct(sessionId, clientId, 'slash.exec');
+    return { output: await this.sessions.exec(sessionId, command) };
+  }
+
+  /**
+   * Ends the session's worker and everything in its group (SIGTERM, a grace, SIGKILL until the
+   * group is empty); the session stays and its next command starts a new worker. The worker's
+   * exit is reported as usual (worker.exited) by the session manager.
+   */
+  async killWorker(sessionId: string, clientId: string): Promise<Record<string, unknown>> {
+    this.sessions.assertMayAct(sessionId, clientId, 'worker.kill');
+    const s = this.sessions.get(sessionId);
+    if (!s) throw RpcError.invalidParams(`unknown or closed session ${JSON.stringify(sessionId)}`);
+    const w = s.worker;
+    if (!w || w.exitInfo) return { sessionId, killed: false, worker: null };
+    const ids = { pid: w.pid, startTime: w.fingerprint.startTime, pgid: w.pgid };
+    const r = w.pgid !== null
+      ? await killGroup(w.pgid, { leader: w.fingerprint, graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 })
+      : await killTree(w.fingerprint, { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
+    if (r.refused) throw new RpcError(RpcErrorCode.ServerError, `worker ${w.pid} of session ${sessionId} was not killed: ${r.refused}`, ids);
+    await Promise.race([w.exited, new Promise((res) => setTimeout(res, 2000))]);
+    return { sessionId, killed: true, worker: ids, survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs) };
+  }
+
+  call(): Promise<unknown> {
+    return Promise.reject(notSupported('embedded', 'backend.call', 'it reaches the program behind the hermes backend; this gateway runs its own workers'));
+  }
+
+  clientGone(clientId: string): void {
+    this.sessions.clientGone(clientId);
+  }
+
+  counts(): GatewayCounts {
+    return {
+      limits: { maxSessions: this.options.maxSessions, maxWorkers: this.options.maxWorkers },
+      sessions: this.sessions.size,
+      // Worker processes not yet exited: starting, ready and closing ones (what the cap counts).
+      workers: this.sessions.liveWorkers.size,
+      busyWorkers: this.sessions.busyWorkers,
+    };
+  }
+
+  statusExtras(): Record<string, unknown> {
+    return {};
+  }
+
+  knownProcesses(): KnownProcess[] {
+    return [...this.sessions.liveWorkers].map((w) => ({ pid: w.pid, startTime: w.fingerprint.startTime, role: 'worker' as const, sessionId: w.sessionId }));
+  }
+
+  /** Each worker leads its group: a `/run cmd &` child re-parented away from it is still there. */
+  processGroups(): number[] {
+    return [...this.sessions.liveWorkers].flatMap((w) => (w.pgid !== null ? [w.pgid] : []));
+  }
+
+  stopAccepting(): void {
+    this.sessions.stopAccepting();
+  }
+
+  shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void> {
+    return this.sessions.closeAll(reason, workerGraceMs);
+  }
+
+  finalSweep(): void {
+    for (const w of this.sessions.liveWorkers) {
+      if (w.pgid !== null) killGroupSync(w.pgid, { leader: w.fingerprint, firstSignal: 'SIGKILL', graceMs: 100, timeoutMs: 1000 });
+    }
+  }
+}

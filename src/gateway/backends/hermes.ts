@@ -1,0 +1,554 @@
+// The hermes backend: hermes-agent's own gateway (`python3 -m tui_gateway.entry`) as the
+// gateway's child, translated to the Warden protocol. Our sessions are hermes' sessions
+// (`sessionId` = hermes' `session_id`); session.create/close and slash.exec map one to one;
+// session.list is session.active_list joined with the slash workers found in the process table
+// (hermesWorkers.ts), which are reported with worker.started / worker.exited like our own, and
+// whose stale ones are taken down. hermes' own events reach clients as backend.event, and
+// backend.call reaches any other hermes method. hermes' own exit is never relied on: on shutdown
+// and lifeline loss its gateway, every worker group and everything carrying our tag are swept.
+import { Fingerprint } from '../../core/fingerprint';
+import { killGroup, killTree, ownProcessGroup } from '../../core/kill';
+import { RpcError, RpcErrorCode } from '../../core/rpc';
+import { limitReached } from '../limits';
+import type { GatewayOptions } from '../options';
+import { HOST_CLIENT } from '../sessions';
+import { Backend, BackendHost, GatewayCounts, KnownProcess, SessionCloseReason } from './backend';
+import type { BackendSpec } from './backendOptions';
+import { HermesLink, HermesNotification } from './hermesLink';
+import { fromHermesActiveList, fromHermesClose, fromHermesCreate, fromHermesSlashExec, HermesErrorCode, HermesLiveSession, toHermesCreate, toHermesSlashExec } from './hermesProtocol';
+import { HermesWorker, HermesWorkerTracker } from './hermesWorkers';
+import { ForeignProgram, notStartedInfo } from './program';
+import { takeDownProgram, takeDownProgramSync } from './programTeardown';
+
+const EXPECTED = 'hermes-agent\'s gateway.ready event (is hermes-agent installed for that interpreter, and importable from that working directory?)';
+/** Inline hermes methods (session.create/close/active_list) answer in milliseconds; a close waits for its worker (≤ 2 s). */
+const REQUEST_TIMEOUT_MS = 15_000;
+const ACTIVE_LIST_TIMEOUT_MS = 5_000;
+/** slash.exec may first wait for the session's agent build (hermes gives it 30 s). */
+const AGENT_BUILD_WAIT_MS = 30_000;
+/** A requested shutdown gives hermes' own session.close this long before the sweep. */
+const POLITE_CLOSE_MS = 1_000;
+/** SIGTERM grace of worker.kill and of what the hermes gateway left when it exited. */
+const KILL_GRACE_MS = 500;
+
+interface HermesSession {
+  sessionId: string;
+  label: string;
+  closeOnDisconnect: boolean;
+  createdAt: number;
+  /** The client connection it belongs to; null while detached. */
+  attachedTo: string | null;
+  /** Its worker's --session-key (hermes' stored session id; can change on auto-compression). */
+  sessionKey: string;
+  status?: string;
+  model?: string;
+  busy: number;
+  lastActivityAt: number;
+  reattachTimer?: NodeJS.Timeout;
+  closing?: Promise<boolean>;
+}
+
+export class HermesBackend implements Backend {
+  readonly name = 'hermes' as const;
+  private program?: ForeignProgram;
+  private link?: HermesLink;
+  private startup?: Promise<void>;
+  private readonly sessions = new Map<string, HermesSession>();
+  private readonly workers: HermesWorkerTracker;
+  private accepting = true;
+  private stopping = false;
+  private pollTimer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+  private queuedRefresh?: Promise<void>;
+  private activeListFailures = 0;
+
+  constructor(
+    private readonly spec: BackendSpec,
+    private readonly options: GatewayOptions,
+    private readonly ownerMarker: string,
+    private readonly host: BackendHost,
+  ) {
+    this.workers = new HermesWorkerTracker({ host, staleWorkerGraceMs: spec.staleWorkerGraceMs, staleCheckIntervalMs: options.pollMs });
+  }
+
+  start(): Promise<void> {
+    this.startup ??= this.doStart();
+    return this.startup;
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.stopping) return;
+    const p = new ForeignProgram({
+      backend: 'hermes',
+      command: this.spec.command,
+      cwd: this.spec.cwd,
+      ownerMarker: this.ownerMarker,
+      expected: EXPECTED,
+      outputNote: () => this.link?.noiseNote() ?? '',
+      log: (m) => this.host.log(m),
+    });
+    this.program = p;
+    p.onState(() => this.stateChanged());
+    if (p.state === 'failed' || !p.child) {
+      this.stateChanged();
+      return;
+    }
+    this.host.log(`hermes: started ${p.what()} as pid ${p.pid}; waiting up to ${this.spec.startTimeoutMs} ms for its gateway.ready`);
+    const link = new HermesLink(p.child.stdout!, p.child.stdin!, this.options.maxLineBytes, (m) => this.host.log(m));
+    this.link = link;
+    link.onNotification((n) => this.onHermesEvent(n));
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      link.ready.then(() => 'ready' as const),
+      p.exited.then(() => 'exited' as const),
+      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.spec.startTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    void p.exited.then(() => this.afterExit());
+    if (outcome === 'ready' && p.alive && !this.stopping) {
+      p.markRunning();
+      this.pollTimer = setInterval(() => void this.refresh(), this.options.pollMs);
+      this.pollTimer.unref();
+      await this.refresh();
+      return;
+    }
+    if (outcome === 'timeout') {
+      p.fail(`no gateway.ready within ${seconds(this.spec.startTimeoutMs)} from ${p.what()}; is hermes-agent installed for that interpreter (and importable from that working directory)?${link.noiseNote()}${p.tailNote()}`);
+      // Not a hermes gateway (or a hung one): nothing it started may stay.
+      const r = await takeDownProgram([], KILL_GRACE_MS, this.roots());
+      this.host.log(`hermes: took down ${r.processes} process(es) of the program that did not come up`);
+    }
+  }
+
+  private stateChanged(): void {
+    const info = this.program?.info();
+    if (!info) return;
+    if (info.error) this.host.log(`hermes: ${info.error}`);
+    else this.host.log(`hermes: the hermes gateway (pid ${info.pid}) is ${info.state}`);
+    this.host.emit('backend.state', { backend: 'hermes', state: info.state, pid: info.pid, startTime: info.startTime, error: info.error, exit: info.exit });
+  }
+
+  /** The hermes gateway exited while we were not stopping: everything it started is an orphan now. */
+  private async afterExit(): Promise<void> {
+    clearInterval(this.pollTimer);
+    this.link?.peer.dispose('the hermes gateway exited');
+    if (this.stopping) return;
+    const r = await takeDownProgram(this.workers.groupTargets(), KILL_GRACE_MS, this.roots());
+    this.host.log(`hermes: the hermes gateway exited; took down ${r.processes} process(es) and ${r.groups} worker group(s) it left`);
+    this.workers.forgetAll('gone with the hermes gateway');
+    for (const s of [...this.sessions.values()]) this.dropSession(s, 'backend-exited');
+  }
+
+  private onHermesEvent(n: HermesNotification): void {
+    this.host.emit('backend.event', { backend: 'hermes', event: n.raw });
+    // hermes says session.info once a session's agent is built, which is when its worker starts.
+    if (n.type === 'session.info' && this.program?.state === 'running') void this.refresh();
+  }
+
+  // ---- requests ----------------------------------------------------------------------------
+
+  async createSession(params: { label?: string; closeOnDisconnect: boolean }, clientId: string): Promise<{ sessionId: string }> {
+    await this.ready();
+    this.assertAccepting();
+    if (this.sessions.size >= this.options.maxSessions) {
+      const n = this.sessions.size;
+      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
+    }
+    const mapped = toHermesCreate({ label: params.label, closeOnDisconnect: params.closeOnDisconnect });
+    if (!mapped.ok) throw RpcError.invalidParams(`session.create: ${mapped.message}`);
+    const created = fromHermesCreate(await this.request('session.create', mapped.value, REQUEST_TIMEOUT_MS));
+    if (!created.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${created.message}`, { backend: 'hermes' });
+    const now = Date.now();
+    const s: HermesSession = {
+      sessionId: created.value.sessionId,
+      label: params.label ?? `session ${this.sessions.size + 1}`,
+      closeOnDisconnect: params.closeOnDisconnect,
+      createdAt: now,
+      attachedTo: clientId,
+      sessionKey: created.value.storedSessionId,
+      model: created.value.model,
+      busy: 0,
+      lastActivityAt: now,
+    };
+    this.sessions.set(s.sessionId, s);
+    this.host.emit('session.created', { sessionId: s.sessionId, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt });
+    return { sessionId: s.sessionId };
+  }
+
+  async closeSession(sessionId: string, reason: SessionCloseReason, clientId: string): Promise<boolean> {
+    this.assertMayAct(sessionId, clientId, 'session.close');
+    const s = this.sessions.get(sessionId);
+    if (s) {
+      if (s.closing) {
+        await s.closing;
+        return false;
+      }
+      s.closing = this.close(s, reason);
+      return s.closing;
+    }
+    // Not one of ours (yet): a session created inside hermes since the last look is still closed.
+    if (!this.linkUp()) return false;
+    const r = fromHermesClose(await this.request('session.close', { session_id: sessionId }, REQUEST_TIMEOUT_MS));
+    if (r.ok && r.value.closed) {
+      this.host.emit('session.closed', { sessionId, reason });
+      await this.refresh();
+    }
+    return r.ok && r.value.closed;
+  }
+
+  /** The one close path of a known session: hermes' close, then its worker's group swept. */
+  private async close(s: HermesSession, reason: SessionCloseReason): Promise<boolean> {
+    if (s.reattachTimer) clearTimeout(s.reattachTimer);
+    const worker = this.workers.workerOf(s.sessionId);
+    if (this.linkUp()) {
+      try {
+        await this.request('session.close', { session_id: s.sessionId }, REQUEST_TIMEOUT_MS);
+      } catch (e) {
+        this.host.log(`hermes: session.close of ${s.sessionId} failed (${(e as Error).message}); taking its worker down`);
+      }
+    }
+    // hermes ends a worker per pid (SIGTERM, 1 s, SIGKILL): its own children can survive it.
+    if (worker) await this.takeDownWorker(worker);
+    if (this.program?.alive) await this.refresh();
+    this.dropSession(s, reason);
+    return true;
+  }
+
+  private dropSession(s: HermesSession, reason: SessionCloseReason): void {
+    if (s.reattachTimer) clearTimeout(s.reattachTimer);
+    if (this.sessions.get(s.sessionId) !== s) return;
+    this.sessions.delete(s.sessionId);
+    this.host.emit('session.closed', { sessionId: s.sessionId, reason });
+    this.host.log(`hermes session ${s.sessionId} closed (${reason})`);
+  }
+
+  async attachSession(sessionId: string, clientId: string): Promise<{ sessionId: string; attached: true }> {
+    this.assertMayAct(sessionId, clientId, 'session.attach');
+    const s = this.sessions.get(sessionId);
+    if (!s || s.closing) throw RpcError.invalidParams(`unknown or closed session ${JSON.stringify(sessionId)}`);
+    s.attachedTo = clientId;
+    if (s.reattachTimer) clearTimeout(s.reattachTimer);
+    s.reattachTimer = undefined;
+    return { sessionId, attached: true };
+  }
+
+  async listSessions(): Promise<Record<string, unknown>> {
+    await this.ready();
+    await this.refresh();
+    return {
+      sessions: [...this.sessions.values()].filter((s) => !s.closing).map((s) => this.summary(s)),
+      staleWorkers: this.staleSummary(),
+    };
+  }
+
+  async exec(sessionId: string, command: string, clientId: string): Promise<Record<string, unknown>> {
+    this.assertMayAct(sessionId, clientId, 'slash.exec');
+    await this.ready();
+    this.assertAccepting();
+    const mapped = toHermesSlashExec(sessionId, command);
+    if (!mapped.ok) throw RpcError.invalidParams(`slash.exec: ${mapped.message}`);
+    const s = this.sessions.get(sessionId);
+    if (s) {
+      s.busy++;
+      s.lastActivityAt = Date.now();
+      this.emitState(s);
+    }
+    try {
+      const r = fromHermesSlashExec(await this.request('slash.exec', mapped.value, this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS));
+      if (!r.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${r.message}`, { backend: 'hermes' });
+      return r.value;
+    } finally {
+      if (s) {
+        s.busy--;
+        s.lastActivityAt = Date.now();
+      }
+      // `/model` restarts the worker: the session may have a new pid now.
+      void this.refresh().then(() => s && this.emitState(s));
+    }
+  }
+
+  async killWorker(sessionId: string, clientId: string): Promise<Record<string, unknown>> {
+    this.assertMayAct(sessionId, clientId, 'worker.kill');
+    await this.ready();
+    if (!this.sessions.has(sessionId)) throw RpcError.invalidParams(`unknown or closed session ${JSON.stringify(sessionId)}`);
+    await this.refresh();
+    const w = this.workers.workerOf(sessionId);
+    if (!w) return { sessionId, killed: false, worker: null };
+    const r = await this.takeDownWorker(w);
+    await this.refresh();
+    return { sessionId, killed: r.survivors.length === 0, worker: { pid: w.pid, startTime: w.startTime, pgid: w.pgid }, survivors: r.survivors, elapsedMs: r.elapsedMs };
+  }
+
+  async call(method: string, params: unknown): Promise<unknown> {
+    await this.ready();
+    this.assertAccepting();
+    try {
+      // Passed through as it is: hermes' own result, hermes' own error.
+      return await this.link!.peer.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
+    } catch (e) {
+      if (e instanceof RpcError && (e.code === RpcErrorCode.ConnectionClosed || e.code === RpcErrorCode.RequestTimeout)) throw this.mapError(e, method);
+      throw e;
+    } finally {
+      // It may have created or closed sessions: our view follows hermes'.
+      void this.refresh();
+    }
+  }
+
+  clientGone(clientId: string): void {
+    for (const s of this.sessions.values()) {
+      if (s.attachedTo !== clientId || s.closing) continue;
+      if (s.closeOnDisconnect) {
+        void this.closeSession(s.sessionId, 'client-disconnected', HOST_CLIENT);
+        continue;
+      }
+      s.attachedTo = null;
+      s.reattachTimer = setTimeout(() => void this.closeSession(s.sessionId, 'reattach-timeout', HOST_CLIENT), this.options.reattachGraceMs);
+    }
+  }
+
+  // ---- status ------------------------------------------------------------------------------
+
+  counts(): GatewayCounts {
+    let busy = 0;
+    for (const s of this.sessions.values()) if (s.busy > 0 && this.workers.workerOf(s.sessionId)) busy++;
+    return {
+      limits: { maxSessions: this.options.maxSessions, maxWorkers: this.options.maxWorkers },
+      sessions: this.sessions.size,
+      workers: this.workers.size,
+      busyWorkers: busy,
+    };
+  }
+
+  statusExtras(): Record<string, unknown> {
+    return {
+      backend: 'hermes',
+      program: this.program?.info() ?? notStartedInfo(this.spec.command, this.spec.cwd),
+      staleWorkers: this.staleSummary(),
+      staleWorkerGraceMs: this.spec.staleWorkerGraceMs,
+    };
+  }
+
+  knownProcesses(): KnownProcess[] {
+    const out: KnownProcess[] = [];
+    const p = this.program;
+    if (p?.pid && p.fingerprint) out.push({ pid: p.pid, startTime: p.fingerprint.startTime, role: 'program' });
+    for (const w of this.workers.workers()) {
+      out.push(w.sessionId ? { pid: w.pid, startTime: w.startTime, role: 'worker', sessionId: w.sessionId } : { pid: w.pid, startTime: w.startTime, role: 'worker' });
+    }
+    return out;
+  }
+
+  processGroups(): number[] {
+    return this.workers.groupTargets().map((t) => t.pgid);
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------
+
+  stopAccepting(): void {
+    this.accepting = false;
+    this.stopping = true;
+    clearInterval(this.pollTimer);
+  }
+
+  async shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void> {
+    this.stopAccepting();
+    const p = this.program;
+    if (p?.alive && reason === 'shutdown') {
+      // Workers started since the last look must be known before hermes goes: once it is gone
+      // they are children of init. (With the host gone there is no time for this look: every
+      // worker is still hermes' child, so the sweep below finds it by parentage and by tag.)
+      this.workers.update(p.pid!, (key) => this.sessionOfKey(key), undefined);
+      if (this.linkUp()) {
+        const closes = [...this.sessions.values()].map((s) => this.request('session.close', { session_id: s.sessionId }, POLITE_CLOSE_MS).catch(() => undefined));
+        await Promise.race([Promise.all(closes), delay(POLITE_CLOSE_MS)]);
+      }
+      // Stdin EOF ends hermes' read loop; it may still wait for an in-flight slash.exec.
+      p.child?.stdin?.end();
+      await Promise.race([p.exited, delay(workerGraceMs)]);
+    }
+    const r = await takeDownProgram(this.workers.groupTargets(), workerGraceMs, this.roots());
+    this.host.log(`hermes: teardown (${reason}): ${r.processes} process(es), ${r.groups} worker group(s) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}${r.survivors.length ? `; still alive: ${r.survivors.join(', ')}` : ''}`);
+    this.workers.forgetAll('taken down with the gateway');
+    for (const s of [...this.sessions.values()]) this.dropSession(s, reason);
+    this.link?.peer.dispose('the gateway is shutting down');
+  }
+
+  finalSweep(): void {
+    takeDownProgramSync(this.workers.groupTargets(), this.roots());
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  /** The hermes gateway and every worker known by fingerprint (checked again before any signal). */
+  private roots(): Fingerprint[] {
+    const p = this.program;
+    return [...(p?.fingerprint && p.pid !== null ? [p.fingerprint] : []), ...this.workers.fingerprints()];
+  }
+
+  /** The backend must be up: waits for the start, then refuses with why it is not running. */
+  private async ready(): Promise<void> {
+    await this.start();
+    if (this.program?.state !== 'running' || !this.linkUp()) throw this.unavailable();
+  }
+
+  private linkUp(): boolean {
+    return this.link !== undefined && !this.link.peer.isClosed;
+  }
+
+  private unavailable(during?: string): RpcError {
+    const info = this.program?.info();
+    const why = info?.error ?? (info ? `its state is ${info.state}` : 'it has not started');
+    return new RpcError(RpcErrorCode.BackendUnavailable, `the hermes gateway is not running${during ? ` (${during})` : ''}: ${why}`, {
+      backend: 'hermes', state: info?.state ?? 'starting', pid: info?.pid ?? null, command: this.spec.command,
+    });
+  }
+
+  private assertAccepting(): void {
+    if (!this.accepting) throw new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down');
+  }
+
+  /** The ownership rule of the embedded backend (sessions.ts), for hermes' sessions. */
+  private assertMayAct(id: string, clientId: string, method: string): void {
+    const s = this.sessions.get(id);
+    if (!s || clientId === HOST_CLIENT || s.attachedTo === clientId) return;
+    if (s.attachedTo === null && method === 'session.attach') return;
+    const whose = s.attachedTo === null ? 'no connection (detached): session.attach it first' : s.attachedTo === HOST_CLIENT ? 'the host' : 'another connection';
+    throw new RpcError(RpcErrorCode.NotOwner, `${method}: session ${id} belongs to ${whose}`, { sessionId: id });
+  }
+
+  /** A request to hermes; its errors in the Warden protocol's terms. */
+  private async request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    if (!this.linkUp()) throw this.unavailable();
+    try {
+      return await this.link!.peer.request(method, params, { timeoutMs });
+    } catch (e) {
+      throw this.mapError(e, method);
+    }
+  }
+
+  private mapError(e: unknown, method: string): RpcError {
+    if (!(e instanceof RpcError)) return new RpcError(RpcErrorCode.InternalError, `${method}: ${String(e)}`);
+    if (e.code === RpcErrorCode.ConnectionClosed) return this.unavailable(`it went away during ${method}`);
+    if (e.code === RpcErrorCode.RequestTimeout) return new RpcError(RpcErrorCode.RequestTimeout, `hermes did not answer ${method}: ${e.message}`, { backend: 'hermes' });
+    const data = { backend: 'hermes', hermesCode: e.code, ...(e.data !== undefined ? { hermesData: e.data } : {}) };
+    switch (e.code) {
+      case HermesErrorCode.SessionNotFound:
+        return RpcError.invalidParams(`unknown or closed session (hermes: ${e.message})`, data);
+      case HermesErrorCode.EmptyCommand:
+      case HermesErrorCode.UseCommandDispatch:
+      case RpcErrorCode.InvalidParams:
+        return RpcError.invalidParams(`hermes refused ${method}: ${e.message}`, data);
+      default:
+        return new RpcError(RpcErrorCode.ServerError, `hermes: ${method} failed: ${e.message}`, data);
+    }
+  }
+
+  private sessionOfKey(key: string): string | null {
+    for (const s of this.sessions.values()) if (s.sessionKey === key) return s.sessionId;
+    return null;
+  }
+
+  /**
+   * One look: session.active_list (hermes' live sessions) and the process table (its workers).
+   * Calls made while one runs share the next one, so a caller always sees a look taken after it asked.
+   */
+  private refresh(): Promise<void> {
+    if (!this.refreshing) {
+      this.refreshing = this.look().finally(() => (this.refreshing = undefined));
+      return this.refreshing;
+    }
+    this.queuedRefresh ??= this.refreshing.then(() => {
+      this.queuedRefresh = undefined;
+      return this.refresh();
+    });
+    return this.queuedRefresh;
+  }
+
+  private async look(): Promise<void> {
+    const p = this.program;
+    if (!p?.alive || !this.linkUp() || this.stopping) return;
+    const askedAt = Date.now();
+    let rows: HermesLiveSession[] | undefined;
+    try {
+      const m = fromHermesActiveList(await this.link!.peer.request('session.active_list', {}, { timeoutMs: ACTIVE_LIST_TIMEOUT_MS }));
+      if (m.ok) rows = m.value;
+      else this.host.log(`hermes: ${m.message}`);
+      this.activeListFailures = 0;
+    } catch (e) {
+      // Logged once per run of failures: the poll would repeat it every second.
+      if (this.activeListFailures++ === 0) this.host.log(`hermes: session.active_list failed: ${(e as Error).message}`);
+    }
+    if (this.stopping || !p.alive) return;
+    if (rows) this.reconcile(rows, askedAt);
+    this.workers.update(p.pid!, (key) => this.sessionOfKey(key), rows ? new Set(rows.map((r) => r.sessionKey)) : undefined);
+  }
+
+  /** Our sessions follow hermes' live ones: created or closed inside hermes (backend.call) too. */
+  private reconcile(rows: HermesLiveSession[], askedAt: number): void {
+    const ids = new Set<string>();
+    for (const r of rows) {
+      ids.add(r.sessionId);
+      const s = this.sessions.get(r.sessionId);
+      if (s) {
+        s.sessionKey = r.sessionKey;
+        s.status = r.status;
+        s.model = r.model;
+        continue;
+      }
+      const now = Date.now();
+      const adopted: HermesSession = {
+        sessionId: r.sessionId, label: r.title || `hermes session ${r.sessionId}`, closeOnDisconnect: false, createdAt: now,
+        // Only the host can have made it (backend.call is the host's): the host's session.
+        attachedTo: HOST_CLIENT, sessionKey: r.sessionKey, status: r.status, model: r.model, busy: 0, lastActivityAt: now,
+      };
+      this.sessions.set(r.sessionId, adopted);
+      this.host.emit('session.created', { sessionId: adopted.sessionId, label: adopted.label, closeOnDisconnect: false, createdAt: now });
+    }
+    for (const s of [...this.sessions.values()]) {
+      if (!ids.has(s.sessionId) && !s.closing && s.createdAt < askedAt) this.dropSession(s, 'closed-by-backend');
+    }
+  }
+
+  private emitState(s: HermesSession): void {
+    const w = this.workers.workerOf(s.sessionId);
+    if (!w) return;
+    this.host.emit('worker.state', { sessionId: s.sessionId, pid: w.pid, state: 'ready', busy: s.busy > 0, lastActivityAt: s.lastActivityAt });
+  }
+
+  private summary(s: HermesSession): Record<string, unknown> {
+    const w = this.workers.workerOf(s.sessionId);
+    return {
+      sessionId: s.sessionId, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt, attached: s.attachedTo !== null,
+      worker: w ? { pid: w.pid, startTime: w.startTime, pgid: w.pgid, state: 'ready', lastActivityAt: s.lastActivityAt, command: w.command } : null,
+      hermes: { sessionKey: s.sessionKey, status: s.status ?? null, model: s.model ?? null },
+    };
+  }
+
+  private staleSummary(): Record<string, unknown>[] {
+    return this.workers.staleWorkers().map((w) => ({
+      pid: w.pid, startTime: w.startTime, pgid: w.pgid, sessionKey: w.sessionKey, command: w.command,
+      staleSince: w.stale!.since, reapAt: w.stale!.reapAt, reason: 'stale worker — its session is gone',
+    }));
+  }
+
+  /** A worker and its group (its own session's, with current hermes), or its tree (older hermes). */
+  private async takeDownWorker(w: HermesWorker): Promise<{ survivors: number[]; elapsedMs: number }> {
+    const leader = { pid: w.pid, startTime: w.startTime, bootId: this.program?.fingerprint?.bootId ?? '' };
+    if (w.pgid === w.pid && w.pgid !== ownProcessGroup()) {
+      const r = await killGroup(w.pgid, { leader, graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
+      if (r.refused) this.host.log(`hermes worker ${w.pid}: ${r.refused}`);
+      return { survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs) };
+    }
+    const r = await killTree(leader, { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
+    if (r.refused) this.host.log(`hermes worker ${w.pid}: ${r.refused}`);
+    return { survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs) };
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

@@ -1,0 +1,86 @@
+// The JSON-RPC link to the hermes gateway over its stdio: newline-delimited JSON-RPC 2.0, replies
+// matched to requests by id (hermes answers pool handlers out of order), its notifications —
+// method "event", params {type, session_id?, payload?} — handed on, and its first gateway.ready
+// awaited. A line that is not JSON is not answered (hermes' stdout is protocol only; anything
+// else means the program is not a hermes gateway): the first few are kept for the error message.
+import { LineDecoder } from '../../core/lineDecoder';
+import { JsonRpcPeer } from '../../core/rpc';
+
+/** Non-JSON lines kept for the error message (the rest are only counted). */
+const MAX_NOISE_LINES = 5;
+const MAX_NOISE_CHARS = 300;
+
+export interface HermesNotification {
+  type: string;
+  sessionId?: string;
+  /** params as hermes sent them ({type, session_id?, payload?}). */
+  raw: Record<string, unknown>;
+}
+
+export class HermesLink {
+  readonly peer: JsonRpcPeer;
+  /** Resolves on hermes' gateway.ready event. */
+  readonly ready: Promise<void>;
+  readonly noise: string[] = [];
+  noiseCount = 0;
+  private readonly listeners: ((n: HermesNotification) => void)[] = [];
+
+  constructor(stdout: NodeJS.ReadableStream, stdin: NodeJS.WritableStream, maxLineBytes: number, log: (m: string) => void) {
+    this.peer = new JsonRpcPeer((text) => {
+      stdin.write(text + '\n');
+    }, {
+      log,
+      // A late reply (its request timed out here) is expected with a slow hermes: note it only.
+      onUnexpectedResponse: (m) => log(`hermes: a reply with id ${JSON.stringify(m.id)} came after its request was given up`),
+    });
+    let markReady!: () => void;
+    this.ready = new Promise((r) => (markReady = r));
+    this.peer.onNotification((method, params) => {
+      if (method !== 'event' || typeof params !== 'object' || params === null || Array.isArray(params)) return;
+      const raw = params as Record<string, unknown>;
+      if (typeof raw.type !== 'string' || raw.type === '') return;
+      if (raw.type === 'gateway.ready') markReady();
+      const n: HermesNotification = { type: raw.type, raw };
+      if (typeof raw.session_id === 'string' && raw.session_id) n.sessionId = raw.session_id;
+      for (const l of this.listeners) l(n);
+    });
+    const decoder = new LineDecoder(maxLineBytes, {
+      line: (text) => {
+        try {
+          JSON.parse(text);
+        } catch {
+          this.addNoise(text);
+          return;
+        }
+        this.peer.receive(text);
+      },
+      oversize: (limit) => {
+        log(`hermes: a stdout line longer than ${limit} bytes was discarded`);
+        this.addNoise(`(a line longer than ${limit} bytes)`);
+      },
+    });
+    stdout.on('data', (c: Buffer) => decoder.push(c));
+    stdout.on('end', () => {
+      decoder.end();
+      this.peer.dispose('the hermes gateway closed its stdout');
+    });
+    stdout.on('close', () => this.peer.dispose('the hermes gateway closed its stdout'));
+    stdout.on('error', (e: Error) => this.peer.dispose(`hermes stdout error: ${e.message}`));
+  }
+
+  onNotification(listener: (n: HermesNotification) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** "; its stdout said: `…`" when it wrote something that is not JSON-RPC. */
+  noiseNote(): string {
+    if (this.noiseCount === 0) return '';
+    const more = this.noiseCount > this.noise.length ? ` (and ${this.noiseCount - this.noise.length} more line(s))` : '';
+    return `; instead of JSON-RPC its stdout said: ${this.noise.map((l) => JSON.stringify(l)).join(' / ')}${more}`;
+  }
+
+  private addNoise(line: string): void {
+    this.noiseCount++;
+    if (this.noise.length < MAX_NOISE_LINES) this.noise.push(line.length > MAX_NOISE_CHARS ? line.slice(0, MAX_NOISE_CHARS) + '…' : line);
+  }
+}

@@ -1,0 +1,205 @@
+// hermes' slash workers as the gateway sees them: found in the process table (children of the
+// hermes gateway whose argv is `INTERPRETER -m tui_gateway.slash_worker --session-key K`, read by
+// position), joined with session.active_list's session keys, and reported like the embedded
+// backend's own workers (worker.started / worker.exited). Every worker is remembered with its
+// fingerprint and process group, because current hermes starts each one in its own session: the
+// gateway's group teardown does not reach them, and once the hermes gateway is gone they are
+// children of init and can no longer be found by parentage.
+//
+// A worker whose key is not among the live sessions' on two consecutive checks is stale (#21467):
+// reported (worker.stale, session.list, gateway.status) and, after the stale-worker grace, taken
+// down with its group (worker.reaped). When a worker exits, what is left in its group (hermes
+// ends workers per pid, so their own children survive it) is swept.
+import { Fingerprint, livenessOf } from '../../core/fingerprint';
+import { sweepGroups, SweepTarget } from '../../core/groupSweep';
+import { killTree, ownProcessGroup } from '../../core/kill';
+import { linuxBootId, readProcCmdline, scanLiveStatsChecked } from '../../core/procfs';
+import type { BackendHost } from './backend';
+import { StaleWorker, StaleWorkerRule, staleWorkersDue } from './hermesStaleWorkers';
+import { hermesWorkerOf } from './hermesWorkerArgv';
+
+/** SIGTERM grace when a stale worker is taken down (hermes' own close gives 1 s too). */
+const STALE_KILL_GRACE_MS = 1000;
+/** SIGTERM grace for what an exited worker left in its group. */
+const REMNANT_GRACE_MS = 500;
+const MAX_COMMAND_CHARS = 1024;
+
+export interface HermesWorker {
+  pid: number;
+  startTime: number;
+  pgid: number;
+  sessionKey: string;
+  command: string;
+  /** The hermes session it serves (by its key), or null when no live session has that key. */
+  sessionId: string | null;
+  firstSeenAt: number;
+  stale?: { since: number; reapAt: number | null };
+  /** Set while it is being taken down as stale. */
+  reaping?: boolean;
+}
+
+export interface HermesWorkerTrackerOptions {
+  host: BackendHost;
+  /** 0: stale workers are only reported. */
+  staleWorkerGraceMs: number;
+  /**
+   * Two stale checks count as consecutive only this far apart (the poll interval): a look taken
+   * on demand right after another must not confirm what hermes' auto-compression briefly shows.
+   */
+  staleCheckIntervalMs: number;
+}
+
+const keyOf = (pid: number, startTime: number) => `${pid}:${startTime}`;
+
+export class HermesWorkerTracker {
+  private readonly live = new Map<string, HermesWorker>();
+  private readonly rule = new StaleWorkerRule();
+  private readonly bootId = process.platform === 'linux' ? linuxBootId() : '';
+  private lastStaleCheckAt = 0;
+
+  constructor(private readonly opts: HermesWorkerTrackerOptions) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  workers(): HermesWorker[] {
+    return [...this.live.values()];
+  }
+
+  /** The live worker of a hermes session, if one is known. */
+  workerOf(sessionId: string): HermesWorker | undefined {
+    for (const w of this.live.values()) if (w.sessionId === sessionId && !w.stale) return w;
+    return undefined;
+  }
+
+  staleWorkers(): HermesWorker[] {
+    return this.workers().filter((w) => w.stale);
+  }
+
+  /**
+   * One look at the process table: the live workers of the hermes gateway `gatewayPid`, joined
+   * with `sessionOfKey`. `liveKeys` is session.active_list's keys when that call succeeded, or
+   * undefined when it did not (then the stale rule learns nothing from this look). Emits
+   * worker.started / worker.exited for the changes.
+   */
+  update(gatewayPid: number, sessionOfKey: (key: string) => string | null, liveKeys: ReadonlySet<string> | undefined, now = Date.now()): void {
+    const seen = new Map<string, HermesWorker>();
+    // An incomplete scan (EMFILE, …) proves nothing about what it did not list.
+    const scan = scanLiveStatsChecked();
+    for (const st of scan.stats) {
+      if (st.ppid !== gatewayPid) continue;
+      const argv = readProcCmdline(st.pid);
+      const parsed = hermesWorkerOf({ pid: st.pid, ppid: st.ppid, argv }, gatewayPid);
+      if (!parsed) continue;
+      const key = keyOf(st.pid, st.startTime);
+      const known = this.live.get(key);
+      if (known) {
+        known.sessionId = sessionOfKey(parsed.sessionKey);
+        seen.set(key, known);
+        continue;
+      }
+      const command = argv.join(' ');
+      seen.set(key, {
+        pid: st.pid, startTime: st.startTime, pgid: st.pgid, sessionKey: parsed.sessionKey,
+        command: command.length > MAX_COMMAND_CHARS ? command.slice(0, MAX_COMMAND_CHARS) + '…' : command,
+        sessionId: sessionOfKey(parsed.sessionKey), firstSeenAt: now,
+      });
+    }
+    // Death needs proof: a worker missing from the scan is gone only once its fingerprint says so.
+    for (const [key, w] of this.live) if (!seen.has(key) && livenessOf(this.fingerprint(w)).state === 'dead') this.gone(w);
+    for (const [key, w] of seen) {
+      if (this.live.has(key)) continue;
+      this.live.set(key, w);
+      this.opts.host.emit('worker.started', {
+        sessionId: w.sessionId, pid: w.pid, startTime: w.startTime, pgid: w.pgid, state: 'ready', command: w.command, sessionKey: w.sessionKey,
+      });
+      this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}${w.sessionId ? `, session ${w.sessionId}` : ', no live session'}) found`);
+    }
+    if (liveKeys === undefined || !scan.complete) {
+      this.rule.unknown();
+      this.lastStaleCheckAt = 0;
+    } else if (now - this.lastStaleCheckAt >= this.opts.staleCheckIntervalMs * 0.8) {
+      this.lastStaleCheckAt = now;
+      this.applyStaleRule(liveKeys, now);
+    }
+  }
+
+  /** Worker groups to sweep at teardown: each live worker's own group (not the gateway's). */
+  groupTargets(): SweepTarget[] {
+    const own = ownProcessGroup();
+    const out: SweepTarget[] = [];
+    for (const w of this.live.values()) {
+      if (w.pgid === w.pid && w.pgid !== own) out.push({ pgid: w.pgid, leader: this.fingerprint(w) });
+    }
+    return out;
+  }
+
+  /** The workers' fingerprints (each one and its descendants are taken down at teardown). */
+  fingerprints(): Fingerprint[] {
+    return this.workers().map((w) => this.fingerprint(w));
+  }
+
+  /** Everything is gone (teardown done, or the hermes gateway died and was swept): forget it. */
+  forgetAll(reason: string): void {
+    for (const w of [...this.live.values()]) this.gone(w, reason, false);
+  }
+
+  private fingerprint(w: HermesWorker): Fingerprint {
+    return { pid: w.pid, startTime: w.startTime, bootId: this.bootId };
+  }
+
+  /** A worker left the table: reported, and what it left in its own group is swept. */
+  private gone(w: HermesWorker, why = 'exited', sweep = true): void {
+    this.live.delete(keyOf(w.pid, w.startTime));
+    this.opts.host.emit('worker.exited', {
+      sessionId: w.sessionId, pid: w.pid, startTime: w.startTime, pgid: w.pgid, code: null, signal: null, sessionKey: w.sessionKey,
+    });
+    this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}) ${why}`);
+    if (sweep && w.pgid === w.pid && w.pgid !== ownProcessGroup()) {
+      void sweepGroups([{ pgid: w.pgid, leader: this.fingerprint(w) }], { graceMs: REMNANT_GRACE_MS, timeoutMs: REMNANT_GRACE_MS + 3000 }).then((r) => {
+        for (const why2 of r.refused) this.opts.host.log(`hermes worker ${w.pid}: ${why2}`);
+        if (r.survivors.length) this.opts.host.log(`hermes worker ${w.pid}: its group still has ${r.survivors.join(', ')}`);
+      });
+    }
+  }
+
+  private applyStaleRule(liveKeys: ReadonlySet<string>, now: number): void {
+    const observed = this.workers().map((w) => ({ pid: w.pid, startTime: w.startTime, sessionKey: w.sessionKey }));
+    const stale = this.rule.check(observed, liveKeys, now);
+    const staleKeys = new Set(stale.map((s) => keyOf(s.pid, s.startTime)));
+    for (const w of this.live.values()) {
+      if (!staleKeys.has(keyOf(w.pid, w.startTime))) w.stale = undefined;
+    }
+    for (const s of stale) {
+      const w = this.live.get(keyOf(s.pid, s.startTime));
+      if (!w || w.stale) continue;
+      const graceMs = this.opts.staleWorkerGraceMs;
+      w.stale = { since: s.staleSince, reapAt: graceMs > 0 ? s.staleSince + graceMs : null };
+      this.opts.host.emit('worker.stale', {
+        sessionId: null, pid: w.pid, startTime: w.startTime, pgid: w.pgid, sessionKey: w.sessionKey, staleSince: w.stale.since, reapAt: w.stale.reapAt,
+      });
+      this.opts.host.log(`hermes worker ${w.pid}: stale (its session key ${w.sessionKey} is not among the live sessions on two checks)${w.stale.reapAt ? `; taken down in ${graceMs} ms` : '; reported only (--stale-worker-grace-ms 0)'}`);
+    }
+    for (const due of staleWorkersDue(stale, this.opts.staleWorkerGraceMs, now)) void this.reap(due, now);
+  }
+
+  private async reap(s: StaleWorker, now: number): Promise<void> {
+    const w = this.live.get(keyOf(s.pid, s.startTime));
+    if (!w || w.reaping) return;
+    w.reaping = true;
+    const fp = this.fingerprint(w);
+    const ownGroup = w.pgid === w.pid && w.pgid !== ownProcessGroup();
+    // Its own group when it has one (current hermes); else (older hermes: the gateway's group)
+    // the worker and its descendants.
+    const r = ownGroup
+      ? await sweepGroups([{ pgid: w.pgid, leader: fp }], { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 })
+      : await killTree(fp, { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 });
+    const refused = Array.isArray(r.refused) ? r.refused : r.refused ? [r.refused] : [];
+    this.opts.host.emit('worker.reaped', {
+      sessionId: null, pid: w.pid, startTime: w.startTime, pgid: w.pgid, sessionKey: w.sessionKey, reason: 'stale',
+      staleForMs: now - s.staleSince, survivors: r.survivors, refused,
+    });
+    this.opts.host.log(`hermes worker ${w.pid}: stale worker taken down${r.survivors.length ? `; survivors ${r.survivors.join(', ')}` : ''}${refused.length ? `; ${refused.join('; ')}` : ''}`);
+  }
+}

@@ -1,0 +1,309 @@
+// The hermes backend against the fake hermes gateway (test/fixtures/hermes): real slash_worker
+// processes, each in its own session (current hermes) or in the gateway's group (older hermes),
+// out-of-order replies, hermes-shaped events. Sessions and workers through the Warden protocol,
+// stale workers, pass-through calls, and teardown whatever hermes does — observed in the process
+// table.
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { readProcStat } from '../../src/core/procfs';
+import { RpcError } from '../../src/core/rpc';
+import { FAKE_HERMES_DIR, fakeHermesUnavailable, workersOf } from '../support/fakeHermes';
+import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
+import { pidsWithMarker } from '../support/marker';
+import { isAlive, killTracked, track, waitFor, waitForExit } from '../support/processes';
+
+after(killTracked);
+
+const unavailable = process.platform !== 'linux' ? 'needs Linux /proc' : fakeHermesUnavailable();
+const opts = { skip: unavailable ?? false, timeout: 120_000 };
+
+interface StartOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  flavor?: 'cur' | 'leaky';
+  command?: string[];
+}
+
+/** A hosted gateway running `--backend hermes` on the fake (its default command, from the fixture's folder). */
+async function startHermes(o: StartOptions = {}): Promise<HostedGateway & { hermesPid: number }> {
+  const g = await startHostedGateway({
+    args: o.args,
+    env: { PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_FLAVOR: o.flavor ?? 'cur', ...o.env },
+    backend: { name: 'hermes', cwd: FAKE_HERMES_DIR, command: o.command },
+  });
+  // gateway.ready comes first, before the program is started; backend.state names its pid.
+  assert.equal(g.events[0].type, 'gateway.ready');
+  const state = await g.waitEvent((e) => e.type === 'backend.state', 'backend.state', 30_000);
+  return Object.assign(g, { hermesPid: state.pid as number });
+}
+
+async function running(g: HostedGateway): Promise<void> {
+  await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'running', 'the hermes gateway to be running', 30_000);
+}
+
+/** The session's worker as announced by worker.started (and seen in the table). */
+async function workerOf(g: HostedGateway, sessionId: string, not?: number): Promise<GatewayEvent & { pid: number; pgid: number; startTime: number }> {
+  const e = await g.waitEvent((x) => x.type === 'worker.started' && x.sessionId === sessionId && x.pid !== not, `worker.started for ${sessionId}`, 20_000);
+  return e as GatewayEvent & { pid: number; pgid: number; startTime: number };
+}
+
+async function rpcError(p: Promise<unknown>): Promise<RpcError> {
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  assert.ok(e instanceof RpcError, `expected an RPC error, got ${JSON.stringify(e)}`);
+  return e;
+}
+
+interface ListedSession {
+  sessionId: string;
+  label: string;
+  worker: { pid: number; startTime: number; pgid: number; state: string } | null;
+  hermes: { sessionKey: string; status: string; model: string };
+}
+
+test('sessions through the Warden protocol: the real slash_worker in session.list and process.tree, /help, close ends the worker', opts, async () => {
+  const g = await startHermes();
+  await running(g);
+  const ready = g.events.find((e) => e.type === 'gateway.ready')!;
+  assert.equal(ready.backend, 'hermes');
+  const sessionId = await createSession(g, { label: 'first', closeOnDisconnect: true });
+  assert.match(sessionId, /^[0-9a-f]{8}$/, 'our sessionId is hermes\' session_id');
+  const started = await workerOf(g, sessionId);
+  // The worker exactly as hermes started it: a child of the hermes gateway, its own group.
+  const inTable = workersOf(g.hermesPid).find((w) => w.pid === started.pid);
+  assert.ok(inTable, 'the announced worker is a slash_worker child of the hermes gateway');
+  assert.equal(started.pgid, started.pid, 'current hermes: the worker leads its own group');
+  assert.equal(started.sessionKey, inTable.sessionKey);
+
+  const list = await g.rpc.request<{ sessions: ListedSession[]; staleWorkers: unknown[] }>('session.list');
+  assert.equal(list.sessions.length, 1);
+  assert.equal(list.sessions[0].label, 'first');
+  assert.equal(list.sessions[0].worker?.pid, started.pid);
+  assert.equal(list.sessions[0].hermes.sessionKey, inTable.sessionKey);
+  assert.deepEqual(list.staleWorkers, []);
+
+  assert.match(await exec(g, sessionId, '/help'), /Available Commands/);
+  const states = g.events.filter((e) => e.type === 'worker.state' && e.sessionId === sessionId).map((e) => e.busy);
+  assert.deepEqual(states.slice(0, 1), [true], 'worker.state busy while the command runs');
+  await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === sessionId && e.busy === false, 'worker.state idle again');
+
+  const tree = await g.rpc.request<{ processes: { pid: number; ppid: number; role: string; sessionId?: string }[] }>('process.tree');
+  const hermesNode = tree.processes.find((p) => p.pid === g.hermesPid);
+  assert.equal(hermesNode?.role, 'program');
+  const workerNode = tree.processes.find((p) => p.pid === started.pid);
+  assert.equal(workerNode?.role, 'worker');
+  assert.equal(workerNode?.sessionId, sessionId);
+  const status = await g.rpc.request<{ backend: string; program: { pid: number; state: string }; workers: number; sessions: number }>('gateway.status');
+  assert.equal(status.backend, 'hermes');
+  assert.equal(status.program.pid, g.hermesPid);
+  assert.deepEqual([status.sessions, status.workers], [1, 1]);
+
+  assert.deepEqual(await g.rpc.request('session.close', { sessionId }), { closed: true });
+  assert.equal(isAlive(started.pid), false, 'the worker is gone when session.close answers');
+  const exitedAt = g.events.findIndex((e) => e.type === 'worker.exited' && e.pid === started.pid);
+  const closedAt = g.events.findIndex((e) => e.type === 'session.closed' && e.sessionId === sessionId && e.reason === 'requested');
+  assert.ok(exitedAt >= 0 && closedAt > exitedAt, 'worker.exited, then session.closed');
+  assert.deepEqual(await g.rpc.request('session.close', { sessionId }), { closed: false });
+  const e = await rpcError(exec(g, sessionId, '/help'));
+  assert.equal(e.code, -32602, 'hermes\' 4001 is our unknown-session error');
+  assert.equal((e.data as { hermesCode: number }).hermesCode, 4001);
+  await stopHostedGateway(g);
+});
+
+test('replies come out of order and are matched by id', opts, async () => {
+  const g = await startHermes();
+  const [a, b] = await Promise.all([createSession(g), createSession(g)]);
+  await Promise.all([workerOf(g, a), workerOf(g, b)]);
+  const order: string[] = [];
+  const slow = exec(g, a, '/fake-sleep 1500').then((out) => (order.push('slow'), out));
+  await new Promise((r) => setTimeout(r, 100)); // the slow one is on its way first
+  const fast = exec(g, b, '/help').then((out) => (order.push('fast'), out));
+  const listed = g.rpc.request<{ sessions: ListedSession[] }>('session.list').then((r) => (order.push('list'), r));
+  const [slowOut, fastOut, list] = await Promise.all([slow, fast, listed]);
+  assert.equal(slowOut, 'slept 1500 ms');
+  assert.match(fastOut, /Available Commands/);
+  assert.equal(list.sessions.length, 2);
+  assert.equal(order[order.length - 1], 'slow', `the first request is answered last (${order.join(', ')})`);
+  await stopHostedGateway(g);
+});
+
+test('backend.call passes any hermes method through: results, hermes\' own errors; sessions made or closed that way follow', opts, async () => {
+  const g = await startHermes();
+  const s = await createSession(g);
+  await workerOf(g, s);
+  const active = await g.rpc.request<{ sessions: { id: string; session_key: string }[] }>('backend.call', { method: 'session.active_list' });
+  assert.deepEqual(active.sessions.map((r) => r.id), [s], 'hermes\' own result, as hermes shaped it');
+  assert.deepEqual(await g.rpc.request('backend.call', { method: 'session.list', params: { limit: 5 } }), { sessions: [] });
+  const unknown = await rpcError(g.rpc.request('backend.call', { method: 'no.such.method' }));
+  assert.equal(unknown.code, -32601);
+  assert.match(unknown.message, /unknown method: no\.such\.method/);
+  assert.equal((await rpcError(g.rpc.request('backend.call', { method: 'x', params: 7 }))).code, -32602);
+
+  const made = await g.rpc.request<{ session_id: string }>('backend.call', { method: 'session.create', params: { title: 'made by a call' } });
+  const created = await g.waitEvent((e) => e.type === 'session.created' && e.sessionId === made.session_id, 'session.created for the call\'s session');
+  assert.equal(created.label, 'made by a call');
+  await g.rpc.request('backend.call', { method: 'session.close', params: { session_id: made.session_id } });
+  await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === made.session_id && e.reason === 'closed-by-backend', 'session.closed closed-by-backend');
+  // hermes' own events reach clients.
+  assert.ok(g.events.some((e) => e.type === 'backend.event' && e.backend === 'hermes' && (e.event as { type: string }).type === 'session.info'));
+  await stopHostedGateway(g);
+});
+
+test('a stale worker is reported, then taken down after the grace; live workers are untouched', opts, async (t) => {
+  const g = await startHermes({ args: ['--poll-ms', '200', '--stale-worker-grace-ms', '1500'] });
+  const [a, b] = await Promise.all([createSession(g), createSession(g)]);
+  const [wa, wb] = await Promise.all([workerOf(g, a), workerOf(g, b)]);
+  // hermes #21467's end state: session A is gone, its worker still runs under the live gateway.
+  const left = await g.rpc.request<{ pid: number }>('backend.call', { method: 'fake.stale_worker', params: { session_id: a } });
+  assert.equal(left.pid, wa.pid);
+  const stale = await g.waitEvent((e) => e.type === 'worker.stale' && e.pid === wa.pid, 'worker.stale', 10_000);
+  const listed = await g.rpc.request<{ sessions: ListedSession[]; staleWorkers: { pid: number; reapAt: number }[] }>('session.list');
+  assert.deepEqual(listed.staleWorkers.map((w) => w.pid), [wa.pid], 'session.list names the stale worker');
+  assert.deepEqual(listed.sessions.map((x) => x.sessionId), [b]);
+  const status = await g.rpc.request<{ staleWorkers: { pid: number }[] }>('gateway.status');
+  assert.deepEqual(status.staleWorkers.map((w) => w.pid), [wa.pid]);
+  assert.ok(isAlive(wa.pid), 'still there during the grace');
+  const reaped = await g.waitEvent((e) => e.type === 'worker.reaped' && e.pid === wa.pid, 'worker.reaped', 10_000);
+  t.diagnostic(`worker ${wa.pid}: stale at ${String(stale.staleSince)}, taken down ${Number(reaped.staleForMs)} ms later (grace 1500 ms)`);
+  assert.ok(Number(reaped.staleForMs) >= 1500, 'not before the grace');
+  await waitForExit(wa.pid, 5000);
+  assert.ok(isAlive(wb.pid), 'the live session\'s worker is untouched');
+  assert.match(await exec(g, b, '/help'), /Available Commands/);
+  await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === a && e.reason === 'closed-by-backend', 'session A closed-by-backend');
+  await stopHostedGateway(g);
+});
+
+test('with --stale-worker-grace-ms 0 a stale worker is only reported', opts, async () => {
+  const g = await startHermes({ args: ['--poll-ms', '200', '--stale-worker-grace-ms', '0'] });
+  await running(g);
+  // A worker for a key no session has.
+  const left = await g.rpc.request<{ pid: number }>('backend.call', { method: 'fake.stale_worker' });
+  track(left.pid, true);
+  const stale = await g.waitEvent((e) => e.type === 'worker.stale' && e.pid === left.pid, 'worker.stale', 10_000);
+  assert.equal(stale.reapAt, null);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(isAlive(left.pid), 'reported, not killed');
+  assert.equal(g.events.some((e) => e.type === 'worker.reaped'), false);
+  await stopHostedGateway(g);
+  assert.equal(isAlive(left.pid), false, 'the gateway\'s teardown takes it down all the same');
+});
+
+for (const flavor of ['cur', 'leaky'] as const) {
+  test(`host SIGKILL with a busy worker and a SIGTERM-ignoring grandchild (${flavor} hermes): everything gone`, opts, async (t) => {
+    const g = await startHermes({ flavor });
+    const [a, b] = await Promise.all([createSession(g), createSession(g)]);
+    const [wa, wb] = await Promise.all([workerOf(g, a), workerOf(g, b)]);
+    assert.equal(wa.pgid === wa.pid, flavor === 'cur', 'own group only with current hermes');
+    const grandchild = Number(await exec(g, a, '/fake-grandchild 300'));
+    track(grandchild);
+    assert.equal(readProcStat(grandchild)?.pgid, wa.pgid, 'the grandchild is in its worker\'s group');
+    await exec(g, a, '/fake-ignore-term');
+    const busyBefore = g.events.filter((x) => x.type === 'worker.state' && x.sessionId === a && x.busy === true).length;
+    void exec(g, a, '/fake-hold', 120_000).catch(() => undefined);
+    await waitFor(() => g.events.filter((x) => x.type === 'worker.state' && x.sessionId === a && x.busy === true).length > busyBefore, 'the worker busy with /fake-hold');
+    const marked = pidsWithMarker(g.hostFp);
+    for (const pid of [g.gatewayPid, g.hermesPid, wa.pid, wb.pid, grandchild]) assert.ok(marked.includes(pid), `${pid} carries the marker`);
+    const killedAt = Date.now();
+    g.host.kill('SIGKILL');
+    await waitNoMarked(g.hostFp, 15_000);
+    const ms = Date.now() - killedAt;
+    t.diagnostic(`${flavor}: host SIGKILL → all ${marked.length} marked processes gone in ${ms} ms`);
+    for (const pid of [g.hermesPid, wa.pid, wb.pid, grandchild]) assert.equal(isAlive(pid), false, `${pid} gone`);
+    // hermes alone needs its worker watchdog's 2 s poll (then up to 5 s for a busy worker) and
+    // never reaches a grandchild; the warden does not wait for either.
+    assert.ok(ms < 2000, `gone in ${ms} ms, before hermes' own watchdog could have acted`);
+  });
+}
+
+test('the hermes gateway dies: its workers are taken down at once, its sessions closed, the gateway stays up and says why', opts, async () => {
+  const g = await startHermes();
+  const s = await createSession(g);
+  const w = await workerOf(g, s);
+  void exec(g, s, '/fake-hold', 120_000).catch(() => undefined);
+  await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === s && e.busy === true, 'busy');
+  const killedAt = Date.now();
+  process.kill(g.hermesPid, 'SIGKILL');
+  await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'exited', 'backend.state exited');
+  await waitForExit(w.pid, 5000);
+  const ms = Date.now() - killedAt;
+  assert.ok(ms < 2000, `the orphaned busy worker went in ${ms} ms (hermes' own watchdog: 2 s poll + up to 5 s)`);
+  await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === s && e.reason === 'backend-exited', 'session.closed backend-exited');
+  const e = await rpcError(createSession(g));
+  assert.equal(e.code, -32021);
+  assert.match(e.message, /the hermes gateway is not running: `python3 -m tui_gateway\.entry` \(cwd .*\) exited \(killed by SIGKILL\)/);
+  assert.ok(isAlive(g.gatewayPid));
+  await stopHostedGateway(g);
+});
+
+test('/model restarts the worker: worker.exited for the old pid, worker.started for the new one, same session', opts, async () => {
+  const g = await startHermes();
+  const s = await createSession(g);
+  const before = await workerOf(g, s);
+  await exec(g, s, '/model other-model');
+  const after = await workerOf(g, s, before.pid);
+  assert.notEqual(after.pid, before.pid);
+  await g.waitEvent((e) => e.type === 'worker.exited' && e.pid === before.pid && e.sessionId === s, 'worker.exited for the old worker');
+  const list = await g.rpc.request<{ sessions: ListedSession[] }>('session.list');
+  assert.equal(list.sessions[0].worker?.pid, after.pid);
+  assert.equal(list.sessions[0].hermes.model, 'other-model');
+  await stopHostedGateway(g);
+});
+
+test('worker.kill ends the session\'s worker and its group; the session stays', opts, async () => {
+  const g = await startHermes();
+  const s = await createSession(g);
+  const w = await workerOf(g, s);
+  const grandchild = Number(await exec(g, s, '/fake-grandchild 300'));
+  track(grandchild);
+  const r = await g.rpc.request<{ killed: boolean; worker: { pid: number } }>('worker.kill', { sessionId: s });
+  assert.equal(r.killed, true);
+  assert.equal(r.worker.pid, w.pid);
+  assert.equal(isAlive(w.pid), false);
+  assert.equal(isAlive(grandchild), false, 'the worker\'s group went with it');
+  const list = await g.rpc.request<{ sessions: ListedSession[] }>('session.list');
+  assert.deepEqual(list.sessions.map((x) => x.sessionId), [s]);
+  await stopHostedGateway(g);
+});
+
+test('gateway.shutdown with a busy worker answers at once (hermes would wait for it) and leaves nothing', opts, async () => {
+  const g = await startHermes();
+  const s = await createSession(g);
+  const w = await workerOf(g, s);
+  void exec(g, s, '/fake-hold', 120_000).catch(() => undefined);
+  await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === s && e.busy === true, 'busy');
+  const t0 = Date.now();
+  const r = await g.rpc.request<{ closedSessions: number }>('gateway.shutdown', { graceMs: 3000 });
+  assert.equal(r.closedSessions, 1);
+  assert.ok(Date.now() - t0 < 3500, 'bounded by the grace');
+  assert.equal(isAlive(w.pid), false);
+  assert.equal(isAlive(g.hermesPid), false);
+  await waitNoMarked(g.hostFp);
+});
+
+test('a program that is not a hermes gateway: a clear error naming what was run; the gateway stays up; nothing of it is left', opts, async () => {
+  const cases: { command: string[]; args?: string[]; expect: RegExp; gone?: boolean }[] = [
+    {
+      command: ['python3', '-m', 'no_such_hermes_module'],
+      expect: /`python3 -m no_such_hermes_module` \(cwd .*\) exited \(exit code 1\) \d+ ms after it started, before hermes-agent's gateway\.ready event \(is hermes-agent installed for that interpreter[^]*No module named no_such_hermes_module/,
+    },
+    {
+      command: ['sh', '-c', 'echo "hermes 0.1 usage: hermes [--tui]"; exec sleep 300'],
+      args: ['--backend-start-timeout-ms', '800'],
+      expect: /no gateway\.ready within 800 ms from `sh -c .*` \(cwd .*\); is hermes-agent installed for that interpreter[^]*its stdout said: "hermes 0\.1 usage: hermes \[--tui\]"/,
+      gone: true,
+    },
+  ];
+  for (const c of cases) {
+    const g = await startHermes({ command: c.command, args: c.args });
+    const failed = await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'failed', `failed: ${c.command.join(' ')}`, 20_000);
+    assert.match(String(failed.error), c.expect);
+    const status = await g.rpc.request<{ backend: string; program: { state: string; error: string; pid: number } }>('gateway.status');
+    assert.equal(status.program.state, 'failed');
+    assert.match(status.program.error, c.expect);
+    const e = await rpcError(createSession(g));
+    assert.equal(e.code, -32021);
+    assert.match(e.message, c.expect);
+    if (c.gone) await waitFor(() => !isAlive(status.program.pid), 'the program to be taken down');
+    assert.ok(isAlive(g.gatewayPid), 'the gateway is up');
+    await stopHostedGateway(g);
+  }
+});
