@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { exited, firstLine, spawnDetached } from './gatewayDirect';
 import { goal, ms, ratio, spread, stats, Stats, table, trials } from './support';
-import { zipExtract } from './zipEntries';
+import { zipExtract } from '../test/support/zipEntries';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(20));
 const root = path.resolve(__dirname, '..', '..');
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
         row('**extension/dist/extension.js from the VSIX** (production, minified)', fs.statSync(prodBundle).size, prodRow, prod.get('bare')!.spawn),
       ],
     );
-    console.log('_The require runs the bundle\'s top level only (with a stub `vscode`); activate() — starting the gateway — is not part of it. ps-list is loaded lazily, so it is not part of it either._\n');
+    console.log('_The require runs the bundle\'s top level only (with a stub `vscode`); activate() — starting the gateway — is not part of it._\n');
 
     const vsixSize = fs.statSync(vsix).size;
     const sizes = files.filter((f) => f.startsWith('extension/dist/')).map((f) => `${path.basename(f)} ${kb(fs.statSync(path.join(unpacked, f)).size)}`);

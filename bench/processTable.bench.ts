@@ -1,9 +1,9 @@
 // Process-table snapshot (detail for issue row 4): the /proc scan variants against spawning ps,
-// and against the ps-list backend. Pads the table with idle sleepers up to BENCH_PROCESSES
+// the macOS reader (one `ps`, which procps answers too) and the ps-list package. Pads the table with idle sleepers up to BENCH_PROCESSES
 // (default 600) so the numbers are comparable with a busy workstation.
 import { spawnSync } from 'node:child_process';
 import { groupSnapshot, killGroup } from '../src/core/kill';
-import { listProcesses, scanProcSync } from '../src/core/processTable';
+import { processSource, scanProcSync } from '../src/core/processTable';
 import { allReaped, fillerGroup, forget, ratio, spread, stats, table, time, trials } from './support';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? trials(20));
@@ -23,13 +23,14 @@ async function main(): Promise<void> {
   const fillers = Math.max(0, TARGET - scanProcSync({ readOwner: false }).length);
   const filler = fillers > 0 ? await fillerGroup(fillers) : undefined;
   try {
-    // [name, snapshot function, runs]: ps-list spawns ps twice per call, so it gets fewer runs.
+    // [name, snapshot function, runs]: ps-list spawns ps several times per call, so it gets fewer runs.
     const cases: [string, () => number | Promise<number>, number?][] = [
       ['scanProcSync() (stat, uid, cmdline, owner marker)', () => scanProcSync().length],
       ['scanProcSync({ readOwner: false })', () => scanProcSync({ readOwner: false }).length],
       ['groupSnapshot(pgid) (killGroup poll: stat only)', () => groupSnapshot(filler ?? process.pid).members.length],
       ['spawnSync ps -eo pid,ppid,pgid,uid,lstart,args', psSnapshot],
-      ["listProcesses({ backend: 'ps-list' })", async () => (await listProcesses({ backend: 'ps-list' })).length, Math.ceil(RUNS / 2)],
+      ["processSource('darwin').list() (the macOS reader: one ps -A -o pid,ppid,pgid,uid,stat,lstart,args)", async () => (await processSource('darwin').list()).rows.length],
+      ['peer: ps-list 8 (psList({ all: true }))', async () => (await (await import('ps-list')).default({ all: true })).length, Math.ceil(RUNS / 2)],
     ];
     const rows: (string | number)[][] = [];
     let first: number | undefined;

@@ -24,7 +24,7 @@
 //   floor          no guard at all: every process stays in the host's group, which the benchmark
 //                  SIGKILLs at once.
 import { ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
+import { readProcStat } from '../src/core/procfs';
 
 export type TreeMode = 'hermes' | 'hermes-exit' | 'pdeathsig' | 'pdeathsig-all' | 'floor';
 
@@ -35,12 +35,7 @@ const [role, mode, ...rest] = process.argv.slice(2) as [string, TreeMode, ...str
 const pdeath = mode === 'pdeathsig' || mode === 'pdeathsig-all';
 
 function startTimeOf(pid: number): number | undefined {
-  try {
-    const t = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(t.slice(t.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return undefined;
-  }
+  return readProcStat(pid)?.startTime;
 }
 
 /** Spawns `argv`, through `setpriv --pdeathsig KILL` when `deathSignal`. */

@@ -6,11 +6,6 @@ import { rm } from 'node:fs/promises';
 
 const production = process.argv.includes('--production');
 
-// ESM-only dependencies (ps-list >= 8) read import.meta.url at load; a CJS bundle has none,
-// so define it from __filename.
-const importMetaBanner =
-  "const __gwImportMetaUrl = require('url').pathToFileURL(__filename).href;";
-
 const entries = {
   extension: 'src/extension.ts',
   gateway: 'src/gateway/main.ts',
@@ -37,8 +32,7 @@ await Promise.all(
         sourcesContent: false,
         legalComments: 'none',
         logLevel: 'warning',
-        define: { 'import.meta.url': '__gwImportMetaUrl' },
-        banner: { js: (name === 'extension' ? '' : '#!/usr/bin/env node\n') + importMetaBanner },
+        banner: { js: name === 'extension' ? '' : '#!/usr/bin/env node' },
       }),
     ),
 );

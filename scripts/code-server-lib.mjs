@@ -8,7 +8,10 @@ import { CHROMIUM_PATH, toolPaths } from './e2e-install.mjs';
 
 // ---------- /proc ----------
 
-/** {pid, ppid, pgrp, state} from /proc/PID/stat, or undefined when gone. */
+/**
+ * {pid, ppid, pgrp, state, startTime} from /proc/PID/stat, or undefined when gone. (This file runs
+ * unbuilt, so it cannot use src/core/procfs.ts's parser: this is the one copy outside src/.)
+ */
 export function procStat(pid) {
   let text;
   try {
@@ -17,7 +20,7 @@ export function procStat(pid) {
     return undefined;
   }
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' '); // comm may contain spaces and ')'
-  return { pid, state: rest[0], ppid: Number(rest[1]), pgrp: Number(rest[2]) };
+  return { pid, state: rest[0], ppid: Number(rest[1]), pgrp: Number(rest[2]), startTime: Number(rest[22 - 3]) };
 }
 
 export function procCmdline(pid) {
@@ -264,11 +267,10 @@ const OWNER_ENV = 'GATEWAY_WARDEN_OWNER'; // src/core/ownerMarker.ts (this file 
 
 /** The marker value a host's processes carry: its fingerprint "pid:startTime:bootId". */
 export function hostMarker(pid) {
+  const stat = procStat(pid);
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
     const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    return `${pid}:${startTime}:${bootId}`;
+    return stat ? `${pid}:${stat.startTime}:${bootId}` : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 // Entry point of dist/cli.js (`gateway-warden`).
-import { listProcesses } from '../core/processTable';
+import { processSource } from '../core/processTable';
 import { UsageError } from './args';
 import { orphansCommand } from './orphansCommand';
 import { statusCommand } from './statusCommand';
@@ -42,9 +42,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'ps') {
-      // Diagnostic kept from the skeleton: how many processes each backend sees.
-      const table = await listProcesses({ backend: rest[0] === '--ps-list' ? 'ps-list' : undefined });
-      process.stdout.write(`${table.length} processes\n`);
+      // Diagnostic: how many processes a platform's reader sees (`ps --source darwin` runs the
+      // macOS reader, which procps `ps` on Linux also answers).
+      const list = await processSource(rest[0] === '--source' ? rest[1] : undefined).list();
+      process.stdout.write(`${list.rows.length} processes${list.complete ? '' : ` (incomplete: ${list.why})`}\n`);
       return 0;
     }
     if (command === 'orphans') return await orphansCommand(rest, io);

@@ -1,24 +1,17 @@
 // A process fingerprint: (pid, start time, boot id). A pid alone is reused by the kernel; the
 // start time read from the same source twice is stable, so the pair names one process.
-import { execFileSync } from 'node:child_process';
-import { readLinuxBootId, readProcStatChecked } from './procfs';
+import { isLiveState, type PidLook, type ProcessInfo } from './processSource';
+import { processSource } from './processTable';
 
 export interface Fingerprint {
   pid: number;
   /**
    * Linux: clock ticks since boot (/proc/PID/stat field 22), exact.
-   * macOS: seconds since the epoch from `ps -o lstart=` (1 s resolution).
+   * macOS: seconds since the epoch from `ps -o lstart` (1 s resolution).
    * Windows: milliseconds since the epoch of the process creation time.
    */
   startTime: number;
   bootId: string;
-}
-
-export class UnsupportedPlatformError extends Error {
-  constructor(what: string) {
-    super(`${what} is not supported on ${process.platform}`);
-    this.name = 'UnsupportedPlatformError';
-  }
 }
 
 /**
@@ -35,19 +28,24 @@ export type FingerprintRead =
   | { state: 'dead'; why: string }
   | { state: 'unknown'; why: string };
 
+const isPid = (pid: number) => Number.isInteger(pid) && pid > 0;
+
 /** The fingerprint of the live process `pid`, proof that there is none, or why nobody can tell. */
 export function readFingerprint(pid: number): FingerprintRead {
-  if (!Number.isInteger(pid) || pid <= 0) return { state: 'dead', why: `${String(pid)} is not a pid` };
-  switch (process.platform) {
-    case 'linux':
-      return linuxFingerprint(pid);
-    case 'darwin':
-      return darwinFingerprint(pid);
-    case 'win32':
-      return windowsFingerprint(pid);
-    default:
-      throw new UnsupportedPlatformError('Process fingerprints');
-  }
+  if (!isPid(pid)) return fromLook(pid, undefined, undefined);
+  const source = processSource();
+  return fromLook(pid, source.lookSync([pid]).get(pid), source.bootId());
+}
+
+function fromLook(pid: number, look: PidLook | undefined, bootId: string | undefined): FingerprintRead {
+  if (!isPid(pid)) return { state: 'dead', why: `${String(pid)} is not a pid` };
+  if (!look) return { state: 'unknown', why: `no answer about pid ${pid}` };
+  if (look.state === 'gone') return { state: 'dead', why: look.why };
+  if (look.state === 'unknown') return look;
+  if (!isLiveState(look.info.state)) return { state: 'dead', why: `pid ${pid} is a zombie` };
+  if (look.info.startTime === undefined) return { state: 'unknown', why: `no start time for pid ${pid}` };
+  if (bootId === undefined) return { state: 'unknown', why: 'cannot read the boot id' };
+  return { state: 'alive', fingerprint: { pid, startTime: look.info.startTime, bootId } };
 }
 
 /**
@@ -76,11 +74,46 @@ export function livenessOf(recorded: Fingerprint): LivenessCheck {
   } catch (e) {
     return { state: 'unknown', why: (e as Error).message };
   }
+  return judge(recorded, now);
+}
+
+/** livenessOf for several fingerprints in ONE look (one `ps`, one CIM query) that never blocks. */
+export async function livenessOfAll(recorded: readonly Fingerprint[]): Promise<LivenessCheck[]> {
+  try {
+    const source = processSource();
+    const looks = await source.look([...new Set(recorded.map((fp) => fp.pid).filter(isPid))]);
+    const bootId = source.bootId();
+    return recorded.map((fp) => judge(fp, fromLook(fp.pid, looks.get(fp.pid), bootId)));
+  } catch (e) {
+    return recorded.map(() => ({ state: 'unknown', why: (e as Error).message }));
+  }
+}
+
+function judge(recorded: Fingerprint, now: FingerprintRead): LivenessCheck {
   if (now.state !== 'alive') return now;
   const fp = now.fingerprint;
   if (fp.bootId !== recorded.bootId) return { state: 'dead', why: `pid ${recorded.pid} was recorded in another boot (${recorded.bootId}, now ${fp.bootId})` };
   if (fp.startTime !== recorded.startTime) return { state: 'dead', why: `pid ${recorded.pid} now belongs to another process (start time ${fp.startTime}, recorded ${recorded.startTime})` };
   return { state: 'alive', why: '' };
+}
+
+/**
+ * Whether `fp` is alive, judged by a snapshot where it can prove it (same start time; a zombie
+ * or another start time is dead), else by a fresh look: a pid missing from a snapshot may only
+ * have been unreadable (EMFILE, …) when it was taken.
+ */
+export function livenessInSnapshot(byPid: ReadonlyMap<number, ProcessInfo>, fp: Fingerprint): Liveness {
+  const p = byPid.get(fp.pid);
+  if (p && !isLiveState(p.state)) return 'dead';
+  const bootId = processSource().bootId();
+  if (p?.startTime !== undefined && bootId !== undefined) return p.startTime === fp.startTime && fp.bootId === bootId ? 'alive' : 'dead';
+  return livenessOf(fp).state;
+}
+
+/** The fingerprint a snapshot row gives (undefined without a start time or a boot id). */
+export function fingerprintOfInfo(p: ProcessInfo): Fingerprint | undefined {
+  const bootId = processSource().bootId();
+  return p.startTime === undefined || bootId === undefined ? undefined : { pid: p.pid, startTime: p.startTime, bootId };
 }
 
 /** True only when the recorded process is provably alive (what a signal needs). Unknown is false. */
@@ -91,16 +124,6 @@ export function isSameProcess(recorded: Fingerprint): boolean {
 /** True only when the recorded process is provably dead (what "it is gone, act on it" needs). Unknown is false. */
 export function isGone(recorded: Fingerprint): boolean {
   return livenessOf(recorded).state === 'dead';
-}
-
-function linuxFingerprint(pid: number): FingerprintRead {
-  const r = readProcStatChecked(pid);
-  if (r.state === 'gone') return { state: 'dead', why: `no process ${pid}` };
-  if (r.state === 'unknown') return r;
-  if (r.value.state === 'Z' || r.value.state === 'X') return { state: 'dead', why: `pid ${pid} is a zombie` };
-  const bootId = readLinuxBootId();
-  if (bootId === undefined) return { state: 'unknown', why: 'cannot read the boot id' };
-  return { state: 'alive', fingerprint: { pid, startTime: r.value.startTime, bootId } };
 }
 
 let self: Fingerprint | undefined;
@@ -142,84 +165,4 @@ export function isFingerprint(v: unknown): v is Fingerprint {
     Number.isSafeInteger(o.pid) && o.pid > 0 &&
     Number.isSafeInteger(o.startTime) && typeof o.bootId === 'string'
   );
-}
-
-// ---- macOS --------------------------------------------------------------------------------
-
-/** A `ps` or PowerShell run gets this long; a timeout proves nothing about the process. */
-const TOOL_TIMEOUT_MS = 15_000;
-
-/** Why running a tool proved nothing (it could not be spawned, was killed, or timed out), or undefined when it ran and exited. */
-function toolFailure(e: unknown): string | undefined {
-  const err = e as NodeJS.ErrnoException & { status?: number | null; signal?: string | null };
-  if (typeof err.code === 'string') return `${err.code}: ${err.message}`; // spawn failed (EAGAIN, EMFILE, ENOMEM, ENOENT) or ETIMEDOUT
-  if (err.signal) return `killed by ${err.signal}`;
-  if (typeof err.status !== 'number') return err.message;
-  return undefined;
-}
-
-function darwinFingerprint(pid: number): FingerprintRead {
-  let out: string;
-  try {
-    // LC_ALL=C fixes lstart's format ("Mon Jan  2 15:04:05 2006") whatever the user's locale.
-    out = execFileSync('ps', ['-o', 'stat=,lstart=', '-p', String(pid)], {
-      encoding: 'utf8',
-      env: { ...process.env, LC_ALL: 'C' },
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: TOOL_TIMEOUT_MS,
-    }).trim();
-  } catch (e) {
-    const failed = toolFailure(e);
-    if (failed !== undefined) return { state: 'unknown', why: `ps -p ${pid} did not run: ${failed}` };
-    const status = (e as { status?: number }).status;
-    const stdout = String((e as { stdout?: unknown }).stdout ?? '').trim();
-    // ps ran and exits 1, printing nothing, when there is no such process: that is proof.
-    if (status === 1 && stdout === '') return { state: 'dead', why: `ps lists no process ${pid}` };
-    return { state: 'unknown', why: `ps -p ${pid} exited ${String(status)}` };
-  }
-  const m = /^(\S+)\s+(.*)$/.exec(out);
-  if (!m) return { state: 'unknown', why: `cannot parse ps output: ${JSON.stringify(out)}` };
-  if (m[1].startsWith('Z')) return { state: 'dead', why: `pid ${pid} is a zombie` };
-  const ms = Date.parse(m[2]);
-  if (!Number.isFinite(ms)) return { state: 'unknown', why: `cannot parse ps lstart output: ${JSON.stringify(out)}` };
-  const bootId = darwinBootId();
-  if (bootId === undefined) return { state: 'unknown', why: 'cannot read kern.boottime' };
-  return { state: 'alive', fingerprint: { pid, startTime: Math.round(ms / 1000), bootId } };
-}
-
-let darwinBoot: string | undefined;
-/** The boot time as an id, or undefined while it cannot be read (a failure is not cached). */
-function darwinBootId(): string | undefined {
-  if (darwinBoot === undefined) {
-    try {
-      const out = execFileSync('sysctl', ['-n', 'kern.boottime'], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS });
-      darwinBoot = /sec = (\d+)/.exec(out)?.[1];
-    } catch {
-      return undefined;
-    }
-  }
-  return darwinBoot;
-}
-
-// ---- Windows ------------------------------------------------------------------------------
-
-function windowsFingerprint(pid: number): FingerprintRead {
-  let out: string;
-  try {
-    out = execFileSync(
-      'powershell.exe',
-      [
-        '-NoProfile', '-NonInteractive', '-Command',
-        `$p = Get-CimInstance Win32_Process -Filter "ProcessId=${pid}"; if ($p) { ([DateTimeOffset]$p.CreationDate).ToUnixTimeMilliseconds() }`,
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true, timeout: TOOL_TIMEOUT_MS },
-    ).trim();
-  } catch (e) {
-    return { state: 'unknown', why: `PowerShell/CIM failed: ${toolFailure(e) ?? (e as Error).message}` };
-  }
-  // The query ran and found no such process.
-  if (!out) return { state: 'dead', why: `no process ${pid}` };
-  const ms = Number(out);
-  if (!Number.isSafeInteger(ms)) return { state: 'unknown', why: `cannot parse process creation time: ${JSON.stringify(out)}` };
-  return { state: 'alive', fingerprint: { pid, startTime: ms, bootId: 'windows' } };
 }

@@ -1,9 +1,9 @@
-// Who is still in a process group. Polled many times per teardown, so the Linux path reads only
-// /proc/PID/stat, into one reused buffer (no per-file fstat, no per-process allocation beyond
-// the pid's name), and stats /proc/PID for the uid of members only.
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import { GONE_ERRNO_CODES, procPidsChecked, readProcUidChecked } from './procfs';
+// Who is still in a process group. Polled many times per teardown, so it reads the table lean
+// (on Linux only /proc/PID/stat, into one reused buffer) and stats /proc/PID for the uid of
+// members only; on macOS one `ps`.
+import { isLiveState } from './processSource';
+import { processSource } from './processTable';
+import { readProcStatChecked, readProcUidChecked } from './procfs';
 
 export interface GroupSnapshot {
   /** Live (non-zombie) members, when the platform can list them. */
@@ -16,91 +16,33 @@ export interface GroupSnapshot {
   exact: boolean;
 }
 
-const statBuf = Buffer.alloc(1024);
-
 /** A read that proves nothing (EMFILE, …): the process may or may not be a member. */
 const UNREADABLE = 'unreadable';
 
+/** Linux: the pgid and state of one process; undefined when it is gone, UNREADABLE when a read failed otherwise. */
+function readPgidAndState(pid: number): { pgid: number; state: string } | undefined | typeof UNREADABLE {
+  const r = readProcStatChecked(pid);
+  return r.state === 'found' ? r.value : r.state === 'gone' ? undefined : UNREADABLE;
+}
+
 /**
- * Linux: the pgid and state of one process from /proc/PID/stat; undefined when it is gone
- * (procfs.ts's GONE_ERRNO_CODES), UNREADABLE when the read failed otherwise.
+ * The live members from one read of the table (a lean /proc scan on Linux, one `ps` on macOS),
+ * or undefined when they cannot all be known (then groupSnapshot falls back to a probe).
  */
-function readPgidAndState(pid: string): { pgid: number; state: number } | undefined | typeof UNREADABLE {
-  const failed = (e: unknown) => (GONE_ERRNO_CODES.includes((e as NodeJS.ErrnoException).code ?? '') ? undefined : UNREADABLE);
-  let fd: number;
-  try {
-    fd = fs.openSync(`/proc/${pid}/stat`, 'r');
-  } catch (e) {
-    return failed(e);
-  }
-  let n: number;
-  try {
-    n = fs.readSync(fd, statBuf, 0, statBuf.length, 0);
-  } catch (e) {
-    return failed(e);
-  } finally {
-    fs.closeSync(fd);
-  }
-  // comm may contain ') ', so find the last ')'; then: state ppid pgid ...
-  const close = statBuf.lastIndexOf(0x29, n - 1);
-  if (close < 0 || close + 2 >= n) return undefined;
-  const state = statBuf[close + 2];
-  let at = close + 4; // skip ") S "
-  while (at < n && statBuf[at] !== 0x20) at++; // skip ppid
-  at++;
-  let pgid = 0;
-  for (; at < n; at++) {
-    const c = statBuf[at];
-    if (c < 0x30 || c > 0x39) break;
-    pgid = pgid * 10 + (c - 0x30);
-  }
-  return { pgid, state };
-}
-
-const ZOMBIE = 0x5a; // 'Z'
-const DEAD = 0x58; // 'X'
-
-/** Throws when the members cannot all be known (then groupSnapshot falls back to a probe). */
-function linuxGroup(pgid: number): GroupSnapshot {
+function tableGroup(pgid: number): GroupSnapshot | undefined {
+  const table = processSource().listSync({ lean: true });
+  if (!table.complete) return undefined;
   const myUid = process.getuid?.();
   const members: number[] = [];
   const otherUser: number[] = [];
-  const pids = procPidsChecked();
-  if (!pids) throw new Error('cannot list /proc');
-  for (const pid of pids) {
-    const name = String(pid);
-    const st = readPgidAndState(name);
-    if (st === UNREADABLE) throw new Error(`cannot read /proc/${name}/stat`);
-    if (!st || st.pgid !== pgid || st.state === ZOMBIE || st.state === DEAD) continue;
-    const uid = readProcUidChecked(pid);
+  for (const p of table.rows) {
+    if (p.pgid !== pgid || !isLiveState(p.state)) continue;
+    // A lean Linux row has no uid: stat /proc/PID for members only.
+    const uid = p.uid !== undefined ? { state: 'found' as const, value: p.uid } : readProcUidChecked(p.pid);
     if (uid.state === 'gone') continue; // exited meanwhile
-    if (uid.state === 'unknown') throw new Error(`cannot read the owner of pid ${pid}: ${uid.why}`);
-    members.push(pid);
-    if (myUid !== undefined && uid.value !== myUid) otherUser.push(pid);
-  }
-  return { members, otherUser, alive: members.length > 0, exact: true };
-}
-
-/** Other POSIX systems (macOS): one `ps` call. */
-function psGroup(pgid: number): GroupSnapshot | undefined {
-  let out: string;
-  try {
-    out = execFileSync('ps', ['-A', '-o', 'pid=,pgid=,uid=,stat='], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  } catch {
-    return undefined;
-  }
-  const myUid = process.getuid?.();
-  const members: number[] = [];
-  const otherUser: number[] = [];
-  for (const line of out.split('\n')) {
-    const [pid, pg, uid, stat] = line.trim().split(/\s+/);
-    if (Number(pg) !== pgid || !stat || stat.startsWith('Z')) continue;
-    members.push(Number(pid));
-    if (myUid !== undefined && Number(uid) !== myUid) otherUser.push(Number(pid));
+    if (uid.state === 'unknown') return undefined;
+    members.push(p.pid);
+    if (myUid !== undefined && uid.value !== myUid) otherUser.push(p.pid);
   }
   return { members, otherUser, alive: members.length > 0, exact: true };
 }
@@ -128,32 +70,14 @@ function probeGroup(pgid: number): GroupSnapshot {
 
 /** The live members of process group `pgid`. */
 export function groupSnapshot(pgid: number): GroupSnapshot {
-  if (process.platform === 'linux') {
-    try {
-      return linuxGroup(pgid);
-    } catch {
-      return probeGroup(pgid);
-    }
-  }
-  return psGroup(pgid) ?? probeGroup(pgid);
+  return tableGroup(pgid) ?? probeGroup(pgid);
 }
 
 /** The process group of this process (undefined where it cannot be read). */
 export function ownProcessGroup(): number | undefined {
   if (process.platform === 'win32') return undefined;
-  if (process.platform === 'linux') {
-    const st = readPgidAndState(String(process.pid));
-    if (st && st !== UNREADABLE) return st.pgid;
-  }
-  try {
-    const out = execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    return Number(out) || undefined;
-  } catch {
-    return undefined;
-  }
+  const look = processSource().lookSync([process.pid]).get(process.pid);
+  return look?.state === 'found' ? look.info.pgid : undefined;
 }
 
 /**
@@ -183,8 +107,8 @@ export class GroupWatch {
     if (process.platform === 'linux' && this.known.length > 0) {
       // An unreadable member counts as still there; the full scan below decides.
       const alive = this.known.filter((pid) => {
-        const st = readPgidAndState(String(pid));
-        return st === UNREADABLE || (st !== undefined && st.pgid === this.pgid && st.state !== ZOMBIE && st.state !== DEAD);
+        const st = readPgidAndState(pid);
+        return st === UNREADABLE || (st !== undefined && st.pgid === this.pgid && isLiveState(st.state));
       });
       if (alive.length > 0) {
         this.known = alive;

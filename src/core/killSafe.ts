@@ -1,10 +1,10 @@
 // safeKill: signal one process only if it is still the process we recorded. The fingerprint is
 // re-read immediately before the signal; what remains is the few microseconds between that read
 // and kill(2), which Node cannot close (no pidfd_send_signal).
-import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import { Fingerprint, isFingerprint, readFingerprint } from './fingerprint';
 import { ProcRead, readProcUidChecked } from './procfs';
+import { processSource } from './processTable';
 import type { RefusalReason, SafeKillResult } from './killTypes';
 
 export function safeKill(fp: Fingerprint, signal: NodeJS.Signals | number): SafeKillResult {
@@ -79,31 +79,13 @@ export function sendSignal(pid: number, signal: NodeJS.Signals | number): SafeKi
   }
 }
 
-/** The owner uid of a process: /proc on Linux, `ps` on other POSIX systems, unknown on Windows. */
-export function processUid(pid: number): number | undefined {
-  const r = processUidChecked(pid);
-  return r.state === 'found' ? r.value : undefined;
-}
-
-/** The owner uid with what a failure proves: gone only when /proc or a `ps` that ran says so. */
+/** The owner uid with what a failure proves: gone only when /proc or the platform's table says so. */
 export function processUidChecked(pid: number): ProcRead<number> {
   if (process.platform === 'linux') return readProcUidChecked(pid);
   if (process.platform === 'win32') return { state: 'unknown', why: 'no uids on Windows' };
-  let out: string;
-  try {
-    out = execFileSync('ps', ['-o', 'uid=', '-p', String(pid)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 15_000,
-    }).trim();
-  } catch (e) {
-    const err = e as { status?: number | null; signal?: string | null; code?: unknown; stdout?: unknown };
-    // ps ran and exited 1 with nothing listed: no such process. Anything else proves nothing.
-    if (err.status === 1 && !err.signal && err.code === undefined && String(err.stdout ?? '').trim() === '') return { state: 'gone' };
-    return { state: 'unknown', why: `ps -o uid= -p ${pid} failed: ${(e as Error).message}` };
-  }
-  const uid = Number(out);
-  return out && Number.isInteger(uid) ? { state: 'found', value: uid } : { state: 'unknown', why: `cannot parse ps uid output ${JSON.stringify(out)}` };
+  const look = processSource().lookSync([pid]).get(pid);
+  if (look?.state === 'found' && look.info.uid !== undefined) return { state: 'found', value: look.info.uid };
+  return look?.state === 'gone' ? { state: 'gone' } : { state: 'unknown', why: look?.state === 'unknown' ? look.why : `no uid for pid ${pid}` };
 }
 
 export function signalName(signal: NodeJS.Signals | number): string {

@@ -2,13 +2,13 @@
 // child's parent link is lost once the parent dies), every member is fingerprint-checked right
 // before each signal, and rounds repeat — picking up children forked meanwhile — until every
 // member is gone or the timeout passes.
-import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { Fingerprint, fingerprintOf, isFingerprint, livenessOf } from './fingerprint';
+import { Fingerprint, fingerprintOf, fingerprintOfInfo, isFingerprint, livenessOf } from './fingerprint';
 import { checkProcess, protectedPid, safeKill, signalProblem } from './killSafe';
 import { DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './groupTeardown';
 import type { KillTreeEntry, KillTreeOptions, KillTreeResult } from './killTypes';
-import { descendantsOf, fingerprintOfInfo, listProcesses, ProcessInfo } from './processTable';
+import { descendantsOf, listProcesses, ProcessInfo } from './processTable';
+import { treeKillSpared } from './treeKillSpared';
 
 interface Member {
   fp: Fingerprint;
@@ -34,8 +34,7 @@ export async function killTree(root: Fingerprint, opts: KillTreeOptions = {}): P
       return finish();
     }
     if (process.platform === 'win32') {
-      result.processes.push(await taskkillTree(root.pid));
-      if (result.processes[0].outcome === 'refused') result.refused = result.processes[0].message;
+      Object.assign(result, await treeKillSpared(root, opts));
       return finish();
     }
     await teardown(root, opts, started, result);
@@ -157,15 +156,4 @@ function checkRoot(root: Fingerprint, opts: KillTreeOptions): { entry: KillTreeE
     return { entry: m.entry };
   }
   return refuse(check.message, check.reason);
-}
-
-/** Windows: no groups, no signals; taskkill walks the tree by parent pid. */
-function taskkillTree(pid: number): Promise<KillTreeEntry> {
-  return new Promise((resolve) => {
-    execFile('taskkill', ['/T', '/F', '/PID', String(pid)], { windowsHide: true }, (err, _stdout, stderr) => {
-      resolve(err
-        ? { pid, outcome: 'refused', reason: 'error', message: `taskkill failed: ${String(stderr).trim() || err.message}`, signals: [] }
-        : { pid, outcome: 'killed', message: `taskkill /T /F ended pid ${pid} and its tree`, signals: ['taskkill'] });
-    });
-  });
 }

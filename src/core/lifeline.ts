@@ -2,13 +2,15 @@
 //  1. stdin EOF / IPC disconnect — the kernel closes the pipe when the parent dies, SIGKILL
 //     included, so this fires within milliseconds;
 //  2. a fingerprint poll of parent and owner, plus process.ppid changing — catches a pipe held
-//     open by an inherited descriptor, and pid reuse. Only proof counts (fingerprint.ts's
-//     livenessOf): a poll that cannot tell (EMFILE, …) is logged once per episode and retried;
-//     the pipe keeps telling the truth meanwhile;
+//     open by an inherited descriptor, and pid reuse. One look per poll for both, never
+//     blocking the event loop (off Linux that is one `ps` or CIM query, run asynchronously; a
+//     poll never overlaps the previous one). Only proof counts (fingerprint.ts's livenessOfAll): a
+//     poll that cannot tell (EMFILE, …) is logged once per episode and retried; the pipe keeps
+//     telling the truth meanwhile;
 //  3. optionally, a worker thread doing the same poll outside the main loop, which kills the
 //     process if its event loop is blocked (lifelineGuard.ts).
 // Call it first thing, before anything slow: a parent sampled late is a parent never watched.
-import { Fingerprint, Liveness, livenessOf } from './fingerprint';
+import { Fingerprint, Liveness, LivenessCheck, livenessOfAll } from './fingerprint';
 import { BlockedLoopGuard, startBlockedLoopGuard } from './lifelineGuard';
 
 export interface LifelineOptions {
@@ -107,16 +109,23 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
     }
   });
   const episode = unknownEpisodes(log, `retrying every ${pollMs} ms${opts.stdin ? ' (stdin still watched)' : ''}`);
-  const check = () => {
-    const v = lifelineVerdict(opts.parent, opts.owner, initialPpid);
-    if (v.state === 'dead') fire(v.reason);
-    else if (armed && !fired) episode(v);
+  let polling = false;
+  const check = async () => {
+    if (polling) return; // a slow look (a loaded machine's `ps`) is not stacked on
+    polling = true;
+    try {
+      const v = await lifelineVerdict(opts.parent, opts.owner, initialPpid);
+      if (v.state === 'dead') fire(v.reason);
+      else if (armed && !fired) episode(v);
+    } finally {
+      polling = false;
+    }
   };
-  const timer = setInterval(check, pollMs);
+  const timer = setInterval(() => void check(), pollMs);
   timer.unref();
   cleanups.push(() => clearInterval(timer));
   // Check once right away: the parent may already have died while this process was starting.
-  const first = setImmediate(check);
+  const first = setImmediate(() => void check());
   first.unref();
   cleanups.push(() => clearImmediate(first));
 
@@ -139,14 +148,22 @@ export interface LifelineVerdict {
 /**
  * The lifeline's view of parent and owner now: 'dead' on proof (re-parented, or a fingerprint
  * that is gone, a zombie or another process), 'unknown' when a look failed and nothing proves
- * a death, else 'alive'.
+ * a death, else 'alive'. Parent and owner are looked at in ONE look that never blocks the loop.
  */
-export function lifelineVerdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): LifelineVerdict {
+export async function lifelineVerdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): Promise<LifelineVerdict> {
+  // Re-parenting needs no look: decide it first.
+  const early = verdict(parent, owner, initialPpid);
+  if (early.state === 'dead') return early;
+  const watched = [parent, owner].filter((fp): fp is Fingerprint => fp !== undefined);
+  const lives = await livenessOfAll(watched);
+  return verdict(parent, owner, initialPpid, parent && lives[0], owner && lives[parent ? 1 : 0]);
+}
+
+function verdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number, parentLive?: LivenessCheck, ownerLive?: LivenessCheck): LifelineVerdict {
   let unknown: string | undefined;
-  const look = (who: string, fp: Fingerprint): LifelineVerdict | undefined => {
-    const l = livenessOf(fp);
-    if (l.state === 'dead') return { state: 'dead', reason: `${who} ${fp.pid} is gone (${l.why})` };
-    if (l.state === 'unknown') unknown ??= `cannot tell whether ${who} ${fp.pid} is alive (${l.why})`;
+  const look = (who: string, fp: Fingerprint, l: LivenessCheck | undefined): LifelineVerdict | undefined => {
+    if (l?.state === 'dead') return { state: 'dead', reason: `${who} ${fp.pid} is gone (${l.why})` };
+    if (l?.state === 'unknown') unknown ??= `cannot tell whether ${who} ${fp.pid} is alive (${l.why})`;
     return undefined;
   };
   if (parent) {
@@ -155,22 +172,16 @@ export function lifelineVerdict(parent: Fingerprint | undefined, owner: Fingerpr
     // read as a death); the fingerprint is the authoritative one, and also covers "died
     // before we even started".
     if (initialPpid === parent.pid && process.ppid !== initialPpid) return { state: 'dead', reason: `parent ${parent.pid} is gone (re-parented to ${process.ppid})` };
-    const dead = look('parent', parent);
+    const dead = look('parent', parent, parentLive);
     if (dead) return dead;
   } else if (initialPpid > 1 && process.ppid !== initialPpid) {
     return { state: 'dead', reason: `parent changed from ${initialPpid} to ${process.ppid}` };
   }
   if (owner) {
-    const dead = look('owner', owner);
+    const dead = look('owner', owner, ownerLive);
     if (dead) return dead;
   }
   return unknown === undefined ? { state: 'alive', reason: '' } : { state: 'unknown', reason: unknown };
-}
-
-/** Why the parent/owner counts as dead now (proof only), or undefined while alive or unknown. */
-export function deathReason(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number): string | undefined {
-  const v = lifelineVerdict(parent, owner, initialPpid);
-  return v.state === 'dead' ? v.reason : undefined;
 }
 
 /**

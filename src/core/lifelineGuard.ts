@@ -4,14 +4,16 @@
 // the process leads one) and then the process itself — a thread's process.kill is the process's.
 //
 // The source is inline (eval) so it works unchanged inside an esbuild bundle, and it is plain
-// JavaScript reading /proc itself: it cannot import the bundle's modules. What a failed read
-// proves comes from procfs.ts as data (GONE_ERRNO_CODES): only "no such process", a zombie or
-// another start time is a death; any other failure (EMFILE, …) is unknown and never acted on.
+// JavaScript reading /proc itself: it cannot import the bundle's modules. So procfs.ts's one
+// /proc/PID/stat parser is put into it as text (parseProcStat uses nothing outside itself), and
+// what a failed read proves comes as data (GONE_ERRNO_CODES): only "no such process", a zombie
+// or another start time is a death; any other failure (EMFILE, …) is unknown and never acted on.
 import { Worker } from 'node:worker_threads';
 import { Fingerprint } from './fingerprint';
-import { GONE_ERRNO_CODES } from './procfs';
+import { GONE_ERRNO_CODES, parseProcStat } from './procfs';
 
-const GUARD_SOURCE = String.raw`
+export const GUARD_SOURCE = String.raw`
+const parseProcStat = ${parseProcStat.toString()};
 const { workerData } = require('worker_threads');
 const fs = require('fs');
 const { parent, owner, ppid, pollMs, graceMs, maxMs, heartbeat, goneCodes } = workerData;
@@ -27,9 +29,7 @@ function stat(pid) {
     if (!goneCodes.includes(e.code)) return undefined;
     try { process.kill(pid, 0); return undefined; } catch (k) { return k.code === 'ESRCH' ? GONE : undefined; }
   }
-  const r = t.slice(t.lastIndexOf(')') + 2).split(' ');
-  const s = { state: r[0], ppid: Number(r[1]), pgid: Number(r[2]), start: Number(r[19]) };
-  return Number.isFinite(s.start) && Number.isFinite(s.ppid) ? s : undefined;
+  return parseProcStat(t);
 }
 // False only on proof of death; true while alive or when nobody can tell.
 function alive(fp) {
@@ -37,7 +37,7 @@ function alive(fp) {
   if (linux) {
     const s = stat(fp.pid);
     if (s === GONE) return false;
-    return !s || (s.state !== 'Z' && s.state !== 'X' && s.start === fp.startTime);
+    return !s || (s.state !== 'Z' && s.state !== 'X' && s.startTime === fp.startTime);
   }
   try { process.kill(fp.pid, 0); return true; } catch (e) { return !goneCodes.includes(e.code); }
 }

@@ -11,9 +11,11 @@
 // reused pid never counts as the recorded process.
 import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
-import { Fingerprint, fingerprintOf, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
-import { linuxBootId } from './procfs';
-import { ProcessInfo, childrenIndex, fingerprintOfInfo, livenessInSnapshot } from './processTable';
+import {
+  Fingerprint, fingerprintOf, fingerprintOfInfo, formatFingerprint, isSameProcess, livenessInSnapshot, parseFingerprint,
+} from './fingerprint';
+import { isLiveState } from './processSource';
+import { ProcessInfo, childrenIndex, processSource } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
 import { CorroborationMode, corroborationProblem, defaultCorroboration } from './orphansCorroborate';
@@ -133,12 +135,12 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
 export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetection {
   const { table } = opts;
   const linux = process.platform === 'linux';
-  const bootId = linux ? linuxBootId() : undefined;
+  const bootId = processSource().bootId();
   const byPid = new Map<number, ProcessInfo>();
   for (const p of table) byPid.set(p.pid, p);
   const myUid = process.getuid?.();
   const mine = (p: ProcessInfo) => myUid === undefined || p.uid === undefined || p.uid === myUid;
-  const dead = (p: ProcessInfo) => p.state === 'Z' || p.state === 'X';
+  const dead = (p: ProcessInfo) => !isLiveState(p.state);
 
   // Liveness from the snapshot where it has start times; elsewhere ask the platform.
   const liveCache = new Map<string, ProcessInfo | undefined>();

@@ -1,9 +1,9 @@
 // `status`: the hosts that are alive (named by a checkpoint or by a marker) and the processes
 // they own, as trees. The counterpart of orphan detection: everything here is NOT an orphan.
 import type { Checkpoint } from './checkpoint';
-import { Fingerprint, formatFingerprint, parseFingerprint } from './fingerprint';
-import { linuxBootId } from './procfs';
-import { ProcessInfo, childrenIndex, livenessInSnapshot } from './processTable';
+import { Fingerprint, formatFingerprint, livenessInSnapshot, parseFingerprint } from './fingerprint';
+import { isLiveState } from './processSource';
+import { ProcessInfo, childrenIndex, processSource } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
 
@@ -30,12 +30,11 @@ export interface LiveOwner {
 }
 
 export function describeLiveOwners(table: readonly ProcessInfo[], checkpoints: readonly Checkpoint[]): LiveOwner[] {
-  const linux = process.platform === 'linux';
-  const bootId = linux ? linuxBootId() : undefined;
+  const bootId = processSource().bootId();
   const byPid = new Map(table.map((p) => [p.pid, p] as const));
   const alive = (fp: Fingerprint): ProcessInfo | undefined => {
     const p = byPid.get(fp.pid);
-    if (!p || p.state === 'Z') return undefined;
+    if (!p || !isLiveState(p.state)) return undefined;
     if (p.startTime === undefined || bootId === undefined) return p; // no start times: trust the pid
     return p.startTime === fp.startTime && fp.bootId === bootId ? p : undefined;
   };
@@ -56,7 +55,7 @@ export function describeLiveOwners(table: readonly ProcessInfo[], checkpoints: r
   }
   for (const p of table) {
     const fp = parseFingerprint(p.owner);
-    if (!fp || p.state === 'Z' || !ownerLive(fp)) continue;
+    if (!fp || !isLiveState(p.state) || !ownerLive(fp)) continue;
     const o = entry(fp);
     if (!o.members.has(p.pid)) o.members.set(p.pid, {});
   }

@@ -3,6 +3,7 @@
 // signal need.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { isLiveState } from './processSource';
 
 export interface ProcStat {
   pid: number;
@@ -19,31 +20,28 @@ export interface ProcStat {
 }
 
 /**
- * Parses the text of /proc/PID/stat. `comm` may contain spaces and parentheses, so the fields
- * after it are found by splitting at the *last* ')'.
+ * Parses the text of /proc/PID/stat: the one parser of it in the code base. lifelineGuard.ts
+ * runs this function's own text in its thread, so it uses nothing outside itself. `comm` may
+ * contain spaces and parentheses, so the fields after it start after the *last* ')'.
  */
 export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3 (state); field N is rest[N - 3].
-  const num = (field: number) => Number(rest[field - 3]);
-  const stat: ProcStat = {
-    pid,
+  // f[0] is field 3 (state); field N is f[N - 3]. Fields after 22 are never split off.
+  const f = text.slice(close + 2).split(' ', 20);
+  const stat = {
+    pid: Number(text.slice(0, open)),
     comm: text.slice(open + 1, close),
-    state: rest[0] ?? '?',
-    ppid: num(4),
-    pgid: num(5),
-    sid: num(6),
-    startTime: num(22),
-    cpuTicks: num(14) + num(15),
+    state: f[0] || '?',
+    ppid: Number(f[1]),
+    pgid: Number(f[2]),
+    sid: Number(f[3]),
+    startTime: Number(f[19]),
+    cpuTicks: Number(f[11]) + Number(f[12]),
   };
-  if (!Number.isInteger(pid) || !Number.isFinite(stat.startTime) || !Number.isFinite(stat.ppid)) {
-    return undefined;
-  }
-  return stat;
+  const ok = Number.isInteger(stat.pid) && stat.pid > 0 && Number.isInteger(stat.ppid) && Number.isInteger(stat.pgid) && Number.isInteger(stat.startTime);
+  return ok ? stat : undefined;
 }
 
 /**
@@ -55,7 +53,7 @@ export function parseProcStat(text: string): ProcStat | undefined {
 export const GONE_ERRNO_CODES: readonly string[] = ['ENOENT', 'ESRCH'];
 
 /** Why a read failed, for logs: `EMFILE: too many open files, open '/proc/42/stat'`. */
-export function errorText(e: unknown): string {
+function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -87,11 +85,26 @@ export function classifyProcError(pid: number, e: unknown): { state: 'gone' } | 
   return { state: 'gone' };
 }
 
+/** Reused by every stat read: scans and teardown polls read thousands of these a second. */
+const statBuffer = Buffer.alloc(4096);
+
+/** The text of /proc/PID/stat, read into statBuffer (no fstat, no allocation but the string). */
+function readStatText(pid: number): string {
+  const fd = fs.openSync(`/proc/${pid}/stat`, 'r');
+  let n: number;
+  try {
+    n = fs.readSync(fd, statBuffer, 0, statBuffer.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return n < statBuffer.length ? statBuffer.toString('utf8', 0, n) : fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+}
+
 /** /proc/PID/stat with what a failure proves: found, gone (proof), or unknown. */
 export function readProcStatChecked(pid: number): ProcRead<ProcStat> {
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readStatText(pid);
   } catch (e) {
     return classifyProcError(pid, e);
   }
@@ -107,11 +120,6 @@ export function readProcStatChecked(pid: number): ProcRead<ProcStat> {
 export function readProcStat(pid: number): ProcStat | undefined {
   const r = readProcStatChecked(pid);
   return r.state === 'found' ? r.value : undefined;
-}
-
-/** Pids of /proc's numeric entries (empty where /proc cannot be read). */
-export function procPids(): number[] {
-  return procPidsChecked() ?? [];
 }
 
 /** Pids of /proc's numeric entries, or undefined when /proc cannot be listed (EMFILE, …). */
@@ -130,32 +138,33 @@ export function procPidsChecked(): number[] | undefined {
   return pids;
 }
 
-export function isLiveState(state: string): boolean {
-  return state !== 'Z' && state !== 'X';
+/**
+ * /proc/PID/stat of every process, and whether the scan is complete: not when /proc could not be
+ * listed or some stat could not be read for a reason other than its exit (EMFILE, …) — then
+ * "not in the scan" proves nothing about a process (`why` says what failed first).
+ */
+export function scanStatsChecked(): { stats: ProcStat[]; complete: boolean; why?: string } {
+  const pids = procPidsChecked();
+  if (!pids) return { stats: [], complete: false, why: 'cannot list /proc' };
+  const stats: ProcStat[] = [];
+  let why: string | undefined;
+  for (const pid of pids) {
+    const r = readProcStatChecked(pid);
+    if (r.state === 'found') stats.push(r.value);
+    else if (r.state === 'unknown') why ??= r.why;
+  }
+  return why === undefined ? { stats, complete: true } : { stats, complete: false, why };
+}
+
+/** scanStatsChecked of live (non-zombie) processes only. */
+export function scanLiveStatsChecked(): { stats: ProcStat[]; complete: boolean } {
+  const { stats, complete } = scanStatsChecked();
+  return { stats: stats.filter((s) => isLiveState(s.state)), complete };
 }
 
 /** A lean scan: /proc/PID/stat of every live (non-zombie) process, nothing else. */
 export function scanLiveStats(): ProcStat[] {
   return scanLiveStatsChecked().stats;
-}
-
-/**
- * scanLiveStats, saying whether the scan is complete: false when /proc could not be listed or
- * some process's stat could not be read for a reason other than its exit (EMFILE, …) — then
- * "not in the scan" proves nothing about a process.
- */
-export function scanLiveStatsChecked(): { stats: ProcStat[]; complete: boolean } {
-  const pids = procPidsChecked();
-  if (!pids) return { stats: [], complete: false };
-  const stats: ProcStat[] = [];
-  let complete = true;
-  for (const pid of pids) {
-    const r = readProcStatChecked(pid);
-    if (r.state === 'found') {
-      if (isLiveState(r.value.state)) stats.push(r.value);
-    } else if (r.state === 'unknown') complete = false;
-  }
-  return { stats, complete };
 }
 
 let cachedBootId: string | undefined;
@@ -175,12 +184,6 @@ export function readLinuxBootId(): string | undefined {
 /** The kernel's boot id; distinguishes start times across reboots ('unknown' while unreadable). */
 export function linuxBootId(): string {
   return readLinuxBootId() ?? 'unknown';
-}
-
-/** The owning uid of /proc/PID (the process's real uid as the kernel exposes it). */
-export function readProcUid(pid: number): number | undefined {
-  const r = readProcUidChecked(pid);
-  return r.state === 'found' ? r.value : undefined;
 }
 
 /** The owning uid of /proc/PID with what a failure proves (see classifyProcError). */

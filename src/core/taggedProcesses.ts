@@ -3,7 +3,8 @@
 // or out of the tree (a double fork re-parents them to init or a subreaper). Linux only: the
 // environment is read from /proc/PID/environ, which only our own processes let us read.
 import { Fingerprint } from './fingerprint';
-import { isLiveState, linuxBootId, procPids, readProcEnvVar, readProcStat, readProcUid } from './procfs';
+import { isLiveState } from './processSource';
+import { linuxBootId, procPidsChecked, readProcEnvVar, readProcStat, readProcUidChecked } from './procfs';
 
 /** Live processes of this user (this process excluded) whose environment has `name=value`. */
 export function taggedProcessesSync(name: string, value: string): Fingerprint[] {
@@ -11,9 +12,12 @@ export function taggedProcessesSync(name: string, value: string): Fingerprint[] 
   const myUid = process.getuid?.();
   const bootId = linuxBootId();
   const out: Fingerprint[] = [];
-  for (const pid of procPids()) {
+  for (const pid of procPidsChecked() ?? []) {
     if (pid === process.pid) continue;
-    if (myUid !== undefined && readProcUid(pid) !== myUid) continue;
+    if (myUid !== undefined) {
+      const uid = readProcUidChecked(pid);
+      if (uid.state !== 'found' || uid.value !== myUid) continue;
+    }
     if (readProcEnvVar(pid, name) !== value) continue;
     const st = readProcStat(pid);
     if (st && isLiveState(st.state)) out.push({ pid, startTime: st.startTime, bootId });

@@ -2,9 +2,8 @@
 // someone is looking (the tree view is visible). Linux reads /proc; elsewhere nothing is shown.
 // With the same timer it asks the gateway for its `process.tree` when there is one to show (the
 // command backend): one poller, gated by the same visibility.
-import * as fs from 'node:fs';
 import { descendantsOf, ProcessInfo, scanProcSync } from '../core/processTable';
-import { clockTicksPerSecond, readProcRss } from '../core/procfs';
+import { clockTicksPerSecond, readProcRss, readProcStat } from '../core/procfs';
 import { Emitter } from './emitter';
 import { parseProcessTree, ProcessTreeView } from './processTreeView';
 
@@ -30,16 +29,8 @@ const MIN_CPU_INTERVAL_MS = 250;
 
 /** utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat). */
 export function readCpuTicks(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(rest[14 - 3]);
-  const stime = Number(rest[15 - 3]);
-  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
+  const st = readProcStat(pid);
+  return st && Number.isFinite(st.cpuTicks) ? st.cpuTicks : undefined;
 }
 
 export interface SampleRoot {

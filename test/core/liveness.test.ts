@@ -30,7 +30,7 @@ async function exitedPid(): Promise<number> {
 const LOOKER = `
 const { readProcStatChecked } = require(${mod('procfs')});
 const { readFingerprint, livenessOf, fingerprintOf, parseFingerprint } = require(${mod('fingerprint')});
-const { lifelineVerdict, deathReason } = require(${mod('lifeline')});
+const { lifelineVerdict } = require(${mod('lifeline')});
 const { safeKill, killGroupSync, killTree } = require(${mod('kill')});
 const { sweepGroupsSync } = require(${mod('groupSweep')});
 const { detectOrphans } = require(${mod('orphans')});
@@ -53,8 +53,7 @@ async function look() {
     parent: readFingerprint(process.ppid),
     parentLiveness: livenessOf(parent),
     dead: readFingerprint(deadPid),
-    verdict: lifelineVerdict(parent, victim, process.ppid),
-    deathReason: deathReason(parent, victim, process.ppid) ?? null,
+    verdict: await lifelineVerdict(parent, victim, process.ppid),
     orphans: detectOrphans({ table, markers: true, patterns: [], checkpoints: [] }).map((o) => o.pid),
     kill: safeKill(victim, 'SIGTERM'),
     group: killGroupSync(victim.pid, { leader: victim, graceMs: 0, timeoutMs: 200 }).refused ?? null,
@@ -80,7 +79,6 @@ interface Look {
   parentLiveness: { state: string; why: string };
   dead: { state: string };
   verdict: { state: string; reason: string };
-  deathReason: string | null;
   group: string | null;
   sweep: string[];
   tree: { refused: string | null; outcome: string; reason: string | null };
@@ -138,8 +136,7 @@ test('with its fd table full, a process calls live and dead processes "unknown",
   assert.equal(underEmfile.parent.state, 'unknown', 'a live parent is unknown, not dead');
   assert.equal(underEmfile.parentLiveness.state, 'unknown');
   assert.equal(underEmfile.dead.state, 'unknown', 'even a dead pid cannot be told apart now: unknown, not dead');
-  assert.equal(underEmfile.verdict.state, 'unknown');
-  assert.equal(underEmfile.deathReason, null, 'the lifeline sees no death');
+  assert.equal(underEmfile.verdict.state, 'unknown', 'the lifeline sees no death');
   assert.equal(underEmfile.kill.sent, false);
   assert.equal(underEmfile.kill.reason, 'unknown', underEmfile.kill.message);
   assert.match(underEmfile.group ?? '', /cannot tell whether pid \d+ is still the recorded leader/);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatFingerprint, selfFingerprint } from '../../src/core/fingerprint';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
-import { readProcEnvVar } from '../../src/core/procfs';
+import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
 import { DEFAULT_SETTINGS } from '../../src/host/settings';
 import { WardenHost } from '../../src/host/wardenHost';
 import { killWorkerGroup } from '../../src/host/workerKill';
@@ -64,7 +64,7 @@ test('checkpoints of dead hosts are kept for orphan detection; live neighbours a
   const write = (owner: typeof dead) =>
     fs.writeFileSync(path.join(dir, `${formatFingerprint(owner).replace(/:/g, '_')}.json`), JSON.stringify({ version: 1, owner, writtenAt: Date.now(), records: [] }), { mode: 0o600 });
   write(dead);
-  write({ pid: process.ppid, startTime: Number(fs.readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1].split(' ')[19]), bootId: boot });
+  write({ pid: process.ppid, startTime: readProcStat(process.ppid)!.startTime, bootId: boot });
   const log = memoryLog();
   const host = new WardenHost({ extensionPath: root, checkpointDir: dir, log, settings: () => DEFAULT_SETTINGS });
   assert.deepEqual(host.staleCheckpoints.map((c) => c.owner.pid), [dead.pid]);
@@ -108,14 +108,7 @@ test('Kill Worker ends the worker group (its /run child included); the gateway r
   await host.supervisor.request('slash.exec', { sessionId, command: '/run sleep 1000 >/dev/null 2>&1 &' }, 30_000);
   const worker = await waitFor(() => host.model.get(sessionId)?.worker, 'worker in the model');
   const table = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  const groupMembers = table.filter((n) => {
-    try {
-      const st = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
-      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[2]) === worker.pgid;
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  const groupMembers = table.filter((n) => readProcStat(Number(n))?.pgid === worker.pgid).map(Number);
   assert.ok(groupMembers.length >= 2, `worker group has the worker and its child (${groupMembers})`);
   const r = await killWorkerGroup(worker, 200);
   assert.equal(r.ok, true, r.message);

@@ -7,7 +7,8 @@ import { ChildProcess, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection } from '../../src/core/rpc';
 import { LineDecoder } from '../../src/core/lineDecoder';
-import { isLiveState, readProcCmdline, scanLiveStats } from '../../src/core/procfs';
+import { readProcCmdline, scanLiveStats } from '../../src/core/procfs';
+import { isLiveState } from '../../src/core/processSource';
 import { hermesWorkerOf } from '../../src/gateway/backends/hermesWorkerArgv';
 import { spawnTracked, track, waitFor } from './processes';
 
