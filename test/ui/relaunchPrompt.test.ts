@@ -10,6 +10,8 @@ test('a launch setting offers Restart while running and Start while failed; othe
   assert.equal(relaunchOffer('failed', changed('gateway.args'))?.command, 'gatewayWarden.startGateway');
   assert.equal(relaunchOffer('running', changed('limits.maxWorkers'))?.command, 'gatewayWarden.restartGateway', 'the caps are read at launch');
   assert.equal(relaunchOffer('running', changed('limits.maxSessions'))?.command, 'gatewayWarden.restartGateway');
+  assert.equal(relaunchOffer('running', changed('gateway.backend'))?.command, 'gatewayWarden.restartGateway', 'a backend is chosen at launch');
+  assert.equal(relaunchOffer('failed', changed('gateway.cwd'))?.command, 'gatewayWarden.startGateway');
   assert.equal(relaunchOffer('running', changed('autoStart')), undefined);
   assert.equal(relaunchOffer('running', changed('orphans.extraPatterns')), undefined);
   assert.equal(relaunchOffer('stopped', changed('gateway.command')), undefined);
