@@ -180,6 +180,16 @@ export class GatewayProcess {
       rpc.onNotification((method: string, params: unknown) => {
         const ev = toEvent(method, params);
         if (!ev) return;
+        if (ev.type === 'gateway.ready' && !settled && speaksHermes(ev)) {
+          // hermes-agent's own gateway, run as if it were a Warden gateway: it would look alive
+          // and never work (its sessions, workers and errors are not ours to read).
+          fail(
+            `The gateway command ${spec.display} is hermes-agent's tui_gateway, which does not speak the Gateway Warden protocol ` +
+            `(its gateway.ready carries a skin, no pid); it was stopped. Set gatewayWarden.gateway.backend to "hermes": the built-in gateway then runs it and translates.`,
+          );
+          void gw.forceKill();
+          return;
+        }
         if (ev.type === 'gateway.ready' && !settled) {
           settled = true;
           gw.readyEvent = ev;
@@ -246,6 +256,12 @@ export class GatewayProcess {
     }
     if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs))]);
   }
+}
+
+/** hermes-agent's first frame: `{type: "gateway.ready", payload: {skin}}`, no pid (ours always has one). */
+function speaksHermes(ev: GatewayEvent): boolean {
+  const payload = ev.payload as Record<string, unknown> | undefined;
+  return ev.pid === undefined && typeof payload === 'object' && payload !== null && 'skin' in payload;
 }
 
 /** What the program should have been (a `warden` gateway that is something else), for start errors. */

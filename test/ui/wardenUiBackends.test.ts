@@ -198,3 +198,17 @@ test('command that does not exist: the gateway runs and says so — a clear erro
     await close();
   }
 });
+
+test('hermes\' tui_gateway set as a Warden gateway (the backend left at embedded/warden): refused at its gateway.ready with "set gateway.backend to hermes", and stopped', { skip }, async () => {
+  const prev = process.env.PYTHONPATH;
+  process.env.PYTHONPATH = FAKE_HERMES_DIR;
+  const { host, close } = setup('hermes-as-warden', { gatewayCommand: 'python3', gatewayArgs: ['-m', 'tui_gateway.entry'] });
+  try {
+    await assert.rejects(host.supervisor.start(), /^GatewayStartError: The gateway command python3 -m tui_gateway\.entry is hermes-agent's tui_gateway, which does not speak the Gateway Warden protocol .*Set gatewayWarden\.gateway\.backend to "hermes"/);
+    assert.equal(host.supervisor.current.state, 'failed');
+  } finally {
+    if (prev === undefined) delete process.env.PYTHONPATH;
+    else process.env.PYTHONPATH = prev;
+    await close();
+  }
+});
