@@ -6,6 +6,8 @@ export interface ContextKeys {
   'gatewayWarden.gatewayActive': boolean;
   'gatewayWarden.hasSessions': boolean;
   'gatewayWarden.hasWorkers': boolean;
+  /** The backend of the last start (`command` has no sessions: New Session and Run Slash Command are hidden). */
+  'gatewayWarden.backend': string;
 }
 
 export function contextKeys(gateway: GatewayStatus, sessions: number, workers: number): ContextKeys {
@@ -14,5 +16,6 @@ export function contextKeys(gateway: GatewayStatus, sessions: number, workers: n
     'gatewayWarden.gatewayActive': gateway.state === 'running' || gateway.state === 'starting' || gateway.state === 'restarting',
     'gatewayWarden.hasSessions': sessions > 0,
     'gatewayWarden.hasWorkers': workers > 0,
+    'gatewayWarden.backend': gateway.backend ?? '',
   };
 }
