@@ -44,7 +44,7 @@ export interface CgroupKillResult {
   members: number[];
   signals: CgroupSignalStep[];
   elapsedMs: number;
-  /** From the first SIGKILL/cgroup.kill until `populated 0` was seen. */
+  /** From just before the first cgroup.kill write (or fallback round: freeze, list, SIGKILL) until `populated 0` was seen. */
   killToEmptyMs?: number;
   /** Members left at a timeout (as listed then; empty when the list was unreadable). */
   survivors: number[];
@@ -180,11 +180,12 @@ export function* killCgroupSteps(dir: string, opts: CgroupKillOptions = {}): Ste
     }
     // A failed write (no cgroup.kill before Linux 5.14, or a cgroup that just went) falls back
     // for the rest of the call; the fallback itself notices a cgroup that is gone.
+    const before = performance.now();
     if (killFile) killFile = writeCgroupFile(`${dir}/cgroup.kill`, '1').ok;
     if (killFile) {
       result.method = 'cgroup.kill';
-      result.signals.push({ signal: 'cgroup.kill', atMs: at(), members: now.members.length });
-      killedAt ??= performance.now();
+      result.signals.push({ signal: 'cgroup.kill', atMs: before - t0, members: now.members.length });
+      killedAt ??= before;
       const w = yield* waitEmpty(dir, Math.min(deadline, performance.now() + REKILL_MS));
       empty = w.empty;
       result.unknown = w.unknown ?? result.unknown;
@@ -202,8 +203,8 @@ export function* killCgroupSteps(dir: string, opts: CgroupKillOptions = {}): Ste
     if ('unknown' in k) result.unknown = k.unknown;
     else {
       result.method = 'freeze+SIGKILL';
-      result.signals.push({ signal: 'SIGKILL', atMs: at(), members: k.members.length });
-      killedAt ??= performance.now();
+      result.signals.push({ signal: 'SIGKILL', atMs: before - t0, members: k.members.length });
+      killedAt ??= before;
     }
     const w = yield* waitEmpty(dir, Math.min(deadline, performance.now() + 20));
     empty = w.empty;

@@ -22,7 +22,8 @@ export interface CgroupRefusal {
 export function targetProblem(target: string, parent?: string): CgroupRefusal | 'gone' | undefined {
   const ours = ourCgroupPath(target, parent);
   if ('problem' in ours) return { reason: 'not-ours', why: ours.problem };
-  const dirs = [path.dirname(ours.tree), ours.tree, ...(ours.leaf ? [target] : [])];
+  // The target first: a symlink is named as such, not as the filesystem it points away from.
+  const dirs = [...(ours.leaf ? [target] : []), ours.tree, path.dirname(ours.tree)];
   for (const d of dirs) {
     const p = cgroupDirProblem(d);
     if (p === 'gone') return 'gone';
