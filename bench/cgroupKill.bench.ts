@@ -75,7 +75,7 @@ async function untilEmpty(leaf: string, deadline: number): Promise<boolean> {
   return true;
 }
 
-interface Trial { ms: number; survivors: number; rounds: number; members: number }
+interface Trial { ms: number; survivors: number; rounds: number; members: number; killToEmpty?: number }
 
 async function trial(method: Method, leaf: string): Promise<Trial> {
   const { pgid } = await buildTree(leaf);
@@ -84,11 +84,13 @@ async function trial(method: Method, leaf: string): Promise<Trial> {
   const deadline = t0 + DEADLINE_MS;
   let rounds = 0;
   let empty = false;
+  let killToEmpty: number | undefined;
   if (method === 'cgroup.kill' || method === 'freeze + SIGKILL (no cgroup.kill)') {
     const r = await killCgroup(leaf, { useKillFile: method === 'cgroup.kill', remove: false, timeoutMs: DEADLINE_MS });
     if (r.outcome === 'refused') throw new Error(`refused: ${r.refused?.why}`);
     rounds = r.signals.length;
     empty = r.outcome === 'empty';
+    killToEmpty = r.killToEmptyMs;
   } else if (method === 'kill(-pgid, SIGKILL) until empty') {
     while (!empty && performance.now() < deadline) {
       try {
@@ -121,7 +123,7 @@ async function trial(method: Method, leaf: string): Promise<Trial> {
     survivors = m.state === 'found' ? m.value.pids.length : -1;
     await killCgroup(leaf, { remove: false });
   }
-  return { ms: took, survivors, rounds, members };
+  return { ms: took, survivors, rounds, members, killToEmpty };
 }
 
 async function main(): Promise<void> {
@@ -158,14 +160,15 @@ async function main(): Promise<void> {
   const base = median('cgroup.kill');
   const rows = METHODS.map((m) => {
     const ts = results.get(m)!;
-    return [m, spread(stats(ts.map((t) => t.members)), (v) => v.toFixed(0)), ts.length, spread(stats(ts.map((t) => t.ms))), spread(stats(ts.map((t) => t.rounds)), (v) => v.toFixed(0)), ts.reduce((a, t) => a + Math.max(0, t.survivors), 0), ratio(median(m), base)];
+    const own = ts.flatMap((t) => (t.killToEmpty === undefined ? [] : [t.killToEmpty]));
+    return [m, spread(stats(ts.map((t) => t.members)), (v) => v.toFixed(0)), ts.length, spread(stats(ts.map((t) => t.ms))), own.length ? spread(stats(own)) : '—', spread(stats(ts.map((t) => t.rounds)), (v) => v.toFixed(0)), ts.reduce((a, t) => a + Math.max(0, t.survivors), 0), ratio(median(m), base)];
   });
   table(
     `one ${TREE_SIZE}-process tree (sleeps + a fork loop, all ignoring SIGTERM) in a session cgroup, ms from the first signal to \`populated 0\`, ~${processes} processes on the host, cgroup2 at ${support.mount.mountPoint} (${support.layout})`,
-    ['method', 'members at kill', 'trials', 'median (min–max)', 'signal rounds', 'survivors (all trials)', 'vs cgroup.kill'],
+    ['method', 'members at kill', 'trials', 'median (min–max)', 'of which kill → populated 0', 'signal rounds', 'survivors (all trials)', 'vs cgroup.kill'],
     rows,
   );
-  console.log('_cgroup rows: killCgroup() end to end (member list and uid check, the kill, polling `cgroup.events`). The /proc row finds the tree by its process group, so a `setsid` escapee would not be in its target set at all; here there is none, so every row has the same targets._\n');
+  console.log('_cgroup rows: killCgroup() end to end (member list, uid and ancestor checks, the kill, polling `cgroup.events` every 1 ms); "kill → populated 0" starts just before the cgroup.kill write (fallback: before freeze, list and SIGKILL). The /proc row finds the tree by its process group, so a `setsid` escapee would not be in its target set at all; here there is none, so every row has the same targets._\n');
   const scan = median('SIGKILL by pid from a /proc scan, until the scan finds none');
   goal({
     row: '1 (cgroup.kill, 50 processes)',
