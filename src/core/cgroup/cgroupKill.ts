@@ -55,8 +55,8 @@ export interface CgroupKillResult {
 
 /** Poll interval for `populated`: 1 ms for the first ~20 ms (a kill usually lands there), then 5 ms. A read of cgroup.events costs microseconds. */
 const pollMs = (i: number) => (i < 20 ? 1 : 5);
-/** cgroup.kill is repeated this often while members remain (a member in uninterruptible sleep, one moved in). */
-const REKILL_MS = 100;
+/** cgroup.kill is repeated this often while members remain (one moved in after the write; a member in uninterruptible sleep is only waited for). */
+const REKILL_MS = 500;
 
 /** Polls `populated` until 0 or the deadline. */
 function* waitEmpty(dir: string, deadline: number): Steps<{ empty: boolean; unknown?: string }> {
