@@ -1,0 +1,167 @@
+// Our cgroup tree: create `gateway-warden-<gateway pid>/` under our own cgroup with a leaf
+// `gateway` for the gateway and one leaf per session; move processes into leaves; remove empty
+// cgroups bottom-up. The tree itself never holds a process, so controllers can be enabled in its
+// cgroup.subtree_control (v2's "no internal processes" rule). Directories are created 0700.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cgroupDirProblem, classifyCgroupError, parseControllerList, readCgroupFile, readPopulated, writeCgroupFile } from './cgroupFiles';
+import { childCgroups, MAX_CGROUPS, MAX_DEPTH } from './cgroupMembers';
+import { GATEWAY_LEAF, ourCgroupPath, sessionLeafName, treeName } from './cgroupNames';
+import type { CgroupSupport } from './cgroupProbe';
+import { targetProblem } from './cgroupSafety';
+
+/** Controllers we enable for the leaves when our parent delegates them. */
+export const WANTED_CONTROLLERS: readonly string[] = ['memory', 'pids'];
+
+export interface CgroupTree {
+  /** Absolute directory of `gateway-warden-<pid>[-n]`. */
+  path: string;
+  /** The directory it was created in (our own cgroup). */
+  parentDir: string;
+  gatewayPid: number;
+  /** cgroup.kill exists in the tree (Linux ≥ 5.14). */
+  killFile: boolean;
+  /** Controllers enabled in the tree's cgroup.subtree_control: what each leaf has. */
+  controllers: string[];
+  /** Leftover trees with our pid's name that were still populated when we created ours. */
+  skipped: string[];
+}
+
+export type TreeResult = { ok: true; tree: CgroupTree } | { ok: false; why: string };
+
+function mkdirPrivate(dir: string): { ok: true } | { ok: false; code: string; why: string } {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, code: (e as NodeJS.ErrnoException).code ?? 'EUNKNOWN', why: (e as Error).message };
+  }
+}
+
+/**
+ * Creates our tree under `support.parentDir` with its `gateway` leaf and, by default, moves this
+ * process into that leaf. A tree of the same name left by a dead process with our pid is removed
+ * when empty, else skipped (name suffix -2 … -9) for the orphan scan to find. Any failure leaves
+ * nothing behind and says why: the caller falls back to the process-group guards.
+ */
+export function createTree(support: CgroupSupport, opts: { gatewayPid?: number; moveSelf?: boolean } = {}): TreeResult {
+  const gatewayPid = opts.gatewayPid ?? process.pid;
+  const moveSelf = opts.moveSelf ?? gatewayPid === process.pid;
+  const skipped: string[] = [];
+  let dir: string | undefined;
+  for (let suffix = 1; suffix <= 9 && dir === undefined; suffix++) {
+    const candidate = path.join(support.parentDir, treeName(gatewayPid, suffix === 1 ? undefined : suffix));
+    let made = mkdirPrivate(candidate);
+    if (!made.ok && made.code === 'EEXIST') {
+      const populated = readPopulated(candidate);
+      if (populated.state === 'found' && !populated.value && removeCgroups(candidate).removed) made = mkdirPrivate(candidate);
+    }
+    if (made.ok) dir = candidate;
+    else if (made.code === 'EEXIST') skipped.push(candidate);
+    else return { ok: false, why: `cannot create ${candidate}: ${made.why}` };
+  }
+  if (dir === undefined) return { ok: false, why: `every tree name for pid ${gatewayPid} is taken by a populated leftover: ${skipped.join(', ')}` };
+  const fail = (why: string): TreeResult => {
+    removeCgroups(dir!);
+    return { ok: false, why };
+  };
+  const problem = cgroupDirProblem(dir);
+  if (problem !== undefined) return fail(`${dir} is not usable: ${problem}`);
+  const controllers = enableControllers(dir);
+  const leaf = path.join(dir, GATEWAY_LEAF);
+  const made = mkdirPrivate(leaf);
+  if (!made.ok) return fail(`cannot create ${leaf}: ${made.why}`);
+  if (moveSelf) {
+    const moved = moveInto(leaf, process.pid);
+    if (!moved.ok) return fail(moved.why);
+  }
+  return { ok: true, tree: { path: dir, parentDir: support.parentDir, gatewayPid, killFile: fs.existsSync(`${dir}/cgroup.kill`), controllers, skipped } };
+}
+
+/** Enables the wanted controllers the tree has (its cgroup.controllers) for its leaves; returns those enabled. */
+function enableControllers(dir: string): string[] {
+  const have = readCgroupFile(`${dir}/cgroup.controllers`, 4096);
+  if (have.state !== 'found') return [];
+  const want = parseControllerList(have.value).filter((c) => WANTED_CONTROLLERS.includes(c));
+  if (want.length === 0) return [];
+  writeCgroupFile(`${dir}/cgroup.subtree_control`, want.map((c) => `+${c}`).join(' '));
+  const now = readCgroupFile(`${dir}/cgroup.subtree_control`, 4096);
+  return now.state === 'found' ? parseControllerList(now.value).filter((c) => want.includes(c)) : [];
+}
+
+/** The leaf directory of a session (no I/O). */
+export function sessionLeafPath(tree: Pick<CgroupTree, 'path'>, sessionId: string): string {
+  return path.join(tree.path, sessionLeafName(sessionId));
+}
+
+/** Creates the session's leaf (an existing one is fine) and returns its directory. */
+export function createSessionLeaf(tree: CgroupTree, sessionId: string): { ok: true; path: string } | { ok: false; why: string } {
+  const leaf = sessionLeafPath(tree, sessionId);
+  const bad = targetProblem(tree.path, tree.parentDir);
+  if (bad !== undefined) return { ok: false, why: bad === 'gone' ? `${tree.path} no longer exists` : bad.why };
+  const made = mkdirPrivate(leaf);
+  if (!made.ok && made.code !== 'EEXIST') return { ok: false, why: `cannot create ${leaf}: ${made.why}` };
+  const problem = cgroupDirProblem(leaf);
+  return problem === undefined ? { ok: true, path: leaf } : { ok: false, why: `${leaf}: ${problem}` };
+}
+
+export type MoveResult = { ok: true } | { ok: false; gone: boolean; why: string };
+
+/**
+ * Moves process `pid` (all its threads) into `leaf`, one of our leaves. `gone` when the pid has
+ * exited (ESRCH) or the leaf no longer exists.
+ */
+export function moveInto(leaf: string, pid: number): MoveResult {
+  if (!Number.isInteger(pid) || pid <= 0) return { ok: false, gone: false, why: `bad pid ${pid}` };
+  const ours = ourCgroupPath(leaf);
+  if ('problem' in ours) return { ok: false, gone: false, why: ours.problem };
+  if (ours.leaf === undefined) return { ok: false, gone: false, why: `${leaf} is a tree, not a leaf: processes live only in leaves` };
+  const bad = targetProblem(leaf);
+  if (bad === 'gone') return { ok: false, gone: true, why: `${leaf} does not exist` };
+  if (bad !== undefined) return { ok: false, gone: false, why: bad.why };
+  const w = writeCgroupFile(`${leaf}/cgroup.procs`, String(pid));
+  return w.ok ? w : { ok: false, gone: w.gone, why: `cannot move pid ${pid} into ${leaf}: ${w.why}` };
+}
+
+/** Moves this process into `leaf`: what a worker does first thing, before it starts anything. */
+export function moveSelfInto(leaf: string): MoveResult {
+  return moveInto(leaf, process.pid);
+}
+
+export interface RemoveResult {
+  /** `dir` no longer exists. */
+  removed: boolean;
+  /** Directories that could not be removed, with why (EBUSY: still populated). */
+  left: { dir: string; why: string }[];
+}
+
+/**
+ * Removes `dir` (one of our trees or leaves) and every cgroup below it, deepest first. A
+ * populated cgroup cannot be removed (EBUSY) and stays, with its ancestors.
+ */
+export function removeCgroups(dir: string): RemoveResult {
+  const bad = targetProblem(dir);
+  if (bad === 'gone') return { removed: true, left: [] };
+  if (bad !== undefined) return { removed: false, left: [{ dir, why: bad.why }] };
+  // Collect depth-first (bounded), then remove children before parents.
+  const order: string[] = [];
+  const left: RemoveResult['left'] = [];
+  const walk = (d: string, depth: number) => {
+    if (order.length >= MAX_CGROUPS) return;
+    if (depth < MAX_DEPTH) {
+      const kids = childCgroups(d);
+      if (kids.state === 'found') for (const k of kids.value) walk(k, depth + 1);
+    }
+    order.push(d);
+  };
+  walk(dir, 0);
+  for (const d of order) {
+    try {
+      fs.rmdirSync(d);
+    } catch (e) {
+      const c = classifyCgroupError(e);
+      if (c.state !== 'gone') left.push({ dir: d, why: c.why });
+    }
+  }
+  return { removed: !fs.existsSync(dir), left };
+}
