@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     console.log('sessionClose bench: Linux only (reads /proc)');
     return;
   }
-  const g = await startHostedGateway();
+  const g = await startHostedGateway({ args: ['--max-workers', '256'] }); // past the default cap of 16: 50 sessions at once
   try {
     await closeTrial(g, 1, false); // warm-up: the first spawns pay for disk caches
     const cases: { label: string; sessions: number; stubborn: boolean; n: number }[] = [
