@@ -2,7 +2,7 @@
 // and against the ps-list backend. Pads the table with idle sleepers up to BENCH_PROCESSES
 // (default 600) so the numbers are comparable with a busy workstation.
 import { spawnSync } from 'node:child_process';
-import { groupSnapshot, killGroup } from '../src/core/kill';
+import { groupMembers, processGroup, teardown } from '../src/core/kill';
 import { listProcesses, scanProcSync } from '../src/core/processTable';
 import { allReaped, fillerGroup, forget, ratio, spread, stats, table, time, trials } from './support';
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const cases: [string, () => number | Promise<number>, number?][] = [
       ['scanProcSync() (stat, uid, cmdline, owner marker)', () => scanProcSync().length],
       ['scanProcSync({ readOwner: false })', () => scanProcSync({ readOwner: false }).length],
-      ['groupSnapshot(pgid) (killGroup poll: stat only)', () => groupSnapshot(filler ?? process.pid).members.length],
+      ['groupMembers(pgid) (the teardown engine\'s scan: stat only)', () => groupMembers(filler ?? process.pid)?.length ?? 0],
       ['spawnSync ps -eo pid,ppid,pgid,uid,lstart,args', psSnapshot],
       ["listProcesses({ backend: 'ps-list' })", async () => (await listProcesses({ backend: 'ps-list' })).length, Math.ceil(RUNS / 2)],
     ];
@@ -51,11 +51,11 @@ async function main(): Promise<void> {
       ['method', 'rows', 'runs', 'median (min–max)', 'median ÷ scanProcSync()'],
       rows,
     );
-    console.log('_rows: processes listed (groupSnapshot: members of the filler group)._\n');
+    console.log('_rows: processes listed (groupMembers: members of the filler group)._\n');
   } finally {
     if (filler !== undefined) {
-      const r = await killGroup(filler, { graceMs: 2000 });
-      if (r.survivors.length === 0 && !r.refused) forget(filler);
+      const r = await teardown([processGroup(filler)], { graceMs: 2000 });
+      if (r.survivors.length === 0 && !r.refusals.length) forget(filler);
       await allReaped(filler);
     }
   }

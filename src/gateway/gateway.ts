@@ -1,8 +1,7 @@
 // The gateway: its clients (stdio plus attached WebSocket connections), its sessions, events
 // broadcast to every client, and the bounded shutdown that ends the process.
 import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerprint';
-import { killGroupSync, ownProcessGroup } from '../core/kill';
-import { takeDownOwnedSync } from '../core/lifelineTeardown';
+import { describeProblems, OWN_PROCESSES, ownProcessGroup, teardownSync } from '../core/kill';
 import { JsonRpcPeer } from '../core/rpc';
 import { methodHandler } from './methods';
 import { GatewayOptions } from './options';
@@ -131,11 +130,8 @@ export class Gateway {
     return { closedSessions };
   }
 
-  /** Synchronous: SIGKILL whatever is left of the workers' groups and of our own. */
+  /** Synchronous: SIGKILL whatever is left of the workers' groups and of our own, in one teardown. */
   finalSweep(): void {
-    for (const w of this.sessions.liveWorkers) {
-      if (w.pgid !== null) killGroupSync(w.pgid, { leader: w.fingerprint, firstSignal: 'SIGKILL', graceMs: 100, timeoutMs: 1000 });
-    }
     for (const f of this.onShutdown.splice(0)) {
       try {
         f();
@@ -143,7 +139,11 @@ export class Gateway {
         this.log(`shutdown hook failed: ${(e as Error).message}`);
       }
     }
-    const r = takeDownOwnedSync(0);
-    if (r.targets.length) this.log(`final sweep: ${r.targets.length} process(es) of mine killed`);
+    const workers = [...this.sessions.liveWorkers].filter((w) => w.pgid !== null).map((w) => w.target);
+    const r = teardownSync([...workers, OWN_PROCESSES], { firstSignal: 'SIGKILL', timeoutMs: 1000 });
+    const killed = r.processes.filter((p) => p.outcome === 'killed').length;
+    if (killed) this.log(`final sweep: ${killed} process(es) of mine killed`);
+    const problems = describeProblems(r);
+    if (problems) this.log(`final sweep: ${problems}`);
   }
 }

@@ -31,6 +31,12 @@ export function methodHandler(gw: Gateway, clientId: string) {
       case 'session.list':
         objectParams(method, params);
         return { sessions: gw.sessions.list() };
+      case 'worker.kill': {
+        const p = objectParams(method, params);
+        const sessionId = requiredString(method, p, 'sessionId');
+        gw.sessions.assertMayAct(sessionId, clientId, method);
+        return gw.sessions.killWorker(sessionId);
+      }
       case 'slash.exec': {
         const p = objectParams(method, params);
         const sessionId = requiredString(method, p, 'sessionId');

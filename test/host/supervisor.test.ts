@@ -142,7 +142,7 @@ test('commands run without a shell: shell syntax in arguments stays literal', { 
 
 test('dispose of a SIGSTOPped gateway falls back to SIGKILL within the budget', { skip: !linux }, async () => {
   const { sup, marker, events } = supervise('hung', { FAKE_GATEWAY_WORKERS: '3' }, {
-    extraGroups: () => events.filter((e) => e.type === 'worker.started').map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() } })),
+    workerGroups: () => events.filter((e) => e.type === 'worker.started').map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() } })),
   });
   await sup.start();
   await waitFor(() => events.filter((e) => e.type === 'worker.started').length === 3, 'three workers');
@@ -159,7 +159,7 @@ test('after a crash the dead gateway\'s worker groups are swept (they have no li
   // What the registry would hold: the workers seen so far.
   const known: GatewayEvent[] = [];
   const { sup } = supervise('crash-sweep', { FAKE_GATEWAY_WORKERS: '3' }, {
-    extraGroups: () => known.map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId } })),
+    workerGroups: () => known.map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId } })),
   });
   sup.onEvent((e) => {
     if (e.type === 'worker.started') known.push(e);
