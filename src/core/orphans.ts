@@ -11,8 +11,7 @@
 // reused pid never counts as the recorded process.
 import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
-import { Fingerprint, fingerprintOf, formatFingerprint, isSameProcess, parseFingerprint } from './fingerprint';
-import { linuxBootId } from './procfs';
+import { Fingerprint, fingerprintOf, formatFingerprint, parseFingerprint } from './fingerprint';
 import { ProcessInfo, childrenIndex, fingerprintOfInfo, livenessInSnapshot } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
@@ -125,6 +124,16 @@ interface Candidate {
 
 const REASON_ORDER: OrphanReason[] = ['dead-owner-checkpoint', 'dead-owner-marker', 'pattern-reparented'];
 
+/**
+ * The snapshot's row of the recorded process while it is provably alive (same start time and
+ * boot; where the snapshot has no start times, a fresh look), else undefined. The one rule for
+ * "is this record still that process" in orphan detection and `status`.
+ */
+export function liveInSnapshot(byPid: ReadonlyMap<number, ProcessInfo>, fp: Fingerprint): ProcessInfo | undefined {
+  const p = byPid.get(fp.pid);
+  return p !== undefined && livenessInSnapshot(byPid, fp) === 'alive' ? p : undefined;
+}
+
 export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
   return detectOrphansDetailed(opts).orphans;
 }
@@ -133,29 +142,17 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
 export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetection {
   const { table } = opts;
   const linux = process.platform === 'linux';
-  const bootId = linux ? linuxBootId() : undefined;
   const byPid = new Map<number, ProcessInfo>();
   for (const p of table) byPid.set(p.pid, p);
   const myUid = process.getuid?.();
   const mine = (p: ProcessInfo) => myUid === undefined || p.uid === undefined || p.uid === myUid;
   const dead = (p: ProcessInfo) => p.state === 'Z' || p.state === 'X';
 
-  // Liveness from the snapshot where it has start times; elsewhere ask the platform.
   const liveCache = new Map<string, ProcessInfo | undefined>();
   const liveInfo = (fp: Fingerprint): ProcessInfo | undefined => {
     const key = formatFingerprint(fp);
-    if (liveCache.has(key)) return liveCache.get(key);
-    const p = byPid.get(fp.pid);
-    let hit: ProcessInfo | undefined;
-    if (p && !dead(p)) {
-      if (p.startTime !== undefined && bootId !== undefined) {
-        hit = p.startTime === fp.startTime && fp.bootId === bootId ? p : undefined;
-      } else {
-        hit = isSameProcess(fp) ? p : undefined;
-      }
-    }
-    liveCache.set(key, hit);
-    return hit;
+    if (!liveCache.has(key)) liveCache.set(key, liveInSnapshot(byPid, fp));
+    return liveCache.get(key);
   };
   // A host is dead only on proof: one whose liveness is unknown (its /proc read failed while
   // the snapshot was taken, …) still vouches for its processes.

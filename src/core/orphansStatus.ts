@@ -2,10 +2,10 @@
 // they own, as trees. The counterpart of orphan detection: everything here is NOT an orphan.
 import type { Checkpoint } from './checkpoint';
 import { Fingerprint, formatFingerprint, parseFingerprint } from './fingerprint';
-import { linuxBootId } from './procfs';
 import { ProcessInfo, childrenIndex, livenessInSnapshot } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
+import { liveInSnapshot } from './orphans';
 
 export interface OwnedProcess {
   pid: number;
@@ -30,15 +30,8 @@ export interface LiveOwner {
 }
 
 export function describeLiveOwners(table: readonly ProcessInfo[], checkpoints: readonly Checkpoint[]): LiveOwner[] {
-  const linux = process.platform === 'linux';
-  const bootId = linux ? linuxBootId() : undefined;
   const byPid = new Map(table.map((p) => [p.pid, p] as const));
-  const alive = (fp: Fingerprint): ProcessInfo | undefined => {
-    const p = byPid.get(fp.pid);
-    if (!p || p.state === 'Z') return undefined;
-    if (p.startTime === undefined || bootId === undefined) return p; // no start times: trust the pid
-    return p.startTime === fp.startTime && fp.bootId === bootId ? p : undefined;
-  };
+  const alive = (fp: Fingerprint) => liveInSnapshot(byPid, fp);
   const owners = new Map<string, { owner: Fingerprint; checkpointFile?: string; members: Map<number, { role?: ProcessRole; sessionId?: string }> }>();
   const entry = (fp: Fingerprint) => {
     const key = formatFingerprint(fp);
@@ -56,7 +49,7 @@ export function describeLiveOwners(table: readonly ProcessInfo[], checkpoints: r
   }
   for (const p of table) {
     const fp = parseFingerprint(p.owner);
-    if (!fp || p.state === 'Z' || !ownerLive(fp)) continue;
+    if (!fp || p.state === 'Z' || p.state === 'X' || !ownerLive(fp)) continue;
     const o = entry(fp);
     if (!o.members.has(p.pid)) o.members.set(p.pid, {});
   }
@@ -70,7 +63,7 @@ export function describeLiveOwners(table: readonly ProcessInfo[], checkpoints: r
     const queue = [...owned];
     while (queue.length) {
       for (const c of children.get(queue.shift()!) ?? []) {
-        if (owned.has(c.pid) || c.state === 'Z') continue;
+        if (owned.has(c.pid) || c.state === 'Z' || c.state === 'X') continue;
         owned.add(c.pid);
         queue.push(c.pid);
       }
