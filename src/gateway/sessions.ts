@@ -213,11 +213,14 @@ export class SessionManager {
     this.stopAccepting();
     const workers = [...this.liveWorkers].filter((w) => w.pgid !== null && !w.exitInfo);
     if (workers.length) {
-      const r = await teardown(workers.map((w) => w.target), { graceMs, timeoutMs: graceMs + 3000 });
-      this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
-      const problems = describeProblems(r);
-      if (problems) this.opts.log(`shutdown: ${problems}`);
-      else for (const w of workers) w.groupEmptied();
+      const sweep = teardown(workers.map((w) => w.target), { graceMs, timeoutMs: graceMs + 3000 }).then((r) => {
+        this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
+        const problems = describeProblems(r);
+        if (problems) this.opts.log(`shutdown: ${problems}`);
+        return !problems;
+      });
+      for (const w of workers) w.sweptBy(sweep);
+      await sweep;
     }
     await Promise.all([
       ...[...this.sessions.keys()].map((id) => this.close(id, reason)),

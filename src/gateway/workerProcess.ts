@@ -55,8 +55,8 @@ export class WorkerProcess {
   private readonly stderr = new StderrTail();
   private protocolError?: string;
   private closing?: Promise<TeardownReport | undefined>;
-  /** Set once a sweep saw the worker's whole group gone: close() then only collects the exit. */
-  private groupGone = false;
+  /** A sweep over many groups (closeAll) that has this worker's: close() waits for it, and when it emptied the group only collects the exit. */
+  private sweep?: Promise<boolean>;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -167,9 +167,9 @@ export class WorkerProcess {
     }
   }
 
-  /** A sweep over this worker's group (with others) found it empty. */
-  groupEmptied(): void {
-    this.groupGone = true;
+  /** A sweep over this worker's group (with others) is under way; it resolves whether it emptied the group. */
+  sweptBy(sweep: Promise<boolean>): void {
+    this.sweep = sweep;
   }
 
   /** What takes this worker down with everything it started: its group (POSIX) or its tree (Windows). */
@@ -189,7 +189,9 @@ export class WorkerProcess {
 
   private async doClose(polite: boolean): Promise<TeardownReport | undefined> {
     if (this.state !== 'exited') this.state = 'closing';
-    if (polite && !this.exitInfo && !this.rpc.isClosed && !this.groupGone) {
+    // Not a second teardown of the same group meanwhile (a worker exiting during the sweep closes itself).
+    const groupGone = this.sweep ? await this.sweep : false;
+    if (polite && !this.exitInfo && !this.rpc.isClosed && !groupGone) {
       // Polite: the worker takes its own children down and exits.
       await Promise.race([
         this.rpc.request('shutdown', {}, { timeoutMs: POLITE_MS }).then(() => this.exited).catch(() => undefined),
@@ -200,7 +202,7 @@ export class WorkerProcess {
     let report: TeardownReport | undefined;
     // Swept already (closeAll): nothing left to signal, only the exit to collect. Otherwise,
     // whatever the leader did, escalate on the group until it is empty.
-    if (!this.groupGone) {
+    if (!groupGone) {
       report = await teardown([this.target], { graceMs: GROUP_GRACE_MS, timeoutMs: GROUP_TIMEOUT_MS });
       const problems = describeProblems(report);
       if (problems) this.log(`worker ${this.pid}: group teardown: ${problems}`);

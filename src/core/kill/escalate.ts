@@ -19,6 +19,8 @@ import {
 import type { Steps } from './steps';
 import { DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
 
+/** This process's parent when the engine was loaded (early: before anything could re-parent us). */
+const PARENT_AT_LOAD = process.ppid;
 /** SIGKILL is always sent, and given this long, before survivors are reported. */
 const KILL_SETTLE_MS = 100;
 const MAX_POLL_MS = 10;
@@ -236,26 +238,30 @@ class Teardown {
     const self = byPid.get(process.pid);
     const ownGroup = self ? self.pgid : ownProcessGroup();
     if (ownGroup === process.pid) for (const r of byPid.values()) if (r.pgid === ownGroup && r.pid !== process.pid) this.adopt(s, r);
-    if (canReadMarkers && self?.startTime !== undefined) this.adoptMarked(s, self.startTime, byPid);
+    if (canReadMarkers && self?.startTime !== undefined) this.adoptMarked(s, { ...self, startTime: self.startTime }, byPid);
     this.adoptDescendants(s, [process.pid, ...[...s.live].map((m) => m.pid)], children, () => true);
   }
 
   /**
-   * Processes that carry our marker but left our tree. Only the top of such a subtree is read:
-   * a process started after us whose parent did not (its parent is a reaper, or a stranger);
-   * the rest follows as descendants. Each is read once per teardown.
+   * Processes that carry our marker but left our tree. Only the top of such a subtree is read,
+   * once per teardown: a process started after us whose parent did not (it was re-parented to
+   * a reaper), that is in our session or leads its own (setsid) or one whose leader is gone.
+   * Our parent's other children are our siblings, not our descendants, while it is still our
+   * parent (it is one of our programs, never a subreaper).
    */
-  private adoptMarked(s: TargetState, selfStart: number, byPid: Map<number, Row>): void {
+  private adoptMarked(s: TargetState, self: Row & { startTime: number }, byPid: Map<number, Row>): void {
     let value: string;
     try {
       value = formatFingerprint(selfFingerprint());
     } catch {
       return;
     }
+    const siblingsOf = process.ppid === PARENT_AT_LOAD ? process.ppid : undefined;
     for (const r of byPid.values()) {
-      if (r.startTime === undefined || r.startTime < selfStart || this.members.has(r.pid) || r.pid === process.pid) continue;
+      if (r.startTime === undefined || r.startTime < self.startTime || r.ppid === siblingsOf || this.members.has(r.pid) || r.pid === process.pid) continue;
       const parentStart = byPid.get(r.ppid)?.startTime;
-      if (parentStart !== undefined && parentStart >= selfStart) continue;
+      if (parentStart !== undefined && parentStart >= self.startTime) continue;
+      if (r.sid !== undefined && r.sid !== self.sid && r.sid !== r.pid && byPid.has(r.sid)) continue;
       const key = `${r.pid}:${r.startTime}`;
       if (this.markerChecked.has(key)) continue;
       this.markerChecked.add(key);

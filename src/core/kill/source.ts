@@ -13,6 +13,8 @@ export interface Row {
   pid: number;
   ppid: number;
   pgid: number;
+  /** Session id; undefined where the scan does not say (ps). */
+  sid?: number;
   /** Same unit as Fingerprint.startTime; undefined where the scan has no start times (ps). */
   startTime?: number;
 }
@@ -30,7 +32,7 @@ const windows = process.platform === 'win32';
 export function scanTable(): Table {
   if (linux) {
     const { stats, complete } = scanLiveStatsChecked();
-    return { rows: stats.map((s) => ({ pid: s.pid, ppid: s.ppid, pgid: s.pgid, startTime: s.startTime })), complete };
+    return { rows: stats.map((s) => ({ pid: s.pid, ppid: s.ppid, pgid: s.pgid, sid: s.sid, startTime: s.startTime })), complete };
   }
   if (windows) return { rows: [], complete: false };
   return psTable();
@@ -62,7 +64,7 @@ export function readOne(pid: number): Row | 'gone' | 'unknown' {
   if (r.state === 'gone') return 'gone';
   if (r.state === 'unknown') return 'unknown';
   if (r.value.state === 'Z' || r.value.state === 'X') return 'gone';
-  return { pid, ppid: r.value.ppid, pgid: r.value.pgid, startTime: r.value.startTime };
+  return { pid, ppid: r.value.ppid, pgid: r.value.pgid, sid: r.value.sid, startTime: r.value.startTime };
 }
 
 /** The fingerprint a row names, when the scan had start times and the boot id can be read. */
