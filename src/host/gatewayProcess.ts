@@ -227,14 +227,14 @@ export class GatewayProcess {
     return { exited: this.exitInfo !== undefined, answered };
   }
 
-  /** The gateway's group (POSIX) or its tree (Windows). */
-  get target(): Target {
-    return POSIX ? processGroup(this.pgid, this.fingerprint) : processTree(this.fingerprint);
+  /** The gateway's group (POSIX) or its tree (Windows); `hung`: SIGKILL from the start (it cannot act on SIGTERM). */
+  target(hung = false): Target {
+    return POSIX ? processGroup(this.pgid, this.fingerprint, hung) : processTree(this.fingerprint);
   }
 
   /** Ends the gateway and everything in its group now (a failed start); never throws. */
   async forceKill(graceMs = 200, timeoutMs = 3000): Promise<void> {
-    await teardown([this.target], { graceMs, timeoutMs });
+    await teardown([this.target()], { graceMs, timeoutMs });
     if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs))]);
   }
 }

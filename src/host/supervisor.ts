@@ -245,10 +245,9 @@ export class GatewaySupervisor {
     const stop = gw ? await gw.askToStop(graceMs, politeMs, PROBE_MS) : { exited: true, answered: false };
     this.opts.log.debug(`teardown: polite phase ${Date.now() - t0} ms (gateway ${stop.exited ? 'exited' : 'still running'}${stop.answered ? '' : ', did not answer'})`);
     const timeoutMs = Math.max(200, budgetMs - (Date.now() - t0));
-    const sweeps: Promise<void>[] = [];
-    if (gw) sweeps.push(this.sweep('teardown', [gw.target], stop.answered ? { graceMs, timeoutMs } : { firstSignal: 'SIGKILL', timeoutMs }));
-    if (!stop.answered) sweeps.push(this.sweep('teardown', workers, { graceMs, timeoutMs }));
-    await Promise.all(sweeps);
+    // Workers first: a hung gateway's SIGKILL wakes every worker at once (stdin EOF), and their
+    // teardowns would then slow the signals still to be sent to their groups.
+    await this.sweep('teardown', [...(stop.answered ? [] : workers), ...(gw ? [gw.target(!stop.answered)] : [])], { graceMs, timeoutMs });
     if (gw && !gw.hasExited) await Promise.race([gw.whenExited(), delay(200)]);
   }
 
@@ -262,7 +261,7 @@ export class GatewaySupervisor {
 
   /** The gateway's group (POSIX) and, with `workers`, every live worker group the registry knows. */
   private targets(gw: GatewayProcess | undefined, workers: boolean): Target[] {
-    return [...(gw ? [gw.target] : []), ...(workers ? this.workerTargets() : [])];
+    return [...(gw ? [gw.target()] : []), ...(workers ? this.workerTargets() : [])];
   }
 
   private workerTargets(): Target[] {

@@ -34,7 +34,7 @@ function ownMarker(): string | undefined {
  * Runs command in a shell; keeps at most maxBytes of its output but reads (and counts) all of it,
  * so the command never blocks on a full pipe.
  */
-export function runShell(command: string, maxBytes: number): Promise<RunResult> {
+export function runShell(command: string, maxBytes: number, onSpawn: (pid: number) => void): Promise<RunResult> {
   return new Promise((resolve) => {
     const win = process.platform === 'win32';
     const child = spawn(win ? 'cmd.exe' : '/bin/sh', win ? ['/d', '/s', '/c', command] : ['-c', command], {
@@ -44,6 +44,7 @@ export function runShell(command: string, maxBytes: number): Promise<RunResult> 
       // those that left its group and tree (setsid, double fork).
       env: { ...process.env, [PARENT_ENV]: ownMarker() },
     });
+    if (child.pid !== undefined) onSpawn(child.pid);
     const chunks: Buffer[] = [];
     let kept = 0;
     let total = 0;

@@ -1,6 +1,7 @@
 // The worker once armed: answers exec/shutdown, tracks idleness, and on every exit path takes
 // its own children down with it (hermes #83322: os._exit left the worker's children running).
-import { describeProblems, OWN_PROCESSES, teardown, teardownSync } from '../core/kill';
+import { fingerprintOf } from '../core/fingerprint';
+import { describeProblems, ownProcesses, teardown, teardownSync } from '../core/kill';
 import { Lifeline } from '../core/lifeline';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { WorkerArgs } from './args';
@@ -13,6 +14,9 @@ const CHILD_TIMEOUT_MS = 3000;
 
 export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lifeline: Lifeline): (reason: string) => void {
   let exiting = false;
+  // When the first /run started: nothing older can carry our marker, so teardown reads no older
+  // process's environment (Infinity: no /run yet, none to read). 0 when it could not be read.
+  let markedSince = Infinity;
   let idleTimer: NodeJS.Timeout | undefined;
   const log = (m: string) => process.stderr.write(`worker[${process.pid}] ${new Date().toISOString().slice(11, 23)}: ${m}\n`);
 
@@ -22,7 +26,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     log(`exiting: ${reason}`);
     if (idleTimer) clearTimeout(idleTimer);
     // Until its group and everything carrying its marker is empty (or the bound passes).
-    const r = await teardown([OWN_PROCESSES], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
+    const r = await teardown([ownProcesses(markedSince)], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
     tornDown = true;
     if (r.processes.length) log(`took down ${r.processes.length} process(es) of mine (${r.processes.filter((p) => p.signals.includes('SIGKILL')).length} needed SIGKILL)`);
     const problems = describeProblems(r);
@@ -40,7 +44,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // After exit()'s own teardown it would only scan /proc again for nothing.
   let tornDown = false;
   process.on('exit', () => {
-    if (!tornDown) teardownSync([OWN_PROCESSES], { firstSignal: 'SIGKILL', timeoutMs: 500 });
+    if (!tornDown) teardownSync([ownProcesses(markedSince)], { firstSignal: 'SIGKILL', timeoutMs: 500 });
   });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void exit(`received ${sig}`, 0));
   process.on('uncaughtException', (e) => {
@@ -68,6 +72,9 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
           testCommands: args.testCommands,
           outputBudget: budget,
           requestId: id,
+          markedChild: (pid) => {
+            if (markedSince === Infinity) markedSince = (process.platform === 'linux' ? fingerprintOf(pid)?.startTime : undefined) ?? 0;
+          },
           sendRaw: (line) => process.stdout.write(line + '\n'),
           exit: exitNow,
         });

@@ -164,7 +164,7 @@ class Teardown {
       } else if (t.kind === 'tree') {
         this.adoptTree(s, t.root, t.spare, children);
       } else {
-        this.adoptOwn(s, byPid, children);
+        this.adoptOwn(s, t.markedSince, byPid, children);
       }
       if (s.live.size === 0 && (table.complete || (t.kind === 'group' && groupIsEmpty(t.pgid)))) s.done = true;
     }
@@ -234,22 +234,23 @@ class Teardown {
   }
 
   /** Our group (when we lead one), processes carrying our marker, and every descendant of these and of us. */
-  private adoptOwn(s: TargetState, byPid: Map<number, Row>, children: Map<number, Row[]>): void {
+  private adoptOwn(s: TargetState, markedSince: number | undefined, byPid: Map<number, Row>, children: Map<number, Row[]>): void {
     const self = byPid.get(process.pid);
     const ownGroup = self ? self.pgid : ownProcessGroup();
     if (ownGroup === process.pid) for (const r of byPid.values()) if (r.pgid === ownGroup && r.pid !== process.pid) this.adopt(s, r);
-    if (canReadMarkers && self?.startTime !== undefined) this.adoptMarked(s, { ...self, startTime: self.startTime }, byPid);
+    if (canReadMarkers && self?.startTime !== undefined && markedSince !== Infinity) this.adoptMarked(s, { ...self, startTime: self.startTime }, Math.max(self.startTime, markedSince ?? 0), byPid);
     this.adoptDescendants(s, [process.pid, ...[...s.live].map((m) => m.pid)], children, () => true);
   }
 
   /**
    * Processes that carry our marker but left our tree. Only the top of such a subtree is read,
-   * once per teardown: a process started after us whose parent did not (it was re-parented to
-   * a reaper), that is in our session or leads its own (setsid) or one whose leader is gone.
+   * once per teardown: a process started after us (and after `since`, the first one given our
+   * marker) whose parent was not (it was re-parented to a reaper), that is in our session or
+   * leads its own (setsid) or one whose leader is gone.
    * Our parent's other children are our siblings, not our descendants, while it is still our
    * parent (it is one of our programs, never a subreaper).
    */
-  private adoptMarked(s: TargetState, self: Row & { startTime: number }, byPid: Map<number, Row>): void {
+  private adoptMarked(s: TargetState, self: Row & { startTime: number }, since: number, byPid: Map<number, Row>): void {
     let value: string;
     try {
       value = formatFingerprint(selfFingerprint());
@@ -258,7 +259,7 @@ class Teardown {
     }
     const siblingsOf = process.ppid === PARENT_AT_LOAD ? process.ppid : undefined;
     for (const r of byPid.values()) {
-      if (r.startTime === undefined || r.startTime < self.startTime || r.ppid === siblingsOf || this.members.has(r.pid) || r.pid === process.pid) continue;
+      if (r.startTime === undefined || r.startTime < since || r.ppid === siblingsOf || this.members.has(r.pid) || r.pid === process.pid) continue;
       const parentStart = byPid.get(r.ppid)?.startTime;
       if (parentStart !== undefined && parentStart >= self.startTime) continue;
       if (r.sid !== undefined && r.sid !== self.sid && r.sid !== r.pid && byPid.has(r.sid)) continue;
@@ -292,7 +293,7 @@ class Teardown {
     let sent = false;
     for (const s of this.sets) {
       if (s.done) continue;
-      if (s.target.kind === 'group') sent = this.signalGroup(s, s.target.pgid, s.target.leader, signal) || sent;
+      if (s.target.kind === 'group') sent = this.signalGroup(s, s.target.pgid, s.target.leader, s.target.hung ? 'SIGKILL' : signal) || sent;
       else for (const m of [...s.live]) if (m.sent !== signal) sent = this.signalProcess(m, signal) || sent;
     }
     return sent;

@@ -10,7 +10,7 @@ import type { Target, TeardownOptions, TeardownReport } from './targets';
 
 export { ownProcessGroup, groupMembers } from './source';
 export type { Refusal, RefusalReason } from './safety';
-export { OWN_PROCESSES, processGroup, processTree, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './targets';
+export { OWN_PROCESSES, ownProcesses, processGroup, processTree, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './targets';
 export type { Outcome, ProcessOutcome, SignalStep, Spare, Target, TeardownOptions, TeardownReport } from './targets';
 
 /** Asynchronous: the event loop stays free during the grace. Never rejects. */

@@ -6,26 +6,35 @@ import type { Refusal, RefusalReason } from './safety';
 export type Spare = (p: { pid: number; ppid: number; owner?: string }) => string | undefined;
 
 export type Target =
-  /** A process group we own: signalled as a group (kill(-pgid)) until no live member is left. */
-  | { kind: 'group'; pgid: number; leader?: Fingerprint }
+  /**
+   * A process group we own: signalled as a group (kill(-pgid)) until no live member is left.
+   * `hung`: its leader cannot act on SIGTERM (stopped, or not answering): SIGKILL from the start.
+   */
+  | { kind: 'group'; pgid: number; leader?: Fingerprint; hung?: boolean }
   /** A process we do not own as a group, and every descendant, snapshotted before the first signal. */
   | { kind: 'tree'; root: Fingerprint; spare?: Spare }
   /**
    * What this process started: its own group when it leads one (itself excepted), its
    * descendants, and every process carrying its fingerprint in PARENT_ENV (a double fork that
    * left both the group and the tree still carries it; Linux only, where it can be read).
+   * `markedSince`: the start time (Fingerprint units) of the first process it gave its marker
+   * to — no older process can carry it, so none is read; Infinity: it gave it to none.
    */
-  | { kind: 'own' };
+  | { kind: 'own'; markedSince?: number };
 
-export function processGroup(pgid: number, leader?: Fingerprint): Target {
-  return leader ? { kind: 'group', pgid, leader } : { kind: 'group', pgid };
+export function processGroup(pgid: number, leader?: Fingerprint, hung = false): Target {
+  return { kind: 'group', pgid, ...(leader ? { leader } : {}), ...(hung ? { hung } : {}) };
 }
 
 export function processTree(root: Fingerprint, spare?: Spare): Target {
   return spare ? { kind: 'tree', root, spare } : { kind: 'tree', root };
 }
 
-export const OWN_PROCESSES: Target = { kind: 'own' };
+export function ownProcesses(markedSince?: number): Target {
+  return markedSince === undefined ? { kind: 'own' } : { kind: 'own', markedSince };
+}
+
+export const OWN_PROCESSES: Target = ownProcesses();
 
 export interface TeardownOptions {
   /** Time the first signal gets before SIGKILL (default 500 ms). */
