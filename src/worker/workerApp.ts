@@ -28,7 +28,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     // Until its group and everything carrying its marker is empty (or the bound passes).
     const r = await teardown([ownProcesses(markedSince)], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
     tornDown = true;
-    if (r.processes.length) log(`took down ${r.processes.length} process(es) of mine (${r.processes.filter((p) => p.signals.includes('SIGKILL')).length} needed SIGKILL)`);
+    if (r.processes.length) log(`took down ${r.processes.length} process(es) of mine in ${Math.round(r.elapsedMs)} ms (${r.processes.filter((p) => p.signals.includes('SIGKILL')).length} needed SIGKILL)`);
     const problems = describeProblems(r);
     if (problems) log(`teardown: ${problems}`);
     lifeline.disarm();
