@@ -1,7 +1,8 @@
 // The teardown engine: every path that takes processes down — session close, gateway shutdown
 // and lifeline loss, a worker's own exit, the host's deactivate and exit hook, the crash path,
 // orphan clearing, the CLI — calls teardown() or teardownSync() with its targets. Nothing else
-// in the code base sends a kill signal to a process it did not just spawn.
+// in src/ sends a signal to another process; the one exception is the blocked-loop guard thread
+// (lifelineGuard.ts), which SIGKILLs its own process and group and cannot load this code.
 import { escalate } from './escalate';
 import { refusal } from './safety';
 import { windowsTreeKill } from './source';
