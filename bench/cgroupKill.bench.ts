@@ -14,7 +14,7 @@ import { listMembers } from '../src/core/cgroup/cgroupMembers';
 import { probeCgroups } from '../src/core/cgroup/cgroupProbe';
 import { CgroupTree, createSessionLeaf, createTree } from '../src/core/cgroup/cgroupTree';
 import { scanLiveStats } from '../src/core/procfs';
-import { killGroup } from '../src/core/kill';
+import { processGroup, teardown } from '../src/core/kill';
 import { allReaped, fillerGroup, forget, goal, ratio, spread, stats, table, trials } from './support';
 
 const TREE_SIZE = 50;
@@ -151,8 +151,8 @@ async function main(): Promise<void> {
     }
   } finally {
     if (filler !== undefined) {
-      const r = await killGroup(filler, { graceMs: 2000 });
-      if (r.survivors.length === 0 && !r.refused) forget(filler);
+      const r = await teardown([processGroup(filler)], { graceMs: 2000 });
+      if (r.survivors.length === 0 && r.refusals.length === 0) forget(filler);
       await allReaped(filler);
     }
   }

@@ -30,7 +30,7 @@ async function hostWithWorkers(id: string): Promise<WardenHost> {
     extensionPath: root,
     checkpointDir: path.join(tmp, id, 'registry'),
     log: nullLog,
-    settings: () => ({ ...DEFAULT_SETTINGS, shutdownGraceMs: 200 }),
+    settings: () => ({ ...DEFAULT_SETTINGS, shutdownGraceMs: 200, maxWorkers: Math.max(DEFAULT_SETTINGS.maxWorkers, WORKERS) }),
   });
   await host.supervisor.start();
   delete process.env[TREE_ENV];

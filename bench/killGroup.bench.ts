@@ -1,10 +1,9 @@
-// Group teardown: killGroup (SIGTERM, grace, SIGKILL repeated until the group is empty) against
+// Group teardown: the engine's teardown (SIGTERM, grace, SIGKILL repeated until the group is empty) against
 // a naive baseline (SIGKILL the group at once, then poll until it is empty). Every group is 50
 // idle sleepers, all children of this process; 500 more idle fillers (BENCH_FILLERS) pad the
 // process table to ~600 so the cost of scanning it shows.
 import { performance } from 'node:perf_hooks';
-import { groupSnapshot, killGroup, killGroupSync, KillGroupResult } from '../src/core/kill';
-import { GroupWatch } from '../src/core/killGroupMembers';
+import { groupMembers, processGroup, teardown, TeardownReport, teardownSync } from '../src/core/kill';
 import { scanProcSync } from '../src/core/processTable';
 import { allReaped, fillerGroup, forget, ms, sleeperGroup, stats, table } from './support';
 
@@ -13,31 +12,30 @@ const MEMBERS = 50;
 const GRACE_MS = 200;
 const FILLERS = Number(process.env.BENCH_FILLERS ?? 500);
 
-/** The baseline: no grace at all; polled every 1 ms with the same member watch killGroup uses. */
+/** The baseline: no grace at all; the group listed every 1 ms until it is empty. */
 async function naiveKill(pgid: number): Promise<void> {
-  const watch = new GroupWatch(pgid);
-  watch.full();
   process.kill(-pgid, 'SIGKILL');
-  while (watch.poll().alive) await new Promise((r) => setTimeout(r, 1));
+  while (groupMembers(pgid)?.length !== 0) await new Promise((r) => setTimeout(r, 1));
 }
 
-type Method = 'killGroup' | 'killGroupSync' | 'naive SIGKILL + poll';
+type Method = 'teardown' | 'teardownSync' | 'naive SIGKILL + poll';
 
 async function measure(method: Method, ignoreTerm: boolean): Promise<{ ms: number; cpuMs: number; steps: string; survivors: number }> {
   const pgid = await sleeperGroup(MEMBERS, ignoreTerm);
-  let r: KillGroupResult | undefined;
+  let r: TeardownReport | undefined;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   if (method === 'naive SIGKILL + poll') {
     await naiveKill(pgid);
   } else {
-    r = method === 'killGroup' ? await killGroup(pgid, { graceMs: GRACE_MS }) : killGroupSync(pgid, { graceMs: GRACE_MS });
-    if (r.refused) throw new Error(`${method} refused: ${r.refused}`);
+    const target = [processGroup(pgid)];
+    r = method === 'teardown' ? await teardown(target, { graceMs: GRACE_MS }) : teardownSync(target, { graceMs: GRACE_MS });
+    if (r.refusals.length) throw new Error(`${method} refused: ${r.refusals.map((x) => x.message).join('; ')}`);
   }
   const took = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
-  const survivors = groupSnapshot(pgid).members.length;
+  const survivors = groupMembers(pgid)?.length ?? 0;
   if (survivors === 0) forget(pgid);
   await allReaped(pgid);
   return { ms: took, cpuMs, steps: r ? r.signals.map((s) => s.signal).join(' → ') : 'SIGKILL', survivors };
@@ -45,7 +43,7 @@ async function measure(method: Method, ignoreTerm: boolean): Promise<{ ms: numbe
 
 async function main(): Promise<void> {
   if (process.platform === 'win32') {
-    console.log('killGroup bench: POSIX only');
+    console.log('group teardown bench: POSIX only');
     return;
   }
   const filler = FILLERS > 0 ? await fillerGroup(FILLERS) : undefined;
@@ -53,8 +51,8 @@ async function main(): Promise<void> {
     await runAll();
   } finally {
     if (filler !== undefined) {
-      const r = await killGroup(filler, { graceMs: 2000 });
-      if (r.survivors.length === 0 && !r.refused) forget(filler);
+      const r = await teardown([processGroup(filler)], { graceMs: 2000 });
+      if (r.survivors.length === 0 && !r.refusals.length) forget(filler);
       await allReaped(filler);
     }
   }
@@ -64,7 +62,7 @@ async function runAll(): Promise<void> {
   const processes = scanProcSync({ readOwner: false }).length + MEMBERS;
   const rows: (string | number)[][] = [];
   for (const ignoreTerm of [false, true]) {
-    for (const method of ['killGroup', 'killGroupSync', 'naive SIGKILL + poll'] as Method[]) {
+    for (const method of ['teardown', 'teardownSync', 'naive SIGKILL + poll'] as Method[]) {
       const samples: number[] = [];
       const cpu: number[] = [];
       let steps = '';

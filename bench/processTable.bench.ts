@@ -2,7 +2,7 @@
 // the macOS reader (one `ps`, which procps answers too) and the ps-list package. Pads the table with idle sleepers up to BENCH_PROCESSES
 // (default 600) so the numbers are comparable with a busy workstation.
 import { spawnSync } from 'node:child_process';
-import { groupSnapshot, killGroup } from '../src/core/kill';
+import { groupMembers, processGroup, teardown } from '../src/core/kill';
 import { processSource, scanProcSync } from '../src/core/processTable';
 import { allReaped, fillerGroup, forget, ratio, spread, stats, table, time, trials } from './support';
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const cases: [string, () => number | Promise<number>, number?][] = [
       ['scanProcSync() (stat, uid, cmdline, owner marker)', () => scanProcSync().length],
       ['scanProcSync({ readOwner: false })', () => scanProcSync({ readOwner: false }).length],
-      ['groupSnapshot(pgid) (killGroup poll: stat only)', () => groupSnapshot(filler ?? process.pid).members.length],
+      ['groupMembers(pgid) (the teardown engine\'s scan: stat only)', () => groupMembers(filler ?? process.pid)?.length ?? 0],
       ['spawnSync ps -eo pid,ppid,pgid,uid,lstart,args', psSnapshot],
       ["processSource('darwin').list() (the macOS reader: one ps -A -o pid,ppid,pgid,uid,stat,lstart,args)", async () => (await processSource('darwin').list()).rows.length],
       ['peer: ps-list 8 (psList({ all: true }))', async () => (await (await import('ps-list')).default({ all: true })).length, Math.ceil(RUNS / 2)],
@@ -52,11 +52,11 @@ async function main(): Promise<void> {
       ['method', 'rows', 'runs', 'median (min–max)', 'median ÷ scanProcSync()'],
       rows,
     );
-    console.log('_rows: processes listed (groupSnapshot: members of the filler group)._\n');
+    console.log('_rows: processes listed (groupMembers: members of the filler group)._\n');
   } finally {
     if (filler !== undefined) {
-      const r = await killGroup(filler, { graceMs: 2000 });
-      if (r.survivors.length === 0 && !r.refused) forget(filler);
+      const r = await teardown([processGroup(filler)], { graceMs: 2000 });
+      if (r.survivors.length === 0 && !r.refusals.length) forget(filler);
       await allReaped(filler);
     }
   }

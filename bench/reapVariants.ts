@@ -48,7 +48,8 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   // holdStdinOpen: a `sleep` the host started inherits the gateway's pipes (without the marker:
   // it is not part of the tree; test support tracks and kills it), so only the watchdogs can
   // notice the host's death.
-  const g = await startHostedGateway({ env: { [TREE_ENV]: id }, holdStdinOpen: variant === 'warden-watchdog' });
+  // The live-worker cap (default 16) would refuse the 50-worker tree: raised to the tree's size.
+  const g = await startHostedGateway({ args: ['--max-workers', String(Math.max(16, workers))], env: { [TREE_ENV]: id }, holdStdinOpen: variant === 'warden-watchdog' });
   const sessions = await Promise.all(Array.from({ length: workers }, () => createSession(g)));
   await Promise.all(sessions.map((s) => exec(g, s, '/run sleep 600 &', 60_000)));
   const procs = treeMembers(id);

@@ -5,7 +5,7 @@
 // a grandchild that ignores SIGTERM/SIGHUP, so only the SIGKILL after the grace ends it.
 import { performance } from 'node:perf_hooks';
 import { readProcStat } from '../src/core/procfs';
-import { groupSnapshot } from '../src/core/kill';
+import { groupMembers } from '../src/core/kill';
 import { createSession, exec, HostedGateway, startHostedGateway, stopHostedGateway } from '../test/support/gatewayHost';
 import { killTracked } from '../test/support/processes';
 import { Proc, watchDeaths } from './reapWatch';
@@ -44,7 +44,7 @@ async function closeTrial(g: HostedGateway, sessions: number, stubborn: boolean)
   if (replies.some((r) => (r as { closed?: boolean }).closed !== true)) throw new Error('a session.close did not report closed');
   const w = await watch;
   // Anything still in a worker's group survived the close (the group outlives its leader).
-  const survivors = w.survivors.length + opened.reduce((a, o) => a + groupSnapshot(o.worker.pid).members.length, 0);
+  const survivors = w.survivors.length + opened.reduce((a, o) => a + (groupMembers(o.worker.pid)?.length ?? 0), 0);
   return { replyMs, goneMs: w.lastMs, survivors };
 }
 
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     console.log('sessionClose bench: Linux only (reads /proc)');
     return;
   }
-  const g = await startHostedGateway();
+  const g = await startHostedGateway({ args: ['--max-workers', '256'] }); // past the default cap of 16: 50 sessions at once
   try {
     await closeTrial(g, 1, false); // warm-up: the first spawns pay for disk caches
     const cases: { label: string; sessions: number; stubborn: boolean; n: number }[] = [

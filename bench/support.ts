@@ -3,7 +3,7 @@
 // parent reaps them, so a SIGKILLed group leaves no zombies to a pid 1 that may never reap.
 import { ChildProcess, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { groupSnapshot, killGroupSync } from '../src/core/kill';
+import { groupMembers, processGroup, teardownSync } from '../src/core/kill';
 
 export interface Stats { median: number; p90: number; min: number; max: number; n: number }
 
@@ -78,7 +78,7 @@ const reaped = new Map<number, Promise<void>>();
 
 // Whatever happens, nothing this benchmark started outlives it.
 process.on('exit', () => {
-  for (const pgid of liveGroups) killGroupSync(pgid, { graceMs: 0, timeoutMs: 2000 });
+  teardownSync([...liveGroups].map((pgid) => processGroup(pgid)), { graceMs: 0, timeoutMs: 2000 });
   for (const p of parents) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
@@ -120,7 +120,7 @@ export async function sleeperGroup(count: number, ignoreTerm: boolean): Promise<
   });
   liveGroups.add(pgid);
   reaped.set(pgid, exited);
-  await until(`${count} members in group ${pgid}`, () => groupSnapshot(pgid).members.length === count);
+  await until(`${count} members in group ${pgid}`, () => groupMembers(pgid)?.length === count);
   return pgid;
 }
 

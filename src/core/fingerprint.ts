@@ -110,6 +110,16 @@ export function livenessInSnapshot(byPid: ReadonlyMap<number, ProcessInfo>, fp: 
   return livenessOf(fp).state;
 }
 
+/**
+ * The snapshot's row of the recorded process while it is provably alive (same start time and
+ * boot; where the snapshot has no start times, a fresh look), else undefined. The one rule for
+ * "is this record still that process" in orphan detection and `status`.
+ */
+export function liveInSnapshot(byPid: ReadonlyMap<number, ProcessInfo>, fp: Fingerprint): ProcessInfo | undefined {
+  const p = byPid.get(fp.pid);
+  return p !== undefined && livenessInSnapshot(byPid, fp) === 'alive' ? p : undefined;
+}
+
 /** The fingerprint a snapshot row gives (undefined without a start time or a boot id). */
 export function fingerprintOfInfo(p: ProcessInfo): Fingerprint | undefined {
   const bootId = processSource().bootId();

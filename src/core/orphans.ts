@@ -12,10 +12,10 @@
 import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
 import {
-  Fingerprint, fingerprintOf, fingerprintOfInfo, formatFingerprint, isSameProcess, livenessInSnapshot, parseFingerprint,
+  Fingerprint, fingerprintOf, fingerprintOfInfo, formatFingerprint, liveInSnapshot, livenessInSnapshot, parseFingerprint,
 } from './fingerprint';
 import { isLiveState } from './processSource';
-import { ProcessInfo, childrenIndex, processSource } from './processTable';
+import { ProcessInfo, childrenIndex } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
 import { CorroborationMode, corroborationProblem, defaultCorroboration } from './orphansCorroborate';
@@ -135,29 +135,17 @@ export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
 export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetection {
   const { table } = opts;
   const linux = process.platform === 'linux';
-  const bootId = processSource().bootId();
   const byPid = new Map<number, ProcessInfo>();
   for (const p of table) byPid.set(p.pid, p);
   const myUid = process.getuid?.();
   const mine = (p: ProcessInfo) => myUid === undefined || p.uid === undefined || p.uid === myUid;
   const dead = (p: ProcessInfo) => !isLiveState(p.state);
 
-  // Liveness from the snapshot where it has start times; elsewhere ask the platform.
   const liveCache = new Map<string, ProcessInfo | undefined>();
   const liveInfo = (fp: Fingerprint): ProcessInfo | undefined => {
     const key = formatFingerprint(fp);
-    if (liveCache.has(key)) return liveCache.get(key);
-    const p = byPid.get(fp.pid);
-    let hit: ProcessInfo | undefined;
-    if (p && !dead(p)) {
-      if (p.startTime !== undefined && bootId !== undefined) {
-        hit = p.startTime === fp.startTime && fp.bootId === bootId ? p : undefined;
-      } else {
-        hit = isSameProcess(fp) ? p : undefined;
-      }
-    }
-    liveCache.set(key, hit);
-    return hit;
+    if (!liveCache.has(key)) liveCache.set(key, liveInSnapshot(byPid, fp));
+    return liveCache.get(key);
   };
   // A host is dead only on proof: one whose liveness is unknown (its /proc read failed while
   // the snapshot was taken, …) still vouches for its processes.

@@ -1,12 +1,10 @@
-// Clearing orphans: each one is taken down with its tree (killTree re-checks every fingerprint
-// right before every signal, escalates SIGTERM → grace → SIGKILL and picks up late children);
-// members of its group that escaped the tree (double fork) are taken down as roots of their own.
+// Clearing orphans: each one is taken down with its tree by the teardown engine (every
+// fingerprint re-checked right before every signal, SIGTERM → grace → SIGKILL, late children
+// picked up); members of its group that escaped the tree (double fork) are roots of their own.
 // An orphan found through a dead host's record or marker is corroborated again right before the
 // first signal: detection's word, minutes old, is not enough to kill on.
 import { Fingerprint, formatFingerprint, isGone, parseFingerprint } from './fingerprint';
-import type { ProcessInfo } from './processTable';
-import { killTree } from './kill';
-import type { KillTreeEntry } from './kill';
+import { processTree, ProcessOutcome, Spare, teardown } from './kill';
 import { loadCheckpoints } from './checkpoint';
 import { deleteCheckpointFile } from './checkpoint';
 import type { Orphan } from './orphans';
@@ -111,15 +109,11 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
   const commands = new Map<number, string>([[orphan.pid, orphan.command], ...orphan.descendants.map((d) => [d.pid, d.command] as const)]);
   const fps = new Map<number, Fingerprint>([[orphan.pid, orphan.fingerprint], ...orphan.descendants.map((d) => [d.pid, d.fingerprint] as const)]);
   const spare = ownedByLiveHost();
-  const trees = await Promise.all(roots.map((r) => killTree(r.fp, { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs, spare })));
-  const seen = new Set<number>();
-  const out: ClearResult[] = [];
-  for (const tree of trees) {
-    for (const e of tree.processes) {
-      if (seen.has(e.pid)) continue;
-      seen.add(e.pid);
-      out.push(toResult(e, orphan.pid, commands.get(e.pid), fps.get(e.pid)));
-    }
+  const r = await teardown(roots.map((x) => processTree(x.fp, spare)), { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs });
+  const out = r.processes.map((e) => toResult(e, orphan.pid, commands.get(e.pid), fps.get(e.pid)));
+  // A refusal of the whole call (bad input, an engine failure) names no process: it is the orphan's.
+  for (const x of r.refusals) {
+    if (x.pid === undefined && x.pgid === undefined) out.push({ pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command, outcome: 'refused', why: x.message, signals: [] });
   }
   return out;
 }
@@ -143,7 +137,7 @@ async function evidenceProblem(orphan: Orphan, mode: CorroborationMode): Promise
  * A process that appeared below an orphan but carries the marker of a host that is alive
  * (another VS Code window started from inside the orphan's tree, say) is never touched.
  */
-function ownedByLiveHost(): (p: ProcessInfo) => string | undefined {
+function ownedByLiveHost(): Spare {
   const live = new Map<string, boolean>();
   return (p) => {
     if (p.owner === undefined) return undefined;
@@ -157,7 +151,7 @@ function ownedByLiveHost(): (p: ProcessInfo) => string | undefined {
   };
 }
 
-function toResult(e: KillTreeEntry, orphanPid: number, command: string | undefined, fp: Fingerprint | undefined): ClearResult {
+function toResult(e: ProcessOutcome, orphanPid: number, command: string | undefined, fp: Fingerprint | undefined): ClearResult {
   const outcome: ClearOutcome = e.outcome === 'survived' ? 'refused' : e.outcome;
   return { pid: e.pid, fingerprint: fp, orphanPid, command, outcome, why: e.message, signals: [...e.signals] };
 }

@@ -1,9 +1,9 @@
 // `status`: the hosts that are alive (named by a checkpoint or by a marker) and the processes
 // they own, as trees. The counterpart of orphan detection: everything here is NOT an orphan.
 import type { Checkpoint } from './checkpoint';
-import { Fingerprint, formatFingerprint, livenessInSnapshot, parseFingerprint } from './fingerprint';
+import { Fingerprint, formatFingerprint, liveInSnapshot, livenessInSnapshot, parseFingerprint } from './fingerprint';
 import { isLiveState } from './processSource';
-import { ProcessInfo, childrenIndex, processSource } from './processTable';
+import { ProcessInfo, childrenIndex } from './processTable';
 import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
 
@@ -30,14 +30,8 @@ export interface LiveOwner {
 }
 
 export function describeLiveOwners(table: readonly ProcessInfo[], checkpoints: readonly Checkpoint[]): LiveOwner[] {
-  const bootId = processSource().bootId();
   const byPid = new Map(table.map((p) => [p.pid, p] as const));
-  const alive = (fp: Fingerprint): ProcessInfo | undefined => {
-    const p = byPid.get(fp.pid);
-    if (!p || !isLiveState(p.state)) return undefined;
-    if (p.startTime === undefined || bootId === undefined) return p; // no start times: trust the pid
-    return p.startTime === fp.startTime && fp.bootId === bootId ? p : undefined;
-  };
+  const alive = (fp: Fingerprint) => liveInSnapshot(byPid, fp);
   const owners = new Map<string, { owner: Fingerprint; checkpointFile?: string; members: Map<number, { role?: ProcessRole; sessionId?: string }> }>();
   const entry = (fp: Fingerprint) => {
     const key = formatFingerprint(fp);
@@ -69,7 +63,7 @@ export function describeLiveOwners(table: readonly ProcessInfo[], checkpoints: r
     const queue = [...owned];
     while (queue.length) {
       for (const c of children.get(queue.shift()!) ?? []) {
-        if (owned.has(c.pid) || c.state === 'Z') continue;
+        if (owned.has(c.pid) || c.state === 'Z' || c.state === 'X') continue;
         owned.add(c.pid);
         queue.push(c.pid);
       }

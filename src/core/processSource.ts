@@ -14,6 +14,8 @@ export interface ProcessInfo {
   ppid: number;
   /** Process group id; undefined where the platform has none (Windows). */
   pgid?: number;
+  /** Session id (Linux; the teardown engine's marker rule). */
+  sid?: number;
   /** Undefined where the platform has none (Windows) or the read was lean. */
   uid?: number;
   /** Same unit as Fingerprint.startTime on this platform (undefined when unknown). */

@@ -40,7 +40,7 @@ function listLinux(opts: ListOptions): ProcessList {
 }
 
 function statInfo(st: ProcStat): ProcessInfo {
-  return { pid: st.pid, ppid: st.ppid, pgid: st.pgid, startTime: st.startTime, state: st.state, cpuTicks: st.cpuTicks, name: st.comm, cmdline: '' };
+  return { pid: st.pid, ppid: st.ppid, pgid: st.pgid, sid: st.sid, startTime: st.startTime, state: st.state, cpuTicks: st.cpuTicks, name: st.comm, cmdline: '' };
 }
 
 function lookLinux(pids: readonly number[]): Map<number, PidLook> {

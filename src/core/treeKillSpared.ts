@@ -7,9 +7,26 @@
 // member with any of those below it is killed alone. Then one look per poll until all are gone.
 import treeKill from 'tree-kill';
 import type { Fingerprint } from './fingerprint';
-import type { KillTreeEntry, KillTreeOptions, KillTreeResult } from './killTypes';
+import type { ProcessOutcome } from './kill/targets';
 import { isLiveState, type ProcessInfo, type ProcessSource } from './processSource';
 import { childrenIndex, descendantsOf, processSource } from './processTable';
+
+/** The `spare` veto (a tree target's, kill/targets.ts Spare), asked about each process below the root. */
+export type TreeSpare = (p: ProcessInfo) => string | undefined;
+
+export interface TreeKillOptions {
+  spare?: TreeSpare;
+  /** How long to wait for the killed processes to be gone (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+export interface TreeKillResult {
+  /** The root first. */
+  processes: ProcessOutcome[];
+  survivors: number[];
+  /** Set when the whole call was refused (the table could not be read). */
+  refused?: string;
+}
 
 export interface TreeKillPlan {
   /** Roots of subtrees that hold nothing spared: tree-kill takes each whole. */
@@ -21,7 +38,7 @@ export interface TreeKillPlan {
 }
 
 /** Splits the tree below `root` (itself included) into what tree-kill may take whole and the rest. */
-export function planTreeKill(table: readonly ProcessInfo[], root: ProcessInfo, spare?: KillTreeOptions['spare']): TreeKillPlan {
+export function planTreeKill(table: readonly ProcessInfo[], root: ProcessInfo, spare?: TreeSpare): TreeKillPlan {
   const byPid = new Map(table.map((p) => [p.pid, p]));
   const children = childrenIndex(table);
   const members: ProcessInfo[] = [];
@@ -71,8 +88,8 @@ function treeKillAsync(pid: number): Promise<Error | undefined> {
 const POLL_MS = 100;
 
 /** Kills `root` and its tree as planTreeKill says; what was done, and who survived the timeout. */
-export async function treeKillSpared(root: Fingerprint, opts: KillTreeOptions = {}, source: ProcessSource = processSource()): Promise<Pick<KillTreeResult, 'processes' | 'survivors' | 'refused'>> {
-  const entry = (pid: number, outcome: KillTreeEntry['outcome'], message: string, extra: Partial<KillTreeEntry> = {}): KillTreeEntry => ({ pid, outcome, message, signals: [], ...extra });
+export async function treeKillSpared(root: Fingerprint, opts: TreeKillOptions = {}, source: ProcessSource = processSource()): Promise<TreeKillResult> {
+  const entry = (pid: number, outcome: ProcessOutcome['outcome'], message: string, extra: Partial<ProcessOutcome> = {}): ProcessOutcome => ({ pid, outcome, message, signals: [], ...extra });
   const table = await source.list({ readOwner: opts.spare !== undefined });
   if (!table.complete) {
     const refused = `cannot read the whole process table (${table.why ?? 'incomplete'}); pid ${root.pid}'s tree not signalled`;
@@ -83,7 +100,7 @@ export async function treeKillSpared(root: Fingerprint, opts: KillTreeOptions = 
     return { processes: [entry(root.pid, 'already-gone', `pid ${root.pid} had already exited or been reused; not signalled`, { reason: info ? 'reused' : 'gone' })], survivors: [] };
   }
   const plan = planTreeKill(table.rows, info, opts.spare);
-  const done = new Map<number, KillTreeEntry>();
+  const done = new Map<number, ProcessOutcome>();
   for (const w of plan.whole) {
     const err = await treeKillAsync(w.pid);
     done.set(w.pid, err

@@ -2,8 +2,7 @@
 // the sessions and workers), events broadcast to every client, and the bounded shutdown that ends
 // the process — the same for every backend.
 import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerprint';
-import { ownProcessGroup } from '../core/kill';
-import { takeDownOwnedSync } from '../core/lifelineTeardown';
+import { describeProblems, OWN_PROCESSES, ownProcessGroup, teardownSync } from '../core/kill';
 import { JsonRpcPeer } from '../core/rpc';
 import { Backend, GatewayCounts } from './backends/backend';
 import { BackendSpec, DEFAULT_BACKEND_SPEC } from './backends/backendOptions';
@@ -140,7 +139,7 @@ export class Gateway {
     return { closedSessions };
   }
 
-  /** Synchronous: SIGKILL whatever is left of the backend's groups and of our own. */
+  /** Synchronous: SIGKILL whatever is left of the backend's groups, then of our own. */
   finalSweep(): void {
     try {
       this.backend.finalSweep();
@@ -154,7 +153,10 @@ export class Gateway {
         this.log(`shutdown hook failed: ${(e as Error).message}`);
       }
     }
-    const r = takeDownOwnedSync(0);
-    if (r.targets.length) this.log(`final sweep: ${r.targets.length} process(es) of mine killed`);
+    const r = teardownSync([OWN_PROCESSES], { firstSignal: 'SIGKILL', timeoutMs: 1000 });
+    const killed = r.processes.filter((p) => p.outcome === 'killed').length;
+    if (killed) this.log(`final sweep: ${killed} process(es) of mine killed`);
+    const problems = describeProblems(r);
+    if (problems) this.log(`final sweep: ${problems}`);
   }
 }

@@ -5,7 +5,7 @@
 // a process in that set whose fingerprint still matches, and takes its subtree (and its own
 // group, when it leads one) down: SIGTERM, a grace, SIGKILL until gone.
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
-import { killGroup, killTree, ownProcessGroup } from '../core/kill';
+import { ownProcessGroup, processGroup, processTree, teardown } from '../core/kill';
 import { childrenIndex, listProcesses, ProcessInfo, scanProcSync } from '../core/processTable';
 import { clockTicksPerSecond, linuxBootId, readProcEnvVar } from '../core/procfs';
 import { RpcError, RpcErrorCode } from '../core/rpc';
@@ -114,23 +114,20 @@ export class ProcessTree {
     const leader: Fingerprint = { pid, startTime, bootId: process.platform === 'linux' ? linuxBootId() : fingerprintOf(pid)?.bootId ?? '' };
     const timeoutMs = graceMs + 4500;
     const ownsGroup = process.platform !== 'win32' && node.pgid === pid && pid !== ownProcessGroup();
-    const [tree, group] = await Promise.all([
-      killTree(leader, { graceMs, timeoutMs }),
-      ownsGroup ? killGroup(pid, { leader, graceMs, timeoutMs }) : Promise.resolve(undefined),
-    ]);
-    const refused = tree.refused ?? group?.refused;
-    if (refused && tree.processes.every((p) => p.outcome === 'refused')) {
+    // One teardown: its tree, and its group with it when it leads one.
+    const r = await teardown([processTree(leader), ...(ownsGroup ? [processGroup(pid, leader)] : [])], { graceMs, timeoutMs });
+    const refused = r.refusals.map((x) => x.message).join('; ');
+    if (refused && r.processes.every((p) => p.outcome === 'refused')) {
       throw new RpcError(RpcErrorCode.ServerError, `pid ${pid} was not killed: ${refused}`, { pid, startTime });
     }
-    const survivors = [...new Set([...tree.survivors, ...(group?.survivors ?? [])])];
     return {
       pid,
       startTime,
-      killed: survivors.length === 0,
-      processes: tree.processes.map((p) => ({ pid: p.pid, outcome: p.outcome, signals: p.signals })),
-      group: group ? { pgid: group.pgid, signals: group.signals.map((s) => s.signal), survivors: group.survivors } : null,
-      survivors,
-      elapsedMs: Math.round(Math.max(tree.elapsedMs, group?.elapsedMs ?? 0)),
+      killed: r.survivors.length === 0,
+      processes: r.processes.map((p) => ({ pid: p.pid, outcome: p.outcome, signals: p.signals })),
+      group: ownsGroup ? { pgid: pid, signals: r.signals.filter((s) => s.pgid === pid).map((s) => s.signal), survivors: r.survivors } : null,
+      survivors: r.survivors,
+      elapsedMs: Math.round(r.elapsedMs),
     };
   }
 

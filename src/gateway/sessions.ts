@@ -3,7 +3,7 @@
 // and a second call answers false.
 import { randomUUID } from 'node:crypto';
 import { Fingerprint } from '../core/fingerprint';
-import { sweepGroups } from '../core/groupSweep';
+import { describeProblems, teardown } from '../core/kill';
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import { limitReached } from './limits';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
@@ -213,16 +213,35 @@ export class SessionManager {
     this.stopAccepting();
     const workers = [...this.liveWorkers].filter((w) => w.pgid !== null && !w.exitInfo);
     if (workers.length) {
-      const r = await sweepGroups(workers.map((w) => ({ pgid: w.pgid!, leader: w.fingerprint })), { graceMs, timeoutMs: graceMs + 3000 });
-      this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
-      for (const why of r.refused) this.opts.log(`shutdown: ${why}`);
-      if (r.survivors.length) this.opts.log(`shutdown: still alive after the sweep: ${r.survivors.join(', ')}`);
-      else if (!r.refused.length) for (const w of workers) w.groupEmptied();
+      const sweep = teardown(workers.map((w) => w.target), { graceMs, timeoutMs: graceMs + 3000 }).then((r) => {
+        this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
+        const problems = describeProblems(r);
+        if (problems) this.opts.log(`shutdown: ${problems}`);
+        return !problems;
+      });
+      for (const w of workers) w.sweptBy(sweep);
+      await sweep;
     }
     await Promise.all([
       ...[...this.sessions.keys()].map((id) => this.close(id, reason)),
       ...[...this.liveWorkers].map((w) => w.close()),
     ]);
+  }
+
+  /**
+   * worker.kill: the session's worker group ends now (SIGTERM, grace, SIGKILL until empty; no
+   * polite request). The session stays; its next command starts a new worker.
+   */
+  async killWorker(id: string): Promise<{ sessionId: string; killed: boolean; worker: { pid: number; startTime: number; pgid: number | null } | null; survivors?: number[]; elapsedMs?: number }> {
+    const s = this.require(id);
+    const w = s.worker;
+    if (!w || w.exitInfo) return { sessionId: id, killed: false, worker: null };
+    const ids = { pid: w.pid, startTime: w.fingerprint.startTime, pgid: w.pgid };
+    s.worker = null;
+    const r = await w.close(false);
+    const problems = r ? describeProblems(r) : '';
+    if (problems) throw new RpcError(RpcErrorCode.ServerError, `worker ${w.pid} of session ${id} was not killed: ${problems}`, ids);
+    return { sessionId: id, killed: true, worker: ids, survivors: r?.survivors ?? [], elapsedMs: Math.round(r?.elapsedMs ?? 0) };
   }
 
   private require(id: string): Session {

@@ -4,8 +4,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
-import { killGroup } from '../core/kill';
-import { OWNER_ENV } from '../core/ownerMarker';
+import { describeProblems, processGroup, processTree, Target, teardown, TeardownReport } from '../core/kill';
+import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
 import { StderrTail } from './stderrTail';
 
@@ -38,6 +38,9 @@ export interface WorkerInfo {
 
 /** How long a polite shutdown request may take before signals. */
 const POLITE_MS = 1000;
+/** SIGTERM → SIGKILL on the worker's group, and the teardown's hard bound. */
+const GROUP_GRACE_MS = 500;
+const GROUP_TIMEOUT_MS = 5000;
 
 export class WorkerProcess {
   readonly pid: number;
@@ -51,9 +54,9 @@ export class WorkerProcess {
   private readonly rpc: JsonRpcConnection;
   private readonly stderr = new StderrTail();
   private protocolError?: string;
-  private closing?: Promise<void>;
-  /** Set once a sweep saw the worker's whole group gone: close() then only collects the exit. */
-  private groupGone = false;
+  private closing?: Promise<TeardownReport | undefined>;
+  /** A sweep over many groups (closeAll) that has this worker's: close() waits for it, and when it emptied the group only collects the exit. */
+  private sweep?: Promise<boolean>;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -118,7 +121,7 @@ export class WorkerProcess {
       env: {
         ...process.env, // ELECTRON_RUN_AS_NODE and the test knobs come through here
         [OWNER_ENV]: opts.ownerMarker,
-        GATEWAY_WARDEN_PARENT: formatFingerprint(selfFingerprint()),
+        [PARENT_ENV]: formatFingerprint(selfFingerprint()),
       },
     });
     if (child.pid === undefined) {
@@ -164,20 +167,31 @@ export class WorkerProcess {
     }
   }
 
-  /** A sweep over this worker's group (with others) found it empty. */
-  groupEmptied(): void {
-    this.groupGone = true;
+  /** A sweep over this worker's group (with others) is under way; it resolves whether it emptied the group. */
+  sweptBy(sweep: Promise<boolean>): void {
+    this.sweep = sweep;
   }
 
-  /** Idempotent; resolves when the worker and its whole group are gone and the pipes closed. */
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
+  /** What takes this worker down with everything it started: its group (POSIX) or its tree (Windows). */
+  get target(): Target {
+    return this.pgid !== null ? processGroup(this.pgid, this.fingerprint) : processTree(this.fingerprint);
+  }
+
+  /**
+   * Idempotent; resolves when the worker and its whole group are gone and the pipes closed, with
+   * what the group teardown did (undefined when none was needed). `polite`: ask the worker to
+   * exit first (it takes its own children down); worker.kill does not.
+   */
+  close(polite = true): Promise<TeardownReport | undefined> {
+    this.closing ??= this.doClose(polite);
     return this.closing;
   }
 
-  private async doClose(): Promise<void> {
+  private async doClose(polite: boolean): Promise<TeardownReport | undefined> {
     if (this.state !== 'exited') this.state = 'closing';
-    if (!this.exitInfo && !this.rpc.isClosed && !this.groupGone) {
+    // Not a second teardown of the same group meanwhile (a worker exiting during the sweep closes itself).
+    const groupGone = this.sweep ? await this.sweep : false;
+    if (polite && !this.exitInfo && !this.rpc.isClosed && !groupGone) {
       // Polite: the worker takes its own children down and exits.
       await Promise.race([
         this.rpc.request('shutdown', {}, { timeoutMs: POLITE_MS }).then(() => this.exited).catch(() => undefined),
@@ -185,20 +199,19 @@ export class WorkerProcess {
         new Promise((r) => setTimeout(r, POLITE_MS)),
       ]);
     }
-    if (this.groupGone) {
-      // Swept already (closeAll): nothing left to signal, only the exit to collect.
-    } else if (this.pgid !== null) {
-      // Whatever the leader did, escalate on the group until it is empty.
-      const r = await killGroup(this.pgid, { leader: this.fingerprint, graceMs: 500, timeoutMs: 5000 });
-      if (r.refused) this.log(`worker ${this.pid}: group kill refused: ${r.refused}`);
-      if (r.survivors.length) this.log(`worker ${this.pid}: group survivors ${r.survivors.join(',')}`);
-    } else if (!this.exitInfo) {
-      this.child.kill('SIGKILL');
+    let report: TeardownReport | undefined;
+    // Swept already (closeAll): nothing left to signal, only the exit to collect. Otherwise,
+    // whatever the leader did, escalate on the group until it is empty.
+    if (!groupGone) {
+      report = await teardown([this.target], { graceMs: GROUP_GRACE_MS, timeoutMs: GROUP_TIMEOUT_MS });
+      const problems = describeProblems(report);
+      if (problems) this.log(`worker ${this.pid}: group teardown: ${problems}`);
     }
     if (!this.exitInfo) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000))]);
     this.rpc.dispose('worker closed');
     for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) s?.destroy();
     this.child.unref();
+    return report;
   }
 
   private tailNote(): string {

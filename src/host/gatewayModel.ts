@@ -1,5 +1,6 @@
-// What the tree shows about the gateway's sessions and workers, kept current from gateway
-// events (no polling); `session.list` resynchronises after a (re)start or an explicit refresh.
+// What the tree shows about the gateway's sessions and workers, written only from gateway
+// events (no polling) and `session.list` (after a (re)start or an explicit refresh); cleared
+// when the gateway exits. Commands never write it.
 import { Emitter } from './emitter';
 import { GatewayEvent } from './gatewayProcess';
 
@@ -269,14 +270,6 @@ export class GatewayModel {
       }
     }
     this.changed.fire();
-  }
-
-  noteActivity(sessionId: string, now = Date.now()): void {
-    const w = this.sessions.get(sessionId)?.worker;
-    if (w) {
-      w.lastUsedAt = now;
-      this.changed.fire();
-    }
   }
 
   dispose(): void {

@@ -2,10 +2,10 @@
 // its lifeline, spoken to over newline-delimited JSON-RPC, started only once it says
 // `gateway.ready`. Any way of failing to start leaves nothing running.
 import { ChildProcess, spawn } from 'node:child_process';
-import { Fingerprint, fingerprintOf, isSameProcess } from '../core/fingerprint';
-import { killGroup, killTree } from '../core/kill';
+import { Fingerprint, fingerprintOf } from '../core/fingerprint';
+import { processGroup, processTree, Target, teardown } from '../core/kill';
 import { LineDecoder } from '../core/lineDecoder';
-import { JsonRpcConnection } from '../core/rpc';
+import { isRpcError, JsonRpcConnection, RpcErrorCode } from '../core/rpc';
 import { Emitter, Event } from './emitter';
 import { LaunchSpec } from './launchSpec';
 import { Log } from './seams';
@@ -50,6 +50,8 @@ export interface StartOptions {
 }
 
 const POSIX = process.platform !== 'win32';
+/** Errors that are no answer from the gateway. */
+const SILENCE = new Set<number>([RpcErrorCode.RequestTimeout, RpcErrorCode.ConnectionClosed]);
 const STDERR_TAIL = 20;
 const STDERR_LINE_BYTES = 64 * 1024;
 /** Events kept for the first listener (see GatewayProcess.early); more than this are dropped. */
@@ -230,30 +232,39 @@ export class GatewayProcess {
   }
 
   /**
-   * The polite half of stopping: ask for `gateway.shutdown`, close the lifeline (a gateway that
-   * ignores the request still exits on EOF), and wait up to `politeMs` for the exit. Returns
-   * whether it exited; the caller then tears the group down whatever the answer.
+   * The polite half of stopping: ask for `gateway.shutdown` (its workers get `graceMs` between
+   * SIGTERM and SIGKILL) and see whether the gateway answers at all within `probeMs`. One that
+   * answers is tearing its sessions down: its pipe stays open, so its worker.exited events still
+   * arrive, until it exits or `politeMs` is up. One that does not answer (hung, stopped) or
+   * refuses the request has its lifeline closed at once (it still exits on EOF) and is reported
+   * as `answered: false`: then the caller tears down its workers itself.
    */
-  async askToStop(graceMs: number, politeMs: number): Promise<boolean> {
-    if (!this.exitInfo) {
-      this.rpc.request('gateway.shutdown', { graceMs }, { timeoutMs: politeMs }).catch(() => undefined);
-      this.child.stdin?.end();
-      await Promise.race([this.exited, delay(politeMs)]);
-    }
-    return this.exitInfo !== undefined;
+  async askToStop(graceMs: number, politeMs: number, probeMs: number): Promise<{ exited: boolean; answered: boolean }> {
+    if (this.exitInfo) return { exited: true, answered: true };
+    const closeLifeline = () => this.child.stdin?.end();
+    // The gateway's workers get at most half its shutdown bound to honour SIGTERM (docs/protocol.md).
+    this.rpc.request('gateway.shutdown', { graceMs: 2 * graceMs }, { timeoutMs: politeMs }).then(
+      () => undefined,
+      closeLifeline, // refused (a gateway without it) or timed out
+    );
+    const answered = await Promise.race([
+      // Any reply counts, an error too (a gateway without gateway.status); silence does not.
+      this.rpc.request('gateway.status', {}, { timeoutMs: probeMs }).then(() => true, (e) => !(isRpcError(e) && SILENCE.has(e.code))),
+      this.exited.then(() => true),
+    ]);
+    if (answered) await Promise.race([this.exited, delay(politeMs)]);
+    closeLifeline();
+    return { exited: this.exitInfo !== undefined, answered };
   }
 
-  /** Group teardown (POSIX) or tree kill (Windows); a no-op when everything is gone. */
+  /** The gateway's group (POSIX) or its tree (Windows); `hung`: SIGKILL from the start (it cannot act on SIGTERM). */
+  target(hung = false): Target {
+    return POSIX ? processGroup(this.pgid, this.fingerprint, hung) : processTree(this.fingerprint);
+  }
+
+  /** Ends the gateway and everything in its group now (a failed start); never throws. */
   async forceKill(graceMs = 200, timeoutMs = 3000): Promise<void> {
-    try {
-      if (POSIX) {
-        await killGroup(this.pgid, { graceMs, timeoutMs, leader: this.fingerprint });
-      } else if (!this.exitInfo && isSameProcess(this.fingerprint)) {
-        await killTree(this.fingerprint, { graceMs, timeoutMs });
-      }
-    } catch {
-      // Reported by the caller through the registry / process table; never throw from teardown.
-    }
+    await teardown([this.target()], { graceMs, timeoutMs });
     if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs))]);
   }
 }

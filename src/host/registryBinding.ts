@@ -1,5 +1,7 @@
-// Feeds the host's ProcessRegistry from the supervisor: the gateway when it is ready and when it
-// exits, each worker from `worker.started` / `worker.exited`. One registry per host lifetime.
+// The one writer of the host's ProcessRegistry: the gateway when it is ready and when it exits,
+// each worker from `worker.started` / `worker.exited`, and the final write at deactivate. One
+// registry per host lifetime.
+import { Fingerprint, isGone } from '../core/fingerprint';
 import { ProcessRegistry } from '../core/registry';
 import { Disposable } from './emitter';
 import { Log, nullLog } from './seams';
@@ -18,8 +20,9 @@ export function bindRegistry(registry: ProcessRegistry, sup: GatewaySupervisor, 
     }),
     sup.onDidExit(({ gateway, exit }) => {
       registry.markExited(gateway.pid, { code: exit.code, signal: exit.signal });
-      // Workers cannot outlive their gateway for long (lifeline); their exit events are lost with
-      // it, so anything still recorded as live is re-checked when the group teardown finishes.
+      // Worker exits that died with the gateway's pipe: those provably gone are marked; the
+      // rest stay recorded (the crash sweep and the next activation's orphan scan see them).
+      markGone(registry, 'worker');
     }),
     sup.onEvent((ev) => {
       if (ev.type === 'worker.started') {
@@ -52,8 +55,29 @@ export function bindRegistry(registry: ProcessRegistry, sup: GatewaySupervisor, 
   return { dispose: () => subs.forEach((s) => s.dispose()) };
 }
 
+/**
+ * Deactivate's last write: records that are gone on proof are marked; when nothing is left the
+ * checkpoint is deleted, else it is kept for the next activation's orphan scan. Returns the pids
+ * still alive (or not provably gone).
+ */
+export function closeRegistry(registry: ProcessRegistry): number[] {
+  markGone(registry);
+  const leftovers = registry.live().map((r) => r.fingerprint.pid);
+  if (leftovers.length) registry.flushSync();
+  else registry.deleteCheckpoint();
+  registry.dispose();
+  return leftovers;
+}
+
+/** Marks the live records (of one role) whose process is gone on proof; one that cannot be read now stays. */
+function markGone(registry: ProcessRegistry, role?: 'worker'): void {
+  for (const r of registry.live()) {
+    if ((role === undefined || r.role === role) && isGone(r.fingerprint)) registry.markExited(r.fingerprint.pid, {});
+  }
+}
+
 /** Live worker groups the registry knows (for teardown when the gateway cannot do it). */
-export function liveWorkerGroups(registry: ProcessRegistry): { pgid: number; leader: import('../core/fingerprint').Fingerprint }[] {
+export function liveWorkerGroups(registry: ProcessRegistry): { pgid: number; leader: Fingerprint }[] {
   return registry
     .live()
     .filter((r) => r.role === 'worker' && r.pgid !== undefined && r.pgid === r.fingerprint.pid)

@@ -1,9 +1,9 @@
 // The managed gateway: start, stop, restart on unexpected exit with backoff, give up on a
 // crash loop, and tear everything down within VS Code's deactivate budget.
 import { Fingerprint } from '../core/fingerprint';
+import { describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
 import { Emitter } from './emitter';
-import { sweepGroups, sweepGroupsSync, SweepTarget } from '../core/groupSweep';
 import { GatewayEvent, GatewayExit, GatewayLimits, GatewayProcess, limitsOf } from './gatewayProcess';
 import { LaunchSpec } from './launchSpec';
 import type { GatewayBackend } from './settings';
@@ -38,12 +38,20 @@ export interface SupervisorOptions {
   log: Log;
   readyTimeoutMs?: number;
   crashPolicy?: Partial<CrashPolicy>;
-  /** Grace between SIGTERM and SIGKILL on teardown. */
+  /** Grace between SIGTERM and SIGKILL on teardown (the setting gatewayWarden.shutdown.graceMs). */
   graceMs?: () => number;
-  /** Extra groups to tear down on stop (workers in their own groups), from the registry. */
-  extraGroups?: () => { pgid: number; leader: Fingerprint }[];
+  /**
+   * Worker groups the registry knows to be alive. The gateway owns them; the host tears them
+   * down itself only when the gateway cannot: it crashed, or does not answer.
+   */
+  workerGroups?: () => { pgid: number; leader: Fingerprint }[];
   now?: () => number;
 }
+
+/** On deactivate, at most this much of the grace is used (the setting's description says so): VS Code allows about 5 s. */
+export const DEACTIVATE_MAX_GRACE_MS = 1000;
+/** A gateway that has not answered gateway.status within this long is hung: the host tears its workers down itself. */
+const PROBE_MS = 150;
 
 export class GatewaySupervisor {
   private gw: GatewayProcess | undefined;
@@ -108,19 +116,17 @@ export class GatewaySupervisor {
   }
 
   /**
-   * Deactivate path: polite shutdown (short), then one sweep of the gateway's group and every
-   * worker group, bounded by `budgetMs`; if the budget runs out anyway (a hung, e.g.
-   * SIGSTOPped, gateway) the synchronous SIGKILL sweep runs before this resolves.
+   * Deactivate path: the gateway tears its sessions down (its workers get the user's grace, at
+   * most DEACTIVATE_MAX_GRACE_MS); the host then takes down only what is provably left, so each
+   * group is swept once. All within `budgetMs`; if that runs out anyway the synchronous SIGKILL
+   * sweep runs before this resolves.
    */
   async dispose(budgetMs = 2500): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.clearRestartTimer();
-    const gw = this.gw;
-    // Deactivate has VS Code's 5 s budget: short polite phase and grace (SIGKILL follows anyway).
-    const graceMs = Math.min(this.opts.graceMs?.() ?? 500, 150);
-    const politeMs = Math.min(150, budgetMs / 5);
-    const done = this.teardownGateway(gw, { graceMs, politeMs, timeoutMs: Math.max(200, budgetMs - politeMs - 300) });
+    const graceMs = Math.min(this.graceMs(), DEACTIVATE_MAX_GRACE_MS, Math.floor(budgetMs / 2));
+    const done = this.teardownGateway(this.gw, graceMs, budgetMs - 200);
     const inTime = await Promise.race([done.then(() => true), delay(budgetMs).then(() => false)]);
     if (!inTime) {
       this.opts.log.warn(`gateway teardown exceeded ${budgetMs} ms; killing synchronously`);
@@ -130,15 +136,13 @@ export class GatewaySupervisor {
     this.disposeEmitters();
   }
 
-  /** Synchronous SIGKILL of the gateway's group and every known worker group (exit paths). */
+  /** Synchronous SIGKILL of whatever is left of the gateway's group and the worker groups (exit paths). */
   disposeSync(): void {
     this.disposed = true;
     this.clearRestartTimer();
-    try {
-      sweepGroupsSync(this.targets(this.gw), { graceMs: 0, timeoutMs: 500, firstSignal: 'SIGKILL' });
-    } catch {
-      // best effort: nothing more can be done synchronously
-    }
+    const r = teardownSync(this.targets(this.gw, true), { firstSignal: 'SIGKILL', timeoutMs: 500 });
+    const problems = describeProblems(r);
+    if (problems) this.opts.log.warn(`exit: ${problems}`);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -196,14 +200,8 @@ export class GatewaySupervisor {
     this.opts.log.warn(message);
     // Whatever it left (its group, its workers' groups: their exit events died with it) must go
     // before a replacement starts; the backoff gives the sweep its time.
-    const graceMs = this.opts.graceMs?.() ?? 500;
-    void sweepGroups(this.targets(gw), { graceMs, timeoutMs: graceMs + 3000 }).then(
-      (r) => {
-        for (const why of r.refused) this.opts.log.warn(`after crash: ${why}`);
-        if (r.survivors.length) this.opts.log.error(`after crash: still alive: ${r.survivors.join(', ')}`);
-      },
-      () => undefined,
-    );
+    const graceMs = this.graceMs();
+    void this.sweep('after crash', this.targets(gw, true), { graceMs, timeoutMs: graceMs + 3000 });
     this.onCrash(message);
   }
 
@@ -229,36 +227,52 @@ export class GatewaySupervisor {
     this.clearRestartTimer();
     const gw = this.gw;
     if (gw && !gw.hasExited) this.setStatus({ ...this.status, state: 'stopping' });
-    const graceMs = this.opts.graceMs?.() ?? 500;
-    await this.teardownGateway(gw, { graceMs, politeMs: 1500, timeoutMs: 5000 });
+    await this.teardownGateway(gw, this.graceMs(), STOP_BUDGET_MS);
     this.gw = undefined;
     this.setStatus({ state: final });
   }
 
-  private async teardownGateway(
-    gw: GatewayProcess | undefined,
-    t: { graceMs: number; politeMs: number; timeoutMs: number },
-  ): Promise<void> {
-    if (gw) this.setStatus({ ...this.status, state: 'stopping' });
-    // Taken before the polite phase: worker exits arriving meanwhile must not hide their groups.
-    const targets = this.targets(gw);
+  /**
+   * Stops one gateway within `budgetMs`: it is asked to shut down and does its own sessions.
+   * Afterwards the host takes down only what is still there (the engine finds an empty group
+   * with one kill(-pgid, 0)): the gateway's group, and the worker groups only when the gateway
+   * did not answer — then the gateway gets SIGKILL at once (a hung one runs no handler).
+   */
+  private async teardownGateway(gw: GatewayProcess | undefined, graceMs: number, budgetMs: number): Promise<void> {
     const t0 = Date.now();
-    if (gw) await gw.askToStop(t.graceMs, t.politeMs);
-    this.opts.log.debug(`teardown: polite phase ${Date.now() - t0} ms (gateway ${gw?.hasExited ? 'exited' : 'still running'}); sweeping ${targets.length} group(s)`);
-    if (gw && process.platform === 'win32') await gw.forceKill(t.graceMs, t.timeoutMs);
-    const r = await sweepGroups(targets, { graceMs: t.graceMs, timeoutMs: t.timeoutMs });
-    for (const why of r.refused) this.opts.log.warn(`teardown: ${why}`);
-    this.opts.log.debug(`teardown: sweep ${Math.round(r.elapsedMs)} ms`);
-    if (r.survivors.length) this.opts.log.error(`teardown: still alive after ${Math.round(r.elapsedMs)} ms: ${r.survivors.join(', ')}`);
+    if (gw) this.setStatus({ ...this.status, state: 'stopping' });
+    // Taken before the polite phase: the workers as they were while the gateway still told us.
+    const workers = this.workerTargets();
+    // What our own sweep may need afterwards: the grace, SIGKILL and its settling time.
+    const politeMs = Math.max(0, budgetMs - graceMs - 300);
+    const stop = gw ? await gw.askToStop(graceMs, politeMs, PROBE_MS) : { exited: true, answered: false };
+    this.opts.log.debug(`teardown: polite phase ${Date.now() - t0} ms (gateway ${stop.exited ? 'exited' : 'still running'}${stop.answered ? '' : ', did not answer'})`);
+    const timeoutMs = Math.max(200, budgetMs - (Date.now() - t0));
+    // Workers first: a hung gateway's SIGKILL wakes every worker at once (stdin EOF), and their
+    // teardowns would then slow the signals still to be sent to their groups.
+    await this.sweep('teardown', [...(stop.answered ? [] : workers), ...(gw ? [gw.target(!stop.answered)] : [])], { graceMs, timeoutMs });
     if (gw && !gw.hasExited) await Promise.race([gw.whenExited(), delay(200)]);
   }
 
-  /** The gateway's group (POSIX) and every live worker group the registry knows. */
-  private targets(gw: GatewayProcess | undefined): SweepTarget[] {
-    const out: SweepTarget[] = [];
-    if (gw && gw.pgid > 0) out.push({ pgid: gw.pgid, leader: gw.fingerprint });
-    for (const g of this.opts.extraGroups?.() ?? []) if (!out.some((o) => o.pgid === g.pgid)) out.push(g);
-    return out;
+  private async sweep(what: string, targets: Target[], opts: TeardownOptions): Promise<void> {
+    if (!targets.length) return;
+    const r = await teardown(targets, opts);
+    this.opts.log.debug(`${what}: ${targets.length} group(s) in ${Math.round(r.elapsedMs)} ms`);
+    const problems = describeProblems(r);
+    if (problems) this.opts.log.warn(`${what}: ${problems}`);
+  }
+
+  /** The gateway's group (POSIX) and, with `workers`, every live worker group the registry knows. */
+  private targets(gw: GatewayProcess | undefined, workers: boolean): Target[] {
+    return [...(gw ? [gw.target()] : []), ...(workers ? this.workerTargets() : [])];
+  }
+
+  private workerTargets(): Target[] {
+    return (this.opts.workerGroups?.() ?? []).map((g) => processGroup(g.pgid, g.leader));
+  }
+
+  private graceMs(): number {
+    return this.opts.graceMs?.() ?? 500;
   }
 
   private setStatus(s: GatewayStatus): void {
@@ -283,6 +297,9 @@ export class GatewaySupervisor {
     return { ...DEFAULT_CRASH_POLICY, ...this.opts.crashPolicy }.windowMs;
   }
 }
+
+/** stop/restart: no deactivate budget, but a bound all the same. */
+const STOP_BUDGET_MS = 6500;
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import { Checkpoint, loadCheckpoints, ProcessRegistry } from '../core/registry';
 import { Disposable } from './emitter';
 import { GatewayModel } from './gatewayModel';
 import { launchSpec } from './launchSpec';
-import { bindRegistry, liveWorkerGroups } from './registryBinding';
+import { bindRegistry, closeRegistry, liveWorkerGroups } from './registryBinding';
 import { Log } from './seams';
 import { WardenSettings } from './settings';
 import { GatewaySupervisor, SupervisorOptions } from './supervisor';
@@ -60,7 +60,7 @@ export class WardenHost {
       readyTimeoutMs: opts.readyTimeoutMs,
       crashPolicy: opts.crashPolicy,
       graceMs: () => opts.settings().shutdownGraceMs,
-      extraGroups: () => liveWorkerGroups(this.registry),
+      workerGroups: () => liveWorkerGroups(this.registry),
     });
     this.subs.push(
       bindRegistry(this.registry, this.supervisor, Date.now, log),
@@ -77,10 +77,6 @@ export class WardenHost {
       }),
       this.supervisor.onDidExit(({ gateway }) => {
         this.model.clear();
-        // Worker exits died with the gateway's pipe; whatever its group held is gone or going.
-        for (const r of this.registry.live()) {
-          if (r.role !== 'gateway' && isGone(r.fingerprint)) this.registry.markExited(r.fingerprint.pid, {});
-        }
         log.debug(`gateway ${gateway.pid} exit recorded`);
       }),
     );
@@ -120,17 +116,8 @@ export class WardenHost {
     this.finished = true;
     for (const s of this.subs) s.dispose();
     this.model.dispose();
-    // Gone only on proof: one that cannot be read now stays in the checkpoint.
-    const leftovers = this.registry.live().filter((r) => !isGone(r.fingerprint));
-    if (leftovers.length) {
-      // Keep the checkpoint: the next activation will offer these as orphans.
-      this.opts.log.warn(`still alive after teardown: ${leftovers.map((r) => r.fingerprint.pid).join(', ')}`);
-      for (const r of this.registry.live()) if (isGone(r.fingerprint)) this.registry.markExited(r.fingerprint.pid, {});
-      this.registry.flushSync();
-      this.registry.dispose();
-      return;
-    }
-    this.registry.deleteCheckpoint();
-    this.registry.dispose();
+    // Kept in the checkpoint, the next activation offers these as orphans.
+    const leftovers = closeRegistry(this.registry);
+    if (leftovers.length) this.opts.log.warn(`still alive after teardown: ${leftovers.join(', ')}`);
   }
 }

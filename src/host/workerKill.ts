@@ -1,7 +1,10 @@
-// Kill Worker: end the worker's process group (its /run children included). The gateway sees
-// the exit and reports worker.exited; the session survives and respawns a worker on next use.
-import { killGroup, killTree } from '../core/kill';
-import { Fingerprint, selfFingerprint } from '../core/fingerprint';
+// Kill Worker: the gateway owns its workers, so the host asks it (`worker.kill {sessionId}`):
+// it ends the worker's group (its /run children included), keeps the session and reports
+// worker.exited. Only when the gateway does not answer (hung) does the host end the group
+// itself — the same engine, the same checks.
+import { isRpcError, RpcErrorCode } from '../core/rpc';
+import { describeProblems, processGroup, teardown } from '../core/kill';
+import type { Fingerprint } from '../core/fingerprint';
 
 export interface WorkerRef {
   pid: number;
@@ -9,20 +12,38 @@ export interface WorkerRef {
   pgid?: number;
 }
 
-export async function killWorkerGroup(w: WorkerRef, graceMs: number, bootId = defaultBootId()): Promise<{ ok: boolean; message: string }> {
-  const leader: Fingerprint = { pid: w.pid, startTime: w.startTime, bootId };
-  if (process.platform !== 'win32' && w.pgid === w.pid) {
-    const r = await killGroup(w.pgid, { graceMs, timeoutMs: graceMs + 3000, leader });
-    if (r.refused) return { ok: false, message: `refused: ${r.refused}` };
-    if (r.survivors.length) return { ok: false, message: `survivors after teardown: ${r.survivors.join(', ')}` };
-    return { ok: true, message: `process group ${w.pgid} ended in ${Math.round(r.elapsedMs)} ms` };
-  }
-  const r = await killTree(leader, { graceMs, timeoutMs: graceMs + 3000 });
-  if (r.refused) return { ok: false, message: `refused: ${r.refused}` };
-  if (r.survivors.length) return { ok: false, message: `survivors: ${r.survivors.join(', ')}` };
-  return { ok: true, message: `worker ${w.pid} and ${r.processes.length - 1} descendant(s) ended` };
+export interface KillWorkerDeps {
+  request<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;
+  /** The boot id the gateway's fingerprints were taken in (this machine's). */
+  bootId: string;
+  graceMs: number;
 }
 
-function defaultBootId(): string {
-  return selfFingerprint().bootId;
+interface KillReply {
+  killed?: boolean;
+  survivors?: number[];
+  elapsedMs?: number;
+}
+
+export async function killWorker(d: KillWorkerDeps, sessionId: string, w: WorkerRef): Promise<{ ok: boolean; message: string }> {
+  let r: KillReply | undefined;
+  try {
+    // The gateway answers once the group is empty (its teardown is bounded by grace + 5 s).
+    r = await d.request<KillReply>('worker.kill', { sessionId }, d.graceMs + 10_000);
+  } catch (e) {
+    if (!(isRpcError(e) && e.code === RpcErrorCode.RequestTimeout)) throw e;
+    return killGroupOfHungGateway(d, w);
+  }
+  if (!r?.killed) return { ok: true, message: `worker ${w.pid} had already exited` };
+  if (r.survivors?.length) return { ok: false, message: `survivors after teardown: ${r.survivors.join(', ')}` };
+  return { ok: true, message: `the gateway ended worker ${w.pid}'s group in ${Math.round(r.elapsedMs ?? 0)} ms` };
+}
+
+async function killGroupOfHungGateway(d: KillWorkerDeps, w: WorkerRef): Promise<{ ok: boolean; message: string }> {
+  if (w.pgid !== w.pid) return { ok: false, message: 'the gateway did not answer, and the worker leads no process group the host could end' };
+  const leader: Fingerprint = { pid: w.pid, startTime: w.startTime, bootId: d.bootId };
+  const r = await teardown([processGroup(w.pid, leader)], { graceMs: d.graceMs, timeoutMs: d.graceMs + 3000 });
+  const problems = describeProblems(r);
+  if (problems) return { ok: false, message: `the gateway did not answer; the host's own teardown: ${problems}` };
+  return { ok: true, message: `the gateway did not answer; the host ended process group ${w.pid} in ${Math.round(r.elapsedMs)} ms` };
 }

@@ -35,8 +35,8 @@ export interface GatewayControl {
   request<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;
 }
 
-/** Ends a worker's process group (fingerprint re-checked before any signal). */
-export type WorkerKiller = (w: WorkerView) => Promise<{ ok: boolean; message: string }>;
+/** Asks the gateway to end a session's worker group (host/workerKill.ts). */
+export type WorkerKiller = (sessionId: string, w: WorkerView) => Promise<{ ok: boolean; message: string }>;
 
 export interface CommandDeps {
   window: WindowApi;
@@ -95,11 +95,10 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
     return isRunning();
   };
 
+  // The model has two writers only, both here on the host side: gateway events and session.list
+  // (the host clears it when the gateway exits). Commands never write it themselves.
   const resync = async () => {
-    if (d.gateway.current.state !== 'running') {
-      d.model.clear();
-      return;
-    }
+    if (d.gateway.current.state !== 'running') return;
     d.model.applyList(await d.gateway.request('session.list', {}, 5000));
   };
 
@@ -126,7 +125,6 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
     }),
     'gatewayWarden.stopGateway': guarded('Could not stop the gateway', async () => {
       await d.gateway.stop();
-      d.model.clear();
     }),
     'gatewayWarden.restartGateway': guarded('Could not restart the gateway', async () => {
       await d.gateway.restart();
@@ -138,7 +136,6 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       if (label === undefined) return; // cancelled
       const r = await d.gateway.request<{ sessionId: string }>('session.create', label.trim() ? { label: label.trim() } : {}, 10_000);
       d.log.info(`session created: ${r?.sessionId}`);
-      if (r?.sessionId && !d.model.get(r.sessionId)) d.model.applyEvent({ type: 'session.created', sessionId: r.sessionId, label: label.trim() || undefined });
     }),
     'gatewayWarden.closeSession': guarded('Could not close the session', async (arg) => {
       if (!(await needRunning())) return;
@@ -149,7 +146,6 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       }
       const r = await d.gateway.request<{ closed: boolean }>('session.close', { sessionId: s.sessionId }, 10_000);
       d.log.info(`session ${s.sessionId} close: ${r?.closed ? 'closed' : 'was already closed'}`);
-      d.model.applyEvent({ type: 'session.closed', sessionId: s.sessionId });
     }),
     'gatewayWarden.runSlashCommand': guarded('Slash command failed', async (arg) => {
       if (!(await needRunning())) return;
@@ -166,10 +162,8 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
         // Created only now, so a cancelled input box leaves no empty session behind.
         const r = await d.gateway.request<{ sessionId?: unknown }>('session.create', {}, 10_000);
         if (typeof r?.sessionId !== 'string' || !r.sessionId) throw new Error(`session.create returned no sessionId (${JSON.stringify(r)})`);
-        d.model.applyEvent({ type: 'session.created', sessionId: r.sessionId });
         s = d.model.get(r.sessionId) ?? { sessionId: r.sessionId, createdAt: Date.now(), closeOnDisconnect: false };
       }
-      d.model.noteActivity(s.sessionId);
       d.log.info(`[${s.sessionId}] ${command.trim()}`);
       // A command can take long (/sleep, /run): show that it is running, once it has taken a while.
       const r = await withDelayedProgress(
@@ -178,7 +172,6 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
         d.gateway.request<{ output?: unknown }>('slash.exec', { sessionId: s.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000),
         d.progressDelayMs,
       );
-      d.model.noteActivity(s.sessionId);
       const output = typeof r?.output === 'string' ? r.output : JSON.stringify(r?.output ?? '');
       for (const line of output.split('\n')) d.log.info(`[${s.sessionId}] ${line}`);
       const shown = output.trim() ? output.trim() : '(no output)';
@@ -188,7 +181,9 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
     'gatewayWarden.killWorker': guarded('Could not kill the worker', async (arg) => {
       const ref = refOf(arg);
       let w: WorkerView | undefined;
+      let sessionId: string | undefined;
       if (ref?.kind === 'worker') {
+        sessionId = ref.sessionId;
         w = d.model.get(ref.sessionId)?.worker ?? { pid: ref.pid, startTime: ref.startTime, pgid: ref.pgid, state: '?', startedAt: Date.now() };
       } else {
         const withWorkers = d.model.list().filter((s) => s.worker);
@@ -197,10 +192,11 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
           if (!withWorkers.length) await d.window.showInformationMessage('There are no workers running.');
           return;
         }
+        sessionId = s.sessionId;
         w = s.worker;
       }
-      if (!w) return;
-      const r = await d.killWorker(w);
+      if (!w || !sessionId) return;
+      const r = await d.killWorker(sessionId, w);
       d.log.info(`kill worker ${w.pid}: ${r.message}`);
       if (!r.ok) await d.window.showWarningMessage(`Worker ${w.pid}: ${r.message}`);
       d.refreshView();

@@ -4,7 +4,7 @@ import type * as vscode from 'vscode';
 import type { Log } from '../host/seams';
 import { ResourceSampler } from '../host/resourceSampler';
 import { WardenHost } from '../host/wardenHost';
-import { killWorkerGroup } from '../host/workerKill';
+import { killWorker } from '../host/workerKill';
 import { ALERT_ACTIONS, BackendAlerts } from './backendAlerts';
 import { COMMAND_IDS, createHandlers } from './commands';
 import { contextKeys } from './contextKeys';
@@ -138,7 +138,7 @@ export class WardenUi implements vscode.Disposable {
       gateway: host.supervisor,
       model: host.model,
       log: logWithShow,
-      killWorker: (w) => killWorkerGroup(w, o.graceMs()),
+      killWorker: (sessionId, w) => killWorker({ request: (m, p, t) => host.supervisor.request(m, p, t), bootId: host.owner.bootId, graceMs: o.graceMs() }, sessionId, w),
       refreshView: () => {
         if (this.sampler.running) this.sampler.sample();
         this.tree.refreshNow();

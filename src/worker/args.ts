@@ -1,13 +1,12 @@
 // Worker options from argv (`--name value` or `--name=value`) and the environment. Kept tiny:
 // it runs before the lifeline is armed.
 import { Fingerprint, parseFingerprint } from '../core/fingerprint';
-import { OWNER_ENV } from '../core/ownerMarker';
+import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/rpc';
 
 /** The gateway refuses a line limit below this; so does the worker. */
 const MIN_LINE_BYTES = 1024;
 
-export const PARENT_ENV = 'GATEWAY_WARDEN_PARENT';
 /** Test knob: milliseconds the worker waits before it is ready (simulates slow imports). */
 export const START_DELAY_ENV = 'GATEWAY_WARDEN_TEST_WORKER_START_DELAY_MS';
 /** Test knob: enables /busy, /crash, /badreply. */

@@ -10,8 +10,8 @@ export interface CommandContext {
   outputBudget: number;
   /** The id of the request being answered (test commands that write their own reply use it). */
   requestId: string | number | null;
-  /** Records a pid the worker started, so teardown covers it even outside the group. */
-  trackChild(pid: number): void;
+  /** A child now carries the worker's marker (its teardown looks for it from then on). */
+  markedChild(pid: number): void;
   /** Test-only: make the worker misbehave on the wire. */
   sendRaw(line: string): void;
   exit(code: number): void;
@@ -54,7 +54,7 @@ export async function execCommand(text: string, ctx: CommandContext): Promise<st
     case '/run': {
       if (!arg) throw RpcError.invalidParams('/run needs a shell command');
       // Each raw byte takes at least one encoded byte: more than the budget could never be shown.
-      const r = await runShell(arg, (pid) => ctx.trackChild(pid), ctx.outputBudget);
+      const r = await runShell(arg, ctx.outputBudget, (pid) => ctx.markedChild(pid));
       const status = r.error !== undefined ? `[failed to start: ${r.error}]` : r.code === 0 ? '' : r.signal ? `[killed by ${r.signal}]` : `[exit code ${r.code}]`;
       return fitOutput(r.head, r.totalBytes, status, ctx.outputBudget);
     }

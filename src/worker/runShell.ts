@@ -3,6 +3,8 @@
 // bytes (stdout and stderr interleaved as they come), bounded; turning it into reply text is
 // outputFit's job.
 import { spawn } from 'node:child_process';
+import { formatFingerprint, selfFingerprint } from '../core/fingerprint';
+import { PARENT_ENV } from '../core/ownerMarker';
 
 /** After the shell exits, how long to wait for output still in the pipes (a background child may hold them). */
 const DRAIN_MS = 100;
@@ -19,16 +21,28 @@ export interface RunResult {
   error?: string;
 }
 
+/** This worker's fingerprint (unreadable now, EMFILE …: the inherited marker, which the group and tree rules back up). */
+function ownMarker(): string | undefined {
+  try {
+    return formatFingerprint(selfFingerprint());
+  } catch {
+    return process.env[PARENT_ENV];
+  }
+}
+
 /**
  * Runs command in a shell; keeps at most maxBytes of its output but reads (and counts) all of it,
  * so the command never blocks on a full pipe.
  */
-export function runShell(command: string, onSpawn: (pid: number) => void, maxBytes: number): Promise<RunResult> {
+export function runShell(command: string, maxBytes: number, onSpawn: (pid: number) => void): Promise<RunResult> {
   return new Promise((resolve) => {
     const win = process.platform === 'win32';
     const child = spawn(win ? 'cmd.exe' : '/bin/sh', win ? ['/d', '/s', '/c', command] : ['-c', command], {
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
+      // Our marker: the worker's teardown finds the command and its descendants by it, also
+      // those that left its group and tree (setsid, double fork).
+      env: { ...process.env, [PARENT_ENV]: ownMarker() },
     });
     if (child.pid !== undefined) onSpawn(child.pid);
     const chunks: Buffer[] = [];

@@ -1,19 +1,22 @@
 // The worker once armed: answers exec/shutdown, tracks idleness, and on every exit path takes
 // its own children down with it (hermes #83322: os._exit left the worker's children running).
-import { Fingerprint, fingerprintOf } from '../core/fingerprint';
+import { fingerprintOf } from '../core/fingerprint';
+import { describeProblems, ownProcesses, teardown, teardownSync } from '../core/kill';
 import { Lifeline } from '../core/lifeline';
-import { takeDownOwned, takeDownOwnedSync } from '../core/lifelineTeardown';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { WorkerArgs } from './args';
 import { execCommand, NO_REPLY } from './commands';
 import { outputBudget } from './outputFit';
 
 const CHILD_GRACE_MS = 300;
+/** The hard bound of the worker's own teardown (its blocked-loop guard allows 10 s). */
+const CHILD_TIMEOUT_MS = 3000;
 
 export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lifeline: Lifeline): (reason: string) => void {
-  // Fingerprinted when started: by teardown time a child may be long gone and its pid reused.
-  const children = new Map<number, Fingerprint>();
   let exiting = false;
+  // When the first /run started: nothing older can carry our marker, so teardown reads no older
+  // process's environment (Infinity: no /run yet, none to read). 0 when it could not be read.
+  let markedSince = Infinity;
   let idleTimer: NodeJS.Timeout | undefined;
   const log = (m: string) => process.stderr.write(`worker[${process.pid}] ${new Date().toISOString().slice(11, 23)}: ${m}\n`);
 
@@ -22,9 +25,12 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     exiting = true;
     log(`exiting: ${reason}`);
     if (idleTimer) clearTimeout(idleTimer);
-    const r = await takeDownOwned(CHILD_GRACE_MS, [...children.values()]);
+    // Until its group and everything carrying its marker is empty (or the bound passes).
+    const r = await teardown([ownProcesses(markedSince)], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
     tornDown = true;
-    if (r.targets.length) log(`took down ${r.targets.length} process(es) of mine (${r.survivors.length} needed SIGKILL)`);
+    if (r.processes.length) log(`took down ${r.processes.length} process(es) of mine in ${Math.round(r.elapsedMs)} ms (${r.processes.filter((p) => p.signals.includes('SIGKILL')).length} needed SIGKILL)`);
+    const problems = describeProblems(r);
+    if (problems) log(`teardown: ${problems}`);
     lifeline.disarm();
     connection.dispose('exiting');
     process.exit(code);
@@ -38,7 +44,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // After exit()'s own teardown it would only scan /proc again for nothing.
   let tornDown = false;
   process.on('exit', () => {
-    if (!tornDown) takeDownOwnedSync(0, [...children.values()]);
+    if (!tornDown) teardownSync([ownProcesses(markedSince)], { firstSignal: 'SIGKILL', timeoutMs: 500 });
   });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void exit(`received ${sig}`, 0));
   process.on('uncaughtException', (e) => {
@@ -66,11 +72,8 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
           testCommands: args.testCommands,
           outputBudget: budget,
           requestId: id,
-          trackChild: (pid) => {
-            // Only Linux teardown uses them (elsewhere the gateway's group kill does the work),
-            // and elsewhere a fingerprint costs a `ps` run.
-            const fp = process.platform === 'linux' ? fingerprintOf(pid) : undefined;
-            if (fp) children.set(pid, fp);
+          markedChild: (pid) => {
+            if (markedSince === Infinity) markedSince = (process.platform === 'linux' ? fingerprintOf(pid)?.startTime : undefined) ?? 0;
           },
           sendRaw: (line) => process.stdout.write(line + '\n'),
           exit: exitNow,

@@ -31,8 +31,8 @@ const LOOKER = `
 const { readProcStatChecked } = require(${mod('procfs')});
 const { readFingerprint, livenessOf, fingerprintOf, parseFingerprint } = require(${mod('fingerprint')});
 const { lifelineVerdict } = require(${mod('lifeline')});
-const { safeKill, killGroupSync, killTree } = require(${mod('kill')});
-const { sweepGroupsSync } = require(${mod('groupSweep')});
+const { teardown, teardownSync, processGroup, processTree } = require(${mod('kill/index')});
+const { refusal } = require(${mod('kill/safety')});
 const { detectOrphans } = require(${mod('orphans')});
 const { clockTicksPerSecond } = require(${mod('procfs')});
 clockTicksPerSecond();
@@ -55,12 +55,11 @@ async function look() {
     dead: readFingerprint(deadPid),
     verdict: await lifelineVerdict(parent, victim, process.ppid),
     orphans: detectOrphans({ table, markers: true, patterns: [], checkpoints: [] }).map((o) => o.pid),
-    kill: safeKill(victim, 'SIGTERM'),
-    group: killGroupSync(victim.pid, { leader: victim, graceMs: 0, timeoutMs: 200 }).refused ?? null,
-    sweep: sweepGroupsSync([{ pgid: victim.pid, leader: victim }], { graceMs: 0, timeoutMs: 200 }).refused,
+    check: refusal({ kind: 'process', fp: victim }, { protectedPids: new Set(), uid: process.getuid() }) ?? null,
+    group: teardownSync([processGroup(victim.pid, victim)], { graceMs: 0, timeoutMs: 200 }),
   };
-  const tree = await killTree(victim, { graceMs: 0, timeoutMs: 200 });
-  return { ...r, tree: { refused: tree.refused ?? null, outcome: tree.processes[0].outcome, reason: tree.processes[0].reason ?? null } };
+  const tree = await teardown([processTree(victim)], { graceMs: 0, timeoutMs: 200 });
+  return { ...r, tree: { outcome: tree.processes[0].outcome, reason: tree.processes[0].reason ?? null, signals: tree.signals.length } };
 }
 let buf = '';
 process.stdin.on('data', (d) => {
@@ -79,11 +78,10 @@ interface Look {
   parentLiveness: { state: string; why: string };
   dead: { state: string };
   verdict: { state: string; reason: string };
-  group: string | null;
-  sweep: string[];
-  tree: { refused: string | null; outcome: string; reason: string | null };
+  check: { reason: string; message: string } | null;
+  group: { refusals: { reason: string; message: string }[]; signals: unknown[]; survivors: number[]; elapsedMs: number };
+  tree: { outcome: string; reason: string | null; signals: number };
   orphans: number[];
-  kill: { sent: boolean; reason?: string; message: string };
   error?: string;
 }
 
@@ -137,12 +135,16 @@ test('with its fd table full, a process calls live and dead processes "unknown",
   assert.equal(underEmfile.parentLiveness.state, 'unknown');
   assert.equal(underEmfile.dead.state, 'unknown', 'even a dead pid cannot be told apart now: unknown, not dead');
   assert.equal(underEmfile.verdict.state, 'unknown', 'the lifeline sees no death');
-  assert.equal(underEmfile.kill.sent, false);
-  assert.equal(underEmfile.kill.reason, 'unknown', underEmfile.kill.message);
-  assert.match(underEmfile.group ?? '', /cannot tell whether pid \d+ is still the recorded leader/);
-  assert.ok(underEmfile.sweep.some((r) => /cannot tell whether pid \d+ is still its recorded leader/.test(r)), JSON.stringify(underEmfile.sweep));
+  assert.equal(underEmfile.check?.reason, 'unknown', 'the safety check refuses what it cannot read');
+  const g = underEmfile.group;
+  assert.deepEqual(g.signals, [], 'nothing sent to the group');
+  assert.equal(g.refusals[0]?.reason, 'unknown');
+  assert.match(g.refusals[0].message, /cannot tell whether pid \d+ is still its recorded leader/);
+  // The hard bound: it kept looking until the bound (it might have become readable), then stopped.
+  assert.ok(g.elapsedMs >= 200 && g.elapsedMs < 3000, `gave up at the hard bound: ${g.elapsedMs} ms`);
   assert.equal(underEmfile.tree.outcome, 'refused');
   assert.equal(underEmfile.tree.reason, 'unknown');
+  assert.equal(underEmfile.tree.signals, 0);
   assert.deepEqual(underEmfile.orphans, [], 'an owner whose liveness is unknown makes no orphans (neither does a dead one nobody can see)');
   assert.ok(isAlive(victim.pid!) && livenessOf(victimFp).state === 'alive', 'the victim was not signalled');
 
@@ -153,7 +155,9 @@ test('with its fd table full, a process calls live and dead processes "unknown",
   if (!isAlive(deadPid)) assert.equal(restored.dead.state, 'dead', 'an exited pid is dead (ENOENT, and kill(pid, 0) agrees)');
   assert.equal(restored.verdict.state, 'alive');
   assert.deepEqual(restored.orphans, [ownedByDead.pid], 'the owner that is really dead makes its process an orphan; the live one does not');
-  assert.equal(restored.kill.sent, true, `the same safeKill signals once it can see: ${restored.kill.message}`);
+  assert.equal(restored.check, null, 'the same check passes once it can see');
+  assert.deepEqual(restored.group.refusals, []);
+  assert.ok(restored.group.signals.length > 0, 'and the same teardown signals the group');
   await waitForExit(victim.pid!);
 });
 

@@ -141,8 +141,8 @@ test('commands run without a shell: shell syntax in arguments stays literal', { 
 });
 
 test('dispose of a SIGSTOPped gateway falls back to SIGKILL within the budget', { skip: !linux }, async () => {
-  const { sup, marker, events } = supervise('hung', { FAKE_GATEWAY_WORKERS: '3' }, {
-    extraGroups: () => events.filter((e) => e.type === 'worker.started').map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() } })),
+  const { sup, marker, events, log } = supervise('hung', { FAKE_GATEWAY_WORKERS: '3' }, {
+    workerGroups: () => events.filter((e) => e.type === 'worker.started').map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() } })),
   });
   await sup.start();
   await waitFor(() => events.filter((e) => e.type === 'worker.started').length === 3, 'three workers');
@@ -152,6 +152,9 @@ test('dispose of a SIGSTOPped gateway falls back to SIGKILL within the budget', 
   const elapsed = Date.now() - t0;
   await waitFor(() => pidsWithMarker(marker).length === 0, 'gateway and workers gone', 5000);
   assert.ok(elapsed < 5000, `dispose took ${elapsed} ms`);
+  // It did not answer: the host swept the gateway's group and, itself, the worker groups.
+  assert.ok(log.lines.some((l) => /did not answer/.test(l)), log.lines.join('\n'));
+  assert.ok(log.lines.some((l) => /^debug teardown: 4 group\(s\)/.test(l)), log.lines.join('\n')); // the gateway's and its 3 workers'
 });
 
 test('after a crash the dead gateway\'s worker groups are swept (they have no lifeline here), then it restarts', { skip: !linux }, async () => {
@@ -159,7 +162,7 @@ test('after a crash the dead gateway\'s worker groups are swept (they have no li
   // What the registry would hold: the workers seen so far.
   const known: GatewayEvent[] = [];
   const { sup } = supervise('crash-sweep', { FAKE_GATEWAY_WORKERS: '3' }, {
-    extraGroups: () => known.map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId } })),
+    workerGroups: () => known.map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId } })),
   });
   sup.onEvent((e) => {
     if (e.type === 'worker.started') known.push(e);
@@ -173,4 +176,35 @@ test('after a crash the dead gateway\'s worker groups are swept (they have no li
   for (const pid of workers) await waitFor(() => !isAlive(pid), `worker ${pid} of the crashed gateway gone`, 8000);
   await waitFor(() => sup.current.state === 'running' && sup.current.pid !== first, 'restarted');
   await sup.dispose();
+});
+
+test('deactivate with a gateway that answers: it gets the user\'s grace (no 150 ms cap), and the host sweeps no worker group itself — each group is swept once', { skip: !linux }, async () => {
+  const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const known: GatewayEvent[] = [];
+  const { sup, marker, log } = supervise('deactivate-once', { FAKE_GATEWAY_WORKERS: '3' }, {
+    graceMs: () => 400,
+    workerGroups: () => known.map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId } })),
+  });
+  sup.onEvent((e) => {
+    if (e.type === 'worker.started') known.push(e);
+  });
+  await sup.start();
+  await waitFor(() => known.length === 3, 'three workers');
+  const t0 = Date.now();
+  await sup.dispose(2500);
+  const elapsed = Date.now() - t0;
+  await waitFor(() => pidsWithMarker(marker).length === 0, 'gateway and workers gone', 5000);
+  assert.ok(elapsed < 2500, `within the budget: ${elapsed} ms`);
+  // The gateway's workers get half its shutdown bound: 2 × 400 asks for the full 400 ms.
+  assert.ok(log.lines.some((l) => l.includes('gateway.shutdown graceMs=800')), log.lines.join('\n'));
+  const sweeps = log.lines.filter((l) => /^debug teardown: \d+ group\(s\)/.test(l));
+  assert.deepEqual(sweeps.map((l) => /(\d+) group/.exec(l)![1]), ['1'], `only the gateway's own group, by the host: ${sweeps.join(' | ')}`);
+});
+
+test('deactivate uses at most 1000 ms of a longer grace (the setting says so)', { skip: !linux }, async () => {
+  const { sup, marker, log } = supervise('deactivate-bound', {}, { graceMs: () => 3000 });
+  await sup.start();
+  await sup.dispose(2500);
+  await waitFor(() => pidsWithMarker(marker).length === 0, 'gateway gone', 5000);
+  assert.ok(log.lines.some((l) => l.includes('gateway.shutdown graceMs=2000')), log.lines.join('\n'));
 });

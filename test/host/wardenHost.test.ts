@@ -11,7 +11,7 @@ import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
 import { DEFAULT_SETTINGS } from '../../src/host/settings';
 import { WardenHost } from '../../src/host/wardenHost';
-import { killWorkerGroup } from '../../src/host/workerKill';
+import { killWorker } from '../../src/host/workerKill';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { memoryLog } from './fakeGatewaySpec';
 
@@ -101,7 +101,7 @@ test('activation never blocks on a checkpoint that is not a regular file, and ti
   assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
 });
 
-test('Kill Worker ends the worker group (its /run child included); the gateway reports the exit and the session survives', { skip: !linux }, async () => {
+test('Kill Worker asks the gateway (worker.kill), which ends the worker group (its /run child included), reports the exit and keeps the session', { skip: !linux }, async () => {
   const { host } = newHost('kill-worker');
   await host.supervisor.start();
   const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
@@ -110,8 +110,15 @@ test('Kill Worker ends the worker group (its /run child included); the gateway r
   const table = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
   const groupMembers = table.filter((n) => readProcStat(Number(n))?.pgid === worker.pgid).map(Number);
   assert.ok(groupMembers.length >= 2, `worker group has the worker and its child (${groupMembers})`);
-  const r = await killWorkerGroup(worker, 200);
+  const asked: string[] = [];
+  const request = <T>(method: string, params?: unknown, timeoutMs?: number) => {
+    asked.push(method);
+    return host.supervisor.request<T>(method, params, timeoutMs);
+  };
+  const r = await killWorker({ request, bootId: host.owner.bootId, graceMs: 200 }, sessionId, worker);
   assert.equal(r.ok, true, r.message);
+  assert.deepEqual(asked, ['worker.kill'], 'the host asked the gateway; it signalled nothing itself');
+  assert.match(r.message, /the gateway ended/);
   for (const pid of groupMembers) await waitFor(() => !isAlive(pid), `group member ${pid} gone`);
   await waitFor(() => host.model.get(sessionId) && !host.model.get(sessionId)!.worker, 'worker.exited applied to the model');
   assert.equal(host.supervisor.current.state, 'running');

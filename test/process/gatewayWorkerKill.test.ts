@@ -1,14 +1,25 @@
-// The embedded backend's worker.kill (the host's Kill Worker goes through the gateway that owns
-// the worker) and process.tree, on real processes; and the embedded protocol unchanged.
+// worker.kill: the gateway, which owns its workers, ends a session's worker group on request
+// (Kill Worker in the extension asks for this) and keeps the session — the embedded backend's
+// SessionManager does it with the teardown engine. And process.tree on the embedded backend,
+// with the embedded protocol unchanged.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { groupMembers } from '../../src/core/kill';
 import { RpcError } from '../../src/core/rpc';
+import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { backgroundGrandchild, createSession, exec, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
-import { isAlive, killTracked } from '../support/processes';
 
 after(killTracked);
-
+const posix = process.platform !== 'win32';
 const LINUX = process.platform === 'linux';
+
+interface KillReply {
+  sessionId: string;
+  killed: boolean;
+  worker: { pid: number; startTime: number; pgid: number | null } | null;
+  survivors?: number[];
+  elapsedMs?: number;
+}
 
 async function rpcError(p: Promise<unknown>): Promise<RpcError> {
   const e = await p.then(() => undefined, (x: unknown) => x);
@@ -16,25 +27,53 @@ async function rpcError(p: Promise<unknown>): Promise<RpcError> {
   return e;
 }
 
-test('worker.kill ends the worker and its group (a /run grandchild too); the session stays and gets a new worker', { skip: !LINUX }, async () => {
+test('worker.kill ends the worker and its whole group (a SIGTERM-ignoring /run child too); the session stays and gets a new worker', { skip: !posix }, async () => {
+  const g = await startHostedGateway();
+  const s = await createSession(g);
+  const out = await exec(g, s, `/run sh -c 'trap "" TERM HUP; exec sleep 1000' >/dev/null 2>&1 & echo bg=$!`);
+  const stubborn = Number(/bg=(\d+)/.exec(out)?.[1]);
+  track(stubborn);
+  const [worker] = g.workerPids();
+  await waitFor(() => groupMembers(worker)?.includes(stubborn), 'the stubborn child in the worker\'s group');
+
+  const r = await g.rpc.request<KillReply>('worker.kill', { sessionId: s }, { timeoutMs: 15_000 });
+  assert.equal(r.killed, true);
+  assert.equal(r.worker?.pid, worker);
+  assert.deepEqual(r.survivors, []);
+  assert.equal(typeof r.elapsedMs, 'number');
+  assert.equal(isAlive(worker), false, 'the worker is gone when worker.kill answers');
+  assert.equal(isAlive(stubborn), false, 'and everything in its group');
+  assert.deepEqual(groupMembers(worker), []);
+  await g.waitEvent((e) => e.type === 'worker.exited' && e.pid === worker, 'worker.exited');
+  assert.ok(!g.events.some((e) => e.type === 'session.closed' && e.sessionId === s), 'the session was not closed');
+
+  const again = await g.rpc.request<KillReply>('worker.kill', { sessionId: s });
+  assert.deepEqual([again.killed, again.worker], [false, null], 'no live worker: nothing to kill');
+  assert.equal(await exec(g, s, '/echo back'), 'back');
+  assert.notEqual(g.workerPids().at(-1), worker, 'a new worker');
+  await stopHostedGateway(g);
+});
+
+test('worker.kill takes a /run background grandchild with the group; a session that never had a worker answers killed: false', { skip: !LINUX }, async () => {
   const g = await startHostedGateway();
   const s = await createSession(g);
   const grandchild = await backgroundGrandchild(g, s);
   const [worker] = g.workerPids();
-  const r = await g.rpc.request<{ sessionId: string; killed: boolean; worker: { pid: number; pgid: number } }>('worker.kill', { sessionId: s });
+  const r = await g.rpc.request<KillReply>('worker.kill', { sessionId: s }, { timeoutMs: 15_000 });
   assert.equal(r.killed, true);
-  assert.equal(r.worker.pid, worker);
-  assert.equal(isAlive(worker), false, 'the worker is gone when worker.kill answers');
-  assert.equal(isAlive(grandchild), false, 'and everything in its group');
-  await g.waitEvent((e) => e.type === 'worker.exited' && e.pid === worker, 'worker.exited');
-  assert.equal(g.events.some((e) => e.type === 'session.closed'), false, 'the session stays');
-  assert.equal(await exec(g, s, '/echo again'), 'again');
-  assert.notEqual(g.workerPids()[1], worker, 'a new worker');
-  // No worker now? Killed: false. Unknown session: -32602.
+  assert.equal(r.worker?.pid, worker);
+  assert.equal(isAlive(grandchild), false, 'the grandchild went with the group');
   const s2 = await createSession(g);
   assert.deepEqual(await g.rpc.request('worker.kill', { sessionId: s2 }), { sessionId: s2, killed: false, worker: null });
+  await stopHostedGateway(g);
+});
+
+test('worker.kill: an unknown session or missing id is invalid params, and the gateway carries on', async () => {
+  const g = await startHostedGateway();
   assert.equal((await rpcError(g.rpc.request('worker.kill', { sessionId: 'nope' }))).code, -32602);
   assert.equal((await rpcError(g.rpc.request('worker.kill', {}))).code, -32602);
+  const s = await createSession(g);
+  assert.equal(await exec(g, s, '/echo fine'), 'fine');
   await stopHostedGateway(g);
 });
 

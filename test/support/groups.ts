@@ -1,6 +1,6 @@
 // Process groups to tear down in tests: real processes, tracked for cleanup.
 import { ChildProcess } from 'node:child_process';
-import { groupSnapshot } from '../../src/core/killGroupMembers';
+import { groupMembers } from '../../src/core/kill';
 import { isAlive, readLineMatching, spawnTracked, track, waitFor } from './processes';
 
 export interface BuiltGroup {
@@ -24,7 +24,7 @@ export async function orphanedStubbornGroup(opts: { uid?: number; gid?: number }
   const member = await readLineMatching(leader.stdout!, (l) => Number(l) || undefined);
   track(member);
   await waitFor(() => !isAlive(pgid), 'the group leader to exit');
-  await waitFor(() => groupSnapshot(pgid).members.includes(member), 'the member to be listed in the group');
+  await waitFor(() => groupMembers(pgid)?.includes(member), 'the member to be listed in the group');
   return { pgid, leader, members: [member] };
 }
 
@@ -34,8 +34,8 @@ export async function politeGroup(count = 2): Promise<BuiltGroup> {
   const leader = spawnTracked('sh', ['-c', script], { detached: true, stdio: 'ignore' });
   const pgid = leader.pid!;
   const members = await waitFor(() => {
-    const m = groupSnapshot(pgid).members;
-    return m.length === count + 1 && m;
+    const m = groupMembers(pgid);
+    return m?.length === count + 1 && m;
   }, `${count + 1} members in group ${pgid}`);
   for (const pid of members) track(pid);
   return { pgid, leader, members };

@@ -43,17 +43,19 @@ function setup(over: Partial<CommandDeps> & { answers?: Parameters<typeof fakeWi
     show: () => shownLog++,
   };
   const killed: number[] = [];
+  const killedIn: string[] = [];
   const h = createHandlers({
     window, gateway, model, log,
-    killWorker: async (w) => {
+    killWorker: async (sessionId, w) => {
       killed.push(w.pid);
+      killedIn.push(sessionId);
       return { ok: true, message: 'ended' };
     },
     refreshView: () => undefined,
     clearOrphans: async () => undefined,
     ...over,
   });
-  return { h, window, gateway, model, lines, killed, shownLog: () => shownLog };
+  return { h, window, gateway, model, lines, killed, killedIn, shownLog: () => shownLog };
 }
 
 test('every command id of DESIGN.md has a handler', () => {
@@ -90,7 +92,23 @@ test('newSession: a cancelled input box sends nothing; a label is passed through
   const b = setup({ gateway, answers: { input: ['  refactor '] } });
   await b.h['gatewayWarden.newSession']();
   assert.deepEqual(gateway.calls, [{ method: 'session.create', params: { label: 'refactor' } }]);
-  assert.equal(b.model.get('s9')?.label, 'refactor');
+});
+
+test('commands never write the model: only the gateway\'s events (and session.list) do', async () => {
+  // This gateway answers but sends no events: the model must stay as it was.
+  const gateway = fakeGateway('running', { 'session.create': { sessionId: 's9' }, 'session.close': { closed: true }, 'slash.exec': { output: 'x' } });
+  const { h, model } = setup({ gateway, answers: { input: ['label', '/echo x'], pick: [(items: { s: unknown }[]) => items[0]] } });
+  model.applyEvent({ type: 'worker.started', sessionId: 'old', pid: 5, startTime: 1, pgid: 5 });
+  const before = JSON.stringify(model.list());
+  let changes = 0;
+  model.onDidChange(() => changes++);
+  await h['gatewayWarden.newSession']();
+  await h['gatewayWarden.runSlashCommand']({ id: 'session/old', ref: { kind: 'session', sessionId: 'old' } });
+  await h['gatewayWarden.closeSession']({ id: 'session/old', ref: { kind: 'session', sessionId: 'old' } });
+  await h['gatewayWarden.stopGateway']();
+  assert.deepEqual(gateway.calls.map((c) => c.method), ['session.create', 'slash.exec', 'session.close']);
+  assert.equal(changes, 0, 'no command changed the model');
+  assert.equal(JSON.stringify(model.list()), before);
 });
 
 test('closeSession from a tree node closes that session without asking', async () => {
@@ -101,17 +119,17 @@ test('closeSession from a tree node closes that session without asking', async (
   await h['gatewayWarden.closeSession']({ id: 'session/s2', ref: { kind: 'session', sessionId: 's2' } });
   assert.deepEqual(gateway.calls, [{ method: 'session.close', params: { sessionId: 's2' } }]);
   assert.equal(window.shown.filter((s) => s.kind === 'pick').length, 0);
-  assert.deepEqual(model.list().map((s) => s.sessionId), ['s1']);
 });
 
 test('killWorker from the palette picks among sessions with workers and kills the chosen one', async () => {
-  const { h, killed, model, window } = setup({ answers: { pick: [(items: { s: { sessionId: string } }[]) => items.find((i) => i.s.sessionId === 's2')] } });
+  const { h, killed, killedIn, model, window } = setup({ answers: { pick: [(items: { s: { sessionId: string } }[]) => items.find((i) => i.s.sessionId === 's2')] } });
   model.applyEvent({ type: 'worker.started', sessionId: 's1', pid: 11, startTime: 1, pgid: 11 });
   model.applyEvent({ type: 'worker.started', sessionId: 's2', pid: 22, startTime: 2, pgid: 22 });
   model.applyEvent({ type: 'session.created', sessionId: 's3' });
   await h['gatewayWarden.killWorker']();
   assert.equal((window.shown.find((s) => s.kind === 'pick')!.items as unknown[]).length, 2, 'only sessions with workers are offered');
   assert.deepEqual(killed, [22]);
+  assert.deepEqual(killedIn, ['s2'], 'the gateway is asked by session');
 });
 
 test('a failing request becomes an error message with Show Log, never a throw', async () => {
@@ -220,7 +238,7 @@ test('runSlashCommand with no session: a cancelled input creates nothing; a comm
   await b.h['gatewayWarden.runSlashCommand']();
   assert.deepEqual(gateway.calls.map((c) => c.method), ['session.create', 'slash.exec']);
   assert.deepEqual(gateway.calls[1].params, { sessionId: 'new1', command: '/pid' });
-  assert.deepEqual(b.model.list().map((s) => s.sessionId), ['new1']);
+  assert.deepEqual(b.model.list(), [], 'the model waits for the gateway\'s session.created event');
 });
 
 test('runSlashCommand: a gateway answering session.create without an id gives a clear error', async () => {

@@ -5,7 +5,7 @@
 // frozen, so a listed pid cannot exit and be reused before its signal lands. Written once as
 // steps, driven async or blocking (exit hooks).
 import { performance } from 'node:perf_hooks';
-import { runSteps, runStepsSync, Steps } from '../steps';
+import { runSteps, runStepsSync, Steps } from '../kill/steps';
 import { parseKeyValues, readCgroupFile, readPopulated, writeCgroupFile } from './cgroupFiles';
 import { listMembers } from './cgroupMembers';
 import { CgroupRefusal, checkMembers, protectedPids, targetProblem } from './cgroupSafety';

@@ -1,14 +1,10 @@
 // The embedded backend: the gateway's own sessions and slash workers (SessionManager), exactly as
 // before backends existed — same methods, same replies, same events.
 import { Fingerprint } from '../../core/fingerprint';
-import { killGroup, killGroupSync, killTree } from '../../core/kill';
-import { RpcError, RpcErrorCode } from '../../core/rpc';
+import { describeProblems, teardownSync } from '../../core/kill';
 import type { GatewayOptions } from '../options';
 import { CloseReason, SessionManager } from '../sessions';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported, SessionCloseReason } from './backend';
-
-/** SIGTERM grace of worker.kill before SIGKILL on the worker's group. */
-const KILL_GRACE_MS = 500;
 
 export class EmbeddedBackend implements Backend {
   readonly name = 'embedded' as const;
@@ -19,7 +15,7 @@ export class EmbeddedBackend implements Backend {
     ownerMarker: string,
     owner: Fingerprint | undefined,
     workerPath: string,
-    host: BackendHost,
+    private readonly host: BackendHost,
   ) {
     this.sessions = new SessionManager({
       workerPath,
@@ -72,17 +68,7 @@ export class EmbeddedBackend implements Backend {
    */
   async killWorker(sessionId: string, clientId: string): Promise<Record<string, unknown>> {
     this.sessions.assertMayAct(sessionId, clientId, 'worker.kill');
-    const s = this.sessions.get(sessionId);
-    if (!s) throw RpcError.invalidParams(`unknown or closed session ${JSON.stringify(sessionId)}`);
-    const w = s.worker;
-    if (!w || w.exitInfo) return { sessionId, killed: false, worker: null };
-    const ids = { pid: w.pid, startTime: w.fingerprint.startTime, pgid: w.pgid };
-    const r = w.pgid !== null
-      ? await killGroup(w.pgid, { leader: w.fingerprint, graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 })
-      : await killTree(w.fingerprint, { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
-    if (r.refused) throw new RpcError(RpcErrorCode.ServerError, `worker ${w.pid} of session ${sessionId} was not killed: ${r.refused}`, ids);
-    await Promise.race([w.exited, new Promise((res) => setTimeout(res, 2000))]);
-    return { sessionId, killed: true, worker: ids, survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs) };
+    return this.sessions.killWorker(sessionId);
   }
 
   call(): Promise<unknown> {
@@ -124,9 +110,11 @@ export class EmbeddedBackend implements Backend {
     return this.sessions.closeAll(reason, workerGraceMs);
   }
 
+  /** Every worker group left, in one teardown. */
   finalSweep(): void {
-    for (const w of this.sessions.liveWorkers) {
-      if (w.pgid !== null) killGroupSync(w.pgid, { leader: w.fingerprint, firstSignal: 'SIGKILL', graceMs: 100, timeoutMs: 1000 });
-    }
+    const groups = [...this.sessions.liveWorkers].filter((w) => w.pgid !== null).map((w) => w.target);
+    if (groups.length === 0) return;
+    const problems = describeProblems(teardownSync(groups, { firstSignal: 'SIGKILL', timeoutMs: 1000 }));
+    if (problems) this.host.log(`final sweep of the worker groups: ${problems}`);
   }
 }

@@ -7,7 +7,7 @@
 // backend.call reaches any other hermes method. hermes' own exit is never relied on: on shutdown
 // and lifeline loss its gateway, every worker group and everything carrying our tag are swept.
 import { Fingerprint } from '../../core/fingerprint';
-import { killGroup, killTree, ownProcessGroup } from '../../core/kill';
+import { ownProcessGroup, processGroup, processTree, teardown } from '../../core/kill';
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import { limitReached } from '../limits';
 import type { GatewayOptions } from '../options';
@@ -339,7 +339,7 @@ export class HermesBackend implements Backend {
   }
 
   processGroups(): number[] {
-    return this.workers.groupTargets().map((t) => t.pgid);
+    return this.workers.groupTargets().flatMap((t) => (t.kind === 'group' ? [t.pgid] : []));
   }
 
   // ---- shutdown ----------------------------------------------------------------------------
@@ -534,13 +534,9 @@ export class HermesBackend implements Backend {
   /** A worker and its group (its own session's, with current hermes), or its tree (older hermes). */
   private async takeDownWorker(w: HermesWorker): Promise<{ survivors: number[]; elapsedMs: number }> {
     const leader = { pid: w.pid, startTime: w.startTime, bootId: this.program?.fingerprint?.bootId ?? '' };
-    if (w.pgid === w.pid && w.pgid !== ownProcessGroup()) {
-      const r = await killGroup(w.pgid, { leader, graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
-      if (r.refused) this.host.log(`hermes worker ${w.pid}: ${r.refused}`);
-      return { survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs) };
-    }
-    const r = await killTree(leader, { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
-    if (r.refused) this.host.log(`hermes worker ${w.pid}: ${r.refused}`);
+    const target = w.pgid === w.pid && w.pgid !== ownProcessGroup() ? processGroup(w.pgid, leader) : processTree(leader);
+    const r = await teardown([target], { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
+    if (r.refusals.length) this.host.log(`hermes worker ${w.pid}: ${r.refusals.map((x) => x.message).join('; ')}`);
     return { survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs) };
   }
 }

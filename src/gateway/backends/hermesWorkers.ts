@@ -11,8 +11,7 @@
 // down with its group (worker.reaped). When a worker exits, what is left in its group (hermes
 // ends workers per pid, so their own children survive it) is swept.
 import { Fingerprint, livenessOf } from '../../core/fingerprint';
-import { sweepGroups, SweepTarget } from '../../core/groupSweep';
-import { killTree, ownProcessGroup } from '../../core/kill';
+import { ownProcessGroup, processGroup, processTree, Target, teardown } from '../../core/kill';
 import { linuxBootId, readProcCmdline, scanLiveStatsChecked } from '../../core/procfs';
 import type { BackendHost } from './backend';
 import { StaleWorker, StaleWorkerRule, staleWorkersDue } from './hermesStaleWorkers';
@@ -126,11 +125,11 @@ export class HermesWorkerTracker {
   }
 
   /** Worker groups to sweep at teardown: each live worker's own group (not the gateway's). */
-  groupTargets(): SweepTarget[] {
+  groupTargets(): Target[] {
     const own = ownProcessGroup();
-    const out: SweepTarget[] = [];
+    const out: Target[] = [];
     for (const w of this.live.values()) {
-      if (w.pgid === w.pid && w.pgid !== own) out.push({ pgid: w.pgid, leader: this.fingerprint(w) });
+      if (w.pgid === w.pid && w.pgid !== own) out.push(processGroup(w.pgid, this.fingerprint(w)));
     }
     return out;
   }
@@ -157,8 +156,8 @@ export class HermesWorkerTracker {
     });
     this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}) ${why}`);
     if (sweep && w.pgid === w.pid && w.pgid !== ownProcessGroup()) {
-      void sweepGroups([{ pgid: w.pgid, leader: this.fingerprint(w) }], { graceMs: REMNANT_GRACE_MS, timeoutMs: REMNANT_GRACE_MS + 3000 }).then((r) => {
-        for (const why2 of r.refused) this.opts.host.log(`hermes worker ${w.pid}: ${why2}`);
+      void teardown([processGroup(w.pgid, this.fingerprint(w))], { graceMs: REMNANT_GRACE_MS, timeoutMs: REMNANT_GRACE_MS + 3000 }).then((r) => {
+        for (const why2 of r.refusals) this.opts.host.log(`hermes worker ${w.pid}: ${why2.message}`);
         if (r.survivors.length) this.opts.host.log(`hermes worker ${w.pid}: its group still has ${r.survivors.join(', ')}`);
       });
     }
@@ -192,10 +191,8 @@ export class HermesWorkerTracker {
     const ownGroup = w.pgid === w.pid && w.pgid !== ownProcessGroup();
     // Its own group when it has one (current hermes); else (older hermes: the gateway's group)
     // the worker and its descendants.
-    const r = ownGroup
-      ? await sweepGroups([{ pgid: w.pgid, leader: fp }], { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 })
-      : await killTree(fp, { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 });
-    const refused = Array.isArray(r.refused) ? r.refused : r.refused ? [r.refused] : [];
+    const r = await teardown([ownGroup ? processGroup(w.pgid, fp) : processTree(fp)], { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 });
+    const refused = r.refusals.map((x) => x.message);
     this.opts.host.emit('worker.reaped', {
       sessionId: null, pid: w.pid, startTime: w.startTime, pgid: w.pgid, sessionKey: w.sessionKey, reason: 'stale',
       staleForMs: now - s.staleSince, survivors: r.survivors, refused,

@@ -8,9 +8,7 @@
 // hermes died). Elsewhere than Linux, where neither the group members nor the tag can be listed,
 // they are what is killed (their trees, by parentage).
 import { formatFingerprint, Fingerprint, selfFingerprint } from '../../core/fingerprint';
-import { SweepTarget, sweepGroups, sweepGroupsSync } from '../../core/groupSweep';
-import { killTree, safeKill } from '../../core/kill';
-import { takeDownOwned, takeDownOwnedSync } from '../../core/lifelineTeardown';
+import { OWN_PROCESSES, processTree, Target, teardown, TeardownReport, teardownSync } from '../../core/kill';
 import { taggedProcessesSync } from '../../core/taggedProcesses';
 import { GATEWAY_TAG_ENV } from './program';
 
@@ -31,28 +29,35 @@ export interface ProgramTeardownResult {
   elapsedMs: number;
 }
 
-export async function takeDownProgram(groups: readonly SweepTarget[], graceMs: number, roots: readonly Fingerprint[] = []): Promise<ProgramTeardownResult> {
-  const t0 = Date.now();
-  const linux = process.platform === 'linux';
-  const tagged = taggedByThisGateway();
-  const [swept, own, trees] = await Promise.all([
-    groups.length ? sweepGroups(groups, { graceMs, timeoutMs: graceMs + 3000 }) : Promise.resolve(undefined),
-    takeDownOwned(graceMs, [...roots, ...tagged]),
-    linux ? Promise.resolve([]) : Promise.all(roots.map((r) => killTree(r, { graceMs, timeoutMs: graceMs + 3000 }))),
-  ]);
+/**
+ * One teardown: the tracked groups (processGroup targets), this gateway's own processes, and each
+ * root and tagged process with its descendants (tree targets: they are found by parentage where
+ * groups and tags cannot be listed).
+ */
+function targetsOf(groups: readonly Target[], roots: readonly Fingerprint[]): Target[] {
+  const trees = new Map<string, Fingerprint>();
+  for (const fp of [...roots, ...taggedByThisGateway()]) trees.set(formatFingerprint(fp), fp);
+  return [...groups, OWN_PROCESSES, ...[...trees.values()].map((fp) => processTree(fp))];
+}
+
+function summary(groups: readonly Target[], r: TeardownReport, t0: number): ProgramTeardownResult {
   return {
-    processes: own.targets.length + trees.reduce((n, t) => n + t.processes.length, 0),
+    processes: r.processes.filter((p) => p.outcome === 'killed' || p.outcome === 'survived').length,
     groups: groups.length,
-    hardKilled: own.survivors.length,
-    survivors: swept?.survivors ?? [],
-    refused: swept?.refused ?? [],
+    hardKilled: r.processes.filter((p) => p.signals.includes('SIGKILL') && p.signals.length > 1).length,
+    survivors: r.survivors,
+    refused: r.refusals.map((x) => x.message),
     elapsedMs: Date.now() - t0,
   };
 }
 
+export async function takeDownProgram(groups: readonly Target[], graceMs: number, roots: readonly Fingerprint[] = []): Promise<ProgramTeardownResult> {
+  const t0 = Date.now();
+  const r = await teardown(targetsOf(groups, roots), { graceMs, timeoutMs: graceMs + 3000 });
+  return summary(groups, r, t0);
+}
+
 /** Blocking SIGKILL of the same set (exit paths, where timers may never fire). */
-export function takeDownProgramSync(groups: readonly SweepTarget[], roots: readonly Fingerprint[] = []): void {
-  if (groups.length) sweepGroupsSync(groups, { graceMs: 0, timeoutMs: 1000, firstSignal: 'SIGKILL' });
-  takeDownOwnedSync(0, [...roots, ...taggedByThisGateway()]);
-  if (process.platform !== 'linux') for (const r of roots) safeKill(r, 'SIGKILL');
+export function takeDownProgramSync(groups: readonly Target[], roots: readonly Fingerprint[] = []): void {
+  teardownSync(targetsOf(groups, roots), { firstSignal: 'SIGKILL', timeoutMs: 1000 });
 }

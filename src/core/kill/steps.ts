@@ -1,6 +1,6 @@
-// Teardowns are written once, as generators that yield "sleep this many ms", and driven either
-// asynchronously (normal paths) or blocking (deactivate fallbacks and 'exit' handlers, where
-// pending timers never fire).
+// The teardown is written once, as a generator that yields "sleep this many ms", and driven
+// either asynchronously (normal paths) or blocking (exit handlers and deactivate fallbacks,
+// where pending timers never fire).
 
 export type Steps<T> = Generator<number, T, void>;
 
@@ -21,6 +21,6 @@ export function runStepsSync<T>(steps: Steps<T>): T {
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** Blocks the thread for `ms` without spinning. */
-export function sleepSync(ms: number): void {
+function sleepSync(ms: number): void {
   if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
 }

@@ -1,13 +1,14 @@
 // "Never signal a reused pid", with the reuse real: the kernel is made to hand a recorded
 // leader's pid to a stranger that leads a group of its own (ns_last_pid; skipped without the
-// privilege). Every kill path that takes a recorded leader must refuse and leave it running.
+// privilege). The engine, given the recorded leader as a group or as a tree root, async or
+// blocking, must refuse and leave the stranger running.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fingerprint, fingerprintOf, isSameProcess } from '../../src/core/fingerprint';
-import { killGroup, killGroupSync, killTree, safeKill } from '../../src/core/kill';
-import { sweepGroups, sweepGroupsSync } from '../../src/core/groupSweep';
-import { killTracked, spawnTracked, waitFor, waitForExit } from '../support/processes';
-import { pidReuseUnavailable, spawnOnPid } from '../support/pidReuse';
+import { Fingerprint, fingerprintOf, isSameProcess } from '../../../src/core/fingerprint';
+import { processGroup, processTree, teardown, teardownSync } from '../../../src/core/kill';
+import { refusal } from '../../../src/core/kill/safety';
+import { killTracked, spawnTracked, waitFor, waitForExit } from '../../support/processes';
+import { pidReuseUnavailable, spawnOnPid } from '../../support/pidReuse';
 
 after(killTracked);
 const noReuse = pidReuseUnavailable();
@@ -37,24 +38,21 @@ async function reusedLeader(): Promise<{ recorded: Fingerprint; stranger: Finger
   assert.fail(`could not hand a recorded leader's pid to a stranger (taken by others first: ${taken.join(', ') || 'none'}; same clock tick every other time)`);
 }
 
-test('a reused leader pid: killGroup, killGroupSync, sweepGroups, sweepGroupsSync, killTree and safeKill all refuse', { skip: noReuse }, async () => {
+test('a reused leader pid: teardown and teardownSync refuse it as a group leader and as a tree root; so does the safety check', { skip: noReuse }, async () => {
   const { recorded, stranger } = await reusedLeader();
   const pgid = recorded.pid;
-  const opts = { graceMs: 50, timeoutMs: 500, leader: recorded };
+  const opts = { graceMs: 50, timeoutMs: 500 };
 
-  const a = await killGroup(pgid, opts);
-  assert.match(a.refused ?? '', /another process/);
+  const a = await teardown([processGroup(pgid, recorded)], opts);
+  assert.match(a.refusals.map((x) => x.message).join('\n'), /another process/);
   assert.deepEqual(a.signals, []);
-  const b = killGroupSync(pgid, opts);
-  assert.match(b.refused ?? '', /another process/);
-  const c = await sweepGroups([{ pgid, leader: recorded }], opts);
-  assert.match(c.refused.join('\n'), /another process/);
-  const d = sweepGroupsSync([{ pgid, leader: recorded }], { ...opts, firstSignal: 'SIGKILL' });
-  assert.match(d.refused.join('\n'), /another process/);
-  const e = await killTree(recorded, opts);
+  const b = teardownSync([processGroup(pgid, recorded)], { ...opts, firstSignal: 'SIGKILL' });
+  assert.match(b.refusals.map((x) => x.message).join('\n'), /another process/);
+  assert.deepEqual(b.signals, []);
+  const e = await teardown([processTree(recorded)], opts);
   assert.equal(e.processes[0].outcome, 'already-gone');
   assert.deepEqual(e.processes[0].signals, []);
-  assert.equal(safeKill(recorded, 'SIGKILL').reason, 'reused');
+  assert.equal(refusal({ kind: 'process', fp: recorded }, { protectedPids: new Set(), uid: process.getuid?.() })?.reason, 'reused');
 
   assert.ok(isSameProcess(stranger), 'the stranger holding the pid was never signalled');
 });

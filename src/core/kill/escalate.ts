@@ -1,0 +1,433 @@
+// The escalate-until-empty loop, the only one in core: one membership look per poll for all
+// targets together, the safety check right before every signal, SIGTERM → grace → SIGKILL,
+// and SIGKILL again for every member that turns up, until every target is empty or the hard
+// bound passes. It escalates on what is still alive, not on a leader: hermes' PTY teardown
+// stopped once the leader had exited and left SIGHUP-ignoring grandchildren running.
+//
+// Polls are cheap: they re-read only the members already known (O(members), where the platform
+// can read one process); the whole table is scanned before each signal phase and whenever every
+// known member of a target is gone, to find newcomers (a fork since the last scan) or prove the
+// target empty. A group that answers kill(-pgid, 0) with ESRCH is empty without any scan.
+import { performance } from 'node:perf_hooks';
+import * as os from 'node:os';
+import { Fingerprint, formatFingerprint, isFingerprint, selfFingerprint } from '../fingerprint';
+import { OWNER_ENV, PARENT_ENV } from '../ownerMarker';
+import { Guard, Refusal, refusal } from './safety';
+import {
+  canReadMarkers, canReadOne, fingerprintOfRow, groupIsEmpty, markerOf, ownProcessGroup, readFingerprint, readOne, Row, scanTable,
+} from './source';
+import type { Steps } from './steps';
+import { DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
+
+/** This process's parent when the engine was loaded (early: before anything could re-parent us). */
+const PARENT_AT_LOAD = process.ppid;
+/** SIGKILL is always sent, and given this long, before survivors are reported. */
+const KILL_SETTLE_MS = 100;
+const MAX_POLL_MS = 10;
+
+interface Member {
+  pid: number;
+  /** As first seen; undefined where the scan has no start times (filled in before its first signal). */
+  fp?: Fingerprint;
+  entry: ProcessOutcome;
+  /** The latest signal that reached it. */
+  sent?: NodeJS.Signals;
+  /** Why the last check could not tell whether it may be signalled (retried on every poll). */
+  unknown?: string;
+  set: TargetState;
+}
+
+interface TargetState {
+  target: Target;
+  live: Set<Member>;
+  done: boolean;
+  /** Group: the last scan listed every member (the uid check needs them all). */
+  listed: boolean;
+  /** Group: why the last check could not tell (retried). */
+  unknown?: string;
+  /** Tree: the root has been taken in. */
+  rooted: boolean;
+  /** Tree: pids vetoed by `spare` (with their subtrees). */
+  spared: Set<number>;
+}
+
+export function* escalate(targets: readonly Target[], opts: TeardownOptions = {}): Steps<TeardownReport> {
+  return yield* new Teardown(targets, opts).run();
+}
+
+class Teardown {
+  private readonly t0 = performance.now();
+  private readonly report: TeardownReport = { processes: [], signals: [], refusals: [], survivors: [], elapsedMs: 0 };
+  private readonly sets: TargetState[];
+  private readonly members = new Map<number, Member>();
+  private readonly left: number[] = [];
+  private guard?: Guard;
+  /** Own target: candidates whose marker was read already (`pid:startTime`). */
+  private readonly markerChecked = new Set<string>();
+
+  constructor(targets: readonly Target[], private readonly opts: TeardownOptions) {
+    // Groups first: a process a group takes in is signalled through its group, not one by one.
+    const order = { group: 0, tree: 1, own: 2 } as const;
+    this.sets = [...targets]
+      .sort((a, b) => order[a.kind] - order[b.kind])
+      .map((target) => ({ target, live: new Set(), done: false, listed: false, rooted: false, spared: new Set() }));
+  }
+
+  *run(): Steps<TeardownReport> {
+    const bad = this.validate();
+    if (bad) {
+      this.report.refusals.push({ reason: 'error', message: bad });
+      return this.finish();
+    }
+    for (const s of this.sets) this.precheck(s);
+    const graceMs = this.opts.graceMs ?? DEFAULT_GRACE_MS;
+    const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = this.t0 + timeoutMs;
+    let signal: NodeJS.Signals = this.opts.firstSignal ?? 'SIGTERM';
+    const graceEnd = Math.min(this.t0 + graceMs, deadline);
+    let phaseStart = this.t0;
+    let full = true;
+    let pollMs = 1;
+    for (;;) {
+      if (this.allDone()) return this.finish();
+      if (!full) full = this.poll();
+      if (full) this.scan();
+      if (this.allDone()) return this.finish();
+      if (this.signalAll(signal)) pollMs = 1;
+      if (this.allDone()) return this.finish();
+      const now = performance.now();
+      if (signal === 'SIGKILL') {
+        if (now >= deadline && now >= phaseStart + KILL_SETTLE_MS) return this.finish();
+      } else if (now >= graceEnd) {
+        // Escalate, after a fresh look at everyone (and their uids).
+        signal = 'SIGKILL';
+        phaseStart = now;
+        full = true;
+        continue;
+      }
+      const wakeAt = signal === 'SIGKILL' ? Math.max(deadline, phaseStart + KILL_SETTLE_MS) : graceEnd;
+      yield Math.max(0, Math.min(pollMs, wakeAt - now));
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      full = !canReadOne;
+    }
+  }
+
+  private validate(): string | undefined {
+    for (const key of ['graceMs', 'timeoutMs'] as const) {
+      const v = this.opts[key];
+      if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) return `${key} must be a non-negative number, got ${String(v)}`;
+    }
+    const first = this.opts.firstSignal;
+    if (first !== undefined && !(typeof first === 'string' && first in os.constants.signals)) return `unknown signal: ${String(first)}`;
+    return undefined;
+  }
+
+  /** Refusals that need no look at the table, and groups already empty (no scan needed then). */
+  private precheck(s: TargetState): void {
+    const t = s.target;
+    if (t.kind === 'group') {
+      if (!Number.isSafeInteger(t.pgid) || t.pgid <= 1) this.refuseTarget(s, refusal({ kind: 'group', pgid: t.pgid, members: [] }, { protectedPids: new Set() })!);
+      else if (groupIsEmpty(t.pgid)) s.done = true;
+    } else if (t.kind === 'tree' && !isFingerprint(t.root)) {
+      this.refuseTarget(s, { reason: 'error', message: `not a process fingerprint: ${JSON.stringify(t.root)}` });
+    }
+  }
+
+  private allDone(): boolean {
+    return this.sets.every((s) => s.done);
+  }
+
+  // ---- membership ------------------------------------------------------------------------
+
+  /** One pass over the table for every target: who is gone, who is new. */
+  private scan(): void {
+    const table = scanTable();
+    const byPid = new Map<number, Row>();
+    const children = new Map<number, Row[]>();
+    for (const r of table.rows) {
+      byPid.set(r.pid, r);
+      const list = children.get(r.ppid);
+      if (list) list.push(r);
+      else children.set(r.ppid, [r]);
+    }
+    this.guard ??= guardFrom(byPid);
+    for (const m of [...this.members.values()]) {
+      const row = byPid.get(m.pid) ?? (table.complete ? 'gone' : readOne(m.pid));
+      this.recheck(m, row);
+    }
+    for (const s of this.sets) {
+      if (s.done) continue;
+      const t = s.target;
+      if (t.kind === 'group') {
+        for (const r of table.rows) if (r.pgid === t.pgid) this.adopt(s, r);
+        s.listed = table.complete;
+      } else if (t.kind === 'tree') {
+        this.adoptTree(s, t.root, t.spare, children);
+      } else {
+        this.adoptOwn(s, t.markedSince, byPid, children);
+      }
+      if (s.live.size === 0 && (table.complete || (t.kind === 'group' && groupIsEmpty(t.pgid)))) s.done = true;
+    }
+  }
+
+  /** Re-reads the known members only. Returns whether a full scan is needed now. */
+  private poll(): boolean {
+    for (const m of [...this.members.values()]) this.recheck(m, readOne(m.pid));
+    let full = false;
+    for (const s of this.sets) {
+      if (s.done || s.live.size > 0) continue;
+      // Every known member is gone: empty, or someone joined since the last scan.
+      if (s.target.kind === 'group' && groupIsEmpty(s.target.pgid)) s.done = true;
+      else full = true;
+    }
+    return full;
+  }
+
+  private recheck(m: Member, now: Row | 'gone' | 'unknown'): void {
+    if (now === 'unknown') return; // only proof ends a member
+    if (now === 'gone') return this.settle(m, 'gone');
+    if (m.fp && now.startTime !== undefined && now.startTime !== m.fp.startTime) return this.settle(m, 'reused'); // its pid is another process now
+    const t = m.set.target;
+    if (t.kind === 'group' && now.pgid !== t.pgid) {
+      // setsid/setpgid: a group signal no longer reaches it, and a group is not followed.
+      this.drop(m, 'survived', `pid ${m.pid} left group ${t.pgid} during the teardown; not followed`);
+      this.left.push(m.pid);
+    }
+  }
+
+  private adopt(s: TargetState, row: Row): Member | undefined {
+    if (this.members.has(row.pid)) return undefined;
+    const m: Member = { pid: row.pid, fp: fingerprintOfRow(row), set: s, entry: { pid: row.pid, outcome: 'survived', message: '', signals: [] } };
+    this.members.set(m.pid, m);
+    s.live.add(m);
+    this.report.processes.push(m.entry);
+    return m;
+  }
+
+  /**
+   * The root, then every descendant of a live member (parents before children) — but only once
+   * the root has passed the safety check: the tree of a process we may not signal, or cannot
+   * tell about yet, is not entered.
+   */
+  private adoptTree(s: TargetState, root: Fingerprint, spare: Spare | undefined, children: Map<number, Row[]>): void {
+    if (!s.rooted) {
+      let m = this.members.get(root.pid);
+      if (!m) {
+        m = this.adopt(s, { pid: root.pid, ppid: 0, pgid: 0 });
+        if (!m) return;
+        m.fp = root;
+      }
+      const r = refusal({ kind: 'process', fp: root }, this.guard!);
+      if (r?.reason === 'gone' || r?.reason === 'reused') return this.settle(m, r.reason);
+      if (r?.reason === 'unknown') return void (m.unknown = r.message);
+      if (r) return this.refuseTarget(s, r);
+      s.rooted = true;
+    }
+    this.adoptDescendants(s, [...s.live].map((m) => m.pid), children, (r) => {
+      if (s.spared.has(r.pid)) return false;
+      const why = spare?.({ pid: r.pid, ppid: r.ppid, owner: markerOf(r.pid, OWNER_ENV) });
+      if (why === undefined) return true;
+      s.spared.add(r.pid);
+      this.report.processes.push({ pid: r.pid, outcome: 'refused', reason: 'protected', message: `pid ${r.pid} spared: ${why}`, signals: [] });
+      return false;
+    });
+  }
+
+  /** Our group (when we lead one), processes carrying our marker, and every descendant of these and of us. */
+  private adoptOwn(s: TargetState, markedSince: number | undefined, byPid: Map<number, Row>, children: Map<number, Row[]>): void {
+    const self = byPid.get(process.pid);
+    const ownGroup = self ? self.pgid : ownProcessGroup();
+    if (ownGroup === process.pid) for (const r of byPid.values()) if (r.pgid === ownGroup && r.pid !== process.pid) this.adopt(s, r);
+    if (canReadMarkers && self?.startTime !== undefined && markedSince !== Infinity) this.adoptMarked(s, { ...self, startTime: self.startTime }, Math.max(self.startTime, markedSince ?? 0), byPid);
+    this.adoptDescendants(s, [process.pid, ...[...s.live].map((m) => m.pid)], children, () => true);
+  }
+
+  /**
+   * Processes that carry our marker but left our tree. Only the top of such a subtree is read,
+   * once per teardown: a process started after us (and after `since`, the first one given our
+   * marker) whose parent was not (it was re-parented to a reaper), that is in our session or
+   * leads its own (setsid) or one whose leader is gone.
+   * Our parent's other children are our siblings, not our descendants, while it is still our
+   * parent (it is one of our programs, never a subreaper).
+   */
+  private adoptMarked(s: TargetState, self: Row & { startTime: number }, since: number, byPid: Map<number, Row>): void {
+    let value: string;
+    try {
+      value = formatFingerprint(selfFingerprint());
+    } catch {
+      return;
+    }
+    const siblingsOf = process.ppid === PARENT_AT_LOAD ? process.ppid : undefined;
+    for (const r of byPid.values()) {
+      if (r.startTime === undefined || r.startTime < since || r.ppid === siblingsOf || this.members.has(r.pid) || r.pid === process.pid) continue;
+      const parentStart = byPid.get(r.ppid)?.startTime;
+      if (parentStart !== undefined && parentStart >= self.startTime) continue;
+      if (r.sid !== undefined && r.sid !== self.sid && r.sid !== r.pid && byPid.has(r.sid)) continue;
+      const key = `${r.pid}:${r.startTime}`;
+      if (this.markerChecked.has(key)) continue;
+      this.markerChecked.add(key);
+      if (markerOf(r.pid, PARENT_ENV) === value) this.adopt(s, r);
+    }
+  }
+
+  private adoptDescendants(s: TargetState, from: number[], children: Map<number, Row[]>, admit: (r: Row) => boolean): void {
+    const queue = [...from];
+    const seen = new Set<number>(queue);
+    while (queue.length) {
+      for (const c of children.get(queue.shift()!) ?? []) {
+        if (seen.has(c.pid)) continue;
+        seen.add(c.pid);
+        // Members of another target are walked through: their descendants may be ours.
+        if (this.members.has(c.pid) || admit(c)) {
+          this.adopt(s, c);
+          queue.push(c.pid);
+        }
+      }
+    }
+  }
+
+  // ---- signals ---------------------------------------------------------------------------
+
+  /** Sends `signal` to every target member it has not reached yet. Returns whether any was sent. */
+  private signalAll(signal: NodeJS.Signals): boolean {
+    let sent = false;
+    for (const s of this.sets) {
+      if (s.done) continue;
+      if (s.target.kind === 'group') sent = this.signalGroup(s, s.target.pgid, s.target.leader, s.target.hung ? 'SIGKILL' : signal) || sent;
+      else for (const m of [...s.live]) if (m.sent !== signal) sent = this.signalProcess(m, signal) || sent;
+    }
+    return sent;
+  }
+
+  private signalGroup(s: TargetState, pgid: number, leader: Fingerprint | undefined, signal: NodeJS.Signals): boolean {
+    const live = [...s.live];
+    // Nothing listed and nothing known (an incomplete scan): say why it cannot be signalled.
+    if (live.length === 0 && s.listed) return false;
+    if (live.length > 0 && live.every((m) => m.sent === signal)) return false;
+    const pids = live.map((m) => m.pid);
+    const r = refusal({ kind: 'group', pgid, leader, members: s.listed ? pids : undefined }, this.guard!);
+    if (r?.reason === 'unknown') {
+      s.unknown = r.message;
+      return false;
+    }
+    if (r) {
+      this.refuseTarget(s, r);
+      return false;
+    }
+    try {
+      process.kill(-pgid, signal);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ESRCH') {
+        for (const m of live) this.settle(m, 'gone');
+        s.done = true;
+      } else {
+        this.refuseTarget(s, code === 'EPERM'
+          ? { reason: 'other-user', message: `not permitted to signal group ${pgid} (EPERM)` }
+          : { reason: 'error', message: `kill(-${pgid}, ${signal}) failed: ${(e as Error).message}` });
+      }
+      return false;
+    }
+    s.unknown = undefined;
+    for (const m of live) {
+      m.sent = signal;
+      m.entry.signals.push(signal);
+    }
+    this.report.signals.push({ signal, atMs: this.since(), pgid, members: pids });
+    return true;
+  }
+
+  private signalProcess(m: Member, signal: NodeJS.Signals): boolean {
+    if (!m.fp) {
+      const now = readFingerprint(m.pid);
+      if (now.state === 'dead') return this.settle(m, 'gone'), false;
+      if (now.state === 'unknown') return (m.unknown = `cannot tell which process pid ${m.pid} is (${now.why}); not signalled`), false;
+      m.fp = now.fingerprint;
+    }
+    const r = refusal({ kind: 'process', fp: m.fp }, this.guard!);
+    if (r?.reason === 'gone' || r?.reason === 'reused') return this.settle(m, r.reason), false;
+    if (r?.reason === 'unknown') return (m.unknown = r.message), false;
+    if (r) return this.refuseMember(m, r), false;
+    try {
+      process.kill(m.pid, signal);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ESRCH') this.settle(m, 'gone');
+      else this.refuseMember(m, code === 'EPERM'
+        ? { reason: 'other-user', message: `not permitted to signal pid ${m.pid} (EPERM)` }
+        : { reason: 'error', message: `kill(${m.pid}, ${signal}) failed: ${(e as Error).message}` });
+      return false;
+    }
+    m.unknown = undefined;
+    m.sent = signal;
+    m.entry.signals.push(signal);
+    this.report.signals.push({ signal, atMs: this.since(), pid: m.pid, members: [m.pid] });
+    return true;
+  }
+
+  // ---- outcomes --------------------------------------------------------------------------
+
+  /** A member that is no longer the process we took in: killed by us, or gone on its own. */
+  private settle(m: Member, why: 'gone' | 'reused'): void {
+    const sigs = m.entry.signals;
+    if (sigs.length) this.drop(m, 'killed', `pid ${m.pid} exited after ${sigs.join(', ')}`);
+    else if (why === 'gone') this.drop(m, 'already-gone', `pid ${m.pid} had already exited`, 'gone');
+    else this.drop(m, 'already-gone', `pid ${m.pid} had been reused by another process; not signalled`, 'reused');
+  }
+
+  private refuseMember(m: Member, r: Refusal): void {
+    this.drop(m, 'refused', r.message, r.reason);
+    this.report.refusals.push({ ...r, pid: m.pid });
+  }
+
+  private refuseTarget(s: TargetState, r: Refusal): void {
+    for (const m of [...s.live]) this.drop(m, 'refused', r.message, r.reason);
+    s.done = true;
+    const t = s.target;
+    this.report.refusals.push({ ...r, ...(t.kind === 'group' ? { pgid: t.pgid } : t.kind === 'tree' && isFingerprint(t.root) ? { pid: t.root.pid } : {}) });
+  }
+
+  private drop(m: Member, outcome: ProcessOutcome['outcome'], message: string, reason?: ProcessOutcome['reason']): void {
+    Object.assign(m.entry, { outcome, message }, reason ? { reason } : {});
+    this.members.delete(m.pid);
+    m.set.live.delete(m);
+  }
+
+  private finish(): TeardownReport {
+    for (const m of this.members.values()) {
+      if (m.entry.signals.length) {
+        Object.assign(m.entry, { outcome: 'survived', message: `pid ${m.pid} still alive after ${m.entry.signals.join(', ')}` });
+      } else {
+        const message = m.unknown ?? m.set.unknown ?? `pid ${m.pid} was never signalled`;
+        Object.assign(m.entry, { outcome: 'refused', reason: 'unknown', message });
+        this.report.refusals.push({ reason: 'unknown', message, pid: m.pid });
+      }
+      this.report.survivors.push(m.pid);
+    }
+    for (const s of this.sets) {
+      const t = s.target;
+      if (s.done || t.kind !== 'group' || s.live.size > 0) continue;
+      // Nothing listed, yet the group still answers kill(-pgid, 0).
+      this.report.refusals.push({ reason: 'unknown', pgid: t.pgid, message: s.unknown ?? `group ${t.pgid}: its members could not be listed and it still answers signal 0` });
+    }
+    this.report.survivors.push(...this.left);
+    this.report.elapsedMs = this.since();
+    return this.report;
+  }
+
+  private since(): number {
+    return Math.round((performance.now() - this.t0) * 10) / 10;
+  }
+}
+
+/** PID 1, this process, its ancestors and its own group are never signalled; nor is another uid's process. */
+function guardFrom(byPid: Map<number, Row>): Guard {
+  const protectedPids = new Set<number>([1, process.pid, process.ppid]);
+  for (let pid = process.ppid, n = 0; pid > 1 && n < 4096; n++) {
+    protectedPids.add(pid);
+    const up = byPid.get(pid)?.ppid;
+    if (up === undefined) break;
+    pid = up;
+  }
+  return { protectedPids, ownGroup: byPid.get(process.pid)?.pgid ?? ownProcessGroup(), uid: process.getuid?.() };
+}

@@ -1,0 +1,98 @@
+// The one check made right before every signal the engine sends, to one process or to a whole
+// group. What remains is the few microseconds between this read and kill(2), which Node cannot
+// close (no pidfd_send_signal).
+import { Fingerprint, formatFingerprint, isFingerprint } from '../fingerprint';
+import { readFingerprint, uidOf } from './source';
+
+/** 'unknown': whether it is still the recorded process (or whose it is) could not be read now — never guessed. */
+export type RefusalReason = 'gone' | 'reused' | 'other-user' | 'protected' | 'unknown' | 'error';
+
+export interface Refusal {
+  reason: RefusalReason;
+  message: string;
+}
+
+/** What is never signalled, and whose processes may be: fixed for one teardown. */
+export interface Guard {
+  /** PID 1, this process and its ancestors. */
+  protectedPids: ReadonlySet<number>;
+  /** This process's own group: a group signal would reach us too. */
+  ownGroup?: number;
+  /** Our uid; undefined on Windows (no uids). */
+  uid?: number;
+}
+
+export type Subject =
+  | { kind: 'process'; fp: Fingerprint }
+  /** `members`: the live members a scan just listed; undefined when they could not be listed. */
+  | { kind: 'group'; pgid: number; leader?: Fingerprint; members: readonly number[] | undefined };
+
+/** Why `subject` must not be signalled now, or undefined when it may be. Never throws. */
+export function refusal(subject: Subject, guard: Guard): Refusal | undefined {
+  try {
+    return subject.kind === 'process' ? processRefusal(subject.fp, guard) : groupRefusal(subject, guard);
+  } catch (e) {
+    return { reason: 'error', message: `could not check: ${(e as Error)?.message ?? String(e)}` };
+  }
+}
+
+function processRefusal(fp: Fingerprint, guard: Guard): Refusal | undefined {
+  if (!isFingerprint(fp)) return { reason: 'error', message: `not a process fingerprint: ${JSON.stringify(fp)}` };
+  const prot = protectedWhy(fp.pid, guard);
+  if (prot) return { reason: 'protected', message: `pid ${fp.pid} is ${prot}; never signalled` };
+  return identityRefusal(fp, 'pid') ?? ownerRefusal(fp.pid, guard);
+}
+
+function groupRefusal(g: { pgid: number; leader?: Fingerprint; members: readonly number[] | undefined }, guard: Guard): Refusal | undefined {
+  const { pgid, leader, members } = g;
+  if (!Number.isSafeInteger(pgid) || pgid <= 0) return { reason: 'error', message: `not a process group id: ${String(pgid)}` };
+  if (pgid === 1) return { reason: 'protected', message: 'pgid 1 is init\'s group; never signalled' };
+  if (pgid === guard.ownGroup) return { reason: 'protected', message: `group ${pgid} is this process's own group; never signalled as a group` };
+  if (leader !== undefined) {
+    if (!isFingerprint(leader) || leader.pid !== pgid) return { reason: 'error', message: `leader ${JSON.stringify(leader)} is not the leader of group ${pgid}` };
+    // A pid stays reserved while it names a live group, so a dead leader with live members is
+    // fine; a live pid === pgid with another fingerprint means the group we meant is gone.
+    const r = identityRefusal(leader, 'leader');
+    if (r && r.reason !== 'gone') return { reason: r.reason, message: `group ${pgid}: ${r.message}` };
+  }
+  if (members === undefined) return { reason: 'unknown', message: `group ${pgid}: its members cannot be listed now; not signalled` };
+  for (const pid of members) {
+    const prot = protectedWhy(pid, guard);
+    if (prot) return { reason: 'protected', message: `group ${pgid} holds pid ${pid}, ${prot}; never signalled` };
+    const r = ownerRefusal(pid, guard);
+    if (r && r.reason !== 'gone') return { reason: r.reason, message: `group ${pgid}: ${r.message}` }; // gone: exited meanwhile
+  }
+  return undefined;
+}
+
+/** Is `fp.pid` still that process? A failed look is 'unknown', never a yes. */
+function identityRefusal(fp: Fingerprint, what: 'pid' | 'leader'): Refusal | undefined {
+  const now = readFingerprint(fp.pid);
+  if (now.state === 'dead') return { reason: 'gone', message: `pid ${fp.pid} has exited (${now.why})` };
+  if (now.state === 'unknown') {
+    const recorded = what === 'leader' ? 'its recorded leader' : 'the recorded process';
+    return { reason: 'unknown', message: `cannot tell whether pid ${fp.pid} is still ${recorded} ${formatFingerprint(fp)} (${now.why}); not signalled` };
+  }
+  const seen = now.fingerprint;
+  if (seen.bootId !== fp.bootId) return { reason: 'reused', message: `pid ${fp.pid} was recorded in another boot (${fp.bootId}, now ${seen.bootId}); it is another process` };
+  if (seen.startTime !== fp.startTime) {
+    return { reason: 'reused', message: `pid ${fp.pid} now belongs to another process (start time ${seen.startTime}, recorded ${fp.startTime}); not signalled` };
+  }
+  return undefined;
+}
+
+function ownerRefusal(pid: number, guard: Guard): Refusal | undefined {
+  if (guard.uid === undefined) return undefined; // Windows: no uids
+  const owner = uidOf(pid);
+  if (owner.state === 'gone') return { reason: 'gone', message: `pid ${pid} has exited` };
+  if (owner.state === 'unknown') return { reason: 'unknown', message: `cannot tell whose process pid ${pid} is (${owner.why}); not signalled` };
+  if (owner.value !== guard.uid) return { reason: 'other-user', message: `pid ${pid} belongs to uid ${owner.value}, not to us (uid ${guard.uid})` };
+  return undefined;
+}
+
+function protectedWhy(pid: number, guard: Guard): string | undefined {
+  if (pid === 1) return 'init (pid 1)';
+  if (pid === process.pid) return 'this process';
+  if (guard.protectedPids.has(pid)) return 'an ancestor of this process';
+  return undefined;
+}

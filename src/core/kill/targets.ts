@@ -1,0 +1,84 @@
+// What a teardown takes down (its targets) and what it reports back.
+import type { Fingerprint } from '../fingerprint';
+import type { Refusal, RefusalReason } from './safety';
+
+/** Vetoes a descendant of a tree (and everything below it), saying why; e.g. another live window's. */
+export type Spare = (p: { pid: number; ppid: number; owner?: string }) => string | undefined;
+
+export type Target =
+  /**
+   * A process group we own: signalled as a group (kill(-pgid)) until no live member is left.
+   * `hung`: its leader cannot act on SIGTERM (stopped, or not answering): SIGKILL from the start.
+   */
+  | { kind: 'group'; pgid: number; leader?: Fingerprint; hung?: boolean }
+  /** A process we do not own as a group, and every descendant, snapshotted before the first signal. */
+  | { kind: 'tree'; root: Fingerprint; spare?: Spare }
+  /**
+   * What this process started: its own group when it leads one (itself excepted), its
+   * descendants, and every process carrying its fingerprint in PARENT_ENV (a double fork that
+   * left both the group and the tree still carries it; Linux only, where it can be read).
+   * `markedSince`: the start time (Fingerprint units) of the first process it gave its marker
+   * to — no older process can carry it, so none is read; Infinity: it gave it to none.
+   */
+  | { kind: 'own'; markedSince?: number };
+
+export function processGroup(pgid: number, leader?: Fingerprint, hung = false): Target {
+  return { kind: 'group', pgid, ...(leader ? { leader } : {}), ...(hung ? { hung } : {}) };
+}
+
+export function processTree(root: Fingerprint, spare?: Spare): Target {
+  return spare ? { kind: 'tree', root, spare } : { kind: 'tree', root };
+}
+
+export function ownProcesses(markedSince?: number): Target {
+  return markedSince === undefined ? { kind: 'own' } : { kind: 'own', markedSince };
+}
+
+export const OWN_PROCESSES: Target = ownProcesses();
+
+export interface TeardownOptions {
+  /** Time the first signal gets before SIGKILL (default 500 ms). */
+  graceMs?: number;
+  /** The hard bound: give up and report survivors after this long (default 5000 ms); SIGKILL is always sent and given 100 ms first. */
+  timeoutMs?: number;
+  /** Default SIGTERM; SIGKILL on exit paths. */
+  firstSignal?: NodeJS.Signals;
+}
+
+export const DEFAULT_GRACE_MS = 500;
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+export type Outcome = 'killed' | 'already-gone' | 'refused' | 'survived';
+
+export interface ProcessOutcome {
+  pid: number;
+  outcome: Outcome;
+  /** For 'refused' (and 'already-gone': 'gone' or 'reused'). */
+  reason?: RefusalReason;
+  message: string;
+  /** Signals that reached it (directly or through its group), in order. */
+  signals: string[];
+}
+
+export interface SignalStep {
+  signal: string;
+  /** Milliseconds since the teardown started. */
+  atMs: number;
+  /** Sent to this group … */
+  pgid?: number;
+  /** … or to this one process. */
+  pid?: number;
+  /** The live members it was meant for, as last seen. */
+  members: number[];
+}
+
+export interface TeardownReport {
+  /** Every process seen as a member, in the order first seen. */
+  processes: ProcessOutcome[];
+  signals: SignalStep[];
+  /** What was not signalled, and why (a target, a process, or the whole call). */
+  refusals: (Refusal & { pid?: number; pgid?: number })[];
+  /** Live members left at the hard bound. */
+  survivors: number[];
+  elapsedMs: number;
+}
