@@ -101,6 +101,18 @@ test('hermes (fake): the tree shows the hermes gateway and the session\'s real s
     await waitFor(() => !rows(ui).some((n) => n.label === 'Stale worker'), 'the stale row to go once the gateway reaped it', 15_000);
     await waitFor(() => !isAlive(stale.pid), `stale worker ${stale.pid} gone from the process table`, 5000);
     assert.equal(fake.notifications.filter((n) => n.kind === 'error').length, 0, fake.notifications.map((n) => n.message).join('\n'));
+
+    // Kill Worker on a hermes worker: through the gateway (worker.kill); the session stays.
+    fake.vs.window.showInputBox = async () => 'gamma';
+    await fake.registered.get('gatewayWarden.newSession')!();
+    const gammaWorker = await waitFor(() => rows(ui).find((n) => n.label === 'gamma')?.children.find((c) => c.label === 'Worker'), 'the worker of "gamma"', 20_000);
+    const gammaPid = Number(/^pid (\d+)/.exec(gammaWorker.description!)![1]);
+    await fake.registered.get('gatewayWarden.killWorker')!(gammaWorker);
+    await waitFor(() => !isAlive(gammaPid), `worker ${gammaPid} killed`, 10_000);
+    await waitFor(() => {
+      const s = rows(ui).find((n) => n.label === 'gamma');
+      return s && !s.children.some((c) => c.id === gammaWorker.id);
+    }, 'its row gone, the session kept', 10_000);
   } finally {
     if (prevGrace === undefined) delete process.env.GATEWAY_WARDEN_STALE_WORKER_GRACE_MS;
     else process.env.GATEWAY_WARDEN_STALE_WORKER_GRACE_MS = prevGrace;
