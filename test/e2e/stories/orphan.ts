@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { isAlive, waitFor } from '../../support/processes';
-import { OWNER_ENV } from '../../../src/core/ownerMarker';
+import { OWNER_ENV, PARENT_ENV } from '../../../src/core/ownerMarker';
 import { readProcStat } from '../../../src/core/procfs';
 import { describeProcess, ownedBy } from '../hostProcesses';
 import { waitForHost, waitForRunningGateway } from '../hosts';
@@ -27,12 +27,15 @@ async function keepOnly(page: Page, text: string): Promise<string[]> {
 
 export const orphanStory: Story = {
   id: 'orphan',
-  title: 'an escaped orphan: `/run setsid sleep 600 &` (leaves the group), then SIGKILL the host: the new host reports the orphan; "Clear Orphans" from the palette removes it; an innocent `sleep 600` started by the test outside the extension survives',
+  title: 'an escaped orphan: `/run env -u GATEWAY_WARDEN_PARENT setsid sleep 600 &` (leaves the group and drops the worker\'s marker, so no teardown of ours can find it; only the owner marker remains), then SIGKILL the host: the new host reports the orphan; "Clear Orphans" from the palette removes it; an innocent `sleep 600` started by the test outside the extension survives',
   async run(ctx) {
     const host = await waitForHost(ctx);
     await waitForRunningGateway(ctx);
     await createSession(ctx, 'gamma');
-    await runSlash(ctx, 'gamma', '/run setsid sleep 600 &', 1);
+    // A plain `setsid` escapee now goes down with its worker (the worker's own teardown follows
+    // GATEWAY_WARDEN_PARENT); one that also drops that marker escapes every teardown, and only
+    // the inherited owner marker still names it — the orphan this story needs.
+    await runSlash(ctx, 'gamma', `/run env -u ${PARENT_ENV} setsid sleep 600 &`, 1);
     const worker = await workerPid(ctx, 'gamma');
     const workerPgid = readProcStat(worker)?.pgid;
     const escaped = await waitFor(
@@ -50,7 +53,7 @@ export const orphanStory: Story = {
 
     const rest = ownedBy(host).filter((p) => p.pid !== escaped.pid).map((p) => p.pid);
     await killHostAndMeasure(ctx, host, rest);
-    assert.ok(isAlive(escaped.pid), 'the setsid sleep died with the host: nothing left to test orphan clearing with');
+    assert.ok(isAlive(escaped.pid), 'the marker-less setsid sleep died with the host: nothing left to test orphan clearing with');
 
     await waitForHost(ctx, host.pid);
     await waitForRunningGateway(ctx);
