@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCgroupFile, readPopulated } from '../../src/core/cgroup/cgroupFiles';
 import { killCgroup, killCgroupSync, waitCgroupEmpty } from '../../src/core/cgroup/cgroupKill';
-import { listCgroupTrees } from '../../src/core/cgroup/cgroupLeftovers';
-import { listMembers } from '../../src/core/cgroup/cgroupMembers';
+import { CgroupTreeInfo, listCgroupTrees } from '../../src/core/cgroup/cgroupLeftovers';
+import { cgroupProcs, listMembers } from '../../src/core/cgroup/cgroupMembers';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { CgroupSupport, probeCgroups } from '../../src/core/cgroup/cgroupProbe';
 import { targetProblem } from '../../src/core/cgroup/cgroupSafety';
@@ -162,11 +162,22 @@ test('leftover discovery: a dead gateway\'s tree lists its setsid escapee from t
   const sh = shellInLeaf(leaf, "setsid sh -c 'sleep 1000 & echo $!' </dev/null; exit 0");
   const escapee = await pidLine(sh);
   await waitFor(() => !isAlive(sh.pid!), 'the shell to exit');
+  // `setsid` may fork: the inner shell that printed $! can outlive the outer one for a moment.
+  await waitFor(() => {
+    const procs = cgroupProcs(leaf);
+    return procs.state === 'found' && procs.value.length === 1 && procs.value[0] === escapee;
+  }, 'the escapee to be the leaf\'s only member');
   gw.child.kill('SIGKILL');
   await waitFor(() => !isAlive(gw.child.pid!), 'the gateway to die');
-  const trees = listCgroupTrees(support.mount, support.parentDir);
-  assert.equal(trees.state, 'found');
-  const all = trees.state === 'found' ? trees.value : [];
+  // A process SIGKILLed a moment ago can still be listed in cgroup.procs while the kernel
+  // finishes its exit: poll until the listing settles on the escapee.
+  let all: CgroupTreeInfo[] = [];
+  await waitFor(() => {
+    const trees = listCgroupTrees(support.mount, support.parentDir);
+    all = trees.state === 'found' ? trees.value : [];
+    const t = all.find((x) => x.path === gw.tree.path);
+    return t?.members?.length === 1;
+  }, 'the leaked tree to list exactly one member');
   const dead = all.find((t) => t.path === gw.tree.path);
   assert.ok(dead, 'the leaked tree is listed');
   assert.equal(dead.gatewayPid, gw.child.pid);
