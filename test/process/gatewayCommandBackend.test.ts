@@ -181,3 +181,16 @@ test('a missing program, one that exits at once, a bad cwd: a clear error in bac
     await stopHostedGateway(g);
   }
 });
+
+test('the program does not inherit the ELECTRON_RUN_AS_NODE the gateway itself runs with; the owner marker it does', { skip: !LINUX }, async () => {
+  const g = await startHostedGateway({
+    env: { ELECTRON_RUN_AS_NODE: '1' },
+    backend: { name: 'command', command: ['/bin/sh', '-c', 'echo "ENV electron=${ELECTRON_RUN_AS_NODE-unset} owner=${GATEWAY_WARDEN_OWNER:+set}"; exec sleep 300'] },
+  });
+  try {
+    const line = await waitFor(() => /ENV electron=(\w+) owner=(\w+)/.exec(g.stderr()) ?? undefined, 'the program to print its environment');
+    assert.deepEqual([line[1], line[2]], ['unset', 'set']);
+  } finally {
+    await stopHostedGateway(g);
+  }
+});

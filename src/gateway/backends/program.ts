@@ -220,10 +220,15 @@ export function notStartedInfo(command: readonly string[], cwd: string | undefin
   };
 }
 
-/** The program's environment: ours, with the owner marker and our tag, without our own settings. */
+/**
+ * The program's environment: ours, with the owner marker and our tag, without our own settings —
+ * nor ELECTRON_RUN_AS_NODE, which the host sets so that VS Code's runtime runs this gateway as
+ * node; an Electron-based program inheriting it would start as a bare node instead of itself.
+ */
 function programEnv(ownerMarker: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, [OWNER_ENV]: ownerMarker, [GATEWAY_TAG_ENV]: formatFingerprint(selfFingerprint()) };
   for (const name of Object.values(BACKEND_ENV)) delete env[name];
+  delete env.ELECTRON_RUN_AS_NODE;
   return env;
 }
 
