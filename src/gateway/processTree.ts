@@ -6,8 +6,8 @@
 // group, when it leads one) down: SIGTERM, a grace, SIGKILL until gone.
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { ownProcessGroup, processGroup, processTree, teardown } from '../core/kill';
-import { childrenIndex, listProcesses, ProcessInfo, scanProcSync } from '../core/processTable';
-import { clockTicksPerSecond, linuxBootId, readProcEnvVar } from '../core/procfs';
+import { childrenIndex, listProcesses, ProcessInfo, processSource, scanProcSync } from '../core/processTable';
+import { clockTicksPerSecond, readProcEnvVar } from '../core/procfs';
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import type { KnownProcess } from './backends/backend';
 import { GATEWAY_TAG_ENV } from './backends/program';
@@ -111,7 +111,7 @@ export class ProcessTree {
     if (node.startTime !== startTime) {
       throw RpcError.invalidParams(`pid ${pid} is now another process (start time ${node.startTime}, asked for ${startTime}); not signalled`);
     }
-    const leader: Fingerprint = { pid, startTime, bootId: process.platform === 'linux' ? linuxBootId() : fingerprintOf(pid)?.bootId ?? '' };
+    const leader: Fingerprint = { pid, startTime, bootId: processSource().bootId() ?? '' };
     const timeoutMs = graceMs + 4500;
     const ownsGroup = process.platform !== 'win32' && node.pgid === pid && pid !== ownProcessGroup();
     // One teardown: its tree, and its group with it when it leads one.

@@ -12,7 +12,8 @@
 // ends workers per pid, so their own children survive it) is swept.
 import { Fingerprint, livenessOf } from '../../core/fingerprint';
 import { ownProcessGroup, processGroup, processTree, Target, teardown } from '../../core/kill';
-import { linuxBootId, readProcCmdline, scanLiveStatsChecked } from '../../core/procfs';
+import { readProcCmdline, scanLiveStatsChecked } from '../../core/procfs';
+import { processSource } from '../../core/processTable';
 import type { BackendHost } from './backend';
 import { StaleWorker, StaleWorkerRule, staleWorkersDue } from './hermesStaleWorkers';
 import { hermesWorkerOf } from './hermesWorkerArgv';
@@ -53,7 +54,8 @@ const keyOf = (pid: number, startTime: number) => `${pid}:${startTime}`;
 export class HermesWorkerTracker {
   private readonly live = new Map<string, HermesWorker>();
   private readonly rule = new StaleWorkerRule();
-  private readonly bootId = process.platform === 'linux' ? linuxBootId() : '';
+  // '' when the platform cannot say: the fingerprint then matches nothing, and kills refuse.
+  private readonly bootId = processSource().bootId() ?? '';
   private lastStaleCheckAt = 0;
 
   constructor(private readonly opts: HermesWorkerTrackerOptions) {}
