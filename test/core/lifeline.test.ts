@@ -177,7 +177,7 @@ test('with its fd table full, the lifeline logs "cannot tell" once, never fires,
   const s = await start(childSource(`stdin: true, pollMs: 50, ${LOG_TO_STDOUT}`), true);
   const full = fillFdTable(s.child);
   try {
-    const first = await waitFor(() => s.lines.find((l) => l.startsWith('log cannot tell whether parent')), 'the "cannot tell" line');
+    const first = await waitFor(() => (full.tighten(), s.lines.find((l) => l.startsWith('log cannot tell whether parent'))), 'the "cannot tell" line', 15_000, 50);
     assert.match(first, /EMFILE/);
     // Exposure, not synchronisation: 40 poll periods with the table full. What happened in
     // them is checked from the episode's end line below (how many polls could not tell).
@@ -206,7 +206,7 @@ test('a real death is still proof while the fd table is full: re-parenting needs
   const s = await start(childSource(`stdin: true, pollMs: 50, ${LOG_TO_STDOUT}`), true);
   const full = fillFdTable(s.child);
   try {
-    await waitFor(() => s.lines.find((l) => l.startsWith('log cannot tell whether parent')), 'the "cannot tell" line');
+    await waitFor(() => (full.tighten(), s.lines.find((l) => l.startsWith('log cannot tell whether parent'))), 'the "cannot tell" line', 15_000, 50);
     s.middle.kill('SIGKILL');
     await waitForExit(s.child, 10_000);
   } finally {

@@ -34,7 +34,7 @@ test('a gateway whose fd table is full stays up with its session and worker, and
     const full = fillFdTable(g.gatewayPid);
     let heldMs = 0;
     try {
-      const line = await waitFor(() => /lifeline: cannot tell whether \S+ \d+ is alive \(EMFILE[^\n]*/.exec(g.stderr())?.[0], 'the gateway\'s "cannot tell" line');
+      const line = await waitFor(() => (full.tighten(), /lifeline: cannot tell whether \S+ \d+ is alive \(EMFILE[^\n]*/.exec(g.stderr())?.[0]), 'the gateway\'s "cannot tell" line', 15_000, 50);
       const since = Date.now();
       await new Promise((r) => setTimeout(r, HOLD_MS));
       heldMs = Date.now() - since;
@@ -78,7 +78,7 @@ test('a worker whose fd table is full keeps running and answers once fds are fre
   await waitFor(() => ready, 'the worker to be ready', 15_000);
   const full = fillFdTable(worker.pid!);
   try {
-    const line = await waitFor(() => /lifeline: cannot tell whether \S+ \d+ is alive \(EMFILE[^\n]*/.exec(err)?.[0], 'the worker\'s "cannot tell" line');
+    const line = await waitFor(() => (full.tighten(), /lifeline: cannot tell whether \S+ \d+ is alive \(EMFILE[^\n]*/.exec(err)?.[0]), 'the worker\'s "cannot tell" line', 15_000, 50);
     t.diagnostic(`worker fd table of ${full.openFds} held at ${full.limit}: ${line}`);
     await new Promise((r) => setTimeout(r, HOLD_MS));
     assert.ok(isAlive(worker.pid!), 'the worker is alive with its table full');

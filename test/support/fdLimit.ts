@@ -20,6 +20,13 @@ export interface FullFdTable {
   limit: number;
   /** How many descriptors it had open when the limit was set. */
   openFds: number;
+  /**
+   * Looks again and lowers the limit when a descriptor below it is free now: one that was open
+   * only for a moment at the first look (start-up still settling on a loaded machine) would
+   * otherwise leave a free slot, and the table would never be full. Call it while waiting for
+   * the EMFILE: transient descriptors only ever make a look read high, so repeated looks converge.
+   */
+  tighten(): void;
   /** Puts the previous soft limit back (idempotent; harmless once the process is gone). */
   restore(): void;
 }
@@ -31,21 +38,39 @@ function softLimit(pid: number): number {
   return soft;
 }
 
-export function fillFdTable(pid: number): FullFdTable {
-  const previous = softLimit(pid);
+/** The limit that leaves no free descriptor below it, by one look at the table, and how many are open. */
+function fullLimit(pid: number): { limit: number; openFds: number } {
   const open = new Set(fs.readdirSync(`/proc/${pid}/fd`).map(Number));
   let lowestFree = 0;
   while (open.has(lowestFree)) lowestFree++;
   // Two below it: a descriptor that was open only for a moment while we looked (the watched
-  // process's own /proc poll, say) took the lowest free number, and must not leave a free slot
-  // under the limit once it closes. Descriptors above the limit stay usable.
-  const limit = Math.max(3, lowestFree - 2);
-  execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:`]);
+  // process's own /proc poll and its guard thread's, say) took the lowest free numbers, and must
+  // not leave a free slot under the limit once it closes. Descriptors above the limit stay usable.
+  return { limit: Math.max(3, lowestFree - 2), openFds: open.size };
+}
+
+export function fillFdTable(pid: number): FullFdTable {
+  const previous = softLimit(pid);
+  const first = fullLimit(pid);
+  execFileSync('prlimit', ['--pid', String(pid), `--nofile=${first.limit}:`]);
   let restored = false;
-  return {
+  const table: FullFdTable = {
     previous,
-    limit,
-    openFds: open.size,
+    limit: first.limit,
+    openFds: first.openFds,
+    tighten() {
+      if (restored) return;
+      let now: { limit: number; openFds: number };
+      try {
+        now = fullLimit(pid);
+      } catch {
+        return; // the process is gone: the test's own wait says so
+      }
+      if (now.limit >= table.limit) return;
+      execFileSync('prlimit', ['--pid', String(pid), `--nofile=${now.limit}:`]);
+      table.limit = now.limit;
+      table.openFds = now.openFds;
+    },
     restore() {
       if (restored) return;
       restored = true;
@@ -56,4 +81,5 @@ export function fillFdTable(pid: number): FullFdTable {
       }
     },
   };
+  return table;
 }
