@@ -6,6 +6,7 @@ import type { Fingerprint } from '../core/fingerprint';
 import type { NotCorroborated, Orphan } from '../core/orphans';
 import type { ClearSummary } from '../core/orphansClear';
 import type { LiveOwner } from '../core/orphansStatus';
+import type { ReportData } from '../core/report/reportData';
 
 export const JSON_VERSION = 1;
 
@@ -149,4 +150,20 @@ export function ownersJson(owners: LiveOwner[]): StatusJson['owners'] {
       ageMs: orNull(p.ageMs), rssBytes: orNull(p.rss), role: orNull(p.role), sessionId: orNull(p.sessionId),
     })),
   }));
+}
+
+/**
+ * `gateway-warden report --json`: the diagnostics report (core/report/reportData.ts), already
+ * redacted. `hosts` are `status`'s owners with each process's state and CPU time, and the backend
+ * and caps of each live gateway; `orphans` and `notCorroborated` are `orphans --json`'s; `live`
+ * (the window's model) and VS Code's version are null from the CLI, and so is `log.lines`.
+ */
+export interface ReportJson extends Omit<ReportData, 'orphans' | 'notCorroborated'> {
+  version: 1;
+  orphans: OrphanJson[];
+  notCorroborated: NotCorroboratedJson[];
+}
+
+export function reportJson(r: ReportData): ReportJson {
+  return { version: 1, ...r, orphans: r.orphans.map(orphanJson), notCorroborated: r.notCorroborated.map(notCorroboratedJson) };
 }

@@ -2,6 +2,7 @@
 import { processSource } from '../core/processTable';
 import { UsageError } from './args';
 import { orphansCommand } from './orphansCommand';
+import { reportCommand } from './reportCommand';
 import { statusCommand } from './statusCommand';
 
 const USAGE = `usage: gateway-warden <command> [options]
@@ -24,6 +25,10 @@ commands:
       --grace-ms MS        time between SIGTERM and SIGKILL (default 500)
   status    list live hosts and their process trees, and where checkpoints were found
       --json               machine-readable output
+      --checkpoints DIR    as above
+  report    a diagnostics report to paste into a bug report (Markdown): versions, containment,
+            live hosts and their trees, orphans and why, checkpoint problems; secrets redacted
+      --json               machine-readable output (version 1, see src/cli/jsonShapes.ts)
       --checkpoints DIR    as above
 
 exit codes: 0 nothing found / all cleared, 1 orphans remain, 2 usage error
@@ -50,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'orphans') return await orphansCommand(rest, io);
     if (command === 'status') return await statusCommand(rest, io);
+    if (command === 'report') return await reportCommand(rest, io);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (e) {
     if (e instanceof UsageError) {

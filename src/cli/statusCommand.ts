@@ -1,14 +1,13 @@
 // `gateway-warden status [--json]`: live hosts (from checkpoints and markers) and their trees.
 import { formatFingerprint } from '../core/fingerprint';
-import { formatAge, formatBytes } from '../core/orphansAge';
 import { loadCheckpointDirs } from '../core/orphansFind';
 import { describeLiveOwners } from '../core/orphansStatus';
 import { listProcesses } from '../core/processTable';
+import { renderProcessTree } from '../core/report/reportMarkdown';
 import { UsageError, parseArgs } from './args';
 import { CHECKPOINTS_ENV, existingCheckpointDirs, resolveCheckpointDirs } from './checkpointDirs';
 import { StatusJson, ownersJson } from './jsonShapes';
 import type { CommandIo } from './orphansCommand';
-import { renderTable } from './table';
 
 export async function statusCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const { flags, positionals } = parseArgs(argv, { json: {}, checkpoints: { value: true } });
@@ -39,10 +38,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIo): Pro
       io.stdout.write('  (no processes)\n\n');
       continue;
     }
-    const rows = o.processes.map((p) => [
-      `${'  '.repeat(p.depth)}${p.pid}`, formatAge(p.ageMs), formatBytes(p.rss), p.role ?? '', p.sessionId ?? '', p.command,
-    ]);
-    io.stdout.write(`${renderTable(['PID', 'AGE', 'MEMORY', 'ROLE', 'SESSION', 'COMMAND'], rows).replace(/^/gm, '  ')}\n\n`);
+    io.stdout.write(`${renderProcessTree(o.processes).replace(/^/gm, '  ')}\n\n`);
   }
   return 0;
 }
