@@ -62,9 +62,9 @@ export function createRedactor(known: readonly string[] = []): Redactor {
   return { text, deep };
 }
 
-function redactText(input: string, exact: readonly string[]): string {
+function redactText(input: string, exact: readonly string[], depth = 0): string {
   let s = input.length > MAX_REDACT_CHARS ? `${input.slice(0, MAX_REDACT_CHARS)}…` : input;
-  for (const k of exact) s = s.split(k).join(REDACTED);
+  if (depth === 0) for (const k of exact) s = s.split(k).join(REDACTED);
   let redactNext = false;
   s = s.replace(WORD, (word) => {
     if (redactNext) {
@@ -89,6 +89,11 @@ function redactText(input: string, exact: readonly string[]): string {
     if (/^(?:bearer|basic)$/i.test(plain)) {
       redactNext = true;
       return word;
+    }
+    // A quoted phrase ("Authorization: Bearer …"): the rules again on what is inside the quotes.
+    if (/\s/.test(word) && depth < 2) {
+      return word.replace(/"((?:[^"\\]|\\.)*)("?)|'([^']*)('?)/g, (_all, dq: string | undefined, dqEnd: string, sq: string | undefined, sqEnd: string) =>
+        dq !== undefined ? `"${redactText(dq, exact, depth + 1)}${dqEnd}` : `'${redactText(sq ?? '', exact, depth + 1)}${sqEnd}`);
     }
     return redactInWord(word);
   });
