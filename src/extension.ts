@@ -18,9 +18,11 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const openSettings = () => void vscode.commands.executeCommand('workbench.action.openSettings', 'gatewayWarden').then(undefined, () => undefined);
   const problems = new SettingsProblemReporter(vscode.window, log, openSettings);
+  let settingsProblems: readonly string[] = [];
   const loadSettings = (): WardenSettings => {
     const cfg = vscode.workspace.getConfiguration('gatewayWarden');
     const r = readSettings((key) => cfg.get(key));
+    settingsProblems = r.problems;
     problems.report(r.problems);
     return r.settings;
   };
@@ -46,6 +48,14 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
     orphans: createOrphanSource({ checkpointDir, patterns: () => settings.extraOrphanPatterns, graceMs: () => settings.shutdownGraceMs, log }),
     graceMs: () => settings.shutdownGraceMs,
+    report: {
+      extensionVersion: String((context.extension.packageJSON as { version?: unknown }).version ?? 'unknown'),
+      checkpointDir,
+      patterns: () => settings.extraOrphanPatterns,
+      settings: () => settings,
+      settingsProblems: () => settingsProblems,
+      logDir: context.logUri.fsPath,
+    },
   });
   context.subscriptions.push(ui);
 

@@ -22,6 +22,7 @@ export const COMMAND_IDS = [
   'gatewayWarden.clearOrphans',
   'gatewayWarden.refresh',
   'gatewayWarden.showLog',
+  'gatewayWarden.copyDiagnosticsReport',
 ] as const;
 export type CommandId = (typeof COMMAND_IDS)[number];
 export type Handler = (...args: unknown[]) => Promise<void>;
@@ -55,6 +56,8 @@ export interface CommandDeps {
   progressDelayMs?: number;
   /** Opens the Settings editor at `query` (a setting id). */
   openSettings?: (query: string) => void;
+  /** Builds the diagnostics report, copies it and opens it (ui/diagnosticsReport.ts); never rejects. */
+  copyReport?: () => Promise<void>;
 }
 
 const SHOW_LOG = 'Show Log';
@@ -233,6 +236,10 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       d.refreshView();
     }),
     'gatewayWarden.showLog': async () => d.log.show(),
+    'gatewayWarden.copyDiagnosticsReport': guarded('Could not make the diagnostics report', async () => {
+      if (!d.copyReport) throw new Error('the report is not available in this build');
+      await d.copyReport();
+    }),
   };
 }
 

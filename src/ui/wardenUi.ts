@@ -8,6 +8,7 @@ import { killWorker } from '../host/workerKill';
 import { ALERT_ACTIONS, BackendAlerts } from './backendAlerts';
 import { COMMAND_IDS, createHandlers } from './commands';
 import { contextKeys } from './contextKeys';
+import { buildExtensionReport, copyDiagnosticsReport, ReportSources } from './diagnosticsReport';
 import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, OrphanSource, startupOrphanScan } from './orphansFlow';
 import { ProcessTreeProvider } from './processTree';
 import { createStatusBar, statusBarText } from './statusBar';
@@ -21,6 +22,8 @@ export interface UiOptions {
   log: vscode.LogOutputChannel;
   orphans: OrphanSource<OrphanItem>;
   graceMs: () => number;
+  /** What "Copy Diagnostics Report" reads besides the host (absent: the command says it is unavailable). */
+  report?: ReportSources;
 }
 
 /** hermes: its gateway's own CPU and memory (its workers are roots of their own). */
@@ -145,6 +148,18 @@ export class WardenUi implements vscode.Disposable {
       },
       rescanOrphans: () => this.rescanOrphans(),
       openSettings: (query) => void Promise.resolve(vs.commands.executeCommand('workbench.action.openSettings', query)).catch(() => undefined),
+      copyReport: o.report
+        ? () => {
+          const sources = o.report!;
+          return copyDiagnosticsReport({
+            window: vs.window,
+            log: logWithShow,
+            build: () => buildExtensionReport(vs, host, sources),
+            open: async (content) => vs.window.showTextDocument(await vs.workspace.openTextDocument({ language: 'markdown', content })),
+            copy: (text) => vs.env.clipboard.writeText(text),
+          });
+        }
+        : undefined,
       clearOrphans: async (only) => {
         const summary = await clearOrphansFlow(vs.window, this.trackingSource(), log, only);
         if (summary) await this.rescanOrphans();

@@ -61,8 +61,9 @@ function setup(over: Partial<CommandDeps> & { answers?: Parameters<typeof fakeWi
 test('every command id of DESIGN.md has a handler', () => {
   const { h } = setup();
   assert.deepEqual(Object.keys(h).sort(), [...COMMAND_IDS].sort());
-  // DESIGN.md's ten, and Kill Process (a row of the gateway's process tree: issue 11).
-  assert.equal(COMMAND_IDS.length, 11);
+  // DESIGN.md's ten, Kill Process (a row of the gateway's process tree: issue 11) and Copy
+  // Diagnostics Report (issue 14).
+  assert.equal(COMMAND_IDS.length, 12);
 });
 
 test('runSlashCommand: asks for the command, sends slash.exec, shows the output and logs it', async () => {

@@ -21,10 +21,39 @@ export function fakeVscodeModule(answer: (n: Notification) => string | undefined
     notifications.push(n);
     return answer(n);
   };
+  // Untitled documents opened and shown, and the clipboard (Copy Diagnostics Report).
+  const documents: { language?: string; content?: string; shown: boolean }[] = [];
+  const clipboard = { text: '', fail: undefined as Error | undefined };
+  const workspace = {
+    failOpen: undefined as Error | undefined,
+    openTextDocument: async (o: { language?: string; content?: string }) => {
+      if (workspace.failOpen) throw workspace.failOpen;
+      const doc = { ...o, shown: false };
+      documents.push(doc);
+      return doc;
+    },
+  };
   const vs = {
     ...(fakeTreeApi as object),
+    version: '1.99.0-fake',
+    env: {
+      appName: 'Fake Code',
+      appHost: 'desktop',
+      remoteName: undefined as string | undefined,
+      clipboard: {
+        writeText: async (text: string) => {
+          if (clipboard.fail) throw clipboard.fail;
+          clipboard.text = text;
+        },
+      },
+    },
+    workspace,
     StatusBarAlignment: { Left: 1, Right: 2 },
     window: {
+      showTextDocument: async (doc: { shown: boolean }) => {
+        doc.shown = true;
+        return doc;
+      },
       createTreeView: () => view,
       createStatusBarItem: () => status,
       showInformationMessage: notify('info'),
@@ -50,5 +79,5 @@ export function fakeVscodeModule(answer: (n: Notification) => string | undefined
     view.visible = v;
     for (const l of visibility) l({ visible: v });
   };
-  return { vs, notifications, executed, registered, context, status, setVisible };
+  return { vs, notifications, executed, registered, context, status, setVisible, documents, clipboard };
 }

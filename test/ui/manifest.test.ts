@@ -113,8 +113,8 @@ test('palette when-clauses follow the gateway state: Stop hidden when stopped, S
   const failed = { ...contextKeys({ state: 'failed' }, 0, 0) };
   const running = { ...contextKeys({ state: 'running' }, 2, 1) };
   const runningEmpty = { ...contextKeys({ state: 'running' }, 0, 0) };
-  assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, stopped)), ['gatewayWarden.startGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog']);
-  assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, failed)), ['gatewayWarden.startGateway', 'gatewayWarden.restartGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog']);
+  assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, stopped)), ['gatewayWarden.startGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog', 'gatewayWarden.copyDiagnosticsReport']);
+  assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, failed)), ['gatewayWarden.startGateway', 'gatewayWarden.restartGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog', 'gatewayWarden.copyDiagnosticsReport']);
   // Kill Process acts on a tree row only (it needs the row's pid and start time).
   assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, running)), ['gatewayWarden.startGateway', 'gatewayWarden.killProcess']);
   assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, runningEmpty)), ['gatewayWarden.startGateway', 'gatewayWarden.closeSession', 'gatewayWarden.killWorker', 'gatewayWarden.killProcess']);

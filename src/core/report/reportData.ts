@@ -164,7 +164,7 @@ export interface ReportInput {
   extensionVersion?: string;
   vscode?: string;
   settings?: Omit<ReportSettings, 'source'>;
-  caps?: { maxSessions: number; maxWorkers: number };
+  caps?: { maxSessions: number; maxWorkers: number; source?: string };
   live?: ReportLive;
   log: ReportLog;
   /** The scan, exactly as `orphans` (CLI) or the Orphans node (extension) runs it. */
@@ -191,17 +191,19 @@ export async function buildReport(input: ReportInput): Promise<ReportData> {
   const cpuMs = (p: ProcessInfo | undefined) => (p?.cpuTicks !== undefined && hz ? Math.round((p.cpuTicks / hz) * 1000) : null);
 
   const hosts: ReportHost[] = describeLiveOwners(found.table, found.checkpoints).map((o) => {
+    const thisWindow = input.thisHost !== undefined && sameFingerprint(o.owner, input.thisHost);
+    // The window's own gateway may be found by its marker before its checkpoint names its role.
+    const liveGateway = thisWindow ? input.live?.gateway.pid ?? undefined : undefined;
     const processes: ReportProcess[] = o.processes.map((p) => ({
       pid: p.pid, ppid: p.ppid, pgid: p.pgid ?? null, depth: p.depth, state: byPid.get(p.pid)?.state ?? null, command: p.command,
-      ageMs: p.ageMs ?? null, cpuMs: cpuMs(byPid.get(p.pid)), rssBytes: p.rss ?? null, role: p.role ?? null, sessionId: p.sessionId ?? null,
+      ageMs: p.ageMs ?? null, cpuMs: cpuMs(byPid.get(p.pid)), rssBytes: p.rss ?? null, role: p.role ?? (p.pid === liveGateway ? 'gateway' : null), sessionId: p.sessionId ?? null,
     }));
     const gateways = processes
       .filter((p) => p.role === 'gateway' || (p.role === null && /\bgateway\.js\b/.test(p.command) && p.depth === 0))
       .map((p) => gatewayOf(byPid.get(p.pid)));
     return {
       owner: o.owner, command: o.command ?? null, checkpointFile: o.checkpointFile ?? null,
-      thisWindow: input.thisHost !== undefined && sameFingerprint(o.owner, input.thisHost),
-      processes, gateways,
+      thisWindow, processes, gateways,
       totals: {
         processes: processes.length,
         rssBytes: processes.reduce((n, p) => n + (p.rssBytes ?? 0), 0),
@@ -217,7 +219,7 @@ export async function buildReport(input: ReportInput): Promise<ReportData> {
       backend: null, entries: [], problems: [],
     };
   const caps: ReportCaps = input.caps
-    ? { ...input.caps, source: 'settings gatewayWarden.limits.* (applied when the gateway starts)' }
+    ? { maxSessions: input.caps.maxSessions, maxWorkers: input.caps.maxWorkers, source: input.caps.source ?? 'settings gatewayWarden.limits.*, applied when the gateway starts' }
     : { maxSessions: null, maxWorkers: null, source: 'per live gateway, below' };
 
   const data: ReportData = {
