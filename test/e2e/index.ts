@@ -11,12 +11,13 @@ import { killWorkerStory } from './stories/killWorker';
 import { missingGatewayStory } from './stories/missingGateway';
 import { orphanStory } from './stories/orphan';
 import { reloadStory } from './stories/reload';
+import { reportStory } from './stories/report';
 import { sessionsStory } from './stories/sessions';
 import { viewStory } from './stories/view';
 
 export const STORIES: readonly Story[] = [
   smokeStory, viewStory, sessionsStory, killWorkerStory, hostKillStory, orphanStory, reloadStory, missingGatewayStory,
-  hermesStory, commandStory,
+  hermesStory, commandStory, reportStory,
 ];
 
 export interface StoryResult {
