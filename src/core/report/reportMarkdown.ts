@@ -54,7 +54,7 @@ export function renderReportMarkdown(r: ReportData): string {
     '',
   );
 
-  out.push('## Versions', '', '| | |', '|---|---|');
+  out.push('## Versions', '', '| Component | Version |', '|---|---|');
   out.push(`| Gateway Warden | ${cell(r.versions.extension ?? 'unknown')} |`);
   out.push(`| VS Code | ${cell(r.versions.vscode ?? 'not in VS Code (made by the CLI)')} |`);
   out.push(`| Node | ${cell(r.versions.node)} |`, `| OS | ${cell(r.versions.os)} |`, `| Kernel | ${cell(r.versions.kernel)} |`, '');
