@@ -42,6 +42,9 @@ const S = {
   plainEnv: 'plainEnvVALUE-secret13',
   recorded: 'recordedVALUE-secret14',
   tokenFile: 'tokenFileVALUE-secret15',
+  json: 'jsonVALUE-secret16',
+  header: 'headerVALUE-secret17',
+  tokenFileContent: 'tokenFileContentVALUE-secret18',
 };
 const ALL = Object.values(S);
 
@@ -70,6 +73,10 @@ test('the rules: flags, assignments, well-known formats, URLs, bearer tokens, qu
     ['Setting gatewayWarden.limits.maxWorkers = 999 is outside 1–256; using 16.', 'Setting gatewayWarden.limits.maxWorkers = 999 is outside 1–256; using 16.'],
     ['worker pid=42 state=ready', 'worker pid=42 state=ready'],
     ['GATEWAY_WARDEN_CGROUPS=off', 'GATEWAY_WARDEN_CGROUPS=off'],
+    [`reply {"token": "${S.json}", "pid": 5, "apiKey":"${S.json}"}`, `reply {"token": "${REDACTED}", "pid": 5, "apiKey":"${REDACTED}"}`],
+    [`X-Api-Key: ${S.header} sent`, `X-Api-Key: ${REDACTED} sent`],
+    [`Authorization: token ${S.header}`, `Authorization: token ${REDACTED}`],
+    ['the token file is missing: path: /tmp/x', 'the token file is missing: path: /tmp/x'],
   ];
   for (const [input, want] of cases) assert.equal(r.text(input), want, input);
   // Idempotent: a report redacted twice reads the same.
@@ -96,7 +103,10 @@ test('a whole report: secrets fed into every place appear in neither the Markdow
   // A live host with a recorded gateway whose command line carries secrets too.
   const host = spawnNode('setInterval(() => {}, 1000)', { stdio: 'ignore', args: [`${tag}-host`] });
   const hostFp = await waitFor(() => fingerprintOf(host.pid!), 'the host');
-  const gw = spawnNode('setInterval(() => {}, 1000)', { stdio: 'ignore', env: { ...process.env, [OWNER_ENV]: formatFingerprint(hostFp) }, args: [...secretArgs, '--token-file', S.tokenFile] });
+  // Its attach token file: the token is redacted wherever it shows up (here: the log, a label).
+  const tokenFile = path.join(dir, S.tokenFile);
+  fs.writeFileSync(tokenFile, `${S.tokenFileContent}\n`, { mode: 0o600 });
+  const gw = spawnNode('setInterval(() => {}, 1000)', { stdio: 'ignore', env: { ...process.env, [OWNER_ENV]: formatFingerprint(hostFp) }, args: [...secretArgs, '--token-file', tokenFile] });
   const gwFp = await waitFor(() => fingerprintOf(gw.pid!), 'the live gateway');
   writeCheckpointSync(path.join(dir, checkpointFileName(hostFp)), {
     version: 1, owner: hostFp, writtenAt: Date.now(),
@@ -107,7 +117,7 @@ test('a whole report: secrets fed into every place appear in neither the Markdow
     gateway: { state: 'running', pid: gwFp.pid, message: `started with --api-key=${S.flagEq}` },
     backend: { name: 'command', state: 'failed', pid: 7, program: `agent --secret "${S.quoted}"`, error: `exited: Authorization: Bearer ${S.bearer}` },
     sessions: [{
-      sessionId: 's1', label: `label FOO=${S.plainEnv}`, client: 'attached', ageMs: 1000,
+      sessionId: 's1', label: `label FOO=${S.plainEnv} ${S.tokenFileContent}`, client: 'attached', ageMs: 1000,
       worker: { pid: 4242, state: 'ready', busy: false, ageMs: 900, idleMs: 800 }, evicted: null, agentError: `401 for key ${S.sk}`,
     }],
     staleWorkers: [{ pid: 99, sessionKey: 'k', command: `python -m tui_gateway.slash_worker --token ${S.flagSep}`, staleForMs: 5 }],
@@ -131,6 +141,8 @@ test('a whole report: secrets fed into every place appear in neither the Markdow
       lines: [
         `info starting gateway: node gateway.js --backend command -- agent --api-key=${S.flagEq}`,
         `info attach token ${S.attachToken}`,
+        `debug attach handshake with ${S.tokenFileContent} accepted`,
+        `debug reply {"token": "${S.json}"} X-Api-Key: ${S.header}`,
         `warn key from the environment ${S.envOfReporter}`,
         `info ${S.ghp}`,
       ],
@@ -173,7 +185,7 @@ test('a whole report: secrets fed into every place appear in neither the Markdow
   assert.match(j.orphans[0].recordedCommand ?? '', /--password \[redacted\]/);
   assert.ok(['usable', 'unavailable'].includes(j.containment.cgroupV2));
   assert.ok(j.containment.gateways.some((g) => g.pid === gwFp.pid), 'the live gateway\'s cgroup is reported');
-  assert.equal(j.log.lines?.length, 4);
+  assert.equal(j.log.lines?.length, 6);
 });
 
 test('the log tail: the last lines of a file read from its end, bounded; a missing file says why', () => {

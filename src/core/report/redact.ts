@@ -65,14 +65,24 @@ export function createRedactor(known: readonly string[] = []): Redactor {
 function redactText(input: string, exact: readonly string[], depth = 0): string {
   let s = input.length > MAX_REDACT_CHARS ? `${input.slice(0, MAX_REDACT_CHARS)}…` : input;
   if (depth === 0) for (const k of exact) s = s.split(k).join(REDACTED);
+  // JSON members ("token": "…", "apiKey":"…"), also when spaced out over several words.
+  s = s.replace(/"([\w.-]+)"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (all, name: string, colon: string) => (isSecretName(name) ? `"${name}"${colon}"${REDACTED}"` : all));
   let redactNext = false;
   s = s.replace(WORD, (word) => {
+    const plain = word.replace(/["']/g, '');
     if (redactNext) {
+      // "Authorization: Bearer …": the scheme stays, the credentials after it go.
+      if (/^(?:bearer|basic|token)$/i.test(plain)) return word;
       redactNext = false;
       // `--token --other`: the flag had no value; the next flag is not one.
       if (!/^["']?-/.test(word)) return REDACTED;
     }
-    const plain = word.replace(/["']/g, '');
+    // "Api-Key: value", "password: value" (headers, YAML, log messages)
+    const c = /^([A-Za-z][\w.-]*):$/.exec(plain);
+    if (c && isSecretName(c[1])) {
+      redactNext = true;
+      return word;
+    }
     // --name=value / -name=value
     let m = /^(-{1,2})([A-Za-z][\w.-]*)=/.exec(plain);
     if (m && isSecretName(m[2])) return `${m[1]}${m[2]}=${REDACTED}`;

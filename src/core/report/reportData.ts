@@ -238,7 +238,8 @@ export async function buildReport(input: ReportInput): Promise<ReportData> {
     scan: { processes: found.table.length, scanMs: found.scanMs, detectMs: found.detectMs, checkpoints: found.checkpoints.length },
     log: input.log,
   };
-  return createRedactor([...secretEnvValues(env), ...(input.secrets ?? [])]).deep(data);
+  const tokens = attachTokens(hosts.flatMap((h) => h.gateways.map((g) => byPid.get(g.pid))));
+  return createRedactor([...secretEnvValues(env), ...tokens, ...(input.secrets ?? [])]).deep(data);
 }
 
 function versions(input: ReportInput): ReportVersions {
@@ -305,6 +306,45 @@ function gatewayOf(p: ProcessInfo | undefined): ReportGatewayProcess {
     maxWorkers ??= DEFAULT_CAPS.maxWorkers;
   }
   return { pid, backend, maxSessions: maxSessions ?? null, maxWorkers: maxWorkers ?? null, capsFrom };
+}
+
+/**
+ * The attach tokens of live gateways, read from their token files (`--token-file` or
+ * GATEWAY_WARDEN_TOKEN_FILE): only to redact them wherever they appear. A file that is not a small
+ * regular file of ours is not read.
+ */
+function attachTokens(processes: readonly (ProcessInfo | undefined)[]): string[] {
+  const tokens: string[] = [];
+  for (const p of processes) {
+    if (!p) continue;
+    const argv = p.argv ?? [];
+    let file: string | undefined;
+    // Anywhere in argv (also a wrapped program's): the file is only read to redact its content.
+    for (let i = 0; i < argv.length; i++) {
+      if (argv[i] === '--token-file') file = argv[i + 1];
+      else if (argv[i].startsWith('--token-file=')) file = argv[i].slice('--token-file='.length);
+    }
+    if (file === undefined && process.platform === 'linux') file = readProcEnvVar(p.pid, 'GATEWAY_WARDEN_TOKEN_FILE');
+    const token = file ? readSmallOwnFile(file) : undefined;
+    if (token) tokens.push(token.trim());
+  }
+  return tokens;
+}
+
+function readSmallOwnFile(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > 4096 || (process.getuid && st.uid !== process.getuid())) return undefined;
+    const buf = Buffer.alloc(st.size);
+    const n = fs.readSync(fd, buf, 0, st.size, 0);
+    return buf.toString('utf8', 0, n);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 function containment(hosts: readonly ReportHost[], env: NodeJS.ProcessEnv): ReportContainment {
