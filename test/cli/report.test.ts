@@ -88,7 +88,7 @@ test('report: a live gateway with its session, worker and child, and an orphan â
     assert.match(text, /^# Gateway Warden diagnostics report$/m);
     // The live host, its gateway (backend and caps from its flags), the worker and the child, totals.
     assert.match(text, new RegExp(`^### Host ${g.hostFp}$`, 'm'));
-    assert.match(text, new RegExp(`^Gateway ${g.gatewayPid}: backend embedded; caps: max sessions 256, max workers 4 \\(from flags \\(the rest defaults\\)\\)$`, 'm'));
+    assert.match(text, new RegExp(`^Gateway ${g.gatewayPid}: backend embedded; caps: max sessions 256, max workers 4 \\(from flags; the rest are defaults\\)$`, 'm'));
     assert.match(text, new RegExp(`^${g.gatewayPid}\\s+[RSD]\\s+\\S+\\s+[\\d.]+s\\s+[\\d.]+ MB\\s+gateway\\s+`, 'm'));
     assert.match(text, new RegExp(`^  ${workerPid}\\s+[RSD]\\s+.*\\sworker\\s+${sessionId}\\s`, 'm'));
     assert.match(text, new RegExp(`^\\s*${childPid}\\s+[RSD]\\s+.*${tag}-child --api-key=\\[redacted\\] --token \\[redacted\\] \\[redacted\\]`, 'm'));
@@ -118,7 +118,7 @@ test('report: a live gateway with its session, worker and child, and an orphan â
     assert.deepEqual(host.processes.map((p) => p.pid).sort((a, b) => a - b), [g.gatewayPid, workerPid, childPid].sort((a, b) => a - b));
     assert.equal(host.processes.find((p) => p.pid === workerPid)!.sessionId, sessionId);
     assert.ok(host.totals.rssBytes > 0 && host.totals.processes === 3);
-    assert.deepEqual(host.gateways, [{ pid: g.gatewayPid, backend: 'embedded', maxSessions: 256, maxWorkers: 4, capsFrom: 'flags (the rest defaults)' }]);
+    assert.deepEqual(host.gateways, [{ pid: g.gatewayPid, backend: 'embedded', maxSessions: 256, maxWorkers: 4, capsFrom: 'flags; the rest are defaults' }]);
     const o = r.orphans.find((x) => x.pid === orphanFp.pid)!;
     assert.equal(o.reason, 'dead-owner-checkpoint');
     assert.match(o.reasonText, /dead/);

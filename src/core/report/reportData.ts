@@ -103,7 +103,7 @@ export interface ReportGatewayProcess {
   backend: string | null;
   maxSessions: number | null;
   maxWorkers: number | null;
-  /** Where the caps were read: "flags", "environment", "defaults", "unknown". */
+  /** Where the caps were read: "flags", "environment", "defaults", "unknown" (or a mix: "flags; the rest are defaults"). */
   capsFrom: string;
 }
 
@@ -301,7 +301,7 @@ function gatewayOf(p: ProcessInfo | undefined): ReportGatewayProcess {
   }
   if (ours && (maxSessions === undefined || maxWorkers === undefined)) {
     if (capsFrom === 'unknown') capsFrom = 'defaults';
-    else capsFrom += ' (the rest defaults)';
+    else capsFrom += '; the rest are defaults';
     maxSessions ??= DEFAULT_CAPS.maxSessions;
     maxWorkers ??= DEFAULT_CAPS.maxWorkers;
   }

@@ -4,12 +4,15 @@
 import { describeNotCorroborated } from '../orphans';
 import { formatAge, formatBytes } from '../orphansAge';
 import { formatFingerprint } from '../fingerprint';
-import { renderTable } from '../textTable';
+import { renderTable, truncate } from '../textTable';
 import { REDACTED } from './redact';
 import type { ReportData, ReportHost } from './reportData';
 
 /** Wide enough that command lines are shown whole in most cases (a report is not a terminal). */
 const WIDTH = 240;
+
+/** A host's command line (VS Code's extension host: long, and the same for every user) is cut here. */
+const HOST_COMMAND_CHARS = 300;
 
 export const REPORT_TITLE = '# Gateway Warden diagnostics report';
 
@@ -149,7 +152,7 @@ export function renderReportMarkdown(r: ReportData): string {
 
 function hostSection(h: ReportHost): string[] {
   const out = [`### Host ${formatFingerprint(h.owner)}${h.thisWindow ? ' (this window)' : ''}`, ''];
-  if (h.command) out.push(`Command: \`${inline(h.command)}\``);
+  if (h.command) out.push(`Command: \`${inline(truncate(h.command, HOST_COMMAND_CHARS))}\``);
   if (h.checkpointFile) out.push(`Checkpoint: \`${h.checkpointFile}\``);
   for (const g of h.gateways) {
     out.push(`Gateway ${g.pid}: backend ${g.backend ?? 'unknown (not our gateway program)'}; caps: max sessions ${g.maxSessions ?? '?'}, max workers ${g.maxWorkers ?? '?'} (from ${g.capsFrom})`);
