@@ -168,6 +168,10 @@ test('a whole report: secrets fed into every place appear in neither the Markdow
   assert.match(md, new RegExp(`^${orphanFp.pid}\\s+\\S+\\s+\\S+ [KMG]?B\\s+dead-owner-checkpoint\\s+`, 'm'));
   assert.match(md, new RegExp(`^- ${orphanFp.pid}: .*dead`, 'm'));
   assert.match(md, /\| VS Code \| 1\.99\.0 \(code-server\) \|/);
+  // The live model: the session row with its worker, and the stale worker.
+  assert.match(md, /^s1\s+label FOO=\[redacted\] \[redacted\]\s+attached\s+1s\s+4242\s+ready\s+800ms\s+error: 401 for key \[redacted\]$/m);
+  assert.match(md, /^- 99 \(k\), stale for 5ms: `python -m tui_gateway\.slash_worker --token \[redacted\]`$/m);
+  assert.match(md, /^Backend program \(command\): failed, pid 7, `agent --secret \[redacted\]` — exited: Authorization: Bearer \[redacted\]$/m);
   assert.match(md, /Totals: 1 process\(es\), [\d.]+ [KM]B resident, [\d.]+s CPU\./);
 
   const j = reportJson(data);
