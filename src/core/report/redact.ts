@@ -102,8 +102,8 @@ function redactText(input: string, exact: readonly string[], depth = 0): string 
     }
     // A quoted phrase ("Authorization: Bearer …"): the rules again on what is inside the quotes.
     if (/\s/.test(word) && depth < 2) {
-      return word.replace(/"((?:[^"\\]|\\.)*)("?)|'([^']*)('?)/g, (_all, dq: string | undefined, dqEnd: string, sq: string | undefined, sqEnd: string) =>
-        dq !== undefined ? `"${redactText(dq, exact, depth + 1)}${dqEnd}` : `'${redactText(sq ?? '', exact, depth + 1)}${sqEnd}`);
+      return redactInWord(word.replace(/"((?:[^"\\]|\\.)*)("?)|'([^']*)('?)/g, (_all, dq: string | undefined, dqEnd: string, sq: string | undefined, sqEnd: string) =>
+        dq !== undefined ? `"${redactText(dq, exact, depth + 1)}${dqEnd}` : `'${redactText(sq ?? '', exact, depth + 1)}${sqEnd}`));
     }
     return redactInWord(word);
   });
