@@ -11,6 +11,7 @@ import { reportCaps, reportLive, reportSettings } from '../host/reportInput';
 import type { Log } from '../host/seams';
 import type { WardenSettings } from '../host/settings';
 import type { WardenHost } from '../host/wardenHost';
+import { withDelayedProgress } from './delayedProgress';
 import type { WindowApi } from './vscodeApi';
 
 /** The output channel's name: its log file is `<logDir>/<name>.log`. */
@@ -70,7 +71,7 @@ export async function buildExtensionReport(vs: ReportVscode, host: WardenHost, s
 }
 
 export interface CopyReportDeps {
-  window: Pick<WindowApi, 'showInformationMessage' | 'showWarningMessage' | 'showErrorMessage'>;
+  window: Pick<WindowApi, 'showInformationMessage' | 'showWarningMessage' | 'showErrorMessage' | 'withProgress'>;
   log: Log & { show(): void };
   build: () => Promise<string>;
   /** Opens the text as an untitled Markdown document in an editor. */
@@ -94,7 +95,8 @@ export async function copyDiagnosticsReport(d: CopyReportDeps): Promise<void> {
   };
   let markdown: string;
   try {
-    markdown = await d.build();
+    // A scan of a large process table can take a while on a loaded machine: say so, if it does.
+    markdown = await withDelayedProgress(d.window, 'Making the diagnostics report…', d.build());
   } catch (e) {
     await fail('Could not make the diagnostics report', e, 'error');
     return;
