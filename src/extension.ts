@@ -32,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
       settings = loadSettings();
       // New patterns may match (or stop matching) processes: bring the Orphans node up to date.
       if (e.affectsConfiguration('gatewayWarden.orphans.extraPatterns')) void ui?.rescanOrphans();
+      if (e.affectsConfiguration('gatewayWarden.alerts.intervalMinutes')) ui?.rescheduleAlerts();
       // Launch settings apply on the next start; offer it now (restart if running, start if failed).
       if (host) await relaunch.onChange(host.supervisor.current.state, (section) => e.affectsConfiguration(section));
     }),
@@ -46,6 +47,8 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
     orphans: createOrphanSource({ checkpointDir, patterns: () => settings.extraOrphanPatterns, graceMs: () => settings.shutdownGraceMs, log }),
     graceMs: () => settings.shutdownGraceMs,
+    settings: () => settings,
+    globalState: context.globalState,
   });
   context.subscriptions.push(ui);
 
