@@ -122,8 +122,8 @@ function safely<T>(f: () => T, log: Log, what: string): T | undefined {
 async function within<T>(p: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<{ done: false }>((r) => {
+    // Not unref'd: it is cleared as soon as the promise settles, and someone is waiting on it.
     timer = setTimeout(() => r({ done: false }), ms);
-    timer.unref?.();
   });
   try {
     return await Promise.race([p.then((value) => ({ done: true as const, value })), late]);
