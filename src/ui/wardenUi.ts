@@ -80,6 +80,7 @@ export class WardenUi implements vscode.Disposable {
       staleWorkers: host.model.staleWorkers(),
       resources: this.sampler.running ? this.sampler.current : undefined,
       orphans: this.orphans,
+      recentlyExited: host.model.recentlyExited(),
       now: Date.now(),
     }));
     const view = vs.window.createTreeView(VIEW_ID, { treeDataProvider: this.tree, showCollapseAll: true });
@@ -132,8 +133,25 @@ export class WardenUi implements vscode.Disposable {
       notifier.notify(e.fresh);
     };
 
+    // The Recently exited node loses a row when it expires: refresh then (one timer at a time).
+    let expiry: NodeJS.Timeout | undefined;
+    const refreshAtExpiry = () => {
+      if (expiry) clearTimeout(expiry);
+      expiry = undefined;
+      const at = host.model.nextExitExpiry();
+      if (at === undefined) return;
+      expiry = setTimeout(() => {
+        expiry = undefined;
+        this.tree.refresh();
+        refreshAtExpiry();
+      }, Math.max(0, at - Date.now()) + 50);
+      expiry.unref?.();
+    };
+    this.disposables.push({ dispose: () => expiry && clearTimeout(expiry) });
+
     const update = () => {
       this.tree.refresh();
+      refreshAtExpiry();
       const st = host.supervisor.current;
       const workers = host.model.workers().length;
       const s = statusBarText(st, workers, this.orphans.length, host.model.backend(), this.leakConditions.active().map((a) => a.message));
