@@ -61,7 +61,9 @@ export function buildTree(input: TreeInput): TreeNode[] {
   // Stopped and nothing else to show: an empty tree lets the viewsWelcome content appear.
   if (g.state !== 'stopped' && g.state !== 'failed') roots.push(gatewayNode(input));
   if (input.orphans.length) roots.push(orphansNode(input.orphans));
-  if (input.recentlyExited?.length) roots.push(recentlyExitedNode(input.recentlyExited, input.now));
+  // Not alone: a stopped or failed gateway's welcome content (Start, Show Log) needs an empty tree.
+  // The rows are kept meanwhile and come back with the gateway.
+  if (roots.length && input.recentlyExited?.length) roots.push(recentlyExitedNode(input.recentlyExited, input.now));
   return roots;
 }
 

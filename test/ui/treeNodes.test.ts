@@ -253,10 +253,14 @@ test('Recently exited: a collapsed root node, absent when empty; each row with i
     { kind: 'worker' as const, pid: 202, sessionId: 's2', startedAt: now - 70_000, exitedAt: now - 65_000, code: 0, signal: null },
     { kind: 'program' as const, pid: 12, label: 'command', command: '/usr/bin/npx srv --port 1', exitedAt: now - 1000, code: 0, signal: null },
   ];
-  // Stopped gateway: the node still shows (a crash is visible after the fact), beside nothing else.
-  const roots = buildTree(input({ gateway: { state: 'failed', error: 'crashed' }, recentlyExited }));
-  assert.deepEqual(roots.map((n) => n.id), ['recentlyExited']);
-  const node = roots[0];
+  const roots = buildTree(input({ recentlyExited }));
+  assert.deepEqual(roots.map((n) => n.id), ['gateway', 'recentlyExited'], 'after the gateway (and the orphans)');
+  // Not alone: a stopped or failed gateway's tree stays empty for its welcome content (Start, Show Log).
+  assert.deepEqual(buildTree(input({ gateway: { state: 'failed', error: 'crashed' }, recentlyExited })), []);
+  assert.deepEqual(buildTree(input({ gateway: { state: 'stopped' }, recentlyExited })), []);
+  assert.deepEqual(buildTree(input({ gateway: { state: 'restarting' }, recentlyExited })).map((n) => n.id), ['gateway', 'recentlyExited'], 'a crash is visible while it restarts');
+  assert.deepEqual(buildTree(input({ gateway: { state: 'stopped' }, recentlyExited, orphans: [{ pid: 9, cmdline: 'x', reason: 'y' }] })).map((n) => n.id), ['orphans', 'recentlyExited']);
+  const node = roots[1];
   assert.equal(node.label, 'Recently exited');
   assert.equal(node.collapsible, 'collapsed');
   assert.equal(node.description, '5 · 2 abnormal');
