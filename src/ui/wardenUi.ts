@@ -124,6 +124,7 @@ export class WardenUi implements vscode.Disposable {
     // Between checks, what is already known is enough: the worker count and cap (every model
     // change), the memory (each sample while the view is visible). Only the check scans.
     const evaluateKnown = (what: 'workers' | 'memory') => {
+      if (!this.alertsOn()) return;
       const snap = this.sampler.current;
       const e = this.leakConditions.evaluate({
         now: Date.now(),
@@ -154,7 +155,7 @@ export class WardenUi implements vscode.Disposable {
       refreshAtExpiry();
       const st = host.supervisor.current;
       const workers = host.model.workers().length;
-      const s = statusBarText(st, workers, this.orphans.length, host.model.backend(), this.leakConditions.active().map((a) => a.message));
+      const s = statusBarText(st, workers, this.orphans.length, host.model.backend(), this.alertsOn() ? this.leakConditions.active().map((a) => a.message) : []);
       status.text = s.text;
       status.tooltip = s.tooltip;
       status.backgroundColor = s.background ? new vs.ThemeColor(s.background) : undefined;
@@ -252,6 +253,12 @@ export class WardenUi implements vscode.Disposable {
   /** The alerts.intervalMinutes setting changed (or may have). */
   rescheduleAlerts(): void {
     this.leakWatch.reschedule();
+    this.update();
+  }
+
+  /** alerts.intervalMinutes 0 turns every alert off: no check, no warning, no status-bar colour. */
+  private alertsOn(): boolean {
+    return (this.o.settings ?? (() => DEFAULT_SETTINGS))().alertIntervalMs > 0;
   }
 
   private readonly update: () => void;
@@ -295,7 +302,7 @@ export class WardenUi implements vscode.Disposable {
     this.orphans = list;
     // Any scan (Refresh, Clear, a check) brings the orphan condition up to date; what a scan
     // outside the check shows in the tree is seen there, so it is not announced again.
-    if (evaluate) this.leakConditions.evaluate({ now: Date.now(), orphans: list });
+    if (evaluate && this.alertsOn()) this.leakConditions.evaluate({ now: Date.now(), orphans: list });
     this.update();
   }
 

@@ -254,13 +254,20 @@ test('leak alerts: orphans announced at start-up are not announced again; Don\'t
   await host.dispose();
 });
 
-test('leak alerts off (interval 0): no check is scheduled', async () => {
-  const { host, ui } = setup('leak-off', { settings: { alertIntervalMs: 0 } });
+test('leak alerts off (interval 0): no check is scheduled, and orphans found by a Refresh do not colour the status bar', async () => {
+  const { fake, host, ui } = setup('leak-off', { settings: { alertIntervalMs: 0 }, orphans: [[orphan(41)]] });
   assert.equal(ui.leakWatch.scheduled, false);
+  await fake.registered.get('gatewayWarden.refresh')!();
+  assert.match(fake.status.text, /\$\(warning\) 1/, 'the orphan is counted');
+  assert.equal((fake.status as { backgroundColor?: unknown }).backgroundColor, undefined);
+  assert.equal(fake.notifications.length, 0);
   ui.dispose();
   await host.dispose();
-  const on = setup('leak-on');
+  const on = setup('leak-on', { orphans: [[orphan(42)]] });
   assert.equal(on.ui.leakWatch.scheduled, true, 'the default 5 minutes');
+  await on.fake.registered.get('gatewayWarden.refresh')!();
+  assert.equal((on.fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND, 'on: the orphan condition holds');
+  assert.equal(on.fake.notifications.length, 0, 'seen in the tree after a Refresh: not announced');
   on.ui.dispose();
   await on.host.dispose();
 });
