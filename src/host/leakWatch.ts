@@ -2,6 +2,7 @@
 // source the start-up scan and the tree use) and one sample of the resource sampler per interval,
 // evaluated by LeakConditions. Never two checks at once: one still running when the next is due
 // is skipped, not stacked. Every wait has a deadline.
+import { performance } from 'node:perf_hooks';
 import { LeakConditions, LeakEvaluation, LeakObservation, OrphanKey } from './leakConditions';
 import { Log } from './seams';
 
@@ -33,6 +34,8 @@ export class LeakWatch {
   private scheduledMs = 0;
   /** Checks skipped because the previous one was still running. */
   skipped = 0;
+  /** How long the last check took (scan, sample, evaluation), in ms; for the log and tests. */
+  lastCheckMs: number | undefined;
 
   constructor(private readonly o: LeakWatchOptions) {}
 
@@ -65,6 +68,7 @@ export class LeakWatch {
       return undefined;
     }
     this.running = true;
+    const t0 = performance.now();
     const deadline = this.o.scanDeadlineMs ?? Math.min(Math.max(this.scheduledMs, 1000), 60_000);
     let scan: Promise<unknown> | undefined;
     try {
@@ -85,6 +89,8 @@ export class LeakWatch {
       obs.totalMemoryBytes = safely(this.o.totalMemoryBytes, this.o.log, 'memory');
       if (this.disposed) return undefined;
       const e = this.o.conditions.evaluate(obs);
+      this.lastCheckMs = Math.round(performance.now() - t0);
+      this.o.log.debug(`leak check: ${this.lastCheckMs} ms, ${orphans?.length ?? '?'} orphan(s), memory ${obs.totalMemoryBytes ?? '?'} bytes, ${e.active.length} condition(s) holding`);
       try {
         this.o.onEvaluated(e);
       } catch (err) {

@@ -67,7 +67,7 @@ test('an orphan created after start-up is reported within one interval (plus the
     const ours = (m: string) => m.startsWith('Gateway Warden: ') && new RegExp(`orphaned process.*\\(pid [^)]*\\b${pid}\\b`).test(m);
     const message = await waitFor(() => [...warnedAt.keys()].find(ours), `the alert naming pid ${pid}`, 3 * INTERVAL_MS + 30_000);
     const ms = warnedAt.get(message)! - created;
-    t.diagnostic(`orphan pid ${pid} created → warning shown: ${Math.round(ms)} ms (interval ${INTERVAL_MS} ms); checks skipped while one ran: ${ui.leakWatch.skipped}`);
+    t.diagnostic(`orphan pid ${pid} created → warning shown: ${Math.round(ms)} ms (interval ${INTERVAL_MS} ms); checks skipped while one ran: ${ui.leakWatch.skipped}; the last check took ${ui.leakWatch.lastCheckMs} ms (orphan scan + one sampler reading)`);
     // The next tick comes within one interval; the check then scans (its deadline is the interval).
     assert.ok(ms <= 2 * INTERVAL_MS, `reported after ${Math.round(ms)} ms, more than one interval plus the scan's deadline`);
     const n = fake.notifications.slice(before).find((x) => x.message === message)!;
