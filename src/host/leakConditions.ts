@@ -9,6 +9,8 @@ export const LEAK_CONDITIONS: readonly LeakCondition[] = ['orphans', 'memory', '
 
 /** Live workers at the cap for this long is a condition (issue 14: "longer than a minute"). */
 export const AT_CAP_FOR_MS = 60_000;
+/** The memory condition clears only below this share of the threshold: a total hovering at the line warns once, not at every sample. */
+export const MEMORY_CLEAR_RATIO = 0.9;
 /** At most this many pids are named in a message (the rest are counted). */
 const NAMED_PIDS = 5;
 
@@ -93,7 +95,9 @@ export class LeakConditions {
 
     if (obs.totalMemoryBytes !== undefined) {
       const limit = this.opts.totalMemoryBytes();
-      this.decide('memory', obs.totalMemoryBytes > limit, () => memoryMessage(obs.totalMemoryBytes!, limit), muted, fresh);
+      const total = obs.totalMemoryBytes;
+      const holds = total > limit || (this.holding.has('memory') && total > limit * MEMORY_CLEAR_RATIO);
+      this.decide('memory', holds, () => memoryMessage(total, limit), muted, fresh);
     }
 
     if (obs.workers) {
@@ -144,7 +148,8 @@ function mb(bytes: number): string {
 }
 
 function memoryMessage(total: number, limit: number): string {
-  return `The gateway, its workers and their children use ${mb(total)}, above gatewayWarden.alerts.totalMemoryMB (${mb(limit)}).`;
+  const where = total > limit ? 'above' : 'just under, after going above,';
+  return `The gateway, its workers and their children use ${mb(total)}, ${where} gatewayWarden.alerts.totalMemoryMB (${mb(limit)}).`;
 }
 
 function atCapMessage(live: number, max: number, forMs: number): string {
