@@ -9,6 +9,8 @@ export const LEAK_CONDITIONS: readonly LeakCondition[] = ['orphans', 'memory', '
 
 /** Live workers at the cap for this long is a condition (issue 14: "longer than a minute"). */
 export const AT_CAP_FOR_MS = 60_000;
+/** A dip below the cap shorter than this (an evicted worker exiting before its replacement starts) does not restart the minute. */
+export const AT_CAP_DIP_MS = 5000;
 /** The memory condition clears only below this share of the threshold: a total hovering at the line warns once, not at every sample. */
 export const MEMORY_CLEAR_RATIO = 0.9;
 /** At most this many pids are named in a message (the rest are counted). */
@@ -59,6 +61,7 @@ export class LeakConditions {
   /** Orphans the user has been told about (start-up notification or an alert), by pid/start time. */
   private reported = new Set<string>();
   private atCapSince: number | undefined;
+  private belowCapSince: number | undefined;
 
   constructor(private readonly opts: LeakConditionsOptions) {}
 
@@ -103,10 +106,20 @@ export class LeakConditions {
     if (obs.workers) {
       const { live, max } = obs.workers;
       const atCap = max !== undefined && live >= max;
-      if (!atCap) this.atCapSince = undefined;
-      else this.atCapSince ??= obs.now;
+      let inDip = false;
+      if (atCap) {
+        this.belowCapSince = undefined;
+        this.atCapSince ??= obs.now;
+      } else if (this.atCapSince !== undefined && max !== undefined) {
+        this.belowCapSince ??= obs.now;
+        inDip = obs.now - this.belowCapSince < AT_CAP_DIP_MS;
+        if (!inDip) this.atCapSince = this.belowCapSince = undefined;
+      } else {
+        this.atCapSince = this.belowCapSince = undefined;
+      }
       const forMs = this.atCapSince === undefined ? 0 : obs.now - this.atCapSince;
-      this.decide('workersAtCap', atCap && forMs >= (this.opts.atCapForMs ?? AT_CAP_FOR_MS), () => atCapMessage(live, max!, forMs), muted, fresh);
+      const holds = (atCap || inDip) && forMs >= (this.opts.atCapForMs ?? AT_CAP_FOR_MS);
+      this.decide('workersAtCap', holds, () => atCapMessage(max!, forMs), muted, fresh);
     }
 
     return { active: this.active(), fresh };
@@ -152,7 +165,7 @@ function memoryMessage(total: number, limit: number): string {
   return `The gateway, its workers and their children use ${mb(total)}, ${where} gatewayWarden.alerts.totalMemoryMB (${mb(limit)}).`;
 }
 
-function atCapMessage(live: number, max: number, forMs: number): string {
+function atCapMessage(max: number, forMs: number): string {
   const minutes = Math.floor(forMs / 60_000);
-  return `${live} of ${max} workers have been alive for ${minutes >= 1 ? `${minutes} min` : `${Math.round(forMs / 1000)} s`} (gatewayWarden.limits.maxWorkers): a new worker stops an idle one, and a command is refused when all are busy.`;
+  return `${max} of ${max} workers have been alive for ${minutes >= 1 ? `${minutes} min` : `${Math.round(forMs / 1000)} s`} (gatewayWarden.limits.maxWorkers): a new worker stops an idle one, and a command is refused when all are busy.`;
 }

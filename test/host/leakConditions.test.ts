@@ -2,7 +2,7 @@
 // clears, unknown observations changing nothing, muted conditions never notifying.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AT_CAP_FOR_MS, LeakCondition, LeakConditions } from '../../src/host/leakConditions';
+import { AT_CAP_DIP_MS, AT_CAP_FOR_MS, LeakCondition, LeakConditions } from '../../src/host/leakConditions';
 
 const MB = 1024 * 1024;
 const conditions = (opts: { limitMB?: number; muted?: LeakCondition[] } = {}) =>
@@ -66,7 +66,7 @@ test('memory: above the threshold warns once; well below (under 90 %) clears and
   assert.deepEqual(c.evaluate({ now: 6, totalMemoryBytes: 150 * MB }).active, [], 'a raised threshold clears it');
 });
 
-test('workers at the cap: only after a minute at the cap; below the cap resets the clock; no cap known is never at it', () => {
+test('workers at the cap: only after a minute at the cap; below the cap (past a short dip) resets the clock; no cap known is never at it', () => {
   const c = conditions();
   const t0 = 1_000_000;
   assert.deepEqual(c.evaluate({ now: t0, workers: { live: 4, max: 4 } }).active, [], 'just reached');
@@ -76,12 +76,27 @@ test('workers at the cap: only after a minute at the cap; below the cap resets t
   assert.match(full.fresh[0].message, /^4 of 4 workers have been alive for 1 min \(gatewayWarden\.limits\.maxWorkers\)/);
   assert.deepEqual(c.evaluate({ now: t0 + 5 * AT_CAP_FOR_MS, workers: { live: 4, max: 4 } }).fresh, [], 'once');
   assert.deepEqual(kinds(c.evaluate({ now: t0 + 6 * AT_CAP_FOR_MS }).active), ['workersAtCap'], 'unknown keeps it');
-  assert.deepEqual(c.evaluate({ now: t0 + 6 * AT_CAP_FOR_MS + 1, workers: { live: 3, max: 4 } }).active, [], 'below the cap clears');
+  c.evaluate({ now: t0 + 6 * AT_CAP_FOR_MS + 1, workers: { live: 3, max: 4 } });
+  assert.deepEqual(c.evaluate({ now: t0 + 6 * AT_CAP_FOR_MS + 1 + AT_CAP_DIP_MS, workers: { live: 3, max: 4 } }).active, [], 'below the cap (for 5 s) clears');
   // Back at the cap: the minute starts again, then it warns again.
   const t1 = t0 + 10 * AT_CAP_FOR_MS;
   assert.deepEqual(c.evaluate({ now: t1, workers: { live: 4, max: 4 } }).fresh, []);
   assert.deepEqual(kinds(c.evaluate({ now: t1 + AT_CAP_FOR_MS, workers: { live: 5, max: 4 } }).fresh), ['workersAtCap']);
   assert.deepEqual(conditions().evaluate({ now: 0, workers: { live: 99 } }).active, [], 'no cap known');
+});
+
+test('workers at the cap under churn: an evicted worker\'s exit before its replacement starts (a dip under 5 s) neither restarts the minute nor re-warns', () => {
+  const c = conditions();
+  const t0 = 5_000_000;
+  c.evaluate({ now: t0, workers: { live: 2, max: 2 } });
+  c.evaluate({ now: t0 + 30_000, workers: { live: 1, max: 2 } }); // evicted one exited
+  c.evaluate({ now: t0 + 30_100, workers: { live: 2, max: 2 } }); // its replacement started
+  assert.deepEqual(kinds(c.evaluate({ now: t0 + AT_CAP_FOR_MS, workers: { live: 2, max: 2 } }).fresh), ['workersAtCap'], 'a minute since it first reached the cap');
+  const dip = c.evaluate({ now: t0 + 90_000, workers: { live: 1, max: 2 } });
+  assert.deepEqual([kinds(dip.active), dip.fresh], [['workersAtCap'], []], 'holds through the dip');
+  assert.deepEqual(c.evaluate({ now: t0 + 90_000 + AT_CAP_DIP_MS - 1, workers: { live: 2, max: 2 } }).fresh, [], 'back: the same condition, no second warning');
+  c.evaluate({ now: t0 + 100_000, workers: { live: 1, max: 2 } });
+  assert.deepEqual(c.evaluate({ now: t0 + 100_000 + AT_CAP_DIP_MS, workers: { live: 1, max: 2 } }).active, [], 'below for 5 s: cleared');
 });
 
 test('conditions are independent, and a muted one holds (status bar) but never notifies', () => {
