@@ -70,6 +70,16 @@ export class LeakConditions {
     for (const o of orphans) this.reported.add(keyOf(o));
   }
 
+  /**
+   * When the worker-cap condition can change with no new observation (the minute at the cap
+   * runs out, or a dip below it lasts long enough to clear it): evaluate the workers again then.
+   */
+  workersRecheckAt(): number | undefined {
+    if (this.belowCapSince !== undefined) return this.belowCapSince + AT_CAP_DIP_MS;
+    if (this.atCapSince !== undefined && !this.holding.has('workersAtCap')) return this.atCapSince + (this.opts.atCapForMs ?? AT_CAP_FOR_MS);
+    return undefined;
+  }
+
   /** The conditions holding after the last evaluation. */
   active(): LeakAlert[] {
     return LEAK_CONDITIONS.flatMap((c) => (this.holding.has(c) ? [this.holding.get(c)!] : []));

@@ -29,6 +29,8 @@ export interface UiOptions {
   settings?: () => Pick<WardenSettings, 'alertIntervalMs' | 'alertTotalMemoryBytes'>;
   /** Where "Don't Show Again" is remembered (the extension's globalState; default: this activation only). */
   globalState?: StateStore;
+  /** How long live workers must be at the cap before it is a condition (default a minute; tests shorten it). */
+  atCapForMs?: number;
 }
 
 function memoryState(): StateStore {
@@ -95,7 +97,7 @@ export class WardenUi implements vscode.Disposable {
       () => void Promise.resolve(vs.commands.executeCommand(`${VIEW_ID}.focus`)).catch(() => undefined),
       log,
     );
-    this.leakConditions = new LeakConditions({ totalMemoryBytes: () => settings().alertTotalMemoryBytes, muted: () => notifier.muted() });
+    this.leakConditions = new LeakConditions({ totalMemoryBytes: () => settings().alertTotalMemoryBytes, muted: () => notifier.muted(), atCapForMs: o.atCapForMs });
     const running = () => host.supervisor.current.state === 'running';
     const workersNow = () => (running() ? { live: host.model.workers().length, max: host.supervisor.current.limits?.maxWorkers } : { live: 0 });
     this.leakWatch = new LeakWatch({
@@ -123,6 +125,8 @@ export class WardenUi implements vscode.Disposable {
     this.disposables.push({ dispose: () => this.leakWatch.dispose() });
     // Between checks, what is already known is enough: the worker count and cap (every model
     // change), the memory (each sample while the view is visible). Only the check scans.
+    // The worker cap's minute (or a dip's end) runs out without an event: look again then.
+    let recheck: NodeJS.Timeout | undefined;
     const evaluateKnown = (what: 'workers' | 'memory') => {
       if (!this.alertsOn()) return;
       const snap = this.sampler.current;
@@ -132,7 +136,20 @@ export class WardenUi implements vscode.Disposable {
         totalMemoryBytes: what === 'memory' ? (running() ? sampledMemoryBytes(snap) : 0) : undefined,
       });
       notifier.notify(e.fresh);
+      if (what !== 'workers') return;
+      if (recheck) clearTimeout(recheck);
+      recheck = undefined;
+      const at = this.leakConditions.workersRecheckAt();
+      if (at !== undefined) {
+        recheck = setTimeout(() => {
+          recheck = undefined;
+          evaluateKnown('workers');
+          this.update();
+        }, Math.max(0, at - Date.now()) + 10);
+        recheck.unref?.();
+      }
     };
+    this.disposables.push({ dispose: () => recheck && clearTimeout(recheck) });
 
     // The Recently exited node loses a row when it expires: refresh then (one timer at a time).
     let expiry: NodeJS.Timeout | undefined;

@@ -96,7 +96,13 @@ test('workers at the cap under churn: an evicted worker\'s exit before its repla
   assert.deepEqual([kinds(dip.active), dip.fresh], [['workersAtCap'], []], 'holds through the dip');
   assert.deepEqual(c.evaluate({ now: t0 + 90_000 + AT_CAP_DIP_MS - 1, workers: { live: 2, max: 2 } }).fresh, [], 'back: the same condition, no second warning');
   c.evaluate({ now: t0 + 100_000, workers: { live: 1, max: 2 } });
+  assert.equal(c.workersRecheckAt(), t0 + 100_000 + AT_CAP_DIP_MS, 'look again when the dip would end');
   assert.deepEqual(c.evaluate({ now: t0 + 100_000 + AT_CAP_DIP_MS, workers: { live: 1, max: 2 } }).active, [], 'below for 5 s: cleared');
+  assert.equal(c.workersRecheckAt(), undefined, 'nothing pending');
+  c.evaluate({ now: t0 + 200_000, workers: { live: 2, max: 2 } });
+  assert.equal(c.workersRecheckAt(), t0 + 200_000 + AT_CAP_FOR_MS, 'look again when the minute at the cap runs out');
+  c.evaluate({ now: t0 + 200_000 + AT_CAP_FOR_MS, workers: { live: 2, max: 2 } });
+  assert.equal(c.workersRecheckAt(), undefined, 'holding: nothing to wait for');
 });
 
 test('conditions are independent, and a muted one holds (status bar) but never notifies', () => {

@@ -22,7 +22,7 @@ const linux = process.platform === 'linux';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ui-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Notification) => string | undefined; settings?: Partial<WardenSettings>; commandsReject?: boolean; globalState?: StateStore } = {}) {
+function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Notification) => string | undefined; settings?: Partial<WardenSettings>; commandsReject?: boolean; globalState?: StateStore; atCapForMs?: number } = {}) {
   const fake = fakeVscodeModule(opts.answer);
   if (opts.commandsReject) {
     // As in a host that is shutting down: every executeCommand rejects.
@@ -46,6 +46,7 @@ function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Noti
     graceMs: () => 100,
     settings: () => settings,
     globalState: opts.globalState,
+    atCapForMs: opts.atCapForMs,
   });
   return { fake, host, ui, log };
 }
@@ -270,4 +271,28 @@ test('leak alerts off (interval 0): no check is scheduled, and orphans found by 
   assert.equal(on.fake.notifications.length, 0, 'seen in the tree after a Refresh: not announced');
   on.ui.dispose();
   await on.host.dispose();
+});
+
+test('real gateway at maxWorkers 1: a worker alive at the cap past the (shortened) minute warns once with no further event, the status bar turns; Kill Worker clears it after the dip', { skip: !linux }, async () => {
+  const gatewayJs = path.resolve(__dirname, '../../../dist/gateway.js');
+  const { fake, host, ui } = setup('leak-cap', { settings: { gatewayArgs: ['--max-semi-space-size=1', gatewayJs], maxWorkers: 1 }, atCapForMs: 300 });
+  host.supervisor.onEvent((e) => {
+    if (e.type === 'worker.started') track(e.pid as number, true);
+  });
+  try {
+    await host.supervisor.start();
+    const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
+    await host.supervisor.request('slash.exec', { sessionId, command: '/echo hi' });
+    const warn = await waitFor(() => fake.notifications.find((n) => n.kind === 'warning' && /workers have been alive/.test(n.message)), 'the at-cap warning from the recheck timer', 10_000);
+    assert.match(warn.message, /^Gateway Warden: 1 of 1 workers have been alive for \d+ s \(gatewayWarden\.limits\.maxWorkers\)/);
+    assert.deepEqual(warn.items, ['Show', 'Copy Report', "Don't Show Again"], 'no Clear Orphans for this one');
+    assert.equal((fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND);
+    assert.match(fake.status.tooltip, /\nWarning: 1 of 1 workers have been alive/);
+    await host.supervisor.request('worker.kill', { sessionId });
+    await waitFor(() => (fake.status as { backgroundColor?: unknown }).backgroundColor === undefined, 'the colour gone 5 s after the worker went', 15_000);
+    assert.equal(fake.notifications.filter((n) => /workers have been alive/.test(n.message)).length, 1, 'warned once');
+  } finally {
+    ui.dispose();
+    await host.dispose();
+  }
 });
