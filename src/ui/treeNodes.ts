@@ -261,8 +261,9 @@ function staleWorkerNode(w: StaleWorkerView, input: TreeInput, parentId: string)
 /** CPU and memory: the sampler's /proc reading, else what process.tree said. */
 function usageOf(pid: number, input: TreeInput, node?: ProcessNodeView): { cpuPercent?: number; rssBytes?: number } | undefined {
   const sampled = input.resources?.usage.get(pid);
-  if (sampled) return sampled;
-  return node ? { cpuPercent: node.cpuPercent, rssBytes: node.rssBytes } : undefined;
+  // Field by field: a first /proc reading has no CPU figure yet, process.tree may have one.
+  if (!node) return sampled;
+  return { cpuPercent: sampled?.cpuPercent ?? node.cpuPercent, rssBytes: sampled?.rssBytes ?? node.rssBytes };
 }
 
 function programName(display: string | undefined): string | undefined {
