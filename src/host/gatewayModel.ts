@@ -3,6 +3,7 @@
 // when the gateway exits. Commands never write it.
 import { Emitter } from './emitter';
 import { GatewayEvent } from './gatewayProcess';
+import { ExitedView, RecentlyExited } from './recentlyExited';
 
 export interface WorkerView {
   pid: number;
@@ -46,6 +47,8 @@ export interface BackendView {
   state: string;
   pid?: number;
   startTime?: number;
+  /** When it started (the gateway's `startedAt`, else when it was first seen running). */
+  startedAt?: number;
   /** argv as one line, for display. */
   display?: string;
   cwd?: string;
@@ -79,12 +82,17 @@ export interface EvictionView {
 
 /** Bounds on what a gateway's events can make the model hold. */
 const MAX_STALE_WORKERS = 256;
+const MAX_CLOSING_WORKERS = 256;
 const MAX_MESSAGE_CHARS = 4000;
 
 export class GatewayModel {
   private sessions = new Map<string, SessionView>();
   private backendView: BackendView | undefined;
   private stale = new Map<string, StaleWorkerView>();
+  /** Workers of sessions closed before their worker.exited arrived (hermes may say so in that order). */
+  private closing = new Map<number, { worker: WorkerView; session: SessionView }>();
+  /** Kept across gateway restarts: a crash stays visible after the fact. */
+  private readonly exits = new RecentlyExited();
   private readonly changed = new Emitter<void>();
   readonly onDidChange = this.changed.event;
 
@@ -105,11 +113,22 @@ export class GatewayModel {
     return this.backendView && { ...this.backendView };
   }
 
+  /** The last exited workers and backend programs, newest first (see RecentlyExited for the bounds). */
+  recentlyExited(now = Date.now()): ExitedView[] {
+    return this.exits.list(now);
+  }
+
+  /** When the oldest of them expires (for a refresh then). */
+  nextExitExpiry(now = Date.now()): number | undefined {
+    return this.exits.nextExpiry(now);
+  }
+
   staleWorkers(): StaleWorkerView[] {
     return [...this.stale.values()].sort((a, b) => a.staleSince - b.staleSince || a.pid - b.pid);
   }
 
   clear(): void {
+    this.closing.clear();
     if (this.sessions.size === 0 && !this.backendView && this.stale.size === 0) return;
     this.sessions.clear();
     this.backendView = undefined;
@@ -129,15 +148,25 @@ export class GatewayModel {
         const state = str(ev.state);
         if (!name || !state) return false;
         const prev = this.backendView?.name === name ? this.backendView : undefined;
+        const wasRunning = prev?.state === 'running' || prev?.state === 'starting';
         this.backendView = {
           ...prev,
           name,
           state,
           pid: num(ev.pid) ?? prev?.pid,
           startTime: num(ev.startTime) ?? prev?.startTime,
+          startedAt: state === 'running' && prev?.state !== 'running' ? prev?.startedAt ?? now : prev?.startedAt,
           error: text(ev.error),
           exit: exitOf(ev.exit),
         };
+        const b = this.backendView;
+        if ((state === 'exited' || state === 'failed') && (wasRunning || !prev) && b.pid !== undefined) {
+          this.exits.add({
+            kind: 'program', pid: b.pid, startTime: b.startTime, label: name, command: b.display,
+            startedAt: b.startedAt, exitedAt: now, code: b.exit?.code ?? null, signal: b.exit?.signal ?? null,
+            reason: state === 'failed' ? 'failed at start' : undefined,
+          });
+        }
         break;
       }
       case 'backend.event':
@@ -152,7 +181,9 @@ export class GatewayModel {
       }
       case 'worker.reaped': {
         const pid = num(ev.pid);
-        if (pid === undefined || !this.dropStale(pid, num(ev.startTime))) return false;
+        const w = pid === undefined ? undefined : this.dropStale(pid, num(ev.startTime));
+        if (!w) return false;
+        this.exits.add(staleExit(w, now, null, null, 'taken down: its session was gone'));
         break;
       }
       case 'session.created': {
@@ -172,9 +203,14 @@ export class GatewayModel {
         });
         break;
       }
-      case 'session.closed':
-        if (!sessionId || !this.sessions.delete(sessionId)) return false;
+      case 'session.closed': {
+        const s = sessionId ? this.sessions.get(sessionId) : undefined;
+        if (!s) return false;
+        this.sessions.delete(s.sessionId);
+        // Its worker.exited may still come (hermes): remembered until then, bounded.
+        if (s.worker && this.closing.size < MAX_CLOSING_WORKERS) this.closing.set(s.worker.pid, { worker: s.worker, session: s });
         break;
+      }
       case 'worker.started': {
         const pid = num(ev.pid);
         const startTime = num(ev.startTime);
@@ -197,12 +233,21 @@ export class GatewayModel {
       case 'worker.exited': {
         const s = sessionId ? this.sessions.get(sessionId) : undefined;
         const pid = num(ev.pid);
+        const code = num(ev.code) ?? null;
+        const signal = str(ev.signal) ?? null;
         // A stale worker (hermes) has no session any more: its exit ends its row.
-        const staleGone = pid !== undefined && this.dropStale(pid, num(ev.startTime));
+        const stale = pid === undefined ? undefined : this.dropStale(pid, num(ev.startTime));
+        if (stale) this.exits.add(staleExit(stale, now, code, signal));
+        const closed = pid === undefined ? undefined : this.closing.get(pid);
+        if (closed) {
+          this.closing.delete(pid!);
+          this.exits.add(workerExit(closed.worker, closed.session, now, code, signal, 'its session was closed'));
+        }
         if (!s?.worker || (pid !== undefined && s.worker.pid !== pid)) {
-          if (!staleGone) return false;
+          if (!stale && !closed) return false;
           break;
         }
+        this.exits.add(workerExit(s.worker, s, now, code, signal, s.evicted?.pid === s.worker.pid ? 'stopped at the worker limit' : undefined));
         s.worker = undefined;
         break;
       }
@@ -289,6 +334,7 @@ export class GatewayModel {
       state: str(p.state) ?? 'starting',
       pid: num(p.pid),
       startTime: num(p.startTime),
+      ...(num(p.startedAt) !== undefined ? { startedAt: num(p.startedAt) } : {}),
       display: text(p.display),
       cwd: text(p.cwd),
       error: text(p.error),
@@ -325,11 +371,15 @@ export class GatewayModel {
     return false;
   }
 
-  private dropStale(pid: number, startTime: number | undefined): boolean {
+  /** Removes a stale worker; returns it, or undefined when there was none. */
+  private dropStale(pid: number, startTime: number | undefined): StaleWorkerView | undefined {
     for (const [k, w] of this.stale) {
-      if (w.pid === pid && (startTime === undefined || w.startTime === startTime)) return this.stale.delete(k);
+      if (w.pid === pid && (startTime === undefined || w.startTime === startTime)) {
+        this.stale.delete(k);
+        return w;
+      }
     }
-    return false;
+    return undefined;
   }
 
   private ensure(sessionId: string, now: number): SessionView {
@@ -368,6 +418,17 @@ function staleOf(v: unknown, now: number): StaleWorkerView | undefined {
     pid, startTime, pgid: num(r.pgid), sessionKey: text(r.sessionKey), command: text(r.command),
     staleSince: num(r.staleSince) ?? now, reapAt: num(r.reapAt),
   };
+}
+
+function workerExit(w: WorkerView, s: SessionView, now: number, code: number | null, signal: string | null, reason?: string): ExitedView {
+  return {
+    kind: 'worker', pid: w.pid, startTime: w.startTime, sessionId: s.sessionId, label: s.label, command: w.command,
+    startedAt: w.startedAt, exitedAt: now, code, signal, reason,
+  };
+}
+
+function staleExit(w: StaleWorkerView, now: number, code: number | null, signal: string | null, reason?: string): ExitedView {
+  return { kind: 'staleWorker', pid: w.pid, startTime: w.startTime, label: w.sessionKey, command: w.command, exitedAt: now, code, signal, reason };
 }
 
 function staleKey(w: { pid: number; startTime: number }): string {

@@ -25,6 +25,8 @@ export function reportSettings(s: WardenSettings, problems: readonly string[]): 
     { key: `${S}limits.maxWorkers`, value: String(s.maxWorkers) },
     { key: `${S}orphans.scanOnStartup`, value: String(s.scanOrphansOnStartup) },
     { key: `${S}orphans.extraPatterns`, value: s.extraOrphanPatterns.length ? JSON.stringify(s.extraOrphanPatterns) : '(none)' },
+    { key: `${S}alerts.intervalMinutes`, value: s.alertIntervalMs ? String(s.alertIntervalMs / 60_000) : '0 (alerts off)' },
+    { key: `${S}alerts.totalMemoryMB`, value: String(s.alertTotalMemoryBytes / (1024 * 1024)) },
   ];
   return { backend: s.backend, entries, problems: [...problems] };
 }

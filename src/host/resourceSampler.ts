@@ -80,8 +80,9 @@ export class ResourceSampler {
     this.tree = undefined;
   }
 
-  sample(now = Date.now()): ResourceSnapshot {
-    this.askTree();
+  /** `askTree: false`: the /proc part only (the leak check's sample while the view is hidden). */
+  sample(now = Date.now(), opts: { askTree?: boolean } = {}): ResourceSnapshot {
+    if (opts.askTree !== false) this.askTree();
     const roots = process.platform === 'linux' ? this.roots() : [];
     const children = new Map<number, ProcessInfo[]>();
     const cmdlines = new Map<number, string>();
@@ -100,7 +101,8 @@ export class ResourceSampler {
     }
     const usage = new Map<number, ResourceUsage>();
     const next = new Map<number, { ticks: number; at: number }>();
-    for (const pid of [...roots.map((r) => r.pid), ...[...children.values()].flat().map((p) => p.pid)]) {
+    // Each pid once: a root's descendants may include other roots (the gateway's do).
+    for (const pid of new Set([...roots.map((r) => r.pid), ...[...children.values()].flat().map((p) => p.pid)])) {
       const ticks = readCpuTicks(pid);
       if (ticks === undefined) continue;
       // Timed at the read, not at the start of the sample: the /proc scan before it can take
@@ -156,4 +158,26 @@ export class ResourceSampler {
     this.stop();
     this.sampled.dispose();
   }
+}
+
+/**
+ * Memory of everything in a snapshot — the roots, their descendants and group members, each pid
+ * once — or, without a /proc reading, the sum of the gateway's process.tree. Undefined when the
+ * snapshot measured nothing.
+ */
+export function sampledMemoryBytes(s: ResourceSnapshot): number | undefined {
+  let total = 0;
+  let measured = false;
+  for (const u of s.usage.values()) {
+    if (u.rssBytes === undefined) continue;
+    total += u.rssBytes;
+    measured = true;
+  }
+  if (measured) return total;
+  for (const p of s.tree?.processes ?? []) {
+    if (p.rssBytes === undefined) continue;
+    total += p.rssBytes;
+    measured = true;
+  }
+  return measured ? total : undefined;
 }

@@ -32,6 +32,10 @@ export interface WardenSettings {
   scanOrphansOnStartup: boolean;
   /** Regular-expression sources that passed regexPatternProblem (valid, bounded). */
   extraOrphanPatterns: string[];
+  /** Leak alerts: how often the periodic check runs; 0 = off (see ALERT_BOUNDS). */
+  alertIntervalMs: number;
+  /** Leak alerts: the gateway's total memory (gateway, workers, descendants) above this warns. */
+  alertTotalMemoryBytes: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<WardenSettings> = Object.freeze({
@@ -45,6 +49,8 @@ export const DEFAULT_SETTINGS: Readonly<WardenSettings> = Object.freeze({
   maxWorkers: 16,
   scanOrphansOnStartup: true,
   extraOrphanPatterns: [],
+  alertIntervalMs: 5 * 60_000,
+  alertTotalMemoryBytes: 4096 * 1024 * 1024,
 });
 
 export interface SettingsResult {
@@ -57,6 +63,12 @@ const S = 'gatewayWarden.';
 
 /** Bounds of the limits.* settings (package.json says the same). Each worker is a Node process (~50 MB). */
 export const LIMIT_BOUNDS = { maxSessions: { min: 1, max: 10_000 }, maxWorkers: { min: 1, max: 256 } } as const;
+
+/** Bounds of the alerts.* settings (package.json says the same): whole minutes (0 = off), whole MB. */
+export const ALERT_BOUNDS = {
+  intervalMinutes: { min: 0, max: 1440, default: 5 },
+  totalMemoryMB: { min: 64, max: 1_048_576, default: 4096 },
+} as const;
 
 export function readSettings(get: SettingReader, home: () => string = os.homedir): SettingsResult {
   const problems: string[] = [];
@@ -143,6 +155,8 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
     maxWorkers: num('limits.maxWorkers', DEFAULT_SETTINGS.maxWorkers, LIMIT_BOUNDS.maxWorkers.min, LIMIT_BOUNDS.maxWorkers.max, true),
     scanOrphansOnStartup: bool('orphans.scanOnStartup', DEFAULT_SETTINGS.scanOrphansOnStartup),
     extraOrphanPatterns,
+    alertIntervalMs: num('alerts.intervalMinutes', ALERT_BOUNDS.intervalMinutes.default, ALERT_BOUNDS.intervalMinutes.min, ALERT_BOUNDS.intervalMinutes.max, true) * 60_000,
+    alertTotalMemoryBytes: num('alerts.totalMemoryMB', ALERT_BOUNDS.totalMemoryMB.default, ALERT_BOUNDS.totalMemoryMB.min, ALERT_BOUNDS.totalMemoryMB.max, true) * 1024 * 1024,
   };
   return { settings, problems };
 }

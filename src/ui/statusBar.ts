@@ -8,9 +8,14 @@ import { formatWorkerCount } from './format';
 export interface StatusBarText {
   text: string;
   tooltip: string;
+  /** Theme color id of the item's background: the warning colour while a leak alert holds. */
+  background?: string;
 }
 
-export function statusBarText(gateway: GatewayStatus, workers: number, orphans: number, program?: BackendView): StatusBarText {
+export const ALERT_BACKGROUND = 'statusBarItem.warningBackground';
+
+/** `alerts`: the messages of the leak-alert conditions that hold now (host/leakConditions). */
+export function statusBarText(gateway: GatewayStatus, workers: number, orphans: number, program?: BackendView, alerts: readonly string[] = []): StatusBarText {
   const running = gateway.state === 'running';
   // The program behind a hermes or command backend counts only while our gateway runs it.
   const p = running ? program : undefined;
@@ -34,7 +39,9 @@ export function statusBarText(gateway: GatewayStatus, workers: number, orphans: 
       (atLimit ? `\nAt the worker limit (gatewayWarden.limits.maxWorkers): a new worker first stops the least recently used idle one; when all are busy, the command is refused.` : '') +
       // Why it is down, where the user looks first (the full story is in the log).
       (gateway.error && (gateway.state === 'failed' || gateway.state === 'restarting') ? `\n${gateway.error}` : '') +
+      alerts.map((a) => `\nWarning: ${a}`).join('') +
       '\nClick to show the processes.',
+    background: alerts.length ? ALERT_BACKGROUND : undefined,
   };
 }
 

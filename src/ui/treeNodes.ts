@@ -4,6 +4,7 @@
 import type { ProcessInfo } from '../core/processTable';
 import type { BackendView, EvictionView, SessionView, StaleWorkerView } from '../host/gatewayModel';
 import { childrenByParent, ProcessNodeView } from '../host/processTreeView';
+import type { ExitedView } from '../host/recentlyExited';
 import type { OrphanView } from '../host/orphanSource';
 export type { OrphanView } from '../host/orphanSource';
 import type { ResourceSnapshot } from '../host/resourceSampler';
@@ -20,7 +21,9 @@ export type NodeRef =
   /** A node of the gateway's process tree (the backend's program, its descendants, a stale worker): Kill Process. */
   | { kind: 'process'; pid: number; startTime: number; role: 'program' | 'process' | 'staleWorker' }
   | { kind: 'orphans' }
-  | { kind: 'orphan'; pid: number };
+  | { kind: 'orphan'; pid: number }
+  | { kind: 'recentlyExited' }
+  | { kind: 'exited'; pid: number };
 
 export interface TreeNode {
   id: string;
@@ -47,6 +50,8 @@ export interface TreeInput {
   staleWorkers?: StaleWorkerView[];
   resources?: ResourceSnapshot;
   orphans: OrphanView[];
+  /** Workers and backend programs that exited lately, newest first (host/recentlyExited). */
+  recentlyExited?: ExitedView[];
   now: number;
 }
 
@@ -56,6 +61,9 @@ export function buildTree(input: TreeInput): TreeNode[] {
   // Stopped and nothing else to show: an empty tree lets the viewsWelcome content appear.
   if (g.state !== 'stopped' && g.state !== 'failed') roots.push(gatewayNode(input));
   if (input.orphans.length) roots.push(orphansNode(input.orphans));
+  // Not alone: a stopped or failed gateway's welcome content (Start, Show Log) needs an empty tree.
+  // The rows are kept meanwhile and come back with the gateway.
+  if (roots.length && input.recentlyExited?.length) roots.push(recentlyExitedNode(input.recentlyExited, input.now));
   return roots;
 }
 
@@ -253,8 +261,9 @@ function staleWorkerNode(w: StaleWorkerView, input: TreeInput, parentId: string)
 /** CPU and memory: the sampler's /proc reading, else what process.tree said. */
 function usageOf(pid: number, input: TreeInput, node?: ProcessNodeView): { cpuPercent?: number; rssBytes?: number } | undefined {
   const sampled = input.resources?.usage.get(pid);
-  if (sampled) return sampled;
-  return node ? { cpuPercent: node.cpuPercent, rssBytes: node.rssBytes } : undefined;
+  // Field by field: a first /proc reading has no CPU figure yet, process.tree may have one.
+  if (!node) return sampled;
+  return { cpuPercent: sampled?.cpuPercent ?? node.cpuPercent, rssBytes: sampled?.rssBytes ?? node.rssBytes };
 }
 
 function programName(display: string | undefined): string | undefined {
@@ -381,6 +390,67 @@ function orphansNode(orphans: OrphanView[]): TreeNode {
       parentId: id,
     })),
     ref: { kind: 'orphans' },
+  };
+}
+
+/** Collapsed: a record of what went, for after the fact, not something to act on. */
+function recentlyExitedNode(exits: ExitedView[], now: number): TreeNode {
+  const id = 'recentlyExited';
+  const crashed = exits.filter(abnormal).length;
+  return {
+    id,
+    label: 'Recently exited',
+    description: `${exits.length}${crashed ? ` · ${crashed} abnormal` : ''}`,
+    tooltip: 'Workers and backend programs that exited in the last 10 minutes (the last 20), with their exit code or signal and how long they ran.',
+    icon: 'history',
+    contextValue: 'recentlyExited',
+    collapsible: 'collapsed',
+    children: exits.map((e) => exitedNode(e, now, id)),
+    ref: { kind: 'recentlyExited' },
+  };
+}
+
+function exitText(e: ExitedView): string {
+  if (e.signal) return `signal ${e.signal}`;
+  if (e.code !== null) return `exit code ${e.code}`;
+  return 'exit status unknown';
+}
+
+/** Killed by a signal or a non-zero code (a clean exit or an unknown one is not flagged). */
+function abnormal(e: ExitedView): boolean {
+  return e.signal !== null || (e.code !== null && e.code !== 0);
+}
+
+function exitedNode(e: ExitedView, now: number, parentId: string): TreeNode {
+  const ran = e.startedAt !== undefined ? e.exitedAt - e.startedAt : undefined;
+  const title = e.kind === 'worker' ? 'Worker' : e.kind === 'staleWorker' ? 'Stale worker' : e.label === 'hermes' ? 'hermes gateway' : programName(e.command) ?? e.label ?? 'program';
+  return {
+    id: `exited/${e.kind}/${e.pid}/${e.startTime ?? ''}/${e.exitedAt}`,
+    // Labelled by pid like the orphan rows: "Worker" or "hermes gateway" would read as a live one.
+    label: `pid ${e.pid}`,
+    description: [
+      title,
+      exitText(e),
+      ran !== undefined ? `ran ${formatDuration(ran)}` : undefined,
+      `${formatDuration(now - e.exitedAt)} ago`,
+      e.kind === 'worker' && e.label ? e.label : undefined,
+    ].filter(Boolean).join(' · '),
+    tooltip: lines([
+      `${title} pid ${e.pid}: ${exitText(e)}${e.reason ? ` (${e.reason})` : ''}`,
+      e.kind === 'worker' && e.sessionId ? `Session ${e.sessionId}${e.label ? ` (${e.label})` : ''}` : undefined,
+      e.kind === 'staleWorker' && e.label ? `Session key: ${e.label}` : undefined,
+      e.command ? `Command: ${e.command}` : undefined,
+      e.startedAt !== undefined ? `Started ${new Date(e.startedAt).toLocaleTimeString()}` : undefined,
+      `Exited ${new Date(e.exitedAt).toLocaleTimeString()}${ran !== undefined ? ` after ${formatDuration(ran)}` : ''}`,
+      e.code === null && e.signal === null ? 'The gateway could not see how it ended (it was not the gateway\'s own child).' : undefined,
+    ]),
+    icon: abnormal(e) ? 'error' : 'circle-outline',
+    iconColor: abnormal(e) ? 'list.errorForeground' : undefined,
+    contextValue: 'exited',
+    collapsible: 'none',
+    children: [],
+    ref: { kind: 'exited', pid: e.pid },
+    parentId,
   };
 }
 

@@ -2,13 +2,17 @@
 // Everything here is thin glue over host/ and the testable ui/ modules.
 import type * as vscode from 'vscode';
 import type { Log } from '../host/seams';
-import { ResourceSampler } from '../host/resourceSampler';
+import { LeakConditions } from '../host/leakConditions';
+import { LeakWatch } from '../host/leakWatch';
+import { ResourceSampler, sampledMemoryBytes } from '../host/resourceSampler';
+import { DEFAULT_SETTINGS, WardenSettings } from '../host/settings';
 import { WardenHost } from '../host/wardenHost';
 import { killWorker } from '../host/workerKill';
 import { ALERT_ACTIONS, BackendAlerts } from './backendAlerts';
 import { COMMAND_IDS, createHandlers } from './commands';
 import { contextKeys } from './contextKeys';
 import { buildExtensionReport, copyDiagnosticsReport, ReportSources } from './diagnosticsReport';
+import { LeakAlertNotifier, StateStore } from './leakAlerts';
 import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, OrphanSource, startupOrphanScan } from './orphansFlow';
 import { ProcessTreeProvider } from './processTree';
 import { createStatusBar, statusBarText } from './statusBar';
@@ -24,6 +28,17 @@ export interface UiOptions {
   graceMs: () => number;
   /** What "Copy Diagnostics Report" reads besides the host (absent: the command says it is unavailable). */
   report?: ReportSources;
+  /** The alerts.* settings (default: their defaults). */
+  settings?: () => Pick<WardenSettings, 'alertIntervalMs' | 'alertTotalMemoryBytes'>;
+  /** Where "Don't Show Again" is remembered (the extension's globalState; default: this activation only). */
+  globalState?: StateStore;
+  /** How long live workers must be at the cap before it is a condition (default a minute; tests shorten it). */
+  atCapForMs?: number;
+}
+
+function memoryState(): StateStore {
+  const m = new Map<string, unknown>();
+  return { get: <T>(k: string) => m.get(k) as T | undefined, update: async (k, v) => void m.set(k, v) };
 }
 
 /** hermes: its gateway's own CPU and memory (its workers are roots of their own). */
@@ -39,11 +54,17 @@ export class WardenUi implements vscode.Disposable {
   private readonly sampler: ResourceSampler;
   private lastKeys = '';
   private readonly timers = new Set<NodeJS.Timeout>();
+  readonly leakConditions: LeakConditions;
+  readonly leakWatch: LeakWatch;
 
   constructor(private readonly o: UiOptions) {
     const { vs, host, log } = o;
     this.sampler = new ResourceSampler(
       () => [
+        // The gateway itself: its descendants and group make the total the leak check compares.
+        ...(host.supervisor.current.state === 'running' && host.supervisor.current.pid !== undefined
+          ? [{ pid: host.supervisor.current.pid, pgid: host.supervisor.current.pgid }]
+          : []),
         ...host.model.workers().map((w) => ({ pid: w.pid, pgid: w.pgid })),
         ...host.model.staleWorkers().map((w) => ({ pid: w.pid })),
         ...hermesProgram(host),
@@ -64,19 +85,100 @@ export class WardenUi implements vscode.Disposable {
       staleWorkers: host.model.staleWorkers(),
       resources: this.sampler.running ? this.sampler.current : undefined,
       orphans: this.orphans,
+      recentlyExited: host.model.recentlyExited(),
       now: Date.now(),
     }));
     const view = vs.window.createTreeView(VIEW_ID, { treeDataProvider: this.tree, showCollapseAll: true });
     const status = createStatusBar(vs);
     this.disposables.push(this.tree, view, status, { dispose: () => this.sampler.dispose() });
 
+    const settings = o.settings ?? (() => DEFAULT_SETTINGS);
+    const notifier = new LeakAlertNotifier(
+      vs.window,
+      o.globalState ?? memoryState(),
+      (command) => vs.commands.executeCommand(command),
+      () => void Promise.resolve(vs.commands.executeCommand(`${VIEW_ID}.focus`)).catch(() => undefined),
+      log,
+    );
+    this.leakConditions = new LeakConditions({ totalMemoryBytes: () => settings().alertTotalMemoryBytes, muted: () => notifier.muted(), atCapForMs: o.atCapForMs });
+    const running = () => host.supervisor.current.state === 'running';
+    const workersNow = () => (running() ? { live: host.model.workers().length, max: host.supervisor.current.limits?.maxWorkers } : { live: 0 });
+    this.leakWatch = new LeakWatch({
+      conditions: this.leakConditions,
+      intervalMs: () => settings().alertIntervalMs,
+      scanOrphans: async () => {
+        const list = await this.o.orphans.scan();
+        // The check itself decides what is news; the tree shows the list either way.
+        this.setOrphans(list, false);
+        return list;
+      },
+      totalMemoryBytes: () => {
+        if (!running()) return 0;
+        // While the view is visible the sampler's latest reading is at most one period old.
+        const snap = this.sampler.running ? this.sampler.current : this.sampler.sample(Date.now(), { askTree: false });
+        return sampledMemoryBytes(snap);
+      },
+      workers: workersNow,
+      onEvaluated: (e) => {
+        notifier.notify(e.fresh);
+        this.update();
+      },
+      log,
+    });
+    this.disposables.push({ dispose: () => this.leakWatch.dispose() });
+    // Between checks, what is already known is enough: the worker count and cap (every model
+    // change), the memory (each sample while the view is visible). Only the check scans.
+    // The worker cap's minute (or a dip's end) runs out without an event: look again then.
+    let recheck: NodeJS.Timeout | undefined;
+    const evaluateKnown = (what: 'workers' | 'memory') => {
+      if (!this.alertsOn()) return;
+      const snap = this.sampler.current;
+      const e = this.leakConditions.evaluate({
+        now: Date.now(),
+        workers: what === 'workers' ? workersNow() : undefined,
+        totalMemoryBytes: what === 'memory' ? (running() ? sampledMemoryBytes(snap) : 0) : undefined,
+      });
+      notifier.notify(e.fresh);
+      if (what !== 'workers') return;
+      if (recheck) clearTimeout(recheck);
+      recheck = undefined;
+      const at = this.leakConditions.workersRecheckAt();
+      if (at !== undefined) {
+        recheck = setTimeout(() => {
+          recheck = undefined;
+          evaluateKnown('workers');
+          this.update();
+        }, Math.max(0, at - Date.now()) + 10);
+        recheck.unref?.();
+      }
+    };
+    this.disposables.push({ dispose: () => recheck && clearTimeout(recheck) });
+
+    // The Recently exited node loses a row when it expires: refresh then (one timer at a time).
+    let expiry: NodeJS.Timeout | undefined;
+    const refreshAtExpiry = () => {
+      if (expiry) clearTimeout(expiry);
+      expiry = undefined;
+      const at = host.model.nextExitExpiry();
+      if (at === undefined) return;
+      expiry = setTimeout(() => {
+        expiry = undefined;
+        this.tree.refresh();
+        refreshAtExpiry();
+      }, Math.max(0, at - Date.now()) + 50);
+      expiry.unref?.();
+    };
+    this.disposables.push({ dispose: () => expiry && clearTimeout(expiry) });
+
     const update = () => {
       this.tree.refresh();
+      refreshAtExpiry();
       const st = host.supervisor.current;
       const workers = host.model.workers().length;
-      const s = statusBarText(st, workers, this.orphans.length, host.model.backend());
+      const s = statusBarText(st, workers, this.orphans.length, host.model.backend(), this.alertsOn() ? this.leakConditions.active().map((a) => a.message) : []);
       status.text = s.text;
       status.tooltip = s.tooltip;
+      status.backgroundColor = s.background ? new vs.ThemeColor(s.background) : undefined;
       status.show();
       const keys = contextKeys(st, host.model.list().length, workers);
       const json = JSON.stringify(keys);
@@ -120,9 +222,19 @@ export class WardenUi implements vscode.Disposable {
 
     // Gateway events drive the tree; CPU/memory are sampled only while the view is visible.
     this.disposables.push(
-      host.supervisor.onDidChangeState(update),
-      host.model.onDidChange(update),
-      this.sampler.onDidSample(() => this.tree.refresh()),
+      host.supervisor.onDidChangeState(() => {
+        evaluateKnown('workers');
+        if (!running()) evaluateKnown('memory');
+        update();
+      }),
+      host.model.onDidChange(() => {
+        evaluateKnown('workers');
+        update();
+      }),
+      this.sampler.onDidSample(() => {
+        if (this.sampler.running) evaluateKnown('memory');
+        this.tree.refresh();
+      }),
       view.onDidChangeVisibility((e) => (e.visible ? this.sampler.start() : this.sampler.stop())),
       host.supervisor.onDidGiveUp((g) => {
         Promise.resolve(vs.window.showErrorMessage(`Gateway Warden: ${g.message}`, 'Show Log', 'Restart'))
@@ -167,6 +279,18 @@ export class WardenUi implements vscode.Disposable {
     });
     for (const id of COMMAND_IDS) this.disposables.push(vs.commands.registerCommand(id, handlers[id]));
     update();
+    this.leakWatch.reschedule();
+  }
+
+  /** The alerts.intervalMinutes setting changed (or may have). */
+  rescheduleAlerts(): void {
+    this.leakWatch.reschedule();
+    this.update();
+  }
+
+  /** alerts.intervalMinutes 0 turns every alert off: no check, no warning, no status-bar colour. */
+  private alertsOn(): boolean {
+    return (this.o.settings ?? (() => DEFAULT_SETTINGS))().alertIntervalMs > 0;
   }
 
   private readonly update: () => void;
@@ -181,6 +305,8 @@ export class WardenUi implements vscode.Disposable {
       return;
     }
     if (!this.orphans.length) return;
+    // Announced here: the periodic check does not announce them again.
+    this.leakConditions.markOrphansReported(this.orphans);
     log.info(`${foundMessage(this.orphans.length)}: ${this.orphans.map((o) => o.pid).join(', ')}`);
     try {
       const pick = await vs.window.showWarningMessage(foundMessage(this.orphans.length), FOUND_ACTIONS.clear, FOUND_ACTIONS.show, FOUND_ACTIONS.ignore);
@@ -204,8 +330,11 @@ export class WardenUi implements vscode.Disposable {
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
-  private setOrphans(list: OrphanItem[]): void {
+  private setOrphans(list: OrphanItem[], evaluate = true): void {
     this.orphans = list;
+    // Any scan (Refresh, Clear, a check) brings the orphan condition up to date; what a scan
+    // outside the check shows in the tree is seen there, so it is not announced again.
+    if (evaluate && this.alertsOn()) this.leakConditions.evaluate({ now: Date.now(), orphans: list });
     this.update();
   }
 

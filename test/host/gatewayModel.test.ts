@@ -112,3 +112,57 @@ test('stale workers: worker.stale adds one, worker.reaped or its worker.exited (
   for (let i = 0; i < 300; i++) m.applyEvent({ type: 'worker.stale', pid: 1000 + i, startTime: 1, staleSince: i });
   assert.equal(m.staleWorkers().length, 256);
 });
+
+// ---- Recently exited (issue 14) ---------------------------------------------------------------
+
+test('recently exited: a worker\'s exit keeps its code or signal, session, command and how long it ran; the cap\'s eviction is the reason; kept across a gateway restart', () => {
+  const m = new GatewayModel();
+  const t0 = 1_700_000_000_000;
+  m.applyEvent({ type: 'session.created', sessionId: 's1', label: 'refactor', createdAt: 5 }, t0);
+  m.applyEvent({ type: 'worker.started', sessionId: 's1', pid: 42, startTime: 9, pgid: 42, command: 'node worker.js' }, t0);
+  m.applyEvent({ type: 'worker.exited', sessionId: 's1', pid: 42, startTime: 9, code: null, signal: 'SIGKILL' }, t0 + 90_000);
+  m.applyEvent({ type: 'worker.started', sessionId: 's1', pid: 43, startTime: 10, pgid: 43 }, t0 + 100_000);
+  m.applyEvent({ type: 'worker.evicted', sessionId: 's1', pid: 43, startTime: 10, reason: 'worker-cap', limit: 1 }, t0 + 110_000);
+  m.applyEvent({ type: 'worker.exited', sessionId: 's1', pid: 43, startTime: 10, code: 0, signal: null }, t0 + 111_000);
+  assert.deepEqual(m.recentlyExited(t0 + 120_000), [
+    { kind: 'worker', pid: 43, startTime: 10, sessionId: 's1', label: 'refactor', command: undefined, startedAt: t0 + 100_000, exitedAt: t0 + 111_000, code: 0, signal: null, reason: 'stopped at the worker limit' },
+    { kind: 'worker', pid: 42, startTime: 9, sessionId: 's1', label: 'refactor', command: 'node worker.js', startedAt: t0, exitedAt: t0 + 90_000, code: null, signal: 'SIGKILL', reason: undefined },
+  ]);
+  assert.equal(m.applyEvent({ type: 'worker.exited', sessionId: 's1', pid: 43, code: 0 }, t0 + 112_000), false, 'no worker: nothing recorded twice');
+  m.clear();
+  assert.equal(m.recentlyExited(t0 + 120_000).length, 2, 'a gateway exit (crash, restart) keeps them');
+  assert.equal(m.nextExitExpiry(t0 + 120_000), t0 + 90_000 + 10 * 60_000);
+  assert.deepEqual(m.recentlyExited(t0 + 90_000 + 10 * 60_000).map((e) => e.pid), [43], '10 minutes on, the first is gone');
+});
+
+test('recently exited: a worker whose session closed before its worker.exited (hermes) is still recorded; stale workers reaped or exited; the backend\'s program exiting or failing', () => {
+  const m = new GatewayModel();
+  m.applyEvent(hermesReady, 1000);
+  m.applyEvent({ type: 'backend.state', backend: 'hermes', state: 'running', pid: 11, startTime: 99 }, 2000);
+  m.applyEvent({ type: 'session.created', sessionId: 'h1', label: 'x', createdAt: 5 }, 2000);
+  m.applyEvent({ type: 'worker.started', sessionId: 'h1', pid: 50, startTime: 1 }, 3000);
+  m.applyEvent({ type: 'session.closed', sessionId: 'h1', reason: 'closed-by-backend' }, 4000);
+  assert.equal(m.applyEvent({ type: 'worker.exited', sessionId: 'h1', pid: 50, startTime: 1, code: null, signal: null }, 5000), true);
+  m.applyEvent({ type: 'worker.stale', sessionId: null, pid: 60, startTime: 2, sessionKey: 'k-gone', staleSince: 5000, reapAt: 6000 }, 5000);
+  m.applyEvent({ type: 'worker.reaped', sessionId: null, pid: 60, startTime: 2, reason: 'stale' }, 6000);
+  assert.equal(m.applyEvent({ type: 'worker.exited', sessionId: null, pid: 60, startTime: 2, code: null, signal: null }, 6001), false, 'reaped already recorded it');
+  m.applyEvent({ type: 'backend.state', backend: 'hermes', state: 'exited', pid: 11, startTime: 99, exit: { code: 1, signal: null } }, 7000);
+  m.applyEvent({ type: 'backend.state', backend: 'hermes', state: 'exited', pid: 11, startTime: 99, exit: { code: 1, signal: null } }, 7001);
+  const l = m.recentlyExited(8000);
+  assert.deepEqual(l.map((e) => [e.kind, e.pid, e.code, e.signal, e.reason]), [
+    ['program', 11, 1, null, undefined],
+    ['staleWorker', 60, null, null, 'taken down: its session was gone'],
+    ['worker', 50, null, null, 'its session was closed'],
+  ]);
+  assert.deepEqual([l[0].label, l[0].command, l[0].startedAt, l[0].exitedAt], ['hermes', 'python3 -m tui_gateway.entry', 2000, 7000], 'the program ran from running to exited');
+  assert.equal(l[1].label, 'k-gone');
+  // A command that never came up (failed, no pid) has no process to list; one that failed with a pid does.
+  const c = new GatewayModel();
+  c.applyEvent({ type: 'gateway.ready', pid: 10, backend: 'command', program: { pid: null, state: 'starting', display: 'npx srv' } }, 1);
+  c.applyEvent({ type: 'backend.state', backend: 'command', state: 'failed', pid: null, error: 'not found' }, 2);
+  assert.deepEqual(c.recentlyExited(3), []);
+  const d = new GatewayModel();
+  d.applyEvent({ type: 'gateway.ready', pid: 10, backend: 'command', program: { pid: null, state: 'starting', display: 'npx srv', startedAt: 1 } }, 1);
+  d.applyEvent({ type: 'backend.state', backend: 'command', state: 'failed', pid: 12, startTime: 3, exit: { code: null, signal: 'SIGSEGV' } }, 400);
+  assert.deepEqual(d.recentlyExited(500).map((e) => [e.kind, e.pid, e.signal, e.reason, e.startedAt]), [['program', 12, 'SIGSEGV', 'failed at start', 1]]);
+});

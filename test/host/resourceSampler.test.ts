@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ResourceSampler } from '../../src/host/resourceSampler';
+import { ResourceSampler, sampledMemoryBytes } from '../../src/host/resourceSampler';
 import { killTracked, readLineMatching, spawnNode, track, waitFor } from '../support/processes';
 
 after(killTracked);
@@ -95,5 +95,25 @@ test('process.tree (command backend): asked on the sampler\'s own tick only whil
   answer({ processes: [] });
   await new Promise((r) => setImmediate(r));
   assert.equal(sampler.current.tree, undefined, 'an answer after the view was hidden is dropped');
+  sampler.dispose();
+});
+
+test('sampledMemoryBytes: the sum over every sampled pid once (a root nested in another root counted once); the process.tree\'s without a /proc reading; undefined when nothing was measured', { skip: !linux }, async () => {
+  const root = spawnNode(
+    "const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000)",
+  );
+  const child = await readLineMatching(root.stdout!, (l) => Number(l) || undefined);
+  track(child);
+  // The child is a root of its own too (as a worker is beside the gateway): not counted twice.
+  const sampler = new ResourceSampler(() => [{ pid: root.pid! }, { pid: child }]);
+  const s = await waitFor(() => {
+    const x = sampler.sample(Date.now(), { askTree: false });
+    return x.usage.get(child)?.rssBytes && x.usage.get(root.pid!)?.rssBytes ? x : undefined;
+  }, 'both measured');
+  assert.deepEqual([...s.usage.keys()].sort((a, b) => a - b), [root.pid!, child].sort((a, b) => a - b));
+  assert.equal(sampledMemoryBytes(s), s.usage.get(root.pid!)!.rssBytes! + s.usage.get(child)!.rssBytes!);
+  const tree = { processes: [{ pid: 1, ppid: 0, startTime: 1, name: 'a', command: 'a', role: 'program', escaped: false, rssBytes: 100 }, { pid: 2, ppid: 1, startTime: 1, name: 'b', command: 'b', role: 'process', escaped: false }], truncated: false, takenAt: 0 };
+  assert.equal(sampledMemoryBytes({ usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: 0, tree }), 100);
+  assert.equal(sampledMemoryBytes({ usage: new Map([[5, { cpuPercent: 1 }]]), children: new Map(), cmdlines: new Map(), takenAt: 0 }), undefined);
   sampler.dispose();
 });

@@ -169,3 +169,29 @@ test('backend and cwd of the wrong type or value: one clear problem each, never 
   assert.match(ignored.problems.join(), /gateway\.cwd is ignored: it applies only with gatewayWarden\.gateway\.backend = "hermes" or "command"/);
   assert.equal(spec({ 'gateway.backend': 'hermes', 'gateway.cwd': '  ' }).settings.gatewayCwd, undefined, 'blank = unset');
 });
+
+test('alerts: minutes and MB become ms and bytes; 0 turns the check off; a wrong type or value from a hostile settings file is a clear problem and the default', () => {
+  const ok = readSettings(reader({ 'alerts.intervalMinutes': 0, 'alerts.totalMemoryMB': 64 }));
+  assert.deepEqual(ok.problems, []);
+  assert.equal(ok.settings.alertIntervalMs, 0);
+  assert.equal(ok.settings.alertTotalMemoryBytes, 64 * 1024 * 1024);
+  assert.equal(readSettings(reader({ 'alerts.intervalMinutes': 1440 })).settings.alertIntervalMs, 1440 * 60_000);
+  for (const [interval, memory, why] of [
+    ['5', { mb: 1 }, /is not a whole number/],
+    [0.5, 4096.5, /is not a whole number/],
+    [-1, 63, /is outside/],
+    [1441, 2_000_000, /is outside/],
+    [Number.NaN, true, /is not a whole number/],
+    [[5], null, /is not a whole number/],
+  ] as const) {
+    const { settings, problems } = readSettings(reader({ 'alerts.intervalMinutes': interval, 'alerts.totalMemoryMB': memory }));
+    assert.equal(settings.alertIntervalMs, DEFAULT_SETTINGS.alertIntervalMs, String(interval));
+    assert.equal(settings.alertTotalMemoryBytes, DEFAULT_SETTINGS.alertTotalMemoryBytes, String(memory));
+    const text = problems.join('\n');
+    assert.match(text, /Setting gatewayWarden\.alerts\.intervalMinutes = .* using 5\./, String(interval));
+    assert.match(text, why);
+    if (memory !== null) assert.match(text, /Setting gatewayWarden\.alerts\.totalMemoryMB = .* using 4096\./, String(memory));
+  }
+  assert.equal(DEFAULT_SETTINGS.alertIntervalMs, 5 * 60_000);
+  assert.equal(DEFAULT_SETTINGS.alertTotalMemoryBytes, 4096 * 1024 * 1024);
+});

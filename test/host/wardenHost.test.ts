@@ -143,3 +143,21 @@ test('process exit during an async dispose still SIGKILLs the gateway and its wo
   assert.equal(isAlive(worker.pid), false, 'worker killed before disposeSync returned');
   await disposing;
 });
+
+test('Recently exited with the real gateway: a worker SIGKILLed from outside is listed with SIGKILL and how long it ran, also after the gateway stopped', { skip: !linux }, async () => {
+  const { host } = newHost('recent');
+  try {
+    await host.supervisor.start();
+    const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', { label: 'doomed' });
+    await host.supervisor.request('slash.exec', { sessionId, command: '/echo hi' });
+    const worker = await waitFor(() => host.model.get(sessionId)?.worker, 'worker in the model');
+    process.kill(worker.pid, 'SIGKILL');
+    const e = await waitFor(() => host.model.recentlyExited().find((x) => x.pid === worker.pid), 'the worker in Recently exited');
+    assert.deepEqual([e.kind, e.signal, e.code, e.sessionId], ['worker', 'SIGKILL', null, sessionId]);
+    assert.ok(e.startedAt !== undefined && e.exitedAt >= e.startedAt, `ran from ${e.startedAt} to ${e.exitedAt}`);
+    await host.supervisor.stop();
+    assert.ok(host.model.recentlyExited().some((x) => x.pid === worker.pid), 'kept after the gateway stopped');
+  } finally {
+    await host.dispose();
+  }
+});

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { COMMAND_IDS } from '../../src/ui/commands';
 import { contextKeys } from '../../src/ui/contextKeys';
 import { buildTree } from '../../src/ui/treeNodes';
-import { DEFAULT_SETTINGS, GATEWAY_BACKENDS, LIMIT_BOUNDS } from '../../src/host/settings';
+import { ALERT_BOUNDS, DEFAULT_SETTINGS, GATEWAY_BACKENDS, LIMIT_BOUNDS } from '../../src/host/settings';
 
 const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
 const c = pkg.contributes;
@@ -70,7 +70,7 @@ test('gateway backend, command, args and cwd, and the extra orphan patterns, are
     assert.ok((p.description ?? p.markdownDescription ?? '').length > 20, `${key} is documented`);
     assert.ok('default' in p, `${key} has a default`);
   }
-  assert.equal(Object.keys(props).length, 12);
+  assert.equal(Object.keys(props).length, 14);
   // The backend enum is the one the host reads, with a description for each value.
   assert.deepEqual(props['gatewayWarden.gateway.backend'].enum, [...GATEWAY_BACKENDS]);
   assert.equal(props['gatewayWarden.gateway.backend'].enumDescriptions.length, GATEWAY_BACKENDS.length);
@@ -157,4 +157,21 @@ test('limits settings: machine-overridable integers whose default and bounds are
     assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
   }
   assert.match(props['gatewayWarden.limits.maxWorkers'].markdownDescription, /least recently used idle worker is stopped/);
+});
+
+test('alerts settings: machine-overridable integers whose default and bounds are the ones the host reads, restricted in untrusted workspaces, descriptions stating the bounds', () => {
+  const props = c.configuration.properties;
+  for (const name of ['intervalMinutes', 'totalMemoryMB'] as const) {
+    const key = `gatewayWarden.alerts.${name}`;
+    const p = props[key];
+    assert.equal(p.scope, 'machine-overridable', key);
+    assert.equal(p.type, 'integer', key);
+    assert.equal(p.default, ALERT_BOUNDS[name].default, key);
+    assert.deepEqual([p.minimum, p.maximum], [ALERT_BOUNDS[name].min, ALERT_BOUNDS[name].max], key);
+    assert.ok(p.markdownDescription.includes(`${ALERT_BOUNDS[name].min} to ${ALERT_BOUNDS[name].max}`), `${key} states its bounds`);
+    assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
+  }
+  assert.equal(DEFAULT_SETTINGS.alertIntervalMs, ALERT_BOUNDS.intervalMinutes.default * 60_000);
+  assert.equal(DEFAULT_SETTINGS.alertTotalMemoryBytes, ALERT_BOUNDS.totalMemoryMB.default * 1024 * 1024);
+  assert.match(props['gatewayWarden.alerts.intervalMinutes'].markdownDescription, /0 turns it off/);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statusBarText } from '../../src/ui/statusBar';
+import { ALERT_BACKGROUND, statusBarText } from '../../src/ui/statusBar';
 
 test('status bar: the worker count, orphans when there are any, and why a failed gateway is down', () => {
   const running = statusBarText({ state: 'running', pid: 42 }, 3, 0);
@@ -46,4 +46,15 @@ test('status bar: hermes and command name their backend; a program that failed o
   assert.match(w.tooltip, /\nBackend: warden/);
   // Not running: a program state from before is not shown.
   assert.equal(statusBarText({ state: 'stopped', backend: 'hermes' }, 0, 0, { ...hermes, state: 'failed' }).text, '$(circle-slash) hermes 0');
+});
+
+test('status bar: the warning background while a leak alert holds, each condition in the tooltip; none without', () => {
+  const calm = statusBarText({ state: 'running', pid: 42 }, 1, 0);
+  assert.equal(calm.background, undefined);
+  assert.doesNotMatch(calm.tooltip, /Warning:/);
+  const alerted = statusBarText({ state: 'running', pid: 42 }, 1, 0, undefined, ['4 of 4 workers have been alive for 2 min.', 'The gateway uses 5000 MB.']);
+  assert.equal(alerted.background, ALERT_BACKGROUND);
+  assert.equal(ALERT_BACKGROUND, 'statusBarItem.warningBackground');
+  assert.match(alerted.tooltip, /\nWarning: 4 of 4 workers have been alive for 2 min\.\nWarning: The gateway uses 5000 MB\.\nClick to show the processes\.$/);
+  assert.equal(alerted.text, calm.text, 'the text stays; the colour and tooltip say it');
 });

@@ -242,3 +242,46 @@ test('command: Gateway → the command → its descendants (pid, CPU, memory), n
   assert.deepEqual(exited.children.map((c) => `${c.label} ${c.description} [${c.contextValue}]`), ['sh pid 110 · exited (code 2) [program]', 'sleep pid 130 · escaped [process processKillable]']);
   assert.match(exited.children[0].tooltip!, /exited \(exit code 2\)/);
 });
+
+test('Recently exited: a collapsed root node, absent when empty; each row with its exit code or signal, how long it ran and when; abnormal ones flagged', () => {
+  assert.ok(!buildTree(input()).some((n) => n.id === 'recentlyExited'), 'absent when there are none');
+  assert.ok(!buildTree(input({ recentlyExited: [] })).some((n) => n.id === 'recentlyExited'));
+  const recentlyExited = [
+    { kind: 'worker' as const, pid: 201, startTime: 5, sessionId: 's1', label: 'refactor', command: 'node worker.js', startedAt: now - 200_000, exitedAt: now - 20_000, code: null, signal: 'SIGKILL' },
+    { kind: 'program' as const, pid: 11, startTime: 6, label: 'hermes', command: 'python3 -m tui_gateway.entry', startedAt: now - 400_000, exitedAt: now - 30_000, code: 1, signal: null },
+    { kind: 'staleWorker' as const, pid: 60, label: 'k-gone', exitedAt: now - 40_000, code: null, signal: null, reason: 'taken down: its session was gone' },
+    { kind: 'worker' as const, pid: 202, sessionId: 's2', startedAt: now - 70_000, exitedAt: now - 65_000, code: 0, signal: null },
+    { kind: 'program' as const, pid: 12, label: 'command', command: '/usr/bin/npx srv --port 1', exitedAt: now - 1000, code: 0, signal: null },
+  ];
+  const roots = buildTree(input({ recentlyExited }));
+  assert.deepEqual(roots.map((n) => n.id), ['gateway', 'recentlyExited'], 'after the gateway (and the orphans)');
+  // Not alone: a stopped or failed gateway's tree stays empty for its welcome content (Start, Show Log).
+  assert.deepEqual(buildTree(input({ gateway: { state: 'failed', error: 'crashed' }, recentlyExited })), []);
+  assert.deepEqual(buildTree(input({ gateway: { state: 'stopped' }, recentlyExited })), []);
+  assert.deepEqual(buildTree(input({ gateway: { state: 'restarting' }, recentlyExited })).map((n) => n.id), ['gateway', 'recentlyExited'], 'a crash is visible while it restarts');
+  assert.deepEqual(buildTree(input({ gateway: { state: 'stopped' }, recentlyExited, orphans: [{ pid: 9, cmdline: 'x', reason: 'y' }] })).map((n) => n.id), ['orphans', 'recentlyExited']);
+  const node = roots[1];
+  assert.equal(node.label, 'Recently exited');
+  assert.equal(node.collapsible, 'collapsed');
+  assert.equal(node.description, '5 · 2 abnormal');
+  assert.deepEqual(node.children.map((c) => [c.label, c.description]), [
+    ['pid 201', 'Worker · signal SIGKILL · ran 3m 0s · 20s ago · refactor'],
+    ['pid 11', 'hermes gateway · exit code 1 · ran 6m 10s · 30s ago'],
+    ['pid 60', 'Stale worker · exit status unknown · 40s ago'],
+    ['pid 202', 'Worker · exit code 0 · ran 5s · 1m 5s ago'],
+    ['pid 12', 'npx · exit code 0 · 1s ago'],
+  ]);
+  assert.deepEqual(node.children.map((c) => c.icon), ['error', 'error', 'circle-outline', 'circle-outline', 'circle-outline']);
+  assert.equal(new Set(node.children.map((c) => c.id)).size, 5, 'unique ids');
+  for (const c of node.children) {
+    assert.equal(c.parentId, 'recentlyExited');
+    assert.equal(c.contextValue, 'exited', 'no kill or close action on a process that is gone');
+  }
+  assert.match(node.children[0].tooltip!, /^Worker pid 201: signal SIGKILL\nSession s1 \(refactor\)\nCommand: node worker\.js\nStarted .*\nExited .* after 3m 0s$/);
+  assert.match(node.children[2].tooltip!, /Stale worker pid 60: exit status unknown \(taken down: its session was gone\)\nSession key: k-gone[\s\S]*could not see how it ended/);
+  // Through the provider: collapsed by default.
+  const p = new ProcessTreeProvider(fakeTreeApi, () => input({ recentlyExited }));
+  const item = p.getTreeItem(p.getChildren().find((n) => n.id === 'recentlyExited')!);
+  assert.equal(item.collapsibleState, 1, 'TreeItemCollapsibleState.Collapsed');
+  p.dispose();
+});

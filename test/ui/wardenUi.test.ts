@@ -10,6 +10,8 @@ import type { OrphanItem } from '../../src/host/orphanSource';
 import { DEFAULT_SETTINGS, WardenSettings } from '../../src/host/settings';
 import { WardenHost } from '../../src/host/wardenHost';
 import { COMMAND_IDS } from '../../src/ui/commands';
+import { COPY_REPORT_COMMAND, LEAK_ACTIONS, MUTED_KEY, StateStore } from '../../src/ui/leakAlerts';
+import { ALERT_BACKGROUND } from '../../src/ui/statusBar';
 import { WardenUi } from '../../src/ui/wardenUi';
 import { FAKE_GATEWAY, memoryLog } from '../host/fakeGatewaySpec';
 import { killTracked, track, waitFor } from '../support/processes';
@@ -20,7 +22,7 @@ const linux = process.platform === 'linux';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ui-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Notification) => string | undefined; settings?: Partial<WardenSettings>; commandsReject?: boolean } = {}) {
+function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Notification) => string | undefined; settings?: Partial<WardenSettings>; commandsReject?: boolean; globalState?: StateStore; atCapForMs?: number } = {}) {
   const fake = fakeVscodeModule(opts.answer);
   if (opts.commandsReject) {
     // As in a host that is shutting down: every executeCommand rejects.
@@ -42,6 +44,9 @@ function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Noti
     log: log as unknown as vscode.LogOutputChannel,
     orphans: { scan: async () => scans.shift() ?? [], clear: async (items) => items.map((i) => ({ pid: i.pid, ok: true, message: 'ended' })) },
     graceMs: () => 100,
+    settings: () => settings,
+    globalState: opts.globalState,
+    atCapForMs: opts.atCapForMs,
   });
   return { fake, host, ui, log };
 }
@@ -176,6 +181,116 @@ test('real gateway at limits.maxSessions 1 / maxWorkers 1: the status bar shows 
     assert.equal(fake.notifications.filter((n) => n.kind === 'error').length, 0);
     await waitFor(() => fake.executed.find((e) => e.id === 'workbench.action.openSettings'), 'Open Settings ran');
     assert.deepEqual(fake.executed.find((e) => e.id === 'workbench.action.openSettings')!.args, ['gatewayWarden.limits.maxSessions']);
+  } finally {
+    ui.dispose();
+    await host.dispose();
+  }
+});
+
+function memoryStore(initial: Record<string, unknown> = {}): StateStore & { values: Map<string, unknown> } {
+  const values = new Map(Object.entries(initial));
+  return { values, get: <T>(k: string) => values.get(k) as T | undefined, update: async (k: string, v: unknown) => void values.set(k, v) };
+}
+
+test('leak check: an orphan that appears after start-up warns once with Clear Orphans / Show / Copy Report / Don\'t Show Again; the status bar turns to the warning colour until it is gone', async () => {
+  let pick: string | undefined = LEAK_ACTIONS.report;
+  const { fake, host, ui } = setup('leak-orphan', {
+    // start-up: nothing (twice: no retry needed); then the checks.
+    orphans: [[], [orphan(21)], [orphan(21)], [orphan(21), orphan(22)], []],
+    answer: (n) => (n.kind === 'warning' ? pick : undefined),
+  });
+  await ui.startupScan(10);
+  assert.equal(fake.notifications.length, 0);
+  assert.equal((fake.status as { backgroundColor?: unknown }).backgroundColor, undefined);
+
+  await ui.leakWatch.check();
+  const n = fake.notifications.filter((x) => x.kind === 'warning');
+  assert.equal(n.length, 1);
+  assert.match(n[0].message, /^Gateway Warden: 1 orphaned process whose owner is gone \(pid 21\)\.$/);
+  assert.deepEqual(n[0].items, ['Clear Orphans', 'Show', 'Copy Report', "Don't Show Again"]);
+  await waitFor(() => fake.executed.find((e) => e.id === COPY_REPORT_COMMAND), 'Copy Report runs the report command');
+  const bg = (fake.status as { backgroundColor?: { id: string } }).backgroundColor;
+  assert.equal(bg?.id, ALERT_BACKGROUND);
+  assert.match(fake.status.tooltip, /\nWarning: 1 orphaned process whose owner is gone \(pid 21\)\./);
+  ui.tree.refreshNow();
+  assert.equal(ui.tree.getChildren().find((c) => c.id === 'orphans')?.children.length, 1, 'the check\'s scan fills the tree too');
+
+  pick = LEAK_ACTIONS.clear;
+  await ui.leakWatch.check();
+  assert.equal(fake.notifications.filter((x) => x.kind === 'warning').length, 1, 'the same orphan: no second warning');
+  await ui.leakWatch.check();
+  const second = fake.notifications.filter((x) => x.kind === 'warning');
+  assert.equal(second.length, 2, 'a new orphan beside the first is news');
+  assert.match(second[1].message, /\(pid 22\) \(2 orphaned in all\)/);
+  await waitFor(() => fake.executed.find((e) => e.id === 'gatewayWarden.clearOrphans'), 'Clear Orphans runs the clear command');
+
+  await ui.leakWatch.check();
+  assert.equal((fake.status as { backgroundColor?: unknown }).backgroundColor, undefined, 'gone: the colour goes');
+  assert.doesNotMatch(fake.status.tooltip, /Warning:/);
+  ui.dispose();
+  await host.dispose();
+});
+
+test('leak alerts: orphans announced at start-up are not announced again; Don\'t Show Again persists per condition in globalState and silences only that condition', async () => {
+  const state = memoryStore({ [MUTED_KEY]: ['memory', 'bogus', 42] });
+  const { fake, host, ui } = setup('leak-mute', {
+    orphans: [[orphan(31)], [orphan(31)], [orphan(31)], [], [orphan(32)], [orphan(33)]],
+    answer: (n) => (n.message.startsWith('Gateway Warden:') ? LEAK_ACTIONS.mute : undefined),
+    globalState: state,
+  });
+  await ui.startupScan(10);
+  assert.equal(fake.notifications.filter((x) => x.kind === 'warning').length, 1, 'the start-up notification');
+  await ui.leakWatch.check();
+  assert.equal(fake.notifications.filter((x) => x.kind === 'warning').length, 1, 'not announced twice');
+  assert.equal((fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND, 'but it holds');
+  await ui.leakWatch.check(); // gone
+  await ui.leakWatch.check(); // a new one → warned, answered Don't Show Again
+  assert.equal(fake.notifications.filter((x) => x.kind === 'warning').length, 2);
+  await waitFor(() => (state.values.get(MUTED_KEY) as string[]).includes('orphans'), 'orphans muted in globalState');
+  assert.deepEqual(state.values.get(MUTED_KEY), ['orphans', 'memory'], 'known conditions only, in order');
+  await ui.leakWatch.check(); // another new one: muted
+  assert.equal(fake.notifications.filter((x) => x.kind === 'warning').length, 2, 'muted: no warning');
+  assert.equal((fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND, 'muted conditions still colour the status bar');
+  ui.dispose();
+  await host.dispose();
+});
+
+test('leak alerts off (interval 0): no check is scheduled, and orphans found by a Refresh do not colour the status bar', async () => {
+  const { fake, host, ui } = setup('leak-off', { settings: { alertIntervalMs: 0 }, orphans: [[orphan(41)]] });
+  assert.equal(ui.leakWatch.scheduled, false);
+  await fake.registered.get('gatewayWarden.refresh')!();
+  assert.match(fake.status.text, /\$\(warning\) 1/, 'the orphan is counted');
+  assert.equal((fake.status as { backgroundColor?: unknown }).backgroundColor, undefined);
+  assert.equal(fake.notifications.length, 0);
+  ui.dispose();
+  await host.dispose();
+  const on = setup('leak-on', { orphans: [[orphan(42)]] });
+  assert.equal(on.ui.leakWatch.scheduled, true, 'the default 5 minutes');
+  await on.fake.registered.get('gatewayWarden.refresh')!();
+  assert.equal((on.fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND, 'on: the orphan condition holds');
+  assert.equal(on.fake.notifications.length, 0, 'seen in the tree after a Refresh: not announced');
+  on.ui.dispose();
+  await on.host.dispose();
+});
+
+test('real gateway at maxWorkers 1: a worker alive at the cap past the (shortened) minute warns once with no further event, the status bar turns; Kill Worker clears it after the dip', { skip: !linux }, async () => {
+  const gatewayJs = path.resolve(__dirname, '../../../dist/gateway.js');
+  const { fake, host, ui } = setup('leak-cap', { settings: { gatewayArgs: ['--max-semi-space-size=1', gatewayJs], maxWorkers: 1 }, atCapForMs: 300 });
+  host.supervisor.onEvent((e) => {
+    if (e.type === 'worker.started') track(e.pid as number, true);
+  });
+  try {
+    await host.supervisor.start();
+    const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
+    await host.supervisor.request('slash.exec', { sessionId, command: '/echo hi' });
+    const warn = await waitFor(() => fake.notifications.find((n) => n.kind === 'warning' && /workers have been alive/.test(n.message)), 'the at-cap warning from the recheck timer', 10_000);
+    assert.match(warn.message, /^Gateway Warden: 1 of 1 workers have been alive for \d+ s \(gatewayWarden\.limits\.maxWorkers\)/);
+    assert.deepEqual(warn.items, ['Show', 'Copy Report', "Don't Show Again"], 'no Clear Orphans for this one');
+    assert.equal((fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND);
+    assert.match(fake.status.tooltip, /\nWarning: 1 of 1 workers have been alive/);
+    await host.supervisor.request('worker.kill', { sessionId });
+    await waitFor(() => (fake.status as { backgroundColor?: unknown }).backgroundColor === undefined, 'the colour gone 5 s after the worker went', 15_000);
+    assert.equal(fake.notifications.filter((n) => /workers have been alive/.test(n.message)).length, 1, 'warned once');
   } finally {
     ui.dispose();
     await host.dispose();
