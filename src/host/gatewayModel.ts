@@ -95,6 +95,11 @@ export class GatewayModel {
   private readonly exits = new RecentlyExited();
   private readonly changed = new Emitter<void>();
   readonly onDidChange = this.changed.event;
+  /** Counts applied session events: a `session.list` answer is as old as the count when it was asked. */
+  private eventSeq = 0;
+  /** The count at each session's latest event, and at the close of recently closed ones (bounded). */
+  private touchedAt = new Map<string, number>();
+  private closedAt = new Map<string, number>();
 
   list(): SessionView[] {
     return [...this.sessions.values()].sort((a, b) => a.createdAt - b.createdAt || a.sessionId.localeCompare(b.sessionId));
@@ -129,6 +134,8 @@ export class GatewayModel {
 
   clear(): void {
     this.closing.clear();
+    this.touchedAt.clear();
+    this.closedAt.clear();
     if (this.sessions.size === 0 && !this.backendView && this.stale.size === 0) return;
     this.sessions.clear();
     this.backendView = undefined;
@@ -136,8 +143,33 @@ export class GatewayModel {
     this.changed.fire();
   }
 
+  /**
+   * Where the model stands before a `session.list` is sent: pass it to applyList with the answer.
+   * Events that arrive while the request is in flight (or in the same chunk as its answer, applied
+   * before the answer's promise settles) are newer than the list and must not be undone by it.
+   */
+  mark(): number {
+    return this.eventSeq;
+  }
+
   /** Applies one gateway event; returns whether anything changed. */
   applyEvent(ev: GatewayEvent, now = Date.now()): boolean {
+    const changed = this.applyEventOnly(ev, now);
+    const sessionId = str(ev.sessionId);
+    if (changed && sessionId) {
+      this.eventSeq++;
+      if (ev.type === 'session.closed') {
+        this.touchedAt.delete(sessionId);
+        this.closedAt.set(sessionId, this.eventSeq);
+        if (this.closedAt.size > MAX_CLOSING_WORKERS) this.closedAt.delete(this.closedAt.keys().next().value!);
+      } else if (this.sessions.has(sessionId)) {
+        this.touchedAt.set(sessionId, this.eventSeq);
+      }
+    }
+    return changed;
+  }
+
+  private applyEventOnly(ev: GatewayEvent, now: number): boolean {
     const sessionId = str(ev.sessionId);
     switch (ev.type) {
       case 'gateway.ready':
@@ -267,14 +299,24 @@ export class GatewayModel {
     return true;
   }
 
-  /** Replaces the model with a `session.list` result (unknown shapes are skipped). */
-  applyList(result: unknown, now = Date.now()): void {
+  /**
+   * Replaces the model with a `session.list` result (unknown shapes are skipped), except what
+   * events changed after `asOf` (mark() before the request): a session created, changed or closed
+   * since is kept as the events left it. Without `asOf` the list is taken as the newest word.
+   */
+  applyList(result: unknown, now = Date.now(), asOf = Infinity): void {
     const raw = (result as { sessions?: unknown })?.sessions;
     const next = new Map<string, SessionView>();
+    const newer = (sessionId: string, at: Map<string, number>) => (at.get(sessionId) ?? -Infinity) > asOf;
     if (Array.isArray(raw)) {
       for (const r of raw as Record<string, unknown>[]) {
         const sessionId = str(r?.sessionId) ?? str(r?.id);
-        if (!sessionId) continue;
+        if (!sessionId || newer(sessionId, this.closedAt)) continue;
+        const current = this.sessions.get(sessionId);
+        if (current && newer(sessionId, this.touchedAt)) {
+          next.set(sessionId, current);
+          continue;
+        }
         const prev = this.sessions.get(sessionId);
         const w = r.worker as Record<string, unknown> | null | undefined;
         let worker: WorkerView | undefined;
@@ -304,7 +346,11 @@ export class GatewayModel {
         });
       }
     }
+    for (const [sessionId, current] of this.sessions) {
+      if (!next.has(sessionId) && newer(sessionId, this.touchedAt)) next.set(sessionId, current);
+    }
     this.sessions = next;
+    for (const id of this.touchedAt.keys()) if (!next.has(id)) this.touchedAt.delete(id);
     // hermes lists the workers whose session is gone beside the sessions; other backends none.
     const stale = (result as { staleWorkers?: unknown })?.staleWorkers;
     this.stale = new Map();

@@ -70,8 +70,9 @@ export class WardenHost {
         // Which backend and program (hermes, command) it runs; backend.state events follow.
         if (gw.readyEvent) this.model.applyEvent(gw.readyEvent);
         // The gateway may have sessions already (a custom one that keeps state): resync once.
+        const asOf = this.model.mark();
         this.supervisor.request('session.list', {}, 5000).then(
-          (r) => this.model.applyList(r),
+          (r) => this.model.applyList(r, Date.now(), asOf),
           (e) => log.debug(`session.list after start: ${(e as Error).message}`),
         );
       }),

@@ -102,7 +102,8 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
   // (the host clears it when the gateway exits). Commands never write it themselves.
   const resync = async () => {
     if (d.gateway.current.state !== 'running') return;
-    d.model.applyList(await d.gateway.request('session.list', {}, 5000));
+    const asOf = d.model.mark();
+    d.model.applyList(await d.gateway.request('session.list', {}, 5000), Date.now(), asOf);
   };
 
   // `confirm`: a destructive command from the palette shows the pick even for a single

@@ -14,6 +14,23 @@ test('a created session shows as attached (to its creator) at once, not only aft
   assert.equal(m.get('s1')?.client, undefined, 'no attach info: the last known state stays');
 });
 
+test('a session.list answer asked before an event does not undo it: a session created, given a worker or closed meanwhile stays as the events left it', () => {
+  const m = new GatewayModel();
+  m.applyEvent({ type: 'session.created', sessionId: 'old', createdAt: 1 });
+  m.applyEvent({ type: 'session.created', sessionId: 'gone', createdAt: 2 });
+  const asOf = m.mark();
+  // In flight: beta is created (its event may share the answer's chunk), old gets a worker, gone closes.
+  m.applyEvent({ type: 'session.created', sessionId: 'beta', label: 'beta', createdAt: 3 });
+  m.applyEvent({ type: 'worker.started', sessionId: 'old', pid: 42, startTime: 9 });
+  m.applyEvent({ type: 'session.closed', sessionId: 'gone' });
+  m.applyList({ sessions: [{ sessionId: 'old', createdAt: 1, worker: null }, { sessionId: 'gone', createdAt: 2, worker: null }] }, 10, asOf);
+  assert.deepEqual(m.list().map((s) => s.sessionId), ['old', 'beta'], 'beta kept, gone not brought back');
+  assert.equal(m.get('old')?.worker?.pid, 42, 'the newer worker.started stands');
+  // A list asked after those events is the newest word again: it may drop beta.
+  m.applyList({ sessions: [{ sessionId: 'old', createdAt: 1, worker: null }] }, 11, m.mark());
+  assert.deepEqual(m.list().map((s) => [s.sessionId, s.worker?.pid]), [['old', undefined]]);
+});
+
 test('worker state is live: starting at spawn, then the gateway\'s worker.state (busy, last activity); another pid\'s state is ignored', () => {
   const m = new GatewayModel();
   m.applyEvent({ type: 'session.created', sessionId: 's1', createdAt: 5 });
