@@ -208,9 +208,10 @@ for (const flavor of ['cur', 'leaky'] as const) {
     const ms = Date.now() - killedAt;
     t.diagnostic(`${flavor}: host SIGKILL → all ${marked.length} marked processes gone in ${ms} ms`);
     for (const pid of [g.hermesPid, wa.pid, wb.pid, grandchild]) assert.equal(isAlive(pid), false, `${pid} gone`);
-    // hermes alone needs its worker watchdog's 2 s poll (then up to 5 s for a busy worker) and
-    // never reaches a grandchild; the warden does not wait for either.
-    assert.ok(ms < 2000, `gone in ${ms} ms, before hermes' own watchdog could have acted`);
+    // hermes alone never reaches a grandchild (its worker watchdog kills only the worker, after a
+    // 2 s poll and up to 5 s for a busy one): the grandchild gone is the proof the warden did it.
+    // How fast is a benchmark's question (bench/backends.bench.ts), not a timed assertion that a
+    // loaded machine fails.
   });
 }
 
