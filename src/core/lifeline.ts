@@ -12,6 +12,7 @@
 // Call it first thing, before anything slow: a parent sampled late is a parent never watched.
 import { Fingerprint, Liveness, LivenessCheck, livenessOfAll } from './fingerprint';
 import { BlockedLoopGuard, startBlockedLoopGuard } from './lifelineGuard';
+import { processSource } from './processTable';
 
 export interface LifelineOptions {
   /** The parent's fingerprint as the parent itself recorded it (argv/env). */
@@ -49,6 +50,9 @@ export const DEFAULT_LIFELINE_POLL_MS = 1000;
 export function armLifeline(opts: LifelineOptions): Lifeline {
   const pollMs = opts.pollMs && opts.pollMs > 0 ? opts.pollMs : DEFAULT_LIFELINE_POLL_MS;
   const initialPpid = process.ppid;
+  // The boot id never changes: read (and cache) it now, while descriptors are free, so a later
+  // full fd table makes a poll fail on the look itself (EMFILE), never on "cannot read the boot id".
+  processSource().bootId();
   let fired = false;
   let armed = true;
   const cleanups: (() => void)[] = [];
