@@ -4,7 +4,7 @@
 // (GATEWAY_WARDEN_PDEATHSIG=off). Everything is observed in the real process table.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { isAlive, killTracked, waitFor, waitForExit } from '../support/processes';
+import { isAlive, killTracked, track, waitFor, waitForExit } from '../support/processes';
 import { readProcCmdline, readProcStat, scanLiveStats } from '../../src/core/procfs';
 import { parentDeathSignalPrefix, PDEATHSIG_ENV } from '../../src/core/parentDeathSignal';
 import { KEEPER_NAME } from '../../src/worker/groupKeeper';
@@ -116,3 +116,21 @@ test('parent-death signal: a worker SIGKILLed on its own takes its group along (
   g.host.stdin!.end();
   await waitNoMarked(g.hostFp);
 });
+
+for (const [mode, env] of [['parent-death signal', {}], ['fallback', { [PDEATHSIG_ENV]: 'off' }]] as const) {
+  test(`${mode}: gateway SIGKILLed with an idle worker: a /run setsid escapee carrying the worker's marker is gone too`, { skip: (mode === 'parent-death signal' && !pdeathsig) || (!linux && 'markers are read from /proc') }, async (t) => {
+    const g = await startHostedGateway({ env });
+    const s = await createSession(g);
+    const escapee = Number(/bg=(\d+)/.exec(await exec(g, s, '/run setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!'))?.[1]);
+    assert.ok(escapee > 0);
+    track(escapee);
+    const worker = g.workerPids()[0];
+    await waitFor(() => readProcStat(escapee)?.sid === escapee, 'the escapee left the worker\'s session');
+    const killedAt = Date.now();
+    process.kill(g.gatewayPid, 'SIGKILL');
+    await waitForExit(worker, 10_000);
+    await waitNoMarked(g.hostFp);
+    t.diagnostic(`gateway SIGKILL → worker and setsid escapee gone in ${Date.now() - killedAt} ms`);
+    g.host.kill('SIGKILL');
+  });
+}
