@@ -4,11 +4,14 @@
 // (GATEWAY_WARDEN_PDEATHSIG=off). Everything is observed in the real process table.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
 import { isAlive, killTracked, track, waitFor, waitForExit } from '../support/processes';
 import { readProcCmdline, readProcStat, scanLiveStats } from '../../src/core/procfs';
 import { parentDeathSignalPrefix, PDEATHSIG_ENV } from '../../src/core/parentDeathSignal';
 import { KEEPER_NAME } from '../../src/worker/groupKeeper';
-import { backgroundGrandchild, createSession, exec, HostedGateway, startHostedGateway, waitNoMarked } from '../support/gatewayHost';
+import { backgroundGrandchild, createSession, DIST, exec, HostedGateway, startHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
 after(killTracked);
 
@@ -16,6 +19,7 @@ const linux = process.platform === 'linux';
 const pdeathsig = linux && parentDeathSignalPrefix().prefix !== undefined;
 const TEST_COMMANDS = { GATEWAY_WARDEN_TEST_COMMANDS: '1' };
 const FALLBACK = { ...TEST_COMMANDS, [PDEATHSIG_ENV]: 'off' };
+const WORKER_JS = path.join(DIST, 'worker.js');
 
 /** Whether the worker was started with the parent-death signal (the gateway tells it in argv). */
 function startedWithPdeathsig(worker: number): boolean {
@@ -134,3 +138,22 @@ for (const [mode, env] of [['parent-death signal', {}], ['fallback', { [PDEATHSI
     g.host.kill('SIGKILL');
   });
 }
+
+test('the reaper acts only on proof: for a live worker it refuses and signals nothing; malformed arguments are refused', { skip: !linux }, async () => {
+  const g = await startHostedGateway();
+  const s = await createSession(g);
+  const grandchild = await backgroundGrandchild(g, s);
+  const worker = g.workerPids()[0];
+  const fp = formatFingerprint(fingerprintOf(worker)!);
+  const reaper = (args: string[]) => spawnSync(process.execPath, [WORKER_JS, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const live = reaper(['--reap-group', String(worker), '--reap-leader', fp]);
+  assert.equal(live.status, 1, live.stderr);
+  assert.match(live.stderr, /is alive: nothing to reap/);
+  const bad = reaper(['--reap-group', '1', '--reap-leader', fp]);
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /nothing reaped/);
+  assert.equal(isAlive(worker), true);
+  assert.equal(isAlive(grandchild), true, 'nothing was signalled');
+  g.host.stdin!.end();
+  await waitNoMarked(g.hostFp);
+});
