@@ -4,59 +4,41 @@
 // only then load and start the rest. The guard thread (a whole V8 isolate, ~8 MB private) is
 // started only when the kernel does not already kill us with the gateway (--parent-death-signal:
 // the gateway spawned us through setpriv --pdeathsig KILL; see core/parentDeathSignal.ts).
-import { parseFingerprint } from '../core/fingerprint';
 import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
-import { argValue, parseWorkerArgs } from './args';
+import { parseWorkerArgs } from './args';
+import { reapIfAsked } from './reaper';
 
 // A broken stderr/stdout pipe (the gateway is gone) must not become an uncaught error.
 process.stderr.on('error', () => undefined);
 process.stdout.on('error', () => undefined);
-const reapGroup = argValue(process.argv.slice(2), '--reap-group');
-if (reapGroup !== undefined) {
-  // Not a worker: a dead worker's group keeper, exec'd into its reaper (groupKeeper.ts).
-  const leader = parseFingerprint(argValue(process.argv.slice(2), '--reap-leader'));
-  const pgid = Number(reapGroup);
-  const log = (m: string) => process.stderr.write(`worker reaper[${process.pid}]: ${m}\n`);
-  if (!leader || !Number.isSafeInteger(pgid) || pgid <= 1 || leader.pid !== pgid) {
-    log(`bad --reap-group ${JSON.stringify(reapGroup)} / --reap-leader; nothing reaped`);
-    process.exit(2);
-  }
-  void import('./reaper').then((m) => m.reapDeadWorker(pgid, leader, log)).then((code) => process.exit(code), (e: Error) => {
-    log(`failed: ${e.message}`);
-    process.exit(1);
-  });
-} else {
-  runWorker();
-}
+// Not a worker but a dead worker's group keeper exec'd into its reaper: it reaps and exits here.
+reapIfAsked(process.argv.slice(2));
+const args = parseWorkerArgs(process.argv.slice(2), process.env);
+let onLifelineLost: (reason: string) => void = (reason) => {
+  // Until the app is loaded there is nothing of ours to take down but ourselves.
+  process.stderr.write(`worker: ${reason} during start-up; exiting\n`);
+  process.exit(1);
+};
+const lifeline = armLifeline({
+  parent: args.parent,
+  owner: args.owner,
+  pollMs: args.pollMs,
+  stdin: true,
+  blockedLoopGuard: !args.parentDeathSignal,
+  guardGraceMs: 2 * args.pollMs,
+  guardMaxMs: 10_000,
+  onDeath: (reason) => onLifelineLost(reason),
+  log: (m) => process.stderr.write(`worker[${process.pid}]: lifeline: ${m}\n`),
+});
+const connection = new JsonRpcConnection(process.stdin, process.stdout, {
+  maxLineBytes: args.maxLineBytes,
+  log: (m) => process.stderr.write(`worker rpc: ${m}\n`),
+});
+for (const w of args.warnings) process.stderr.write(`worker: warning: ${w}\n`);
 
-function runWorker(): void {
-  const args = parseWorkerArgs(process.argv.slice(2), process.env);
-  let onLifelineLost: (reason: string) => void = (reason) => {
-    // Until the app is loaded there is nothing of ours to take down but ourselves.
-    process.stderr.write(`worker: ${reason} during start-up; exiting\n`);
-    process.exit(1);
-  };
-  const lifeline = armLifeline({
-    parent: args.parent,
-    owner: args.owner,
-    pollMs: args.pollMs,
-    stdin: true,
-    blockedLoopGuard: !args.parentDeathSignal,
-    guardGraceMs: 2 * args.pollMs,
-    guardMaxMs: 10_000,
-    onDeath: (reason) => onLifelineLost(reason),
-    log: (m) => process.stderr.write(`worker[${process.pid}]: lifeline: ${m}\n`),
-  });
-  const connection = new JsonRpcConnection(process.stdin, process.stdout, {
-    maxLineBytes: args.maxLineBytes,
-    log: (m) => process.stderr.write(`worker rpc: ${m}\n`),
-  });
-  for (const w of args.warnings) process.stderr.write(`worker: warning: ${w}\n`);
-
-  void (async () => {
-    if (args.startDelayMs > 0) await new Promise((r) => setTimeout(r, args.startDelayMs));
-    const { startWorker } = await import('./workerApp');
-    onLifelineLost = startWorker(args, connection, lifeline);
-  })();
-}
+void (async () => {
+  if (args.startDelayMs > 0) await new Promise((r) => setTimeout(r, args.startDelayMs));
+  const { startWorker } = await import('./workerApp');
+  onLifelineLost = startWorker(args, connection, lifeline);
+})();
