@@ -20,14 +20,27 @@ const { Worker } = require('worker_threads');
 const { parentDeathSignalPrefix } = require(${PDS});
 const prefix = parentDeathSignalPrefix().prefix;
 const sleepArgs = [...prefix.slice(1), 'sleep', '300'];
+// setpriv sets the signal, then execs: until the child is \`sleep\` the signal may not be set yet
+// (a parent, or forking thread, gone before that is a race the test must not run into).
+function execed(pid) {
+  const deadline = Date.now() + 20000;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let comm = '';
+    try { comm = require('fs').readFileSync('/proc/' + pid + '/comm', 'utf8').trim(); } catch (e) { /* not yet, or gone */ }
+    if (comm === 'sleep' || Date.now() > deadline) return;
+    Atomics.wait(nap, 0, 0, 5);
+  }
+}
 if (${JSON.stringify(where)} === 'main') {
   const c = require('child_process').spawn(prefix[0], sleepArgs, { stdio: 'ignore' });
+  execed(c.pid);
   process.stdout.write('child ' + c.pid + '\\n');
   // Another thread comes and goes; the process lives on.
   new Worker('setTimeout(() => {}, 10)', { eval: true }).on('exit', () => process.stdout.write('thread exited\\n'));
 } else {
   // The thread spawns, reports, and ends (its loop would otherwise wait for the child).
-  const w = new Worker("const { parentPort, workerData } = require('worker_threads'); const c = require('child_process').spawn(workerData.file, workerData.args, { stdio: 'ignore' }); c.unref(); parentPort.postMessage(c.pid);", { eval: true, workerData: { file: prefix[0], args: sleepArgs } });
+  const w = new Worker("const { parentPort, workerData } = require('worker_threads'); const c = require('child_process').spawn(workerData.file, workerData.args, { stdio: 'ignore' }); c.unref(); (" + execed.toString() + ")(c.pid); parentPort.postMessage(c.pid);", { eval: true, workerData: { file: prefix[0], args: sleepArgs } });
   w.once('message', (pid) => process.stdout.write('child ' + pid + '\\n'));
   w.on('exit', () => process.stdout.write('thread exited\\n'));
 }
