@@ -82,10 +82,10 @@ export interface DirectGateway {
  * Starts `node dist/gateway.js` and waits for gateway.ready (its first stdout line, by contract).
  * The connection is attached only after that line, so nothing else races the measurement.
  */
-export async function startGateway(args: string[] = [], nodeArgs: string[] = []): Promise<DirectGateway> {
+export async function startGateway(args: string[] = [], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DirectGateway> {
   const t0 = performance.now();
   // With the V8 flags the extension starts it with (src/host/launchSpec.ts).
-  const child = spawnDetached([...nodeArgs, ...SMALL_HEAP_FLAGS, GATEWAY_JS, ...args]);
+  const child = spawnDetached([...nodeArgs, ...SMALL_HEAP_FLAGS, GATEWAY_JS, ...args], env);
   let err = '';
   child.stderr!.on('data', (c: Buffer) => {
     err = (err + c.toString()).slice(-20_000);

@@ -6,6 +6,7 @@ import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '
 import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
 import { describeProblems, processGroup, processTree, Target, teardown, TeardownReport } from '../core/kill';
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
+import { PARENT_DEATH_SIGNAL, parentDeathSignalPrefix } from '../core/parentDeathSignal';
 import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
 import { StderrTail } from './stderrTail';
 
@@ -35,6 +36,9 @@ export interface WorkerInfo {
   state: WorkerState;
   lastActivityAt: number;
 }
+
+/** The worker guard mechanism is logged once per gateway. */
+let loggedGuard = false;
 
 /** How long a polite shutdown request may take before signals. */
 const POLITE_MS = 1000;
@@ -112,7 +116,16 @@ export class WorkerProcess {
       '--max-line-bytes', String(maxLineBytes),
     ];
     if (opts.owner) args.push('--owner', formatFingerprint(opts.owner));
-    const child = spawn(process.execPath, args, {
+    // Linux: the kernel SIGKILLs the worker when this process dies, however blocked its event
+    // loop is; the worker is told so and starts no guard thread (see core/parentDeathSignal.ts).
+    const { prefix: pdeathsig, why } = parentDeathSignalPrefix();
+    if (!loggedGuard) {
+      loggedGuard = true;
+      opts.log(pdeathsig ? `workers start through ${why}: no guard thread in them` : `workers keep their blocked-loop guard thread (no parent-death signal: ${why})`);
+    }
+    if (pdeathsig) args.push('--parent-death-signal', PARENT_DEATH_SIGNAL);
+    const argv = pdeathsig ? [...pdeathsig, process.execPath, ...args] : [process.execPath, ...args];
+    const child = spawn(argv[0], argv.slice(1), {
       // POSIX: the worker leads its own group, so "the worker and everything it started" is one
       // signal away. Windows: not detached, so libuv's kill-on-close job keeps it tied to us.
       detached: process.platform !== 'win32',

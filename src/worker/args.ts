@@ -21,6 +21,8 @@ export interface WorkerArgs {
   /** The longest line the gateway reads from this worker (and sends to it): replies are fitted to it. */
   maxLineBytes: number;
   startDelayMs: number;
+  /** The gateway started us with the kernel's parent-death signal set (`--parent-death-signal KILL`): no guard thread needed. */
+  parentDeathSignal: boolean;
   testCommands: boolean;
   warnings: string[];
 }
@@ -59,6 +61,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     idleTimeoutMs: positiveInt(argValue(argv, '--idle-timeout-ms'), 30 * 60_000, '--idle-timeout-ms', warnings),
     maxLineBytes: lineLimit(argValue(argv, '--max-line-bytes'), warnings),
     startDelayMs: positiveInt(env[START_DELAY_ENV], 0, START_DELAY_ENV, warnings),
+    parentDeathSignal: argValue(argv, '--parent-death-signal') === 'KILL',
     testCommands: env[TEST_COMMANDS_ENV] === '1',
     warnings,
   };

@@ -10,6 +10,8 @@ export interface CommandContext {
   outputBudget: number;
   /** The id of the request being answered (test commands that write their own reply use it). */
   requestId: string | number | null;
+  /** Called before a child is started (the group keeper, when there is one, must be up first). */
+  beforeChild?(): void;
   /** A child now carries the worker's marker (its teardown looks for it from then on). */
   markedChild(pid: number): void;
   /** Test-only: make the worker misbehave on the wire. */
@@ -53,6 +55,7 @@ export async function execCommand(text: string, ctx: CommandContext): Promise<st
     }
     case '/run': {
       if (!arg) throw RpcError.invalidParams('/run needs a shell command');
+      ctx.beforeChild?.();
       // Each raw byte takes at least one encoded byte: more than the budget could never be shown.
       const r = await runShell(arg, ctx.outputBudget, (pid) => ctx.markedChild(pid));
       const status = r.error !== undefined ? `[failed to start: ${r.error}]` : r.code === 0 ? '' : r.signal ? `[killed by ${r.signal}]` : `[exit code ${r.code}]`;

@@ -1,14 +1,19 @@
 // Entry point of dist/worker.js, the slash worker. Order matters (hermes #64488: a parent
 // sampled after slow imports is a parent never watched): parse the parent's and owner's
 // fingerprints, arm the lifeline and its blocked-loop guard, attach the JSON-RPC reader — and
-// only then load and start the rest.
+// only then load and start the rest. The guard thread (a whole V8 isolate, ~8 MB private) is
+// started only when the kernel does not already kill us with the gateway (--parent-death-signal:
+// the gateway spawned us through setpriv --pdeathsig KILL; see core/parentDeathSignal.ts).
 import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
 import { parseWorkerArgs } from './args';
+import { reapIfAsked } from './reaper';
 
 // A broken stderr/stdout pipe (the gateway is gone) must not become an uncaught error.
 process.stderr.on('error', () => undefined);
 process.stdout.on('error', () => undefined);
+// Not a worker but a dead worker's group keeper exec'd into its reaper: it reaps and exits here.
+reapIfAsked(process.argv.slice(2));
 const args = parseWorkerArgs(process.argv.slice(2), process.env);
 let onLifelineLost: (reason: string) => void = (reason) => {
   // Until the app is loaded there is nothing of ours to take down but ourselves.
@@ -20,7 +25,7 @@ const lifeline = armLifeline({
   owner: args.owner,
   pollMs: args.pollMs,
   stdin: true,
-  blockedLoopGuard: true,
+  blockedLoopGuard: !args.parentDeathSignal,
   guardGraceMs: 2 * args.pollMs,
   guardMaxMs: 10_000,
   onDeath: (reason) => onLifelineLost(reason),

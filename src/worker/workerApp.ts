@@ -6,6 +6,7 @@ import { Lifeline } from '../core/lifeline';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { WorkerArgs } from './args';
 import { execCommand, NO_REPLY } from './commands';
+import { GroupKeeper } from './groupKeeper';
 import { outputBudget } from './outputFit';
 
 const CHILD_GRACE_MS = 300;
@@ -19,6 +20,9 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   let markedSince = Infinity;
   let idleTimer: NodeJS.Timeout | undefined;
   const log = (m: string) => process.stderr.write(`worker[${process.pid}] ${new Date().toISOString().slice(11, 23)}: ${m}\n`);
+  // Without the guard thread (the kernel kills us with the gateway) nothing of ours would run
+  // at that death: the keeper takes the group down then.
+  const keeper = args.parentDeathSignal ? new GroupKeeper(log) : undefined;
 
   const exit = async (reason: string, code: number) => {
     if (exiting) return;
@@ -72,6 +76,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
           testCommands: args.testCommands,
           outputBudget: budget,
           requestId: id,
+          beforeChild: keeper && (() => void keeper.ensure()),
           markedChild: (pid) => {
             if (markedSince === Infinity) markedSince = (process.platform === 'linux' ? fingerprintOf(pid)?.startTime : undefined) ?? 0;
           },

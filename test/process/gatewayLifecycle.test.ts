@@ -75,7 +75,8 @@ test('a worker\'s child that ignores SIGTERM and SIGHUP is gone after session.cl
 });
 
 test('a worker whose event loop is blocked is killed by its guard thread after the gateway dies', async () => {
-  const g = await startHostedGateway({ env: { GATEWAY_WARDEN_TEST_COMMANDS: '1' }, args: ['--poll-ms', '200'] });
+  // The guard thread runs only without the parent-death signal (workerGuards.test.ts has both).
+  const g = await startHostedGateway({ env: { GATEWAY_WARDEN_TEST_COMMANDS: '1', GATEWAY_WARDEN_PDEATHSIG: 'off' }, args: ['--poll-ms', '200'] });
   const s = await createSession(g);
   assert.match(await exec(g, s, '/pid'), /^pid \d+/);
   const worker = g.workerPids()[0];

@@ -1,0 +1,53 @@
+// The reaper: what the group keeper becomes when its worker has died (groupKeeper.ts). The same
+// pid, exec'd through `setsid` into node running this bundle with --reap-group: out of the dead
+// worker's group, so it can take that group down as the worker's own teardown would have —
+// SIGTERM, a short grace, SIGKILL until empty — and, by the worker's marker (PARENT_ENV = its
+// fingerprint), the /run descendants that left the group (setsid, double fork). Only on proof
+// that the worker is gone; every signal through the one teardown engine and its safety checks.
+// Synchronous (teardownSync): the reaper is nothing else, and main.ts must not go on to start a
+// worker after it.
+import { Fingerprint, formatFingerprint, parseFingerprint } from '../core/fingerprint';
+import { describeProblems, processGroup, processTree, teardownSync } from '../core/kill';
+import { PARENT_ENV } from '../core/ownerMarker';
+import { readProcStat } from '../core/procfs';
+import { taggedProcessesSync } from '../core/taggedProcesses';
+import { argValue } from './args';
+
+/** The same grace and bound as the worker's own teardown (workerApp.ts). */
+const GRACE_MS = 300;
+const TIMEOUT_MS = 3000;
+
+/** With `--reap-group PGID --reap-leader FP` in argv: reaps and exits (never returns); else returns at once. */
+export function reapIfAsked(argv: readonly string[]): void {
+  const group = argValue(argv, '--reap-group');
+  if (group === undefined) return;
+  const log = (m: string) => process.stderr.write(`worker reaper[${process.pid}]: ${m}\n`);
+  const leader = parseFingerprint(argValue(argv, '--reap-leader'));
+  const pgid = Number(group);
+  if (!leader || !Number.isSafeInteger(pgid) || pgid <= 1 || leader.pid !== pgid) {
+    log(`bad --reap-group ${JSON.stringify(group)} / --reap-leader; nothing reaped`);
+    process.exit(2);
+  }
+  let code = 1;
+  try {
+    code = reapDeadWorker(pgid, leader, log);
+  } catch (e) {
+    log(`failed: ${(e as Error).message}`);
+  }
+  process.exit(code);
+}
+
+export function reapDeadWorker(pgid: number, leader: Fingerprint, log: (m: string) => void): number {
+  const st = readProcStat(leader.pid);
+  if (st && st.startTime === leader.startTime && st.state !== 'Z' && st.state !== 'X') {
+    log(`worker ${leader.pid} is alive: nothing to reap`);
+    return 1;
+  }
+  // Started after the worker and carrying its marker: its /run descendants, wherever they went.
+  const escapees = taggedProcessesSync(PARENT_ENV, formatFingerprint(leader)).filter((fp) => fp.startTime >= leader.startTime);
+  const r = teardownSync([processGroup(pgid, leader), ...escapees.map((fp) => processTree(fp))], { graceMs: GRACE_MS, timeoutMs: TIMEOUT_MS });
+  log(`worker ${leader.pid} died: took down ${r.processes.length} process(es) of its group and marker in ${Math.round(r.elapsedMs)} ms`);
+  const problems = describeProblems(r);
+  if (problems) log(`teardown: ${problems}`);
+  return problems ? 1 : 0;
+}
