@@ -15,6 +15,8 @@ export interface GatewayOptions {
   maxSessions: number;
   /** Worker processes alive at once (starting, ready or closing); see sessions.ts for the rule. */
   maxWorkers: number;
+  /** A session whose processes together use more than this many MB is restarted (0 = off); see memoryCeiling.ts. */
+  workerMemoryMB: number;
   pollMs: number;
   shutdownGraceMs: number;
   /** SIGTERM grace for the workers' groups when the lifeline is lost (the host is gone). */
@@ -36,6 +38,7 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
   workerStartTimeoutMs: 30_000,
   maxSessions: 256,
   maxWorkers: 16,
+  workerMemoryMB: 0,
   pollMs: 1000,
   shutdownGraceMs: 3000,
   lifelineGraceMs: 100,
@@ -58,6 +61,7 @@ const NUMBERS: NumberOption[] = [
   { key: 'workerStartTimeoutMs', flag: '--worker-start-timeout-ms', env: 'GATEWAY_WARDEN_WORKER_START_TIMEOUT_MS', min: 1 },
   { key: 'maxSessions', flag: '--max-sessions', env: 'GATEWAY_WARDEN_MAX_SESSIONS', min: 1 },
   { key: 'maxWorkers', flag: '--max-workers', env: 'GATEWAY_WARDEN_MAX_WORKERS', min: 1 },
+  { key: 'workerMemoryMB', flag: '--worker-memory-mb', env: 'GATEWAY_WARDEN_WORKER_MEMORY_MB', min: 0 },
   { key: 'pollMs', flag: '--poll-ms', env: 'GATEWAY_WARDEN_POLL_MS', min: 10 },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms', env: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS', min: 0 },
   { key: 'lifelineGraceMs', flag: '--lifeline-grace-ms', env: 'GATEWAY_WARDEN_LIFELINE_GRACE_MS', min: 0 },

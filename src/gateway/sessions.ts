@@ -6,6 +6,7 @@ import { Fingerprint } from '../core/fingerprint';
 import { describeProblems, teardown } from '../core/kill';
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import { limitReached } from './limits';
+import { limitBytesOf, MEMORY_LIMIT_SETTING, MemoryCeiling, RestartDecision, sampleIntervalMs } from './memoryCeiling';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
 import { WorkerSlots } from './workerSlots';
 
@@ -55,6 +56,8 @@ export interface SessionManagerOptions {
   maxWorkers: number;
   /** The gateway's line limit, passed on to each worker (its replies must fit the gateway's). */
   maxLineBytes?: number;
+  /** A session whose processes together use more than this many MB is restarted (0 or absent: off). */
+  workerMemoryMB?: number;
   emit(type: string, payload: Record<string, unknown>): void;
   log(message: string): void;
 }
@@ -65,9 +68,21 @@ export class SessionManager {
   readonly liveWorkers = new Set<WorkerProcess>();
   private readonly slots: WorkerSlots;
   private accepting = true;
+  /** The memory ceiling per session (workerMemoryMB); sleeps while off or no worker lives. */
+  readonly memoryCeiling: MemoryCeiling;
 
   constructor(private readonly opts: SessionManagerOptions) {
     this.slots = new WorkerSlots(opts.maxWorkers);
+    this.memoryCeiling = new MemoryCeiling({
+      limitBytes: limitBytesOf(opts.workerMemoryMB ?? 0),
+      intervalMs: sampleIntervalMs(opts.pollMs),
+      workers: () => [...this.sessions.values()].flatMap((s) => {
+        const w = s.worker;
+        return w && !s.closed && (w.state === 'ready' || w.state === 'starting') ? [{ sessionId: s.id, fingerprint: w.fingerprint, pgid: w.pgid }] : [];
+      }),
+      restart: (d) => this.restartForMemory(d),
+      log: opts.log,
+    });
   }
 
   get size(): number {
@@ -83,6 +98,7 @@ export class SessionManager {
 
   stopAccepting(): void {
     this.accepting = false;
+    this.memoryCeiling.dispose();
     this.slots.failWaiters(new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down'));
   }
 
@@ -244,6 +260,26 @@ export class SessionManager {
     return { sessionId: id, killed: true, worker: ids, survivors: r?.survivors ?? [], elapsedMs: Math.round(r?.elapsedMs ?? 0) };
   }
 
+  /**
+   * The memory ceiling's restart: the session's worker and everything it started go down
+   * (SIGTERM, grace, SIGKILL until empty — as worker.kill), the session stays and its next
+   * command starts a new worker; `worker.restarted` says why, with the numbers.
+   */
+  private async restartForMemory(d: RestartDecision): Promise<void> {
+    const s = this.sessions.get(d.sessionId);
+    const w = s?.worker;
+    if (!s || s.closed || !w || w.pid !== d.pid || w.exitInfo) return;
+    s.worker = null;
+    const r = await w.close(false);
+    const problems = r ? describeProblems(r) : '';
+    if (problems) this.opts.log(`memory ceiling: worker ${w.pid} of session ${s.id}: ${problems}`);
+    this.opts.emit('worker.restarted', {
+      sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, reason: 'memory-limit',
+      memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING,
+      members: d.members, source: d.source, survivors: r?.survivors ?? [], elapsedMs: Math.round(r?.elapsedMs ?? 0),
+    });
+  }
+
   private require(id: string): Session {
     const s = this.sessions.get(id);
     if (!s) throw RpcError.invalidParams(`unknown or closed session ${JSON.stringify(id)}`);
@@ -297,6 +333,7 @@ export class SessionManager {
     s.worker = w;
     const ids = { sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, pgid: w.pgid };
     this.opts.emit('worker.started', ids);
+    this.memoryCeiling.wake();
     void w.exited.then((e) => {
       this.liveWorkers.delete(w);
       this.slots.release(); // the process is gone (reaped): its slot may start another

@@ -29,6 +29,7 @@ export class EmbeddedBackend implements Backend {
       maxSessions: options.maxSessions,
       maxWorkers: options.maxWorkers,
       maxLineBytes: options.maxLineBytes,
+      workerMemoryMB: options.workerMemoryMB,
       emit: (type, payload) => host.emit(type, payload),
       log: (m) => host.log(m),
     });

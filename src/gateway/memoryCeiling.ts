@@ -1,0 +1,171 @@
+// gatewayWarden.limits.workerMemoryMB (--worker-memory-mb): a session whose processes together —
+// the worker and everything it started — use more than the ceiling is restarted: its worker and
+// all of it taken down through the teardown engine, the session kept (its next command starts a
+// new worker). The kernel enforces memory.max where a v2 memory controller is delegated to the
+// session's cgroup leaf; otherwise (and to notice that the kernel acted) the gateway samples:
+// one sample at a time, every `intervalMs`, only while the ceiling is on and a worker lives.
+// A sample reads the members (the leaf's cgroup.procs, or one lean /proc scan for the worker
+// groups and their marked escapees) and sums their resident memory (one statm read each).
+import { performance } from 'node:perf_hooks';
+import { readCgroupTotals } from '../core/cgroup/cgroupTotals';
+import type { Fingerprint } from '../core/fingerprint';
+import { GroupMembers } from '../core/kill/members';
+import { readProcRss } from '../core/procfs';
+
+export const MEMORY_LIMIT_SETTING = 'gatewayWarden.limits.workerMemoryMB';
+export const MEMORY_LIMIT_FLAG = '--worker-memory-mb';
+/** Sampling period bounds: never busier than 4 per second, never slower than once a second. */
+export const MIN_SAMPLE_MS = 250;
+export const MAX_SAMPLE_MS = 1000;
+const MB = 1024 * 1024;
+
+/** One session's memory as one sample saw it. */
+export interface SessionMemory {
+  sessionId: string;
+  pid: number;
+  memoryBytes: number;
+  /** Members whose memory was counted (the worker included). */
+  members: number;
+  /** Where the figure came from. */
+  source: 'memory.current' | 'rss-sum';
+}
+
+export interface RestartDecision extends SessionMemory {
+  limitBytes: number;
+}
+
+/** The ceiling in bytes, or 0 (off) for 0 or anything that is not a positive whole number of MB. */
+export function limitBytesOf(workerMemoryMB: number): number {
+  if (!Number.isSafeInteger(workerMemoryMB) || workerMemoryMB <= 0) return 0;
+  return Math.min(workerMemoryMB * MB, Number.MAX_SAFE_INTEGER);
+}
+
+/** The sampling period for a watchdog poll period: the poll period, bounded. */
+export function sampleIntervalMs(pollMs: number): number {
+  return Math.min(MAX_SAMPLE_MS, Math.max(MIN_SAMPLE_MS, Number.isFinite(pollMs) ? pollMs : MAX_SAMPLE_MS));
+}
+
+/**
+ * The rule, on plain data: every session above the ceiling (strictly) is restarted, each once —
+ * a worker already being restarted (`restarting`) is not decided again.
+ */
+export function sessionsToRestart(samples: readonly SessionMemory[], limitBytes: number, restarting: ReadonlySet<number> = new Set()): RestartDecision[] {
+  if (!(limitBytes > 0)) return [];
+  return samples.filter((s) => s.memoryBytes > limitBytes && !restarting.has(s.pid)).map((s) => ({ ...s, limitBytes }));
+}
+
+/** A live worker as the ceiling sees it. */
+export interface CeilingWorker {
+  sessionId: string;
+  fingerprint: Fingerprint;
+  pgid: number | null;
+  /** Its session's cgroup leaf when it is in it (cgroup containment): members from cgroup.procs. */
+  leaf?: string;
+}
+
+export interface MemoryCeilingOptions {
+  limitBytes: number;
+  intervalMs: number;
+  /** The live workers now (those already closing are left out by the caller). */
+  workers: () => CeilingWorker[];
+  /** Takes the session's worker and everything it started down, keeping the session. */
+  restart: (d: RestartDecision) => Promise<void>;
+  log: (m: string) => void;
+}
+
+export class MemoryCeiling {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly groups = new GroupMembers();
+  private readonly restarting = new Set<number>();
+  private disposed = false;
+  /** The last sample's cost (ms) and how many were taken: for the log and tests. */
+  lastSampleMs = 0;
+  samples = 0;
+
+  constructor(private readonly o: MemoryCeilingOptions) {}
+
+  get on(): boolean {
+    return this.o.limitBytes > 0;
+  }
+
+  /** A worker started (or may have): keep sampling while one lives. Idempotent. */
+  wake(): void {
+    if (!this.on || this.disposed || this.timer) return;
+    this.schedule();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One sample now: each live worker's session memory. Synchronous (a few small reads). */
+  sample(): SessionMemory[] {
+    const t0 = performance.now();
+    const workers = this.o.workers();
+    const out: SessionMemory[] = [];
+    const inGroups: CeilingWorker[] = [];
+    for (const w of workers) {
+      const fromLeaf = w.leaf !== undefined ? leafMemory(w) : undefined;
+      if (fromLeaf) out.push(fromLeaf);
+      else if (w.pgid !== null) inGroups.push(w);
+    }
+    if (inGroups.length) {
+      const lists = this.groups.list(inGroups.map((w) => ({ leader: w.fingerprint, pgid: w.pgid! })));
+      for (const w of inGroups) {
+        const m = lists.get(w.fingerprint.pid);
+        if (!m) continue;
+        out.push({ sessionId: w.sessionId, pid: w.fingerprint.pid, ...rssSum(m.pids), source: 'rss-sum' });
+      }
+    }
+    this.lastSampleMs = performance.now() - t0;
+    this.samples++;
+    return out;
+  }
+
+  private schedule(): void {
+    // A chain of timeouts, not an interval: one sample at a time, whatever a sample costs.
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.disposed) return;
+      if (this.o.workers().length === 0) return; // asleep until the next worker (wake)
+      try {
+        for (const d of sessionsToRestart(this.sample(), this.o.limitBytes, this.restarting)) this.fire(d);
+      } catch (e) {
+        this.o.log(`memory ceiling: sample failed: ${(e as Error).message}`);
+      }
+      this.schedule();
+    }, this.o.intervalMs);
+    this.timer.unref?.();
+  }
+
+  private fire(d: RestartDecision): void {
+    this.restarting.add(d.pid);
+    this.o.log(`memory ceiling: session ${d.sessionId} uses ${mb(d.memoryBytes)} in ${d.members} process(es) (${d.source}), above ${MEMORY_LIMIT_SETTING} = ${mb(d.limitBytes)}: restarting its worker ${d.pid} (sample took ${this.lastSampleMs.toFixed(1)} ms)`);
+    this.o.restart(d).catch((e: Error) => this.o.log(`memory ceiling: restart of session ${d.sessionId} failed: ${e.message}`)).finally(() => this.restarting.delete(d.pid));
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / MB).toFixed(1)} MB`;
+}
+
+function rssSum(pids: readonly number[]): { memoryBytes: number; members: number } {
+  let memoryBytes = 0;
+  let members = 0;
+  for (const pid of pids) {
+    const rss = readProcRss(pid);
+    if (rss === undefined) continue; // exited meanwhile
+    memoryBytes += rss;
+    members++;
+  }
+  return { memoryBytes, members };
+}
+
+/** From the leaf's own files: memory.current where the memory controller is on, else its members' RSS. Undefined when unreadable (the caller falls back to the group). */
+function leafMemory(w: CeilingWorker): SessionMemory | undefined {
+  const totals = readCgroupTotals(w.leaf!);
+  if (totals.state !== 'found' || totals.value.memoryBytes === undefined || totals.value.pids.length === 0) return undefined;
+  return { sessionId: w.sessionId, pid: w.fingerprint.pid, memoryBytes: totals.value.memoryBytes, members: totals.value.pids.length, source: totals.value.memorySource };
+}

@@ -1,0 +1,76 @@
+// gatewayWarden.limits.workerMemoryMB (--worker-memory-mb): a session whose worker and what it
+// started use more than the ceiling is restarted — the worker and the memory hog gone (seen in
+// /proc), `worker.restarted` with the numbers, the session kept, the next command in a new
+// worker. With the ceiling off nothing is restarted.
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { readProcRss } from '../../src/core/procfs';
+import { isAlive, killTracked, track, waitFor } from '../support/processes';
+import { createSession, exec, GatewayEvent, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
+
+after(killTracked);
+const LINUX = process.platform === 'linux';
+const MB = 1024 * 1024;
+
+/** A node process that touches `mb` MB (Buffer.alloc fills it: resident) and then idles; started in the background by /run. */
+function hogCommand(mb: number): string {
+  const js = `const b=Buffer.alloc(${mb}*1024*1024,1);setInterval(()=>b[0]++,60000)`;
+  return `/run ${JSON.stringify(process.execPath)} -e "${js}" >/dev/null 2>&1 & echo hog=$!`;
+}
+
+test('above --worker-memory-mb the session is restarted: worker and hog gone, worker.restarted with the numbers, session kept, next command in a new worker', { skip: !LINUX }, async () => {
+  const g = await startHostedGateway({ args: ['--worker-memory-mb', '60'] });
+  try {
+    const s = await createSession(g);
+    assert.equal(await exec(g, s, '/echo first'), 'first');
+    const [worker] = g.workerPids();
+    const hog = Number(/hog=(\d+)/.exec(await exec(g, s, hogCommand(200)))?.[1]);
+    assert.ok(hog > 0, 'the hog started');
+    track(hog);
+    // When the hog crossed the line (as /proc says), then how long until the restart.
+    let crossedAt: number | undefined;
+    await waitFor(() => {
+      const rss = readProcRss(hog);
+      if (rss !== undefined && rss > 60 * MB && crossedAt === undefined) crossedAt = performance.now();
+      return crossedAt !== undefined || !isAlive(hog);
+    }, 'the hog above 60 MB', 20_000, 5);
+    const ev = await g.waitEvent((e) => e.type === 'worker.restarted' && e.sessionId === s, 'worker.restarted', 20_000);
+    const restartMs = crossedAt !== undefined ? Math.round(performance.now() - crossedAt) : undefined;
+    console.log(`# hog crossed 60 MB → worker.restarted in ${restartMs} ms; event ${JSON.stringify(ev)}`);
+    assert.equal(ev.pid, worker);
+    assert.equal(ev.reason, 'memory-limit');
+    assert.equal(ev.setting, 'gatewayWarden.limits.workerMemoryMB');
+    assert.equal(ev.limitBytes, 60 * MB);
+    assert.ok(typeof ev.memoryBytes === 'number' && ev.memoryBytes > 60 * MB, `memoryBytes ${String(ev.memoryBytes)} above the limit`);
+    assert.deepEqual(ev.survivors, []);
+    await waitFor(() => !isAlive(hog) && !isAlive(worker), 'the worker and the hog gone', 10_000);
+    await g.waitEvent((e) => e.type === 'worker.exited' && e.pid === worker, 'worker.exited');
+    assert.ok(!g.events.some((e) => e.type === 'session.closed'), 'the session was not closed');
+    const list = await g.rpc.request<{ sessions: { sessionId: string }[] }>('session.list', {});
+    assert.ok(list.sessions.some((x) => x.sessionId === s), 'the session is still listed');
+    assert.equal(await exec(g, s, '/echo again'), 'again');
+    const next = g.workerPids().at(-1)!;
+    assert.notEqual(next, worker, 'a new worker');
+    assert.equal(g.events.filter((e: GatewayEvent) => e.type === 'worker.restarted').length, 1, 'restarted once');
+  } finally {
+    await stopHostedGateway(g);
+  }
+});
+
+test('with the ceiling off (the default) a session above 60 MB is not restarted', { skip: !LINUX }, async () => {
+  const g = await startHostedGateway();
+  try {
+    const s = await createSession(g);
+    const hog = Number(/hog=(\d+)/.exec(await exec(g, s, hogCommand(120)))?.[1]);
+    track(hog);
+    await waitFor(() => (readProcRss(hog) ?? 0) > 100 * MB, 'the hog above 100 MB', 20_000);
+    const [worker] = g.workerPids();
+    // Several sampling periods' worth (1 s each when on): nothing happens.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.ok(isAlive(hog) && isAlive(worker), 'worker and hog still there');
+    assert.ok(!g.events.some((e) => e.type === 'worker.restarted'), 'no worker.restarted');
+  } finally {
+    await stopHostedGateway(g);
+  }
+});
