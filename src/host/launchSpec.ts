@@ -40,6 +40,7 @@ export const GATEWAY_ENV = {
   graceMs: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS',
   maxSessions: 'GATEWAY_WARDEN_MAX_SESSIONS',
   maxWorkers: 'GATEWAY_WARDEN_MAX_WORKERS',
+  workerMemoryMB: 'GATEWAY_WARDEN_WORKER_MEMORY_MB',
 } as const;
 
 export function launchSpec(settings: WardenSettings, ctx: LaunchContext): LaunchSpec {
@@ -51,6 +52,7 @@ export function launchSpec(settings: WardenSettings, ctx: LaunchContext): Launch
     [GATEWAY_ENV.graceMs]: String(settings.shutdownGraceMs),
     [GATEWAY_ENV.maxSessions]: String(settings.maxSessions),
     [GATEWAY_ENV.maxWorkers]: String(settings.maxWorkers),
+    [GATEWAY_ENV.workerMemoryMB]: String(settings.workerMemoryMB),
   };
   const wrapped = settings.backend === 'hermes' || settings.backend === 'command';
   // A command with `embedded` is `warden`: what the command setting meant before the backend one.

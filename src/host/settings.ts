@@ -29,6 +29,8 @@ export interface WardenSettings {
   /** The gateway's caps (see LIMIT_BOUNDS); passed to it at launch. */
   maxSessions: number;
   maxWorkers: number;
+  /** A session whose worker and descendants use more than this many MB together is restarted; 0 = off (see LIMIT_BOUNDS). */
+  workerMemoryMB: number;
   scanOrphansOnStartup: boolean;
   /** Regular-expression sources that passed regexPatternProblem (valid, bounded). */
   extraOrphanPatterns: string[];
@@ -47,6 +49,7 @@ export const DEFAULT_SETTINGS: Readonly<WardenSettings> = Object.freeze({
   shutdownGraceMs: 500,
   maxSessions: 256,
   maxWorkers: 16,
+  workerMemoryMB: 0,
   scanOrphansOnStartup: true,
   extraOrphanPatterns: [],
   alertIntervalMs: 5 * 60_000,
@@ -62,7 +65,12 @@ export interface SettingsResult {
 const S = 'gatewayWarden.';
 
 /** Bounds of the limits.* settings (package.json says the same). Each worker is a Node process (~50 MB). */
-export const LIMIT_BOUNDS = { maxSessions: { min: 1, max: 10_000 }, maxWorkers: { min: 1, max: 256 } } as const;
+export const LIMIT_BOUNDS = {
+  maxSessions: { min: 1, max: 10_000 },
+  maxWorkers: { min: 1, max: 256 },
+  /** 0 = off; otherwise at least 64 MB (an idle worker alone is ~45 MB resident: less would restart every worker it starts). */
+  workerMemoryMB: { off: 0, min: 64, max: 1_048_576 },
+} as const;
 
 /** Bounds of the alerts.* settings (package.json says the same): whole minutes (0 = off), whole MB. */
 export const ALERT_BOUNDS = {
@@ -153,12 +161,21 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
     shutdownGraceMs: num('shutdown.graceMs', DEFAULT_SETTINGS.shutdownGraceMs, 0, 3000, true),
     maxSessions: num('limits.maxSessions', DEFAULT_SETTINGS.maxSessions, LIMIT_BOUNDS.maxSessions.min, LIMIT_BOUNDS.maxSessions.max, true),
     maxWorkers: num('limits.maxWorkers', DEFAULT_SETTINGS.maxWorkers, LIMIT_BOUNDS.maxWorkers.min, LIMIT_BOUNDS.maxWorkers.max, true),
+    workerMemoryMB: workerMemoryMB(num('limits.workerMemoryMB', DEFAULT_SETTINGS.workerMemoryMB, LIMIT_BOUNDS.workerMemoryMB.off, LIMIT_BOUNDS.workerMemoryMB.max, true), bad),
     scanOrphansOnStartup: bool('orphans.scanOnStartup', DEFAULT_SETTINGS.scanOrphansOnStartup),
     extraOrphanPatterns,
     alertIntervalMs: num('alerts.intervalMinutes', ALERT_BOUNDS.intervalMinutes.default, ALERT_BOUNDS.intervalMinutes.min, ALERT_BOUNDS.intervalMinutes.max, true) * 60_000,
     alertTotalMemoryBytes: num('alerts.totalMemoryMB', ALERT_BOUNDS.totalMemoryMB.default, ALERT_BOUNDS.totalMemoryMB.min, ALERT_BOUNDS.totalMemoryMB.max, true) * 1024 * 1024,
   };
   return { settings, problems };
+}
+
+/** limits.workerMemoryMB: 0 (off) or within LIMIT_BOUNDS; 1–63 would restart every worker it starts, so it is off too, said as a problem. */
+function workerMemoryMB(v: number, bad: (key: string, value: unknown, why: string, fallback: unknown) => void): number {
+  const b = LIMIT_BOUNDS.workerMemoryMB;
+  if (v === b.off || v >= b.min) return v;
+  bad('limits.workerMemoryMB', v, `is below ${b.min} (an idle worker alone uses about 45 MB; 0 turns the limit off)`, b.off);
+  return b.off;
 }
 
 /**

@@ -16,13 +16,15 @@ after(killTracked);
 test('the settings the launcher writes into the environment are the options the real gateway runs with', async () => {
   const values: Record<string, unknown> = {
     'worker.idleTimeoutMinutes': 0.5, 'watchdog.pollMs': 250, 'shutdown.graceMs': 700, 'limits.maxSessions': 12, 'limits.maxWorkers': 3,
+    'limits.workerMemoryMB': 300,
   };
   const { settings, problems } = readSettings((key) => values[key]);
   assert.deepEqual(problems, []);
   const spec = launchSpec(settings, { extensionPath: '/ext', owner: { pid: 1, startTime: 1, bootId: 'b' }, baseEnv: {} });
   const env = Object.fromEntries(Object.values(GATEWAY_ENV).map((name) => [name, String(spec.env[name])]));
   const g = await startHostedGateway({ env });
-  const st = await g.rpc.request<{ options: { workerIdleTimeoutMs: number; pollMs: number; shutdownGraceMs: number }; limits: unknown }>('gateway.status');
+  const st = await g.rpc.request<{ options: { workerIdleTimeoutMs: number; pollMs: number; shutdownGraceMs: number; workerMemoryMB: number }; limits: unknown }>('gateway.status');
+  assert.equal(st.options.workerMemoryMB, 300);
   assert.equal(st.options.workerIdleTimeoutMs, 30_000);
   assert.equal(st.options.pollMs, 250);
   assert.equal(st.options.shutdownGraceMs, 700);

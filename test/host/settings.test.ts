@@ -95,6 +95,25 @@ test('limits: defaults 256 sessions and 16 workers; set values reach the gateway
   assert.match(s.problems.join(), /gatewayWarden\.limits\.maxSessions = true is not a whole number; using 256/);
 });
 
+test('limits.workerMemoryMB: off (0) by default; 64–1048576 reaches the gateway environment; a wrong type, 1–63 or above the bound is a problem and the limit stays off', () => {
+  const defaults = readSettings(reader({}));
+  assert.equal(defaults.settings.workerMemoryMB, 0);
+  assert.equal(launchSpec(defaults.settings, { extensionPath: '/ext', owner: { pid: 1, startTime: 2, bootId: 'c' }, baseEnv: {} }).env.GATEWAY_WARDEN_WORKER_MEMORY_MB, '0');
+  for (const ok of [0, 64, 512, 1_048_576]) {
+    const r = readSettings(reader({ 'limits.workerMemoryMB': ok }));
+    assert.deepEqual([r.settings.workerMemoryMB, r.problems], [ok, []], String(ok));
+    assert.equal(launchSpec(r.settings, { extensionPath: '/ext', owner: { pid: 1, startTime: 2, bootId: 'c' }, baseEnv: {} }).env.GATEWAY_WARDEN_WORKER_MEMORY_MB, String(ok));
+  }
+  for (const [bad, why] of [['512', /is not a whole number/], [100.5, /is not a whole number/], [-1, /outside 0–1048576/], [2_000_000, /outside 0–1048576/], [true, /is not a whole number/], [10, /is below 64 \(an idle worker alone uses about 45 MB; 0 turns the limit off\)/], [63, /is below 64/]] as const) {
+    const r = readSettings(reader({ 'limits.workerMemoryMB': bad }));
+    assert.equal(r.settings.workerMemoryMB, 0, `${JSON.stringify(bad)} → off`);
+    assert.equal(r.problems.length, 1, JSON.stringify(bad));
+    assert.match(r.problems[0], /^Setting gatewayWarden\.limits\.workerMemoryMB = /);
+    assert.match(r.problems[0], why);
+    assert.match(r.problems[0], /using 0\.$/);
+  }
+});
+
 // ---- gatewayWarden.gateway.backend / .cwd (issue 11) ----------------------------------------
 
 const owner = { pid: 1, startTime: 2, bootId: 'c' };

@@ -38,6 +38,7 @@ test('above --worker-memory-mb the session is restarted: worker and hog gone, wo
     const ev = await g.waitEvent((e) => e.type === 'worker.restarted' && e.sessionId === s, 'worker.restarted', 20_000);
     const restartMs = crossedAt !== undefined ? Math.round(performance.now() - crossedAt) : undefined;
     console.log(`# hog crossed 60 MB → worker.restarted in ${restartMs} ms; event ${JSON.stringify(ev)}`);
+    console.log(`# ${/memory ceiling: session [^\n]*/.exec(g.stderr())?.[0] ?? '(no log line)'}`);
     assert.equal(ev.pid, worker);
     assert.equal(ev.reason, 'memory-limit');
     assert.equal(ev.setting, 'gatewayWarden.limits.workerMemoryMB');

@@ -70,7 +70,7 @@ test('gateway backend, command, args and cwd, and the extra orphan patterns, are
     assert.ok((p.description ?? p.markdownDescription ?? '').length > 20, `${key} is documented`);
     assert.ok('default' in p, `${key} has a default`);
   }
-  assert.equal(Object.keys(props).length, 14);
+  assert.equal(Object.keys(props).length, 15);
   // The backend enum is the one the host reads, with a description for each value.
   assert.deepEqual(props['gatewayWarden.gateway.backend'].enum, [...GATEWAY_BACKENDS]);
   assert.equal(props['gatewayWarden.gateway.backend'].enumDescriptions.length, GATEWAY_BACKENDS.length);
@@ -157,6 +157,14 @@ test('limits settings: machine-overridable integers whose default and bounds are
     assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
   }
   assert.match(props['gatewayWarden.limits.maxWorkers'].markdownDescription, /least recently used idle worker is stopped/);
+  const mem = props['gatewayWarden.limits.workerMemoryMB'];
+  assert.equal(mem.scope, 'machine-overridable');
+  assert.equal(mem.type, 'integer');
+  assert.equal(mem.default, DEFAULT_SETTINGS.workerMemoryMB);
+  assert.deepEqual([mem.default, mem.minimum, mem.maximum], [LIMIT_BOUNDS.workerMemoryMB.off, LIMIT_BOUNDS.workerMemoryMB.off, LIMIT_BOUNDS.workerMemoryMB.max]);
+  assert.ok(mem.markdownDescription.includes(`${LIMIT_BOUNDS.workerMemoryMB.min} to ${LIMIT_BOUNDS.workerMemoryMB.max}`), 'states its bounds');
+  assert.match(mem.markdownDescription, /0 \(the default\) turns it off/);
+  assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('gatewayWarden.limits.workerMemoryMB'));
 });
 
 test('alerts settings: machine-overridable integers whose default and bounds are the ones the host reads, restricted in untrusted workspaces, descriptions stating the bounds', () => {
