@@ -1,0 +1,80 @@
+// The memory ceiling's rule on plain data, and its sampling of real processes (a group and a
+// setsid escapee carrying the worker's marker).
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { fingerprintOf } from '../../src/core/fingerprint';
+import { GroupMembers } from '../../src/core/kill/members';
+import { PARENT_ENV } from '../../src/core/ownerMarker';
+import { formatFingerprint } from '../../src/core/fingerprint';
+import { limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart } from '../../src/gateway/memoryCeiling';
+import { killTracked, spawnTracked, waitFor } from '../support/processes';
+
+after(killTracked);
+const MB = 1024 * 1024;
+const LINUX = process.platform === 'linux';
+
+function mem(sessionId: string, pid: number, memoryBytes: number): SessionMemory {
+  return { sessionId, pid, memoryBytes, members: 2, source: 'rss-sum' };
+}
+
+test('the restart rule: strictly above the ceiling, each worker once, nothing when off', () => {
+  const samples = [mem('a', 10, 60 * MB), mem('b', 11, 60 * MB + 1), mem('c', 12, 500 * MB)];
+  assert.deepEqual(sessionsToRestart(samples, 60 * MB).map((d) => [d.sessionId, d.limitBytes]), [['b', 60 * MB], ['c', 60 * MB]]);
+  assert.deepEqual(sessionsToRestart(samples, 60 * MB, new Set([12])).map((d) => d.sessionId), ['b'], 'a worker being restarted is not decided again');
+  assert.deepEqual(sessionsToRestart(samples, 0), [], 'off');
+  assert.deepEqual(sessionsToRestart([], 60 * MB), []);
+});
+
+test('the ceiling in bytes (0 = off for anything but a positive whole MB) and the sampling period bounded to 250 ms–1 s', () => {
+  assert.equal(limitBytesOf(64), 64 * MB);
+  for (const off of [0, -5, 1.5, NaN, Infinity]) assert.equal(limitBytesOf(off), 0, String(off));
+  assert.equal(sampleIntervalMs(1000), 1000);
+  assert.equal(sampleIntervalMs(10), MIN_SAMPLE_MS);
+  assert.equal(sampleIntervalMs(60_000), MAX_SAMPLE_MS);
+  assert.equal(sampleIntervalMs(400), 400);
+});
+
+test('members of a worker group: the leader, its group, descendants, and a setsid escapee carrying its marker; not an unmarked stranger', { skip: !LINUX }, async () => {
+  // A leader (a shell leading its own group) with a child in its group.
+  const leader = spawnTracked('/bin/sh', ['-c', 'sleep 300 & wait'], { detached: true, stdio: 'ignore' });
+  const fp = fingerprintOf(leader.pid!)!;
+  // A setsid escapee carrying the leader's fingerprint as its marker, as a worker gives its /run commands.
+  const marked = spawnTracked('setsid', ['sleep', '302'], { stdio: 'ignore', env: { ...process.env, [PARENT_ENV]: formatFingerprint(fp) } });
+  const stranger = spawnTracked('setsid', ['sleep', '303'], { stdio: 'ignore' });
+  const gm = new GroupMembers();
+  const m = await waitFor(() => {
+    const l = gm.list([{ leader: fp, pgid: leader.pid! }]).get(leader.pid!);
+    return l && l.pids.length >= 3 && l.pids.includes(marked.pid!) ? l : undefined;
+  }, 'the leader, its in-group child and the marked escapee');
+  assert.ok(m.pids.includes(leader.pid!));
+  assert.ok(!m.pids.includes(stranger.pid!), 'an unmarked process outside the group is not a member');
+  assert.ok(!m.pids.includes(process.pid));
+});
+
+test('MemoryCeiling.sample sums the members\' resident memory per session; restart is asked once for a session above the ceiling', { skip: !LINUX }, async () => {
+  const hog = spawnTracked(process.execPath, ['-e', 'const b=Buffer.alloc(80*1024*1024,1);setInterval(()=>b[0]++,60000)'], { detached: true, stdio: 'ignore' });
+  const fp = fingerprintOf(hog.pid!)!;
+  const asked: string[] = [];
+  const ceiling = new MemoryCeiling({
+    limitBytes: 64 * MB,
+    intervalMs: MIN_SAMPLE_MS,
+    workers: () => [{ sessionId: 's1', fingerprint: fp, pgid: hog.pid! }],
+    restart: async (d) => {
+      asked.push(`${d.sessionId}:${d.pid}:${d.limitBytes}`);
+      await new Promise((r) => setTimeout(r, 600)); // a restart that takes longer than a period
+    },
+    log: () => undefined,
+  });
+  try {
+    await waitFor(() => (ceiling.sample()[0]?.memoryBytes ?? 0) > 80 * MB, 'the hog measured above 80 MB');
+    const [s] = ceiling.sample();
+    assert.deepEqual([s.sessionId, s.pid, s.source], ['s1', hog.pid, 'rss-sum']);
+    assert.ok(s.members >= 1);
+    ceiling.wake();
+    await waitFor(() => asked.length >= 1, 'a restart asked for');
+    await new Promise((r) => setTimeout(r, 400));
+    assert.deepEqual(asked, [`s1:${hog.pid}:${64 * MB}`], 'once while it is being restarted');
+  } finally {
+    ceiling.dispose();
+  }
+});
