@@ -261,23 +261,24 @@ export class SessionManager {
   }
 
   /**
-   * The memory ceiling's restart: the session's worker and everything it started go down
-   * (SIGTERM, grace, SIGKILL until empty — as worker.kill), the session stays and its next
-   * command starts a new worker; `worker.restarted` says why, with the numbers.
+   * The memory ceiling's restart: `worker.restarted` says why, with the numbers (its
+   * worker.exited follows, as after worker.evicted); then the session's worker and everything it
+   * started go down (SIGTERM, grace, SIGKILL until empty — as worker.kill). The session stays and
+   * its next command starts a new worker.
    */
   private async restartForMemory(d: RestartDecision): Promise<void> {
     const s = this.sessions.get(d.sessionId);
     const w = s?.worker;
     if (!s || s.closed || !w || w.pid !== d.pid || w.exitInfo) return;
     s.worker = null;
+    this.opts.emit('worker.restarted', {
+      sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, reason: 'memory-limit',
+      memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING, members: d.members, source: d.source,
+    });
     const r = await w.close(false);
     const problems = r ? describeProblems(r) : '';
     if (problems) this.opts.log(`memory ceiling: worker ${w.pid} of session ${s.id}: ${problems}`);
-    this.opts.emit('worker.restarted', {
-      sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, reason: 'memory-limit',
-      memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING,
-      members: d.members, source: d.source, survivors: r?.survivors ?? [], elapsedMs: Math.round(r?.elapsedMs ?? 0),
-    });
+    else this.opts.log(`memory ceiling: worker ${w.pid} of session ${s.id} and its ${r?.processes.length ?? 0} process(es) taken down in ${Math.round(r?.elapsedMs ?? 0)} ms`);
   }
 
   private require(id: string): Session {
