@@ -4,8 +4,8 @@
 // an orphan that appears while earlier ones (already reported, or ignored) are still there is
 // news, so it warns — otherwise one ignored orphan would hide every later leak.
 
-export type LeakCondition = 'orphans' | 'memory' | 'workersAtCap';
-export const LEAK_CONDITIONS: readonly LeakCondition[] = ['orphans', 'memory', 'workersAtCap'];
+export type LeakCondition = 'orphans' | 'memory' | 'workersAtCap' | 'memoryRestarts';
+export const LEAK_CONDITIONS: readonly LeakCondition[] = ['orphans', 'memory', 'workersAtCap', 'memoryRestarts'];
 
 /** Live workers at the cap for this long is a condition (issue 14: "longer than a minute"). */
 export const AT_CAP_FOR_MS = 60_000;
@@ -13,6 +13,23 @@ export const AT_CAP_FOR_MS = 60_000;
 export const AT_CAP_DIP_MS = 5000;
 /** The memory condition clears only below this share of the threshold: a total hovering at the line warns once, not at every sample. */
 export const MEMORY_CLEAR_RATIO = 0.9;
+/** A session's worker restarted for its memory ceiling more than this many times … */
+export const RESTARTS_MAX = 3;
+/** … within this long is a condition (issue 14: "more than 3 times in 10 minutes"). */
+export const RESTARTS_WINDOW_MS = 10 * 60_000;
+/** Bounds on the restart history: sessions remembered, restarts per session. */
+const MAX_RESTART_SESSIONS = 256;
+const MAX_RESTARTS_KEPT = 64;
+
+/** One worker.restarted (reason memory-limit) as the host saw it. */
+export interface MemoryRestart {
+  sessionId: string;
+  at: number;
+  /** The session's label, for the message. */
+  label?: string;
+  limitBytes?: number;
+}
+
 /** At most this many pids are named in a message (the rest are counted). */
 const NAMED_PIDS = 5;
 
@@ -62,12 +79,24 @@ export class LeakConditions {
   private reported = new Set<string>();
   private atCapSince: number | undefined;
   private belowCapSince: number | undefined;
+  /** Per session, its latest memory-ceiling restarts (newest last, at most MAX_RESTARTS_KEPT). */
+  private readonly restarts = new Map<string, MemoryRestart[]>();
 
   constructor(private readonly opts: LeakConditionsOptions) {}
 
   /** Orphans already announced elsewhere (the start-up "Found N orphaned processes"): not news. */
   markOrphansReported(orphans: readonly OrphanKey[]): void {
     for (const o of orphans) this.reported.add(keyOf(o));
+  }
+
+  /** A worker.restarted for the memory ceiling; the next evaluation counts it. */
+  recordRestart(r: MemoryRestart): void {
+    const list = this.restarts.get(r.sessionId) ?? [];
+    this.restarts.delete(r.sessionId); // re-inserted: the map's order is least recently restarted first
+    list.push(r);
+    if (list.length > MAX_RESTARTS_KEPT) list.splice(0, list.length - MAX_RESTARTS_KEPT);
+    this.restarts.set(r.sessionId, list);
+    if (this.restarts.size > MAX_RESTART_SESSIONS) this.restarts.delete(this.restarts.keys().next().value!);
   }
 
   /**
@@ -132,7 +161,20 @@ export class LeakConditions {
       this.decide('workersAtCap', holds, () => atCapMessage(max!, forMs), muted, fresh);
     }
 
+    this.evaluateRestarts(obs.now, muted, fresh);
+
     return { active: this.active(), fresh };
+  }
+
+  /** From the recorded restarts alone: any session restarted more than RESTARTS_MAX times in the window. */
+  private evaluateRestarts(now: number, muted: ReadonlySet<LeakCondition>, fresh: LeakAlert[]): void {
+    let worst: MemoryRestart[] | undefined;
+    for (const [id, list] of this.restarts) {
+      const recent = list.filter((r) => now - r.at < RESTARTS_WINDOW_MS);
+      if (recent.length === 0) this.restarts.delete(id);
+      else if (recent.length > RESTARTS_MAX && (!worst || recent.length > worst.length)) worst = recent;
+    }
+    this.decide('memoryRestarts', worst !== undefined, () => restartsMessage(worst!), muted, fresh);
   }
 
   private decide(c: LeakCondition, holds: boolean, message: () => string, muted: ReadonlySet<LeakCondition>, fresh: LeakAlert[]): void {
@@ -173,6 +215,14 @@ function mb(bytes: number): string {
 function memoryMessage(total: number, limit: number): string {
   const where = total > limit ? 'above' : 'just under, after going above,';
   return `The gateway, its workers and their children use ${mb(total)}, ${where} gatewayWarden.alerts.totalMemoryMB (${mb(limit)}).`;
+}
+
+function restartsMessage(recent: readonly MemoryRestart[]): string {
+  const last = recent[recent.length - 1];
+  const who = last.label ? `"${last.label}"` : last.sessionId;
+  const limit = last.limitBytes !== undefined ? ` (${mb(last.limitBytes)})` : '';
+  const minutes = Math.max(1, Math.ceil((last.at - recent[0].at) / 60_000));
+  return `The worker of session ${who} was restarted ${recent.length} times in ${minutes} min for using more memory than gatewayWarden.limits.workerMemoryMB${limit}: what it runs keeps outgrowing the limit.`;
 }
 
 function atCapMessage(max: number, forMs: number): string {

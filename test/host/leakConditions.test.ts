@@ -2,7 +2,7 @@
 // clears, unknown observations changing nothing, muted conditions never notifying.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AT_CAP_DIP_MS, AT_CAP_FOR_MS, LeakCondition, LeakConditions } from '../../src/host/leakConditions';
+import { AT_CAP_DIP_MS, AT_CAP_FOR_MS, LeakCondition, LeakConditions, RESTARTS_MAX, RESTARTS_WINDOW_MS } from '../../src/host/leakConditions';
 
 const MB = 1024 * 1024;
 const conditions = (opts: { limitMB?: number; muted?: LeakCondition[] } = {}) =>
@@ -111,4 +111,40 @@ test('conditions are independent, and a muted one holds (status bar) but never n
   assert.deepEqual(kinds(e.fresh), ['orphans']);
   assert.deepEqual(kinds(e.active), ['orphans', 'memory']);
   assert.deepEqual(kinds(c.evaluate({ now: 1, orphans: [] }).active), ['memory'], 'clearing orphans leaves memory');
+});
+
+test('memory restarts: a session\'s worker restarted more than 3 times in 10 minutes warns once, naming the session and the setting; it clears as they age out and re-arms', () => {
+  const c = conditions();
+  const t0 = 1_000_000;
+  const restart = (at: number, sessionId = 's1') => c.recordRestart({ sessionId, at, label: 'build', limitBytes: 512 * MB });
+  for (let i = 0; i < RESTARTS_MAX; i++) restart(t0 + i * 60_000);
+  assert.deepEqual(c.evaluate({ now: t0 + 3 * 60_000 }).active, [], '3 times is not more than 3');
+  restart(t0 + 4 * 60_000);
+  const e = c.evaluate({ now: t0 + 4 * 60_000 });
+  assert.deepEqual(kinds(e.fresh), ['memoryRestarts']);
+  assert.match(e.fresh[0].message, /session "build" was restarted 4 times in 4 min for using more memory than gatewayWarden\.limits\.workerMemoryMB \(512 MB\)/);
+  restart(t0 + 5 * 60_000);
+  const again = c.evaluate({ now: t0 + 5 * 60_000 });
+  assert.deepEqual([again.fresh, kinds(again.active)], [[], ['memoryRestarts']], 'once while it holds');
+  assert.match(c.active()[0].message, /5 times/, 'the tooltip has the latest count');
+  // The first two age out of the window: 3 left, it clears.
+  assert.deepEqual(c.evaluate({ now: t0 + RESTARTS_WINDOW_MS + 60_000 + 1 }).active, []);
+  // 4, 5 min and two more now: 4 in the window again.
+  restart(t0 + RESTARTS_WINDOW_MS + 2 * 60_000);
+  restart(t0 + RESTARTS_WINDOW_MS + 2 * 60_000 + 1);
+  assert.deepEqual(kinds(c.evaluate({ now: t0 + RESTARTS_WINDOW_MS + 2 * 60_000 + 1 }).fresh), ['memoryRestarts'], 'back: news again');
+});
+
+test('memory restarts: counted per session (4 sessions restarted once each is no condition); muted never notifies but holds; the history is bounded', () => {
+  const c = conditions({ muted: ['memoryRestarts'] });
+  for (const s of ['a', 'b', 'c', 'd']) c.recordRestart({ sessionId: s, at: 10 });
+  assert.deepEqual(c.evaluate({ now: 20 }).active, []);
+  for (let i = 0; i < 4; i++) c.recordRestart({ sessionId: 'a', at: 30 + i });
+  const e = c.evaluate({ now: 40 });
+  assert.deepEqual([e.fresh, kinds(e.active)], [[], ['memoryRestarts']]);
+  assert.match(e.active[0].message, /session a was restarted 5 times/, 'no label: the id; no limit: not named');
+  const many = conditions();
+  for (let i = 0; i < 1000; i++) many.recordRestart({ sessionId: `s${i}`, at: i });
+  for (let i = 0; i < 1000; i++) many.recordRestart({ sessionId: 'x', at: 1000 + i });
+  assert.match(many.evaluate({ now: 2000 }).active[0].message, /restarted 64 times/, 'at most 64 kept per session');
 });
