@@ -28,7 +28,7 @@ export interface SessionView {
   /** The attached client, when the gateway reports one. */
   client?: string;
   worker?: WorkerView;
-  /** Its last worker was stopped at the live-worker cap (worker.evicted); cleared by a new worker. */
+  /** Its last worker was stopped at the live-worker cap (worker.evicted) or restarted at its memory ceiling (worker.restarted); cleared by a new worker. */
   evicted?: EvictionView;
 }
 
@@ -78,6 +78,10 @@ export interface EvictionView {
   reason: string;
   /** The cap that was reached, when the gateway says. */
   limit?: number;
+  /** worker.restarted (reason `memory-limit`): what the session's processes used, the ceiling, and the setting that sets it. */
+  memoryBytes?: number;
+  limitBytes?: number;
+  setting?: string;
 }
 
 /** Bounds on what a gateway's events can make the model hold. */
@@ -262,6 +266,18 @@ export class GatewayModel {
         s.evicted = { pid, at: now, reason: str(ev.reason) ?? 'worker-cap', limit: num(ev.limit) };
         break;
       }
+      case 'worker.restarted': {
+        // Its processes went above the memory ceiling: taken down, worker.exited follows. The session stays.
+        const s = sessionId ? this.sessions.get(sessionId) : undefined;
+        const pid = num(ev.pid);
+        if (!s || pid === undefined) return false;
+        if (s.worker?.pid === pid) s.worker.state = 'stopping';
+        s.evicted = {
+          pid, at: now, reason: str(ev.reason) ?? 'memory-limit',
+          memoryBytes: num(ev.memoryBytes), limitBytes: num(ev.limitBytes), setting: text(ev.setting),
+        };
+        break;
+      }
       case 'worker.exited': {
         const s = sessionId ? this.sessions.get(sessionId) : undefined;
         const pid = num(ev.pid);
@@ -279,7 +295,8 @@ export class GatewayModel {
           if (!stale && !closed) return false;
           break;
         }
-        this.exits.add(workerExit(s.worker, s, now, code, signal, s.evicted?.pid === s.worker.pid ? 'stopped at the worker limit' : undefined));
+        const stoppedBy = s.evicted?.pid === s.worker.pid ? s.evicted.reason : undefined;
+        this.exits.add(workerExit(s.worker, s, now, code, signal, stoppedBy === 'memory-limit' ? 'restarted: above the memory limit' : stoppedBy ? 'stopped at the worker limit' : undefined));
         s.worker = undefined;
         break;
       }

@@ -283,7 +283,7 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
   const evicted = s.evicted && !s.worker ? s.evicted : undefined;
   const desc = [
     `${formatDuration(input.now - s.createdAt)} old`, attach, s.closeOnDisconnect ? 'closes on disconnect' : undefined,
-    evicted ? `worker stopped at the limit ${formatDuration(input.now - evicted.at)} ago` : undefined,
+    evicted ? `worker ${evicted.reason === 'memory-limit' ? 'restarted at the memory limit' : 'stopped at the limit'} ${formatDuration(input.now - evicted.at)} ago` : undefined,
     s.agent?.model, s.agent?.error ? `error: ${oneLine(s.agent.error, 80)}` : undefined,
   ]
     .filter(Boolean)
@@ -455,6 +455,11 @@ function exitedNode(e: ExitedView, now: number, parentId: string): TreeNode {
 }
 
 function evictionText(e: EvictionView): string {
+  if (e.reason === 'memory-limit') {
+    const used = e.memoryBytes !== undefined ? ` used ${formatBytes(e.memoryBytes)},` : '';
+    const limit = e.limitBytes !== undefined ? ` (${formatBytes(e.limitBytes)})` : '';
+    return `Its worker (pid ${e.pid}) was restarted ${new Date(e.at).toLocaleTimeString()}: the session's processes together${used} above ${e.setting ?? 'gatewayWarden.limits.workerMemoryMB'}${limit}; the worker and everything it started were taken down. The session stays; its next slash command starts a new worker.`;
+  }
   const why = e.reason === 'worker-cap'
     ? `the live-worker limit${e.limit !== undefined ? ` (${e.limit})` : ''} was reached and it was the least recently used idle worker (gatewayWarden.limits.maxWorkers)`
     : `reason: ${e.reason}`;

@@ -63,6 +63,21 @@ test('worker.evicted: the worker shows as stopping until worker.exited, the sess
   assert.equal(m.applyEvent({ type: 'worker.evicted', sessionId: 's1' }), false, 'no pid');
 });
 
+test('worker.restarted (memory ceiling): stopping until worker.exited, the session stays with the figures noted; Recently exited says why', () => {
+  const m = new GatewayModel();
+  m.applyEvent({ type: 'session.created', sessionId: 's1', createdAt: 5 });
+  m.applyEvent({ type: 'worker.started', sessionId: 's1', pid: 42, startTime: 9, pgid: 42 });
+  const ev = { type: 'worker.restarted', sessionId: 's1', pid: 42, startTime: 9, reason: 'memory-limit', memoryBytes: 300, limitBytes: 200, setting: 'gatewayWarden.limits.workerMemoryMB' };
+  assert.equal(m.applyEvent(ev, 1234), true);
+  assert.equal(m.get('s1')?.worker?.state, 'stopping');
+  assert.deepEqual(m.get('s1')?.evicted, { pid: 42, at: 1234, reason: 'memory-limit', memoryBytes: 300, limitBytes: 200, setting: 'gatewayWarden.limits.workerMemoryMB' });
+  m.applyEvent({ type: 'worker.exited', sessionId: 's1', pid: 42, code: null, signal: 'SIGTERM' }, 1300);
+  assert.equal(m.list().length, 1, 'the session stays');
+  assert.equal(m.recentlyExited(1300)[0].reason, 'restarted: above the memory limit');
+  assert.equal(m.applyEvent({ type: 'worker.restarted', sessionId: 'nope', pid: 1 }), false, 'unknown session');
+  assert.equal(m.applyEvent({ type: 'worker.restarted', sessionId: 's1' }), false, 'no pid');
+});
+
 // ---- hermes and command backends (issue 11) ---------------------------------------------------
 
 const hermesReady = {

@@ -132,6 +132,12 @@ test('gateway node: "N of M workers" and the caps in its tooltip; a session whos
   // With a new worker the note goes.
   const again = { ...evicted, worker: { pid: 202, startTime: 1, state: 'ready', startedAt: now } };
   assert.doesNotMatch(buildTree(input({ sessions: [again] }))[0].children[0].description!, /stopped at the limit/);
+
+  // Restarted at its memory ceiling (worker.restarted): said so, with the figures and the setting.
+  const restarted = { ...base.sessions[1], evicted: { pid: 201, at: now - 5000, reason: 'memory-limit', memoryBytes: 300 * 1024 * 1024, limitBytes: 256 * 1024 * 1024, setting: 'gatewayWarden.limits.workerMemoryMB' } };
+  const s3 = buildTree(input({ sessions: [base.sessions[0], restarted] }))[0].children[1];
+  assert.match(s3.description!, /worker restarted at the memory limit 5s ago/);
+  assert.match(s3.tooltip!, /Its worker \(pid 201\) was restarted .*: the session's processes together used 300 MB, above gatewayWarden\.limits\.workerMemoryMB \(256 MB\); the worker and everything it started were taken down\. The session stays/);
 });
 
 // ---- hermes and command backends (issue 11) ---------------------------------------------------
