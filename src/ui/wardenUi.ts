@@ -13,6 +13,7 @@ import { COMMAND_IDS, createHandlers } from './commands';
 import { contextKeys } from './contextKeys';
 import { buildExtensionReport, copyDiagnosticsReport, ReportSources } from './diagnosticsReport';
 import { LeakAlertNotifier, StateStore } from './leakAlerts';
+import { MemoryRestartNotifier } from './memoryRestarts';
 import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, OrphanSource, startupOrphanScan } from './orphansFlow';
 import { ProcessTreeProvider } from './processTree';
 import { createStatusBar, statusBarText } from './statusBar';
@@ -153,6 +154,26 @@ export class WardenUi implements vscode.Disposable {
       }
     };
     this.disposables.push({ dispose: () => recheck && clearTimeout(recheck) });
+
+    // A worker restarted at its memory ceiling (gatewayWarden.limits.workerMemoryMB): a warning
+    // naming the setting, and a count towards the fourth leak alert (more than 3 in 10 minutes).
+    const restarts = new MemoryRestartNotifier(
+      vs.window,
+      (query) => void Promise.resolve(vs.commands.executeCommand('workbench.action.openSettings', query)).catch(() => undefined),
+      () => void Promise.resolve(vs.commands.executeCommand(`${VIEW_ID}.focus`)).catch(() => undefined),
+      log,
+    );
+    this.disposables.push(
+      host.supervisor.onEvent((ev) => {
+        if (ev.type !== 'worker.restarted' || typeof ev.sessionId !== 'string') return;
+        const label = host.model.get(ev.sessionId)?.label;
+        if (!restarts.notify(ev, label)) return;
+        this.leakConditions.recordRestart({ sessionId: ev.sessionId, at: Date.now(), label, limitBytes: typeof ev.limitBytes === 'number' ? ev.limitBytes : undefined });
+        if (!this.alertsOn()) return;
+        notifier.notify(this.leakConditions.evaluate({ now: Date.now() }).fresh);
+        this.update();
+      }),
+    );
 
     // The Recently exited node loses a row when it expires: refresh then (one timer at a time).
     let expiry: NodeJS.Timeout | undefined;
