@@ -2,6 +2,7 @@
 // someone is looking (the tree view is visible). Linux reads /proc; elsewhere nothing is shown.
 // With the same timer it asks the gateway for its `process.tree` when there is one to show (the
 // command backend): one poller, gated by the same visibility.
+import { readCgroupTotals } from '../core/cgroup/cgroupTotals';
 import { descendantsOf, ProcessInfo, scanProcSync } from '../core/processTable';
 import { clockTicksPerSecond, readProcRss, readProcStat } from '../core/procfs';
 import { Emitter } from './emitter';
@@ -13,8 +14,21 @@ export interface ResourceUsage {
   rssBytes?: number;
 }
 
+/** A root and everything counted with it (its descendants and group, or its cgroup's members). */
+export interface ResourceTotals {
+  /** Percent of one core since the previous sample (undefined on the first). */
+  cpuPercent?: number;
+  memoryBytes?: number;
+  /** Processes counted. */
+  processes: number;
+  /** 'cgroup': the root's cgroup files (cpu.stat, memory.current or its members' RSS), no table scan; 'process-table': the root's row and its children's added up. */
+  source: 'cgroup' | 'process-table';
+}
+
 export interface ResourceSnapshot {
   usage: Map<number, ResourceUsage>;
+  /** Per root pid: its totals including descendants (where it could be measured). */
+  totals?: Map<number, ResourceTotals>;
   /** Live descendants of each watched root pid, and the other members of its process group
    *  (a `/run cmd &` child is re-parented away from the worker but stays in its group). */
   children: Map<number, ProcessInfo[]>;
@@ -36,6 +50,8 @@ export function readCpuTicks(pid: number): number | undefined {
 export interface SampleRoot {
   pid: number;
   pgid?: number;
+  /** Its cgroup v2 directory (a session leaf, the gateway's tree), when it has one: totals from its files. */
+  cgroup?: string;
 }
 
 export interface SamplerOptions {
@@ -51,6 +67,8 @@ export class ResourceSampler {
   private treeInFlight = false;
   private tree: ProcessTreeView | undefined;
   private last = new Map<number, { ticks: number; at: number }>();
+  /** cpu.stat usage_usec per cgroup directory at the previous sample. */
+  private lastCgroup = new Map<string, { usec: number; at: number }>();
   private snapshot: ResourceSnapshot = { usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: 0 };
   private readonly sampled = new Emitter<ResourceSnapshot>();
   readonly onDidSample = this.sampled.event;
@@ -77,6 +95,7 @@ export class ResourceSampler {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.last.clear();
+    this.lastCgroup.clear();
     this.tree = undefined;
   }
 
@@ -120,9 +139,60 @@ export class ResourceSampler {
       usage.set(pid, u);
     }
     this.last = next;
-    this.snapshot = { usage, children, cmdlines, takenAt: now, tree: this.tree };
+    const totals = this.totals(roots, usage, children);
+    this.snapshot = { usage, totals, children, cmdlines, takenAt: now, tree: this.tree };
     this.sampled.fire(this.snapshot);
     return this.snapshot;
+  }
+
+  /**
+   * Each root's totals: from its cgroup's files when it has one (CPU from cpu.stat's usage_usec
+   * between two samples, memory from memory.current or its members' RSS), else its row and its
+   * children's in this sample added up (each pid once).
+   */
+  private totals(roots: readonly SampleRoot[], usage: Map<number, ResourceUsage>, children: Map<number, ProcessInfo[]>): Map<number, ResourceTotals> {
+    const out = new Map<number, ResourceTotals>();
+    const nextCgroup = new Map<string, { usec: number; at: number }>();
+    for (const r of roots) {
+      const fromCgroup = r.cgroup !== undefined ? this.cgroupTotals(r.cgroup, nextCgroup) : undefined;
+      if (fromCgroup) {
+        out.set(r.pid, fromCgroup);
+        continue;
+      }
+      const own = usage.get(r.pid);
+      if (!own) continue;
+      const t: ResourceTotals = { processes: 0, source: 'process-table', cpuPercent: own.cpuPercent !== undefined ? 0 : undefined, memoryBytes: undefined };
+      for (const pid of new Set([r.pid, ...(children.get(r.pid) ?? []).map((p) => p.pid)])) {
+        const u = usage.get(pid);
+        if (!u) continue;
+        t.processes++;
+        if (u.rssBytes !== undefined) t.memoryBytes = (t.memoryBytes ?? 0) + u.rssBytes;
+        // A child's first reading has no figure yet: it adds nothing (its CPU since it started is not known).
+        if (t.cpuPercent !== undefined && u.cpuPercent !== undefined) t.cpuPercent += u.cpuPercent;
+      }
+      out.set(r.pid, t);
+    }
+    // Only cgroups still sampled are remembered.
+    this.lastCgroup = nextCgroup;
+    return out;
+  }
+
+  private cgroupTotals(dir: string, next: Map<string, { usec: number; at: number }>): ResourceTotals | undefined {
+    const r = readCgroupTotals(dir);
+    if (r.state !== 'found' || r.value.pids.length === 0) return undefined;
+    const v = r.value;
+    const t: ResourceTotals = { processes: v.pids.length, source: 'cgroup', memoryBytes: v.memoryBytes };
+    if (v.cpuUsageUsec !== undefined) {
+      const at = Date.now();
+      const prev = this.lastCgroup.get(dir);
+      if (prev && at - prev.at >= MIN_CPU_INTERVAL_MS && v.cpuUsageUsec >= prev.usec) {
+        t.cpuPercent = ((v.cpuUsageUsec - prev.usec) / 1000 / (at - prev.at)) * 100;
+        next.set(dir, { usec: v.cpuUsageUsec, at });
+      } else {
+        next.set(dir, prev && v.cpuUsageUsec >= prev.usec ? prev : { usec: v.cpuUsageUsec, at });
+      }
+    }
+    return t;
   }
 
   /** Starts a process.tree request unless one is in flight; its answer comes as a sample of its own. */
@@ -180,4 +250,20 @@ export function sampledMemoryBytes(s: ResourceSnapshot): number | undefined {
     measured = true;
   }
   return measured ? total : undefined;
+}
+
+/**
+ * Everything in a snapshot together — the roots, their descendants and group members, each pid
+ * once: CPU (percent of one core; undefined until a second sample) and memory. Undefined when
+ * the snapshot measured nothing. With `root` and that root's totals from its cgroup (the
+ * gateway's tree holds everything), those instead.
+ */
+export function sampledTotals(s: ResourceSnapshot, root?: number): ResourceTotals | undefined {
+  const fromCgroup = root !== undefined ? s.totals?.get(root) : undefined;
+  if (fromCgroup?.source === 'cgroup') return fromCgroup;
+  const memoryBytes = sampledMemoryBytes(s);
+  if (memoryBytes === undefined) return undefined;
+  let cpu: number | undefined;
+  for (const u of s.usage.values()) if (u.cpuPercent !== undefined) cpu = (cpu ?? 0) + u.cpuPercent;
+  return { memoryBytes, cpuPercent: cpu, processes: s.usage.size, source: 'process-table' };
 }

@@ -3,7 +3,27 @@
 import type * as vscode from 'vscode';
 import type { BackendView } from '../host/gatewayModel';
 import type { GatewayStatus } from '../host/supervisor';
-import { formatWorkerCount } from './format';
+import { formatBytes, formatCpu, formatDuration, formatWorkerCount } from './format';
+
+/** The gateway's total (gateway, workers and everything they started), from the latest sample. */
+export interface GatewayTotal {
+  cpuPercent?: number;
+  memoryBytes?: number;
+  processes: number;
+  source: 'cgroup' | 'process-table';
+  /** How old the sample is. */
+  ageMs: number;
+}
+
+/** Older samples say how old they are (the sampler runs while the view is visible; the leak check samples too). */
+const FRESH_MS = 10_000;
+
+function totalLine(t: GatewayTotal): string {
+  const parts = [t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : undefined, formatCpu(t.cpuPercent)].filter(Boolean).join(', ');
+  const from = t.source === 'cgroup' ? 'its cgroup' : `${t.processes} process${t.processes === 1 ? '' : 'es'}`;
+  const age = t.ageMs > FRESH_MS ? `, sampled ${formatDuration(t.ageMs)} ago` : '';
+  return `\nTotal: ${parts || 'not measured'} (the gateway, its workers and everything they started; ${from}${age})`;
+}
 
 export interface StatusBarText {
   text: string;
@@ -15,7 +35,7 @@ export interface StatusBarText {
 export const ALERT_BACKGROUND = 'statusBarItem.warningBackground';
 
 /** `alerts`: the messages of the leak-alert conditions that hold now (host/leakConditions). */
-export function statusBarText(gateway: GatewayStatus, workers: number, orphans: number, program?: BackendView, alerts: readonly string[] = []): StatusBarText {
+export function statusBarText(gateway: GatewayStatus, workers: number, orphans: number, program?: BackendView, alerts: readonly string[] = [], total?: GatewayTotal): StatusBarText {
   const running = gateway.state === 'running';
   // The program behind a hermes or command backend counts only while our gateway runs it.
   const p = running ? program : undefined;
@@ -34,6 +54,7 @@ export function statusBarText(gateway: GatewayStatus, workers: number, orphans: 
     text: `${icon} ${label}${orphanText}`,
     tooltip:
       `Gateway Warden: gateway ${gateway.state}${gateway.pid ? ` (pid ${gateway.pid})` : ''}${backend === 'command' ? '' : `, ${w}`}${orphans ? `, ${orphans} orphaned process${orphans === 1 ? '' : 'es'}` : ''}.` +
+      (running && total ? totalLine(total) : '') +
       (gateway.backend ? `\nBackend: ${gateway.backend}${p ? ` — ${p.display ?? '(default command)'}: ${p.state}${p.pid !== undefined ? ` (pid ${p.pid})` : ''}` : ''}` : '') +
       (programDown && p!.error ? `\n${p!.error}` : '') +
       (atLimit ? `\nAt the worker limit (gatewayWarden.limits.maxWorkers): a new worker first stops the least recently used idle one; when all are busy, the command is refused.` : '') +

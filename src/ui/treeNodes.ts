@@ -7,7 +7,7 @@ import { childrenByParent, ProcessNodeView } from '../host/processTreeView';
 import type { ExitedView } from '../host/recentlyExited';
 import type { OrphanView } from '../host/orphanSource';
 export type { OrphanView } from '../host/orphanSource';
-import type { ResourceSnapshot } from '../host/resourceSampler';
+import type { ResourceSnapshot, ResourceTotals } from '../host/resourceSampler';
 import type { GatewayStatus } from '../host/supervisor';
 import { HERMES_SETUP_HINT } from './backendAlerts';
 import { formatBytes, formatCpu, formatDuration, formatWorkerCount } from './format';
@@ -289,10 +289,12 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
     .filter(Boolean)
     .join(' · ');
   const worker = s.worker ? workerNode(s, input, id) : undefined;
+  // The session's cost: its worker and everything it started (its cgroup, or the sampled table).
+  const total = s.worker ? input.resources?.totals?.get(s.worker.pid) : undefined;
   return {
     id,
     label: s.label ?? s.sessionId,
-    description: desc,
+    description: [desc, total ? totalText(total) : undefined].filter(Boolean).join(' · '),
     tooltip: lines([
       `Session ${s.sessionId}${s.label ? ` (${s.label})` : ''}`,
       `Created ${new Date(s.createdAt).toLocaleString()}`,
@@ -300,6 +302,7 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
       s.closeOnDisconnect ? 'Closed when its client disconnects' : 'Stays open when its client disconnects',
       s.agent?.model ? `Model: ${s.agent.model}${s.agent.status ? ` (${s.agent.status})` : ''}` : undefined,
       s.agent?.error ? `Error from the backend: ${s.agent.error}` : undefined,
+      total ? totalTooltip(total) : undefined,
       evicted ? evictionText(evicted) : s.worker ? undefined : input.backend?.name === 'hermes' ? 'No worker yet (hermes starts it once the session\'s agent is built)' : 'No worker yet (started by the first slash command)',
     ]),
     icon: s.agent?.error ? 'warning' : 'comment-discussion',
@@ -310,6 +313,18 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
     ref: { kind: 'session', sessionId: s.sessionId },
     parentId,
   };
+}
+
+/** "Σ 4.2% CPU · 312 MB": the session's total, beside what its rows show one by one. */
+function totalText(t: ResourceTotals): string | undefined {
+  const parts = [formatCpu(t.cpuPercent), t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : undefined].filter(Boolean);
+  return parts.length ? `Σ ${parts.join(' · ')}` : undefined;
+}
+
+function totalTooltip(t: ResourceTotals): string {
+  const from = t.source === 'cgroup' ? 'from its cgroup\'s files' : 'from the process table';
+  return `Total of its worker and everything it started (${t.processes} process${t.processes === 1 ? '' : 'es'}, ${from}): ` +
+    `${t.cpuPercent !== undefined ? `${formatCpu(t.cpuPercent)}, ` : ''}memory ${formatBytes(t.memoryBytes)}`;
 }
 
 function workerNode(s: SessionView, input: TreeInput, parentId: string): TreeNode {

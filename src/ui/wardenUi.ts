@@ -4,7 +4,8 @@ import type * as vscode from 'vscode';
 import type { Log } from '../host/seams';
 import { LeakConditions } from '../host/leakConditions';
 import { LeakWatch } from '../host/leakWatch';
-import { ResourceSampler, sampledMemoryBytes } from '../host/resourceSampler';
+import { ResourceSampler, sampledMemoryBytes, sampledTotals } from '../host/resourceSampler';
+import { gatewayCgroupTree, sessionCgroup } from '../host/sessionCgroups';
 import { DEFAULT_SETTINGS, WardenSettings } from '../host/settings';
 import { WardenHost } from '../host/wardenHost';
 import { killWorker } from '../host/workerKill';
@@ -60,13 +61,15 @@ export class WardenUi implements vscode.Disposable {
 
   constructor(private readonly o: UiOptions) {
     const { vs, host, log } = o;
+    // With cgroup containment the gateway's tree and each session's leaf give the totals from their files.
+    const cgroupTree = () => (host.supervisor.current.state === 'running' ? gatewayCgroupTree(host.supervisor.gateway) : undefined);
     this.sampler = new ResourceSampler(
       () => [
         // The gateway itself: its descendants and group make the total the leak check compares.
         ...(host.supervisor.current.state === 'running' && host.supervisor.current.pid !== undefined
-          ? [{ pid: host.supervisor.current.pid, pgid: host.supervisor.current.pgid }]
+          ? [{ pid: host.supervisor.current.pid, pgid: host.supervisor.current.pgid, cgroup: cgroupTree() }]
           : []),
-        ...host.model.workers().map((w) => ({ pid: w.pid, pgid: w.pgid })),
+        ...host.model.workers().map((w) => ({ pid: w.pid, pgid: w.pgid, cgroup: sessionCgroup(cgroupTree(), w.sessionId) })),
         ...host.model.staleWorkers().map((w) => ({ pid: w.pid })),
         ...hermesProgram(host),
       ],
@@ -196,7 +199,10 @@ export class WardenUi implements vscode.Disposable {
       refreshAtExpiry();
       const st = host.supervisor.current;
       const workers = host.model.workers().length;
-      const s = statusBarText(st, workers, this.orphans.length, host.model.backend(), this.alertsOn() ? this.leakConditions.active().map((a) => a.message) : []);
+      const snap = this.sampler.current;
+      const total = st.state === 'running' && snap.takenAt > 0 ? sampledTotals(snap, st.pid) : undefined;
+      const s = statusBarText(st, workers, this.orphans.length, host.model.backend(), this.alertsOn() ? this.leakConditions.active().map((a) => a.message) : [],
+        total && { ...total, ageMs: Date.now() - snap.takenAt });
       status.text = s.text;
       status.tooltip = s.tooltip;
       status.backgroundColor = s.background ? new vs.ThemeColor(s.background) : undefined;
@@ -254,7 +260,8 @@ export class WardenUi implements vscode.Disposable {
       }),
       this.sampler.onDidSample(() => {
         if (this.sampler.running) evaluateKnown('memory');
-        this.tree.refresh();
+        // The status bar's tooltip has the gateway's total.
+        update();
       }),
       view.onDidChangeVisibility((e) => (e.visible ? this.sampler.start() : this.sampler.stop())),
       host.supervisor.onDidGiveUp((g) => {

@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ResourceSampler, sampledMemoryBytes } from '../../src/host/resourceSampler';
+import { ResourceSampler, sampledMemoryBytes, sampledTotals } from '../../src/host/resourceSampler';
+import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway } from '../support/cgroups';
 import { killTracked, readLineMatching, spawnNode, track, waitFor } from '../support/processes';
 
 after(killTracked);
@@ -116,4 +117,53 @@ test('sampledMemoryBytes: the sum over every sampled pid once (a root nested in 
   assert.equal(sampledMemoryBytes({ usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: 0, tree }), 100);
   assert.equal(sampledMemoryBytes({ usage: new Map([[5, { cpuPercent: 1 }]]), children: new Map(), cmdlines: new Map(), takenAt: 0 }), undefined);
   sampler.dispose();
+});
+
+test('totals per root: the root and its children added up from the table (CPU once both have a second reading), each pid once', { skip: !linux }, async () => {
+  const root = spawnNode(
+    "const c = require('child_process').spawn(process.execPath, ['-e', 'const b = Buffer.alloc(30*1024*1024, 1); for (;;) { const t = Date.now(); while (Date.now() - t < 50) {} }'], { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000)",
+  );
+  const child = await readLineMatching(root.stdout!, (l) => Number(l) || undefined);
+  track(child);
+  const sampler = new ResourceSampler(() => [{ pid: root.pid! }]);
+  const first = sampler.sample();
+  assert.equal(first.totals?.get(root.pid!)?.cpuPercent, undefined, 'no CPU total from a single sample');
+  const t = await waitFor(() => {
+    const s = sampler.sample();
+    const tot = s.totals?.get(root.pid!);
+    return tot && tot.processes === 2 && (tot.cpuPercent ?? 0) > 20 && (tot.memoryBytes ?? 0) > 30 * 1024 * 1024 ? { tot, s } : undefined;
+  }, 'the busy 30 MB child in its root\'s total', 15_000, 300);
+  assert.equal(t.tot.source, 'process-table');
+  const own = (pid: number) => t.s.usage.get(pid)!;
+  assert.equal(t.tot.memoryBytes, own(root.pid!).rssBytes! + own(child).rssBytes!, 'the root\'s and the child\'s memory');
+  assert.ok(Math.abs(t.tot.cpuPercent! - (own(root.pid!).cpuPercent! + own(child).cpuPercent!)) < 1e-9, 'and CPU');
+  // The whole snapshot: each pid once (here root and child), CPU summed.
+  const all = sampledTotals(t.s);
+  assert.equal(all?.memoryBytes, t.tot.memoryBytes);
+  assert.equal(all?.source, 'process-table');
+});
+
+const noCgroups = cgroupsUnavailable();
+test('totals from a root\'s cgroup (its files, no table): the members of the leaf, CPU from cpu.stat between two samples; a leaf that is gone falls back to the table', { skip: !linux || noCgroups }, async () => {
+  const gw = await startCgroupGateway();
+  try {
+    const leaf = await gw.request<{ ok: boolean; path: string; why?: string }>({ op: 'leaf', sessionId: `sampler${Date.now()}` });
+    assert.ok(leaf.ok, leaf.why);
+    const busy = shellInLeaf(leaf.path, 'echo $$; sleep 1000 & while :; do :; done');
+    const pid = await pidLine(busy);
+    const sampler = new ResourceSampler(() => [{ pid, cgroup: leaf.path }]);
+    const first = sampler.sample().totals?.get(pid);
+    assert.equal(first?.source, 'cgroup');
+    const t = await waitFor(() => {
+      const tot = sampler.sample().totals?.get(pid);
+      return tot?.cpuPercent !== undefined && tot.cpuPercent > 20 && tot.processes === 2 ? tot : undefined;
+    }, 'the shell and its sleep, CPU from cpu.stat', 15_000, 300);
+    assert.equal(t.source, 'cgroup');
+    assert.ok((t.memoryBytes ?? 0) > 0);
+    assert.deepEqual(sampledTotals(sampler.current, pid), t, 'a root with a cgroup: its totals are the snapshot\'s');
+    const gone = new ResourceSampler(() => [{ pid, cgroup: `${leaf.path}-missing` }]);
+    assert.equal(gone.sample().totals?.get(pid)?.source, 'process-table');
+  } finally {
+    cleanupCgroupTrees();
+  }
 });

@@ -58,3 +58,13 @@ test('status bar: the warning background while a leak alert holds, each conditio
   assert.match(alerted.tooltip, /\nWarning: 4 of 4 workers have been alive for 2 min\.\nWarning: The gateway uses 5000 MB\.\nClick to show the processes\.$/);
   assert.equal(alerted.text, calm.text, 'the text stays; the colour and tooltip say it');
 });
+
+test('status bar: the tooltip has the gateway\'s total (gateway, workers, what they started) while it runs, with the sample\'s age once it is old', () => {
+  const total = { cpuPercent: 4.25, memoryBytes: 412 * 1024 * 1024, processes: 7, source: 'process-table' as const, ageMs: 1500 };
+  const t = statusBarText({ state: 'running', pid: 42 }, 3, 0, undefined, [], total).tooltip;
+  assert.match(t, /\nTotal: 412 MB, 4\.3% CPU \(the gateway, its workers and everything they started; 7 processes\)\n/);
+  assert.match(statusBarText({ state: 'running', pid: 42 }, 3, 0, undefined, [], { ...total, source: 'cgroup', ageMs: 125_000 }).tooltip, /Total: 412 MB, 4\.3% CPU \(.*; its cgroup, sampled 2m 5s ago\)/);
+  assert.match(statusBarText({ state: 'running', pid: 42 }, 3, 0, undefined, [], { processes: 0, source: 'process-table', ageMs: 0 }).tooltip, /Total: not measured/);
+  assert.doesNotMatch(statusBarText({ state: 'stopped' }, 0, 0, undefined, [], total).tooltip, /Total/, 'only while it runs');
+  assert.doesNotMatch(statusBarText({ state: 'running', pid: 42 }, 3, 0).tooltip, /Total/, 'nothing sampled yet');
+});

@@ -291,3 +291,19 @@ test('Recently exited: a collapsed root node, absent when empty; each row with i
   assert.equal(item.collapsibleState, 1, 'TreeItemCollapsibleState.Collapsed');
   p.dispose();
 });
+
+test('a session shows its total (worker and everything it started) beside its own figures, saying where it comes from; none without a total', () => {
+  const base = input();
+  const withTotals = input({
+    resources: { ...base.resources!, totals: new Map([[200, { cpuPercent: 12.5, memoryBytes: 300 * 1024 * 1024, processes: 3, source: 'process-table' as const }]]) },
+  });
+  const s1 = buildTree(withTotals)[0].children[0];
+  assert.match(s1.description!, /· Σ 13% CPU · 300 MB$/);
+  assert.match(s1.tooltip!, /Total of its worker and everything it started \(3 processes, from the process table\): 13% CPU, memory 300 MB/);
+  const fromCgroup = input({ resources: { ...base.resources!, totals: new Map([[200, { memoryBytes: 2 * 1024 * 1024, processes: 1, source: 'cgroup' as const }]]) } });
+  const c1 = buildTree(fromCgroup)[0].children[0];
+  assert.match(c1.description!, /· Σ 2\.0 MB$/, 'no CPU figure yet: memory alone');
+  assert.match(c1.tooltip!, /\(1 process, from its cgroup's files\): memory 2\.0 MB/);
+  assert.doesNotMatch(buildTree(base)[0].children[0].description!, /Σ/);
+  assert.doesNotMatch(buildTree(withTotals)[0].children[1].description!, /Σ/, 'a session without a worker has none');
+});
