@@ -23,6 +23,7 @@ export function reportSettings(s: WardenSettings, problems: readonly string[]): 
     { key: `${S}shutdown.graceMs`, value: String(s.shutdownGraceMs) },
     { key: `${S}limits.maxSessions`, value: String(s.maxSessions) },
     { key: `${S}limits.maxWorkers`, value: String(s.maxWorkers) },
+    { key: `${S}limits.workerMemoryMB`, value: s.workerMemoryMB ? String(s.workerMemoryMB) : '0 (off)' },
     { key: `${S}orphans.scanOnStartup`, value: String(s.scanOrphansOnStartup) },
     { key: `${S}orphans.extraPatterns`, value: s.extraOrphanPatterns.length ? JSON.stringify(s.extraOrphanPatterns) : '(none)' },
     { key: `${S}alerts.intervalMinutes`, value: s.alertIntervalMs ? String(s.alertIntervalMs / 60_000) : '0 (alerts off)' },

@@ -14,6 +14,7 @@ test('settings by their ids, arguments as one command line; caps from the runnin
   const byKey = new Map(r.entries.map((e) => [e.key, e.value]));
   assert.equal(byKey.get('gatewayWarden.gateway.args'), 'serve "--api-key=x y"');
   assert.equal(byKey.get('gatewayWarden.limits.maxWorkers'), '8');
+  assert.equal(byKey.get('gatewayWarden.limits.workerMemoryMB'), '0 (off)');
   assert.equal(byKey.get('gatewayWarden.worker.idleTimeoutMinutes'), '30');
   assert.deepEqual(reportCaps(s, { state: 'stopped' }), { maxSessions: 256, maxWorkers: 8, source: 'settings gatewayWarden.limits.*, applied when the gateway starts' });
   assert.deepEqual(reportCaps(s, { state: 'running', limits: { maxSessions: 10, maxWorkers: 2 } }), { maxSessions: 10, maxWorkers: 2, source: 'as the running gateway reported them at start-up' });
