@@ -296,3 +296,39 @@ test('real gateway at maxWorkers 1: a worker alive at the cap past the (shortene
     await host.dispose();
   }
 });
+
+test('real gateway at limits.workerMemoryMB 64: a /run memory hog restarts the worker with a warning naming the setting; a 4th restart in 10 minutes raises the leak alert once', { skip: !linux }, async () => {
+  const gatewayJs = path.resolve(__dirname, '../../../dist/gateway.js');
+  const { fake, host, ui } = setup('mem-ceiling', { settings: { gatewayArgs: ['--max-semi-space-size=1', gatewayJs], workerMemoryMB: 64 } });
+  host.supervisor.onEvent((e) => {
+    if (e.type === 'worker.started') track(e.pid as number, true);
+  });
+  const hog = `/run ${JSON.stringify(process.execPath)} -e "const b=Buffer.alloc(150*1024*1024,1);setInterval(()=>b[0]++,60000)" >/dev/null 2>&1 & echo hog=$!`;
+  try {
+    await host.supervisor.start();
+    const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', { label: 'hungry' });
+    let restarts = 0;
+    host.supervisor.onEvent((e) => {
+      if (e.type === 'worker.restarted') restarts++;
+    });
+    for (let i = 1; i <= 4; i++) {
+      const out = await host.supervisor.request<{ output: string }>('slash.exec', { sessionId, command: hog });
+      track(Number(/hog=(\d+)/.exec(out.output)?.[1]));
+      await waitFor(() => restarts >= i, `restart ${i}`, 20_000);
+      if (i === 1) {
+        const warn = await waitFor(() => fake.notifications.find((n) => n.kind === 'warning' && /was restarted/.test(n.message)), 'the restart warning');
+        assert.match(warn.message, /^Gateway Warden: the worker of session "hungry" \(pid \d+\) was restarted: its processes together used \d+ MB, above gatewayWarden\.limits\.workerMemoryMB \(64 MB\)\./);
+        assert.deepEqual(warn.items, ['Open Settings', 'Show']);
+        assert.equal(host.model.list().length, 1, 'the session stays in the tree');
+      }
+    }
+    const alert = await waitFor(() => fake.notifications.find((n) => n.kind === 'warning' && /restarted 4 times in \d+ min/.test(n.message)), 'the fourth leak alert');
+    assert.match(alert.message, /session "hungry" was restarted 4 times in \d+ min for using more memory than gatewayWarden\.limits\.workerMemoryMB \(64 MB\)/);
+    assert.deepEqual(alert.items, ['Show', 'Copy Report', "Don't Show Again"]);
+    assert.equal((fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND);
+    assert.equal(fake.notifications.filter((n) => /restarted \d+ times in/.test(n.message)).length, 1, 'warned once');
+  } finally {
+    ui.dispose();
+    await host.dispose();
+  }
+});
