@@ -7,7 +7,8 @@
 // A sample reads the members (the leaf's cgroup.procs, or one lean /proc scan for the worker
 // groups and their marked escapees) and sums their resident memory (one statm read each).
 import { performance } from 'node:perf_hooks';
-import { readCgroupTotals } from '../core/cgroup/cgroupTotals';
+import { parseKeyValues, readCgroupFile } from '../core/cgroup/cgroupFiles';
+import { readCgroupTotals, setMemoryMax } from '../core/cgroup/cgroupTotals';
 import type { Fingerprint } from '../core/fingerprint';
 import { GroupMembers } from '../core/kill/members';
 import { readProcRss } from '../core/procfs';
@@ -28,6 +29,8 @@ export interface SessionMemory {
   members: number;
   /** Where the figure came from. */
   source: 'memory.current' | 'rss-sum';
+  /** memory.max in force (the kernel's ceiling): OOM kills in the leaf since the previous sample. */
+  oomKills?: number;
 }
 
 export interface RestartDecision extends SessionMemory {
@@ -46,12 +49,24 @@ export function sampleIntervalMs(pollMs: number): number {
 }
 
 /**
- * The rule, on plain data: every session above the ceiling (strictly) is restarted, each once —
- * a worker already being restarted (`restarting`) is not decided again.
+ * The rule, on plain data: every session above the ceiling (strictly), or whose leaf the kernel's
+ * memory.max made OOM-kill in since the last sample (memory.current then never exceeds it), is
+ * restarted, each once — a worker already being restarted (`restarting`) is not decided again.
  */
 export function sessionsToRestart(samples: readonly SessionMemory[], limitBytes: number, restarting: ReadonlySet<number> = new Set()): RestartDecision[] {
   if (!(limitBytes > 0)) return [];
-  return samples.filter((s) => s.memoryBytes > limitBytes && !restarting.has(s.pid)).map((s) => ({ ...s, limitBytes }));
+  return samples.filter((s) => (s.memoryBytes > limitBytes || (s.oomKills ?? 0) > 0) && !restarting.has(s.pid)).map((s) => ({ ...s, limitBytes }));
+}
+
+/**
+ * memory.max on a session's leaf, where the memory controller is enabled for it (probed by
+ * trying): the kernel then keeps the leaf under the ceiling and the sample only notices its OOM
+ * kills. Otherwise (no controller: this is the common case) says why; the sampling enforces it.
+ */
+export function applyKernelCeiling(leaf: string, limitBytes: number): { kernel: true } | { kernel: false; why: string } {
+  if (!(limitBytes > 0)) return { kernel: false, why: 'the ceiling is off' };
+  const r = setMemoryMax(leaf, limitBytes);
+  return r.ok ? { kernel: true } : { kernel: false, why: r.why };
 }
 
 /** A live worker as the ceiling sees it. */
@@ -61,6 +76,8 @@ export interface CeilingWorker {
   pgid: number | null;
   /** Its session's cgroup leaf when it is in it (cgroup containment): members from cgroup.procs. */
   leaf?: string;
+  /** memory.max is set on the leaf (applyKernelCeiling): count its OOM kills. */
+  kernel?: boolean;
 }
 
 export interface MemoryCeilingOptions {
@@ -77,6 +94,8 @@ export class MemoryCeiling {
   private timer: NodeJS.Timeout | undefined;
   private readonly groups = new GroupMembers();
   private readonly restarting = new Set<number>();
+  /** memory.events oom_kill per leaf at the previous sample (only leaves still sampled are kept). */
+  private oomKills = new Map<string, number>();
   private disposed = false;
   /** The last sample's cost (ms) and how many were taken: for the log and tests. */
   lastSampleMs = 0;
@@ -106,11 +125,20 @@ export class MemoryCeiling {
     const workers = this.o.workers();
     const out: SessionMemory[] = [];
     const inGroups: CeilingWorker[] = [];
+    const nextOom = new Map<string, number>();
     for (const w of workers) {
       const fromLeaf = w.leaf !== undefined ? leafMemory(w) : undefined;
+      if (fromLeaf && w.kernel) {
+        const kills = readOomKills(w.leaf!);
+        if (kills !== undefined) {
+          nextOom.set(w.leaf!, kills);
+          fromLeaf.oomKills = Math.max(0, kills - (this.oomKills.get(w.leaf!) ?? kills));
+        }
+      }
       if (fromLeaf) out.push(fromLeaf);
       else if (w.pgid !== null) inGroups.push(w);
     }
+    this.oomKills = nextOom;
     if (inGroups.length) {
       const lists = this.groups.list(inGroups.map((w) => ({ leader: w.fingerprint, pgid: w.pgid! })));
       for (const w of inGroups) {
@@ -161,6 +189,12 @@ function rssSum(pids: readonly number[]): { memoryBytes: number; members: number
     members++;
   }
   return { memoryBytes, members };
+}
+
+/** memory.events' oom_kill counter of a leaf (undefined when unreadable). */
+function readOomKills(leaf: string): number | undefined {
+  const r = readCgroupFile(`${leaf}/memory.events`, 4096);
+  return r.state === 'found' ? parseKeyValues(r.value).get('oom_kill') : undefined;
 }
 
 /** From the leaf's own files: memory.current where the memory controller is on, else its members' RSS. Undefined when unreadable (the caller falls back to the group). */

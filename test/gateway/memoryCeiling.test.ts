@@ -6,7 +6,7 @@ import { fingerprintOf } from '../../src/core/fingerprint';
 import { GroupMembers } from '../../src/core/kill/members';
 import { PARENT_ENV } from '../../src/core/ownerMarker';
 import { formatFingerprint } from '../../src/core/fingerprint';
-import { limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart } from '../../src/gateway/memoryCeiling';
+import { applyKernelCeiling, limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart } from '../../src/gateway/memoryCeiling';
 import { killTracked, spawnTracked, waitFor } from '../support/processes';
 
 after(killTracked);
@@ -77,4 +77,17 @@ test('MemoryCeiling.sample sums the members\' resident memory per session; resta
   } finally {
     ceiling.dispose();
   }
+});
+
+test('the rule with memory.max in force: an OOM kill in the leaf since the last sample restarts the session though memory.current is under the ceiling', () => {
+  const underButKilled = { ...mem('k', 20, 50 * MB), source: 'memory.current' as const, oomKills: 1 };
+  const underNoKill = { ...mem('q', 21, 50 * MB), source: 'memory.current' as const, oomKills: 0 };
+  assert.deepEqual(sessionsToRestart([underButKilled, underNoKill], 60 * MB).map((d) => d.sessionId), ['k']);
+});
+
+test('memory.max is applied only where a memory controller is enabled for the leaf; otherwise it says why (the sampling enforces)', () => {
+  assert.deepEqual(applyKernelCeiling('/nonexistent/gateway-warden-1/s-x', 0), { kernel: false, why: 'the ceiling is off' });
+  const r = applyKernelCeiling('/nonexistent/gateway-warden-1/s-x', 64 * MB);
+  assert.equal(r.kernel, false);
+  assert.match(!r.kernel ? r.why : '', /does not exist|not|no memory controller/);
 });
