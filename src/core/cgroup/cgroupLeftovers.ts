@@ -80,7 +80,9 @@ export function listCgroupTrees(mount: Cgroup2Mount, parentDir: string): CgroupR
     } catch (e) {
       if (classifyCgroupError(e).state === 'gone') continue; // removed while we looked
     }
-    Object.assign(info, treeOwnerState(mount, dir, gatewayPid, info.createdMs));
+    const owner = treeOwnerState(mount, dir, gatewayPid, info.createdMs);
+    info.owner = owner.owner;
+    if (owner.why !== undefined) info.ownerWhy = owner.why;
     const m = listMembers(dir);
     if (m.state === 'found') info.members = m.value.pids;
     else if (m.state === 'gone') continue;
