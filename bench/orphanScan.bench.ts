@@ -18,7 +18,7 @@ import { removeCgroups } from '../src/core/cgroup/cgroupTree';
 import { Fingerprint, fingerprintOf, formatFingerprint } from '../src/core/fingerprint';
 import { findOrphans, FindOrphansResult } from '../src/core/orphansFind';
 import { OWNER_ENV } from '../src/core/ownerMarker';
-import { scanStatsChecked } from '../src/core/procfs';
+import { readProcCmdline, scanStatsChecked } from '../src/core/procfs';
 import { killTrackedProcesses, trackProcess } from './cleanup';
 import { fillerGroup, goal, ms, ratio, spread, stats, table, time, trials } from './support';
 
@@ -75,6 +75,11 @@ async function leftoverTree(dead: Fingerprint, deadEnv: NodeJS.ProcessEnv): Prom
     `echo $$ > "${tree}/s-bench/cgroup.procs" || exit 97; setsid sh -c 'env -u ${OWNER_ENV} sleep 300 & echo $!' </dev/null`,
     deadEnv,
   );
+  // Printed before `env` ran: wait until sleep has replaced it (the marker is really gone).
+  for (const deadline = Date.now() + 10_000; readProcCmdline(pid)[0] !== 'sleep';) {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} did not exec sleep`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
   return { tree, pid };
 }
 

@@ -31,9 +31,10 @@ function cgroup(dir: string, pids: number[] = []): void {
 /** A pid that existed a moment ago and does not now (a dead gateway). */
 async function deadPid(): Promise<number> {
   const c = spawnTracked('sleep', ['60'], { stdio: 'ignore' });
+  const reaped = new Promise((r) => c.once('exit', r));
   c.kill('SIGKILL');
+  await reaped; // reaped, not only dead: a zombie's pid still exists
   await waitForExit(c.pid!);
-  await new Promise((r) => c.once('exit', r));
   return c.pid!;
 }
 

@@ -16,6 +16,7 @@ import { Fingerprint, fingerprintOf, formatFingerprint } from '../../src/core/fi
 import { clearOrphans } from '../../src/core/orphansClear';
 import { findOrphans, FindOrphansOptions } from '../../src/core/orphansFind';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
+import { readProcCmdline } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
 import { isAlive, killTracked, spawnNode, waitFor, waitForExit } from '../support/processes';
 import { deadFingerprint } from './orphansScene';
@@ -63,7 +64,10 @@ async function leftover(sessionId: string, fill: (leaf: string) => Promise<numbe
 /** `setsid sh -c '… &'` from inside the leaf: a double-forked escapee in its own session, whose own environment has no marker (it had one and dropped it). */
 async function escapee(leaf: string, deadMarker: string): Promise<number> {
   const sh = shellInLeaf(leaf, `export ${OWNER_ENV}='${deadMarker}'; setsid sh -c 'env -u ${OWNER_ENV} sleep 1000 & echo $!' </dev/null; exit 0`);
-  return pidLine(sh);
+  const pid = await pidLine(sh);
+  // Printed before `env` ran: wait until the marker is really gone (sleep has replaced env).
+  await waitFor(() => readProcCmdline(pid)[0] === 'sleep', `pid ${pid} to exec sleep without the marker`);
+  return pid;
 }
 
 test('a setsid escapee that dropped its marker, left in a dead gateway\'s cgroup, is found by nothing but the kernel\'s list, and cleared with it', { skip }, async () => {
