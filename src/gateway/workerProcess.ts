@@ -4,7 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
-import { describeProblems, processGroup, processTree, Target, teardown, TeardownReport } from '../core/kill';
+import { cgroupTarget, describeProblems, processGroup, processTree, Target, teardown, TeardownReport } from '../core/kill';
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
 import { StderrTail } from './stderrTail';
@@ -20,6 +20,8 @@ export interface WorkerSpawnOptions {
   idleTimeoutMs: number;
   /** The line limit both ways on the worker's pipes; the worker fits its replies to it. */
   maxLineBytes?: number;
+  /** The session's cgroup leaf the worker joins first thing (cgroup containment), and the directory its tree is in. */
+  cgroup?: { leaf: string; parent: string };
   log(message: string): void;
 }
 
@@ -57,12 +59,15 @@ export class WorkerProcess {
   private closing?: Promise<TeardownReport | undefined>;
   /** A sweep over many groups (closeAll) that has this worker's: close() waits for it, and when it emptied the group only collects the exit. */
   private sweep?: Promise<boolean>;
+  /** The worker said (ready) it is in its session's leaf: everything it starts is there. */
+  contained = false;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly sessionId: string,
     private readonly log: (m: string) => void,
     maxLineBytes: number,
+    readonly cgroup?: { leaf: string; parent: string },
   ) {
     this.pid = child.pid!;
     // Read at once: the fingerprint is what every later signal is checked against.
@@ -89,8 +94,10 @@ export class WorkerProcess {
       },
     });
     this.ready = new Promise<void>((resolve, reject) => {
-      this.rpc.onNotification((method) => {
+      this.rpc.onNotification((method, params) => {
         if (method === 'ready') {
+          this.contained = cgroup !== undefined && (params as { cgroup?: unknown } | undefined)?.cgroup === cgroup.leaf;
+          if (cgroup && !this.contained) log(`worker ${this.pid}: not in its cgroup ${cgroup.leaf} (see its stderr); its group contains it`);
           if (this.state === 'starting') this.state = 'ready';
           resolve();
         }
@@ -112,6 +119,7 @@ export class WorkerProcess {
       '--max-line-bytes', String(maxLineBytes),
     ];
     if (opts.owner) args.push('--owner', formatFingerprint(opts.owner));
+    if (opts.cgroup) args.push('--cgroup', opts.cgroup.leaf);
     const child = spawn(process.execPath, args, {
       // POSIX: the worker leads its own group, so "the worker and everything it started" is one
       // signal away. Windows: not detached, so libuv's kill-on-close job keeps it tied to us.
@@ -129,7 +137,7 @@ export class WorkerProcess {
       throw new RpcError(RpcErrorCode.ServerError, `cannot start a worker (${process.execPath} ${opts.workerPath})`);
     }
     child.on('error', (e) => opts.log(`worker ${child.pid}: ${e.message}`));
-    return new WorkerProcess(child, opts.sessionId, opts.log, maxLineBytes);
+    return new WorkerProcess(child, opts.sessionId, opts.log, maxLineBytes, opts.cgroup);
   }
 
   info(): WorkerInfo {
@@ -178,6 +186,17 @@ export class WorkerProcess {
   }
 
   /**
+   * The same, with cgroup containment: its session's leaf (cgroup.kill, no /proc scan), emptied
+   * and removed. A worker that never said it joined the leaf (not ready yet, or it could not)
+   * started nothing in it yet or is outside: its group is taken too.
+   */
+  get targets(): Target[] {
+    if (!this.cgroup) return [this.target];
+    const leaf = cgroupTarget(this.cgroup.leaf, { parent: this.cgroup.parent });
+    return this.contained ? [leaf] : [leaf, this.target];
+  }
+
+  /**
    * Idempotent; resolves when the worker and its whole group are gone and the pipes closed, with
    * what the group teardown did (undefined when none was needed). `polite`: ask the worker to
    * exit first (it takes its own children down); worker.kill does not.
@@ -203,7 +222,7 @@ export class WorkerProcess {
     // Swept already (closeAll): nothing left to signal, only the exit to collect. Otherwise,
     // whatever the leader did, escalate on the group until it is empty.
     if (!groupGone) {
-      report = await teardown([this.target], { graceMs: GROUP_GRACE_MS, timeoutMs: GROUP_TIMEOUT_MS });
+      report = await teardown(this.targets, { graceMs: GROUP_GRACE_MS, timeoutMs: GROUP_TIMEOUT_MS });
       const problems = describeProblems(report);
       if (problems) this.log(`worker ${this.pid}: group teardown: ${problems}`);
     }

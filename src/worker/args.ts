@@ -22,6 +22,8 @@ export interface WorkerArgs {
   maxLineBytes: number;
   startDelayMs: number;
   testCommands: boolean;
+  /** The session's cgroup leaf to join before anything else (cgroup containment), if any. */
+  cgroup?: string;
   warnings: string[];
 }
 
@@ -60,6 +62,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     maxLineBytes: lineLimit(argValue(argv, '--max-line-bytes'), warnings),
     startDelayMs: positiveInt(env[START_DELAY_ENV], 0, START_DELAY_ENV, warnings),
     testCommands: env[TEST_COMMANDS_ENV] === '1',
+    cgroup: argValue(argv, '--cgroup') || undefined,
     warnings,
   };
 }

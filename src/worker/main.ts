@@ -5,11 +5,15 @@
 import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
 import { parseWorkerArgs } from './args';
+import { joinSessionCgroup } from './cgroupJoin';
 
 // A broken stderr/stdout pipe (the gateway is gone) must not become an uncaught error.
 process.stderr.on('error', () => undefined);
 process.stdout.on('error', () => undefined);
 const args = parseWorkerArgs(process.argv.slice(2), process.env);
+// Into the session's cgroup before anything can be started: all we ever start is born inside.
+const joined = args.cgroup !== undefined ? joinSessionCgroup(args.cgroup) : undefined;
+if (joined && !joined.ok) args.warnings.push(`not contained by cgroup ${args.cgroup}: ${joined.why}; my process group is`);
 let onLifelineLost: (reason: string) => void = (reason) => {
   // Until the app is loaded there is nothing of ours to take down but ourselves.
   process.stderr.write(`worker: ${reason} during start-up; exiting\n`);
@@ -35,5 +39,5 @@ for (const w of args.warnings) process.stderr.write(`worker: warning: ${w}\n`);
 void (async () => {
   if (args.startDelayMs > 0) await new Promise((r) => setTimeout(r, args.startDelayMs));
   const { startWorker } = await import('./workerApp');
-  onLifelineLost = startWorker(args, connection, lifeline);
+  onLifelineLost = startWorker({ ...args, cgroup: joined?.ok ? joined.leaf : undefined }, connection, lifeline);
 })();
