@@ -99,6 +99,22 @@ export class Containment {
     ];
   }
 
+  /**
+   * The host is gone: the whole tree at once. We step out of our gateway leaf into the parent
+   * cgroup first, so that the tree's cgroup.kill (one write: every worker and everything it
+   * started, in every leaf) cannot reach us; the engine then removes the emptied tree.
+   * Undefined (nothing to do) when we could not step out: then leaf by leaf.
+   */
+  wholeTreeTarget(): Target | undefined {
+    if (this.kind !== 'cgroup') return undefined;
+    const moved = moveBackToParent(this.tree!);
+    if (!moved.ok) {
+      this.log(`cgroup: ${moved.why}; taking the leaves down one by one`);
+      return undefined;
+    }
+    return cgroupTarget(this.tree!.path, { parent: this.tree!.parentDir });
+  }
+
   /** At exit, after the sweep: moves us back to the parent cgroup and removes the tree. Idempotent. */
   remove(): void {
     if (!this.tree || this.removed) return;

@@ -219,7 +219,12 @@ export class SessionManager {
     this.stopAccepting();
     const workers = [...this.liveWorkers].filter((w) => w.pgid !== null && !w.exitInfo);
     if (workers.length) {
-      const sweep = teardown(workers.flatMap((w) => w.targets), { graceMs, timeoutMs: graceMs + 3000 }).then((r) => {
+      // The host is gone and the workers are in their leaves: nobody waits for a SIGTERM's
+      // cleanup, and one cgroup.kill of the whole tree reaches everything a SIGTERMed worker
+      // would have looked for (a worker not in its leaf is in the tree too, or in its group).
+      const whole = reason === 'lifeline' ? this.opts.containment?.wholeTreeTarget() : undefined;
+      const targets = whole ? [whole, ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
+      const sweep = teardown(targets, { graceMs, timeoutMs: graceMs + 3000, ...(whole ? { firstSignal: 'SIGKILL' as const } : {}) }).then((r) => {
         this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);

@@ -109,6 +109,15 @@ class Teardown {
       return this.finish();
     }
     for (const s of this.sets) this.precheck(s);
+    // SIGKILL first: a cgroup we are not in is killed before anything else is read (its members
+    // are taken in after the write), so the kernel starts on it at once.
+    if (this.opts.firstSignal === 'SIGKILL') {
+      for (const s of this.sets) {
+        if (s.done || s.target.kind !== 'cgroup') continue;
+        this.guard ??= guardWithoutTable();
+        this.killCgroup(s, s.target.path, true);
+      }
+    }
     const graceMs = this.opts.graceMs ?? DEFAULT_GRACE_MS;
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = this.t0 + timeoutMs;
@@ -420,10 +429,10 @@ class Teardown {
    * it). Sent again only when a newcomer turns up. False when nothing was sent by it: already
    * sent to all, refused, or no cgroup.kill here (then by pid, as for any member).
    */
-  private killCgroup(s: TargetState, dir: string): boolean {
+  private killCgroup(s: TargetState, dir: string, checked = false): boolean {
     const live = [...s.live];
     if (live.length > 0 && live.every((m) => m.sent === 'SIGKILL')) return false;
-    const bad = targetProblem(dir, (s.target as { parent?: string }).parent);
+    const bad = checked ? undefined : targetProblem(dir, (s.target as { parent?: string }).parent);
     if (bad === 'gone') {
       for (const m of live) this.recheck(m, readOne(m.pid));
       if (s.live.size === 0) s.done = true;
