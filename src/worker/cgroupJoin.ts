@@ -4,21 +4,11 @@
 // and is checked first: it must be a session leaf of the very tree the worker was born in (the
 // gateway's, whose `gateway` leaf every child starts in), on a real cgroup2 filesystem.
 import * as path from 'node:path';
-import { locateCgroup, readMountTable, readProcCgroupPath } from '../core/cgroup/cgroupMount';
+import { ownCgroupDir } from '../core/cgroup/cgroupMount';
 import { GATEWAY_LEAF, ourCgroupPath } from '../core/cgroup/cgroupNames';
 import { moveSelfInto } from '../core/cgroup/cgroupTree';
 
 export type JoinResult = { ok: true; leaf: string } | { ok: false; why: string };
-
-/** Our own cgroup's directory now (from /proc/self/cgroup and the mount table). */
-export function ownCgroupDir(): string | { why: string } {
-  const mounts = readMountTable();
-  if (mounts.state !== 'found') return { why: `cannot read the mount table${mounts.state === 'unknown' ? `: ${mounts.why}` : ''}` };
-  const own = readProcCgroupPath('self');
-  if (own.state !== 'found') return { why: `cannot read our cgroup${own.state === 'unknown' ? `: ${own.why}` : ''}` };
-  const located = locateCgroup(mounts.value, own.value);
-  return located ? located.dir : { why: `our cgroup ${own.value} is not under a cgroup2 mount` };
-}
 
 export function joinSessionCgroup(leaf: string): JoinResult {
   const ours = ourCgroupPath(leaf);
