@@ -213,7 +213,7 @@ test('deactivate uses at most 1000 ms of a longer grace (the setting says so)', 
 
 test('after a crash of a gateway with cgroups, the host takes its tree down with cgroup.kill (a stopped worker\'s setsid escapee included) and removes it', { skip: !linux ? 'Linux only' : cgroupsUnavailable() }, async () => {
   const marker = testMarker('cgroup-crash');
-  const { sup } = supervise('cgroup-crash', {}, {
+  const { sup, log } = supervise('cgroup-crash', {}, {
     launch: () => ({
       command: process.execPath, args: [GATEWAY_JS], env: { ...process.env, [OWNER_ENV]: marker, GATEWAY_WARDEN_CGROUPS: '' }, display: 'node gateway.js (cgroup-crash)', embedded: true,
     }),
@@ -235,7 +235,9 @@ test('after a crash of a gateway with cgroups, the host takes its tree down with
   const first = sup.current.pid!;
   process.kill(first, 'SIGKILL');
   await waitFor(() => !isAlive(escapee) && !isAlive(worker), 'the stopped worker and its escapee gone', 8000);
-  await waitFor(() => !fs.existsSync(tree as string), 'the crashed gateway\'s tree removed by the host', 5000);
+  await waitFor(() => !fs.existsSync(tree as string), 'the crashed gateway\'s tree removed by the host', 5000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${log.lines.join('\n')}`);
+  });
   await waitFor(() => sup.current.state === 'running' && sup.current.pid !== first, 'restarted');
   await sup.dispose();
   assert.equal(pidsWithMarker(marker).length, 0);

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { Fingerprint, formatFingerprint, isFingerprint, selfFingerprint } from '../fingerprint';
 import { OWNER_ENV, PARENT_ENV } from '../ownerMarker';
-import { writeCgroupFile } from '../cgroup/cgroupFiles';
+import { readPopulated, writeCgroupFile } from '../cgroup/cgroupFiles';
 import { listMembers } from '../cgroup/cgroupMembers';
 import { CgroupRefusal, checkMembers, protectedPids, targetProblem } from '../cgroup/cgroupSafety';
 import { removeCgroups } from '../cgroup/cgroupTree';
@@ -315,7 +315,16 @@ class Teardown {
       if (row === 'gone') continue;
       this.adopt(s, row === 'unknown' ? { pid, ppid: 0, pgid: 0 } : row);
     }
-    if (others.length === 0) s.done = true;
+    if (others.length > 0) return;
+    if (s.cg!.self) {
+      s.done = true;
+      return;
+    }
+    // A dying member leaves cgroup.procs before it has finished exiting; the cgroup is empty (and
+    // removable) only once the kernel says `populated 0`.
+    const populated = readPopulated(dir);
+    if (populated.state === 'gone' || (populated.state === 'found' && !populated.value)) s.done = true;
+    else if (populated.state === 'unknown') s.unknown = `cgroup ${dir}: cannot tell whether it is empty (${populated.why})`;
   }
 
   /** Our group (when we lead one), processes carrying our marker, and every descendant of these and of us. */
@@ -445,6 +454,7 @@ class Teardown {
       return false;
     }
     const pids = listed.value.pids;
+    if (pids.length === 0) return false; // the last members are still exiting: wait for populated 0
     if (pids.includes(process.pid)) {
       s.cg!.self = true;
       return false;

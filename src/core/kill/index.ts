@@ -40,6 +40,7 @@ export function teardownSync(targets: readonly Target[], opts: TeardownOptions =
 export function describeProblems(r: TeardownReport): string {
   const lines = r.refusals.map((x) => x.message);
   if (r.survivors.length) lines.push(`still alive after ${Math.round(r.elapsedMs)} ms: ${r.survivors.join(', ')}`);
+  for (const c of r.cgroups ?? []) if (c.removeProblem) lines.push(`cgroup ${c.path} emptied but not removed: ${c.removeProblem}`);
   return lines.join('; ');
 }
 
