@@ -230,7 +230,7 @@ export class SessionManager {
         if (problems) this.opts.log(`shutdown: ${problems}`);
         return !problems;
       });
-      for (const w of workers) w.sweptBy(sweep);
+      for (const w of workers) w.sweptBy(sweep, whole !== undefined);
       await sweep;
     }
     await Promise.all([

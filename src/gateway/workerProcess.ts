@@ -59,6 +59,8 @@ export class WorkerProcess {
   private closing?: Promise<TeardownReport | undefined>;
   /** A sweep over many groups (closeAll) that has this worker's: close() waits for it, and when it emptied the group only collects the exit. */
   private sweep?: Promise<boolean>;
+  /** The sweep is a cgroup's emptied by the kernel (populated 0) with this worker in it: proof it has exited. */
+  private sweepProvesExit = false;
   /** The worker said (ready) it is in its session's leaf: everything it starts is there. */
   contained = false;
 
@@ -176,8 +178,9 @@ export class WorkerProcess {
   }
 
   /** A sweep over this worker's group (with others) is under way; it resolves whether it emptied the group. */
-  sweptBy(sweep: Promise<boolean>): void {
+  sweptBy(sweep: Promise<boolean>, exitProven = false): void {
     this.sweep = sweep;
+    this.sweepProvesExit = exitProven;
   }
 
   /** What takes this worker down with everything it started: its group (POSIX) or its tree (Windows). */
@@ -226,7 +229,8 @@ export class WorkerProcess {
       const problems = describeProblems(report);
       if (problems) this.log(`worker ${this.pid}: group teardown: ${problems}`);
     }
-    if (!this.exitInfo) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000))]);
+    // (After a cgroup sweep that emptied its cgroup the worker has exited: its exit event is not waited for.)
+    if (!this.exitInfo && !(groupGone && this.sweepProvesExit && this.contained)) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000))]);
     this.rpc.dispose('worker closed');
     for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) s?.destroy();
     this.child.unref();
