@@ -10,7 +10,7 @@ import { childCgroups } from '../core/cgroup/cgroupMembers';
 import { GATEWAY_LEAF } from '../core/cgroup/cgroupNames';
 import { probeCgroups } from '../core/cgroup/cgroupProbe';
 import { CgroupTree, createSessionLeaf, createTree, moveBackToParent, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
-import { cgroupTarget, Target } from '../core/kill';
+import { cgroupTarget, Target, TeardownReport } from '../core/kill';
 
 export type ContainmentKind = 'cgroup' | 'process-group';
 
@@ -25,6 +25,11 @@ export interface ContainmentInfo {
 
 export class Containment {
   private removed = false;
+  /**
+   * Set by main: what to do once the host is gone and the whole tree is proven empty and removed
+   * (nothing is left to close, and nobody to tell): end now.
+   */
+  endWhenHostGoneSwept?: () => void;
 
   private constructor(
     readonly tree: CgroupTree | undefined,
@@ -113,6 +118,14 @@ export class Containment {
       return undefined;
     }
     return cgroupTarget(this.tree!.path, { parent: this.tree!.parentDir });
+  }
+
+  /** The whole-tree sweep (host gone) is over: when it emptied and removed the tree, the gateway may end at once. */
+  hostGoneSwept(report: TeardownReport): void {
+    const mine = report.cgroups?.find((c) => c.path === this.tree?.path);
+    if (!mine || mine.outcome !== 'empty' || !mine.removed || report.survivors.length > 0) return;
+    this.removed = true;
+    this.endWhenHostGoneSwept?.();
   }
 
   /** At exit, after the sweep: moves us back to the parent cgroup and removes the tree. Idempotent. */

@@ -1,7 +1,6 @@
 // Entry point of dist/gateway.js. First, before anything slow: who is our parent and owner, and
 // arm the lifeline (stdin EOF, fingerprint poll, blocked-loop guard). Then the JSON-RPC
 // connection on stdin/stdout, the optional attach endpoint, and the gateway.ready event.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { ownProcessGroup } from '../core/kill';
@@ -78,19 +77,7 @@ function exitProcess(code: number): void {
   process.stdout.write('', done);
 }
 
-/**
- * The host is gone and the kernel has proven our cgroup tree empty and it is removed: nothing is
- * left to flush to (stdout and stderr were the host's pipes) and nothing to wait for, so the
- * gateway ends the way the kernel ends a process fastest, without node's own teardown (its
- * threads, its heap) — which under load took as long as the whole cgroup.kill.
- */
-function endNowHostGone(): boolean {
-  if (containment.tree === undefined || containment.kind !== 'process-group' || fs.existsSync(containment.tree.path)) return false;
-  process.kill(process.pid, 'SIGKILL');
-  return true;
-}
-
-async function shutdownAndExit(reason: string, graceMs = options.shutdownGraceMs, code = 0, hostGone = false): Promise<void> {
+async function shutdownAndExit(reason: string, graceMs = options.shutdownGraceMs, code = 0): Promise<void> {
   // A hard bound even if closing hangs: sweep synchronously and leave.
   const hard = setTimeout(() => {
     log('shutdown exceeded its bound; final sweep');
@@ -99,13 +86,26 @@ async function shutdownAndExit(reason: string, graceMs = options.shutdownGraceMs
   }, graceMs + 3000);
   await gw.shutdown(reason, graceMs);
   clearTimeout(hard);
-  if (hostGone && endNowHostGone()) return;
   exitProcess(code);
 }
 gw.requestExit = () => setImmediate(() => exitProcess(0));
 
-onDeath = (reason) => void shutdownAndExit(`lifeline: ${reason}`, undefined, 0, true);
-stdio.onClose((reason) => void shutdownAndExit(`stdio closed: ${reason}`, undefined, 0, true));
+onDeath = (reason) => void shutdownAndExit(`lifeline: ${reason}`);
+stdio.onClose((reason) => void shutdownAndExit(`stdio closed: ${reason}`));
+// The host is gone and the kernel has proven our whole cgroup tree empty, and it is removed:
+// no session is left to close, nobody to tell or flush to (stdout and stderr were the host's
+// pipes). The gateway ends the fastest way the kernel ends a process, without node's own
+// teardown (its threads, its heap), which under load took as long as the cgroup.kill itself.
+containment.endWhenHostGoneSwept = () => {
+  for (const f of gw.onShutdown.splice(0)) {
+    try {
+      f();
+    } catch {
+      // ending anyway
+    }
+  }
+  process.kill(process.pid, 'SIGKILL');
+};
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdownAndExit(`received ${sig}`));
 process.on('uncaughtException', (e) => log(`uncaught exception (kept running): ${e.stack ?? e.message}`));
 process.on('unhandledRejection', (e) => log(`unhandled rejection (kept running): ${String(e)}`));

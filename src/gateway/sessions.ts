@@ -228,6 +228,7 @@ export class SessionManager {
         this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);
+        if (whole) this.opts.containment?.hostGoneSwept(r);
         return !problems;
       });
       for (const w of workers) w.sweptBy(sweep, whole !== undefined);
