@@ -63,7 +63,11 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   const sessions = await Promise.all(Array.from({ length: workers }, () => createSession(g)));
   const command = WITH_ESCAPEE.has(variant) ? '/run sleep 600 & setsid sleep 600 >/dev/null 2>&1 &' : '/run sleep 600 &';
   await Promise.all(sessions.map((s) => exec(g, s, command, 60_000)));
-  const procs = treeMembers(id);
+  // A background command may still be between fork and exec when its shell has exited: the tree
+  // is complete once every expected process is listed (or, at the deadline, as it is).
+  const expected = 2 + (WITH_ESCAPEE.has(variant) ? 3 : 2) * workers;
+  let procs = treeMembers(id);
+  for (const until = Date.now() + 5000; procs.length < expected && Date.now() < until; procs = treeMembers(id)) await new Promise((r) => setTimeout(r, 20));
   // The floor at the real processes' size: no teardown logic runs, the kernel just unmaps them.
   const killEach = () => {
     for (const p of procs) process.kill(p.pid, 'SIGKILL');
