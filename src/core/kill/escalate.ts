@@ -30,6 +30,10 @@ const PARENT_AT_LOAD = process.ppid;
 /** SIGKILL is always sent, and given this long, before survivors are reported. */
 const KILL_SETTLE_MS = 100;
 const MAX_POLL_MS = 10;
+/** Polling a killed cgroup reads one small file: kept this fine. */
+const CGROUP_POLL_MS = 2;
+/** A killed cgroup still populated is re-listed this often, for a member that joined after the write. */
+const CGROUP_RELIST_MS = 100;
 
 interface Member {
   pid: number;
@@ -65,6 +69,8 @@ interface CgroupState {
   /** cgroup.kill may be written (false after a failed write: Linux < 5.14). */
   killFile: boolean;
   method: CgroupOutcome['method'];
+  /** When its members were last listed (performance.now()). */
+  listedAt: number;
   /** It did not exist at the first look. */
   gone: boolean;
   refused: boolean;
@@ -98,7 +104,7 @@ class Teardown {
       .sort((a, b) => order[a.kind] - order[b.kind])
       .map((target) => ({
         target, live: new Set(), done: false, listed: false, rooted: false, spared: new Set(),
-        ...(target.kind === 'cgroup' ? { cg: { self: false, killFile: true, method: 'none', gone: false, refused: false } as CgroupState } : {}),
+        ...(target.kind === 'cgroup' ? { cg: { self: false, killFile: true, method: 'none', listedAt: 0, gone: false, refused: false } as CgroupState } : {}),
       }));
   }
 
@@ -145,7 +151,7 @@ class Teardown {
       }
       const wakeAt = signal === 'SIGKILL' ? Math.max(deadline, phaseStart + KILL_SETTLE_MS) : graceEnd;
       yield Math.max(0, Math.min(pollMs, wakeAt - now));
-      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      pollMs = Math.min(pollMs * 2, this.onlyKilledCgroups() ? CGROUP_POLL_MS : MAX_POLL_MS);
       full = !canReadOne;
     }
   }
@@ -176,6 +182,11 @@ class Teardown {
         s.done = true;
       } else if (bad !== undefined) this.refuseTarget(s, cgroupRefusal(bad, t.path));
     }
+  }
+
+  /** Every target left is a cgroup its cgroup.kill reached (polled by `populated`). */
+  private onlyKilledCgroups(): boolean {
+    return this.sets.every((s) => s.done || (s.cg !== undefined && !s.cg.self && s.cg.method === 'cgroup.kill'));
   }
 
   private allDone(): boolean {
@@ -223,8 +234,20 @@ class Teardown {
 
   /** Re-reads the known members only. Returns whether a full scan is needed now. */
   private poll(): boolean {
-    for (const m of [...this.members.values()]) this.recheck(m, readOne(m.pid));
     let full = false;
+    // A cgroup cgroup.kill reached: one read of `populated` says whether all of it is gone (the
+    // kernel's proof), instead of one read per member; a newcomer is looked for now and then.
+    const killed = new Set<TargetState>();
+    for (const s of this.sets) {
+      if (s.done || !s.cg || s.cg.self || s.cg.method !== 'cgroup.kill' || s.target.kind !== 'cgroup') continue;
+      const p = readPopulated(s.target.path);
+      if (p.state === 'gone' || (p.state === 'found' && !p.value)) {
+        for (const m of [...s.live]) this.settle(m, 'gone');
+        s.done = true;
+      } else if (performance.now() - s.cg.listedAt >= CGROUP_RELIST_MS) full = true;
+      else killed.add(s);
+    }
+    for (const m of [...this.members.values()]) if (!killed.has(m.set)) this.recheck(m, readOne(m.pid));
     for (const s of this.sets) {
       if (s.done || s.live.size > 0) continue;
       // Every known member is gone: empty, or someone joined since the last scan.
@@ -300,6 +323,7 @@ class Teardown {
       return;
     }
     s.unknown = undefined;
+    s.cg!.listedAt = performance.now();
     const pids = listed.value.pids;
     if (pids.includes(process.pid)) s.cg!.self = true;
     const others = pids.filter((p) => p !== process.pid);
@@ -467,11 +491,9 @@ class Teardown {
       return false;
     }
     s.cg!.method = 'cgroup.kill';
-    for (const pid of pids) {
-      if (this.members.has(pid)) continue;
-      const row = readOne(pid);
-      if (row !== 'gone') this.adopt(s, row === 'unknown' ? { pid, ppid: 0, pgid: 0 } : row);
-    }
+    s.cg!.listedAt = performance.now();
+    // Taken in for the report only (the kernel signalled them): no read each.
+    for (const pid of pids) if (!this.members.has(pid)) this.adopt(s, { pid, ppid: 0, pgid: 0 });
     for (const m of s.live) {
       m.sent = 'SIGKILL';
       m.entry.signals.push('SIGKILL');
