@@ -3,7 +3,7 @@
 // and a second call answers false.
 import { randomUUID } from 'node:crypto';
 import { Fingerprint } from '../core/fingerprint';
-import { describeProblems, teardown } from '../core/kill';
+import { describeProblems, teardown, teardownSync } from '../core/kill';
 import type { Containment } from './cgroupContainment';
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import { limitReached } from './limits';
@@ -224,7 +224,10 @@ export class SessionManager {
       // would have looked for (a worker not in its leaf is in the tree too, or in its group).
       const whole = reason === 'lifeline' ? this.opts.containment?.wholeTreeTarget() : undefined;
       const targets = whole ? [whole, ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
-      const sweep = teardown(targets, { graceMs, timeoutMs: graceMs + 3000, ...(whole ? { firstSignal: 'SIGKILL' as const } : {}) }).then((r) => {
+      // Host gone: blocking (no timer, no event-loop latency between the polls of a loaded machine;
+      // there is nothing else to serve).
+      const opts = { graceMs, timeoutMs: graceMs + 3000, ...(whole ? { firstSignal: 'SIGKILL' as const } : {}) };
+      const sweep = (whole ? Promise.resolve(teardownSync(targets, opts)) : teardown(targets, opts)).then((r) => {
         this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);
