@@ -23,10 +23,13 @@
 //   pdeathsig-all  the same, and the grandchild too (the kernel's best case).
 //   floor          no guard at all: every process stays in the host's group, which the benchmark
 //                  SIGKILLs at once.
+//   floor-escapee  the same with two sleeping grandchildren per worker: the floor for trees whose
+//                  workers also left a `setsid` escapee (same process count; here it stays in the
+//                  group, so that one kill(-pgid) takes it too).
 import { ChildProcess, spawn } from 'node:child_process';
 import { readProcStat } from '../src/core/procfs';
 
-export type TreeMode = 'hermes' | 'hermes-exit' | 'pdeathsig' | 'pdeathsig-all' | 'floor';
+export type TreeMode = 'hermes' | 'hermes-exit' | 'pdeathsig' | 'pdeathsig-all' | 'floor' | 'floor-escapee';
 
 /** The watchdog period of hermes' slash_worker (HERMES_SLASH_WATCHDOG_POLL_S default). */
 export const HERMES_POLL_MS = 2000;
@@ -60,7 +63,7 @@ function onLines(child: ChildProcess, fn: (line: string) => void): void {
 
 function host(workers: number): void {
   // Like the extension: the gateway leads its own group, stdio pipes to the host.
-  const gw = start([process.execPath, __filename, 'gateway', mode, String(workers)], pdeath, mode !== 'floor', 'pipe');
+  const gw = start([process.execPath, __filename, 'gateway', mode, String(workers)], pdeath, !mode.startsWith('floor'), 'pipe');
   gw.stdout!.pipe(process.stdout);
   gw.stdin!.on('error', () => undefined);
 }
@@ -69,7 +72,7 @@ function gateway(workers: number): void {
   let ready = 0;
   const me = String(startTimeOf(process.pid));
   for (let i = 0; i < workers; i++) {
-    const w = start([process.execPath, __filename, 'worker', mode, String(process.pid), me], pdeath, mode !== 'floor', 'pipe');
+    const w = start([process.execPath, __filename, 'worker', mode, String(process.pid), me], pdeath, !mode.startsWith('floor'), 'pipe');
     w.stdin!.on('error', () => undefined);
     onLines(w, (line) => {
       if (line === 'ready' && ++ready === workers) process.stdout.write('READY\n');
@@ -84,6 +87,7 @@ function gateway(workers: number): void {
 function worker(parentPid: number, parentStart: number): void {
   const kid = start(['sleep', '600'], mode === 'pdeathsig-all', false, 'ignore');
   kid.unref();
+  if (mode === 'floor-escapee') start(['sleep', '600'], false, false, 'ignore').unref();
   process.stdout.on('error', () => undefined);
   process.stdin.on('error', () => undefined);
   // EOF is a guard only in hermes-exit mode: in hermes mode the watchdog is the only one.

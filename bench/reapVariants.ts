@@ -12,7 +12,7 @@ import { TreeMode } from './reapTree';
 
 const TREE_JS = path.join(__dirname, 'reapTree.js');
 
-export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | TreeMode;
+export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | 'warden-cgroup' | 'warden-fallback' | TreeMode;
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   warden: 'Gateway Warden (lifeline pipe + watchdog + group teardown)',
@@ -23,7 +23,13 @@ export const VARIANT_LABEL: Record<Variant, string> = {
   floor: 'floor: idle node processes, the same tree SIGKILLed at once (kill(-pgid))',
   'warden-watchdog': 'Gateway Warden, lifeline pipes held open by a stray descriptor (fingerprint watchdog, 1 s poll)',
   'warden-floor': "Gateway Warden's own tree, every member SIGKILLed at once (a floor at its RSS)",
+  'warden-cgroup': 'Gateway Warden, cgroup per session (cgroup.kill on each leaf), + a setsid escapee per worker',
+  'warden-fallback': 'Gateway Warden, GATEWAY_WARDEN_CGROUPS=off (process groups + marker scan), + a setsid escapee per worker',
+  'floor-escapee': 'floor: idle node processes, the same tree (2 sleeps per worker) SIGKILLed at once (kill(-pgid))',
 };
+
+/** Variants whose workers also leave a `setsid` escapee (one more process per worker). */
+const WITH_ESCAPEE: ReadonlySet<Variant> = new Set(['warden-cgroup', 'warden-fallback', 'floor-escapee']);
 
 /** Variants whose guard cannot reach the grandchild: it survives by design, counted, then killed. */
 const GRANDCHILD_UNCOVERED: ReadonlySet<Variant> = new Set(['pdeathsig', 'hermes-exit']);
@@ -49,10 +55,19 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   // it is not part of the tree; test support tracks and kills it), so only the watchdogs can
   // notice the host's death.
   // The live-worker cap (default 16) would refuse the 50-worker tree: raised to the tree's size.
-  const g = await startHostedGateway({ args: ['--max-workers', String(Math.max(16, workers))], env: { [TREE_ENV]: id }, holdStdinOpen: variant === 'warden-watchdog' });
+  // The cgroup rows pin the containment (a default row takes whatever the machine allows).
+  const cgroups: Record<string, string> = variant === 'warden-fallback' ? { GATEWAY_WARDEN_CGROUPS: 'off' } : variant === 'warden-cgroup' ? { GATEWAY_WARDEN_CGROUPS: '' } : {};
+  const g = await startHostedGateway({ args: ['--max-workers', String(Math.max(16, workers))], env: { [TREE_ENV]: id, ...cgroups }, holdStdinOpen: variant === 'warden-watchdog' });
+  const containment = g.events.find((e) => e.type === 'gateway.ready')?.containment;
+  if (variant === 'warden-cgroup' && containment !== 'cgroup') throw new Error(`warden-cgroup: the gateway's containment is ${String(containment)}, not cgroup`);
   const sessions = await Promise.all(Array.from({ length: workers }, () => createSession(g)));
-  await Promise.all(sessions.map((s) => exec(g, s, '/run sleep 600 &', 60_000)));
-  const procs = treeMembers(id);
+  const command = WITH_ESCAPEE.has(variant) ? '/run sleep 600 & setsid sleep 600 >/dev/null 2>&1 &' : '/run sleep 600 &';
+  await Promise.all(sessions.map((s) => exec(g, s, command, 60_000)));
+  // A background command may still be between fork and exec when its shell has exited: the tree
+  // is complete once every expected process is listed (or, at the deadline, as it is).
+  const expected = 2 + (WITH_ESCAPEE.has(variant) ? 3 : 2) * workers;
+  let procs = treeMembers(id);
+  for (const until = Date.now() + 5000; procs.length < expected && Date.now() < until; procs = treeMembers(id)) await new Promise((r) => setTimeout(r, 20));
   // The floor at the real processes' size: no teardown logic runs, the kernel just unmaps them.
   const killEach = () => {
     for (const p of procs) process.kill(p.pid, 'SIGKILL');
@@ -73,7 +88,7 @@ async function peerTree(mode: TreeMode, workers: number, id: string): Promise<Re
   const pgid = host.pid!;
   return {
     procs: treeMembers(id),
-    kill: () => (mode === 'floor' ? process.kill(-pgid, 'SIGKILL') : host.kill('SIGKILL')),
+    kill: () => (mode.startsWith('floor') ? process.kill(-pgid, 'SIGKILL') : host.kill('SIGKILL')),
   };
 }
 
@@ -89,7 +104,7 @@ export async function reapTrial(variant: Variant, workers: number, timeoutMs = 1
   guardTrial(id);
   try {
     const tree = variant.startsWith('warden') ? await wardenTree(workers, id, variant) : await peerTree(variant as TreeMode, workers, id);
-    const expected = 2 + 2 * workers;
+    const expected = 2 + (WITH_ESCAPEE.has(variant) ? 3 : 2) * workers;
     if (tree.procs.length !== expected) {
       throw new Error(`${variant}: expected ${expected} processes in the tree, found ${tree.procs.length}: ${tree.procs.map((p) => `${p.pid}(${p.comm})`).join(' ')}`);
     }

@@ -36,7 +36,7 @@ export interface OrphanJson {
   ppid: number;
   pgid: number | null;
   fingerprint: Fingerprint;
-  /** 'dead-owner-checkpoint' | 'dead-owner-marker' | 'pattern-reparented' */
+  /** 'dead-owner-checkpoint' | 'dead-owner-cgroup' | 'dead-owner-marker' | 'pattern-reparented' */
   reason: string;
   reasons: string[];
   reasonText: string;
@@ -49,6 +49,8 @@ export interface OrphanJson {
   recordedCommand: string | null;
   role: string | null;
   sessionId: string | null;
+  /** The leftover cgroup tree the kernel lists it in (null unless found that way). */
+  cgroup: string | null;
   descendants: { pid: number; ppid: number; fingerprint: Fingerprint; command: string; ageMs: number | null; rssBytes: number | null }[];
 }
 
@@ -113,6 +115,7 @@ export function orphanJson(o: Orphan): OrphanJson {
     recordedCommand: orNull(o.recordedCommand),
     role: orNull(o.role),
     sessionId: orNull(o.sessionId),
+    cgroup: orNull(o.cgroup),
     descendants: o.descendants.map((d) => ({
       pid: d.pid, ppid: d.ppid, fingerprint: d.fingerprint, command: d.command, ageMs: orNull(d.ageMs), rssBytes: orNull(d.rss),
     })),

@@ -2,6 +2,9 @@
 //   dead-owner-checkpoint  a live process recorded in the checkpoint of a host that is dead, and
 //                          corroborated: it carries that host's marker (Linux) or runs the
 //                          recorded command line (elsewhere) — a record alone proves nothing
+//   dead-owner-cgroup      (Linux) a live process the kernel lists in one of our leftover
+//                          gateway-warden-<pid> cgroups whose gateway is provably dead — membership
+//                          is the corroboration, and no fork, setsid or cleared environment leaves it
 //   dead-owner-marker      (Linux) a live process whose inherited GATEWAY_WARDEN_OWNER names a
 //                          dead host — it may have left the group (setsid, double fork)
 //   pattern-reparented     a process matching a gateway/worker pattern (orphanPatterns) whose
@@ -11,6 +14,7 @@
 // reused pid never counts as the recorded process.
 import * as path from 'node:path';
 import type { Checkpoint } from './checkpoint';
+import type { CgroupTreeInfo } from './cgroup/cgroupLeftovers';
 import {
   Fingerprint, fingerprintOf, fingerprintOfInfo, formatFingerprint, liveInSnapshot, livenessInSnapshot, parseFingerprint,
 } from './fingerprint';
@@ -20,14 +24,13 @@ import type { ProcessRole } from './registry';
 import { ageFromStartTicks } from './orphansAge';
 import { CorroborationMode, corroborationProblem, defaultCorroboration } from './orphansCorroborate';
 import { HERMES_RULES, OrphanPattern, matchPatterns } from './orphanPatterns';
+import { adoptedBy } from './orphanCandidates';
 
-export type OrphanReason = 'dead-owner-checkpoint' | 'dead-owner-marker' | 'pattern-reparented';
+export type OrphanReason = 'dead-owner-checkpoint' | 'dead-owner-cgroup' | 'dead-owner-marker' | 'pattern-reparented';
 
 /** hermes-agent's gateway and its per-session slash workers: an interpreter running `tui_gateway.…`. */
 export const DEFAULT_ORPHAN_PATTERNS: readonly OrphanPattern[] = HERMES_RULES;
 
-/** Parents that adopt re-parented processes: init and the usual subreapers. */
-const INIT_LIKE = /^(?:\S*\/)?(?:systemd|init|tini|dumb-init|catatonit|docker-init|s6-svscan|runsvdir)(?:\s|$)/;
 
 export interface OrphanDescendant {
   pid: number;
@@ -43,7 +46,7 @@ export interface Orphan {
   ppid: number;
   pgid?: number;
   fingerprint: Fingerprint;
-  /** The strongest rule that found it (checkpoint > marker > pattern). */
+  /** The strongest rule that found it (checkpoint > cgroup > marker > pattern). */
   reason: OrphanReason;
   /** Every rule that found it. */
   reasons: OrphanReason[];
@@ -64,6 +67,8 @@ export interface Orphan {
   recordedCommand?: string;
   role?: ProcessRole;
   sessionId?: string;
+  /** The leftover cgroup tree (directory) the kernel lists it in, when that found it. */
+  cgroup?: string;
 }
 
 /** A live process a dead host's checkpoint lists, which does not bear the record out. */
@@ -112,6 +117,13 @@ export interface DetectOrphansOptions {
   reapers?: readonly number[];
   /** The process to protect with its ancestors (default: this one). */
   selfPid?: number;
+  /** Our cgroup trees (findLeftoverTrees): the members of one whose gateway is dead are orphans. */
+  cgroupTrees?: readonly CgroupTreeInfo[];
+  /**
+   * Only these rows were read in full (uid, command line, marker): the cheap scan's candidates.
+   * Any other row is never an orphan nor a descendant of one, and is matched against no pattern.
+   */
+  examined?: ReadonlySet<number>;
 }
 
 interface Candidate {
@@ -123,9 +135,10 @@ interface Candidate {
   recordedCommand?: string;
   role?: ProcessRole;
   sessionId?: string;
+  cgroup?: string;
 }
 
-const REASON_ORDER: OrphanReason[] = ['dead-owner-checkpoint', 'dead-owner-marker', 'pattern-reparented'];
+const REASON_ORDER: OrphanReason[] = ['dead-owner-checkpoint', 'dead-owner-cgroup', 'dead-owner-marker', 'pattern-reparented'];
 
 export function detectOrphans(opts: DetectOrphansOptions): Orphan[] {
   return detectOrphansDetailed(opts).orphans;
@@ -183,7 +196,9 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
       if (!ownerDead(fp)) liveOwned.add(p.pid);
     }
   }
-  const eligible = (p: ProcessInfo) => !dead(p) && mine(p) && !protectedPids.has(p.pid) && !liveOwned.has(p.pid);
+  const examined = opts.examined;
+  const eligible = (p: ProcessInfo) =>
+    (!examined || examined.has(p.pid)) && !dead(p) && mine(p) && !protectedPids.has(p.pid) && !liveOwned.has(p.pid);
 
   const candidates = new Map<number, Candidate>();
   const candidate = (info: ProcessInfo, fp: Fingerprint): Candidate => {
@@ -224,6 +239,22 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
     }
   }
 
+  for (const tree of opts.cgroupTrees ?? []) {
+    if (tree.owner !== 'dead' || !tree.members) continue;
+    for (const pid of tree.members) {
+      const info = byPid.get(pid);
+      if (!info || !eligible(info)) continue;
+      const fp = fingerprintOfInfo(info) ?? fingerprintOf(pid);
+      if (!fp) continue;
+      const c = candidate(info, fp);
+      c.cgroup ??= tree.path;
+      c.reasons.set(
+        'dead-owner-cgroup',
+        `the kernel lists it in the leftover cgroup ${tree.name} of gateway pid ${tree.gatewayPid}, which is dead (${tree.ownerWhy ?? 'gone'})`,
+      );
+    }
+  }
+
   for (const [pid, owner] of markerOwner) {
     const info = byPid.get(pid)!;
     if (!eligible(info) || !ownerInScope(owner) || !ownerDead(owner)) continue;
@@ -237,7 +268,8 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
   const patterns = opts.patterns ?? DEFAULT_ORPHAN_PATTERNS;
   const reapers = new Set(opts.reapers ?? []);
   // Matched once for the whole table: parents are asked about too, and regexes share one time budget.
-  const { matched, problems } = patterns.length ? matchPatterns(table, patterns, opts.patternBudgetMs) : { matched: new Set<number>(), problems: [] };
+  const matchable = examined ? table.filter((p) => examined.has(p.pid)) : table;
+  const { matched, problems } = patterns.length ? matchPatterns(matchable, patterns, opts.patternBudgetMs) : { matched: new Set<number>(), problems: [] };
   const matches = (p: ProcessInfo) => matched.has(p.pid);
   if (patterns.length) {
     for (const p of table) {
@@ -246,7 +278,7 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
       // An adopter that matches the patterns is itself a live gateway (e.g. a container whose
       // PID 1 is the gateway: its workers are its direct children, with ppid 1).
       const adopted =
-        (p.ppid === 1 || reapers.has(p.ppid) || (parent !== undefined && INIT_LIKE.test(parent.cmdline))) &&
+        adoptedBy(p.ppid, parent?.cmdline, reapers) &&
         !(parent !== undefined && matches(parent));
       if (!adopted) continue; // its gateway (or whoever started it) is still alive
       const fp = fingerprintOfInfo(p) ?? fingerprintOf(p.pid);
@@ -357,6 +389,7 @@ function assemble(
       recordedCommand: c.recordedCommand,
       role: c.role,
       sessionId: c.sessionId,
+      ...(c.cgroup ? { cgroup: c.cgroup } : {}),
     });
   }
   return orphans.sort((a, b) => a.pid - b.pid);

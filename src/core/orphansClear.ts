@@ -3,12 +3,15 @@
 // picked up); members of its group that escaped the tree (double fork) are roots of their own.
 // An orphan found through a dead host's record or marker is corroborated again right before the
 // first signal: detection's word, minutes old, is not enough to kill on.
+// Orphans in one of our leftover cgroups are cleared per tree (orphansClearCgroup.ts): the whole
+// tree with cgroup.kill when every member is provably ours, else each by the teardown engine.
 import { Fingerprint, formatFingerprint, isGone, parseFingerprint } from './fingerprint';
 import { processTree, ProcessOutcome, Spare, teardown } from './kill';
 import { loadCheckpoints } from './checkpoint';
 import { deleteCheckpointFile } from './checkpoint';
 import type { Orphan } from './orphans';
 import { CorroborationMode, corroborationProblemNow, defaultCorroboration } from './orphansCorroborate';
+import { clearLeftoverTree, cgroupEvidenceProblem } from './orphansClearCgroup';
 
 export type ClearOutcome = 'killed' | 'already-gone' | 'refused';
 
@@ -61,20 +64,43 @@ export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphan
   const results: ClearResult[] = [];
   let done = 0;
   let next = 0;
-  const worker = async () => {
-    while (next < orphans.length) {
-      const orphan = orphans[next++];
-      const mine = opts.signal?.aborted ? cancelled(orphan) : await clearOne(orphan, opts);
-      results.push(...mine);
-      done++;
-      try {
-        opts.onProgress?.({ done, total: orphans.length, orphan, results: mine });
-      } catch {
-        // a progress listener's bug must not stop the sweep
-      }
+  // One job per leftover cgroup (all its orphans together), one per other orphan.
+  const jobs: Orphan[][] = [];
+  const byTree = new Map<string, Orphan[]>();
+  for (const o of orphans) {
+    if (o.cgroup === undefined) jobs.push([o]);
+    else if (byTree.has(o.cgroup)) byTree.get(o.cgroup)!.push(o);
+    else {
+      const group = [o];
+      byTree.set(o.cgroup, group);
+      jobs.push(group);
+    }
+  }
+  const report = (orphan: Orphan, mine: ClearResult[]) => {
+    results.push(...mine);
+    done++;
+    try {
+      opts.onProgress?.({ done, total: orphans.length, orphan, results: mine });
+    } catch {
+      // a progress listener's bug must not stop the sweep
     }
   };
-  const n = Math.max(1, Math.min(opts.concurrency ?? 8, orphans.length));
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      if (opts.signal?.aborted) {
+        for (const o of job) report(o, cancelled(o));
+        continue;
+      }
+      if (job[0].cgroup === undefined) {
+        report(job[0], await clearOne(job[0], opts));
+        continue;
+      }
+      const perOrphan = await clearLeftoverTree(job[0].cgroup, job, opts, { clearOne: (o) => clearOne(o, opts), spare: ownedByLiveHost() });
+      for (const o of job) report(o, perOrphan.get(o.pid) ?? []);
+    }
+  };
+  const n = Math.max(1, Math.min(opts.concurrency ?? 8, jobs.length));
   await Promise.all(Array.from({ length: n }, worker));
 
   const remaining = new Set<number>();
@@ -123,7 +149,14 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
  * or undefined. The pattern rule stands on the process's own command line and is not re-asked.
  */
 async function evidenceProblem(orphan: Orphan, mode: CorroborationMode): Promise<string | undefined> {
-  if (orphan.owner === undefined || orphan.reasons.includes('pattern-reparented')) return undefined;
+  if (orphan.reasons.includes('pattern-reparented')) return undefined;
+  if (orphan.reasons.includes('dead-owner-cgroup')) {
+    // The kernel's list still holding it in a dead gateway's tree is evidence enough on its own.
+    const why = cgroupEvidenceProblem(orphan);
+    if (why === undefined) return undefined;
+    if (orphan.owner === undefined) return why;
+  }
+  if (orphan.owner === undefined) return undefined;
   // The marker rule's evidence is the marker, whatever the platform's rule for records.
   const how = orphan.reasons.includes('dead-owner-marker') ? 'marker' : mode;
   try {

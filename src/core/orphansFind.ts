@@ -1,15 +1,35 @@
-// One call for callers (CLI, command palette): snapshot the process table once, load every
-// checkpoint directory, detect. Timings are returned so callers can show them.
+// One call for callers (CLI, command palette): load every checkpoint directory, list our
+// leftover cgroups (Linux), snapshot the process table once, detect. On Linux the snapshot is
+// the cheap one by default (orphansScan.ts): every process's stat, and environments only of the
+// candidates; what goes down with the orphans found is read afterwards and detection re-run.
+// Timings are returned so callers can show them.
 import { performance } from 'node:perf_hooks';
+import { CgroupTreeInfo, findLeftoverTrees } from './cgroup/cgroupLeftovers';
 import { Checkpoint, loadCheckpoints } from './checkpoint';
-import { DetectOrphansOptions, NotCorroborated, Orphan, detectOrphansDetailed } from './orphans';
+import { descendantClosure } from './orphanCandidates';
+import { DetectOrphansOptions, NotCorroborated, Orphan, OrphanDetection, detectOrphansDetailed } from './orphans';
+import { examine, scanOrphanCandidatesSync } from './orphansScan';
 import { ProcessInfo, listProcesses } from './processTable';
 
-export interface FindOrphansOptions extends Omit<DetectOrphansOptions, 'table' | 'checkpoints'> {
+export type OrphanScanMode = 'candidates' | 'full';
+
+export interface FindOrphansOptions extends Omit<DetectOrphansOptions, 'table' | 'checkpoints' | 'cgroupTrees' | 'examined'> {
   /** Directories of checkpoint files (missing ones are fine). */
   checkpointDirs: readonly string[];
   /** The directories are our own registry: tighten them to 0700 rather than refuse them. */
   ownDirs?: boolean;
+  /**
+   * Linux: 'candidates' (default) reads the environment only of processes that could be orphans
+   * (orphanCandidates.ts); 'full' reads every process's, as before. Elsewhere the one tool call.
+   */
+  scan?: OrphanScanMode;
+  /**
+   * Linux: use our leftover gateway-warden-* cgroups (default: yes, unless `owners` scopes the
+   * scan — a tree names a gateway, not a host — or GATEWAY_WARDEN_CGROUPS=off).
+   */
+  cgroups?: boolean;
+  /** Only these leftover trees (directories) count; implies `cgroups` (scoping, e.g. tests). */
+  onlyCgroupTrees?: readonly string[];
 }
 
 export interface FindOrphansResult {
@@ -19,21 +39,59 @@ export interface FindOrphansResult {
   /** Checkpoint files skipped, unreadable or quarantined, directories tightened, patterns that ran out of time: one sentence each. */
   problems: string[];
   checkpoints: Checkpoint[];
+  /** Every process (on the cheap scan, rows outside `examined` carry only what stat gives). */
   table: ProcessInfo[];
+  /** Our cgroup trees seen (Linux; empty where cgroups are not used). */
+  leftovers: CgroupTreeInfo[];
+  /** How the table was read: 'candidates' or 'full' (Linux), 'tool' elsewhere. */
+  scanMode: OrphanScanMode | 'tool';
+  /** Rows read in full (uid, command line, marker): all of them on a full scan. */
+  examined: number;
+  /** Leftover cgroups + process table. */
   scanMs: number;
+  /** Checkpoints + detection (+ the second read of what goes down with the orphans). */
   detectMs: number;
 }
 
 export async function findOrphans(opts: FindOrphansOptions): Promise<FindOrphansResult> {
   const t0 = performance.now();
-  const table = await listProcesses({ readMemory: true });
-  const t1 = performance.now();
+  const linux = process.platform === 'linux';
+  const useCgroups = linux && (opts.onlyCgroupTrees !== undefined || (opts.cgroups ?? opts.owners === undefined));
+  const left = useCgroups ? findLeftoverTrees({ only: opts.onlyCgroupTrees }) : { trees: [], problems: [] };
+  const tl = performance.now();
+  const mode: OrphanScanMode | 'tool' = linux ? (opts.scan ?? 'candidates') : 'tool';
+  if (mode !== 'candidates') {
+    const table = await listProcesses({ readMemory: true });
+    const t1 = performance.now();
+    const { checkpoints, problems } = loadCheckpointDirs(opts.checkpointDirs, { tighten: opts.ownDirs });
+    const found = detectOrphansDetailed({ ...opts, table, checkpoints, cgroupTrees: left.trees });
+    const t2 = performance.now();
+    return result(found, [...left.problems, ...problems], checkpoints, table, left.trees, mode, table.length, t1 - t0, t2 - t1);
+  }
+  // The checkpoints first: every pid they record is a candidate, as is every member of a dead tree.
   const { checkpoints, problems } = loadCheckpointDirs(opts.checkpointDirs, { tighten: opts.ownDirs });
-  const found = detectOrphansDetailed({ ...opts, table, checkpoints });
+  const tc = performance.now();
+  const pinned: number[] = [];
+  for (const cp of checkpoints) for (const r of cp.records) pinned.push(r.fingerprint.pid);
+  for (const t of left.trees) if (t.owner === 'dead') pinned.push(...(t.members ?? []));
+  const scan = scanOrphanCandidatesSync({ reapers: opts.reapers, pinned, readMemory: true });
+  const t1 = performance.now();
+  const detect = () => detectOrphansDetailed({ ...opts, table: scan.table, examined: scan.examined, checkpoints, cgroupTrees: left.trees });
+  let found = detect();
+  // What goes down with the orphans (their trees, their groups' escapees) is read now, and
+  // detection re-run so those rows are judged (a live host's marker below an orphan is spared).
+  if (found.orphans.length && examine(scan, descendantClosure(scan.table, found.orphans.map((o) => o.pid)), { readMemory: true }) > 0) found = detect();
   const t2 = performance.now();
+  return result(found, [...left.problems, ...problems], checkpoints, scan.table, left.trees, mode, scan.examined.size, tl - t0 + (t1 - tc), tc - tl + (t2 - t1));
+}
+
+function result(
+  found: OrphanDetection, problems: string[], checkpoints: Checkpoint[], table: ProcessInfo[], leftovers: CgroupTreeInfo[],
+  scanMode: FindOrphansResult['scanMode'], examined: number, scanMs: number, detectMs: number,
+): FindOrphansResult {
   return {
     orphans: found.orphans, notCorroborated: found.notCorroborated, problems: [...problems, ...found.problems],
-    checkpoints, table, scanMs: round(t1 - t0), detectMs: round(t2 - t1),
+    checkpoints, table, leftovers, scanMode, examined, scanMs: round(scanMs), detectMs: round(detectMs),
   };
 }
 

@@ -7,6 +7,7 @@ import { JsonRpcPeer } from '../core/rpc';
 import { Backend, GatewayCounts } from './backends/backend';
 import { BackendSpec, DEFAULT_BACKEND_SPEC } from './backends/backendOptions';
 import { createBackend } from './backends/createBackend';
+import { Containment } from './cgroupContainment';
 import { methodHandler } from './methods';
 import { GatewayOptions } from './options';
 import { ProcessTree } from './processTree';
@@ -48,12 +49,14 @@ export class Gateway {
     workerPath: string,
     readonly log: (m: string) => void,
     backendSpec: BackendSpec = DEFAULT_BACKEND_SPEC,
+    readonly containment: Containment = Containment.none('not set up'),
   ) {
     this.backend = createBackend(backendSpec, {
       options,
       ownerMarker,
       owner,
       workerPath,
+      containment,
       host: { emit: (type, payload) => this.emit(type, payload), log },
     });
     this.tree = new ProcessTree({
@@ -92,6 +95,7 @@ export class Gateway {
       options: this.options,
       attach: this.attach ? { ...this.attach, ...this.attachStats?.() } : null,
       shuttingDown: this.shuttingDown !== undefined,
+      ...this.containment.info(),
       // The embedded backend adds nothing here: its gateway.status is what it always was.
       ...this.backend.statusExtras(),
     };
@@ -153,10 +157,14 @@ export class Gateway {
         this.log(`shutdown hook failed: ${(e as Error).message}`);
       }
     }
-    const r = teardownSync([OWN_PROCESSES], { firstSignal: 'SIGKILL', timeoutMs: 1000 });
+    // In our cgroup tree, everything we ever started is in one of its leaves: the kernel's lists
+    // name it (no /proc scan), then the tree goes. Otherwise our group, descendants and marker.
+    const contained = this.containment.kind === 'cgroup';
+    const r = teardownSync(contained ? this.containment.sweepTargets() : [OWN_PROCESSES], { firstSignal: 'SIGKILL', timeoutMs: 1000 });
     const killed = r.processes.filter((p) => p.outcome === 'killed').length;
     if (killed) this.log(`final sweep: ${killed} process(es) of mine killed`);
     const problems = describeProblems(r);
     if (problems) this.log(`final sweep: ${problems}`);
+    if (contained) this.containment.remove();
   }
 }

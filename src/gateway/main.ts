@@ -9,6 +9,7 @@ import { OWNER_ENV } from '../core/ownerMarker';
 import { JsonRpcConnection } from '../core/rpc';
 import { startAttachServer } from './attachServer';
 import { splitBackendArgs, USAGE } from './backends/backendOptions';
+import { Containment } from './cgroupContainment';
 import { Gateway } from './gateway';
 import { parseOptions } from './options';
 import { HOST_CLIENT } from './sessions';
@@ -60,7 +61,12 @@ if (process.platform !== 'win32' && ownProcessGroup() !== process.pid) {
   log('warning: not a process-group leader (start me with detached: true); group teardown covers only my descendants');
 }
 
-const gw = new Gateway(options, ownerMarker, owner, options.workerPath ?? path.join(__dirname, 'worker.js'), log, backendSpec);
+// Our cgroup tree (Linux, where we may create children; GATEWAY_WARDEN_CGROUPS=off forces the
+// process-group guards alone): before any child is started, so every one is born inside it.
+const containment = Containment.setUp(process.env, log);
+process.on('exit', () => containment.remove()); // every exit path; after the final sweep a no-op
+log(containment.kind === 'cgroup' ? `containment: cgroup ${containment.tree!.path}` : `containment: process groups (${containment.reason})`);
+const gw = new Gateway(options, ownerMarker, owner, options.workerPath ?? path.join(__dirname, 'worker.js'), log, backendSpec, containment);
 
 let exiting = false;
 function exitProcess(code: number): void {
@@ -86,6 +92,20 @@ gw.requestExit = () => setImmediate(() => exitProcess(0));
 
 onDeath = (reason) => void shutdownAndExit(`lifeline: ${reason}`);
 stdio.onClose((reason) => void shutdownAndExit(`stdio closed: ${reason}`));
+// The host is gone and the kernel has proven our whole cgroup tree empty, and it is removed:
+// no session is left to close, nobody to tell or flush to (stdout and stderr were the host's
+// pipes). The gateway ends the fastest way the kernel ends a process, without node's own
+// teardown (its threads, its heap), which under load took as long as the cgroup.kill itself.
+containment.endWhenHostGoneSwept = () => {
+  for (const f of gw.onShutdown.splice(0)) {
+    try {
+      f();
+    } catch {
+      // ending anyway
+    }
+  }
+  process.kill(process.pid, 'SIGKILL');
+};
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdownAndExit(`received ${sig}`));
 process.on('uncaughtException', (e) => log(`uncaught exception (kept running): ${e.stack ?? e.message}`));
 process.on('unhandledRejection', (e) => log(`unhandled rejection (kept running): ${String(e)}`));
@@ -119,6 +139,7 @@ void (async () => {
     startTime: me.startTime,
     owner: ownerMarker,
     ...gw.counts(),
+    ...containment.info(),
     ...(gw.attach ? { attach: gw.attach } : {}),
     ...gw.backend.statusExtras(),
   });

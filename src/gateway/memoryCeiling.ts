@@ -6,6 +6,7 @@
 // one sample at a time, every `intervalMs`, only while the ceiling is on and a worker lives.
 // A sample reads the members (the leaf's cgroup.procs, or one lean /proc scan for the worker
 // groups and their marked escapees) and sums their resident memory (one statm read each).
+import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseKeyValues, readCgroupFile } from '../core/cgroup/cgroupFiles';
 import { readCgroupTotals, setMemoryMax } from '../core/cgroup/cgroupTotals';
@@ -29,6 +30,8 @@ export interface SessionMemory {
   members: number;
   /** Where the figure came from. */
   source: 'memory.current' | 'rss-sum';
+  /** Who the members are: the session's cgroup leaf (cgroup.procs), or the worker's group, descendants and marked escapees (/proc). */
+  membersFrom: 'cgroup' | 'process-group';
   /** memory.max in force (the kernel's ceiling): OOM kills in the leaf since the previous sample. */
   oomKills?: number;
 }
@@ -96,6 +99,9 @@ export class MemoryCeiling {
   private readonly restarting = new Set<number>();
   /** memory.events oom_kill per leaf at the previous sample (only leaves still sampled are kept). */
   private oomKills = new Map<string, number>();
+  /** Leaves whose memory.max holds the ceiling (bounded: only leaves that still exist are kept). */
+  private kernelLeaves = new Set<string>();
+  private loggedKernel = false;
   private disposed = false;
   /** The last sample's cost (ms) and how many were taken: for the log and tests. */
   lastSampleMs = 0;
@@ -105,6 +111,20 @@ export class MemoryCeiling {
 
   get on(): boolean {
     return this.o.limitBytes > 0;
+  }
+
+  /**
+   * A session's leaf is about to get its worker: memory.max set where a memory controller is
+   * enabled for it (then its OOM kills are what the sample looks for). Logged once either way.
+   */
+  leafReady(leaf: string): void {
+    if (!this.on) return;
+    const r = applyKernelCeiling(leaf, this.o.limitBytes);
+    if (r.kernel) this.kernelLeaves.add(leaf);
+    if (!this.loggedKernel) {
+      this.loggedKernel = true;
+      this.o.log(r.kernel ? `memory ceiling: memory.max set on each session's leaf (the kernel holds it)` : `memory ceiling: sampled by the gateway (no memory.max: ${r.why})`);
+    }
   }
 
   /** A worker started (or may have): keep sampling while one lives. Idempotent. */
@@ -126,9 +146,11 @@ export class MemoryCeiling {
     const out: SessionMemory[] = [];
     const inGroups: CeilingWorker[] = [];
     const nextOom = new Map<string, number>();
+    // A leaf removed (its session closed) is forgotten; one still starting its worker is kept.
+    for (const l of this.kernelLeaves) if (!fs.existsSync(l)) this.kernelLeaves.delete(l);
     for (const w of workers) {
       const fromLeaf = w.leaf !== undefined ? leafMemory(w) : undefined;
-      if (fromLeaf && w.kernel) {
+      if (fromLeaf && (w.kernel || this.kernelLeaves.has(w.leaf!))) {
         const kills = readOomKills(w.leaf!);
         if (kills !== undefined) {
           nextOom.set(w.leaf!, kills);
@@ -144,7 +166,7 @@ export class MemoryCeiling {
       for (const w of inGroups) {
         const m = lists.get(w.fingerprint.pid);
         if (!m) continue;
-        out.push({ sessionId: w.sessionId, pid: w.fingerprint.pid, ...rssSum(m.pids), source: 'rss-sum' });
+        out.push({ sessionId: w.sessionId, pid: w.fingerprint.pid, ...rssSum(m.pids), source: 'rss-sum', membersFrom: 'process-group' });
       }
     }
     this.lastSampleMs = performance.now() - t0;
@@ -170,7 +192,7 @@ export class MemoryCeiling {
 
   private fire(d: RestartDecision): void {
     this.restarting.add(d.pid);
-    this.o.log(`memory ceiling: session ${d.sessionId} uses ${mb(d.memoryBytes)} in ${d.members} process(es) (${d.source}), above ${MEMORY_LIMIT_SETTING} = ${mb(d.limitBytes)}: restarting its worker ${d.pid} (sample took ${this.lastSampleMs.toFixed(1)} ms)`);
+    this.o.log(`memory ceiling: session ${d.sessionId} uses ${mb(d.memoryBytes)} in ${d.members} process(es) (${d.source}, members from ${d.membersFrom === 'cgroup' ? 'its cgroup leaf' : 'its worker\'s group and marker'}), above ${MEMORY_LIMIT_SETTING} = ${mb(d.limitBytes)}: restarting its worker ${d.pid} (sample took ${this.lastSampleMs.toFixed(1)} ms)`);
     this.o.restart(d).catch((e: Error) => this.o.log(`memory ceiling: restart of session ${d.sessionId} failed: ${e.message}`)).finally(() => this.restarting.delete(d.pid));
   }
 }
@@ -201,5 +223,5 @@ function readOomKills(leaf: string): number | undefined {
 function leafMemory(w: CeilingWorker): SessionMemory | undefined {
   const totals = readCgroupTotals(w.leaf!);
   if (totals.state !== 'found' || totals.value.memoryBytes === undefined || totals.value.pids.length === 0) return undefined;
-  return { sessionId: w.sessionId, pid: w.fingerprint.pid, memoryBytes: totals.value.memoryBytes, members: totals.value.pids.length, source: totals.value.memorySource };
+  return { sessionId: w.sessionId, pid: w.fingerprint.pid, memoryBytes: totals.value.memoryBytes, members: totals.value.pids.length, source: totals.value.memorySource, membersFrom: 'cgroup' };
 }

@@ -3,7 +3,8 @@
 // and a second call answers false.
 import { randomUUID } from 'node:crypto';
 import { Fingerprint } from '../core/fingerprint';
-import { describeProblems, teardown } from '../core/kill';
+import { describeProblems, teardown, teardownSync } from '../core/kill';
+import type { Containment } from './cgroupContainment';
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import { limitReached } from './limits';
 import { limitBytesOf, MEMORY_LIMIT_SETTING, MemoryCeiling, RestartDecision, sampleIntervalMs } from './memoryCeiling';
@@ -58,6 +59,8 @@ export interface SessionManagerOptions {
   maxLineBytes?: number;
   /** A session whose processes together use more than this many MB is restarted (0 or absent: off). */
   workerMemoryMB?: number;
+  /** cgroup containment: a leaf per session that its worker joins; absent or without a tree, process groups only. */
+  containment?: Containment;
   emit(type: string, payload: Record<string, unknown>): void;
   log(message: string): void;
 }
@@ -70,6 +73,8 @@ export class SessionManager {
   private accepting = true;
   /** The memory ceiling per session (workerMemoryMB); sleeps while off or no worker lives. */
   readonly memoryCeiling: MemoryCeiling;
+  /** Workers whose close has not finished (cgroup containment: a session's next worker waits for its last one's leaf teardown). */
+  private readonly unfinished = new Set<WorkerProcess>();
 
   constructor(private readonly opts: SessionManagerOptions) {
     this.slots = new WorkerSlots(opts.maxWorkers);
@@ -78,7 +83,9 @@ export class SessionManager {
       intervalMs: sampleIntervalMs(opts.pollMs),
       workers: () => [...this.sessions.values()].flatMap((s) => {
         const w = s.worker;
-        return w && !s.closed && (w.state === 'ready' || w.state === 'starting') ? [{ sessionId: s.id, fingerprint: w.fingerprint, pgid: w.pgid }] : [];
+        // In its leaf (cgroup containment): the leaf's own members and files, no /proc scan.
+        const leaf = w?.contained ? w.cgroup?.leaf : undefined;
+        return w && !s.closed && (w.state === 'ready' || w.state === 'starting') ? [{ sessionId: s.id, fingerprint: w.fingerprint, pgid: w.pgid, leaf }] : [];
       }),
       restart: (d) => this.restartForMemory(d),
       log: opts.log,
@@ -213,6 +220,7 @@ export class SessionManager {
     s.worker = null;
     if (worker) await worker.close();
     if (s.starting) await s.starting.catch(() => undefined);
+    await this.dropLeaf(id);
     this.opts.emit('session.closed', { sessionId: id, reason });
     this.opts.log(`session ${id} closed (${reason})`);
     return true;
@@ -229,13 +237,22 @@ export class SessionManager {
     this.stopAccepting();
     const workers = [...this.liveWorkers].filter((w) => w.pgid !== null && !w.exitInfo);
     if (workers.length) {
-      const sweep = teardown(workers.map((w) => w.target), { graceMs, timeoutMs: graceMs + 3000 }).then((r) => {
+      // The host is gone and the workers are in their leaves: nobody waits for a SIGTERM's
+      // cleanup, and one cgroup.kill of the whole tree reaches everything a SIGTERMed worker
+      // would have looked for (a worker not in its leaf is in the tree too, or in its group).
+      const whole = reason === 'lifeline' ? this.opts.containment?.wholeTreeTarget() : undefined;
+      const targets = whole ? [whole, ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
+      // Host gone: blocking (no timer, no event-loop latency between the polls of a loaded machine;
+      // there is nothing else to serve).
+      const opts = { graceMs, timeoutMs: graceMs + 3000, ...(whole ? { firstSignal: 'SIGKILL' as const } : {}) };
+      const sweep = (whole ? Promise.resolve(teardownSync(targets, opts)) : teardown(targets, opts)).then((r) => {
         this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);
+        if (whole) this.opts.containment?.hostGoneSwept(r);
         return !problems;
       });
-      for (const w of workers) w.sweptBy(sweep);
+      for (const w of workers) w.sweptBy(sweep, whole !== undefined);
       await sweep;
     }
     await Promise.all([
@@ -273,12 +290,26 @@ export class SessionManager {
     s.worker = null;
     this.opts.emit('worker.restarted', {
       sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, reason: 'memory-limit',
-      memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING, members: d.members, source: d.source,
+      memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING, members: d.members, source: d.source, membersFrom: d.membersFrom,
     });
     const r = await w.close(false);
     const problems = r ? describeProblems(r) : '';
     if (problems) this.opts.log(`memory ceiling: worker ${w.pid} of session ${s.id}: ${problems}`);
     else this.opts.log(`memory ceiling: worker ${w.pid} of session ${s.id} and its ${r?.processes.length ?? 0} process(es) taken down in ${Math.round(r?.elapsedMs ?? 0)} ms`);
+  }
+
+  /**
+   * A closed session's leaf, if one is left (a worker that never started, or exited without a
+   * close): emptied and removed. Cheap when it is empty or gone: one list, one rmdir.
+   */
+  private async dropLeaf(sessionId: string): Promise<void> {
+    const c = this.opts.containment;
+    if (c?.kind !== 'cgroup') return;
+    const leaf = c.existingLeaf(sessionId);
+    if (leaf === undefined) return;
+    const r = await teardown([c.leafTarget(leaf)], { graceMs: 0, firstSignal: 'SIGKILL', timeoutMs: 2000 });
+    const problems = describeProblems(r);
+    if (problems) this.opts.log(`session ${sessionId}: its cgroup: ${problems}`);
   }
 
   private require(id: string): Session {
@@ -316,7 +347,11 @@ export class SessionManager {
       // The session may have closed (or the gateway begun shutting down) while the slot was freed.
       if (s.closed) throw new RpcError(RpcErrorCode.ServerError, `session ${s.id} was closed while waiting for a worker slot`);
       this.assertAccepting();
+      const cgroup = await this.leafFor(s);
+      // Where the leaf has a memory controller, memory.max holds the ceiling before anything runs.
+      if (cgroup) this.memoryCeiling.leafReady(cgroup.leaf);
       w = WorkerProcess.spawn({
+        cgroup,
         sessionId: s.id,
         workerPath: this.opts.workerPath,
         ownerMarker: this.opts.ownerMarker,
@@ -331,6 +366,7 @@ export class SessionManager {
       throw e;
     }
     this.liveWorkers.add(w);
+    this.unfinished.add(w);
     s.worker = w;
     const ids = { sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, pgid: w.pgid };
     this.opts.emit('worker.started', ids);
@@ -342,7 +378,7 @@ export class SessionManager {
       this.opts.emit('worker.exited', { ...ids, code: e.code, signal: e.signal });
       // A worker killed outright (SIGKILL, OOM) could not take its /run children down; they are
       // still in its group. close() is idempotent and tears that group down (a no-op if empty).
-      void w.close();
+      void w.close().finally(() => this.unfinished.delete(w));
     });
     try {
       await w.waitReady(this.opts.workerStartTimeoutMs);
@@ -356,6 +392,22 @@ export class SessionManager {
       throw new RpcError(RpcErrorCode.ServerError, `session ${s.id} was closed while its worker was starting`);
     }
     return w;
+  }
+
+  /**
+   * With cgroup containment, the session's leaf for its next worker — once every earlier worker
+   * of the session is closed: a leaf teardown still running (cgroup.kill) would take the new
+   * worker with it. Undefined without containment (then nothing is waited for).
+   */
+  private async leafFor(s: Session): Promise<{ leaf: string; parent: string } | undefined> {
+    const c = this.opts.containment;
+    if (c?.kind !== 'cgroup') return undefined;
+    const earlier = [...this.unfinished].filter((w) => w.sessionId === s.id && w !== s.worker);
+    if (earlier.length) await Promise.all(earlier.map((w) => w.close().catch(() => undefined)));
+    if (s.closed) throw new RpcError(RpcErrorCode.ServerError, `session ${s.id} was closed while waiting for a worker slot`);
+    this.assertAccepting();
+    const leaf = c.sessionLeaf(s.id);
+    return leaf !== undefined && c.tree ? { leaf, parent: c.tree.parentDir } : undefined;
   }
 
   /**

@@ -4,7 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
-import { describeProblems, processGroup, processTree, Target, teardown, TeardownReport } from '../core/kill';
+import { cgroupTarget, describeProblems, processGroup, processTree, Target, teardown, TeardownReport } from '../core/kill';
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { PARENT_DEATH_SIGNAL, parentDeathSignalPrefix } from '../core/parentDeathSignal';
 import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
@@ -21,6 +21,8 @@ export interface WorkerSpawnOptions {
   idleTimeoutMs: number;
   /** The line limit both ways on the worker's pipes; the worker fits its replies to it. */
   maxLineBytes?: number;
+  /** The session's cgroup leaf the worker joins first thing (cgroup containment), and the directory its tree is in. */
+  cgroup?: { leaf: string; parent: string };
   log(message: string): void;
 }
 
@@ -61,12 +63,17 @@ export class WorkerProcess {
   private closing?: Promise<TeardownReport | undefined>;
   /** A sweep over many groups (closeAll) that has this worker's: close() waits for it, and when it emptied the group only collects the exit. */
   private sweep?: Promise<boolean>;
+  /** The sweep is a cgroup's emptied by the kernel (populated 0) with this worker in it: proof it has exited. */
+  private sweepProvesExit = false;
+  /** The worker said (ready) it is in its session's leaf: everything it starts is there. */
+  contained = false;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly sessionId: string,
     private readonly log: (m: string) => void,
     maxLineBytes: number,
+    readonly cgroup?: { leaf: string; parent: string },
   ) {
     this.pid = child.pid!;
     // Read at once: the fingerprint is what every later signal is checked against.
@@ -93,8 +100,10 @@ export class WorkerProcess {
       },
     });
     this.ready = new Promise<void>((resolve, reject) => {
-      this.rpc.onNotification((method) => {
+      this.rpc.onNotification((method, params) => {
         if (method === 'ready') {
+          this.contained = cgroup !== undefined && (params as { cgroup?: unknown } | undefined)?.cgroup === cgroup.leaf;
+          if (cgroup && !this.contained) log(`worker ${this.pid}: not in its cgroup ${cgroup.leaf} (see its stderr); its group contains it`);
           if (this.state === 'starting') this.state = 'ready';
           resolve();
         }
@@ -116,6 +125,7 @@ export class WorkerProcess {
       '--max-line-bytes', String(maxLineBytes),
     ];
     if (opts.owner) args.push('--owner', formatFingerprint(opts.owner));
+    if (opts.cgroup) args.push('--cgroup', opts.cgroup.leaf);
     // Linux: the kernel SIGKILLs the worker when this process dies, however blocked its event
     // loop is; the worker is told so and starts no guard thread (see core/parentDeathSignal.ts).
     const { prefix: pdeathsig, why } = parentDeathSignalPrefix();
@@ -142,7 +152,7 @@ export class WorkerProcess {
       throw new RpcError(RpcErrorCode.ServerError, `cannot start a worker (${process.execPath} ${opts.workerPath})`);
     }
     child.on('error', (e) => opts.log(`worker ${child.pid}: ${e.message}`));
-    return new WorkerProcess(child, opts.sessionId, opts.log, maxLineBytes);
+    return new WorkerProcess(child, opts.sessionId, opts.log, maxLineBytes, opts.cgroup);
   }
 
   info(): WorkerInfo {
@@ -181,13 +191,25 @@ export class WorkerProcess {
   }
 
   /** A sweep over this worker's group (with others) is under way; it resolves whether it emptied the group. */
-  sweptBy(sweep: Promise<boolean>): void {
+  sweptBy(sweep: Promise<boolean>, exitProven = false): void {
     this.sweep = sweep;
+    this.sweepProvesExit = exitProven;
   }
 
   /** What takes this worker down with everything it started: its group (POSIX) or its tree (Windows). */
   get target(): Target {
     return this.pgid !== null ? processGroup(this.pgid, this.fingerprint) : processTree(this.fingerprint);
+  }
+
+  /**
+   * The same, with cgroup containment: its session's leaf (cgroup.kill, no /proc scan), emptied
+   * and removed. A worker that never said it joined the leaf (not ready yet, or it could not)
+   * started nothing in it yet or is outside: its group is taken too.
+   */
+  get targets(): Target[] {
+    if (!this.cgroup) return [this.target];
+    const leaf = cgroupTarget(this.cgroup.leaf, { parent: this.cgroup.parent });
+    return this.contained ? [leaf] : [leaf, this.target];
   }
 
   /**
@@ -216,11 +238,12 @@ export class WorkerProcess {
     // Swept already (closeAll): nothing left to signal, only the exit to collect. Otherwise,
     // whatever the leader did, escalate on the group until it is empty.
     if (!groupGone) {
-      report = await teardown([this.target], { graceMs: GROUP_GRACE_MS, timeoutMs: GROUP_TIMEOUT_MS });
+      report = await teardown(this.targets, { graceMs: GROUP_GRACE_MS, timeoutMs: GROUP_TIMEOUT_MS });
       const problems = describeProblems(report);
       if (problems) this.log(`worker ${this.pid}: group teardown: ${problems}`);
     }
-    if (!this.exitInfo) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000))]);
+    // (After a cgroup sweep that emptied its cgroup the worker has exited: its exit event is not waited for.)
+    if (!this.exitInfo && !(groupGone && this.sweepProvesExit && this.contained)) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000))]);
     this.rpc.dispose('worker closed');
     for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) s?.destroy();
     this.child.unref();

@@ -1,7 +1,10 @@
 // The managed gateway: start, stop, restart on unexpected exit with backoff, give up on a
 // crash loop, and tear everything down within VS Code's deactivate budget.
+import * as path from 'node:path';
+import { ownCgroupDir } from '../core/cgroup/cgroupMount';
+import { parseTreeName } from '../core/cgroup/cgroupNames';
 import { Fingerprint } from '../core/fingerprint';
-import { describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
+import { cgroupTarget, describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
 import { Emitter } from './emitter';
 import { GatewayEvent, GatewayExit, GatewayLimits, GatewayProcess, limitsOf } from './gatewayProcess';
@@ -250,7 +253,7 @@ export class GatewaySupervisor {
     const timeoutMs = Math.max(200, budgetMs - (Date.now() - t0));
     // Workers first: a hung gateway's SIGKILL wakes every worker at once (stdin EOF), and their
     // teardowns would then slow the signals still to be sent to their groups.
-    await this.sweep('teardown', [...(stop.answered ? [] : workers), ...(gw ? [gw.target(!stop.answered)] : [])], { graceMs, timeoutMs });
+    await this.sweep('teardown', [...(stop.answered ? [] : [...workers, ...gatewayCgroupTargets(gw)]), ...(gw ? [gw.target(!stop.answered)] : [])], { graceMs, timeoutMs });
     if (gw && !gw.hasExited) await Promise.race([gw.whenExited(), delay(200)]);
   }
 
@@ -262,9 +265,9 @@ export class GatewaySupervisor {
     if (problems) this.opts.log.warn(`${what}: ${problems}`);
   }
 
-  /** The gateway's group (POSIX) and, with `workers`, every live worker group the registry knows. */
+  /** The gateway's group (POSIX) and, with `workers`, every live worker group the registry knows, and its cgroup tree. */
   private targets(gw: GatewayProcess | undefined, workers: boolean): Target[] {
-    return [...(gw ? [gw.target()] : []), ...(workers ? this.workerTargets() : [])];
+    return [...(gw ? [gw.target()] : []), ...(workers ? [...this.workerTargets(), ...gatewayCgroupTargets(gw)] : [])];
   }
 
   private workerTargets(): Target[] {
@@ -303,4 +306,17 @@ const STOP_BUDGET_MS = 6500;
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The cgroup tree a gateway said it made (gateway.ready `cgroup`), for the paths where the
+ * gateway cannot take it down itself (it crashed, or does not answer): one cgroup.kill reaches
+ * every worker and everything they started, setsid escapees included, and the engine removes the
+ * tree. Only a tree named for that gateway's pid, in our own cgroup (the engine checks the rest).
+ */
+function gatewayCgroupTargets(gw: GatewayProcess | undefined): Target[] {
+  const tree = gw?.readyEvent?.cgroup;
+  if (!gw || typeof tree !== 'string' || !path.isAbsolute(tree) || parseTreeName(path.basename(tree)) !== gw.pid) return [];
+  const parent = ownCgroupDir();
+  return typeof parent === 'string' ? [cgroupTarget(tree, { parent })] : [];
 }

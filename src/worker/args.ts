@@ -24,6 +24,8 @@ export interface WorkerArgs {
   /** The gateway started us with the kernel's parent-death signal set (`--parent-death-signal KILL`): no guard thread needed. */
   parentDeathSignal: boolean;
   testCommands: boolean;
+  /** The session's cgroup leaf to join before anything else (cgroup containment), if any. */
+  cgroup?: string;
   warnings: string[];
 }
 
@@ -63,6 +65,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     startDelayMs: positiveInt(env[START_DELAY_ENV], 0, START_DELAY_ENV, warnings),
     parentDeathSignal: argValue(argv, '--parent-death-signal') === 'KILL',
     testCommands: env[TEST_COMMANDS_ENV] === '1',
+    cgroup: argValue(argv, '--cgroup') || undefined,
     warnings,
   };
 }

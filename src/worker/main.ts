@@ -8,6 +8,7 @@ import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
 import { parseWorkerArgs } from './args';
 import { reapIfAsked } from './reaper';
+import { joinSessionCgroup } from './cgroupJoin';
 
 // A broken stderr/stdout pipe (the gateway is gone) must not become an uncaught error.
 process.stderr.on('error', () => undefined);
@@ -15,6 +16,12 @@ process.stdout.on('error', () => undefined);
 // Not a worker but a dead worker's group keeper exec'd into its reaper: it reaps and exits here.
 reapIfAsked(process.argv.slice(2));
 const args = parseWorkerArgs(process.argv.slice(2), process.env);
+// Into the session's cgroup before anything can be started: all we ever start is born inside.
+const joined = args.cgroup !== undefined ? joinSessionCgroup(args.cgroup) : undefined;
+if (joined && !joined.ok) {
+  args.warnings.push(`not contained by cgroup ${args.cgroup}: ${joined.why}; my process group is`);
+  args.cgroup = undefined; // not ours: ready says null, and teardown takes our group, not that leaf
+}
 let onLifelineLost: (reason: string) => void = (reason) => {
   // Until the app is loaded there is nothing of ours to take down but ourselves.
   process.stderr.write(`worker: ${reason} during start-up; exiting\n`);
@@ -40,5 +47,5 @@ for (const w of args.warnings) process.stderr.write(`worker: warning: ${w}\n`);
 void (async () => {
   if (args.startDelayMs > 0) await new Promise((r) => setTimeout(r, args.startDelayMs));
   const { startWorker } = await import('./workerApp');
-  onLifelineLost = startWorker(args, connection, lifeline);
+  onLifelineLost = startWorker({ ...args, cgroup: joined?.ok ? joined.leaf : undefined }, connection, lifeline);
 })();

@@ -1,7 +1,7 @@
 // The worker once armed: answers exec/shutdown, tracks idleness, and on every exit path takes
 // its own children down with it (hermes #83322: os._exit left the worker's children running).
 import { fingerprintOf } from '../core/fingerprint';
-import { describeProblems, ownProcesses, teardown, teardownSync } from '../core/kill';
+import { cgroupTarget, describeProblems, ownProcesses, Target, teardown, teardownSync } from '../core/kill';
 import { Lifeline } from '../core/lifeline';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { WorkerArgs } from './args';
@@ -23,6 +23,10 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // Without the guard thread (the kernel kills us with the gateway) nothing of ours would run
   // at that death: the keeper takes the group down then.
   const keeper = args.parentDeathSignal ? new GroupKeeper(log) : undefined;
+  // In our session's cgroup, everything we started is in its cgroup.procs (no /proc scan): the
+  // others are signalled by pid (cgroup.kill would end us too; the gateway writes it after our
+  // exit). Without one: our group, our descendants and our marker.
+  const mine = (): Target => (args.cgroup ? cgroupTarget(args.cgroup, { remove: false }) : ownProcesses(markedSince));
 
   const exit = async (reason: string, code: number) => {
     if (exiting) return;
@@ -30,7 +34,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     log(`exiting: ${reason}`);
     if (idleTimer) clearTimeout(idleTimer);
     // Until its group and everything carrying its marker is empty (or the bound passes).
-    const r = await teardown([ownProcesses(markedSince)], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
+    const r = await teardown([mine()], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
     tornDown = true;
     if (r.processes.length) log(`took down ${r.processes.length} process(es) of mine in ${Math.round(r.elapsedMs)} ms (${r.processes.filter((p) => p.signals.includes('SIGKILL')).length} needed SIGKILL)`);
     const problems = describeProblems(r);
@@ -48,7 +52,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // After exit()'s own teardown it would only scan /proc again for nothing.
   let tornDown = false;
   process.on('exit', () => {
-    if (!tornDown) teardownSync([ownProcesses(markedSince)], { firstSignal: 'SIGKILL', timeoutMs: 500 });
+    if (!tornDown) teardownSync([mine()], { firstSignal: 'SIGKILL', timeoutMs: 500 });
   });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void exit(`received ${sig}`, 0));
   process.on('uncaughtException', (e) => {
@@ -97,7 +101,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     }
   });
   connection.onClose((reason) => void exit(`connection closed (${reason})`, 0));
-  connection.notify('ready', { pid: process.pid, sessionId: args.sessionId });
+  connection.notify('ready', { pid: process.pid, sessionId: args.sessionId, cgroup: args.cgroup ?? null });
   log(`ready (session ${args.sessionId || '-'})`);
   return (reason) => void exit(`lifeline: ${reason}`, 0);
 }

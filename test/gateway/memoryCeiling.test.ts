@@ -14,7 +14,7 @@ const MB = 1024 * 1024;
 const LINUX = process.platform === 'linux';
 
 function mem(sessionId: string, pid: number, memoryBytes: number): SessionMemory {
-  return { sessionId, pid, memoryBytes, members: 2, source: 'rss-sum' };
+  return { sessionId, pid, memoryBytes, members: 2, source: 'rss-sum', membersFrom: 'process-group' };
 }
 
 test('the restart rule: strictly above the ceiling, each worker once, nothing when off', () => {
@@ -68,7 +68,7 @@ test('MemoryCeiling.sample sums the members\' resident memory per session; resta
   try {
     await waitFor(() => (ceiling.sample()[0]?.memoryBytes ?? 0) > 80 * MB, 'the hog measured above 80 MB');
     const [s] = ceiling.sample();
-    assert.deepEqual([s.sessionId, s.pid, s.source], ['s1', hog.pid, 'rss-sum']);
+    assert.deepEqual([s.sessionId, s.pid, s.source, s.membersFrom], ['s1', hog.pid, 'rss-sum', 'process-group']);
     assert.ok(s.members >= 1);
     ceiling.wake();
     await waitFor(() => asked.length >= 1, 'a restart asked for');

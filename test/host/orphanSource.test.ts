@@ -12,7 +12,7 @@ import { fingerprintOf, isSameProcess } from '../../src/core/fingerprint';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { createOrphanSource } from '../../src/host/orphanSource';
 import { killTracked, spawnTracked, waitFor } from '../support/processes';
-import { deadFingerprint } from '../process/orphansScene';
+import { deadFingerprint, reparented } from '../process/orphansScene';
 import { memoryLog } from './fakeGatewaySpec';
 
 const linux = process.platform === 'linux';
@@ -36,8 +36,9 @@ test('scan: a forged checkpoint record is logged as not corroborated and never o
   writeCheckpointSync(path.join(checkpointDir, checkpointFileName(dead)), {
     version: 1, owner: dead, writtenAt: Date.now(), records: [{ role: 'worker', fingerprint: fp, command: 'sleep 600', startedAt: Date.now() }],
   });
-  // A long command line for the runaway pattern to chew on.
-  spawnTracked('bash', ['-c', `exec -a ${'a'.repeat(3000)} sleep 600`], { stdio: 'ignore', env: withoutMarker() });
+  // A long command line for the runaway pattern to chew on: re-parented, so the orphan scan
+  // (which reads command lines only of processes that could be orphans) matches patterns on it.
+  await reparented(`exec -a ${'a'.repeat(3000)} sleep 600`, { env: withoutMarker() });
 
   const log = memoryLog();
   const source = createOrphanSource({ checkpointDir, patterns: () => ['(a|aa)*#$'], graceMs: () => 100, log });

@@ -5,10 +5,12 @@ import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { GatewayEvent } from '../../src/host/gatewayProcess';
 import { GatewayStatus, GatewaySupervisor, SupervisorOptions } from '../../src/host/supervisor';
-import { isAlive, killTracked, pidsWithMarker, track, waitFor } from '../support/processes';
+import { cgroupsUnavailable, trackTree } from '../support/cgroups';
+import { GATEWAY_JS } from '../support/gatewayHost';
+import { isAlive, killTracked, pidsWithMarker, testMarker, track, waitFor } from '../support/processes';
 import { fakeSpec, memoryLog } from './fakeGatewaySpec';
 
-after(killTracked);
+after(killTracked); // (and the cgroup trees tracked: killTracked runs that cleanup too)
 const linux = process.platform === 'linux';
 
 function supervise(name: string, env: Record<string, string> = {}, extra: Partial<SupervisorOptions> = {}) {
@@ -207,4 +209,36 @@ test('deactivate uses at most 1000 ms of a longer grace (the setting says so)', 
   await sup.dispose(2500);
   await waitFor(() => pidsWithMarker(marker).length === 0, 'gateway gone', 5000);
   assert.ok(log.lines.some((l) => l.includes('gateway.shutdown graceMs=2000')), log.lines.join('\n'));
+});
+
+test('after a crash of a gateway with cgroups, the host takes its tree down with cgroup.kill (a stopped worker\'s setsid escapee included) and removes it', { skip: !linux ? 'Linux only' : cgroupsUnavailable() }, async () => {
+  const marker = testMarker('cgroup-crash');
+  const { sup, log } = supervise('cgroup-crash', {}, {
+    launch: () => ({
+      command: process.execPath, args: [GATEWAY_JS], env: { ...process.env, [OWNER_ENV]: marker, GATEWAY_WARDEN_CGROUPS: '' }, display: 'node gateway.js (cgroup-crash)', embedded: true,
+    }),
+  });
+  // Every gateway it starts (the restarted one too) has a tree: removed at the end even on failure.
+  sup.onDidStart((gw) => typeof gw.readyEvent?.cgroup === 'string' && trackTree(gw.readyEvent.cgroup));
+  await sup.start();
+  const tree = sup.gateway?.readyEvent?.cgroup;
+  assert.equal(typeof tree, 'string', `gateway.ready names its tree: ${JSON.stringify(sup.gateway?.readyEvent)}`);
+  trackTree(tree as string);
+  const { sessionId } = await sup.request<{ sessionId: string }>('session.create', {});
+  const { output } = await sup.request<{ output: string }>('slash.exec', { sessionId, command: '/run env -u GATEWAY_WARDEN_PARENT -u GATEWAY_WARDEN_OWNER setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!' });
+  const escapee = Number(/bg=(\d+)/.exec(output)?.[1]);
+  track(escapee);
+  const { sessions } = await sup.request<{ sessions: { worker: { pid: number } }[] }>('session.list', {});
+  const worker = sessions[0].worker.pid;
+  // The worker cannot act (stopped): only the host's sweep of the tree can end it and the escapee.
+  process.kill(worker, 'SIGSTOP');
+  const first = sup.current.pid!;
+  process.kill(first, 'SIGKILL');
+  await waitFor(() => !isAlive(escapee) && !isAlive(worker), 'the stopped worker and its escapee gone', 8000);
+  await waitFor(() => !fs.existsSync(tree as string), 'the crashed gateway\'s tree removed by the host', 5000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${log.lines.join('\n')}`);
+  });
+  await waitFor(() => sup.current.state === 'running' && sup.current.pid !== first, 'restarted');
+  await sup.dispose();
+  assert.equal(pidsWithMarker(marker).length, 0);
 });

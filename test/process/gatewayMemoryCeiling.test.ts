@@ -6,10 +6,14 @@ import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { readProcRss } from '../../src/core/procfs';
+import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { createSession, exec, GatewayEvent, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
 
-after(killTracked);
+after(() => {
+  cleanupCgroupTrees();
+  killTracked();
+});
 const LINUX = process.platform === 'linux';
 const MB = 1024 * 1024;
 
@@ -19,8 +23,16 @@ function hogCommand(mb: number): string {
   return `/run ${JSON.stringify(process.execPath)} -e "${js}" >/dev/null 2>&1 & echo hog=$!`;
 }
 
-test('above --worker-memory-mb the session is restarted: worker and hog gone, worker.restarted with the numbers, session kept, next command in a new worker', { skip: !LINUX }, async () => {
-  const g = await startHostedGateway({ args: ['--worker-memory-mb', '60'] });
+const noCgroups = LINUX ? cgroupsUnavailable() : 'not Linux';
+
+for (const mode of ['cgroup', 'off'] as const) {
+test(`above --worker-memory-mb the session is restarted: worker and hog gone, worker.restarted with the numbers, session kept, next command in a new worker (${mode === 'cgroup' ? 'members from the session\'s cgroup leaf' : 'GATEWAY_WARDEN_CGROUPS=off: the worker\'s group from /proc'})`, { skip: !LINUX || (mode === 'cgroup' && noCgroups) }, async () => {
+  const g = await startHostedGateway({ args: ['--worker-memory-mb', '60'], env: { GATEWAY_WARDEN_CGROUPS: mode === 'off' ? 'off' : '' } });
+  const ready = g.events.find((e) => e.type === 'gateway.ready')!;
+  if (mode === 'cgroup') {
+    assert.equal(ready.containment, 'cgroup');
+    trackTree(ready.cgroup as string);
+  } else assert.equal(ready.containment, 'process-group');
   try {
     const s = await createSession(g);
     assert.equal(await exec(g, s, '/echo first'), 'first');
@@ -45,6 +57,7 @@ test('above --worker-memory-mb the session is restarted: worker and hog gone, wo
     assert.equal(ev.limitBytes, 60 * MB);
     assert.ok(typeof ev.memoryBytes === 'number' && ev.memoryBytes > 60 * MB, `memoryBytes ${String(ev.memoryBytes)} above the limit`);
     assert.equal(ev.startTime !== undefined && typeof ev.members === 'number', true);
+    assert.equal(ev.membersFrom, mode === 'cgroup' ? 'cgroup' : 'process-group', 'members from the leaf with cgroups, else the group');
     await waitFor(() => !isAlive(hog) && !isAlive(worker), 'the worker and the hog gone', 10_000);
     await g.waitEvent((e) => e.type === 'worker.exited' && e.pid === worker, 'worker.exited');
     assert.ok(g.events.findIndex((e) => e.type === 'worker.restarted') < g.events.findIndex((e) => e.type === 'worker.exited' && e.pid === worker), 'worker.restarted comes before its worker.exited');
@@ -57,10 +70,14 @@ test('above --worker-memory-mb the session is restarted: worker and hog gone, wo
     const next = g.workerPids().at(-1)!;
     assert.notEqual(next, worker, 'a new worker');
     assert.equal(g.events.filter((e: GatewayEvent) => e.type === 'worker.restarted').length, 1, 'restarted once');
+    // Which mechanism: memory.max where the leaf has a memory controller, else the gateway's sampling.
+    console.log(`# ${/memory ceiling: (sampled by|memory\.max set)[^\n]*/.exec(g.stderr())?.[0] ?? '(no mechanism line)'}`);
+    if (mode === 'cgroup') assert.match(g.stderr(), /memory ceiling: (sampled by the gateway \(no memory\.max: no memory controller|memory\.max set)/);
   } finally {
     await stopHostedGateway(g);
   }
 });
+}
 
 test('with the ceiling off (the default) a session above 60 MB is not restarted', { skip: !LINUX }, async () => {
   const g = await startHostedGateway();

@@ -8,7 +8,7 @@ import { childCgroups } from '../../src/core/cgroup/cgroupMembers';
 import { probeCgroups } from '../../src/core/cgroup/cgroupProbe';
 import type { CgroupTree } from '../../src/core/cgroup/cgroupTree';
 import { removeCgroups } from '../../src/core/cgroup/cgroupTree';
-import { readLineMatching, spawnTracked, track } from './processes';
+import { atCleanup, readLineMatching, spawnTracked, track } from './processes';
 
 const GATEWAY_SCRIPT = path.join(__dirname, 'cgroupGateway.js');
 const madeTrees = new Set<string>();
@@ -60,9 +60,10 @@ export async function startCgroupGateway(env: NodeJS.ProcessEnv = { GATEWAY_WARD
   };
 }
 
-/** Remembers a tree made some other way, for the after-hook. */
+/** Remembers a tree made some other way, for the after-hook (and killTracked, which runs it too). */
 export function trackTree(treePath: string): void {
   madeTrees.add(treePath);
+  atCleanup(cleanupCgroupTrees);
 }
 
 /**

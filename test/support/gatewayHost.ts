@@ -8,6 +8,7 @@ import { JsonRpcConnection } from '../../src/core/rpc';
 import { pidsWithMarker } from './marker';
 import { isAlive, readLineMatching, spawnNode, track, waitFor } from './processes';
 import { SMALL_HEAP_FLAGS } from '../../src/core/heapFlags';
+import { trackTree } from './cgroups';
 
 export const DIST = path.resolve(__dirname, '../../../dist');
 export const GATEWAY_JS = path.join(DIST, 'gateway.js');
@@ -96,6 +97,8 @@ export async function startHostedGateway(opts: HostOptions = {}): Promise<Hosted
     events.push(e);
     // A worker that leads its own group (embedded, current hermes) is tracked with its group.
     if (e.type === 'worker.started' && typeof e.pid === 'number') track(e.pid, e.pgid === undefined || e.pgid === e.pid);
+    // A gateway SIGKILLed by a test leaves its cgroup tree: killTracked removes it.
+    if (e.type === 'gateway.ready' && typeof e.cgroup === 'string' && path.basename(e.cgroup) === `gateway-warden-${e.pid}`) trackTree(e.cgroup);
   });
   const waitEvent = (match: (e: GatewayEvent) => boolean, what: string, timeoutMs = 15_000) =>
     waitFor(() => events.find(match), what, timeoutMs);

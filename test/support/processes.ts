@@ -7,6 +7,12 @@ import { readProcStat } from '../../src/core/procfs';
 // process (pids are reused within minutes on a machine that starts thousands of processes).
 const tracked = new Map<number, number | undefined>();
 const trackedGroups = new Map<number, number | undefined>();
+/** Run by killTracked after the processes are gone (e.g. removing the cgroup trees a test's gateways left). */
+const cleanupHooks: (() => void)[] = [];
+
+export function atCleanup(hook: () => void): void {
+  if (!cleanupHooks.includes(hook)) cleanupHooks.push(hook);
+}
 const LINUX = process.platform === 'linux';
 
 function startTimeOf(pid: number): number | undefined {
@@ -124,6 +130,13 @@ export function killTracked(): void {
   }
   tracked.clear();
   trackedGroups.clear();
+  for (const hook of cleanupHooks) {
+    try {
+      hook();
+    } catch (e) {
+      console.log(`# cleanup hook failed: ${(e as Error).message}`);
+    }
+  }
 }
 
 /** Pids of live processes whose environment carries `GATEWAY_WARDEN_OWNER=marker`. */

@@ -1,14 +1,22 @@
 // Our trees under a parent cgroup, with their owner's state and their members from the kernel's
 // own lists: what lets the orphan scan find a `setsid` escapee that dropped every marker. The
-// owner (the gateway whose pid the name carries) is alive only while that pid exists, is not a
-// zombie, and is inside the tree — a reused pid elsewhere is another process.
+// owner (the gateway whose pid the name carries) is alive while that pid exists, is not a
+// zombie, and is inside the tree. Dead needs proof: the pid does not exist, is a zombie, or is a
+// process outside the tree that started after the tree was made (so it cannot be the gateway
+// that made it: the pid was reused). A process outside the tree that is older than the tree may
+// be its gateway between mkdir and moving itself in: unknown, never dead.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ageFromStartTicks } from '../orphansAge';
 import { readProcStatChecked } from '../procfs';
 import { CgroupRead, classifyCgroupError } from './cgroupFiles';
 import { listMembers } from './cgroupMembers';
-import { cgroupDir, Cgroup2Mount, readProcCgroupPath } from './cgroupMount';
+import { cgroupDir, Cgroup2Mount, locateCgroup, readMountTable, readProcCgroupPath } from './cgroupMount';
 import { parseTreeName } from './cgroupNames';
+import { cgroupsForcedOff } from './cgroupProbe';
+
+/** Start-time slack for "started after the tree was made": clock ticks, uptime vs wall clock. */
+const REUSE_SLACK_MS = 2000;
 
 export const MAX_TREES = 1024;
 
@@ -21,6 +29,8 @@ export interface CgroupTreeInfo {
   ownerWhy?: string;
   /** Owner uid of the tree's directory (who created it). */
   uid?: number;
+  /** When the tree's directory was made (its ctime: cgroupfs sets it at mkdir). */
+  createdMs?: number;
   /** Live members of the tree and every cgroup in it; undefined when they could not be listed. */
   members?: number[];
   membersWhy?: string;
@@ -28,8 +38,8 @@ export interface CgroupTreeInfo {
   leaves: string[];
 }
 
-/** Whether the gateway `pid` is alive inside `treeDir`. */
-export function treeOwnerState(mount: Cgroup2Mount, treeDir: string, pid: number): { owner: CgroupTreeInfo['owner']; why?: string } {
+/** Whether the gateway `pid` is alive inside `treeDir` (made at `createdMs`, when known). */
+export function treeOwnerState(mount: Cgroup2Mount, treeDir: string, pid: number, createdMs?: number): { owner: CgroupTreeInfo['owner']; why?: string } {
   const st = readProcStatChecked(pid);
   if (st.state === 'gone') return { owner: 'dead', why: `pid ${pid} does not exist` };
   if (st.state === 'unknown') return { owner: 'unknown', why: st.why };
@@ -39,7 +49,12 @@ export function treeOwnerState(mount: Cgroup2Mount, treeDir: string, pid: number
   if (cg.state === 'unknown') return { owner: 'unknown', why: cg.why };
   const dir = cgroupDir(mount, cg.value);
   if (dir === treeDir || dir?.startsWith(`${treeDir}/`)) return { owner: 'alive' };
-  return { owner: 'dead', why: `pid ${pid} is another process now (its cgroup is ${cg.value})` };
+  const ageMs = ageFromStartTicks()(st.value.startTime);
+  const treeAgeMs = createdMs === undefined ? undefined : Date.now() - createdMs;
+  if (ageMs !== undefined && treeAgeMs !== undefined && ageMs + REUSE_SLACK_MS < treeAgeMs) {
+    return { owner: 'dead', why: `pid ${pid} is another process now (started after the tree was made; its cgroup is ${cg.value})` };
+  }
+  return { owner: 'unknown', why: `pid ${pid} is alive outside the tree (in ${cg.value}) and not provably younger than it` };
 }
 
 /** Every gateway-warden-* cgroup directly under `parentDir` (at most MAX_TREES). */
@@ -60,11 +75,14 @@ export function listCgroupTrees(mount: Cgroup2Mount, parentDir: string): CgroupR
     try {
       const st = fs.lstatSync(dir);
       info.uid = st.uid;
+      info.createdMs = st.ctimeMs;
       info.leaves = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
     } catch (e) {
       if (classifyCgroupError(e).state === 'gone') continue; // removed while we looked
     }
-    Object.assign(info, treeOwnerState(mount, dir, gatewayPid));
+    const owner = treeOwnerState(mount, dir, gatewayPid, info.createdMs);
+    info.owner = owner.owner;
+    if (owner.why !== undefined) info.ownerWhy = owner.why;
     const m = listMembers(dir);
     if (m.state === 'found') info.members = m.value.pids;
     else if (m.state === 'gone') continue;
@@ -72,4 +90,56 @@ export function listCgroupTrees(mount: Cgroup2Mount, parentDir: string): CgroupR
     trees.push(info);
   }
   return { state: 'found', value: trees };
+}
+
+/**
+ * Where our leftover trees are looked for: the directory of our own v2 cgroup — or, when we run
+ * inside one of our trees (a CLI started from a worker), that tree's parent. Reading needs no
+ * write access; GATEWAY_WARDEN_CGROUPS=off turns it off as it turns creation off.
+ */
+export function leftoverParent(env: NodeJS.ProcessEnv = process.env): { mount: Cgroup2Mount; parentDir: string } | { why: string } {
+  if (cgroupsForcedOff(env)) return { why: 'cgroups are turned off (GATEWAY_WARDEN_CGROUPS)' };
+  if (process.platform !== 'linux') return { why: `cgroups are Linux only (this is ${process.platform})` };
+  const mounts = readMountTable();
+  if (mounts.state !== 'found') return { why: `cannot read /proc/self/mountinfo: ${mounts.state === 'unknown' ? mounts.why : 'gone'}` };
+  if (mounts.value.cgroup2.length === 0) return { why: 'no cgroup2 filesystem is mounted' };
+  const own = readProcCgroupPath('self');
+  if (own.state !== 'found') return { why: `cannot read our own cgroup: ${own.state === 'unknown' ? own.why : 'gone'}` };
+  const parts = own.value.split('/');
+  const inTree = parts.findIndex((p) => parseTreeName(p) !== undefined);
+  const cgroupPath = inTree < 0 ? own.value : parts.slice(0, inTree).join('/') || '/';
+  const located = locateCgroup(mounts.value, cgroupPath);
+  if (!located) return { why: `our cgroup ${cgroupPath} is not visible under any cgroup2 mount` };
+  return { mount: located.mount, parentDir: located.dir };
+}
+
+export interface LeftoverScan {
+  /** Every tree found (alive, dead and unknown owners alike). */
+  trees: CgroupTreeInfo[];
+  /** Why the trees could not be listed, or why some members are unknown: one sentence each. */
+  problems: string[];
+}
+
+/** Our trees under leftoverParent(); `only` restricts them to these tree paths (scoping, e.g. tests). */
+export function findLeftoverTrees(opts: { only?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): LeftoverScan {
+  const where = leftoverParent(opts.env);
+  if ('why' in where) return { trees: [], problems: [] }; // no cgroups: the marker scan is all there is
+  const listed = listCgroupTrees(where.mount, where.parentDir);
+  if (listed.state === 'gone') return { trees: [], problems: [] };
+  if (listed.state === 'unknown') return { trees: [], problems: [`cannot list our cgroups under ${where.parentDir}: ${listed.why}`] };
+  const trees = opts.only ? listed.value.filter((t) => opts.only!.includes(t.path)) : listed.value;
+  const problems = trees
+    .filter((t) => t.owner === 'dead' && t.members === undefined)
+    .map((t) => `cannot list the members of the leftover cgroup ${t.path}: ${t.membersWhy}`);
+  return { trees, problems };
+}
+
+/** The tree (path) a pid is in now, if it is in one of ours under `parentDir`; 'gone' when the pid is. */
+export function treeOfPid(mount: Cgroup2Mount, parentDir: string, pid: number): CgroupRead<string | undefined> {
+  const cg = readProcCgroupPath(pid);
+  if (cg.state !== 'found') return cg;
+  const dir = cgroupDir(mount, cg.value);
+  if (dir === undefined || !dir.startsWith(`${parentDir === '/' ? '' : parentDir}/`)) return { state: 'found', value: undefined };
+  const top = dir.slice(parentDir.length + 1).split('/')[0];
+  return { state: 'found', value: parseTreeName(top) === undefined ? undefined : path.join(parentDir, top) };
 }

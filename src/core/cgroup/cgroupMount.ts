@@ -89,6 +89,16 @@ export function cgroupDir(mount: Cgroup2Mount, cgroupPath: string): string | und
   return rel === '' || rel === '/' ? mount.mountPoint : path.join(mount.mountPoint, rel);
 }
 
+/** This process's own v2 cgroup directory now (its 0:: line under the mount that shows it), or why not. */
+export function ownCgroupDir(): string | { why: string } {
+  const mounts = readMountTable();
+  if (mounts.state !== 'found') return { why: `cannot read the mount table${mounts.state === 'unknown' ? `: ${mounts.why}` : ''}` };
+  const own = readProcCgroupPath('self');
+  if (own.state !== 'found') return { why: `cannot read our cgroup${own.state === 'unknown' ? `: ${own.why}` : ''}` };
+  const located = locateCgroup(mounts.value, own.value);
+  return located ? located.dir : { why: `our cgroup ${own.value} is not under a cgroup2 mount` };
+}
+
 /** The first cgroup2 mount that shows `cgroupPath`, with that cgroup's directory. */
 export function locateCgroup(table: MountTable, cgroupPath: string): { mount: Cgroup2Mount; dir: string } | undefined {
   for (const mount of table.cgroup2) {

@@ -128,6 +128,19 @@ export function moveSelfInto(leaf: string): MoveResult {
   return moveInto(leaf, process.pid);
 }
 
+/**
+ * Moves `pid` (the gateway, at its exit) out of the tree, back into the cgroup the tree was made
+ * in, so that its own leaf can be removed: a cgroup with a live member cannot be.
+ */
+export function moveBackToParent(tree: Pick<CgroupTree, 'path' | 'parentDir'>, pid = process.pid): MoveResult {
+  const ours = ourCgroupPath(tree.path, tree.parentDir);
+  if ('problem' in ours) return { ok: false, gone: false, why: ours.problem };
+  const problem = cgroupDirProblem(tree.parentDir);
+  if (problem !== undefined) return { ok: false, gone: problem === 'gone', why: problem === 'gone' ? `${tree.parentDir} does not exist` : problem };
+  const w = writeCgroupFile(`${tree.parentDir}/cgroup.procs`, String(pid));
+  return w.ok ? w : { ok: false, gone: w.gone, why: `cannot move pid ${pid} back into ${tree.parentDir}: ${w.why}` };
+}
+
 export interface RemoveResult {
   /** `dir` no longer exists. */
   removed: boolean;

@@ -8,22 +8,32 @@
 // can read one process); the whole table is scanned before each signal phase and whenever every
 // known member of a target is gone, to find newcomers (a fork since the last scan) or prove the
 // target empty. A group that answers kill(-pgid, 0) with ESRCH is empty without any scan.
+// A cgroup target needs no table at all: its members are the kernel's own list (cgroup.procs),
+// and its SIGKILL is one write to cgroup.kill; with only cgroup targets, /proc is never scanned.
 import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { Fingerprint, formatFingerprint, isFingerprint, selfFingerprint } from '../fingerprint';
 import { OWNER_ENV, PARENT_ENV } from '../ownerMarker';
+import { readPopulated, writeCgroupFile } from '../cgroup/cgroupFiles';
+import { listMembers } from '../cgroup/cgroupMembers';
+import { CgroupRefusal, checkMembers, protectedPids, targetProblem } from '../cgroup/cgroupSafety';
+import { removeCgroups } from '../cgroup/cgroupTree';
 import { Guard, Refusal, refusal } from './safety';
 import {
   canReadMarkers, canReadOne, fingerprintOfRow, groupIsEmpty, markerOf, ownProcessGroup, readFingerprint, readOne, Row, scanTable,
 } from './source';
 import type { Steps } from './steps';
-import { DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
+import { CgroupOutcome, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
 
 /** This process's parent when the engine was loaded (early: before anything could re-parent us). */
 const PARENT_AT_LOAD = process.ppid;
 /** SIGKILL is always sent, and given this long, before survivors are reported. */
 const KILL_SETTLE_MS = 100;
 const MAX_POLL_MS = 10;
+/** Polling a killed cgroup reads one small file: kept this fine. */
+const CGROUP_POLL_MS = 2;
+/** A killed cgroup still populated is re-listed this often, for a member that joined after the write. */
+const CGROUP_RELIST_MS = 100;
 
 interface Member {
   pid: number;
@@ -49,6 +59,27 @@ interface TargetState {
   rooted: boolean;
   /** Tree: pids vetoed by `spare` (with their subtrees). */
   spared: Set<number>;
+  /** Cgroup: what is known about it so far. */
+  cg?: CgroupState;
+}
+
+interface CgroupState {
+  /** This process is a member: SIGKILL by pid (cgroup.kill would kill us too), never removed. */
+  self: boolean;
+  /** cgroup.kill may be written (false after a failed write: Linux < 5.14). */
+  killFile: boolean;
+  method: CgroupOutcome['method'];
+  /** When its members were last listed (performance.now()). */
+  listedAt: number;
+  /** It did not exist at the first look. */
+  gone: boolean;
+  refused: boolean;
+}
+
+/** A cgroup refusal in the engine's terms ('not-ours': never written to, like a protected pid). */
+function cgroupRefusal(r: CgroupRefusal, dir: string): Refusal {
+  const reason = r.reason === 'not-ours' ? 'protected' : r.reason;
+  return { reason, message: `cgroup ${dir}: ${r.why}` };
 }
 
 export function* escalate(targets: readonly Target[], opts: TeardownOptions = {}): Steps<TeardownReport> {
@@ -67,10 +98,14 @@ class Teardown {
 
   constructor(targets: readonly Target[], private readonly opts: TeardownOptions) {
     // Groups first: a process a group takes in is signalled through its group, not one by one.
-    const order = { group: 0, tree: 1, own: 2 } as const;
+    // Cgroups before all: the kernel's list names every member, whatever group it is in.
+    const order = { cgroup: 0, group: 1, tree: 2, own: 3 } as const;
     this.sets = [...targets]
       .sort((a, b) => order[a.kind] - order[b.kind])
-      .map((target) => ({ target, live: new Set(), done: false, listed: false, rooted: false, spared: new Set() }));
+      .map((target) => ({
+        target, live: new Set(), done: false, listed: false, rooted: false, spared: new Set(),
+        ...(target.kind === 'cgroup' ? { cg: { self: false, killFile: true, method: 'none', listedAt: 0, gone: false, refused: false } as CgroupState } : {}),
+      }));
   }
 
   *run(): Steps<TeardownReport> {
@@ -80,6 +115,15 @@ class Teardown {
       return this.finish();
     }
     for (const s of this.sets) this.precheck(s);
+    // SIGKILL first: a cgroup we are not in is killed before anything else is read (its members
+    // are taken in after the write), so the kernel starts on it at once.
+    if (this.opts.firstSignal === 'SIGKILL') {
+      for (const s of this.sets) {
+        if (s.done || s.target.kind !== 'cgroup') continue;
+        this.guard ??= guardWithoutTable();
+        this.killCgroup(s, s.target.path, true);
+      }
+    }
     const graceMs = this.opts.graceMs ?? DEFAULT_GRACE_MS;
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = this.t0 + timeoutMs;
@@ -107,7 +151,7 @@ class Teardown {
       }
       const wakeAt = signal === 'SIGKILL' ? Math.max(deadline, phaseStart + KILL_SETTLE_MS) : graceEnd;
       yield Math.max(0, Math.min(pollMs, wakeAt - now));
-      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      pollMs = Math.min(pollMs * 2, this.onlyKilledCgroups() ? CGROUP_POLL_MS : MAX_POLL_MS);
       full = !canReadOne;
     }
   }
@@ -130,7 +174,19 @@ class Teardown {
       else if (groupIsEmpty(t.pgid)) s.done = true;
     } else if (t.kind === 'tree' && !isFingerprint(t.root)) {
       this.refuseTarget(s, { reason: 'error', message: `not a process fingerprint: ${JSON.stringify(t.root)}` });
+    } else if (t.kind === 'cgroup') {
+      // Ours, and a real cgroup2 directory all the way up to the tree's parent (no symlink).
+      const bad = targetProblem(t.path, t.parent);
+      if (bad === 'gone') {
+        s.cg!.gone = true;
+        s.done = true;
+      } else if (bad !== undefined) this.refuseTarget(s, cgroupRefusal(bad, t.path));
     }
+  }
+
+  /** Every target left is a cgroup its cgroup.kill reached (polled by `populated`). */
+  private onlyKilledCgroups(): boolean {
+    return this.sets.every((s) => s.done || (s.cg !== undefined && !s.cg.self && s.cg.method === 'cgroup.kill'));
   }
 
   private allDone(): boolean {
@@ -139,25 +195,31 @@ class Teardown {
 
   // ---- membership ------------------------------------------------------------------------
 
-  /** One pass over the table for every target: who is gone, who is new. */
+  /** One pass over the table for every target: who is gone, who is new. Cgroup targets alone need no table. */
   private scan(): void {
-    const table = scanTable();
+    const needTable = this.sets.some((s) => !s.done && s.target.kind !== 'cgroup');
+    const table = needTable ? scanTable() : undefined;
     const byPid = new Map<number, Row>();
     const children = new Map<number, Row[]>();
-    for (const r of table.rows) {
+    for (const r of table?.rows ?? []) {
       byPid.set(r.pid, r);
       const list = children.get(r.ppid);
       if (list) list.push(r);
       else children.set(r.ppid, [r]);
     }
-    this.guard ??= guardFrom(byPid);
+    this.guard ??= table ? guardFrom(byPid) : guardWithoutTable();
     for (const m of [...this.members.values()]) {
-      const row = byPid.get(m.pid) ?? (table.complete ? 'gone' : readOne(m.pid));
+      const row = table ? (byPid.get(m.pid) ?? (table.complete ? 'gone' : readOne(m.pid))) : readOne(m.pid);
       this.recheck(m, row);
     }
     for (const s of this.sets) {
       if (s.done) continue;
       const t = s.target;
+      if (t.kind === 'cgroup') {
+        this.adoptCgroup(s, t.path);
+        continue;
+      }
+      if (!table) continue;
       if (t.kind === 'group') {
         for (const r of table.rows) if (r.pgid === t.pgid) this.adopt(s, r);
         s.listed = table.complete;
@@ -172,8 +234,20 @@ class Teardown {
 
   /** Re-reads the known members only. Returns whether a full scan is needed now. */
   private poll(): boolean {
-    for (const m of [...this.members.values()]) this.recheck(m, readOne(m.pid));
     let full = false;
+    // A cgroup cgroup.kill reached: one read of `populated` says whether all of it is gone (the
+    // kernel's proof), instead of one read per member; a newcomer is looked for now and then.
+    const killed = new Set<TargetState>();
+    for (const s of this.sets) {
+      if (s.done || !s.cg || s.cg.self || s.cg.method !== 'cgroup.kill' || s.target.kind !== 'cgroup') continue;
+      const p = readPopulated(s.target.path);
+      if (p.state === 'gone' || (p.state === 'found' && !p.value)) {
+        for (const m of [...s.live]) this.settle(m, 'gone');
+        s.done = true;
+      } else if (performance.now() - s.cg.listedAt >= CGROUP_RELIST_MS) full = true;
+      else killed.add(s);
+    }
+    for (const m of [...this.members.values()]) if (!killed.has(m.set)) this.recheck(m, readOne(m.pid));
     for (const s of this.sets) {
       if (s.done || s.live.size > 0) continue;
       // Every known member is gone: empty, or someone joined since the last scan.
@@ -231,6 +305,50 @@ class Teardown {
       this.report.processes.push({ pid: r.pid, outcome: 'refused', reason: 'protected', message: `pid ${r.pid} spared: ${why}`, signals: [] });
       return false;
     });
+  }
+
+  /**
+   * The cgroup's members from the kernel's list (itself and every cgroup below it), this process
+   * excepted. Empty (or gone) is proof: a member leaves cgroup.procs when it exits.
+   */
+  private adoptCgroup(s: TargetState, dir: string): void {
+    const listed = listMembers(dir);
+    if (listed.state === 'gone') {
+      for (const m of [...s.live]) this.recheck(m, readOne(m.pid));
+      if (s.live.size === 0) s.done = true;
+      return;
+    }
+    if (listed.state === 'unknown') {
+      s.unknown = `cgroup ${dir}: its members cannot be listed now (${listed.why})`;
+      return;
+    }
+    s.unknown = undefined;
+    s.cg!.listedAt = performance.now();
+    const pids = listed.value.pids;
+    if (pids.includes(process.pid)) s.cg!.self = true;
+    const others = pids.filter((p) => p !== process.pid);
+    // PID 1, an ancestor, a member outside our pid namespace (0): the whole cgroup is refused.
+    const protect = new Set(this.guard!.protectedPids);
+    protect.delete(process.pid);
+    protect.add(1);
+    const bad = checkMembers(others, { protect, allowOtherUsers: true });
+    if (bad) return this.refuseTarget(s, cgroupRefusal(bad, dir));
+    for (const pid of others) {
+      if (this.members.has(pid)) continue;
+      const row = readOne(pid);
+      if (row === 'gone') continue;
+      this.adopt(s, row === 'unknown' ? { pid, ppid: 0, pgid: 0 } : row);
+    }
+    if (others.length > 0) return;
+    if (s.cg!.self) {
+      s.done = true;
+      return;
+    }
+    // A dying member leaves cgroup.procs before it has finished exiting; the cgroup is empty (and
+    // removable) only once the kernel says `populated 0`.
+    const populated = readPopulated(dir);
+    if (populated.state === 'gone' || (populated.state === 'found' && !populated.value)) s.done = true;
+    else if (populated.state === 'unknown') s.unknown = `cgroup ${dir}: cannot tell whether it is empty (${populated.why})`;
   }
 
   /** Our group (when we lead one), processes carrying our marker, and every descendant of these and of us. */
@@ -294,6 +412,7 @@ class Teardown {
     for (const s of this.sets) {
       if (s.done) continue;
       if (s.target.kind === 'group') sent = this.signalGroup(s, s.target.pgid, s.target.leader, s.target.hung ? 'SIGKILL' : signal) || sent;
+      else if (s.target.kind === 'cgroup' && signal === 'SIGKILL' && !s.cg!.self && s.cg!.killFile && this.killCgroup(s, s.target.path)) sent = true;
       else for (const m of [...s.live]) if (m.sent !== signal) sent = this.signalProcess(m, signal) || sent;
     }
     return sent;
@@ -337,6 +456,52 @@ class Teardown {
     return true;
   }
 
+  /**
+   * SIGKILL for a whole cgroup we are not in: one cgroup.kill write, after a fresh list and the
+   * member check (PID 1, an ancestor, another uid's member, one outside our pid namespace refuse
+   * it). Sent again only when a newcomer turns up. False when nothing was sent by it: already
+   * sent to all, refused, or no cgroup.kill here (then by pid, as for any member).
+   */
+  private killCgroup(s: TargetState, dir: string, checked = false): boolean {
+    const live = [...s.live];
+    if (live.length > 0 && live.every((m) => m.sent === 'SIGKILL')) return false;
+    const bad = checked ? undefined : targetProblem(dir, (s.target as { parent?: string }).parent);
+    if (bad === 'gone') {
+      for (const m of live) this.recheck(m, readOne(m.pid));
+      if (s.live.size === 0) s.done = true;
+      return false;
+    }
+    if (bad !== undefined) return this.refuseTarget(s, cgroupRefusal(bad, dir)), false;
+    const listed = listMembers(dir);
+    if (listed.state !== 'found') {
+      if (listed.state === 'unknown') s.unknown = `cgroup ${dir}: its members cannot be listed now (${listed.why}); not killed`;
+      return false;
+    }
+    const pids = listed.value.pids;
+    if (pids.length === 0) return false; // the last members are still exiting: wait for populated 0
+    if (pids.includes(process.pid)) {
+      s.cg!.self = true;
+      return false;
+    }
+    const refused = checkMembers(pids, { protect: new Set([...this.guard!.protectedPids, 1]) });
+    if (refused) return this.refuseTarget(s, cgroupRefusal(refused, dir)), false;
+    const w = writeCgroupFile(`${dir}/cgroup.kill`, '1');
+    if (!w.ok) {
+      if (!w.gone) s.cg!.killFile = false; // no cgroup.kill (Linux < 5.14): by pid from now on
+      return false;
+    }
+    s.cg!.method = 'cgroup.kill';
+    s.cg!.listedAt = performance.now();
+    // Taken in for the report only (the kernel signalled them): no read each.
+    for (const pid of pids) if (!this.members.has(pid)) this.adopt(s, { pid, ppid: 0, pgid: 0 });
+    for (const m of s.live) {
+      m.sent = 'SIGKILL';
+      m.entry.signals.push('SIGKILL');
+    }
+    this.report.signals.push({ signal: 'cgroup.kill', atMs: this.since(), cgroup: dir, members: pids });
+    return true;
+  }
+
   private signalProcess(m: Member, signal: NodeJS.Signals): boolean {
     if (!m.fp) {
       const now = readFingerprint(m.pid);
@@ -362,6 +527,7 @@ class Teardown {
     m.sent = signal;
     m.entry.signals.push(signal);
     this.report.signals.push({ signal, atMs: this.since(), pid: m.pid, members: [m.pid] });
+    if (signal === 'SIGKILL' && m.set.cg && m.set.cg.method === 'none') m.set.cg.method = 'by-pid';
     return true;
   }
 
@@ -383,6 +549,7 @@ class Teardown {
   private refuseTarget(s: TargetState, r: Refusal): void {
     for (const m of [...s.live]) this.drop(m, 'refused', r.message, r.reason);
     s.done = true;
+    if (s.cg) s.cg.refused = true;
     const t = s.target;
     this.report.refusals.push({ ...r, ...(t.kind === 'group' ? { pgid: t.pgid } : t.kind === 'tree' && isFingerprint(t.root) ? { pid: t.root.pid } : {}) });
   }
@@ -406,18 +573,51 @@ class Teardown {
     }
     for (const s of this.sets) {
       const t = s.target;
+      if (!s.done && t.kind === 'cgroup' && s.live.size === 0) {
+        this.report.refusals.push({ reason: 'unknown', message: s.unknown ?? `cgroup ${t.path}: not proven empty` });
+        continue;
+      }
       if (s.done || t.kind !== 'group' || s.live.size > 0) continue;
       // Nothing listed, yet the group still answers kill(-pgid, 0).
       this.report.refusals.push({ reason: 'unknown', pgid: t.pgid, message: s.unknown ?? `group ${t.pgid}: its members could not be listed and it still answers signal 0` });
     }
     this.report.survivors.push(...this.left);
+    this.finishCgroups();
     this.report.elapsedMs = this.since();
     return this.report;
+  }
+
+  /** Each cgroup target's outcome; an emptied one we are not in is removed (deepest first). */
+  private finishCgroups(): void {
+    for (const s of this.sets) {
+      const t = s.target;
+      if (t.kind !== 'cgroup' || !s.cg) continue;
+      const cg = s.cg;
+      if (cg.gone) {
+        (this.report.cgroups ??= []).push({ path: t.path, outcome: 'gone', method: 'none', removed: true });
+        continue;
+      }
+      const outcome: CgroupOutcome['outcome'] = cg.refused ? 'refused' : s.done && s.live.size === 0 ? 'empty' : 'timeout';
+      const out: CgroupOutcome = { path: t.path, outcome, method: cg.method, removed: false };
+      if (outcome === 'empty' && !cg.self && (t.remove ?? true)) {
+        const r = removeCgroups(t.path);
+        out.removed = r.removed;
+        if (r.left.length) out.removeProblem = r.left.map((l) => `${l.dir}: ${l.why}`).join('; ');
+      }
+      (this.report.cgroups ??= []).push(out);
+    }
   }
 
   private since(): number {
     return Math.round((performance.now() - this.t0) * 10) / 10;
   }
+}
+
+/** The same guard without a table (cgroup targets only): ancestors walked through /proc/PID/stat. */
+function guardWithoutTable(): Guard {
+  const protect = protectedPids();
+  protect.add(process.ppid);
+  return { protectedPids: protect, ownGroup: ownProcessGroup(), uid: process.getuid?.() };
 }
 
 /** PID 1, this process, its ancestors and its own group are never signalled; nor is another uid's process. */

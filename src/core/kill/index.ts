@@ -11,8 +11,8 @@ import { DEFAULT_TIMEOUT_MS, Target, TeardownOptions, TeardownReport } from './t
 
 export { ownProcessGroup, groupMembers } from './source';
 export type { Refusal, RefusalReason } from './safety';
-export { OWN_PROCESSES, ownProcesses, processGroup, processTree, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './targets';
-export type { Outcome, ProcessOutcome, SignalStep, Spare, Target, TeardownOptions, TeardownReport } from './targets';
+export { cgroupTarget, OWN_PROCESSES, ownProcesses, processGroup, processTree, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './targets';
+export type { CgroupOutcome, Outcome, ProcessOutcome, SignalStep, Spare, Target, TeardownOptions, TeardownReport } from './targets';
 
 /** Asynchronous: the event loop stays free during the grace. Never rejects. */
 export async function teardown(targets: readonly Target[], opts: TeardownOptions = {}): Promise<TeardownReport> {
@@ -40,6 +40,7 @@ export function teardownSync(targets: readonly Target[], opts: TeardownOptions =
 export function describeProblems(r: TeardownReport): string {
   const lines = r.refusals.map((x) => x.message);
   if (r.survivors.length) lines.push(`still alive after ${Math.round(r.elapsedMs)} ms: ${r.survivors.join(', ')}`);
+  for (const c of r.cgroups ?? []) if (c.removeProblem) lines.push(`cgroup ${c.path} emptied but not removed: ${c.removeProblem}`);
   return lines.join('; ');
 }
 
@@ -81,7 +82,8 @@ async function windowsTeardown(targets: readonly Target[], t0: number, opts: Tea
 function unsupported(targets: readonly Target[], t0: number): TeardownReport {
   const r = empty(t0);
   for (const t of targets) {
-    const what = t.kind === 'group' ? `group ${t.pgid}: process groups do not exist on Windows` : t.kind === 'own'
+    const what = t.kind === 'group' ? `group ${t.pgid}: process groups do not exist on Windows` : t.kind === 'cgroup'
+      ? `cgroup ${t.path}: cgroups are Linux only` : t.kind === 'own'
       ? 'this process\'s own processes cannot be listed on Windows (libuv\'s kill-on-close job ends its children with it)'
       : `the tree of pid ${t.root.pid} can be ended only asynchronously on Windows (taskkill)`;
     r.refusals.push({ reason: 'error', message: what });

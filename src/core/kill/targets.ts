@@ -20,7 +20,16 @@ export type Target =
    * `markedSince`: the start time (Fingerprint units) of the first process it gave its marker
    * to — no older process can carry it, so none is read; Infinity: it gave it to none.
    */
-  | { kind: 'own'; markedSince?: number };
+  | { kind: 'own'; markedSince?: number }
+  /**
+   * One of our cgroups (a gateway-warden-* tree or a leaf of one) and everything in it, whatever
+   * group or parent its members have: members come from the kernel's own list (cgroup.procs), no
+   * table scan. SIGTERM goes to each member by pid (fingerprint-checked); SIGKILL is one write to
+   * cgroup.kill, which reaches forks racing it too. When this process is itself a member (a worker
+   * in its session's leaf) the others are SIGKILLed by pid instead and the cgroup is kept.
+   * `parent`: the tree must be a child of that directory. `remove` (default true): rmdir it once empty.
+   */
+  | { kind: 'cgroup'; path: string; parent?: string; remove?: boolean };
 
 export function processGroup(pgid: number, leader?: Fingerprint, hung = false): Target {
   return { kind: 'group', pgid, ...(leader ? { leader } : {}), ...(hung ? { hung } : {}) };
@@ -32,6 +41,10 @@ export function processTree(root: Fingerprint, spare?: Spare): Target {
 
 export function ownProcesses(markedSince?: number): Target {
   return markedSince === undefined ? { kind: 'own' } : { kind: 'own', markedSince };
+}
+
+export function cgroupTarget(path: string, opts: { parent?: string; remove?: boolean } = {}): Target {
+  return { kind: 'cgroup', path, ...(opts.parent !== undefined ? { parent: opts.parent } : {}), ...(opts.remove !== undefined ? { remove: opts.remove } : {}) };
 }
 
 export const OWN_PROCESSES: Target = ownProcesses();
@@ -66,6 +79,8 @@ export interface SignalStep {
   atMs: number;
   /** Sent to this group … */
   pgid?: number;
+  /** … or to this cgroup (signal 'cgroup.kill') … */
+  cgroup?: string;
   /** … or to this one process. */
   pid?: number;
   /** The live members it was meant for, as last seen. */
@@ -81,4 +96,18 @@ export interface TeardownReport {
   /** Live members left at the hard bound. */
   survivors: number[];
   elapsedMs: number;
+  /** Cgroup targets: whether each was emptied and removed (absent when there was none). */
+  cgroups?: CgroupOutcome[];
+}
+
+export interface CgroupOutcome {
+  path: string;
+  /** 'empty': no member left; 'gone': it did not exist; 'refused'/'timeout': see refusals/survivors. */
+  outcome: 'empty' | 'gone' | 'refused' | 'timeout';
+  /** How the SIGKILL phase was sent: one cgroup.kill write (re-sent for newcomers), or by pid (this process is a member). */
+  method: 'cgroup.kill' | 'by-pid' | 'none';
+  /** The directory no longer exists (removed by us, or never there). */
+  removed: boolean;
+  /** Why it could not be removed (EBUSY: still populated, or a child cgroup). */
+  removeProblem?: string;
 }

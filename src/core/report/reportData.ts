@@ -185,7 +185,9 @@ const FALLBACK =
 /** Gathers, then redacts: nothing unredacted leaves this function. */
 export async function buildReport(input: ReportInput): Promise<ReportData> {
   const env = input.env ?? process.env;
-  const found = await findOrphans(input.scan);
+  // A full scan: the live hosts' trees below come from the same snapshot, and the cheap scan reads
+  // command lines and markers only of orphan candidates (a live worker's children would be blank).
+  const found = await findOrphans({ ...input.scan, scan: 'full' });
   const byPid = new Map(found.table.map((p) => [p.pid, p] as const));
   const hz = process.platform === 'linux' ? clockTicksPerSecond() : undefined;
   const cpuMs = (p: ProcessInfo | undefined) => (p?.cpuTicks !== undefined && hz ? Math.round((p.cpuTicks / hz) * 1000) : null);

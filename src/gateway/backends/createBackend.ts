@@ -1,5 +1,6 @@
 // Picks the backend named on the command line.
 import { Fingerprint } from '../../core/fingerprint';
+import type { Containment } from '../cgroupContainment';
 import type { GatewayOptions } from '../options';
 import { Backend, BackendHost } from './backend';
 import type { BackendSpec } from './backendOptions';
@@ -14,6 +15,8 @@ export interface BackendContext {
   /** The embedded backend's worker program. */
   workerPath: string;
   host: BackendHost;
+  /** The gateway's cgroup containment (embedded: a leaf per session). */
+  containment?: Containment;
 }
 
 export function createBackend(spec: BackendSpec, ctx: BackendContext): Backend {
@@ -23,6 +26,6 @@ export function createBackend(spec: BackendSpec, ctx: BackendContext): Backend {
     case 'command':
       return new CommandBackend(spec, ctx.options, ctx.ownerMarker, ctx.host);
     default:
-      return new EmbeddedBackend(ctx.options, ctx.ownerMarker, ctx.owner, ctx.workerPath, ctx.host);
+      return new EmbeddedBackend(ctx.options, ctx.ownerMarker, ctx.owner, ctx.workerPath, ctx.host, ctx.containment);
   }
 }

@@ -2,6 +2,7 @@
 // before backends existed — same methods, same replies, same events.
 import { Fingerprint } from '../../core/fingerprint';
 import { describeProblems, teardownSync } from '../../core/kill';
+import type { Containment } from '../cgroupContainment';
 import type { GatewayOptions } from '../options';
 import { CloseReason, SessionManager } from '../sessions';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported, SessionCloseReason } from './backend';
@@ -16,6 +17,7 @@ export class EmbeddedBackend implements Backend {
     owner: Fingerprint | undefined,
     workerPath: string,
     private readonly host: BackendHost,
+    containment?: Containment,
   ) {
     this.sessions = new SessionManager({
       workerPath,
@@ -30,6 +32,7 @@ export class EmbeddedBackend implements Backend {
       maxWorkers: options.maxWorkers,
       maxLineBytes: options.maxLineBytes,
       workerMemoryMB: options.workerMemoryMB,
+      containment,
       emit: (type, payload) => host.emit(type, payload),
       log: (m) => host.log(m),
     });
@@ -111,9 +114,9 @@ export class EmbeddedBackend implements Backend {
     return this.sessions.closeAll(reason, workerGraceMs);
   }
 
-  /** Every worker group left, in one teardown. */
+  /** Every worker group (or session cgroup) left, in one teardown. */
   finalSweep(): void {
-    const groups = [...this.sessions.liveWorkers].filter((w) => w.pgid !== null).map((w) => w.target);
+    const groups = [...this.sessions.liveWorkers].filter((w) => w.pgid !== null).flatMap((w) => w.targets);
     if (groups.length === 0) return;
     const problems = describeProblems(teardownSync(groups, { firstSignal: 'SIGKILL', timeoutMs: 1000 }));
     if (problems) this.host.log(`final sweep of the worker groups: ${problems}`);

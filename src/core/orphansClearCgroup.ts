@@ -1,0 +1,137 @@
+// Clearing the orphans of one leftover gateway-warden-<pid> cgroup. Right before anything is
+// signalled: the tree's gateway is still provably dead (dead = proof; unknown refuses), and the
+// kernel's member list is read again. When every member is provably ours — our uid, not us or an
+// ancestor (cgroupSafety.checkMembers), and carrying no live host's marker (another VS Code
+// window started from inside a session) — the whole tree goes down with cgroup.kill after a
+// SIGTERM and its grace (cgroupKill.ts: no fork can slip between a scan and a signal), and the
+// empty directories are removed. Otherwise each orphan goes through the teardown engine by
+// fingerprint, as any other orphan does, and the tree is removed only if that left it empty.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { killCgroup } from './cgroup/cgroupKill';
+import { leftoverParent, treeOfPid, treeOwnerState } from './cgroup/cgroupLeftovers';
+import { listMembers } from './cgroup/cgroupMembers';
+import { parseTreeName } from './cgroup/cgroupNames';
+import { checkMembers } from './cgroup/cgroupSafety';
+import { readPopulated } from './cgroup/cgroupFiles';
+import { removeCgroups } from './cgroup/cgroupTree';
+import { Fingerprint, isGone } from './fingerprint';
+import { processTree, Spare, teardown } from './kill';
+import type { Orphan } from './orphans';
+import type { ClearOrphansOptions, ClearResult } from './orphansClear';
+import { OWNER_ENV } from './ownerMarker';
+import { readProcCmdline, readProcEnvVar, readProcStat } from './procfs';
+
+/** Why the tree a cgroup orphan was found in does not vouch for it now, or undefined when it does. */
+export function cgroupEvidenceProblem(orphan: Orphan): string | undefined {
+  if (orphan.cgroup === undefined) return 'it was not found in a cgroup';
+  const where = leftoverParent();
+  if ('why' in where) return `its cgroup cannot be checked: ${where.why}`;
+  const now = treeOfPid(where.mount, where.parentDir, orphan.pid);
+  if (now.state === 'gone') return 'it is gone';
+  if (now.state === 'unknown') return `its cgroup cannot be read: ${now.why}`;
+  if (now.value !== orphan.cgroup) return `it is no longer in ${orphan.cgroup}`;
+  return deadTreeProblem(where.mount, orphan.cgroup);
+}
+
+function deadTreeProblem(mount: Parameters<typeof treeOwnerState>[0], tree: string): string | undefined {
+  const gatewayPid = parseTreeName(path.basename(tree));
+  if (gatewayPid === undefined) return `${tree} is not one of our cgroups`;
+  let createdMs: number;
+  try {
+    createdMs = fs.lstatSync(tree).ctimeMs;
+  } catch (e) {
+    return `${tree} cannot be read: ${(e as Error).message}`;
+  }
+  const owner = treeOwnerState(mount, tree, gatewayPid, createdMs);
+  return owner.owner === 'dead' ? undefined : `the gateway of ${tree} is not provably dead (${owner.owner}: ${owner.why ?? 'alive'})`;
+}
+
+export interface TreeClearing {
+  /** The per-orphan path: the teardown engine by fingerprint (with its own corroboration). */
+  clearOne: (o: Orphan) => Promise<ClearResult[]>;
+  /** A process another live host owns (its marker): never signalled. */
+  spare: Spare;
+}
+
+/** Clears the orphans of `tree`; results by orphan pid. */
+export async function clearLeftoverTree(
+  tree: string,
+  orphans: readonly Orphan[],
+  opts: ClearOrphansOptions,
+  how: TreeClearing,
+): Promise<Map<number, ClearResult[]>> {
+  const out = new Map<number, ClearResult[]>(orphans.map((o) => [o.pid, []]));
+  const one = async (o: Orphan) => out.get(o.pid)!.push(...(await how.clearOne(o)));
+  const where = leftoverParent();
+  const whole = 'why' in where ? undefined : wholeTreeIsOurs(where.mount, tree, how.spare);
+  if ('why' in where || whole === undefined || 'problem' in whole) {
+    for (const o of orphans) await one(o);
+    if (!('why' in where)) removeIfEmpty(tree);
+    return out;
+  }
+  const first = orphans[0];
+  const r = await killCgroup(tree, { graceMs: opts.graceMs ?? 500, timeoutMs: opts.timeoutMs ?? 5000, parent: where.parentDir });
+  if (r.outcome === 'refused' || (r.outcome === 'timeout' && r.method === 'none')) {
+    // Nothing was signalled through the cgroup: the per-process path decides on its own.
+    for (const o of orphans) await one(o);
+    removeIfEmpty(tree);
+    return out;
+  }
+  const ended = r.outcome === 'empty' || r.outcome === 'gone';
+  const signals = r.signals.map((s) => s.signal);
+  const listed = new Set(r.members);
+  const known = new Set<number>();
+  const method = r.method === 'cgroup.kill' ? 'cgroup.kill' : 'freeze + SIGKILL';
+  const result = (pid: number, orphanPid: number, fp: Fingerprint | undefined, command: string | undefined): ClearResult => {
+    known.add(pid);
+    if (!listed.has(pid)) {
+      const gone = fp !== undefined && isGone(fp);
+      return { pid, fingerprint: fp, orphanPid, command, outcome: gone ? 'already-gone' : 'refused', why: gone ? `pid ${pid} had already exited` : `pid ${pid} was not in ${tree} when it was killed`, signals: [] };
+    }
+    return ended
+      ? { pid, fingerprint: fp, orphanPid, command, outcome: 'killed', why: `ended with the leftover cgroup ${tree} (${method})`, signals }
+      : { pid, fingerprint: fp, orphanPid, command, outcome: 'refused', why: `${tree} was still populated after ${Math.round(r.elapsedMs)} ms${r.unknown ? ` (${r.unknown})` : ''}`, signals };
+  };
+  for (const o of orphans) {
+    const list = out.get(o.pid)!;
+    list.push(result(o.pid, o.pid, o.fingerprint, o.command));
+    for (const d of o.descendants) list.push(result(d.pid, o.pid, d.fingerprint, d.command));
+  }
+  // Members that no orphan listed (started since detection, or nested elsewhere) went too: say so.
+  for (const pid of r.members) if (!known.has(pid)) out.get(first.pid)!.push(result(pid, first.pid, undefined, whole.commands.get(pid)));
+  // A process detection listed that was not in the tree at the kill (moved out by root, say) and
+  // is still that process: the teardown engine by its fingerprint, like any other orphan.
+  for (const [orphanPid, list] of out) {
+    for (const [i, x] of list.entries()) {
+      if (listed.has(x.pid) || x.outcome !== 'refused' || x.fingerprint === undefined) continue;
+      const t = await teardown([processTree(x.fingerprint, how.spare)], { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs });
+      const e = t.processes.find((q) => q.pid === x.pid);
+      if (e) list[i] = { ...x, outcome: e.outcome === 'survived' ? 'refused' : e.outcome, why: e.message, signals: [...e.signals] };
+      for (const q of t.processes) if (q.pid !== x.pid) list.push({ pid: q.pid, orphanPid, outcome: q.outcome === 'survived' ? 'refused' : q.outcome, why: q.message, signals: [...q.signals] });
+    }
+  }
+  return out;
+}
+
+/** Whether every member of `tree` may go down with it, checked now; the members' command lines for the report. */
+function wholeTreeIsOurs(mount: Parameters<typeof treeOwnerState>[0], tree: string, spare: Spare): { commands: Map<number, string> } | { problem: string } {
+  const dead = deadTreeProblem(mount, tree);
+  if (dead) return { problem: dead };
+  const m = listMembers(tree);
+  if (m.state !== 'found') return { problem: m.state === 'gone' ? `${tree} is gone` : m.why };
+  const refused = checkMembers(m.value.pids);
+  if (refused) return { problem: refused.why };
+  const commands = new Map<number, string>();
+  for (const pid of m.value.pids) {
+    const why = spare({ pid, ppid: readProcStat(pid)?.ppid ?? 0, owner: readProcEnvVar(pid, OWNER_ENV) });
+    if (why) return { problem: `member ${pid} is spared: ${why}` };
+    commands.set(pid, readProcCmdline(pid).join(' '));
+  }
+  return { commands };
+}
+
+function removeIfEmpty(tree: string): void {
+  const p = readPopulated(tree);
+  if (p.state === 'found' && !p.value) removeCgroups(tree);
+}

@@ -1,0 +1,140 @@
+// The gateway's cgroup v2 containment (Linux, where our own cgroup lets us create children):
+// a gateway-warden-<pid> tree with a `gateway` leaf the gateway moves into at start and one leaf
+// per session, which each worker joins before it runs anything (--cgroup). Everything a worker
+// ever starts stays in its leaf, setsid and double forks included, so teardown is cgroup.kill on
+// the leaf through the engine, and the tree is removed at exit. Where cgroups are unavailable (or
+// GATEWAY_WARDEN_CGROUPS=off) nothing here acts and the process-group guards carry on alone.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { childCgroups } from '../core/cgroup/cgroupMembers';
+import { GATEWAY_LEAF } from '../core/cgroup/cgroupNames';
+import { probeCgroups } from '../core/cgroup/cgroupProbe';
+import { CgroupTree, createSessionLeaf, createTree, moveBackToParent, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
+import { cgroupTarget, Target, TeardownReport } from '../core/kill';
+
+export type ContainmentKind = 'cgroup' | 'process-group';
+
+/** What gateway.ready and gateway.status say about it. */
+export interface ContainmentInfo {
+  containment: ContainmentKind;
+  /** The tree's directory, or null without one. */
+  cgroup: string | null;
+  /** Why there is no tree (process-group only). */
+  containmentReason?: string;
+}
+
+export class Containment {
+  private removed = false;
+  /**
+   * Set by main: what to do once the host is gone and the whole tree is proven empty and removed
+   * (nothing is left to close, and nobody to tell): end now.
+   */
+  endWhenHostGoneSwept?: () => void;
+
+  private constructor(
+    readonly tree: CgroupTree | undefined,
+    readonly reason: string | undefined,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  /** Probes and, where it can, creates the tree and moves this process into its gateway leaf. Never throws. */
+  static setUp(env: NodeJS.ProcessEnv, log: (m: string) => void): Containment {
+    try {
+      const probe = probeCgroups(env);
+      if (!probe.available) return new Containment(undefined, probe.reason, log);
+      const made = createTree(probe);
+      if (!made.ok) return new Containment(undefined, made.why, log);
+      if (!made.tree.killFile) {
+        // Linux < 5.14: the engine falls back to SIGKILL by pid per member; still contained.
+        log(`cgroup: ${made.tree.path} has no cgroup.kill; members are killed by pid`);
+      }
+      return new Containment(made.tree, undefined, log);
+    } catch (e) {
+      return new Containment(undefined, `cgroup set-up failed: ${(e as Error).message}`, log);
+    }
+  }
+
+  /** No tree: containment is the process-group guards alone. */
+  static none(reason: string, log: (m: string) => void = () => undefined): Containment {
+    return new Containment(undefined, reason, log);
+  }
+
+  get kind(): ContainmentKind {
+    return this.tree && !this.removed ? 'cgroup' : 'process-group';
+  }
+
+  info(): ContainmentInfo {
+    if (this.kind === 'cgroup') return { containment: 'cgroup', cgroup: this.tree!.path };
+    return { containment: 'process-group', cgroup: null, containmentReason: this.removed ? 'the cgroup tree was removed (shutting down)' : this.reason ?? 'unknown' };
+  }
+
+  /** The session's leaf, created now (an existing one is fine); undefined without a tree or when it cannot be made (logged). */
+  sessionLeaf(sessionId: string): string | undefined {
+    if (this.kind !== 'cgroup') return undefined;
+    const leaf = createSessionLeaf(this.tree!, sessionId);
+    if (leaf.ok) return leaf.path;
+    this.log(`cgroup: no leaf for session ${sessionId} (${leaf.why}); its worker is contained by its process group only`);
+    return undefined;
+  }
+
+  /** The session's leaf when it exists now (no I/O beyond one lstat). */
+  existingLeaf(sessionId: string): string | undefined {
+    if (this.kind !== 'cgroup') return undefined;
+    const leaf = sessionLeafPath(this.tree!, sessionId);
+    return fs.existsSync(leaf) ? leaf : undefined;
+  }
+
+  /** A session leaf as a teardown target (the tree must sit in our parent cgroup). */
+  leafTarget(leaf: string): Target {
+    return cgroupTarget(leaf, { parent: this.tree?.parentDir });
+  }
+
+  /**
+   * Everything the tree holds but this process: every session leaf (one cgroup.kill each) and
+   * the others in our own gateway leaf (by pid; the leaf is kept while we are in it).
+   */
+  sweepTargets(): Target[] {
+    if (this.kind !== 'cgroup') return [];
+    const tree = this.tree!;
+    const kids = childCgroups(tree.path);
+    const leaves = kids.state === 'found' ? kids.value.filter((d) => path.basename(d) !== GATEWAY_LEAF) : [];
+    return [
+      ...leaves.map((d) => cgroupTarget(d, { parent: tree.parentDir })),
+      cgroupTarget(path.join(tree.path, GATEWAY_LEAF), { parent: tree.parentDir, remove: false }),
+    ];
+  }
+
+  /**
+   * The host is gone: the whole tree at once. We step out of our gateway leaf into the parent
+   * cgroup first, so that the tree's cgroup.kill (one write: every worker and everything it
+   * started, in every leaf) cannot reach us; the engine then removes the emptied tree.
+   * Undefined (nothing to do) when we could not step out: then leaf by leaf.
+   */
+  wholeTreeTarget(): Target | undefined {
+    if (this.kind !== 'cgroup') return undefined;
+    const moved = moveBackToParent(this.tree!);
+    if (!moved.ok) {
+      this.log(`cgroup: ${moved.why}; taking the leaves down one by one`);
+      return undefined;
+    }
+    return cgroupTarget(this.tree!.path, { parent: this.tree!.parentDir });
+  }
+
+  /** The whole-tree sweep (host gone) is over: when it emptied and removed the tree, the gateway may end at once. */
+  hostGoneSwept(report: TeardownReport): void {
+    const mine = report.cgroups?.find((c) => c.path === this.tree?.path);
+    if (!mine || mine.outcome !== 'empty' || !mine.removed || report.survivors.length > 0) return;
+    this.removed = true;
+    this.endWhenHostGoneSwept?.();
+  }
+
+  /** At exit, after the sweep: moves us back to the parent cgroup and removes the tree. Idempotent. */
+  remove(): void {
+    if (!this.tree || this.removed) return;
+    this.removed = true;
+    const moved = moveBackToParent(this.tree);
+    if (!moved.ok) this.log(`cgroup: ${moved.why}; the gateway leaf stays until we exit`);
+    const r = removeCgroups(this.tree.path);
+    if (!r.removed) this.log(`cgroup: ${this.tree.path} not removed: ${r.left.map((l) => `${l.dir}: ${l.why}`).join('; ')}`);
+  }
+}

@@ -1,0 +1,152 @@
+// Containment of a worker's escapees, proven with the real gateway, real signals and the process
+// table (issue 13): a `/run setsid sleep 1000 &` escapee and a double-forked one are gone after
+// session.close, after the gateway's stdin ends (the host's death), and after the host is
+// SIGKILLed — with cgroups on (each escapee is in its session's leaf, and there it drops every
+// marker: nothing but the kernel's list can find it) and with GATEWAY_WARDEN_CGROUPS=off (the
+// markers kept: today's group, tree and marker rules). No gateway-warden-* directory is left.
+import { after, afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
+import { sessionLeafName } from '../../src/core/cgroup/cgroupNames';
+import { OWNER_ENV, PARENT_ENV } from '../../src/core/ownerMarker';
+import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
+import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
+import { isAlive, killTracked, readLineMatching, spawnTracked, track, waitFor } from '../support/processes';
+
+const noCgroups = cgroupsUnavailable();
+if (noCgroups) console.log(`# cgroup containment tests skipped: ${noCgroups}`);
+const linux = process.platform === 'linux';
+
+afterEach(cleanupCgroupTrees);
+after(() => {
+  cleanupCgroupTrees();
+  killTracked();
+});
+
+type Mode = 'cgroup' | 'off';
+
+/**
+ * Fallback: the workers' SIGTERM handlers find a setsid escapee by its marker (a /proc scan);
+ * on a loaded machine the default 100 ms lifeline grace can end a worker before its scan does,
+ * and the escapee survives (a hole of the fallback the cgroup path does not have), so the
+ * fallback runs here with a grace that lets the scan finish.
+ */
+const FALLBACK_ARGS = ['--lifeline-grace-ms', '3000', '--shutdown-grace-ms', '8000'];
+
+async function start(mode: Mode): Promise<{ g: HostedGateway; ready: GatewayEvent; tree?: string }> {
+  const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: mode === 'off' ? 'off' : '' }, args: mode === 'off' ? FALLBACK_ARGS : [] });
+  const ready = g.events.find((e) => e.type === 'gateway.ready')!;
+  if (mode === 'cgroup') {
+    assert.equal(ready.containment, 'cgroup', `containment: ${JSON.stringify(ready)}`);
+    const tree = ready.cgroup as string;
+    trackTree(tree);
+    assert.equal(path.basename(tree), `gateway-warden-${g.gatewayPid}`);
+    const gwCgroup = readProcCgroupPath(g.gatewayPid);
+    assert.ok(gwCgroup.state === 'found' && tree.endsWith(`${gwCgroup.value.replace(/\/gateway$/, '')}`) && gwCgroup.value.endsWith('/gateway'), `the gateway is in its own leaf: ${JSON.stringify(gwCgroup)}`);
+    return { g, ready, tree };
+  }
+  assert.equal(ready.containment, 'process-group');
+  assert.equal(ready.cgroup, null);
+  assert.match(String(ready.containmentReason), /GATEWAY_WARDEN_CGROUPS=off/);
+  return { g, ready };
+}
+
+/**
+ * Two escapees of the session's worker: `setsid sleep 1000 &`, and a double fork (a subshell's
+ * setsid child, re-parented away at once). With cgroups they drop every Warden marker.
+ */
+async function escapees(g: HostedGateway, sessionId: string, mode: Mode): Promise<number[]> {
+  const strip = mode === 'cgroup' ? 'env -u GATEWAY_WARDEN_PARENT -u GATEWAY_WARDEN_OWNER ' : '';
+  const out = await exec(g, sessionId, `/run ${strip}setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!; ( ${strip}setsid sh -c 'sleep 1000 & echo dbl=$!' >/tmp/.gw-dbl-$$ & ); sleep 0.2; cat /tmp/.gw-dbl-$$; rm -f /tmp/.gw-dbl-$$`);
+  const pids = [/bg=(\d+)/.exec(out)?.[1], /dbl=(\d+)/.exec(out)?.[1]].map(Number);
+  assert.ok(pids.every((p) => p > 0), `two escapee pids in ${JSON.stringify(out)}`);
+  for (const p of pids) track(p);
+  await waitFor(() => pids.every(isAlive), 'both escapees alive');
+  return pids;
+}
+
+function assertInLeaf(pids: number[], tree: string, sessionId: string): void {
+  const leaf = `/${path.basename(tree)}/${sessionLeafName(sessionId)}`;
+  for (const p of pids) {
+    const cg = readProcCgroupPath(p);
+    assert.ok(cg.state === 'found' && cg.value.endsWith(leaf), `pid ${p} is in the session leaf ${leaf}: ${JSON.stringify(cg)}`);
+    const env = fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
+    assert.ok(!env.some((v) => v.startsWith(`${OWNER_ENV}=`) || v.startsWith(`${PARENT_ENV}=`)), `pid ${p} carries no Warden marker`);
+  }
+}
+
+const modes: Mode[] = ['cgroup', 'off'];
+for (const mode of modes) {
+  const skip = !linux ? 'Linux only (setsid, /proc)' : mode === 'cgroup' ? noCgroups : undefined;
+  const what = mode === 'cgroup' ? 'cgroups on' : 'GATEWAY_WARDEN_CGROUPS=off';
+
+  test(`${what}: session.close ends the worker's setsid and double-forked escapees`, { skip }, async () => {
+    const { g, tree } = await start(mode);
+    const s = await createSession(g);
+    const pids = await escapees(g, s, mode);
+    if (tree) {
+      assertInLeaf(pids, tree, s);
+      assert.ok(fs.existsSync(path.join(tree, sessionLeafName(s))));
+    }
+    assert.deepEqual(await g.rpc.request('session.close', { sessionId: s }), { closed: true });
+    await waitFor(() => !pids.some(isAlive), `escapees ${pids} gone after session.close`, 10_000);
+    if (tree) assert.equal(fs.existsSync(path.join(tree, sessionLeafName(s))), false, 'the session leaf was removed');
+    await stopHostedGateway(g);
+    await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
+    if (tree) assert.equal(fs.existsSync(tree), false, 'the tree was removed at exit');
+  });
+
+  test(`${what}: the gateway's stdin ends (host gone): escapees of two sessions are gone, the tree removed`, { skip }, async () => {
+    const { g, tree } = await start(mode);
+    const a = await createSession(g);
+    const b = await createSession(g);
+    const pids = [...(await escapees(g, a, mode)), ...(await escapees(g, b, mode))];
+    if (tree) {
+      assertInLeaf(pids.slice(0, 2), tree, a);
+      assertInLeaf(pids.slice(2), tree, b);
+    }
+    g.host.stdin!.end();
+    await waitFor(() => !pids.some(isAlive), `escapees ${pids} gone after stdin EOF`, 10_000);
+    await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
+    await waitNoMarked(g.hostFp);
+    if (tree) assert.equal(fs.existsSync(tree), false, 'no gateway-warden-* directory left');
+  });
+
+  test(`${what}: the host SIGKILLed: escapees gone, no process and no directory left`, { skip }, async (t) => {
+    const { g, tree } = await start(mode);
+    const s = await createSession(g);
+    const pids = await escapees(g, s, mode);
+    const worker = g.workerPids()[0];
+    const killedAt = Date.now();
+    g.host.kill('SIGKILL');
+    await waitFor(() => ![...pids, worker, g.gatewayPid].some(isAlive), `escapees ${pids}, worker and gateway gone after the host's SIGKILL`, 10_000);
+    t.diagnostic(`${what}: host SIGKILL → escapees, worker and gateway gone in ${Date.now() - killedAt} ms`);
+    await waitNoMarked(g.hostFp);
+    if (tree) await waitFor(() => !fs.existsSync(tree), 'the tree removed by the exiting gateway', 5000);
+  });
+}
+
+test('a worker refuses a --cgroup leaf outside the tree it was born in, says so, and runs contained by its group', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
+  const dist = path.resolve(__dirname, '../../../dist/worker.js');
+  const bogus = '/sys/fs/cgroup/unified/gateway-warden-1/s-not-mine';
+  const w = spawnTracked(process.execPath, [dist, '--session', 'x', '--cgroup', bogus], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  w.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const ready = await readLineMatching(w.stdout!, (l) => {
+    try {
+      const m = JSON.parse(l);
+      return m.method === 'ready' ? m.params : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  assert.equal(ready.cgroup, null, 'not contained by the bogus leaf');
+  assert.match(err, /not contained by cgroup .*s-not-mine/);
+  const own = readProcCgroupPath(w.pid!);
+  assert.ok(own.state === 'found' && !own.value.includes('gateway-warden-1'), `still where it was born: ${JSON.stringify(own)}`);
+  assert.equal(fs.existsSync(bogus), false, 'nothing was created');
+  w.stdin!.end();
+  await waitFor(() => !isAlive(w.pid!), 'the worker to exit on stdin EOF');
+});
