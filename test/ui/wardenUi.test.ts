@@ -14,6 +14,7 @@ import { COPY_REPORT_COMMAND, LEAK_ACTIONS, MUTED_KEY, StateStore } from '../../
 import { ALERT_BACKGROUND } from '../../src/ui/statusBar';
 import { WardenUi } from '../../src/ui/wardenUi';
 import { FAKE_GATEWAY, memoryLog } from '../host/fakeGatewaySpec';
+import { cgroupsUnavailable, trackTree } from '../support/cgroups';
 import { killTracked, track, waitFor } from '../support/processes';
 import { fakeVscodeModule, Notification } from './fakeVscodeModule';
 
@@ -328,6 +329,39 @@ test('real gateway at limits.workerMemoryMB 64: a /run memory hog restarts the w
     assert.equal((fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND);
     assert.equal(fake.notifications.filter((n) => /restarted \d+ times in/.test(n.message)).length, 1, 'warned once');
   } finally {
+    ui.dispose();
+    await host.dispose();
+  }
+});
+
+test('real gateway, view visible: a session row shows its total with its /run child (from its cgroup leaf where the gateway made a tree) and the status bar tooltip the gateway\'s total', { skip: !linux }, async () => {
+  const gatewayJs = path.resolve(__dirname, '../../../dist/gateway.js');
+  const { fake, host, ui } = setup('totals', { settings: { gatewayArgs: ['--max-semi-space-size=1', gatewayJs] } });
+  host.supervisor.onEvent((e) => {
+    if (e.type === 'worker.started') track(e.pid as number, true);
+  });
+  try {
+    await host.supervisor.start();
+    const tree = host.supervisor.gateway?.readyEvent?.cgroup;
+    if (typeof tree === 'string') trackTree(tree);
+    assert.equal(typeof tree, cgroupsUnavailable() ? 'object' : 'string', `gateway.ready cgroup: ${JSON.stringify(tree)}`);
+    const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', { label: 'costly' });
+    const out = await host.supervisor.request<{ output: string }>('slash.exec', { sessionId, command: `/run ${JSON.stringify(process.execPath)} -e "const b=Buffer.alloc(40*1024*1024,1);setInterval(()=>b[0]++,60000)" >/dev/null 2>&1 & echo bg=$!` });
+    track(Number(/bg=(\d+)/.exec(out.output)?.[1]));
+    fake.setVisible(true);
+    const row = await waitFor(() => {
+      ui.tree.refreshNow();
+      const s = ui.tree.getChildren()[0]?.children.find((n) => n.id === `session/${sessionId}`);
+      // Worker (~45 MB) and the 40 MB child together.
+      const mb = Number(/Σ (?:[\d.]+% CPU · )?([\d.]+) MB/.exec(s?.description ?? '')?.[1]);
+      return mb > 80 ? s : undefined;
+    }, 'the session total with its child', 15_000, 100);
+    const from = typeof tree === 'string' ? 'from its cgroup\'s files' : 'from the process table';
+    assert.ok(row.tooltip!.includes(`Total of its worker and everything it started (`) && row.tooltip!.includes(from), row.tooltip);
+    await waitFor(() => /\nTotal: [\d.]+ MB/.test(fake.status.tooltip ?? ''), 'the gateway total in the status bar tooltip', 10_000);
+    assert.match(fake.status.tooltip, typeof tree === 'string' ? /the gateway, its workers and everything they started; its cgroup\)/ : /everything they started; \d+ processes\)/);
+  } finally {
+    fake.setVisible(false);
     ui.dispose();
     await host.dispose();
   }
