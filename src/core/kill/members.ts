@@ -22,7 +22,7 @@ export interface MemberList {
 }
 
 export class GroupMembers {
-  /** `pid:startTime` → whether its PARENT_ENV named the root it was read for (`leader key|bool`). */
+  /** `pid:startTime` → its PARENT_ENV as read (undefined: none or unreadable), kept while it is listed. */
   private markers = new Map<string, string | undefined>();
 
   /** Members of each root (the leader first when alive), keyed by the leader's pid. */
@@ -56,7 +56,7 @@ export class GroupMembers {
         for (const r of table.rows) {
           if (members.has(r.pid) || r.startTime === undefined || r.startTime < root.leader.startTime || members.has(r.ppid)) continue;
           const key = `${r.pid}:${r.startTime}`;
-          const seen = this.markers.has(key) ? this.markers.get(key) : markerOf(r.pid, PARENT_ENV);
+          const seen = nextMarkers.has(key) ? nextMarkers.get(key) : this.markers.has(key) ? this.markers.get(key) : markerOf(r.pid, PARENT_ENV);
           nextMarkers.set(key, seen);
           if (seen === value) take(r.pid);
         }
