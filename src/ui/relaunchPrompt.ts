@@ -7,7 +7,7 @@ import type { WindowApi } from './vscodeApi';
 /** Read by the gateway (argv or environment) only when it starts. */
 export const LAUNCH_SETTING_KEYS = [
   'gateway.backend', 'gateway.command', 'gateway.args', 'gateway.cwd', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs',
-  'limits.maxSessions', 'limits.maxWorkers',
+  'limits.maxSessions', 'limits.maxWorkers', 'limits.workerMemoryMB',
 ] as const;
 
 export interface RelaunchOffer {

@@ -9,6 +9,7 @@ test('a launch setting offers Restart while running and Start while failed; othe
   assert.equal(relaunchOffer('running', changed('gateway.command'))?.command, 'gatewayWarden.restartGateway');
   assert.equal(relaunchOffer('failed', changed('gateway.args'))?.command, 'gatewayWarden.startGateway');
   assert.equal(relaunchOffer('running', changed('limits.maxWorkers'))?.command, 'gatewayWarden.restartGateway', 'the caps are read at launch');
+  assert.equal(relaunchOffer('running', changed('limits.workerMemoryMB'))?.command, 'gatewayWarden.restartGateway', 'so is the memory ceiling');
   assert.equal(relaunchOffer('running', changed('limits.maxSessions'))?.command, 'gatewayWarden.restartGateway');
   assert.equal(relaunchOffer('running', changed('gateway.backend'))?.command, 'gatewayWarden.restartGateway', 'a backend is chosen at launch');
   assert.equal(relaunchOffer('failed', changed('gateway.cwd'))?.command, 'gatewayWarden.startGateway');
