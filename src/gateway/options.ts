@@ -16,6 +16,7 @@ export interface GatewayOptions {
   /** Worker processes alive at once (starting, ready or closing); see sessions.ts for the rule. */
   maxWorkers: number;
   pollMs: number;
+  /** SIGTERM→SIGKILL grace for the workers' groups on a shutdown (the whole shutdown is bounded by it plus gateway.ts SHUTDOWN_SLACK_MS). */
   shutdownGraceMs: number;
   /** SIGTERM grace for the workers' groups when the lifeline is lost (the host is gone). */
   lifelineGraceMs: number;
@@ -37,7 +38,7 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
   maxSessions: 256,
   maxWorkers: 16,
   pollMs: 1000,
-  shutdownGraceMs: 3000,
+  shutdownGraceMs: 500,
   lifelineGraceMs: 100,
   reattachGraceMs: 20_000,
   attachHandshakeTimeoutMs: 3000,
