@@ -261,6 +261,11 @@ test('worker.kill ends the session\'s worker and its group; the session stays', 
   assert.equal(isAlive(grandchild), false, 'the worker\'s group went with it');
   const list = await g.rpc.request<{ sessions: ListedSession[] }>('session.list');
   assert.deepEqual(list.sessions.map((x) => x.sessionId), [s]);
+  // hermes still holds the dead worker and fails the next command once (5030) before it starts a
+  // new one: the gateway absorbs that, and the very next command runs in a new worker.
+  assert.equal(await exec(g, s, '/fake-pid'), String((await workerOf(g, s, w.pid)).pid));
+  assert.match(g.stderr(), /hermes still held the worker worker\.kill ended/, 'the retry happened (and is logged)');
+  assert.match(await exec(g, s, '/help'), /Available Commands/);
   await stopHostedGateway(g);
 });
 
