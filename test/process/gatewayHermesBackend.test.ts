@@ -137,6 +137,12 @@ test('backend.call passes any hermes method through: results, hermes\' own error
   assert.equal(unknown.code, -32601);
   assert.match(unknown.message, /unknown method: no\.such\.method/);
   assert.equal((await rpcError(g.rpc.request('backend.call', { method: 'x', params: 7 }))).code, -32602);
+  // A bad type that would end the whole hermes gateway (its inline int() of cols) never reaches it.
+  const badCols = await rpcError(g.rpc.request('backend.call', { method: 'session.create', params: { cols: 'abc' } }));
+  assert.equal(badCols.code, -32602);
+  assert.match(badCols.message, /hermes session\.create: "cols" must be an integer from 1 to 10000/);
+  assert.ok(isAlive(g.hermesPid), 'the hermes gateway is still running');
+  assert.equal((await g.rpc.request<{ sessions: unknown[] }>('backend.call', { method: 'session.active_list' })).sessions.length, 1);
 
   const made = await g.rpc.request<{ session_id: string }>('backend.call', { method: 'session.create', params: { title: 'made by a call' } });
   const created = await g.waitEvent((e) => e.type === 'session.created' && e.sessionId === made.session_id, 'session.created for the call\'s session');

@@ -14,6 +14,7 @@ import type { GatewayOptions } from '../options';
 import { assertMayAct, HOST_CLIENT } from '../sessionOwnership';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, SessionCloseReason } from './backend';
 import type { BackendSpec } from './backendOptions';
+import { checkHermesCallParams } from './hermesCallParams';
 import { HermesLink, HermesNotification } from './hermesLink';
 import { fromHermesActiveList, fromHermesClose, fromHermesCreate, fromHermesSlashExec, HermesErrorCode, HermesLiveSession, toHermesCreate, toHermesSlashExec } from './hermesProtocol';
 import { HermesWorker, HermesWorkerTracker } from './hermesWorkers';
@@ -315,8 +316,16 @@ export class HermesBackend implements Backend {
   }
 
   async call(method: string, params: unknown): Promise<unknown> {
+    // A bad type in a known method can end the whole hermes gateway (hermesCallParams.ts).
+    const checked = checkHermesCallParams(method, params);
+    if (!checked.ok) throw RpcError.invalidParams(`backend.call: ${checked.message}`, { backend: 'hermes', method });
     await this.ready();
     this.assertAccepting();
+    if (method === 'session.create' && this.sessions.size >= this.options.maxSessions) {
+      // A session made inside hermes is one of ours the next moment: the same cap applies.
+      const n = this.sessions.size;
+      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
+    }
     try {
       // Passed through as it is: hermes' own result, hermes' own error.
       return await this.link!.peer.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
