@@ -124,11 +124,20 @@ export async function expand(page: Page, row: TreeRow): Promise<void> {
 /** Right-clicks a row and picks `item` from its context menu. */
 export async function contextMenu(page: Page, row: TreeRow, item: string): Promise<void> {
   await rowLocator(page, row).click({ button: 'right' });
-  const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: item }).first();
+  const entry = page.locator('.monaco-menu .action-item', { has: page.locator('.action-label', { hasText: item }) }).first();
   await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
-  // Hover focuses the entry; Enter runs it. (A synthetic click right after the menu opens is
-  // swallowed by the menu's mouse-up handling.)
-  await entry.hover();
+  // Hover focuses the entry; Enter runs the focused one. (A synthetic click right after the menu
+  // opens is swallowed by the menu's mouse-up handling.) Enter goes only once this entry is the
+  // focused one: a hover that lands while the menu is still being laid out focuses nothing or its
+  // neighbour, and Enter would run that instead (a session's first entry is Run Slash Command,
+  // whose input box then waits unseen).
+  const deadline = Date.now() + DEFAULT_TIMEOUT_MS;
+  for (;;) {
+    await entry.hover();
+    if (/\bfocused\b/.test((await entry.getAttribute('class')) ?? '')) break;
+    if (Date.now() > deadline) throw new Error(`the context-menu entry "${item}" did not take the focus within ${DEFAULT_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await page.keyboard.press('Enter');
   await entry.waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
 }
