@@ -275,6 +275,27 @@ test('worker.kill ends the session\'s worker and its group; the session stays', 
   await stopHostedGateway(g);
 });
 
+test('session.close while a command runs in it: the close ends the worker, the command fails saying the session was closed; another session is untouched', opts, async () => {
+  const g = await startHermes();
+  const [a, b] = await Promise.all([createSession(g), createSession(g)]);
+  const [wa, wb] = await Promise.all([workerOf(g, a), workerOf(g, b)]);
+  const running = rpcError(exec(g, a, '/fake-sleep 20000', 60_000));
+  await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === a && e.busy === true, 'a busy');
+  const other = exec(g, b, '/fake-sleep 300');
+  assert.deepEqual(await g.rpc.request('session.close', { sessionId: a }), { closed: true });
+  assert.equal(isAlive(wa.pid), false, 'the worker is gone when session.close answers');
+  const e = await running;
+  // hermes answers the cut-off command with its dying worker's words (5030 "slash worker ..."):
+  // the client hears why.
+  assert.equal(e.code, -32000);
+  assert.match(e.message, new RegExp(`session ${a} was closed during the command`));
+  assert.equal(await other, 'slept 300 ms');
+  assert.ok(isAlive(wb.pid));
+  const list = await g.rpc.request<{ sessions: ListedSession[] }>('session.list');
+  assert.deepEqual(list.sessions.map((x) => x.sessionId), [b]);
+  await stopHostedGateway(g);
+});
+
 test('gateway.shutdown with a busy worker answers at once (hermes would wait for it) and leaves nothing', opts, async () => {
   const g = await startHermes();
   const s = await createSession(g);

@@ -40,7 +40,7 @@ export function hermesTarget(repoRoot: string): { settings: Record<string, strin
 
 export const hermesStory: Story = {
   id: 'hermes',
-  title: 'the hermes backend (the fake hermes gateway, gateway.cwd = its folder; a real hermes-agent with GW_E2E_HERMES_COMMAND): a session from the panel runs /help and its real slash_worker shows in the tree with its pid (checked against the OS); Close Session ends it; host SIGKILL with a busy worker → nothing left',
+  title: 'the hermes backend (the fake hermes gateway, gateway.cwd = its folder; a real hermes-agent with GW_E2E_HERMES_COMMAND): a session from the panel runs /help and its real slash_worker shows in the tree with its pid (checked against the OS); Close Session ends it; host SIGKILL with a busy and an idle worker → nothing left',
   async run(ctx) {
     const before = newestHost(ctx);
     assert.ok(before, 'no extension host');
@@ -86,11 +86,15 @@ export const hermesStory: Story = {
         await waitFor(async () => ((await (await fetch(url)).json()) as { held?: boolean }).held === true, `the worker ${busy} blocked in its command (${url})`, 60_000, 200);
         ctx.log(`the worker ${busy} is blocked in "${target.busyCommand}" (its provider request held) ${Date.now() - heldAt} ms after the tree said busy`);
       }
+      // And an idle one beside it: every worker goes, whatever it is doing.
+      await createSession(ctx, 'hermes-c');
+      const idle = await workerPid(ctx, 'hermes-c');
       const owned = ownedBy(host);
       const hostsBefore = hostPids(ctx);
-      for (const [role, pid] of [['gateway', gateway.pid], ['hermes', hermesPid], ['busy worker', busy]] as const) {
+      for (const [role, pid] of [['gateway', gateway.pid], ['hermes', hermesPid], ['busy worker', busy], ['idle worker', idle]] as const) {
         assert.ok(owned.some((p) => p.pid === pid), `before the kill: no live ${role} (${pid}) owned by host ${host.pid}; owned: ${owned.map(describeProcess).join('; ')}`);
       }
+      ctx.log(`host ${host.pid} owns ${owned.length} processes before the kill: ${owned.map(describeProcess).join('; ')}`);
       const ms = await killHostAndMeasure(ctx, host, owned.map((p) => p.pid));
       ctx.shared.hermesHostKillMs = Math.round(ms);
       assert.deepEqual(ownedBy(host).map(describeProcess), [], 'processes of the killed host are still running');
