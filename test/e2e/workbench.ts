@@ -142,6 +142,26 @@ export async function contextMenu(page: Page, row: TreeRow, item: string): Promi
   await entry.waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
 }
 
+/**
+ * contextMenu for an entry whose command acts on the row and opens no input of its own. VS Code
+ * forgets an extension tree's item handles at each full refresh of the view (the processes view
+ * refreshes every 2 s) until it has fetched the rows again; a menu command run in that window gets
+ * no tree item, and the extension then asks with a quick pick which session or worker is meant.
+ * Such a pick is cancelled and the menu used once more, and `log` says so.
+ */
+export async function contextMenuCommand(page: Page, row: () => Promise<TreeRow>, item: string, log: (m: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await contextMenu(page, await row(), item);
+    const pick = quickInput(page);
+    if (!(await pick.waitFor({ state: 'visible', timeout: 1500 }).then(() => true, () => false))) return;
+    const text = (await pick.innerText({ timeout: 1000 }).catch(() => '?')).replace(/\s+/g, ' ').trim().slice(0, 200);
+    await page.keyboard.press('Escape');
+    await pick.waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
+    if (attempt >= 2) throw new Error(`"${item}" from the context menu asked which item was meant, twice (quick input: ${text})`);
+    log(`"${item}" from the context menu reached the extension without its tree item (VS Code was re-fetching the view's rows after a refresh) and it asked: ${text}; cancelled, using the menu once more`);
+  }
+}
+
 /** The quick input widget (palette, quick picks and input boxes share it). */
 export function quickInput(page: Page): Locator {
   return page.locator('.quick-input-widget');
