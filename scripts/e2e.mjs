@@ -147,7 +147,7 @@ try {
   };
   results = await stories.runStories(ctx, only);
   if (ctx.shared.hostKillMs !== undefined) log(`measured: host SIGKILL → none of its processes left: ${ctx.shared.hostKillMs} ms`);
-  if (ctx.shared.hermesHostKillMs !== undefined) log(`measured: hermes backend (fake), host SIGKILL with a busy worker → none of its processes left: ${ctx.shared.hermesHostKillMs} ms`);
+  if (ctx.shared.hermesHostKillMs !== undefined) log(`measured: hermes backend (${process.env.GW_E2E_HERMES_COMMAND ? `real hermes: ${process.env.GW_E2E_HERMES_COMMAND}` : 'fake'}), host SIGKILL with a busy worker → none of its processes left: ${ctx.shared.hermesHostKillMs} ms`);
   if (ctx.shared.commandHostKillMs !== undefined) log(`measured: command backend, host SIGKILL → none of its processes (an escapee included) left: ${ctx.shared.commandHostKillMs} ms`);
 } catch (err) {
   runError = err;

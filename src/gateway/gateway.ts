@@ -13,7 +13,13 @@ import { GatewayOptions } from './options';
 import { ProcessTree } from './processTree';
 
 /** SIGTERM grace for the workers' groups on a requested shutdown (the bound may shorten it). */
-const WORKER_GRACE_MS = 500;
+/** What a shutdown may take beyond its grace: SIGKILL, the kernel reaping, cgroups removed. */
+export const SHUTDOWN_SLACK_MS = 3000;
+
+/** The whole shutdown's bound for a SIGTERM→SIGKILL grace of `graceMs`. */
+export function shutdownBoundMs(graceMs: number): number {
+  return graceMs + SHUTDOWN_SLACK_MS;
+}
 
 export interface AttachInfo {
   url: string;
@@ -130,13 +136,15 @@ export class Gateway {
     const closedSessions = this.backend.counts().sessions;
     const closeReason = reason === 'requested' || reason === 'shutdown' ? 'shutdown' : 'lifeline';
     this.backend.stopAccepting();
-    // Workers get at most half the bound to honour SIGTERM; with the host gone nobody waits for
-    // them, so the (shorter) lifeline grace applies.
-    const workerGraceMs = Math.min(closeReason === 'lifeline' ? this.options.lifelineGraceMs : WORKER_GRACE_MS, Math.floor(graceMs / 2));
+    // `graceMs` is what workers get between SIGTERM and SIGKILL, the one meaning it has everywhere
+    // (docs/protocol.md); with the host gone nobody waits for them, so the lifeline's own grace
+    // (--lifeline-grace-ms, short) applies instead. The whole shutdown is bounded by the grace
+    // used plus SHUTDOWN_SLACK_MS.
+    const workerGraceMs = closeReason === 'lifeline' ? this.options.lifelineGraceMs : graceMs;
     let bound: NodeJS.Timeout | undefined;
     await Promise.race([
       this.backend.shutdown(closeReason, workerGraceMs).catch((e: Error) => this.log(`backend shutdown failed: ${e.message}`)),
-      new Promise((r) => (bound = setTimeout(r, graceMs))),
+      new Promise((r) => (bound = setTimeout(r, shutdownBoundMs(workerGraceMs)))),
     ]);
     clearTimeout(bound);
     this.finalSweep();

@@ -10,7 +10,7 @@ import { JsonRpcConnection } from '../core/rpc';
 import { startAttachServer } from './attachServer';
 import { splitBackendArgs, USAGE } from './backends/backendOptions';
 import { Containment } from './cgroupContainment';
-import { Gateway } from './gateway';
+import { Gateway, shutdownBoundMs } from './gateway';
 import { parseOptions } from './options';
 import { HOST_CLIENT } from './sessions';
 
@@ -51,7 +51,7 @@ armLifeline({
   pollMs: options.pollMs,
   stdin: true,
   blockedLoopGuard: true,
-  guardMaxMs: options.shutdownGraceMs + 5000,
+  guardMaxMs: shutdownBoundMs(Math.max(options.shutdownGraceMs, options.lifelineGraceMs)) + 2000,
   onDeath: (reason) => onDeath(reason),
   log: (m) => log(`lifeline: ${m}`),
 });
@@ -83,7 +83,7 @@ async function shutdownAndExit(reason: string, graceMs = options.shutdownGraceMs
     log('shutdown exceeded its bound; final sweep');
     gw.finalSweep();
     exitProcess(code || 1);
-  }, graceMs + 3000);
+  }, shutdownBoundMs(Math.max(graceMs, options.lifelineGraceMs)) + 1000);
   await gw.shutdown(reason, graceMs);
   clearTimeout(hard);
   exitProcess(code);

@@ -18,6 +18,7 @@ export interface GatewayOptions {
   /** A session whose processes together use more than this many MB is restarted (0 = off); see memoryCeiling.ts. */
   workerMemoryMB: number;
   pollMs: number;
+  /** SIGTERM→SIGKILL grace for the workers' groups on a shutdown (the whole shutdown is bounded by it plus gateway.ts SHUTDOWN_SLACK_MS). */
   shutdownGraceMs: number;
   /** SIGTERM grace for the workers' groups when the lifeline is lost (the host is gone). */
   lifelineGraceMs: number;
@@ -40,7 +41,7 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
   maxWorkers: 16,
   workerMemoryMB: 0,
   pollMs: 1000,
-  shutdownGraceMs: 3000,
+  shutdownGraceMs: 500,
   lifelineGraceMs: 100,
   reattachGraceMs: 20_000,
   attachHandshakeTimeoutMs: 3000,

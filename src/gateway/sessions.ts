@@ -8,11 +8,11 @@ import type { Containment } from './cgroupContainment';
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import { limitReached } from './limits';
 import { limitBytesOf, MEMORY_LIMIT_SETTING, MemoryCeiling, RestartDecision, sampleIntervalMs } from './memoryCeiling';
+import { assertMayAct } from './sessionOwnership';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
 import { WorkerSlots } from './workerSlots';
 
-/** The client id of the host's stdio connection: it may act on every session. */
-export const HOST_CLIENT = 'stdio';
+export { HOST_CLIENT } from './sessionOwnership';
 
 export type CloseReason = 'requested' | 'client-disconnected' | 'reattach-timeout' | 'idle-timeout' | 'shutdown' | 'lifeline';
 
@@ -136,17 +136,9 @@ export class SessionManager {
     }));
   }
 
-  /**
-   * The ownership rule: the host may drive, close or re-attach every session; another connection
-   * only the sessions attached to it, and — with session.attach — a detached one (its connection
-   * went away and it waits for a re-attach). Unknown ids pass: the method itself answers them.
-   */
+  /** The ownership rule (sessionOwnership.ts); unknown ids pass: the method itself answers them. */
   assertMayAct(id: string, clientId: string, method: string): void {
-    const s = this.sessions.get(id);
-    if (!s || clientId === HOST_CLIENT || s.attachedTo === clientId) return;
-    if (s.attachedTo === null && method === 'session.attach') return;
-    const whose = s.attachedTo === null ? 'no connection (detached): session.attach it first' : s.attachedTo === HOST_CLIENT ? 'the host' : 'another connection';
-    throw new RpcError(RpcErrorCode.NotOwner, `${method}: session ${id} belongs to ${whose}`, { sessionId: id });
+    assertMayAct(this.sessions.get(id), id, clientId, method);
   }
 
   attach(id: string, clientId: string): Session {

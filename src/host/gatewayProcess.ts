@@ -242,8 +242,7 @@ export class GatewayProcess {
   async askToStop(graceMs: number, politeMs: number, probeMs: number): Promise<{ exited: boolean; answered: boolean }> {
     if (this.exitInfo) return { exited: true, answered: true };
     const closeLifeline = () => this.child.stdin?.end();
-    // The gateway's workers get at most half its shutdown bound to honour SIGTERM (docs/protocol.md).
-    this.rpc.request('gateway.shutdown', { graceMs: 2 * graceMs }, { timeoutMs: politeMs }).then(
+    this.rpc.request('gateway.shutdown', { graceMs }, { timeoutMs: politeMs }).then(
       () => undefined,
       closeLifeline, // refused (a gateway without it) or timed out
     );

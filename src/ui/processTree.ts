@@ -1,19 +1,26 @@
 // TreeDataProvider for `gatewayWarden.processes`: turns TreeNode data into TreeItems. It owns its
 // change emitter and an id → node map (for getParent/reveal); refreshes are coalesced.
+//
+// A row keeps its object across rebuilds (same id → same object, updated in place) and a rebuild
+// refreshes only the rows that changed: VS Code forgets the handles of every row a refresh
+// touches until it has fetched them again, and a context-menu command run in that gap reaches
+// us without its row (Close Session then asked "which session?" in a real-hermes run). The tree
+// is rebuilt every sampling tick (CPU, memory), so a whole-tree refresh each time kept that gap
+// open most of the time.
 import type * as vscode from 'vscode';
 import { buildTree, TreeInput, TreeNode } from './treeNodes';
 import { TreeApi } from './vscodeApi';
 
 export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode> {
-  private readonly changed: vscode.EventEmitter<TreeNode | undefined | void>;
-  readonly onDidChangeTreeData: vscode.Event<TreeNode | undefined | void>;
+  private readonly changed: vscode.EventEmitter<TreeNode | TreeNode[] | undefined | void>;
+  readonly onDidChangeTreeData: vscode.Event<TreeNode | TreeNode[] | undefined | void>;
   private roots: TreeNode[] = [];
   private byId = new Map<string, TreeNode>();
   private pending: NodeJS.Timeout | undefined;
   private newParents: TreeNode[] = [];
 
   constructor(private readonly vs: TreeApi, private readonly input: () => TreeInput, private readonly coalesceMs = 50) {
-    this.changed = new vs.EventEmitter<TreeNode | undefined | void>();
+    this.changed = new vs.EventEmitter<TreeNode | TreeNode[] | undefined | void>();
     this.onDidChangeTreeData = this.changed.event;
     this.rebuild();
   }
@@ -30,8 +37,9 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   refreshNow(): void {
     if (this.pending) clearTimeout(this.pending);
     this.pending = undefined;
-    this.rebuild();
-    this.changed.fire();
+    const changed = this.rebuild();
+    if (changed === 'all') this.changed.fire();
+    else if (changed.length) this.changed.fire(changed);
   }
 
   get nodes(): readonly TreeNode[] {
@@ -78,20 +86,54 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     return out;
   }
 
-  private rebuild(): void {
+  /**
+   * Rebuilds from the input, reusing the object of every row that was there before, and returns
+   * what VS Code must fetch again: 'all' when the top-level rows changed, else the rows whose own
+   * look or list of children changed (a row's refresh re-fetches its children).
+   */
+  private rebuild(): 'all' | TreeNode[] {
     const before = this.byId;
-    this.roots = buildTree(this.input());
+    const fresh = buildTree(this.input());
     this.byId = new Map();
-    const walk = (ns: TreeNode[]) => {
-      for (const n of ns) {
-        this.byId.set(n.id, n);
-        walk(n.children);
-      }
-    };
-    walk(this.roots);
-    for (const n of this.byId.values()) {
-      const was = before.get(n.id);
-      if (was && was.collapsible === 'none' && n.collapsible !== 'none' && n.children.length) this.newParents.push(n);
-    }
+    const changed: TreeNode[] = [];
+    const adopt = (ns: TreeNode[]): TreeNode[] =>
+      ns.map((n) => {
+        const was = before.get(n.id);
+        const children = adopt(n.children);
+        if (!was) {
+          n.children = children;
+          this.byId.set(n.id, n);
+          return n;
+        }
+        if (was.collapsible === 'none' && n.collapsible !== 'none' && children.length) this.newParents.push(was);
+        const sameChildren = sameIds(was.children, children);
+        if (!sameLook(was, n) || !sameChildren) changed.push(was);
+        Object.assign(was, n, { children });
+        this.byId.set(was.id, was);
+        return was;
+      });
+    const rootsBefore = this.roots;
+    this.roots = adopt(fresh);
+    if (!sameIds(rootsBefore, this.roots)) return 'all';
+    // A changed row's refresh covers its subtree: no need to name its changed descendants too.
+    const covered = new Set(changed.map((n) => n.id));
+    return changed.filter((n) => !this.ancestors(n).some((a) => covered.has(a)));
   }
+
+  private ancestors(n: TreeNode): string[] {
+    const out: string[] = [];
+    for (let p = n.parentId; p !== undefined; p = this.byId.get(p)?.parentId) out.push(p);
+    return out;
+  }
+}
+
+function sameIds(a: readonly TreeNode[], b: readonly TreeNode[]): boolean {
+  return a.length === b.length && a.every((n, i) => n.id === b[i].id);
+}
+
+/** Whether a row looks the same (its children aside). */
+function sameLook(a: TreeNode, b: TreeNode): boolean {
+  return a.label === b.label && a.description === b.description && a.tooltip === b.tooltip && a.icon === b.icon
+    && a.iconColor === b.iconColor && a.contextValue === b.contextValue && a.collapsible === b.collapsible && a.parentId === b.parentId
+    && JSON.stringify(a.ref) === JSON.stringify(b.ref);
 }

@@ -69,7 +69,10 @@ export class WardenUi implements vscode.Disposable {
         ...(host.supervisor.current.state === 'running' && host.supervisor.current.pid !== undefined
           ? [{ pid: host.supervisor.current.pid, pgid: host.supervisor.current.pgid, cgroup: cgroupTree() }]
           : []),
-        ...host.model.workers().map((w) => ({ pid: w.pid, pgid: w.pgid, cgroup: sessionCgroup(cgroupTree(), w.sessionId) })),
+        // A worker's group members are its children only when it leads its group: older hermes
+        // starts its workers in the gateway's own group, whose members (our gateway, hermes
+        // itself) are no children of a worker's.
+        ...host.model.workers().map((w) => ({ pid: w.pid, pgid: w.pgid === w.pid ? w.pgid : undefined, cgroup: sessionCgroup(cgroupTree(), w.sessionId) })),
         ...host.model.staleWorkers().map((w) => ({ pid: w.pid })),
         ...hermesProgram(host),
       ],

@@ -2,6 +2,7 @@
 // a user would) and back, and checking a row's pid against the OS.
 import * as assert from 'node:assert/strict';
 import { waitFor } from '../support/processes';
+import { screenState } from './diagnostics';
 import { describeProcess, extensionHosts, hostRef, HostRef, ownedBy, processInfo } from './hostProcesses';
 import { assertCleanTree, waitForRunningGateway } from './hosts';
 import type { E2eContext } from './story';
@@ -62,6 +63,10 @@ export async function withBackend(ctx: E2eContext, body: () => Promise<void>): P
     await body();
   } catch (e) {
     failed = true;
+    // The runner looks at the screen only after the way back below has reloaded the window: what
+    // the failure left on screen (an open input box, a notification) is seen here or never.
+    const shot = await ctx.screenshot('failed-before-cleanup').catch(() => undefined);
+    ctx.log(`before going back to the embedded gateway: ${await screenState(ctx.page).catch((x: Error) => `(screen unreadable: ${x.message})`)}${shot ? `; screenshot ${shot}` : ''}`);
     throw e;
   } finally {
     const host = newestHost(ctx);

@@ -124,13 +124,42 @@ export async function expand(page: Page, row: TreeRow): Promise<void> {
 /** Right-clicks a row and picks `item` from its context menu. */
 export async function contextMenu(page: Page, row: TreeRow, item: string): Promise<void> {
   await rowLocator(page, row).click({ button: 'right' });
-  const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: item }).first();
+  const entry = page.locator('.monaco-menu .action-item', { has: page.locator('.action-label', { hasText: item }) }).first();
   await entry.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
-  // Hover focuses the entry; Enter runs it. (A synthetic click right after the menu opens is
-  // swallowed by the menu's mouse-up handling.)
-  await entry.hover();
+  // Hover focuses the entry; Enter runs the focused one. (A synthetic click right after the menu
+  // opens is swallowed by the menu's mouse-up handling.) Enter goes only once this entry is the
+  // focused one: a hover that lands while the menu is still being laid out focuses nothing or its
+  // neighbour, and Enter would run that instead (a session's first entry is Run Slash Command,
+  // whose input box then waits unseen).
+  const deadline = Date.now() + DEFAULT_TIMEOUT_MS;
+  for (;;) {
+    await entry.hover();
+    if (/\bfocused\b/.test((await entry.getAttribute('class')) ?? '')) break;
+    if (Date.now() > deadline) throw new Error(`the context-menu entry "${item}" did not take the focus within ${DEFAULT_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await page.keyboard.press('Enter');
   await entry.waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
+}
+
+/**
+ * contextMenu for an entry whose command acts on the row and opens no input of its own. VS Code
+ * forgets an extension tree's item handles at each full refresh of the view (the processes view
+ * refreshes every 2 s) until it has fetched the rows again; a menu command run in that window gets
+ * no tree item, and the extension then asks with a quick pick which session or worker is meant.
+ * Such a pick is cancelled and the menu used once more, and `log` says so.
+ */
+export async function contextMenuCommand(page: Page, row: () => Promise<TreeRow>, item: string, log: (m: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await contextMenu(page, await row(), item);
+    const pick = quickInput(page);
+    if (!(await pick.waitFor({ state: 'visible', timeout: 1500 }).then(() => true, () => false))) return;
+    const text = (await pick.innerText({ timeout: 1000 }).catch(() => '?')).replace(/\s+/g, ' ').trim().slice(0, 200);
+    await page.keyboard.press('Escape');
+    await pick.waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
+    if (attempt >= 2) throw new Error(`"${item}" from the context menu asked which item was meant, twice (quick input: ${text})`);
+    log(`"${item}" from the context menu reached the extension without its tree item (VS Code was re-fetching the view's rows after a refresh) and it asked: ${text}; cancelled, using the menu once more`);
+  }
 }
 
 /** The quick input widget (palette, quick picks and input boxes share it). */

@@ -33,7 +33,7 @@ type Mode = 'cgroup' | 'off';
  * and the escapee survives (a hole of the fallback the cgroup path does not have), so the
  * fallback runs here with a grace that lets the scan finish.
  */
-const FALLBACK_ARGS = ['--lifeline-grace-ms', '3000', '--shutdown-grace-ms', '8000'];
+const FALLBACK_ARGS = ['--lifeline-grace-ms', '3000'];
 
 async function start(mode: Mode): Promise<{ g: HostedGateway; ready: GatewayEvent; tree?: string }> {
   const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: mode === 'off' ? 'off' : '' }, args: mode === 'off' ? FALLBACK_ARGS : [] });

@@ -137,6 +137,12 @@ test('backend.call passes any hermes method through: results, hermes\' own error
   assert.equal(unknown.code, -32601);
   assert.match(unknown.message, /unknown method: no\.such\.method/);
   assert.equal((await rpcError(g.rpc.request('backend.call', { method: 'x', params: 7 }))).code, -32602);
+  // A bad type that would end the whole hermes gateway (its inline int() of cols) never reaches it.
+  const badCols = await rpcError(g.rpc.request('backend.call', { method: 'session.create', params: { cols: 'abc' } }));
+  assert.equal(badCols.code, -32602);
+  assert.match(badCols.message, /hermes session\.create: "cols" must be an integer from 1 to 10000/);
+  assert.ok(isAlive(g.hermesPid), 'the hermes gateway is still running');
+  assert.equal((await g.rpc.request<{ sessions: unknown[] }>('backend.call', { method: 'session.active_list' })).sessions.length, 1);
 
   const made = await g.rpc.request<{ session_id: string }>('backend.call', { method: 'session.create', params: { title: 'made by a call' } });
   const created = await g.waitEvent((e) => e.type === 'session.created' && e.sessionId === made.session_id, 'session.created for the call\'s session');
@@ -262,6 +268,32 @@ test('worker.kill ends the session\'s worker and its group; the session stays', 
   assert.equal(isAlive(grandchild), false, 'the worker\'s group went with it');
   const list = await g.rpc.request<{ sessions: ListedSession[] }>('session.list');
   assert.deepEqual(list.sessions.map((x) => x.sessionId), [s]);
+  // hermes still holds the dead worker and fails the next command once (5030) before it starts a
+  // new one: the gateway absorbs that, and the very next command runs in a new worker.
+  assert.equal(await exec(g, s, '/fake-pid'), String((await workerOf(g, s, w.pid)).pid));
+  assert.match(g.stderr(), /hermes still held the worker worker\.kill ended/, 'the retry happened (and is logged)');
+  assert.match(await exec(g, s, '/help'), /Available Commands/);
+  await stopHostedGateway(g);
+});
+
+test('session.close while a command runs in it: the close ends the worker, the command fails saying the session was closed; another session is untouched', opts, async () => {
+  const g = await startHermes();
+  const [a, b] = await Promise.all([createSession(g), createSession(g)]);
+  const [wa, wb] = await Promise.all([workerOf(g, a), workerOf(g, b)]);
+  const running = rpcError(exec(g, a, '/fake-sleep 20000', 60_000));
+  await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === a && e.busy === true, 'a busy');
+  const other = exec(g, b, '/fake-sleep 300');
+  assert.deepEqual(await g.rpc.request('session.close', { sessionId: a }), { closed: true });
+  assert.equal(isAlive(wa.pid), false, 'the worker is gone when session.close answers');
+  const e = await running;
+  // hermes answers the cut-off command with its dying worker's words (5030 "slash worker ..."):
+  // the client hears why.
+  assert.equal(e.code, -32000);
+  assert.match(e.message, new RegExp(`session ${a} was closed during the command`));
+  assert.equal(await other, 'slept 300 ms');
+  assert.ok(isAlive(wb.pid));
+  const list = await g.rpc.request<{ sessions: ListedSession[] }>('session.list');
+  assert.deepEqual(list.sessions.map((x) => x.sessionId), [b]);
   await stopHostedGateway(g);
 });
 

@@ -115,6 +115,46 @@ test('ProcessTreeProvider: TreeItems carry id, contextValue and codicon; parents
   p.dispose();
 });
 
+test('ProcessTreeProvider: a row keeps its object across rebuilds and only changed rows are refreshed (VS Code forgets the handles of every row a refresh touches, and a menu command run then loses its row)', () => {
+  let current = input();
+  const p = new ProcessTreeProvider(fakeTreeApi, () => current, 20);
+  const fires: unknown[] = [];
+  p.onDidChangeTreeData((e) => fires.push(e));
+  const session = p.find('session/s1')!;
+  const worker = p.find('worker/200/555')!;
+
+  // Same input: nothing to refresh.
+  p.refreshNow();
+  assert.deepEqual(fires, [], 'an unchanged rebuild fires nothing');
+
+  // A sampling tick: only the worker's memory changes.
+  const usage = new Map(input().resources!.usage);
+  usage.set(200, { cpuPercent: 9, rssBytes: 60 * 1024 * 1024 });
+  current = input({ resources: { ...input().resources!, usage } });
+  p.refreshNow();
+  assert.equal(fires.length, 1);
+  assert.deepEqual((fires[0] as TreeNode[]).map((n) => n.id), ['worker/200/555'], 'the worker row alone, not the whole tree');
+  assert.equal((fires[0] as TreeNode[])[0], worker, 'the very object VS Code knows');
+  assert.equal(p.find('worker/200/555'), worker);
+  assert.match(worker.description!, / 60 MB$/, 'updated in place');
+  assert.equal(p.find('session/s1'), session);
+
+  // A session goes: its parent (the gateway) is refreshed, the other rows keep their objects.
+  fires.length = 0;
+  current = input({ sessions: input().sessions.slice(0, 1) });
+  p.refreshNow();
+  assert.deepEqual((fires[0] as TreeNode[]).map((n) => n.id), ['gateway']);
+  assert.equal(p.find('session/s1'), session);
+  assert.equal(p.find('session/s2'), undefined);
+
+  // The top level changes (the gateway stops): the whole tree.
+  fires.length = 0;
+  current = input({ gateway: { state: 'stopped' }, sessions: [] });
+  p.refreshNow();
+  assert.deepEqual(fires, [undefined]);
+  p.dispose();
+});
+
 test('gateway node: "N of M workers" and the caps in its tooltip; a session whose worker was stopped at the cap says so until it gets a new one', () => {
   const limits = { maxSessions: 256, maxWorkers: 16 };
   const base = input();

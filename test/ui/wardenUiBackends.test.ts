@@ -120,6 +120,32 @@ test('hermes (fake): the tree shows the hermes gateway and the session\'s real s
   }
 });
 
+test('hermes (fake, older hermes whose workers share the gateway\'s group): the worker row lists no children — not our gateway nor hermes, its group mates', { skip }, async () => {
+  const prevFlavor = process.env.FAKE_HERMES_FLAVOR;
+  process.env.FAKE_HERMES_FLAVOR = 'leaky';
+  const { fake, host, ui, close } = setup('hermes', { backend: 'hermes', gatewayCwd: FAKE_HERMES_DIR });
+  try {
+    await host.supervisor.start();
+    fake.vs.window.showInputBox = async () => 'leaky';
+    await fake.registered.get('gatewayWarden.newSession')!();
+    const worker = await waitFor(() => rows(ui).find((n) => n.label === 'leaky')?.children.find((c) => c.label === 'Worker'), 'the worker row', 20_000);
+    const pid = Number(/^pid (\d+)/.exec(worker.description!)![1]);
+    assert.equal(readProcStat(pid)?.pgid, host.supervisor.current.pid, 'the worker is in our gateway\'s group (older hermes)');
+    fake.setVisible(true);
+    // Sampled (its memory shows): the sample that would list group mates as children has run.
+    const sampled = await waitFor(() => {
+      const w = rows(ui).find((n) => n.label === 'leaky')?.children.find((c) => c.label === 'Worker');
+      return w && / MB$/.test(w.description ?? '') && w;
+    }, 'the worker row sampled', 15_000);
+    assert.deepEqual(sampled.children.map((c) => c.description), []);
+    fake.setVisible(false);
+  } finally {
+    if (prevFlavor === undefined) delete process.env.FAKE_HERMES_FLAVOR;
+    else process.env.FAKE_HERMES_FLAVOR = prevFlavor;
+    await close();
+  }
+});
+
 test('hermes with a python that cannot find tui_gateway: the gateway runs, the hermes row and the status bar say failed, and an error with the why, the venv hint, Show Log and Open Settings', { skip }, async () => {
   const { fake, host, ui, close } = setup('hermes-missing', { backend: 'hermes', gatewayCwd: tmp });
   try {

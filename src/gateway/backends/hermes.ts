@@ -11,9 +11,10 @@ import { ownProcessGroup, processGroup, processTree, teardown } from '../../core
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import { limitReached } from '../limits';
 import type { GatewayOptions } from '../options';
-import { HOST_CLIENT } from '../sessions';
+import { assertMayAct, HOST_CLIENT } from '../sessionOwnership';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, SessionCloseReason } from './backend';
 import type { BackendSpec } from './backendOptions';
+import { checkHermesCallParams } from './hermesCallParams';
 import { HermesLink, HermesNotification } from './hermesLink';
 import { fromHermesActiveList, fromHermesClose, fromHermesCreate, fromHermesSlashExec, HermesErrorCode, HermesLiveSession, toHermesCreate, toHermesSlashExec } from './hermesProtocol';
 import { HermesWorker, HermesWorkerTracker } from './hermesWorkers';
@@ -46,6 +47,12 @@ interface HermesSession {
   lastActivityAt: number;
   reattachTimer?: NodeJS.Timeout;
   closing?: Promise<boolean>;
+  /**
+   * The worker worker.kill took down (pid:startTime) while hermes still holds it as the session's
+   * worker: hermes learns of its death only when the next slash.exec fails (5030), then starts a
+   * new one with the command after. That one failure is ours to absorb (see exec).
+   */
+  killedWorker?: string;
 }
 
 export class HermesBackend implements Backend {
@@ -254,9 +261,15 @@ export class HermesBackend implements Backend {
       this.emitState(s);
     }
     try {
-      const r = fromHermesSlashExec(await this.request('slash.exec', mapped.value, this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS));
+      const r = fromHermesSlashExec(await this.slashExec(s, mapped.value));
       if (!r.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${r.message}`, { backend: 'hermes' });
       return r.value;
+    } catch (e) {
+      // A command cut off by its session's close says so, not what hermes' dying worker said.
+      if (s?.closing && e instanceof RpcError && e.code === RpcErrorCode.ServerError) {
+        throw new RpcError(RpcErrorCode.ServerError, `session ${sessionId} was closed during the command`, { backend: 'hermes', ...(e.data as object) });
+      }
+      throw e;
     } finally {
       if (s) {
         s.busy--;
@@ -264,6 +277,27 @@ export class HermesBackend implements Backend {
       }
       // `/model` restarts the worker: the session may have a new pid now.
       void this.refresh().then(() => s && this.emitState(s));
+    }
+  }
+
+  /**
+   * hermes' slash.exec. When worker.kill took the session's worker down, hermes still holds it
+   * and fails the next command once ("slash worker exited", 5030) before it starts a new worker:
+   * the command never reached a live worker, so it is sent once more, and runs in the new one.
+   */
+  private async slashExec(s: HermesSession | undefined, params: { session_id: string; command: string }): Promise<unknown> {
+    const timeoutMs = this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS;
+    const killed = s?.killedWorker;
+    try {
+      return await this.request('slash.exec', params, timeoutMs);
+    } catch (e) {
+      const hermesCode = e instanceof RpcError ? (e.data as { hermesCode?: unknown } | undefined)?.hermesCode : undefined;
+      if (!s || killed === undefined || hermesCode !== HermesErrorCode.SlashWorkerFailed || s.closing) throw e;
+      this.host.log(`hermes session ${s.sessionId}: hermes still held the worker worker.kill ended (${(e as Error).message}); sending the command again to its new worker`);
+      return await this.request('slash.exec', params, timeoutMs);
+    } finally {
+      // Whatever the answer, hermes has now dropped the killed worker (a success means it had already).
+      if (s && s.killedWorker === killed) s.killedWorker = undefined;
     }
   }
 
@@ -275,13 +309,23 @@ export class HermesBackend implements Backend {
     const w = this.workers.workerOf(sessionId);
     if (!w) return { sessionId, killed: false, worker: null };
     const r = await this.takeDownWorker(w);
+    const s = this.sessions.get(sessionId);
+    if (s && r.survivors.length === 0) s.killedWorker = `${w.pid}:${w.startTime}`;
     await this.refresh();
     return { sessionId, killed: r.survivors.length === 0, worker: { pid: w.pid, startTime: w.startTime, pgid: w.pgid }, survivors: r.survivors, elapsedMs: r.elapsedMs };
   }
 
   async call(method: string, params: unknown): Promise<unknown> {
+    // A bad type in a known method can end the whole hermes gateway (hermesCallParams.ts).
+    const checked = checkHermesCallParams(method, params);
+    if (!checked.ok) throw RpcError.invalidParams(`backend.call: ${checked.message}`, { backend: 'hermes', method });
     await this.ready();
     this.assertAccepting();
+    if (method === 'session.create' && this.sessions.size >= this.options.maxSessions) {
+      // A session made inside hermes is one of ours the next moment: the same cap applies.
+      const n = this.sessions.size;
+      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
+    }
     try {
       // Passed through as it is: hermes' own result, hermes' own error.
       return await this.link!.peer.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
@@ -407,13 +451,9 @@ export class HermesBackend implements Backend {
     if (!this.accepting) throw new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down');
   }
 
-  /** The ownership rule of the embedded backend (sessions.ts), for hermes' sessions. */
+  /** The one ownership rule (sessionOwnership.ts), for hermes' sessions. */
   private assertMayAct(id: string, clientId: string, method: string): void {
-    const s = this.sessions.get(id);
-    if (!s || clientId === HOST_CLIENT || s.attachedTo === clientId) return;
-    if (s.attachedTo === null && method === 'session.attach') return;
-    const whose = s.attachedTo === null ? 'no connection (detached): session.attach it first' : s.attachedTo === HOST_CLIENT ? 'the host' : 'another connection';
-    throw new RpcError(RpcErrorCode.NotOwner, `${method}: session ${id} belongs to ${whose}`, { sessionId: id });
+    assertMayAct(this.sessions.get(id), id, clientId, method);
   }
 
   /** A request to hermes; its errors in the Warden protocol's terms. */

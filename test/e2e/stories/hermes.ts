@@ -6,23 +6,49 @@ import { describeProcess, ownedBy } from '../hostProcesses';
 import { isGatewayRow, waitForRunningGateway } from '../hosts';
 import { createSession, runSlash, sessionRow, workerPid, workerRow } from '../sessions';
 import type { Story } from '../story';
-import { answerInputBox, childrenOf, clearNotifications, contextMenu, formatTree, pidIn, readTree, runFromPalette, waitForTree } from '../workbench';
+import { answerInputBox, childrenOf, clearNotifications, contextMenuCommand, formatTree, pidIn, readTree, runFromPalette, waitForTree } from '../workbench';
 import { HOST_DEATH_BOUND_MS, killHostAndMeasure } from './hostKill';
 
 const SLASH_WORKER = /(^|\/)python[\d.]* -m tui_gateway\.slash_worker --session-key \S+/;
+/** Both the fake's and real hermes' /help say it (real: "(^_^)? Available Commands", fake: "Available Commands (fake hermes)"). */
+const HELP_OUTPUT = /^\/help: .*Available Commands/s;
+
+/**
+ * The story runs the fake hermes gateway unless these point it at a real hermes-agent install
+ * (test/fixtures/hermes/README.md, "Against the real hermes"): GW_E2E_HERMES_COMMAND (a command
+ * that execs `python3 -m tui_gateway.entry` with hermes' environment), GW_E2E_HERMES_CWD (the
+ * hermes-agent checkout), GW_E2E_HERMES_BUSY (a slash command that keeps the worker busy; real
+ * hermes has none of its own: `/model other-model` with a provider that holds the request),
+ * GW_E2E_HERMES_HOLD_URL (fetched first, `{pid}` replaced by the worker's pid: the loopback stub
+ * provider of test/fixtures/hermes/realgateway.py then holds that worker's requests) and
+ * GW_E2E_HERMES_HELD_URL (polled until it answers `{"held": true}`: the worker is blocked in its
+ * command). realgateway.py prints all four.
+ */
+export function hermesTarget(repoRoot: string): { settings: Record<string, string>; busyCommand: string; holdUrl?: string; heldUrl?: string; real: boolean } {
+  const command = process.env.GW_E2E_HERMES_COMMAND;
+  if (!command) {
+    return { settings: { 'gatewayWarden.gateway.cwd': path.join(repoRoot, 'test', 'fixtures', 'hermes') }, busyCommand: '/fake-hold', real: false };
+  }
+  return {
+    settings: { 'gatewayWarden.gateway.command': command, ...(process.env.GW_E2E_HERMES_CWD ? { 'gatewayWarden.gateway.cwd': process.env.GW_E2E_HERMES_CWD } : {}) },
+    busyCommand: process.env.GW_E2E_HERMES_BUSY ?? '/model other-model',
+    holdUrl: process.env.GW_E2E_HERMES_HOLD_URL,
+    heldUrl: process.env.GW_E2E_HERMES_HELD_URL,
+    real: true,
+  };
+}
 
 export const hermesStory: Story = {
   id: 'hermes',
-  title: 'the hermes backend (the fake hermes gateway, gateway.cwd = its folder): a session from the panel runs /help and its real slash_worker shows in the tree with its pid (checked against the OS); Close Session ends it; host SIGKILL with a busy worker → nothing left',
+  title: 'the hermes backend (the fake hermes gateway, gateway.cwd = its folder; a real hermes-agent with GW_E2E_HERMES_COMMAND): a session from the panel runs /help and its real slash_worker shows in the tree with its pid (checked against the OS); Close Session ends it; host SIGKILL with a busy and an idle worker → nothing left',
   async run(ctx) {
     const before = newestHost(ctx);
     assert.ok(before, 'no extension host');
-    const host = await reloadWith(ctx, before, {
-      'gatewayWarden.gateway.backend': 'hermes',
-      // `python3 -m tui_gateway.entry` (the default) finds the fake in its working directory, as a
-      // user's finds hermes-agent in their checkout.
-      'gatewayWarden.gateway.cwd': path.join(ctx.repoRoot, 'test', 'fixtures', 'hermes'),
-    });
+    const target = hermesTarget(ctx.repoRoot);
+    if (target.real) ctx.log(`against a real hermes: ${JSON.stringify(target.settings)}`);
+    // With the fake, `python3 -m tui_gateway.entry` (the default) finds it in its working
+    // directory, as a user's finds hermes-agent in their checkout.
+    const host = await reloadWith(ctx, before, { 'gatewayWarden.gateway.backend': 'hermes', ...target.settings });
     await withBackend(ctx, async () => {
       const gateway = await waitForRunningGateway(ctx);
       const hermesPid = await waitForTree(ctx.page, 'the hermes gateway row, running, with a pid', (rows) => {
@@ -36,26 +62,44 @@ export const hermesStory: Story = {
       const worker = await workerPid(ctx, 'hermes-a');
       assertProcess(worker, { ppid: hermesPid, owner: host.marker, argv: SLASH_WORKER }, 'the session\'s worker');
       const help = await runSlash(ctx, 'hermes-a', '/help', 1);
-      assert.match(help, /^\/help: .*\/help/s, `"/help" notification: ${help}`);
+      assert.match(help, HELP_OUTPUT, `"/help" notification: ${help}`);
       ctx.log(`hermes ${hermesPid}: session hermes-a's slash_worker ${worker} ran /help`);
 
-      const row = sessionRow(await readTree(ctx.page), 'hermes-a');
-      assert.ok(row);
-      await contextMenu(ctx.page, row, 'Close Session');
+      const closeAt = Date.now();
+      let goneAt = 0;
+      const gone = waitFor(() => !isAlive(worker) && (goneAt = Date.now()), `the closed session's worker ${worker} gone from the process table`, 30_000);
+      gone.catch(() => undefined);
+      await contextMenuCommand(ctx.page, async () => {
+        const row = sessionRow(await readTree(ctx.page), 'hermes-a');
+        assert.ok(row, 'the row of session hermes-a');
+        return row;
+      }, 'Close Session', (m) => ctx.log(m));
       await waitForTree(ctx.page, 'session "hermes-a" gone', (rows) => !sessionRow(rows, 'hermes-a'));
-      await waitFor(() => !isAlive(worker), `the closed session's worker ${worker} gone from the process table`, 10_000);
+      await gone;
+      ctx.log(`Close Session: the worker ${worker} gone from the process table ${goneAt - closeAt} ms after the right-click`);
 
       // A busy worker (hermes alone would keep it until its command ends), then the host dies.
       await createSession(ctx, 'hermes-b');
       const busy = await workerPid(ctx, 'hermes-b');
       await runFromPalette(ctx.page, 'Gateway Warden: Run Slash Command');
-      await answerInputBox(ctx.page, 'Slash command for session hermes-b', '/fake-hold');
+      if (target.holdUrl) await fetch(target.holdUrl.replace('{pid}', String(busy)));
+      await answerInputBox(ctx.page, 'Slash command for session hermes-b', target.busyCommand);
       await waitForTree(ctx.page, 'the worker of "hermes-b" busy', (rows) => /\bbusy\b/.test(workerRow(rows, 'hermes-b')?.description ?? ''));
+      if (target.heldUrl) {
+        const url = target.heldUrl.replace('{pid}', String(busy));
+        const heldAt = Date.now();
+        await waitFor(async () => ((await (await fetch(url)).json()) as { held?: boolean }).held === true, `the worker ${busy} blocked in its command (${url})`, 60_000, 200);
+        ctx.log(`the worker ${busy} is blocked in "${target.busyCommand}" (its provider request held) ${Date.now() - heldAt} ms after the tree said busy`);
+      }
+      // And an idle one beside it: every worker goes, whatever it is doing.
+      await createSession(ctx, 'hermes-c');
+      const idle = await workerPid(ctx, 'hermes-c');
       const owned = ownedBy(host);
       const hostsBefore = hostPids(ctx);
-      for (const [role, pid] of [['gateway', gateway.pid], ['hermes', hermesPid], ['busy worker', busy]] as const) {
+      for (const [role, pid] of [['gateway', gateway.pid], ['hermes', hermesPid], ['busy worker', busy], ['idle worker', idle]] as const) {
         assert.ok(owned.some((p) => p.pid === pid), `before the kill: no live ${role} (${pid}) owned by host ${host.pid}; owned: ${owned.map(describeProcess).join('; ')}`);
       }
+      ctx.log(`host ${host.pid} owns ${owned.length} processes before the kill: ${owned.map(describeProcess).join('; ')}`);
       const ms = await killHostAndMeasure(ctx, host, owned.map((p) => p.pid));
       ctx.shared.hermesHostKillMs = Math.round(ms);
       assert.deepEqual(ownedBy(host).map(describeProcess), [], 'processes of the killed host are still running');

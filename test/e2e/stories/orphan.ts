@@ -1,5 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { isAlive, waitFor } from '../../support/processes';
 import { OWNER_ENV, PARENT_ENV } from '../../../src/core/ownerMarker';
 import { readProcStat } from '../../../src/core/procfs';
@@ -27,15 +30,24 @@ async function keepOnly(page: Page, text: string): Promise<string[]> {
 
 export const orphanStory: Story = {
   id: 'orphan',
-  title: 'an escaped orphan: `/run env -u GATEWAY_WARDEN_PARENT setsid sleep 600 &` (leaves the group and drops the worker\'s marker, so no teardown of ours can find it; only the owner marker remains), then SIGKILL the host: the new host reports the orphan; "Clear Orphans" from the palette removes it; an innocent `sleep 600` started by the test outside the extension survives',
+  title: 'an escaped orphan: `/run env -u GATEWAY_WARDEN_PARENT setsid sh escape.sh &` (leaves the group, drops the worker\'s marker and moves itself out of our cgroup tree, so no teardown of ours can find it; only the owner marker remains), then SIGKILL the host: the new host reports the orphan; "Clear Orphans" from the palette removes it; an innocent `sleep 600` started by the test outside the extension survives',
   async run(ctx) {
     const host = await waitForHost(ctx);
     await waitForRunningGateway(ctx);
     await createSession(ctx, 'gamma');
     // A plain `setsid` escapee now goes down with its worker (the worker's own teardown follows
-    // GATEWAY_WARDEN_PARENT); one that also drops that marker escapes every teardown, and only
-    // the inherited owner marker still names it — the orphan this story needs.
-    await runSlash(ctx, 'gamma', `/run env -u ${PARENT_ENV} setsid sleep 600 &`, 1);
+    // GATEWAY_WARDEN_PARENT) and with its session's cgroup; one that also drops that marker and
+    // moves itself out of our cgroup tree (root may) escapes every teardown, and only the
+    // inherited owner marker still names it — the orphan this story needs.
+    const escape = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gw-e2e-escape-')), 'escape.sh');
+    fs.writeFileSync(escape, [
+      'm=$(awk \'$3=="cgroup2"{print $2; exit}\' /proc/mounts)',
+      "c=$(sed -n 's/^0:://p' /proc/self/cgroup)",
+      'case "$c" in */gateway-warden-*) echo $$ > "$m${c%/gateway-warden-*}/cgroup.procs" ;; esac',
+      'exec sleep 600',
+      '',
+    ].join('\n'));
+    await runSlash(ctx, 'gamma', `/run env -u ${PARENT_ENV} setsid sh ${escape} &`, 1);
     const worker = await workerPid(ctx, 'gamma');
     const workerPgid = readProcStat(worker)?.pgid;
     const escaped = await waitFor(
