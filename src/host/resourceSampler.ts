@@ -4,7 +4,7 @@
 // command backend): one poller, gated by the same visibility.
 import { descendantsOf, ProcessInfo, scanProcSync } from '../core/processTable';
 import { clockTicksPerSecond, readProcRss, readProcStat } from '../core/procfs';
-import { Emitter } from './emitter';
+import { Emitter } from '../core/emitter';
 import { parseProcessTree, ProcessTreeView } from './processTreeView';
 
 export interface ResourceUsage {
