@@ -518,12 +518,15 @@ class Teardown {
   /**
    * The fallback without cgroup.kill: freeze the cgroup once, before its first SIGKILL by pid, and
    * list it again, so a fork that raced the freeze is taken in now; newcomers found later are
-   * SIGKILLed as any member. Without cgroup.freeze (Linux < 5.2) it is killed by pid unfrozen.
+   * SIGKILLed as any member. Without cgroup.freeze (Linux < 5.2) it is killed by pid unfrozen; so
+   * is a cgroup holding a process we may not signal (another uid's is never frozen by us either).
    */
   private freezeCgroup(s: TargetState, dir: string): void {
     const cg = s.cg!;
     if (cg.frozen !== undefined) return;
-    cg.frozen = writeCgroupFile(`${dir}/cgroup.freeze`, '1').ok;
+    const listed = listMembers(dir);
+    const mayFreeze = listed.state === 'found' && !checkMembers(listed.value.pids, { protect: new Set([...this.guard!.protectedPids, 1]) });
+    cg.frozen = mayFreeze && writeCgroupFile(`${dir}/cgroup.freeze`, '1').ok;
     if (!cg.frozen) return;
     cg.method = 'freeze+SIGKILL';
     this.adoptCgroup(s, dir);

@@ -161,7 +161,7 @@ test('without cgroup.kill (forced): the cgroup is frozen, its members SIGKILLed 
   assert.equal(freeze.state === 'found' && freeze.value.trim(), '0', 'the leaf is not left frozen');
 });
 
-test('a member of another uid refuses the cgroup.kill: nothing of it is signalled, the cgroup is kept', { skip }, async () => {
+test('a member of another uid refuses the cgroup.kill (and the freeze): nothing of it is signalled, the cgroup is kept', { skip }, async () => {
   const { leaf } = await leafOf('nobody');
   const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
   await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
@@ -172,6 +172,7 @@ test('a member of another uid refuses the cgroup.kill: nothing of it is signalle
     assert.ok(!r.signals.some((s) => s.signal === 'cgroup.kill'), 'no cgroup.kill');
     assert.deepEqual(r.processes.map((p) => [p.pid, p.outcome, p.reason]), [[nobody.pid, 'refused', 'other-user']]);
     assert.equal(r.cgroups?.[0].removed, false);
+    assert.notEqual(r.cgroups?.[0].method, 'freeze+SIGKILL', 'a cgroup holding another uid\'s process is never frozen');
     assert.ok(isAlive(nobody.pid!), 'the other uid\'s sleep was not signalled');
   }
   nobody.kill('SIGKILL');
