@@ -357,8 +357,16 @@ class Teardown {
     // A dying member leaves cgroup.procs before it has finished exiting; the cgroup is empty (and
     // removable) only once the kernel says `populated 0`.
     const populated = readPopulated(dir);
-    if (populated.state === 'gone' || (populated.state === 'found' && !populated.value)) s.done = true;
-    else if (populated.state === 'unknown') s.unknown = `cgroup ${dir}: cannot tell whether it is empty (${populated.why})`;
+    if (populated.state === 'gone' || (populated.state === 'found' && !populated.value)) {
+      // Members taken in at a cgroup.kill may already have left the list: each one's own end is
+      // read (a member moved out of the cgroup by someone else is not "killed" by us).
+      for (const m of [...s.live]) {
+        const now = readOne(m.pid);
+        this.recheck(m, now);
+        if (s.live.has(m)) this.drop(m, 'survived', now === 'unknown' ? `pid ${m.pid}: cannot tell whether it exited (its cgroup ${dir} is empty)` : `pid ${m.pid} left cgroup ${dir} during the teardown; not followed`);
+      }
+      s.done = true;
+    } else if (populated.state === 'unknown') s.unknown = `cgroup ${dir}: cannot tell whether it is empty (${populated.why})`;
   }
 
   /** Our group (when we lead one), processes carrying our marker, and every descendant of these and of us. */
