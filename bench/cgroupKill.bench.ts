@@ -1,20 +1,22 @@
 // Issue 13 groundwork (row 1's mechanism): one 50-process tree — sleeps plus a shell that keeps
 // forking short-lived children, all ignoring SIGTERM — in a session leaf of our cgroup tree,
-// taken down four ways in the same run, trials interleaved: cgroup.kill (killCgroup), the
-// freeze + SIGKILL fallback for kernels without cgroup.kill, SIGKILL by pid from a /proc scan
-// repeated until the scan finds none (what a scan-then-signal loop does), and kill(-pgid)
-// repeated (the process-group floor). Every row ends when the kernel says `populated 0`, so they
-// are timed to the same event. ~500 idle fillers (BENCH_FILLERS) pad /proc to ~600 processes.
+// taken down five ways in the same run, trials interleaved, every engine row through teardown()
+// with SIGKILL first: the engine's cgroup target (cgroup.kill), the same target forced to its
+// freeze + SIGKILL fallback (kernels without cgroup.kill), the engine's /proc-scan targets
+// (processGroup: the tree's group; processTree: its root and descendants), and kill(-pgid)
+// repeated (the process-group floor, no checks). Every row ends when the kernel says
+// `populated 0`, so they are timed to the same event. ~500 idle fillers (BENCH_FILLERS) pad /proc
+// to ~600 processes.
 // Run: npm run bench -- cgroup
 import { ChildProcess, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { readPopulated } from '../src/core/cgroup/cgroupFiles';
-import { killCgroup, killCgroupSync } from '../src/core/cgroup/cgroupKill';
 import { listMembers } from '../src/core/cgroup/cgroupMembers';
 import { probeCgroups } from '../src/core/cgroup/cgroupProbe';
 import { CgroupTree, createSessionLeaf, createTree } from '../src/core/cgroup/cgroupTree';
 import { scanLiveStats } from '../src/core/procfs';
-import { processGroup, teardown } from '../src/core/kill';
+import { fingerprintOf } from '../src/core/fingerprint';
+import { cgroupTarget, processGroup, processTree, teardown, teardownSync, TeardownReport } from '../src/core/kill';
 import { allReaped, fillerGroup, forget, goal, ratio, spread, stats, table, trials } from './support';
 
 const TREE_SIZE = 50;
@@ -22,15 +24,20 @@ const TRIALS = Number(process.env.BENCH_REPS ?? trials(10));
 const FILLERS = Number(process.env.BENCH_FILLERS ?? 500);
 const DEADLINE_MS = 10_000;
 
-type Method = 'cgroup.kill' | 'freeze + SIGKILL (no cgroup.kill)' | 'SIGKILL by pid from a /proc scan, until the scan finds none' | 'kill(-pgid, SIGKILL) until empty';
-const METHODS: Method[] = ['cgroup.kill', 'freeze + SIGKILL (no cgroup.kill)', 'SIGKILL by pid from a /proc scan, until the scan finds none', 'kill(-pgid, SIGKILL) until empty'];
+const CGROUP = 'engine: cgroup target (cgroup.kill)';
+const FREEZE = 'engine: cgroup target, forced fallback (freeze + SIGKILL by pid)';
+const GROUP = 'engine: processGroup (/proc scan)';
+const TREE = 'engine: processTree (/proc scan)';
+const FLOOR = 'floor: kill(-pgid, SIGKILL) until empty, no checks';
+type Method = typeof CGROUP | typeof FREEZE | typeof GROUP | typeof TREE | typeof FLOOR;
+const METHODS: Method[] = [CGROUP, FREEZE, GROUP, TREE, FLOOR];
 
 let tree: CgroupTree | undefined;
 const leaders = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of leaders) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   // Whatever a failed trial left: the whole tree in one kill, then removed (we are not in it).
-  if (tree) killCgroupSync(tree.path, { timeoutMs: 5000 });
+  if (tree) teardownSync([cgroupTarget(tree.path)], { firstSignal: 'SIGKILL', timeoutMs: 5000 });
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
@@ -78,20 +85,16 @@ async function untilEmpty(leaf: string, deadline: number): Promise<boolean> {
 interface Trial { ms: number; survivors: number; rounds: number; members: number; killToEmpty?: number }
 
 async function trial(method: Method, leaf: string): Promise<Trial> {
-  const { pgid } = await buildTree(leaf);
+  const { leader, pgid } = await buildTree(leaf);
+  const root = fingerprintOf(leader.pid!);
+  if (!root) throw new Error(`no fingerprint for the tree's leader ${leader.pid}`);
   const members = (listMembers(leaf) as { value: { pids: number[] } }).value.pids.length;
   const t0 = performance.now();
   const deadline = t0 + DEADLINE_MS;
   let rounds = 0;
   let empty = false;
-  let killToEmpty: number | undefined;
-  if (method === 'cgroup.kill' || method === 'freeze + SIGKILL (no cgroup.kill)') {
-    const r = await killCgroup(leaf, { useKillFile: method === 'cgroup.kill', remove: false, timeoutMs: DEADLINE_MS });
-    if (r.outcome === 'refused') throw new Error(`refused: ${r.refused?.why}`);
-    rounds = r.signals.length;
-    empty = r.outcome === 'empty';
-    killToEmpty = r.killToEmptyMs;
-  } else if (method === 'kill(-pgid, SIGKILL) until empty') {
+  let report: TeardownReport | undefined;
+  if (method === FLOOR) {
     while (!empty && performance.now() < deadline) {
       try {
         process.kill(-pgid, 'SIGKILL');
@@ -102,18 +105,13 @@ async function trial(method: Method, leaf: string): Promise<Trial> {
       empty = await untilEmpty(leaf, Math.min(deadline, performance.now() + 20));
     }
   } else {
-    for (;;) {
-      const targets = scanLiveStats().filter((s) => s.pgid === pgid);
-      if (targets.length === 0 || performance.now() > deadline) break;
-      rounds++;
-      for (const s of targets) {
-        try {
-          process.kill(s.pid, 'SIGKILL');
-        } catch {
-          // exited meanwhile
-        }
-      }
-    }
+    const target = method === CGROUP ? cgroupTarget(leaf, { remove: false })
+      : method === FREEZE ? cgroupTarget(leaf, { remove: false, killFile: false })
+      : method === GROUP ? processGroup(pgid) : processTree(root);
+    report = await teardown([target], { firstSignal: 'SIGKILL', timeoutMs: DEADLINE_MS });
+    if (report.refusals.length) throw new Error(`${method}: ${report.refusals.map((r) => r.message).join('; ')}`);
+    rounds = report.signals.length;
+    // The /proc targets end when their members are gone; the cgroup is empty once the leader is reaped too.
     empty = await untilEmpty(leaf, deadline);
   }
   const took = performance.now() - t0;
@@ -121,16 +119,17 @@ async function trial(method: Method, leaf: string): Promise<Trial> {
   if (!empty) {
     const m = listMembers(leaf);
     survivors = m.state === 'found' ? m.value.pids.length : -1;
-    await killCgroup(leaf, { remove: false });
+    await teardown([cgroupTarget(leaf, { remove: false })], { firstSignal: 'SIGKILL' });
   }
-  return { ms: took, survivors, rounds, members, killToEmpty };
+  const first = report?.signals[0]?.atMs;
+  return { ms: took, survivors, rounds, members, killToEmpty: first === undefined ? undefined : took - first };
 }
 
 async function main(): Promise<void> {
   const support = probeCgroups();
   if (!support.available) {
     console.log(`cgroupKill bench: skipped, no writable cgroup v2 here (${support.reason})`);
-    goal({ row: '1 (cgroup.kill, 50 processes)', goal: 'cgroup.kill vs SIGKILL from a /proc scan (no number stated)', measured: `skipped: ${support.reason}`, met: null });
+    goal({ row: '1 (cgroup.kill, 50 processes)', goal: 'the engine\'s cgroup target vs its /proc-scan targets and the floor (no number stated)', measured: `skipped: ${support.reason}`, met: null });
     return;
   }
   const made = createTree(support, { moveSelf: false });
@@ -157,23 +156,22 @@ async function main(): Promise<void> {
     }
   }
   const median = (m: Method) => stats(results.get(m)!.map((t) => t.ms)).median;
-  const base = median('cgroup.kill');
+  const base = median(CGROUP);
   const rows = METHODS.map((m) => {
     const ts = results.get(m)!;
     const own = ts.flatMap((t) => (t.killToEmpty === undefined ? [] : [t.killToEmpty]));
     return [m, spread(stats(ts.map((t) => t.members)), (v) => v.toFixed(0)), ts.length, spread(stats(ts.map((t) => t.ms))), own.length ? spread(stats(own)) : '—', spread(stats(ts.map((t) => t.rounds)), (v) => v.toFixed(0)), ts.reduce((a, t) => a + Math.max(0, t.survivors), 0), ratio(median(m), base)];
   });
   table(
-    `one ${TREE_SIZE}-process tree (sleeps + a fork loop, all ignoring SIGTERM) in a session cgroup, ms from the first signal to \`populated 0\`, ~${processes} processes on the host, cgroup2 at ${support.mount.mountPoint} (${support.layout})`,
-    ['method', 'members at kill', 'trials', 'median (min–max)', 'of which kill → populated 0', 'signal rounds', 'survivors (all trials)', 'vs cgroup.kill'],
+    `one ${TREE_SIZE}-process tree (sleeps + a fork loop, all ignoring SIGTERM) in a session cgroup, ms from the teardown() call (floor: its first kill) to \`populated 0\`, ~${processes} processes on the host, cgroup2 at ${support.mount.mountPoint} (${support.layout})`,
+    ['method', 'members at kill', 'trials', 'median (min–max)', 'of which first signal → populated 0', 'signals sent', 'survivors (all trials)', 'vs cgroup target'],
     rows,
   );
-  console.log('_cgroup rows: killCgroup() end to end (member list, uid and ancestor checks, the kill, polling `cgroup.events` every 1 ms); "kill → populated 0" starts just before the cgroup.kill write (fallback: before freeze, list and SIGKILL). The /proc row finds the tree by its process group, so a `setsid` escapee would not be in its target set at all; here there is none, so every row has the same targets._\n');
-  const scan = median('SIGKILL by pid from a /proc scan, until the scan finds none');
+  console.log('_Engine rows: teardown() end to end with SIGKILL first (target checks, the member list — cgroup.procs or a /proc scan —, the safety check before each signal, polling until empty); "first signal → populated 0" starts at the first signal the engine sent. The /proc targets find the tree by its group or its parent links, so a `setsid` escapee would not be in their target set at all; here there is none, so every row has the same processes. The floor sends kill(-pgid) with no check and no scan._\n');
   goal({
     row: '1 (cgroup.kill, 50 processes)',
-    goal: 'cgroup.kill vs SIGKILL by pid from a /proc scan, same tree, same run (no number stated)',
-    measured: `cgroup.kill ${base.toFixed(2)} ms median vs /proc scan + SIGKILL ${scan.toFixed(2)} ms (${ratio(scan, base)}); freeze + SIGKILL ${median('freeze + SIGKILL (no cgroup.kill)').toFixed(2)} ms; kill(-pgid) ${median('kill(-pgid, SIGKILL) until empty').toFixed(2)} ms`,
+    goal: 'the engine\'s cgroup target vs its /proc-scan targets and the floor, same tree, same run (no number stated)',
+    measured: `cgroup target ${base.toFixed(2)} ms median; freeze + SIGKILL ${median(FREEZE).toFixed(2)} ms (${ratio(median(FREEZE), base)}); processGroup ${median(GROUP).toFixed(2)} ms (${ratio(median(GROUP), base)}); processTree ${median(TREE).toFixed(2)} ms (${ratio(median(TREE), base)}); floor ${median(FLOOR).toFixed(2)} ms (${ratio(median(FLOOR), base)})`,
     met: null,
   });
 }

@@ -12,10 +12,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { killCgroupSync } from '../src/core/cgroup/cgroupKill';
 import { probeCgroups } from '../src/core/cgroup/cgroupProbe';
 import { removeCgroups } from '../src/core/cgroup/cgroupTree';
 import { Fingerprint, fingerprintOf, formatFingerprint } from '../src/core/fingerprint';
+import { cgroupTarget, teardownSync } from '../src/core/kill';
 import { findOrphans, FindOrphansResult } from '../src/core/orphansFind';
 import { OWNER_ENV } from '../src/core/ownerMarker';
 import { readProcCmdline, scanStatsChecked } from '../src/core/procfs';
@@ -31,7 +31,7 @@ const PS_ARGS = ['-eo', 'pid,ppid,pgid,uid,lstart,args'];
 const trees: string[] = [];
 process.on('exit', () => {
   for (const t of trees) {
-    killCgroupSync(t, { timeoutMs: 3000 });
+    teardownSync([cgroupTarget(t)], { firstSignal: 'SIGKILL', timeoutMs: 3000 });
     removeCgroups(t);
   }
 });

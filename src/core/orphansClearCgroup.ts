@@ -2,13 +2,12 @@
 // signalled: the tree's gateway is still provably dead (dead = proof; unknown refuses), and the
 // kernel's member list is read again. When every member is provably ours — our uid, not us or an
 // ancestor (cgroupSafety.checkMembers), and carrying no live host's marker (another VS Code
-// window started from inside a session) — the whole tree goes down with cgroup.kill after a
-// SIGTERM and its grace (cgroupKill.ts: no fork can slip between a scan and a signal), and the
-// empty directories are removed. Otherwise each orphan goes through the teardown engine by
-// fingerprint, as any other orphan does, and the tree is removed only if that left it empty.
+// window started from inside a session) — the whole tree goes down through the teardown engine's
+// cgroup target: SIGTERM by pid and its grace, then cgroup.kill (no fork can slip between a scan
+// and a signal), and the empty directories are removed. Otherwise each orphan goes through the
+// engine by fingerprint, as any other orphan does, and the tree is removed only if that left it empty.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { killCgroup } from './cgroup/cgroupKill';
 import { leftoverParent, treeOfPid, treeOwnerState } from './cgroup/cgroupLeftovers';
 import { listMembers } from './cgroup/cgroupMembers';
 import { parseTreeName } from './cgroup/cgroupNames';
@@ -16,7 +15,7 @@ import { checkMembers } from './cgroup/cgroupSafety';
 import { readPopulated } from './cgroup/cgroupFiles';
 import { removeCgroups } from './cgroup/cgroupTree';
 import { Fingerprint, isGone } from './fingerprint';
-import { processTree, Spare, teardown } from './kill';
+import { cgroupTarget, CgroupOutcome, describeProblems, ProcessOutcome, processTree, Spare, teardown } from './kill';
 import type { Orphan } from './orphans';
 import type { ClearOrphansOptions, ClearResult } from './orphansClear';
 import { OWNER_ENV } from './ownerMarker';
@@ -71,27 +70,24 @@ export async function clearLeftoverTree(
     return out;
   }
   const first = orphans[0];
-  const r = await killCgroup(tree, { graceMs: opts.graceMs ?? 500, timeoutMs: opts.timeoutMs ?? 5000, parent: where.parentDir });
-  if (r.outcome === 'refused' || (r.outcome === 'timeout' && r.method === 'none')) {
+  const r = await teardown([cgroupTarget(tree, { parent: where.parentDir, remove: true })], { graceMs: opts.graceMs ?? 500, timeoutMs: opts.timeoutMs ?? 5000 });
+  const cg = r.cgroups?.[0];
+  if (r.signals.length === 0 && cg?.outcome !== 'empty' && cg?.outcome !== 'gone') {
     // Nothing was signalled through the cgroup: the per-process path decides on its own.
     for (const o of orphans) await one(o);
     removeIfEmpty(tree);
     return out;
   }
-  const ended = r.outcome === 'empty' || r.outcome === 'gone';
-  const signals = r.signals.map((s) => s.signal);
-  const listed = new Set(r.members);
+  const byPid = new Map(r.processes.map((e) => [e.pid, e]));
   const known = new Set<number>();
-  const method = r.method === 'cgroup.kill' ? 'cgroup.kill' : 'freeze + SIGKILL';
   const result = (pid: number, orphanPid: number, fp: Fingerprint | undefined, command: string | undefined): ClearResult => {
     known.add(pid);
-    if (!listed.has(pid)) {
+    const e = byPid.get(pid);
+    if (!e) {
       const gone = fp !== undefined && isGone(fp);
       return { pid, fingerprint: fp, orphanPid, command, outcome: gone ? 'already-gone' : 'refused', why: gone ? `pid ${pid} had already exited` : `pid ${pid} was not in ${tree} when it was killed`, signals: [] };
     }
-    return ended
-      ? { pid, fingerprint: fp, orphanPid, command, outcome: 'killed', why: `ended with the leftover cgroup ${tree} (${method})`, signals }
-      : { pid, fingerprint: fp, orphanPid, command, outcome: 'refused', why: `${tree} was still populated after ${Math.round(r.elapsedMs)} ms${r.unknown ? ` (${r.unknown})` : ''}`, signals };
+    return { pid, fingerprint: fp, orphanPid, command, ...treeRow(tree, e, cg, r.elapsedMs, describeProblems(r)), signals: [...e.signals] };
   };
   for (const o of orphans) {
     const list = out.get(o.pid)!;
@@ -99,12 +95,12 @@ export async function clearLeftoverTree(
     for (const d of o.descendants) list.push(result(d.pid, o.pid, d.fingerprint, d.command));
   }
   // Members that no orphan listed (started since detection, or nested elsewhere) went too: say so.
-  for (const pid of r.members) if (!known.has(pid)) out.get(first.pid)!.push(result(pid, first.pid, undefined, whole.commands.get(pid)));
+  for (const e of r.processes) if (!known.has(e.pid)) out.get(first.pid)!.push(result(e.pid, first.pid, undefined, whole.commands.get(e.pid)));
   // A process detection listed that was not in the tree at the kill (moved out by root, say) and
   // is still that process: the teardown engine by its fingerprint, like any other orphan.
   for (const [orphanPid, list] of out) {
     for (const [i, x] of list.entries()) {
-      if (listed.has(x.pid) || x.outcome !== 'refused' || x.fingerprint === undefined) continue;
+      if (byPid.has(x.pid) || x.outcome !== 'refused' || x.fingerprint === undefined) continue;
       const t = await teardown([processTree(x.fingerprint, how.spare)], { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs });
       const e = t.processes.find((q) => q.pid === x.pid);
       if (e) list[i] = { ...x, outcome: e.outcome === 'survived' ? 'refused' : e.outcome, why: e.message, signals: [...e.signals] };
@@ -112,6 +108,16 @@ export async function clearLeftoverTree(
     }
   }
   return out;
+}
+
+/** One member's row from the engine's report: how the tree's teardown ended it, or why it did not. */
+function treeRow(tree: string, e: ProcessOutcome, cg: CgroupOutcome | undefined, elapsedMs: number, problems: string): Pick<ClearResult, 'outcome' | 'why'> {
+  if (e.outcome === 'killed') {
+    const killedBy = e.signals.includes('SIGKILL') && cg?.method === 'cgroup.kill' ? 'cgroup.kill' : e.signals.includes('SIGKILL') && cg?.method === 'freeze+SIGKILL' ? 'freeze + SIGKILL' : e.signals.join(', ');
+    return { outcome: 'killed', why: `ended with the leftover cgroup ${tree} (${killedBy})` };
+  }
+  if (e.outcome === 'survived') return { outcome: 'refused', why: `${tree} was still populated after ${Math.round(elapsedMs)} ms${problems ? ` (${problems})` : ''}` };
+  return { outcome: e.outcome, why: e.message };
 }
 
 /** Whether every member of `tree` may go down with it, checked now; the members' command lines for the report. */

@@ -3,6 +3,7 @@
 // host left behind. Exited entries are kept for a while (bounded by count and age) so the UI can
 // show how a process ended.
 import { Fingerprint, formatFingerprint } from './fingerprint';
+import type { Disposable } from './emitter';
 import {
   CHECKPOINT_VERSION,
   CheckpointData,
@@ -37,10 +38,6 @@ export interface RegistryChange {
   type: RegistryChangeType;
   /** Copies of the records concerned. */
   records: ProcessRecord[];
-}
-
-export interface Disposable {
-  dispose(): void;
 }
 
 export interface ProcessRegistryOptions {

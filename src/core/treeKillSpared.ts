@@ -5,6 +5,7 @@
 // window's, say), this process, or one whose parent link is stale (Windows keeps a dead
 // parent's pid in the child's row, and pids are reused: taskkill would follow that link). A
 // member with any of those below it is killed alone. Then one look per poll until all are gone.
+import { delay } from './emitter';
 import treeKill from 'tree-kill';
 import type { Fingerprint } from './fingerprint';
 import type { ProcessOutcome } from './kill/targets';
@@ -128,7 +129,7 @@ export async function treeKillSpared(root: Fingerprint, opts: TreeKillOptions = 
       return l?.state === 'unknown' || (l?.state === 'found' && isLiveState(l.info.state) && l.info.startTime === m.startTime);
     });
     if (survivors.length === 0 || Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await delay(POLL_MS);
   }
   for (const s of survivors) Object.assign(done.get(s.pid)!, { outcome: 'survived', message: `pid ${s.pid} still alive (or unreadable) after the tree kill` });
   const processes = [...members.map((m) => done.get(m.pid)!), ...plan.spared.map((s) => entry(s.info.pid, 'refused', `pid ${s.info.pid} spared: ${s.why}`, { reason: 'protected' }))];

@@ -1,6 +1,7 @@
 // One slash worker as the gateway sees it: the child process (leader of its own group on
 // POSIX), its JSON-RPC connection over the stdio pipes, and the one way to close it:
 // a polite request, then SIGTERM, then SIGKILL on the worker's whole group, pipes destroyed.
+import { delay } from '../core/emitter';
 import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
@@ -231,7 +232,7 @@ export class WorkerProcess {
       await Promise.race([
         this.rpc.request('shutdown', {}, { timeoutMs: POLITE_MS }).then(() => this.exited).catch(() => undefined),
         this.exited,
-        new Promise((r) => setTimeout(r, POLITE_MS)),
+        delay(POLITE_MS),
       ]);
     }
     let report: TeardownReport | undefined;
@@ -243,7 +244,7 @@ export class WorkerProcess {
       if (problems) this.log(`worker ${this.pid}: group teardown: ${problems}`);
     }
     // (After a cgroup sweep that emptied its cgroup the worker has exited: its exit event is not waited for.)
-    if (!this.exitInfo && !(groupGone && this.sweepProvesExit && this.contained)) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000))]);
+    if (!this.exitInfo && !(groupGone && this.sweepProvesExit && this.contained)) await Promise.race([this.exited, delay(2000)]);
     this.rpc.dispose('worker closed');
     for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) s?.destroy();
     this.child.unref();

@@ -1,7 +1,7 @@
 // What the tree shows about the gateway's sessions and workers, written only from gateway
 // events (no polling) and `session.list` (after a (re)start or an explicit refresh); cleared
 // when the gateway exits. Commands never write it.
-import { Emitter } from './emitter';
+import { Emitter } from '../core/emitter';
 import { GatewayEvent } from './gatewayProcess';
 import { ExitedView, RecentlyExited } from './recentlyExited';
 

@@ -6,7 +6,7 @@ import { Fingerprint, fingerprintOf } from '../core/fingerprint';
 import { processGroup, processTree, Target, teardown } from '../core/kill';
 import { LineDecoder } from '../core/lineDecoder';
 import { isRpcError, JsonRpcConnection, RpcErrorCode } from '../core/rpc';
-import { Emitter, Event } from './emitter';
+import { delay, Emitter, Event } from '../core/emitter';
 import { LaunchSpec } from './launchSpec';
 import { Log } from './seams';
 
@@ -251,7 +251,7 @@ export class GatewayProcess {
       this.rpc.request('gateway.status', {}, { timeoutMs: probeMs }).then(() => true, (e) => !(isRpcError(e) && SILENCE.has(e.code))),
       this.exited.then(() => true),
     ]);
-    if (answered) await Promise.race([this.exited, delay(politeMs)]);
+    if (answered) await Promise.race([this.exited, delay(politeMs, true)]);
     closeLifeline();
     return { exited: this.exitInfo !== undefined, answered };
   }
@@ -264,7 +264,7 @@ export class GatewayProcess {
   /** Ends the gateway and everything in its group now (a failed start); never throws. */
   async forceKill(graceMs = 200, timeoutMs = 3000): Promise<void> {
     await teardown([this.target()], { graceMs, timeoutMs });
-    if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs))]);
+    if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs), true)]);
   }
 }
 
@@ -286,6 +286,3 @@ function toEvent(method: string, params: unknown): GatewayEvent | undefined {
   return { ...p, type: method };
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref?.());
-}

@@ -3,7 +3,7 @@
 // registry per host lifetime.
 import { Fingerprint, isGone } from '../core/fingerprint';
 import { ProcessRegistry } from '../core/registry';
-import { Disposable } from './emitter';
+import { Disposable } from '../core/emitter';
 import { Log, nullLog } from './seams';
 import { GatewaySupervisor } from './supervisor';
 

@@ -5,7 +5,7 @@
 import { readCgroupTotals } from '../core/cgroup/cgroupTotals';
 import { descendantsOf, ProcessInfo, scanProcSync } from '../core/processTable';
 import { clockTicksPerSecond, readProcRss, readProcStat } from '../core/procfs';
-import { Emitter } from './emitter';
+import { Emitter } from '../core/emitter';
 import { parseProcessTree, ProcessTreeView } from './processTreeView';
 
 export interface ResourceUsage {

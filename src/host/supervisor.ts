@@ -6,7 +6,7 @@ import { parseTreeName } from '../core/cgroup/cgroupNames';
 import { Fingerprint } from '../core/fingerprint';
 import { cgroupTarget, describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
-import { Emitter } from './emitter';
+import { delay, Emitter } from '../core/emitter';
 import { GatewayEvent, GatewayExit, GatewayLimits, GatewayProcess, limitsOf } from './gatewayProcess';
 import { LaunchSpec } from './launchSpec';
 import type { GatewayBackend } from './settings';
@@ -304,9 +304,6 @@ export class GatewaySupervisor {
 /** stop/restart: no deactivate budget, but a bound all the same. */
 const STOP_BUDGET_MS = 6500;
 
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /**
  * The cgroup tree a gateway said it made (gateway.ready `cgroup`), for the paths where the

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Fingerprint, isGone, selfFingerprint } from '../core/fingerprint';
 import { ensurePrivateDirSync } from '../core/privateFiles';
 import { Checkpoint, loadCheckpoints, ProcessRegistry } from '../core/registry';
-import { Disposable } from './emitter';
+import { Disposable } from '../core/emitter';
 import { GatewayModel } from './gatewayModel';
 import { launchSpec } from './launchSpec';
 import { bindRegistry, closeRegistry, liveWorkerGroups } from './registryBinding';

@@ -1,5 +1,6 @@
 // The palette half of orphan clearing: a multi-select pick (all pre-selected), a cancellable
 // progress notification while killing, then a summary. Detection and killing are the host's.
+import { delay } from '../core/emitter';
 import type { QuickPickItem } from 'vscode';
 import type { Log } from '../host/seams';
 import { formatBytes, formatDuration } from './format';
@@ -88,11 +89,11 @@ export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, 
 export async function startupOrphanScan<T extends OrphanView>(
   source: Pick<OrphanSource<T>, 'scan'>,
   retryDelayMs: number,
-  delay: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  wait: (ms: number) => Promise<void> = delay,
 ): Promise<T[]> {
   const first = await source.scan();
   if (!first.length) return first;
-  await delay(retryDelayMs);
+  await wait(retryDelayMs);
   const second = await source.scan();
   // Only what both scans saw: a previous window's host that was still exiting is not an orphan.
   const seen = new Set(first.map((o) => `${o.pid}/${o.startTime ?? ''}`));

@@ -1,4 +1,5 @@
 // The slash commands of the embedded worker.
+import { delay } from '../core/emitter';
 import { readProcStat } from '../core/procfs';
 import { RpcError } from '../core/rpc';
 import { fitOutput } from './outputFit';
@@ -50,7 +51,7 @@ export async function execCommand(text: string, ctx: CommandContext): Promise<st
     case '/sleep': {
       const ms = Number(arg);
       if (!Number.isFinite(ms) || ms < 0 || ms > 24 * 3600_000) throw RpcError.invalidParams(`/sleep needs milliseconds (0..86400000), got ${JSON.stringify(arg)}`);
-      await new Promise((r) => setTimeout(r, ms));
+      await delay(ms);
       return `slept ${ms} ms`;
     }
     case '/run': {

@@ -4,6 +4,7 @@
 // only then load and start the rest. The guard thread (a whole V8 isolate, ~8 MB private) is
 // started only when the kernel does not already kill us with the gateway (--parent-death-signal:
 // the gateway spawned us through setpriv --pdeathsig KILL; see core/parentDeathSignal.ts).
+import { delay } from '../core/emitter';
 import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
 import { parseWorkerArgs } from './args';
@@ -45,7 +46,7 @@ const connection = new JsonRpcConnection(process.stdin, process.stdout, {
 for (const w of args.warnings) process.stderr.write(`worker: warning: ${w}\n`);
 
 void (async () => {
-  if (args.startDelayMs > 0) await new Promise((r) => setTimeout(r, args.startDelayMs));
+  if (args.startDelayMs > 0) await delay(args.startDelayMs);
   const { startWorker } = await import('./workerApp');
   onLifelineLost = startWorker({ ...args, cgroup: joined?.ok ? joined.leaf : undefined }, connection, lifeline);
 })();

@@ -1,5 +1,6 @@
-// cgroup v2 primitives on the real kernel: trees, moves, escapees, cgroup.kill and its
-// fallback, removal, leftovers, totals, and refusals. Skipped (with the reason) only where this
+// cgroup v2 primitives on the real kernel: trees, moves, escapees, removal, leftovers, totals,
+// and refusals; taking a cgroup down is the teardown engine's cgroup target (a fork loop racing
+// cgroup.kill, the freeze + SIGKILL fallback, another uid's member: test/core/kill/cgroupTarget.test.ts). Skipped (with the reason) only where this
 // machine gives us no writable cgroup v2. Every tree and process is taken down in the after-hooks.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +8,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCgroupFile, readPopulated } from '../../src/core/cgroup/cgroupFiles';
-import { killCgroup, killCgroupSync, waitCgroupEmpty } from '../../src/core/cgroup/cgroupKill';
 import { CgroupTreeInfo, listCgroupTrees } from '../../src/core/cgroup/cgroupLeftovers';
 import { cgroupProcs, listMembers } from '../../src/core/cgroup/cgroupMembers';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
@@ -15,6 +15,7 @@ import { CgroupSupport, probeCgroups } from '../../src/core/cgroup/cgroupProbe';
 import { targetProblem } from '../../src/core/cgroup/cgroupSafety';
 import { readCgroupTotals, setMemoryMax } from '../../src/core/cgroup/cgroupTotals';
 import { createSessionLeaf, createTree, moveInto, removeCgroups, sessionLeafPath } from '../../src/core/cgroup/cgroupTree';
+import { cgroupTarget, teardown, teardownSync } from '../../src/core/kill';
 import { readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
 import { isAlive, killTracked, spawnTracked, waitFor } from '../support/processes';
@@ -41,11 +42,6 @@ function members(dir: string): number[] {
   const m = listMembers(dir);
   assert.equal(m.state, 'found', JSON.stringify(m));
   return m.state === 'found' ? m.value.pids.sort((a, b) => a - b) : [];
-}
-
-/** A shell in `leaf` that ignores SIGTERM/SIGHUP and keeps forking short-lived children that inherit that. */
-function forkLoop(leaf: string) {
-  return shellInLeaf(leaf, "trap '' TERM HUP; echo $$; while :; do sleep 0.2 & sleep 0.005; done");
 }
 
 test('probe: the v2 mount from mountinfo, our cgroup from /proc/self/cgroup', { skip }, () => {
@@ -86,7 +82,7 @@ test('a sleep moved into a session leaf is listed there, and nowhere else in the
   const bounded = readCgroupFile(path.join(leaf, 'cgroup.procs'), 2);
   assert.equal(bounded.state, 'unknown');
   assert.deepEqual(listMembers(path.join(gw.tree.path, 's-nonexistent')), { state: 'gone' });
-  assert.equal(killCgroupSync(path.join(gw.tree.path, 's-nonexistent')).outcome, 'gone');
+  assert.equal(teardownSync([cgroupTarget(path.join(gw.tree.path, 's-nonexistent'))]).cgroups?.[0].outcome, 'gone');
 });
 
 test('a double-forked setsid escapee started inside the leaf stays in it, and the leaf kill ends it', { skip }, async () => {
@@ -100,57 +96,26 @@ test('a double-forked setsid escapee started inside the leaf stays in it, and th
   assert.notEqual(st.sid, readProcStat(sh.pid!)!.sid, 'its own session');
   assert.notEqual(st.pgid, readProcStat(sh.pid!)!.pgid, 'its own group');
   assert.ok(members(leaf).includes(escapee), 'still a member of the leaf');
-  const r = await killCgroup(leaf, { timeoutMs: 10_000 });
-  assert.equal(r.outcome, 'empty', JSON.stringify(r));
+  const r = await teardown([cgroupTarget(leaf)], { timeoutMs: 10_000 });
+  assert.equal(r.cgroups?.[0].outcome, 'empty', JSON.stringify(r));
   await waitFor(() => !isAlive(escapee) && !isAlive(sh.pid!), 'escapee and shell dead');
   assert.equal(fs.existsSync(leaf), false, 'the empty leaf was removed');
 });
 
-test('cgroup.kill takes a SIGTERM-ignoring fork loop down in one write, after a grace it ignored', { skip: skip ?? (!support?.killFile && 'no cgroup.kill (Linux < 5.14)') }, async () => {
-  const { leaf } = await leafOf();
-  const loop = forkLoop(leaf);
-  const loopPid = await pidLine(loop);
-  await waitFor(() => members(leaf).length >= 10, 'the fork loop to have children');
-  const r = await killCgroup(leaf, { graceMs: 150, timeoutMs: 10_000 });
-  assert.equal(r.outcome, 'empty', JSON.stringify(r));
-  assert.equal(r.method, 'cgroup.kill');
-  assert.deepEqual(r.signals.map((s) => s.signal), ['SIGTERM', 'cgroup.kill'], 'SIGTERM was ignored; one cgroup.kill was enough');
-  assert.ok(r.members.length >= 10);
-  assert.equal(isAlive(loopPid), false);
-  assert.equal(fs.existsSync(leaf), false);
-  console.log(`# cgroup.kill of ${r.signals[1].members} members: ${r.killToEmptyMs!.toFixed(1)} ms to populated 0`);
-});
-
-test('without cgroup.kill (forced), freeze + SIGKILL rounds take the same fork loop down', { skip }, async () => {
-  const { leaf } = await leafOf();
-  const loop = forkLoop(leaf);
-  await pidLine(loop);
-  await waitFor(() => members(leaf).length >= 10, 'the fork loop to have children');
-  const r = killCgroupSync(leaf, { useKillFile: false, timeoutMs: 10_000 });
-  assert.equal(r.outcome, 'empty', JSON.stringify(r));
-  assert.equal(r.method, 'freeze+SIGKILL');
-  assert.ok(r.signals.every((s) => s.signal === 'SIGKILL') && r.signals.length >= 1);
-  const frozen = readCgroupFile(path.join(path.dirname(leaf), 'cgroup.events'));
-  assert.ok(frozen.state !== 'found' || frozen.value.includes('frozen 0'), 'the tree is not left frozen');
-  console.log(`# freeze+SIGKILL: ${r.signals.length} round(s), ${r.killToEmptyMs!.toFixed(1)} ms to populated 0`);
-});
-
-test('removal is bottom-up and stops at a populated cgroup; the wait has a deadline', { skip }, async () => {
+test('removal is bottom-up and stops at a populated cgroup; the engine removes the emptied leaf and its nested cgroup', { skip }, async () => {
   const { gw, leaf } = await leafOf();
   // A member made a cgroup of its own inside the leaf: removal must go deepest first.
   const nested = path.join(leaf, 'inner');
   fs.mkdirSync(nested);
   const sleep = shellInLeaf(nested, 'echo $$; exec sleep 1000');
   const pid = await pidLine(sleep);
-  const t0 = Date.now();
-  assert.equal(await waitCgroupEmpty(leaf, 150), false, 'still populated at the deadline');
-  assert.ok(Date.now() - t0 >= 140);
+  assert.deepEqual(readPopulated(leaf), { state: 'found', value: true });
   const busy = removeCgroups(gw.tree.path);
   assert.equal(busy.removed, false);
   assert.ok(busy.left.some((l) => l.dir === nested && /EBUSY/.test(l.why)), JSON.stringify(busy));
   assert.ok(fs.existsSync(nested) && fs.existsSync(path.join(gw.tree.path, 'gateway')));
-  const r = killCgroupSync(leaf, { timeoutMs: 10_000 });
-  assert.equal(r.outcome, 'empty');
+  const r = teardownSync([cgroupTarget(leaf)], { timeoutMs: 10_000 });
+  assert.deepEqual(r.cgroups, [{ path: leaf, outcome: 'empty', method: 'none', removed: true }], 'a plain sleep ends in the grace');
   assert.equal(isAlive(pid), false);
   assert.equal(fs.existsSync(leaf), false, 'leaf and its nested cgroup removed');
   assert.deepEqual(readPopulated(leaf), { state: 'gone' });
@@ -188,8 +153,8 @@ test('leftover discovery: a dead gateway\'s tree lists its setsid escapee from t
   const alive = all.find((t) => t.path === live.tree.path);
   assert.equal(alive?.owner, 'alive');
   assert.deepEqual(alive?.members, [live.child.pid]);
-  const r = killCgroupSync(dead.path, { timeoutMs: 10_000 });
-  assert.equal(r.outcome, 'empty', JSON.stringify(r));
+  const r = teardownSync([cgroupTarget(dead.path, { parent: support.parentDir })], { timeoutMs: 10_000 });
+  assert.equal(r.cgroups?.[0].outcome, 'empty', JSON.stringify(r));
   assert.equal(isAlive(escapee), false);
   assert.equal(fs.existsSync(dead.path), false, 'the whole leftover tree is removed');
 });
@@ -219,11 +184,13 @@ test('totals without a /proc scan: CPU from cpu.stat, memory from memory.current
   console.log(`# totals: cpu ${t1.cpuUsageUsec} µs, memory ${t1.memoryBytes} bytes (${t1.memorySource}), memory.max: ${limit.ok ? 'set' : (limit as { why: string }).why}`);
 });
 
-test('refusals: not ours, a hostile session id, ourselves, another uid', { skip }, async () => {
-  const { gw, leaf } = await leafOf();
+test('refusals: not ours, a hostile session id, ourselves', { skip }, async () => {
+  const { gw } = await leafOf();
   // Paths outside our trees are refused before anything is written.
-  assert.equal((await killCgroup(support.parentDir)).outcome, 'refused');
-  assert.equal(killCgroupSync(path.join(support.parentDir, 'gateway-warden-1', '..')).refused?.reason, 'not-ours');
+  assert.equal((await teardown([cgroupTarget(support.parentDir)])).cgroups?.[0].outcome, 'refused');
+  const dotdot = teardownSync([cgroupTarget(path.join(support.parentDir, 'gateway-warden-1', '..'))]);
+  assert.equal(dotdot.cgroups?.[0].outcome, 'refused');
+  assert.equal(dotdot.refusals[0]?.reason, 'protected', JSON.stringify(dotdot.refusals));
   const fakeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cg-'));
   try {
     fs.mkdirSync(path.join(fakeDir, 'gateway-warden-1', 'gateway'), { recursive: true });
@@ -243,21 +210,14 @@ test('refusals: not ours, a hostile session id, ourselves, another uid', { skip 
   assert.equal(path.dirname(hostile.path), gw.tree.path);
   assert.equal(hostile.path, sessionLeafPath(gw.tree, '../../../../escape'));
   assert.deepEqual(fs.readdirSync(support.parentDir).sort(), before, 'nothing new beside the trees');
-  // The gateway may not kill the leaf it lives in; the test process may (it is not a member).
-  const self = await gw.request<{ result: { outcome: string; refused?: { reason: string } } }>({ op: 'kill', path: path.join(gw.tree.path, 'gateway') });
-  assert.equal(self.result.outcome, 'refused');
-  assert.equal(self.result.refused?.reason, 'protected');
+  // The gateway, a member of its own leaf, never writes cgroup.kill there (it would die too): it
+  // takes the other members down by pid and keeps the leaf.
+  const gwLeaf = path.join(gw.tree.path, 'gateway');
+  const self = await gw.request<{ result: { signals: { signal: string }[]; cgroups: { outcome: string; removed: boolean }[] } }>({ op: 'kill', path: gwLeaf });
+  assert.ok(!self.result.signals.some((x) => x.signal === 'cgroup.kill'), JSON.stringify(self.result));
+  assert.deepEqual(self.result.cgroups.map((c) => [c.outcome, c.removed]), [['empty', false]]);
   assert.ok(isAlive(gw.child.pid!));
-  // A member of another uid refuses the kill unless allowed.
-  const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
-  await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
-  assert.deepEqual(moveInto(leaf, nobody.pid!), { ok: true });
-  const refused = killCgroupSync(leaf, { timeoutMs: 2000 });
-  assert.equal(refused.refused?.reason, 'other-user', JSON.stringify(refused));
-  assert.ok(isAlive(nobody.pid!), 'nothing was signalled');
-  const allowed = killCgroupSync(leaf, { timeoutMs: 10_000, allowOtherUsers: true });
-  assert.equal(allowed.outcome, 'empty');
-  await waitFor(() => !isAlive(nobody.pid!), 'the other uid\'s sleep to die');
+  assert.ok(fs.existsSync(gwLeaf));
 });
 
 test('GATEWAY_WARDEN_CGROUPS=off: a gateway started with it makes no tree, even here', { skip }, async () => {

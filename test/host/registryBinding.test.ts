@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { recordProblem } from '../../src/core/checkpoint';
 import { ProcessRegistry } from '../../src/core/registry';
-import { Emitter } from '../../src/host/emitter';
+import { Emitter } from '../../src/core/emitter';
 import type { GatewayEvent } from '../../src/host/gatewayProcess';
 import { bindRegistry } from '../../src/host/registryBinding';
 import type { GatewaySupervisor } from '../../src/host/supervisor';

@@ -3,9 +3,9 @@
 // the real gateway will, then answers JSON lines on stdin ({id, op, ...} → {id, ...}) and exits
 // when stdin ends (its lifeline). It never cleans its tree up: a killed one leaves a leftover.
 import * as readline from 'node:readline';
-import { killCgroupSync } from '../../src/core/cgroup/cgroupKill';
 import { probeCgroups } from '../../src/core/cgroup/cgroupProbe';
 import { createSessionLeaf, createTree } from '../../src/core/cgroup/cgroupTree';
+import { cgroupTarget, teardownSync } from '../../src/core/kill';
 
 function reply(msg: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(msg)}\n`);
@@ -33,7 +33,7 @@ function main(): void {
       return;
     }
     if (req.op === 'leaf') reply({ id: req.id, ...createSessionLeaf(tree, String(req.sessionId)) });
-    else if (req.op === 'kill') reply({ id: req.id, result: killCgroupSync(String(req.path), req.opts ?? {}) });
+    else if (req.op === 'kill') reply({ id: req.id, result: teardownSync([cgroupTarget(String(req.path))], req.opts ?? {}) });
     else reply({ id: req.id, error: `unknown op ${req.op}` });
   });
   rl.on('close', () => process.exit(0));

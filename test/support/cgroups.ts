@@ -3,11 +3,10 @@
 // whatever the test left running in it (cgroup.kill reaches setsid escapees too).
 import { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { killCgroupSync } from '../../src/core/cgroup/cgroupKill';
-import { childCgroups } from '../../src/core/cgroup/cgroupMembers';
 import { probeCgroups } from '../../src/core/cgroup/cgroupProbe';
 import type { CgroupTree } from '../../src/core/cgroup/cgroupTree';
 import { removeCgroups } from '../../src/core/cgroup/cgroupTree';
+import { cgroupTarget, teardownSync } from '../../src/core/kill';
 import { atCleanup, readLineMatching, spawnTracked, track } from './processes';
 
 const GATEWAY_SCRIPT = path.join(__dirname, 'cgroupGateway.js');
@@ -85,13 +84,14 @@ export async function pidLine(child: ChildProcess): Promise<number> {
   return pid;
 }
 
-/** After-hook: every tree a test made is taken down (leaves first, the gateway leaf last) and removed. */
+/**
+ * After-hook: every tree a test made is taken down (SIGKILL: one cgroup.kill for the whole tree,
+ * through the teardown engine) and removed. A member of another uid is refused by the engine: the
+ * test that made one kills it itself (it is tracked, so killTracked ends it too).
+ */
 export function cleanupCgroupTrees(): void {
   for (const tree of madeTrees) {
-    const leaves = childCgroups(tree);
-    const dirs = leaves.state === 'found' ? leaves.value.sort((a, b) => Number(a.endsWith('/gateway')) - Number(b.endsWith('/gateway'))) : [];
-    for (const d of dirs) killCgroupSync(d, { timeoutMs: 5000, allowOtherUsers: true });
-    killCgroupSync(tree, { timeoutMs: 5000, allowOtherUsers: true });
+    teardownSync([cgroupTarget(tree)], { firstSignal: 'SIGKILL', timeoutMs: 5000 });
     removeCgroups(tree);
   }
   madeTrees.clear();

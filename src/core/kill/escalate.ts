@@ -10,6 +10,9 @@
 // target empty. A group that answers kill(-pgid, 0) with ESRCH is empty without any scan.
 // A cgroup target needs no table at all: its members are the kernel's own list (cgroup.procs),
 // and its SIGKILL is one write to cgroup.kill; with only cgroup targets, /proc is never scanned.
+// Where cgroup.kill is missing (Linux < 5.14) the cgroup is frozen for its SIGKILL phase, so no
+// member can fork while it is killed by pid (a frozen process still dies of SIGKILL), and thawed
+// before the engine returns, whatever happened.
 import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { Fingerprint, formatFingerprint, isFingerprint, selfFingerprint } from '../fingerprint';
@@ -57,7 +60,7 @@ interface TargetState {
   unknown?: string;
   /** Tree: the root has been taken in. */
   rooted: boolean;
-  /** Tree: pids vetoed by `spare` (with their subtrees). */
+  /** Tree: pids vetoed by `spare` (with their subtrees). Cgroup: members refused (not taken in again). */
   spared: Set<number>;
   /** Cgroup: what is known about it so far. */
   cg?: CgroupState;
@@ -68,6 +71,8 @@ interface CgroupState {
   self: boolean;
   /** cgroup.kill may be written (false after a failed write: Linux < 5.14). */
   killFile: boolean;
+  /** The fallback froze it (thawed in finish); false: freezing failed (no cgroup.freeze), not retried. */
+  frozen?: boolean;
   method: CgroupOutcome['method'];
   /** When its members were last listed (performance.now()). */
   listedAt: number;
@@ -83,7 +88,12 @@ function cgroupRefusal(r: CgroupRefusal, dir: string): Refusal {
 }
 
 export function* escalate(targets: readonly Target[], opts: TeardownOptions = {}): Steps<TeardownReport> {
-  return yield* new Teardown(targets, opts).run();
+  const t = new Teardown(targets, opts);
+  try {
+    return yield* t.run();
+  } finally {
+    t.thawAll(); // also when a step threw: a cgroup is never left frozen by us
+  }
 }
 
 class Teardown {
@@ -104,7 +114,7 @@ class Teardown {
       .sort((a, b) => order[a.kind] - order[b.kind])
       .map((target) => ({
         target, live: new Set(), done: false, listed: false, rooted: false, spared: new Set(),
-        ...(target.kind === 'cgroup' ? { cg: { self: false, killFile: true, method: 'none', listedAt: 0, gone: false, refused: false } as CgroupState } : {}),
+        ...(target.kind === 'cgroup' ? { cg: { self: false, killFile: target.killFile ?? true, method: 'none', listedAt: 0, gone: false, refused: false } as CgroupState } : {}),
       }));
   }
 
@@ -119,7 +129,7 @@ class Teardown {
     // are taken in after the write), so the kernel starts on it at once.
     if (this.opts.firstSignal === 'SIGKILL') {
       for (const s of this.sets) {
-        if (s.done || s.target.kind !== 'cgroup') continue;
+        if (s.done || s.target.kind !== 'cgroup' || !s.cg!.killFile) continue;
         this.guard ??= guardWithoutTable();
         this.killCgroup(s, s.target.path, true);
       }
@@ -334,7 +344,7 @@ class Teardown {
     const bad = checkMembers(others, { protect, allowOtherUsers: true });
     if (bad) return this.refuseTarget(s, cgroupRefusal(bad, dir));
     for (const pid of others) {
-      if (this.members.has(pid)) continue;
+      if (this.members.has(pid) || s.spared.has(pid)) continue;
       const row = readOne(pid);
       if (row === 'gone') continue;
       this.adopt(s, row === 'unknown' ? { pid, ppid: 0, pgid: 0 } : row);
@@ -347,8 +357,16 @@ class Teardown {
     // A dying member leaves cgroup.procs before it has finished exiting; the cgroup is empty (and
     // removable) only once the kernel says `populated 0`.
     const populated = readPopulated(dir);
-    if (populated.state === 'gone' || (populated.state === 'found' && !populated.value)) s.done = true;
-    else if (populated.state === 'unknown') s.unknown = `cgroup ${dir}: cannot tell whether it is empty (${populated.why})`;
+    if (populated.state === 'gone' || (populated.state === 'found' && !populated.value)) {
+      // Members taken in at a cgroup.kill may already have left the list: each one's own end is
+      // read (a member moved out of the cgroup by someone else is not "killed" by us).
+      for (const m of [...s.live]) {
+        const now = readOne(m.pid);
+        this.recheck(m, now);
+        if (s.live.has(m)) this.drop(m, 'survived', now === 'unknown' ? `pid ${m.pid}: cannot tell whether it exited (its cgroup ${dir} is empty)` : `pid ${m.pid} left cgroup ${dir} during the teardown; not followed`);
+      }
+      s.done = true;
+    } else if (populated.state === 'unknown') s.unknown = `cgroup ${dir}: cannot tell whether it is empty (${populated.why})`;
   }
 
   /** Our group (when we lead one), processes carrying our marker, and every descendant of these and of us. */
@@ -413,7 +431,10 @@ class Teardown {
       if (s.done) continue;
       if (s.target.kind === 'group') sent = this.signalGroup(s, s.target.pgid, s.target.leader, s.target.hung ? 'SIGKILL' : signal) || sent;
       else if (s.target.kind === 'cgroup' && signal === 'SIGKILL' && !s.cg!.self && s.cg!.killFile && this.killCgroup(s, s.target.path)) sent = true;
-      else for (const m of [...s.live]) if (m.sent !== signal) sent = this.signalProcess(m, signal) || sent;
+      else {
+        if (s.target.kind === 'cgroup' && signal === 'SIGKILL' && !s.cg!.self && !s.cg!.killFile && !s.done) this.freezeCgroup(s, s.target.path);
+        for (const m of [...s.live]) if (m.sent !== signal) sent = this.signalProcess(m, signal) || sent;
+      }
     }
     return sent;
   }
@@ -502,6 +523,32 @@ class Teardown {
     return true;
   }
 
+  /**
+   * The fallback without cgroup.kill: freeze the cgroup once, before its first SIGKILL by pid, and
+   * list it again, so a fork that raced the freeze is taken in now; newcomers found later are
+   * SIGKILLed as any member. Without cgroup.freeze (Linux < 5.2) it is killed by pid unfrozen; so
+   * is a cgroup holding a process we may not signal (another uid's is never frozen by us either).
+   */
+  private freezeCgroup(s: TargetState, dir: string): void {
+    const cg = s.cg!;
+    if (cg.frozen !== undefined) return;
+    const listed = listMembers(dir);
+    const mayFreeze = listed.state === 'found' && !checkMembers(listed.value.pids, { protect: new Set([...this.guard!.protectedPids, 1]) });
+    cg.frozen = mayFreeze && writeCgroupFile(`${dir}/cgroup.freeze`, '1').ok;
+    if (!cg.frozen) return;
+    cg.method = 'freeze+SIGKILL';
+    this.adoptCgroup(s, dir);
+  }
+
+  /** Thaws every cgroup the fallback froze (its members are SIGKILLed or refused by now). */
+  thawAll(): void {
+    for (const s of this.sets) {
+      if (!s.cg?.frozen || s.target.kind !== 'cgroup') continue;
+      writeCgroupFile(`${s.target.path}/cgroup.freeze`, '0');
+      s.cg.frozen = false;
+    }
+  }
+
   private signalProcess(m: Member, signal: NodeJS.Signals): boolean {
     if (!m.fp) {
       const now = readFingerprint(m.pid);
@@ -542,6 +589,7 @@ class Teardown {
   }
 
   private refuseMember(m: Member, r: Refusal): void {
+    if (m.set.cg) m.set.spared.add(m.pid);
     this.drop(m, 'refused', r.message, r.reason);
     this.report.refusals.push({ ...r, pid: m.pid });
   }
@@ -589,6 +637,7 @@ class Teardown {
 
   /** Each cgroup target's outcome; an emptied one we are not in is removed (deepest first). */
   private finishCgroups(): void {
+    this.thawAll();
     for (const s of this.sets) {
       const t = s.target;
       if (t.kind !== 'cgroup' || !s.cg) continue;

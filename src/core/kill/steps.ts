@@ -2,12 +2,14 @@
 // either asynchronously (normal paths) or blocking (exit handlers and deactivate fallbacks,
 // where pending timers never fire).
 
+import { delay } from '../emitter';
+
 export type Steps<T> = Generator<number, T, void>;
 
 export async function runSteps<T>(steps: Steps<T>): Promise<T> {
   for (let s = steps.next(); ; s = steps.next()) {
     if (s.done) return s.value;
-    await new Promise((resolve) => setTimeout(resolve, s.value));
+    await delay(s.value);
   }
 }
 

@@ -28,8 +28,10 @@ export type Target =
    * cgroup.kill, which reaches forks racing it too. When this process is itself a member (a worker
    * in its session's leaf) the others are SIGKILLed by pid instead and the cgroup is kept.
    * `parent`: the tree must be a child of that directory. `remove` (default true): rmdir it once empty.
+   * Without cgroup.kill (Linux < 5.14) it is frozen, its members SIGKILLed by pid, and thawed;
+   * `killFile: false` forces that fallback (tests and the bench measure it on newer kernels).
    */
-  | { kind: 'cgroup'; path: string; parent?: string; remove?: boolean };
+  | { kind: 'cgroup'; path: string; parent?: string; remove?: boolean; killFile?: false };
 
 export function processGroup(pgid: number, leader?: Fingerprint, hung = false): Target {
   return { kind: 'group', pgid, ...(leader ? { leader } : {}), ...(hung ? { hung } : {}) };
@@ -43,8 +45,13 @@ export function ownProcesses(markedSince?: number): Target {
   return markedSince === undefined ? { kind: 'own' } : { kind: 'own', markedSince };
 }
 
-export function cgroupTarget(path: string, opts: { parent?: string; remove?: boolean } = {}): Target {
-  return { kind: 'cgroup', path, ...(opts.parent !== undefined ? { parent: opts.parent } : {}), ...(opts.remove !== undefined ? { remove: opts.remove } : {}) };
+export function cgroupTarget(path: string, opts: { parent?: string; remove?: boolean; killFile?: false } = {}): Target {
+  return {
+    kind: 'cgroup', path,
+    ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
+    ...(opts.remove !== undefined ? { remove: opts.remove } : {}),
+    ...(opts.killFile === false ? { killFile: false as const } : {}),
+  };
 }
 
 export const OWN_PROCESSES: Target = ownProcesses();
@@ -104,8 +111,11 @@ export interface CgroupOutcome {
   path: string;
   /** 'empty': no member left; 'gone': it did not exist; 'refused'/'timeout': see refusals/survivors. */
   outcome: 'empty' | 'gone' | 'refused' | 'timeout';
-  /** How the SIGKILL phase was sent: one cgroup.kill write (re-sent for newcomers), or by pid (this process is a member). */
-  method: 'cgroup.kill' | 'by-pid' | 'none';
+  /**
+   * How the SIGKILL phase was sent: one cgroup.kill write (re-sent for newcomers); by pid with the
+   * cgroup frozen (no cgroup.kill here); or by pid unfrozen (this process is a member, or no cgroup.freeze).
+   */
+  method: 'cgroup.kill' | 'freeze+SIGKILL' | 'by-pid' | 'none';
   /** The directory no longer exists (removed by us, or never there). */
   removed: boolean;
   /** Why it could not be removed (EBUSY: still populated, or a child cgroup). */

@@ -3,6 +3,7 @@
 // program's live process tree, process.kill ends one node of it. The program is never restarted:
 // when it exits, whatever it left behind is taken down (a warden keeps nothing running that its
 // program no longer answers for) and gateway.status says how it ended.
+import { delay } from '../../core/emitter';
 import { Fingerprint } from '../../core/fingerprint';
 import type { GatewayOptions } from '../options';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported } from './backend';
@@ -51,7 +52,7 @@ export class CommandBackend implements Backend {
       return;
     }
     this.host.log(`command: started ${p.what()} as pid ${p.pid}`);
-    await Promise.race([p.exited, new Promise((r) => setTimeout(r, COMMAND_SETTLE_MS))]);
+    await Promise.race([p.exited, delay(COMMAND_SETTLE_MS)]);
     if (p.alive) p.markRunning();
     void p.exited.then(() => this.afterExit(p));
   }
@@ -137,7 +138,7 @@ export class CommandBackend implements Backend {
     const p = this.program;
     if (reason === 'shutdown' && p?.alive) {
       p.child?.stdin?.end();
-      await Promise.race([p.exited, new Promise((r) => setTimeout(r, workerGraceMs))]);
+      await Promise.race([p.exited, delay(workerGraceMs)]);
     }
     const r = await takeDownProgram([], workerGraceMs, this.roots());
     this.host.log(`command: teardown (${reason}): ${r.processes} process(es) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}`);

@@ -6,6 +6,7 @@
 // whose stale ones are taken down. hermes' own events reach clients as backend.event, and
 // backend.call reaches any other hermes method. hermes' own exit is never relied on: on shutdown
 // and lifeline loss its gateway, every worker group and everything carrying our tag are swept.
+import { delay } from '../../core/emitter';
 import { Fingerprint } from '../../core/fingerprint';
 import { ownProcessGroup, processGroup, processTree, teardown } from '../../core/kill';
 import { RpcError, RpcErrorCode } from '../../core/rpc';
@@ -581,9 +582,6 @@ export class HermesBackend implements Backend {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;

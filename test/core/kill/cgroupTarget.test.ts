@@ -1,16 +1,21 @@
 // The teardown engine's cgroup target on the real kernel: members from cgroup.procs (a setsid,
 // double-forked escapee included), SIGTERM by pid with a grace, one cgroup.kill for the rest,
 // the emptied leaf removed; a process inside the leaf takes the others down by pid and keeps it;
-// a directory that is not ours is refused. Skipped (with the reason) where cgroup v2 is not
+// a directory that is not ours is refused; a fork loop racing the kill, with cgroup.kill and with
+// the freeze + SIGKILL fallback; a member of another uid refuses the kill. Skipped (with the reason) where cgroup v2 is not
 // writable here.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readCgroupFile } from '../../../src/core/cgroup/cgroupFiles';
+import { listMembers } from '../../../src/core/cgroup/cgroupMembers';
+import { probeCgroups } from '../../../src/core/cgroup/cgroupProbe';
+import { moveInto } from '../../../src/core/cgroup/cgroupTree';
 import { cgroupTarget, teardown, teardownSync } from '../../../src/core/kill';
 import { readProcStat } from '../../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway } from '../../support/cgroups';
-import { isAlive, killTracked, readLineMatching, spawnNode, track, waitFor } from '../../support/processes';
+import { isAlive, killTracked, readLineMatching, spawnNode, spawnTracked, track, waitFor } from '../../support/processes';
 
 const skip = cgroupsUnavailable();
 if (skip) console.log(`# cgroup target tests skipped: ${skip}`);
@@ -116,4 +121,60 @@ setInterval(() => undefined, 1000);
   assert.equal(isAlive(child.pid!), true, 'the member that ran it is not');
   assert.ok(fs.existsSync(leaf), 'its own leaf is kept');
   child.kill('SIGKILL');
+});
+
+/** A shell in `leaf` that ignores SIGTERM/SIGHUP and keeps forking short-lived children that inherit that. */
+function forkLoop(leaf: string) {
+  return shellInLeaf(leaf, "trap '' TERM HUP; echo $$; while :; do sleep 0.2 & sleep 0.005; done");
+}
+
+function memberCount(dir: string): number {
+  const m = listMembers(dir);
+  return m.state === 'found' ? m.value.pids.length : 0;
+}
+
+test('cgroup.kill takes a SIGTERM-ignoring fork loop down in one write, forks racing it included', { skip: skip ?? (!(probeCgroups({}) as { killFile?: boolean }).killFile && 'no cgroup.kill (Linux < 5.14)') }, async () => {
+  const { leaf } = await leafOf('forks');
+  const loopPid = await pidLine(forkLoop(leaf));
+  await waitFor(() => memberCount(leaf) >= 10, 'the fork loop to have children');
+  const r = await teardown([cgroupTarget(leaf)], { graceMs: 150, timeoutMs: 10_000 });
+  assert.deepEqual(r.survivors, []);
+  assert.deepEqual(r.refusals, []);
+  assert.equal(r.signals.filter((s) => s.signal === 'cgroup.kill').length, 1, `one cgroup.kill: ${JSON.stringify(r.signals.map((s) => s.signal))}`);
+  assert.deepEqual(r.cgroups, [{ path: leaf, outcome: 'empty', method: 'cgroup.kill', removed: true }]);
+  assert.equal(isAlive(loopPid), false);
+});
+
+test('without cgroup.kill (forced): the cgroup is frozen, its members SIGKILLed by pid, and thawed', { skip }, async () => {
+  const { leaf } = await leafOf('frozen');
+  const loopPid = await pidLine(forkLoop(leaf));
+  await waitFor(() => memberCount(leaf) >= 10, 'the fork loop to have children');
+  const r = teardownSync([cgroupTarget(leaf, { killFile: false, remove: false })], { graceMs: 100, timeoutMs: 10_000 });
+  assert.deepEqual(r.survivors, []);
+  assert.deepEqual(r.refusals, []);
+  assert.deepEqual(r.cgroups, [{ path: leaf, outcome: 'empty', method: 'freeze+SIGKILL', removed: false }]);
+  const kinds = new Set(r.signals.map((s) => s.signal));
+  assert.ok(!kinds.has('cgroup.kill') && kinds.has('SIGKILL'), JSON.stringify([...kinds]));
+  assert.equal(isAlive(loopPid), false);
+  assert.equal(memberCount(leaf), 0);
+  const freeze = readCgroupFile(path.join(leaf, 'cgroup.freeze'));
+  assert.equal(freeze.state === 'found' && freeze.value.trim(), '0', 'the leaf is not left frozen');
+});
+
+test('a member of another uid refuses the cgroup.kill (and the freeze): nothing of it is signalled, the cgroup is kept', { skip }, async () => {
+  const { leaf } = await leafOf('nobody');
+  const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
+  await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
+  assert.deepEqual(moveInto(leaf, nobody.pid!), { ok: true });
+  for (const killFile of [undefined, false] as const) {
+    const r = teardownSync([cgroupTarget(leaf, killFile === false ? { killFile } : {})], { graceMs: 50, timeoutMs: 2000 });
+    assert.ok(r.refusals.some((x) => x.reason === 'other-user'), JSON.stringify(r.refusals));
+    assert.ok(!r.signals.some((s) => s.signal === 'cgroup.kill'), 'no cgroup.kill');
+    assert.deepEqual(r.processes.map((p) => [p.pid, p.outcome, p.reason]), [[nobody.pid, 'refused', 'other-user']]);
+    assert.equal(r.cgroups?.[0].removed, false);
+    assert.notEqual(r.cgroups?.[0].method, 'freeze+SIGKILL', 'a cgroup holding another uid\'s process is never frozen');
+    assert.ok(isAlive(nobody.pid!), 'the other uid\'s sleep was not signalled');
+  }
+  nobody.kill('SIGKILL');
+  await waitFor(() => !isAlive(nobody.pid!), 'the other uid\'s sleep to die');
 });

@@ -1,5 +1,5 @@
-// A minimal typed event emitter with VS Code's shape (event(listener) → disposable), so host/
-// code can expose events without importing vscode.
+// A minimal typed event emitter with VS Code's shape (event(listener) → disposable), so code
+// outside ui/ can expose events without importing vscode; and `delay`, the one timer promise.
 export interface Disposable {
   dispose(): void;
 }
@@ -30,4 +30,12 @@ export class Emitter<T> implements Disposable {
   dispose(): void {
     this.listeners.clear();
   }
+}
+
+/** Resolves after `ms`; `unref`: the wait alone does not keep the process alive. */
+export function delay(ms: number, unref = false): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(r, ms);
+    if (unref) t.unref();
+  });
 }
