@@ -2,10 +2,10 @@
 // setsid escapee carrying the worker's marker).
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { fingerprintOf } from '../../src/core/fingerprint';
+import { delay } from '../../src/core/emitter';
+import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
 import { GroupMembers } from '../../src/core/kill/members';
 import { PARENT_ENV } from '../../src/core/ownerMarker';
-import { formatFingerprint } from '../../src/core/fingerprint';
 import { applyKernelCeiling, limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart } from '../../src/gateway/memoryCeiling';
 import { killTracked, spawnTracked, waitFor } from '../support/processes';
 
@@ -61,7 +61,7 @@ test('MemoryCeiling.sample sums the members\' resident memory per session; resta
     workers: () => [{ sessionId: 's1', fingerprint: fp, pgid: hog.pid! }],
     restart: async (d) => {
       asked.push(`${d.sessionId}:${d.pid}:${d.limitBytes}`);
-      await new Promise((r) => setTimeout(r, 600)); // a restart that takes longer than a period
+      await delay(600); // a restart that takes longer than a period
     },
     log: () => undefined,
   });
@@ -72,7 +72,7 @@ test('MemoryCeiling.sample sums the members\' resident memory per session; resta
     assert.ok(s.members >= 1);
     ceiling.wake();
     await waitFor(() => asked.length >= 1, 'a restart asked for');
-    await new Promise((r) => setTimeout(r, 400));
+    await delay(400);
     assert.deepEqual(asked, [`s1:${hog.pid}:${64 * MB}`], 'once while it is being restarted');
   } finally {
     ceiling.dispose();

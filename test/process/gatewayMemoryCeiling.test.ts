@@ -4,6 +4,7 @@
 // worker. With the ceiling off nothing is restarted.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { delay } from '../../src/core/emitter';
 import { performance } from 'node:perf_hooks';
 import { readProcRss } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
@@ -88,7 +89,7 @@ test('with the ceiling off (the default) a session above 60 MB is not restarted'
     await waitFor(() => (readProcRss(hog) ?? 0) > 100 * MB, 'the hog above 100 MB', 20_000);
     const [worker] = g.workerPids();
     // Several sampling periods' worth (1 s each when on): nothing happens.
-    await new Promise((r) => setTimeout(r, 2500));
+    await delay(2500);
     assert.ok(isAlive(hog) && isAlive(worker), 'worker and hog still there');
     assert.ok(!g.events.some((e) => e.type === 'worker.restarted'), 'no worker.restarted');
   } finally {
