@@ -73,6 +73,8 @@ export class SessionManager {
   private accepting = true;
   /** The memory ceiling per session (workerMemoryMB); sleeps while off or no worker lives. */
   readonly memoryCeiling: MemoryCeiling;
+  /** Workers restarted by the ceiling: a command that was running in one says so. */
+  private readonly restartedFor = new WeakMap<WorkerProcess, RestartDecision>();
   /** Workers whose close has not finished (cgroup containment: a session's next worker waits for its last one's leaf teardown). */
   private readonly unfinished = new Set<WorkerProcess>();
 
@@ -191,6 +193,8 @@ export class SessionManager {
       return await worker.exec(command, this.opts.slashTimeoutMs);
     } catch (e) {
       if (s.closed) throw new RpcError(RpcErrorCode.ServerError, `session ${s.id} was closed during the command`);
+      const restart = this.restartedFor.get(worker);
+      if (restart) throw memoryRestartError(s.id, worker.pid, restart);
       if (e instanceof RpcError && (e.code === RpcErrorCode.RequestTimeout || e.code === RpcErrorCode.ServerError)) {
         // Timed out, died or broke the protocol: retire it; the next command gets a fresh one.
         this.retire(s, worker);
@@ -280,6 +284,7 @@ export class SessionManager {
     const w = s?.worker;
     if (!s || s.closed || !w || w.pid !== d.pid || w.exitInfo) return;
     s.worker = null;
+    this.restartedFor.set(w, d);
     this.opts.emit('worker.restarted', {
       sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, reason: 'memory-limit',
       memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING, members: d.members, source: d.source, membersFrom: d.membersFrom,
@@ -450,4 +455,14 @@ export class SessionManager {
     if (s.worker === w) s.worker = null;
     void w.close();
   }
+}
+
+/** A command whose worker the memory ceiling restarted under it: why, with the figures and the setting. */
+function memoryRestartError(sessionId: string, pid: number, d: RestartDecision): RpcError {
+  const mb = (b: number) => `${Math.round(b / (1024 * 1024))} MB`;
+  return new RpcError(
+    RpcErrorCode.ServerError,
+    `the worker ${pid} of session ${sessionId} was restarted during the command: its processes together used ${mb(d.memoryBytes)}, above ${MEMORY_LIMIT_SETTING} (${mb(d.limitBytes)}). The session stays; the next command starts a new worker.`,
+    { sessionId, pid, reason: 'memory-limit', memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING },
+  );
 }

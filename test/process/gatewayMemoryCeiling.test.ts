@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { delay } from '../../src/core/emitter';
 import { performance } from 'node:perf_hooks';
 import { readProcRss } from '../../src/core/procfs';
+import { RpcError } from '../../src/core/rpc';
 import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { createSession, exec, GatewayEvent, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
@@ -79,6 +80,24 @@ test(`above --worker-memory-mb the session is restarted: worker and hog gone, wo
   }
 });
 }
+
+test('a command running when its worker is restarted fails saying why (the figures and the setting); the session\'s next command runs in a new worker', { skip: !LINUX }, async () => {
+  const g = await startHostedGateway({ args: ['--worker-memory-mb', '60'] });
+  const tree = g.events.find((e) => e.type === 'gateway.ready')?.cgroup;
+  if (typeof tree === 'string') trackTree(tree);
+  try {
+    const s = await createSession(g);
+    // In the foreground: the /run is in flight when the ceiling acts.
+    const js = 'const b=Buffer.alloc(200*1024*1024,1);setInterval(()=>b[0]++,60000)';
+    const failed = await exec(g, s, `/run ${JSON.stringify(process.execPath)} -e "${js}"`, 30_000).then(() => undefined, (e: unknown) => e as RpcError);
+    assert.ok(failed instanceof RpcError, 'the command failed');
+    assert.match(failed.message, /^the worker \d+ of session [\w-]+ was restarted during the command: its processes together used \d+ MB, above gatewayWarden\.limits\.workerMemoryMB \(60 MB\)\. The session stays; the next command starts a new worker\.$/);
+    assert.deepEqual([(failed.data as { reason?: string }).reason, (failed.data as { limitBytes?: number }).limitBytes], ['memory-limit', 60 * MB]);
+    assert.equal(await exec(g, s, '/echo after'), 'after');
+  } finally {
+    await stopHostedGateway(g);
+  }
+});
 
 test('with the ceiling off (the default) a session above 60 MB is not restarted', { skip: !LINUX }, async () => {
   const g = await startHostedGateway();
