@@ -6,4 +6,6 @@ export const DESIGN_COMMANDS = [
   // Issue 11: Kill Process on a row of the gateway's process tree (the command backend's program
   // and descendants, a stale hermes worker).
   'killProcess',
+  // Issue 14: the diagnostics report (palette and view title).
+  'copyDiagnosticsReport',
 ].map((c) => `gatewayWarden.${c}`);

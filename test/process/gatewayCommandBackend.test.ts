@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { RpcError } from '../../src/core/rpc';
 import { readProcStat } from '../../src/core/procfs';
 import { pidsWithMarker } from '../support/marker';
-import { isAlive, killTracked, track, waitFor } from '../support/processes';
+import { isAlive, killTracked, track, waitAllExited, waitFor } from '../support/processes';
 import { HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
 after(killTracked);
@@ -97,7 +97,7 @@ test('process.tree and gateway.status show the command, its descendants and its 
   assert.match(e.message, /session\.create is not available with the command backend: it runs one program/);
   assert.deepEqual(await g.rpc.request('session.list'), { sessions: [] });
   await stopHostedGateway(g);
-  for (const pid of [f.child, f.stubborn, f.escapee]) assert.equal(isAlive(pid), false, `${pid} gone after the lifeline closed`);
+  await waitAllExited([f.child, f.stubborn, f.escapee]);
 });
 
 test('process.kill ends one node and its subtree (SIGTERM ignored → SIGKILL), refuses what is not in the tree or changed', { skip: !LINUX }, async () => {
@@ -136,7 +136,7 @@ test('host SIGKILL: the command, a SIGTERM-ignoring grandchild and a setsid esca
   g.host.kill('SIGKILL');
   await waitNoMarked(g.hostFp);
   t.diagnostic(`host SIGKILL → all ${marked.length} marked processes gone in ${Date.now() - killedAt} ms`);
-  for (const pid of [g.gatewayPid, f.child, f.stubborn, f.escapee]) assert.equal(isAlive(pid), false, `${pid} gone`);
+  await waitAllExited([g.gatewayPid, f.child, f.stubborn, f.escapee]);
 });
 
 test('gateway.shutdown answers once the command and everything it started are gone', { skip: !LINUX }, async () => {
@@ -144,7 +144,7 @@ test('gateway.shutdown answers once the command and everything it started are go
   const f = await family(g);
   const r = await g.rpc.request<{ closedSessions: number }>('gateway.shutdown', { graceMs: 2000 });
   assert.equal(r.closedSessions, 0);
-  for (const pid of [f.child, f.stubborn, f.escapee]) assert.equal(isAlive(pid), false, `${pid} gone when shutdown answers`);
+  await waitAllExited([f.child, f.stubborn, f.escapee]);
   await waitNoMarked(g.hostFp);
 });
 

@@ -2,7 +2,7 @@
 // blocked, children that ignore SIGTERM. Everything is observed in the real process table.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { isAlive, killTracked, track, waitFor, waitForExit } from '../support/processes';
+import { isAlive, killTracked, track, waitAllExited, waitFor, waitForExit } from '../support/processes';
 import { pidsWithMarker } from '../support/marker';
 import { readProcStat } from '../../src/core/procfs';
 import { backgroundGrandchild, createSession, exec, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
@@ -21,7 +21,7 @@ test('host SIGKILL: the gateway, every worker and a /run background grandchild a
   g.host.kill('SIGKILL');
   await waitNoMarked(g.hostFp);
   t.diagnostic(`host SIGKILL → all ${marked.length} marked processes gone in ${Date.now() - killedAt} ms`);
-  for (const pid of [g.gatewayPid, ...workers, ...grandchildren]) assert.equal(isAlive(pid), false, `${pid} gone`);
+  await waitAllExited([g.gatewayPid, ...workers, ...grandchildren]);
 });
 
 test('gateway SIGKILL: every worker and grandchild are gone (their own lifelines)', async () => {
@@ -30,7 +30,7 @@ test('gateway SIGKILL: every worker and grandchild are gone (their own lifelines
   const grandchildren = await Promise.all(sessions.map((s) => backgroundGrandchild(g, s)));
   process.kill(g.gatewayPid, 'SIGKILL');
   await waitNoMarked(g.hostFp);
-  for (const pid of [...g.workerPids(), ...grandchildren]) assert.equal(isAlive(pid), false);
+  await waitAllExited([...g.workerPids(), ...grandchildren]);
   g.host.kill('SIGKILL');
 });
 
@@ -87,7 +87,7 @@ test('a worker whose event loop is blocked is killed by its guard thread after t
   process.kill(g.gatewayPid, 'SIGKILL');
   await waitForExit(worker, 10_000);
   await waitNoMarked(g.hostFp);
-  assert.equal(isAlive(grandchild), false, 'the guard took the worker\'s group down');
+  await waitAllExited([grandchild]); // the guard took the worker's group down
   g.host.kill('SIGKILL');
 });
 
@@ -97,7 +97,7 @@ test('host SIGKILL with the gateway\'s stdin held open elsewhere: the owner fing
   const grandchild = await backgroundGrandchild(g, s);
   g.host.kill('SIGKILL');
   await waitNoMarked(g.hostFp);
-  assert.equal(isAlive(grandchild), false);
+  await waitAllExited([grandchild]);
   assert.ok(g.holderPid && isAlive(g.holderPid), 'the pipe was still held open: the poll did it');
   process.kill(g.holderPid!, 'SIGKILL');
 });
@@ -120,7 +120,7 @@ test('host SIGKILL with a SIGTERM-ignoring grandchild among several workers: all
   const workers = g.workerPids();
   g.host.kill('SIGKILL');
   await waitNoMarked(g.hostFp);
-  for (const pid of [g.gatewayPid, ...workers, stubborn, ...plain]) assert.equal(isAlive(pid), false, `${pid} gone`);
+  await waitAllExited([g.gatewayPid, ...workers, stubborn, ...plain]);
 });
 
 test('gateway.shutdown answers once every worker group is empty, a SIGTERM-ignoring grandchild included', async () => {
@@ -131,7 +131,7 @@ test('gateway.shutdown answers once every worker group is empty, a SIGTERM-ignor
   const workers = g.workerPids();
   const r = await g.rpc.request<{ closedSessions: number }>('gateway.shutdown', { graceMs: 2000 });
   assert.equal(r.closedSessions, 3);
-  for (const pid of [...workers, stubborn, ...plain]) assert.equal(isAlive(pid), false, `${pid} gone when shutdown answers`);
+  await waitAllExited([...workers, stubborn, ...plain]);
   await stopHostedGateway(g);
   assert.equal(g.events.filter((e) => e.type === 'session.closed').length, 3, 'session.closed for every session');
 });

@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { groupMembers } from '../../src/core/kill';
-import { isAlive, killTracked, track, waitFor } from '../support/processes';
+import { isAlive, killTracked, track, waitAllExited, waitFor } from '../support/processes';
 import { pidsWithMarker } from '../support/marker';
 import { createSession, exec, startHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
@@ -36,7 +36,7 @@ test('a worker whose /run child is a SIGTERM-ignoring fork loop leaves nothing b
   process.kill(g.gatewayPid, 'SIGKILL');
   await waitNoMarked(g.hostFp, 20_000);
   t.diagnostic(`gateway SIGKILL → worker, fork loops and sleepers (${before.length} in the group when it was killed) gone in ${Date.now() - killedAt} ms`);
-  for (const pid of [worker, loop, ...before]) assert.equal(isAlive(pid), false, `${pid} gone`);
+  await waitAllExited([worker, loop, ...before]);
   assert.deepEqual(groupMembers(worker), [], 'the worker\'s group is empty');
   // Nothing forked late survived either (the loop's children carry the host's marker).
   assert.deepEqual(pidsWithMarker(g.hostFp), []);

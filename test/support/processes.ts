@@ -49,6 +49,17 @@ export function waitForExit(pid: number, timeoutMs = 10_000): Promise<true> {
   return waitFor(() => !isAlive(pid), `pid ${pid} to exit`, timeoutMs);
 }
 
+/**
+ * Every pid is gone, or fails naming those left. For use after a marker scan came up empty: a
+ * process in the middle of exiting has no readable environment (so no marker) before it is a
+ * zombie, so "no marked process" can be seen a moment before each one has really exited.
+ */
+export async function waitAllExited(pids: readonly number[], timeoutMs = 5000): Promise<void> {
+  await waitFor(() => pids.every((p) => !isAlive(p)), `${pids.length} process(es) to exit (left: ${pids.filter(isAlive).join(', ')})`, timeoutMs).catch(() => {
+    throw new Error(`still alive after ${timeoutMs} ms: ${pids.filter(isAlive).join(', ')}`);
+  });
+}
+
 /** Spawns a process and tracks it (and, when detached, its group) for cleanup. */
 export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
