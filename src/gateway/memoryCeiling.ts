@@ -107,10 +107,13 @@ export class MemoryCeiling {
   lastSampleMs = 0;
   samples = 0;
 
-  constructor(private readonly o: MemoryCeilingOptions) {}
+  constructor(private readonly o: MemoryCeilingOptions) {
+    if (o.limitBytes > 0 && process.platform !== 'linux') o.log(`memory ceiling: ${MEMORY_LIMIT_SETTING} is enforced on Linux only; off on ${process.platform}`);
+  }
 
+  /** Linux only: elsewhere resident memory is not read per process (and the scan would be a `ps` a second). */
   get on(): boolean {
-    return this.o.limitBytes > 0;
+    return this.o.limitBytes > 0 && process.platform === 'linux';
   }
 
   /**
