@@ -15,12 +15,12 @@ import * as path from 'node:path';
 import { probeCgroups } from '../src/core/cgroup/cgroupProbe';
 import { removeCgroups } from '../src/core/cgroup/cgroupTree';
 import { Fingerprint, fingerprintOf, formatFingerprint } from '../src/core/fingerprint';
-import { cgroupTarget, teardownSync } from '../src/core/kill';
+import { cgroupTarget, processGroup, teardown, teardownSync } from '../src/core/kill';
 import { findOrphans, FindOrphansResult } from '../src/core/orphansFind';
 import { OWNER_ENV } from '../src/core/ownerMarker';
 import { readProcCmdline, scanStatsChecked } from '../src/core/procfs';
 import { killTrackedProcesses, trackProcess } from './cleanup';
-import { fillerGroup, goal, ms, ratio, spread, stats, table, time, trials } from './support';
+import { allReaped, fillerGroup, forget, goal, ms, ratio, spread, stats, table, time, trials } from './support';
 
 const TARGET = Number(process.env.BENCH_PROCESSES ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? trials(20));
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const left = await leftoverTree(dead, deadEnv);
   const have = scanStatsChecked().stats.length;
   const pad = Math.max(0, TARGET - have);
-  if (pad) await fillerGroup(pad);
+  const filler = pad ? await fillerGroup(pad) : undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
   try {
     const full: number[] = [];
@@ -153,6 +153,13 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     killTrackedProcesses();
+    // The padding too, now: its perl parent's pipe would otherwise keep this process (and
+    // `npm run bench`) running until someone kills it.
+    if (filler !== undefined) {
+      const r = await teardown([processGroup(filler)], { graceMs: 2000 });
+      if (r.survivors.length === 0 && r.refusals.length === 0) forget(filler);
+      await allReaped(filler);
+    }
   }
 }
 
