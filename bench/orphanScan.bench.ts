@@ -14,13 +14,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { probeCgroups } from '../src/core/cgroup/cgroupProbe';
 import { removeCgroups } from '../src/core/cgroup/cgroupTree';
-import { Fingerprint, fingerprintOf, formatFingerprint } from '../src/core/fingerprint';
-import { cgroupTarget, teardownSync } from '../src/core/kill';
+import { Fingerprint, formatFingerprint } from '../src/core/fingerprint';
+import { cgroupTarget, processGroup, teardown, teardownSync } from '../src/core/kill';
 import { findOrphans, FindOrphansResult } from '../src/core/orphansFind';
 import { OWNER_ENV } from '../src/core/ownerMarker';
 import { readProcCmdline, scanStatsChecked } from '../src/core/procfs';
 import { killTrackedProcesses, trackProcess } from './cleanup';
-import { fillerGroup, goal, ms, ratio, spread, stats, table, time, trials } from './support';
+import { allReaped, fillerGroup, forget, goal, ms, ratio, spread, stats, table, time, trials } from './support';
+import { deadFingerprint } from '../test/process/orphansScene';
 
 const TARGET = Number(process.env.BENCH_PROCESSES ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? trials(20));
@@ -42,15 +43,6 @@ function psSnapshot(): number {
   return r.stdout.trimEnd().split('\n').length - 1;
 }
 
-async function deadOwner(): Promise<Fingerprint> {
-  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  const fp = fingerprintOf(c.pid!)!;
-  await new Promise((r) => {
-    c.on('exit', r);
-    c.kill('SIGKILL');
-  });
-  return fp;
-}
 
 /** `sh -c script` that prints one pid, waited for; the pid is tracked for the clean-up. */
 async function printedPid(script: string, env: NodeJS.ProcessEnv): Promise<number> {
@@ -88,14 +80,14 @@ async function main(): Promise<void> {
     console.log('orphanScan.bench: Linux only (/proc, cgroup v2); skipped');
     return;
   }
-  const dead = await deadOwner();
+  const dead = await deadFingerprint();
   const deadEnv = { ...process.env, [OWNER_ENV]: formatFingerprint(dead) };
   const escapees: number[] = [];
   for (let i = 0; i < MARKED_ESCAPEES; i++) escapees.push(await printedPid("setsid sh -c 'sleep 300 & echo $!' </dev/null", deadEnv));
   const left = await leftoverTree(dead, deadEnv);
   const have = scanStatsChecked().stats.length;
   const pad = Math.max(0, TARGET - have);
-  if (pad) await fillerGroup(pad);
+  const filler = pad ? await fillerGroup(pad) : undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
   try {
     const full: number[] = [];
@@ -153,6 +145,13 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     killTrackedProcesses();
+    // The padding too, now: its perl parent's pipe would otherwise keep this process (and
+    // `npm run bench`) running until someone kills it.
+    if (filler !== undefined) {
+      const r = await teardown([processGroup(filler)], { graceMs: 2000 });
+      if (r.survivors.length === 0 && r.refusals.length === 0) forget(filler);
+      await allReaped(filler);
+    }
   }
 }
 

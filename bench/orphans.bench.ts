@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkpointFileName, loadCheckpoints, writeCheckpointSync } from '../src/core/checkpoint';
-import { Fingerprint, fingerprintOf, formatFingerprint } from '../src/core/fingerprint';
+import { fingerprintOf, formatFingerprint } from '../src/core/fingerprint';
 import { detectOrphans } from '../src/core/orphans';
 import { findOrphans } from '../src/core/orphansFind';
 import { OWNER_ENV } from '../src/core/ownerMarker';
@@ -17,6 +17,7 @@ import { scanProcSync } from '../src/core/processTable';
 import { readProcStat } from '../src/core/procfs';
 import { waitFor } from '../test/support/processes';
 import { goal, ms, ratio, spread, stats, table, time, trials } from './support';
+import { deadFingerprint } from '../test/process/orphansScene';
 
 const TARGET = Number(process.env.BENCH_PROCESSES ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? trials(20));
@@ -39,22 +40,13 @@ const cleanup = () => {
 };
 process.on('exit', cleanup);
 
-async function deadOwner(): Promise<Fingerprint> {
-  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  const fp = fingerprintOf(c.pid!)!;
-  await new Promise((r) => {
-    c.on('exit', r);
-    c.kill('SIGKILL');
-  });
-  return fp;
-}
 
 async function main(): Promise<void> {
   if (process.platform !== 'linux') {
     console.log('orphans.bench: Linux only (/proc); skipped');
     return;
   }
-  const dead = await deadOwner();
+  const dead = await deadFingerprint();
   const env = { ...process.env, [OWNER_ENV]: formatFingerprint(dead) };
   const have = scanProcSync({ readOwner: false }).length;
   const pad = Math.max(0, TARGET - have);

@@ -5,6 +5,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_LIFELINE_POLL_MS } from '../src/core/lifeline';
+import { parentDeathSignalPrefix } from '../src/core/parentDeathSignal';
 import { createSession, exec, startHostedGateway } from '../test/support/gatewayHost';
 import { killTracked, readLineMatching } from '../test/support/processes';
 import { endTrial, guardTrial, Proc, TREE_ENV, treeMembers, trialId, watchDeaths } from './reapWatch';
@@ -65,7 +66,7 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   await Promise.all(sessions.map((s) => exec(g, s, command, 60_000)));
   // A background command may still be between fork and exec when its shell has exited: the tree
   // is complete once every expected process is listed (or, at the deadline, as it is).
-  const expected = 2 + (WITH_ESCAPEE.has(variant) ? 3 : 2) * workers;
+  const expected = treeSize(variant, workers);
   let procs = treeMembers(id);
   for (const until = Date.now() + 5000; procs.length < expected && Date.now() < until; procs = treeMembers(id)) await new Promise((r) => setTimeout(r, 20));
   // The floor at the real processes' size: no teardown logic runs, the kernel just unmaps them.
@@ -92,6 +93,16 @@ async function peerTree(mode: TreeMode, workers: number, id: string): Promise<Re
   };
 }
 
+/**
+ * Host + gateway (or their peers), and per worker: the worker, its grandchild, the escapee where
+ * the variant has one, and — in Gateway Warden's tree where workers run under the kernel's
+ * parent-death signal — the worker's group keeper (a dash started before its first /run).
+ */
+function treeSize(variant: Variant, workers: number): number {
+  const keeper = variant.startsWith('warden') && parentDeathSignalPrefix().prefix !== undefined ? 1 : 0;
+  return 2 + ((WITH_ESCAPEE.has(variant) ? 3 : 2) + keeper) * workers;
+}
+
 /** Lets start-up work (JIT, GC, the shell of /run) settle, the same for every variant. */
 const SETTLE_MS = 100;
 /** The default fingerprint poll of the gateway and workers (DEFAULT_LIFELINE_POLL_MS). */
@@ -104,7 +115,7 @@ export async function reapTrial(variant: Variant, workers: number, timeoutMs = 1
   guardTrial(id);
   try {
     const tree = variant.startsWith('warden') ? await wardenTree(workers, id, variant) : await peerTree(variant as TreeMode, workers, id);
-    const expected = 2 + (WITH_ESCAPEE.has(variant) ? 3 : 2) * workers;
+    const expected = treeSize(variant, workers);
     if (tree.procs.length !== expected) {
       throw new Error(`${variant}: expected ${expected} processes in the tree, found ${tree.procs.length}: ${tree.procs.map((p) => `${p.pid}(${p.comm})`).join(' ')}`);
     }

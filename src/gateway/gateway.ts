@@ -2,7 +2,7 @@
 // the sessions and workers), events broadcast to every client, and the bounded shutdown that ends
 // the process — the same for every backend.
 import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerprint';
-import { describeProblems, OWN_PROCESSES, ownProcessGroup, teardownSync } from '../core/kill';
+import { describeProblems, ownProcesses, ownProcessGroup, teardownSync } from '../core/kill';
 import { JsonRpcPeer } from '../core/rpc';
 import { Backend, GatewayCounts } from './backends/backend';
 import { BackendSpec, DEFAULT_BACKEND_SPEC } from './backends/backendOptions';
@@ -13,6 +13,9 @@ import { GatewayOptions } from './options';
 import { ProcessTree } from './processTree';
 
 /** SIGTERM grace for the workers' groups on a requested shutdown (the bound may shorten it). */
+/** How many started workers the final sweep remembers the markers of (oldest dropped first). */
+const MAX_REMEMBERED_WORKERS = 4096;
+
 /** What a shutdown may take beyond its grace: SIGKILL, the kernel reaping, cgroups removed. */
 export const SHUTDOWN_SLACK_MS = 3000;
 
@@ -37,6 +40,8 @@ export class Gateway {
   readonly tree: ProcessTree;
   private readonly clients = new Map<string, JsonRpcPeer>();
   private readonly startedAt = Date.now();
+  /** Fingerprints of the workers started (see rememberWorker). */
+  private readonly workersStarted: Fingerprint[] = [];
   private shuttingDown?: Promise<{ closedSessions: number }>;
   attach?: AttachInfo | AttachFailure;
   /** Live counters of the attach endpoint (connections, refusals) for gateway.status. */
@@ -86,7 +91,20 @@ export class Gateway {
   }
 
   emit(type: string, payload: Record<string, unknown>): void {
+    if (type === 'worker.started') this.rememberWorker(payload);
     for (const peer of this.clients.values()) peer.notify('event', { type, ...payload });
+  }
+
+  /**
+   * Every worker this gateway started (the newest MAX_REMEMBERED_WORKERS): without cgroups, the
+   * final sweep also takes down what carries a worker's marker, so a worker SIGKILLed before its
+   * own teardown found its setsid escapees (the lifeline grace is short) leaves none behind.
+   */
+  private rememberWorker(payload: Record<string, unknown>): void {
+    const { pid, startTime } = payload;
+    if (typeof pid !== 'number' || typeof startTime !== 'number') return;
+    this.workersStarted.push({ pid, startTime, bootId: selfFingerprint().bootId });
+    if (this.workersStarted.length > MAX_REMEMBERED_WORKERS) this.workersStarted.shift();
   }
 
   async status(): Promise<Record<string, unknown>> {
@@ -168,7 +186,7 @@ export class Gateway {
     // In our cgroup tree, everything we ever started is in one of its leaves: the kernel's lists
     // name it (no /proc scan), then the tree goes. Otherwise our group, descendants and marker.
     const contained = this.containment.kind === 'cgroup';
-    const r = teardownSync(contained ? this.containment.sweepTargets() : [OWN_PROCESSES], { firstSignal: 'SIGKILL', timeoutMs: 1000 });
+    const r = teardownSync(contained ? this.containment.sweepTargets() : [ownProcesses(undefined, this.workersStarted)], { firstSignal: 'SIGKILL', timeoutMs: 1000 });
     const killed = r.processes.filter((p) => p.outcome === 'killed').length;
     if (killed) this.log(`final sweep: ${killed} process(es) of mine killed`);
     const problems = describeProblems(r);

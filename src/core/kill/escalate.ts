@@ -236,7 +236,7 @@ class Teardown {
       } else if (t.kind === 'tree') {
         this.adoptTree(s, t.root, t.spare, children);
       } else {
-        this.adoptOwn(s, t.markedSince, byPid, children);
+        this.adoptOwn(s, t.markedSince, t.markedBy, byPid, children);
       }
       if (s.live.size === 0 && (table.complete || (t.kind === 'group' && groupIsEmpty(t.pgid)))) s.done = true;
     }
@@ -370,11 +370,11 @@ class Teardown {
   }
 
   /** Our group (when we lead one), processes carrying our marker, and every descendant of these and of us. */
-  private adoptOwn(s: TargetState, markedSince: number | undefined, byPid: Map<number, Row>, children: Map<number, Row[]>): void {
+  private adoptOwn(s: TargetState, markedSince: number | undefined, markedBy: readonly Fingerprint[] | undefined, byPid: Map<number, Row>, children: Map<number, Row[]>): void {
     const self = byPid.get(process.pid);
     const ownGroup = self ? self.pgid : ownProcessGroup();
     if (ownGroup === process.pid) for (const r of byPid.values()) if (r.pgid === ownGroup && r.pid !== process.pid) this.adopt(s, r);
-    if (canReadMarkers && self?.startTime !== undefined && markedSince !== Infinity) this.adoptMarked(s, { ...self, startTime: self.startTime }, Math.max(self.startTime, markedSince ?? 0), byPid);
+    if (canReadMarkers && self?.startTime !== undefined && markedSince !== Infinity) this.adoptMarked(s, { ...self, startTime: self.startTime }, Math.max(self.startTime, markedSince ?? 0), byPid, markedBy);
     this.adoptDescendants(s, [process.pid, ...[...s.live].map((m) => m.pid)], children, () => true);
   }
 
@@ -386,12 +386,12 @@ class Teardown {
    * Our parent's other children are our siblings, not our descendants, while it is still our
    * parent (it is one of our programs, never a subreaper).
    */
-  private adoptMarked(s: TargetState, self: Row & { startTime: number }, since: number, byPid: Map<number, Row>): void {
-    let value: string;
+  private adoptMarked(s: TargetState, self: Row & { startTime: number }, since: number, byPid: Map<number, Row>, markedBy: readonly Fingerprint[] = []): void {
+    const values = new Set(markedBy.map(formatFingerprint));
     try {
-      value = formatFingerprint(selfFingerprint());
+      values.add(formatFingerprint(selfFingerprint()));
     } catch {
-      return;
+      if (values.size === 0) return;
     }
     const siblingsOf = process.ppid === PARENT_AT_LOAD ? process.ppid : undefined;
     for (const r of byPid.values()) {
@@ -402,7 +402,8 @@ class Teardown {
       const key = `${r.pid}:${r.startTime}`;
       if (this.markerChecked.has(key)) continue;
       this.markerChecked.add(key);
-      if (markerOf(r.pid, PARENT_ENV) === value) this.adopt(s, r);
+      const marker = markerOf(r.pid, PARENT_ENV);
+      if (marker !== undefined && values.has(marker)) this.adopt(s, r);
     }
   }
 

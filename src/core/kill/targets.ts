@@ -19,8 +19,11 @@ export type Target =
    * left both the group and the tree still carries it; Linux only, where it can be read).
    * `markedSince`: the start time (Fingerprint units) of the first process it gave its marker
    * to — no older process can carry it, so none is read; Infinity: it gave it to none.
+   * `markedBy`: also every process carrying one of these fingerprints in PARENT_ENV — the
+   * workers this process started, whose escapees outlive them when they die before their own
+   * teardown has found them (the gateway's final sweep without cgroups).
    */
-  | { kind: 'own'; markedSince?: number }
+  | { kind: 'own'; markedSince?: number; markedBy?: readonly Fingerprint[] }
   /**
    * One of our cgroups (a gateway-warden-* tree or a leaf of one) and everything in it, whatever
    * group or parent its members have: members come from the kernel's own list (cgroup.procs), no
@@ -41,8 +44,8 @@ export function processTree(root: Fingerprint, spare?: Spare): Target {
   return spare ? { kind: 'tree', root, spare } : { kind: 'tree', root };
 }
 
-export function ownProcesses(markedSince?: number): Target {
-  return markedSince === undefined ? { kind: 'own' } : { kind: 'own', markedSince };
+export function ownProcesses(markedSince?: number, markedBy?: readonly Fingerprint[]): Target {
+  return { kind: 'own', ...(markedSince !== undefined ? { markedSince } : {}), ...(markedBy?.length ? { markedBy } : {}) };
 }
 
 export function cgroupTarget(path: string, opts: { parent?: string; remove?: boolean; killFile?: false } = {}): Target {
