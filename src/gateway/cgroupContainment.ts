@@ -10,7 +10,8 @@ import { childCgroups } from '../core/cgroup/cgroupMembers';
 import { GATEWAY_LEAF } from '../core/cgroup/cgroupNames';
 import { probeCgroups } from '../core/cgroup/cgroupProbe';
 import { CgroupTree, createSessionLeaf, createTree, moveBackToParent, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
-import { cgroupTarget, Target, TeardownReport } from '../core/kill';
+import { findLeftoverTrees } from '../core/cgroup/cgroupLeftovers';
+import { cgroupTarget, Target, TeardownReport, teardownSync } from '../core/kill';
 
 export type ContainmentKind = 'cgroup' | 'process-group';
 
@@ -48,6 +49,7 @@ export class Containment {
         // Linux < 5.14: the engine falls back to SIGKILL by pid per member; still contained.
         log(`cgroup: ${made.tree.path} has no cgroup.kill; members are killed by pid`);
       }
+      removeEmptyDeadTrees(made.tree.path, env, log);
       return new Containment(made.tree, undefined, log);
     } catch (e) {
       return new Containment(undefined, `cgroup set-up failed: ${(e as Error).message}`, log);
@@ -136,5 +138,25 @@ export class Containment {
     if (!moved.ok) this.log(`cgroup: ${moved.why}; the gateway leaf stays until we exit`);
     const r = removeCgroups(this.tree.path);
     if (!r.removed) this.log(`cgroup: ${this.tree.path} not removed: ${r.left.map((l) => `${l.dir}: ${l.why}`).join('; ')}`);
+  }
+}
+
+/**
+ * Removes the empty trees of provably dead gateways beside ours. A gateway SIGKILLed with its
+ * host leaves its tree behind (nobody is left to rmdir it); an empty one holds no orphan, so the
+ * orphan path never clears it, and without this they would pile up one per host death until the
+ * leftover listing hits its bound. Only our own uid's trees, only with no member, through the
+ * engine (which refuses a directory that is not one of our trees). Never throws.
+ */
+function removeEmptyDeadTrees(own: string, env: NodeJS.ProcessEnv, log: (m: string) => void): void {
+  try {
+    const uid = process.getuid?.();
+    for (const t of findLeftoverTrees({ env }).trees) {
+      if (t.path === own || t.owner !== 'dead' || t.members === undefined || t.members.length > 0 || (uid !== undefined && t.uid !== uid)) continue;
+      const r = teardownSync([cgroupTarget(t.path, { parent: path.dirname(t.path) })], { timeoutMs: 500 });
+      if (r.cgroups?.[0]?.removed) log(`cgroup: removed the empty tree of dead gateway ${t.gatewayPid} (${t.path})`);
+    }
+  } catch (e) {
+    log(`cgroup: could not look for empty trees of dead gateways: ${(e as Error).message}`);
   }
 }

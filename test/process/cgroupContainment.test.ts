@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { sessionLeafName } from '../../src/core/cgroup/cgroupNames';
 import { OWNER_ENV, PARENT_ENV } from '../../src/core/ownerMarker';
-import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
+import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
 import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 import { isAlive, killTracked, readLineMatching, spawnTracked, track, waitFor } from '../support/processes';
 
@@ -149,4 +149,31 @@ test('a worker refuses a --cgroup leaf outside the tree it was born in, says so,
   assert.equal(fs.existsSync(bogus), false, 'nothing was created');
   w.stdin!.end();
   await waitFor(() => !isAlive(w.pid!), 'the worker to exit on stdin EOF');
+});
+
+test('a starting gateway removes the empty trees of dead gateways beside its own, and leaves a live one and a populated one alone', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
+  // Two stand-in gateways make their trees; one is SIGKILLed with nothing in its tree (what a
+  // gateway killed together with its host leaves), one with a process left in a leaf.
+  const empty = await startCgroupGateway();
+  const populated = await startCgroupGateway();
+  const leaf = await populated.request<{ ok: boolean; path: string; why?: string }>({ op: 'leaf', sessionId: 'kept' });
+  assert.ok(leaf.ok, leaf.why);
+  const sleeper = shellInLeaf(leaf.path, 'echo $$; exec sleep 600');
+  await pidLine(sleeper);
+  const alive = await startCgroupGateway();
+  for (const gw of [empty, populated]) {
+    gw.child.kill('SIGKILL');
+    await waitFor(() => !isAlive(gw.child.pid!), `stand-in ${gw.child.pid} gone`);
+  }
+  const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: '' } });
+  try {
+    assert.equal(g.events.find((e) => e.type === 'gateway.ready')?.containment, 'cgroup');
+    await waitFor(() => !fs.existsSync(empty.tree.path), `the empty tree ${empty.tree.path} removed`);
+    assert.match(g.stderr(), new RegExp(`removed the empty tree of dead gateway ${empty.child.pid}`));
+    assert.ok(fs.existsSync(populated.tree.path), 'a tree with a live member is an orphan\'s, not removed here');
+    assert.ok(isAlive(sleeper.pid!));
+    assert.ok(fs.existsSync(alive.tree.path), 'a live gateway\'s tree stays');
+  } finally {
+    await stopHostedGateway(g);
+  }
 });
