@@ -64,6 +64,8 @@ interface TargetState {
   spared: Set<number>;
   /** Cgroup: what is known about it so far. */
   cg?: CgroupState;
+  /** Own: the PARENT_ENV values that make a process ours (ours and `markedBy`'s), formatted once. */
+  marks?: Set<string>;
 }
 
 interface CgroupState {
@@ -387,12 +389,14 @@ class Teardown {
    * parent (it is one of our programs, never a subreaper).
    */
   private adoptMarked(s: TargetState, self: Row & { startTime: number }, since: number, byPid: Map<number, Row>, markedBy: readonly Fingerprint[] = []): void {
-    const values = new Set(markedBy.map(formatFingerprint));
+    // The marker values are fixed for the whole teardown: formatted once, not on every scan.
+    s.marks ??= new Set(markedBy.map(formatFingerprint));
     try {
-      values.add(formatFingerprint(selfFingerprint()));
+      s.marks.add(formatFingerprint(selfFingerprint()));
     } catch {
-      if (values.size === 0) return;
+      if (s.marks.size === 0) return;
     }
+    const values = s.marks;
     const siblingsOf = process.ppid === PARENT_AT_LOAD ? process.ppid : undefined;
     for (const r of byPid.values()) {
       if (r.startTime === undefined || r.startTime < since || r.ppid === siblingsOf || this.members.has(r.pid) || r.pid === process.pid) continue;
