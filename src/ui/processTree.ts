@@ -108,6 +108,8 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode> {
         if (was.collapsible === 'none' && n.collapsible !== 'none' && children.length) this.newParents.push(was);
         const sameChildren = sameIds(was.children, children);
         if (!sameLook(was, n) || !sameChildren) changed.push(was);
+        // Same object, new contents: a field the new row lacks (a tooltip gone) must go too.
+        for (const k of Object.keys(was) as (keyof TreeNode)[]) if (!(k in n)) delete was[k];
         Object.assign(was, n, { children });
         this.byId.set(was.id, was);
         return was;
@@ -131,9 +133,8 @@ function sameIds(a: readonly TreeNode[], b: readonly TreeNode[]): boolean {
   return a.length === b.length && a.every((n, i) => n.id === b[i].id);
 }
 
-/** Whether a row looks the same (its children aside). */
+/** Whether a row looks the same (its children aside): every field, so a new one is never missed. */
 function sameLook(a: TreeNode, b: TreeNode): boolean {
-  return a.label === b.label && a.description === b.description && a.tooltip === b.tooltip && a.icon === b.icon
-    && a.iconColor === b.iconColor && a.contextValue === b.contextValue && a.collapsible === b.collapsible && a.parentId === b.parentId
-    && JSON.stringify(a.ref) === JSON.stringify(b.ref);
+  const look = (n: TreeNode) => JSON.stringify({ ...n, children: undefined });
+  return look(a) === look(b);
 }

@@ -139,6 +139,15 @@ test('ProcessTreeProvider: a row keeps its object across rebuilds and only chang
   assert.match(worker.description!, / 60 MB$/, 'updated in place');
   assert.equal(p.find('session/s1'), session);
 
+  // Updated in place means exactly the new row: no field of the old one left behind.
+  const bare = (ns: TreeNode[]) => flat(ns).map((n) => ({ ...n, children: n.children.map((c) => c.id) }));
+  current = input({ resources: undefined });
+  p.refreshNow();
+  assert.deepEqual(bare(p.nodes as TreeNode[]), bare(buildTree(current)));
+  current = input({ resources: { ...input().resources!, usage } });
+  p.refreshNow();
+  assert.deepEqual(bare(p.nodes as TreeNode[]), bare(buildTree(current)));
+
   // A session goes: its parent (the gateway) is refreshed, the other rows keep their objects.
   fires.length = 0;
   current = input({ sessions: input().sessions.slice(0, 1) });
