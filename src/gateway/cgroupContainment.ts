@@ -141,6 +141,9 @@ export class Containment {
   }
 }
 
+/** How long a gateway's start-up may spend removing dead gateways' empty trees, all of them together. */
+const EMPTY_TREES_BUDGET_MS = 1000;
+
 /**
  * Removes the empty trees of provably dead gateways beside ours. A gateway SIGKILLed with its
  * host leaves its tree behind (nobody is left to rmdir it); an empty one holds no orphan, so the
@@ -151,9 +154,16 @@ export class Containment {
 function removeEmptyDeadTrees(own: string, env: NodeJS.ProcessEnv, log: (m: string) => void): void {
   try {
     const uid = process.getuid?.();
+    // Start-up waits for this: one budget for all trees, whatever their number (≤ 1,024 listed).
+    const deadline = Date.now() + EMPTY_TREES_BUDGET_MS;
     for (const t of findLeftoverTrees({ env }).trees) {
       if (t.path === own || t.owner !== 'dead' || t.members === undefined || t.members.length > 0 || (uid !== undefined && t.uid !== uid)) continue;
-      const r = teardownSync([cgroupTarget(t.path, { parent: path.dirname(t.path) })], { timeoutMs: 500 });
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        log('cgroup: more empty trees of dead gateways than one start-up removes; the next start goes on');
+        return;
+      }
+      const r = teardownSync([cgroupTarget(t.path, { parent: path.dirname(t.path) })], { timeoutMs: Math.min(500, left) });
       if (r.cgroups?.[0]?.removed) log(`cgroup: removed the empty tree of dead gateway ${t.gatewayPid} (${t.path})`);
     }
   } catch (e) {
