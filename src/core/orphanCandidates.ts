@@ -33,8 +33,8 @@ export interface CandidateRuleOptions {
 }
 
 /**
- * The candidate roots among `rows` (stat-only rows are enough). Kernel threads (ppid 0 or 2,
- * session 0) and processes that are not live are never candidates.
+ * The candidate roots among `rows` (stat-only rows are enough). Kernel threads (ppid 2), init
+ * and kthreadd (ppid 0) and processes that are not live are never candidates.
  */
 export function candidateRoots(rows: readonly ProcessInfo[], opts: CandidateRuleOptions): Set<number> {
   const live = new Set<number>();
@@ -48,7 +48,9 @@ export function candidateRoots(rows: readonly ProcessInfo[], opts: CandidateRule
   const out = new Set<number>();
   for (const pid of opts.pinned ?? []) if (live.has(pid)) out.add(pid);
   for (const p of rows) {
-    if (!live.has(p.pid) || p.ppid === 0 || p.ppid === 2 || p.sid === 0) continue;
+    // Session (or group) 0 is not a kernel thread's mark alone: inside a PID namespace (a
+    // container, a dev container) every process whose session began outside reads 0 there.
+    if (!live.has(p.pid) || p.ppid === 0 || p.ppid === 2) continue;
     const leaderGone = (leader: number | undefined) => leader !== undefined && leader > 0 && leader !== p.pid && !live.has(leader);
     if (adoptedBy(p.ppid, undefined, reapers) || leaderGone(p.pgid) || leaderGone(p.sid) || adoptedBy(p.ppid, cmdOf(p.ppid), reapers)) {
       out.add(p.pid);
