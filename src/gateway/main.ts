@@ -7,10 +7,11 @@ import { ownProcessGroup } from '../core/kill';
 import { armLifeline } from '../core/lifeline';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { JsonRpcConnection } from '../core/rpc';
+import { shutdownBoundMs } from '../core/timeouts';
 import { startAttachServer } from './attachServer';
 import { USAGE } from './backends/backendOptions';
 import { Containment } from './cgroupContainment';
-import { Gateway, shutdownBoundMs } from './gateway';
+import { Gateway } from './gateway';
 import { parseGatewayArgs } from './options';
 import { HOST_CLIENT } from './sessions';
 

@@ -4,53 +4,35 @@
 import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { FlagSpec, intAtLeast, readArgv } from '../core/readArgv';
+import { DEFAULT_TIMEOUTS, gatewayTimeouts, GatewayTimeouts, TIMEOUT_FLAGS } from '../core/timeouts';
 import {
   BACKEND_ENV, BACKEND_NAMES, BackendName, BackendSpec, DEFAULT_BACKEND_SPEC, DEFAULT_HERMES_COMMAND, MAX_ARG_CHARS, MAX_COMMAND_ARGS,
 } from './backends/backendOptions';
 
-export interface GatewayOptions {
+/** Its timeouts (core/timeouts.ts, which says what each bounds) and the rest. */
+export interface GatewayOptions extends GatewayTimeouts {
   /** The owner's fingerprint, watched by the gateway and every worker (undefined: not a fingerprint). */
   owner?: Fingerprint;
   /** The parent's fingerprint if given with --parent (otherwise sampled from ppid at start). */
   parent?: Fingerprint;
-  slashTimeoutMs: number;
-  workerIdleTimeoutMs: number;
-  workerStartTimeoutMs: number;
   /** session.create is refused past this many open sessions. */
   maxSessions: number;
   /** Worker processes alive at once (starting, ready or closing); see sessions.ts for the rule. */
   maxWorkers: number;
   /** A session whose processes together use more than this many MB is restarted (0 = off); see memoryCeiling.ts. */
   workerMemoryMB: number;
-  pollMs: number;
-  /** SIGTERM→SIGKILL grace for the workers' groups on a shutdown (the whole shutdown is bounded by it plus gateway.ts SHUTDOWN_SLACK_MS). */
-  shutdownGraceMs: number;
-  /** SIGTERM grace for the workers' groups when the lifeline is lost (the host is gone). */
-  lifelineGraceMs: number;
   /** Attach endpoint: the port on 127.0.0.1 (0 = any free port), or undefined when off. */
   listenPort?: number;
   tokenFile?: string;
-  /** Attach endpoint: how long a new connection has to complete an authenticated upgrade. */
-  attachHandshakeTimeoutMs: number;
-  reattachGraceMs: number;
-  pingMs: number;
   maxLineBytes: number;
   workerPath?: string;
 }
 
 export const DEFAULT_OPTIONS: GatewayOptions = {
-  slashTimeoutMs: 45_000,
-  workerIdleTimeoutMs: 30 * 60_000,
-  workerStartTimeoutMs: 30_000,
+  ...gatewayTimeouts(DEFAULT_TIMEOUTS),
   maxSessions: 256,
   maxWorkers: 16,
   workerMemoryMB: 0,
-  pollMs: 1000,
-  shutdownGraceMs: 500,
-  lifelineGraceMs: 100,
-  reattachGraceMs: 20_000,
-  attachHandshakeTimeoutMs: 3000,
-  pingMs: 10_000,
   maxLineBytes: 1024 * 1024,
 };
 
@@ -62,18 +44,10 @@ interface NumberOption<K> {
 }
 
 const NUMBERS: NumberOption<keyof GatewayOptions>[] = [
-  { key: 'slashTimeoutMs', flag: 'slash-timeout-ms', env: 'GATEWAY_WARDEN_SLASH_TIMEOUT_MS', min: 1 },
-  { key: 'workerIdleTimeoutMs', flag: 'worker-idle-timeout-ms', env: 'GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS', min: 0 },
-  { key: 'workerStartTimeoutMs', flag: 'worker-start-timeout-ms', env: 'GATEWAY_WARDEN_WORKER_START_TIMEOUT_MS', min: 1 },
+  ...(Object.keys(TIMEOUT_FLAGS) as (keyof GatewayTimeouts)[]).map((key) => ({ key, ...TIMEOUT_FLAGS[key] })),
   { key: 'maxSessions', flag: 'max-sessions', env: 'GATEWAY_WARDEN_MAX_SESSIONS', min: 1 },
   { key: 'maxWorkers', flag: 'max-workers', env: 'GATEWAY_WARDEN_MAX_WORKERS', min: 1 },
   { key: 'workerMemoryMB', flag: 'worker-memory-mb', env: 'GATEWAY_WARDEN_WORKER_MEMORY_MB', min: 0 },
-  { key: 'pollMs', flag: 'poll-ms', env: 'GATEWAY_WARDEN_POLL_MS', min: 10 },
-  { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS', min: 0 },
-  { key: 'lifelineGraceMs', flag: 'lifeline-grace-ms', env: 'GATEWAY_WARDEN_LIFELINE_GRACE_MS', min: 0 },
-  { key: 'reattachGraceMs', flag: 'reattach-grace-ms', env: 'GATEWAY_WARDEN_REATTACH_GRACE_MS', min: 0 },
-  { key: 'attachHandshakeTimeoutMs', flag: 'attach-handshake-timeout-ms', env: 'GATEWAY_WARDEN_ATTACH_HANDSHAKE_TIMEOUT_MS', min: 1 },
-  { key: 'pingMs', flag: 'ping-ms', env: 'GATEWAY_WARDEN_PING_MS', min: 10 },
   { key: 'maxLineBytes', flag: 'max-line-bytes', env: 'GATEWAY_WARDEN_MAX_LINE_BYTES', min: 1024 },
 ];
 

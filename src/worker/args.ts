@@ -4,6 +4,7 @@ import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { FlagSpec, intAtLeast, readArgv } from '../core/readArgv';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/rpc';
+import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 
 /** The gateway refuses a line limit below this; so does the worker. */
 const MIN_LINE_BYTES = 1024;
@@ -61,8 +62,8 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     sessionId: flag('session') ?? '',
     parent,
     owner,
-    pollMs: positiveInt(flag('poll-ms'), 1000, '--poll-ms', warnings) || 1000,
-    idleTimeoutMs: positiveInt(flag('idle-timeout-ms'), 30 * 60_000, '--idle-timeout-ms', warnings),
+    pollMs: positiveInt(flag('poll-ms'), DEFAULT_TIMEOUTS.pollMs, '--poll-ms', warnings) || DEFAULT_TIMEOUTS.pollMs,
+    idleTimeoutMs: positiveInt(flag('idle-timeout-ms'), DEFAULT_TIMEOUTS.workerIdleTimeoutMs, '--idle-timeout-ms', warnings),
     maxLineBytes: lineLimit(flag('max-line-bytes'), warnings),
     startDelayMs: positiveInt(env[START_DELAY_ENV], 0, START_DELAY_ENV, warnings),
     parentDeathSignal: flag('parent-death-signal') === 'KILL',
