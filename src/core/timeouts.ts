@@ -28,6 +28,10 @@ export interface Timeouts {
   workerExitGraceMs: number;
   /** The bound of that teardown (under the worker's blocked-loop guard, which allows 10 s). */
   workerExitTimeoutMs: number;
+  /** hermes backend: how long its gateway may take to say gateway.ready (--backend-start-timeout-ms). */
+  backendStartTimeoutMs: number;
+  /** hermes backend: how long a confirmed stale worker is left before it is taken down; 0 = only reported (--stale-worker-grace-ms). */
+  staleWorkerGraceMs: number;
   /** Attach endpoint: how long a new connection has to complete an authenticated upgrade. */
   attachHandshakeTimeoutMs: number;
   /** Attach endpoint: how long a dropped client's sessions wait for it to attach again. */
@@ -55,6 +59,8 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   workerCloseTimeoutMs: 5000,
   workerExitGraceMs: 300,
   workerExitTimeoutMs: 3000,
+  backendStartTimeoutMs: 30_000,
+  staleWorkerGraceMs: 30_000,
   attachHandshakeTimeoutMs: 3000,
   reattachGraceMs: 20_000,
   pingMs: 10_000,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { DEFAULT_TIMEOUTS, gatewayTimeouts, shutdownBoundMs, TIMEOUT_FLAGS, timeoutArgs, timeoutEnv } from '../../src/core/timeouts';
+import { DEFAULT_BACKEND_SPEC } from '../../src/gateway/backends/backendOptions';
 import { DEFAULT_OPTIONS, parseGatewayArgs } from '../../src/gateway/options';
 import { launchSpec } from '../../src/host/launchSpec';
 import { DEFAULT_SETTINGS, readSettings } from '../../src/host/settings';
@@ -20,6 +21,7 @@ test('the defaults are the values of before, and the gateway\'s defaults are the
   const worker = parseWorkerArgs([], {});
   assert.deepEqual([worker.pollMs, worker.idleTimeoutMs], [DEFAULT_TIMEOUTS.pollMs, DEFAULT_TIMEOUTS.workerIdleTimeoutMs]);
   assert.equal(shutdownBoundMs(700), 3700);
+  assert.deepEqual([DEFAULT_BACKEND_SPEC.startTimeoutMs, DEFAULT_BACKEND_SPEC.staleWorkerGraceMs], [30_000, 30_000]);
 });
 
 test('round trip: settings → Timeouts → the launcher\'s gateway argv → the gateway\'s parsed options', () => {

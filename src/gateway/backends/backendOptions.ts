@@ -2,6 +2,7 @@
 //   node gateway.js [OPTIONS] [--backend embedded|hermes|command] [--cwd DIR] [--] COMMAND ARGS...
 // Read from argv with the gateway's options (options.ts, parseGatewayArgs), kept apart from them so
 // the embedded backend's options — and its gateway.status — stay exactly what they were.
+import { DEFAULT_TIMEOUTS } from '../../core/timeouts';
 
 export type BackendName = 'embedded' | 'hermes' | 'command';
 
@@ -16,17 +17,17 @@ export interface BackendSpec {
   command: string[];
   /** Working directory of the program (default: the gateway's). */
   cwd?: string;
-  /** hermes: how long its gateway.ready may take; command: ignored. */
+  /** hermes: Timeouts' backendStartTimeoutMs; command: ignored. */
   startTimeoutMs: number;
-  /** hermes: how long a confirmed stale worker is left before it is taken down (0 = only report). */
+  /** hermes: Timeouts' staleWorkerGraceMs. */
   staleWorkerGraceMs: number;
 }
 
 export const DEFAULT_BACKEND_SPEC: BackendSpec = {
   name: 'embedded',
   command: [],
-  startTimeoutMs: 30_000,
-  staleWorkerGraceMs: 30_000,
+  startTimeoutMs: DEFAULT_TIMEOUTS.backendStartTimeoutMs,
+  staleWorkerGraceMs: DEFAULT_TIMEOUTS.staleWorkerGraceMs,
 };
 
 /** The environment variables read here: never passed on to the program (a nested gateway would obey them). */
