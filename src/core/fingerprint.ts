@@ -138,14 +138,22 @@ export function isGone(recorded: Fingerprint): boolean {
 
 let self: Fingerprint | undefined;
 
-/** This process's own fingerprint (cached: it cannot change). */
+/**
+ * This process's own fingerprint, or why it cannot be read now (a full descriptor table, …).
+ * Read once: it cannot change, so once read it is cached; an unreadable one is never guessed.
+ */
+export function readSelfFingerprint(): FingerprintRead {
+  if (self) return { state: 'alive', fingerprint: self };
+  const r = readFingerprint(process.pid);
+  if (r.state === 'alive') self = r.fingerprint;
+  return r;
+}
+
+/** This process's own fingerprint; throws, saying why, while it cannot be read (see readSelfFingerprint). */
 export function selfFingerprint(): Fingerprint {
-  if (!self) {
-    const fp = fingerprintOf(process.pid);
-    if (!fp) throw new Error('cannot read this process\'s own fingerprint');
-    self = fp;
-  }
-  return self;
+  const r = readSelfFingerprint();
+  if (r.state !== 'alive') throw new Error(`cannot read this process's own fingerprint (${r.why})`);
+  return r.fingerprint;
 }
 
 export function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {

@@ -2,7 +2,7 @@
 // arm the lifeline (stdin EOF, fingerprint poll, blocked-loop guard). Then the JSON-RPC
 // connection on stdin/stdout, the optional attach endpoint, and the gateway.ready event.
 import * as path from 'node:path';
-import { fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
+import { formatFingerprint, readFingerprint, selfFingerprint } from '../core/fingerprint';
 import { ownProcessGroup } from '../core/kill';
 import { armLifeline } from '../core/lifeline';
 import { OWNER_ENV } from '../core/ownerMarker';
@@ -13,6 +13,7 @@ import { USAGE } from './backends/backendOptions';
 import { Containment } from './cgroupContainment';
 import { Gateway } from './gateway';
 import { parseGatewayArgs } from './options';
+import { EXIT_NO_SELF_FINGERPRINT, SELF_FINGERPRINT_WAIT_MS, waitForSelfFingerprint } from './startupFingerprint';
 import { HOST_CLIENT } from './sessions';
 
 // Once the host is gone, stderr may be a broken pipe: logging must never become an error.
@@ -33,7 +34,19 @@ if (parsed.help) {
   process.exit(0);
 }
 const { options, warnings, backend: backendSpec } = parsed;
-const parent = options.parent ?? fingerprintOf(process.ppid);
+// Our own fingerprint names us to the host, to every worker (--parent) and in every tag; without
+// it nothing can be started safely, and an unreadable one is never guessed. A descriptor table
+// full at start (a leaky parent, a tight RLIMIT_NOFILE) gets a short wait, then one clear line.
+const startSelf = waitForSelfFingerprint(SELF_FINGERPRINT_WAIT_MS);
+if (startSelf.state !== 'alive') {
+  process.stderr.write(`gateway[${process.pid}]: cannot start: cannot read this process's own fingerprint within ${SELF_FINGERPRINT_WAIT_MS} ms (${startSelf.why}); is the descriptor table full?\n`);
+  process.exit(EXIT_NO_SELF_FINGERPRINT);
+}
+// The parent is sampled now or never: sampled later, ppid may name whoever adopted us. When it
+// cannot be read, stdin EOF (and the owner, when given) still watch the host.
+const parentRead = options.parent === undefined ? readFingerprint(process.ppid) : undefined;
+const parent = options.parent ?? (parentRead?.state === 'alive' ? parentRead.fingerprint : undefined);
+if (parentRead?.state === 'unknown') warnings.push(`cannot read the parent's fingerprint (${parentRead.why}); watching stdin and the owner only`);
 // The marker every descendant inherits: the owner's, or our parent's fingerprint when absent.
 if (!process.env[OWNER_ENV]) process.env[OWNER_ENV] = formatFingerprint(parent ?? selfFingerprint());
 const ownerMarker = process.env[OWNER_ENV]!;

@@ -10,6 +10,7 @@ import { formatFingerprint, selfFingerprint } from '../../src/core/fingerprint';
 import { fdLimitUnsupported, fillFdTable } from '../support/fdLimit';
 import { backgroundGrandchild, createSession, DIST, exec, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
 import { isAlive, killTracked, spawnTracked, waitFor, waitForExit } from '../support/processes';
+import { EXIT_NO_SELF_FINGERPRINT } from '../../src/gateway/startupFingerprint';
 
 after(killTracked);
 
@@ -93,4 +94,20 @@ test('a worker whose fd table is full keeps running and answers once fds are fre
   worker.stdin!.end(); // the lifeline pipe: proof
   await waitForExit(worker.pid!);
   rpc.dispose('test over');
+});
+
+test('a gateway started with a full fd table exits with one clear line and its exit code, not a stack trace', { skip }, async (t) => {
+  // Before: `Error: cannot read this process's own fingerprint` with a stack, from selfFingerprint().
+  const gateway = spawnTracked('prlimit', ['--nofile=256:256', process.execPath, '-r', path.join(__dirname, '..', 'support', 'fillFdsAtStart.js'), path.join(DIST, 'gateway.js')], { detached: true });
+  let err = '';
+  gateway.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  // 'close': the process has exited and its stdio is drained.
+  const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => gateway.on('close', (code, signal) => resolve({ code, signal })));
+  t.diagnostic(err.trim());
+  assert.match(err, /fillFdsAtStart: \d+ descriptors held \(EMFILE\)/, 'the table was full when the gateway began');
+  assert.deepEqual(exit, { code: EXIT_NO_SELF_FINGERPRINT, signal: null });
+  const lines = err.trim().split('\n').filter((l) => !l.startsWith('fillFdsAtStart'));
+  assert.equal(lines.length, 1, `one line: ${err}`);
+  assert.match(lines[0], /^gateway\[\d+\]: cannot start: cannot read this process's own fingerprint within \d+ ms \(EMFILE[^)]*\); is the descriptor table full\?$/);
+  assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
 });
