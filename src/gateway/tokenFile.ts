@@ -1,5 +1,6 @@
 // The attach endpoint's token file, written only where nobody else can put, swap or read it.
-// By default a fresh private directory (mode 0700, unpredictable name from mkdtemp) under
+// By default a fresh private directory (mode 0700, unpredictable name from mkdtemp that records
+// our fingerprint: see tokenDirLeftovers.ts) under
 // $XDG_RUNTIME_DIR when that directory is ours and closed to others, else under os.tmpdir().
 // The file itself is created exclusively (O_EXCL | O_NOFOLLOW), mode 0600. An explicit path is
 // created the same way: whatever is already there — a file, a link, a FIFO — is refused, never
@@ -7,6 +8,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readSelfFingerprint } from '../core/fingerprint';
+import { removeDeadTokenDirs, TOKEN_NAME, tokenDirPrefix } from './tokenDirLeftovers';
 
 export interface TokenFile {
   path: string;
@@ -16,8 +19,6 @@ export interface TokenFile {
   remove(): void;
 }
 
-const DIR_PREFIX = 'gateway-warden-';
-const TOKEN_NAME = 'token';
 const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
 
 /** Why `dir` is not a safe place for our private directory, or undefined when it is. */
@@ -114,8 +115,13 @@ export function createTokenFile(token: string, explicitPath: string | undefined,
     if (why !== undefined) throw new Error(`refusing --token-file ${file}: its directory is unsafe (${why})`);
   } else {
     const base = privateBase(env, log);
+    // The directory's name records its gateway, so that once it is dead (SIGKILLed: it never
+    // removed its directory) a later gateway can prove it and remove the leftover.
+    const me = readSelfFingerprint();
+    const self = me.state === 'alive' ? me.fingerprint : undefined;
+    removeDeadTokenDirs(base, self, log);
     try {
-      dir = fs.mkdtempSync(path.join(base, DIR_PREFIX));
+      dir = fs.mkdtempSync(path.join(base, tokenDirPrefix(self)));
     } catch (e) {
       throw new Error(`cannot create a private directory under ${base}: ${(e as Error).message}`);
     }

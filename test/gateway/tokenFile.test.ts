@@ -31,7 +31,7 @@ test('default: a new 0700 directory with an unpredictable name under the temp di
     process.umask(oldUmask);
   }
   assert.equal(path.dirname(t.dir!), os.tmpdir());
-  assert.match(path.basename(t.dir!), /^gateway-warden-[A-Za-z0-9]{6}$/);
+  assert.match(path.basename(t.dir!), /^gateway-warden-\d+\.\d+\.[A-Za-z0-9-]+-[A-Za-z0-9]{6}$/, 'the name records our fingerprint, then six random characters');
   assert.equal(t.path, path.join(t.dir!, 'token'));
   assert.equal(mode(t.dir!), 0o700);
   assert.equal(mode(t.path), 0o600);
