@@ -12,6 +12,7 @@ import { isAlive, killTracked, waitFor } from '../support/processes';
 import { GatewayEvent, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
 import { attachOf, removeTokenDirs, closedWithin, connect, connectWithToken, peerOf, rawSocket, tokenOf } from '../support/attachClient';
 import { MAX_ATTACH_CONNECTIONS } from '../../src/gateway/attachServer';
+import { tokenDirOwner } from '../../src/gateway/tokenDirLeftovers';
 
 after(killTracked);
 after(removeTokenDirs);
@@ -101,8 +102,10 @@ test('attach endpoint: the token file is 0600 in a new 0700 directory with an un
   const a = attachOf(g);
   const dir = path.dirname(a.tokenFile);
   assert.equal(path.dirname(dir), os.tmpdir(), 'without XDG_RUNTIME_DIR: under the temp directory');
-  assert.match(path.basename(dir), /^gateway-warden-[A-Za-z0-9]{6}$/);
-  assert.ok(!dir.includes(String(g.gatewayPid)), 'the name is not derived from the pid');
+  // The name records its gateway (so a later gateway can remove it once that one is provably
+  // dead) and ends in six random characters: it cannot be predicted and pre-created.
+  assert.match(path.basename(dir), /^gateway-warden-\d+\.\d+\.[A-Za-z0-9-]+-[A-Za-z0-9]{6}$/);
+  assert.equal(tokenDirOwner(path.basename(dir))?.pid, g.gatewayPid, 'the name records the gateway');
   const dirStat = fs.lstatSync(dir);
   assert.ok(dirStat.isDirectory());
   assert.equal(dirStat.mode & 0o777, 0o700);
