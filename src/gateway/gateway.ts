@@ -1,6 +1,7 @@
 // The gateway: its clients (stdio plus attached WebSocket connections), its backend (which owns
-// the sessions and workers), events broadcast to every client, and the bounded shutdown that ends
-// the process — the same for every backend.
+// the sessions and workers), events sent to every client (one about a session only to the host
+// and the session's connection), and the bounded shutdown that ends the process — the same for
+// every backend.
 import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { describeProblems, ownProcesses, ownProcessGroup, teardownSync } from '../core/kill';
 import { JsonRpcPeer } from '../core/rpc';
@@ -12,6 +13,7 @@ import { Containment } from './cgroupContainment';
 import { methodHandler } from './methods';
 import { GatewayOptions } from './options';
 import { ProcessTree } from './processTree';
+import { eventReaches, eventSessionId } from './sessionOwnership';
 
 /** How many started workers the final sweep remembers the markers of (oldest dropped first). */
 const MAX_REMEMBERED_WORKERS = 4096;
@@ -82,9 +84,14 @@ export class Gateway {
     });
   }
 
+  /** Sends an event to every client; one about a session only to the host and the session's connection. */
   emit(type: string, payload: Record<string, unknown>): void {
     if (type === 'worker.started') this.rememberWorker(payload);
-    for (const peer of this.clients.values()) peer.notify('event', { type, ...payload });
+    const sessionId = eventSessionId(payload);
+    const owner = sessionId === undefined ? undefined : this.backend.sessionOwner(sessionId);
+    for (const [id, peer] of this.clients) {
+      if (sessionId === undefined || eventReaches(owner, id)) peer.notify('event', { type, ...payload });
+    }
   }
 
   /**

@@ -9,7 +9,7 @@ import { RpcError, RpcErrorCode } from '../core/rpc';
 import { shutdownBoundMs } from '../core/timeouts';
 import { limitReached } from './limits';
 import { limitBytesOf, MEMORY_LIMIT_SETTING, MemoryCeiling, RestartDecision, sampleIntervalMs } from './memoryCeiling';
-import { assertMayAct } from './sessionOwnership';
+import { assertMayAct, listedFor } from './sessionOwnership';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
 import { WorkerSlots } from './workerSlots';
 
@@ -68,6 +68,8 @@ export interface SessionManagerOptions {
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
+  /** Sessions being closed (out of `sessions`, their session.closed not yet out). */
+  private readonly closing = new Map<string, Session>();
   /** Every worker process not yet exited, attached or not (for status and the final sweep). */
   readonly liveWorkers = new Set<WorkerProcess>();
   private readonly slots: WorkerSlots;
@@ -132,11 +134,17 @@ export class SessionManager {
     return this.sessions.get(id);
   }
 
-  list(): SessionSummary[] {
-    return [...this.sessions.values()].map((s) => ({
+  /** The sessions `clientId` may see (sessionOwnership.ts: the host all). */
+  list(clientId: string): SessionSummary[] {
+    return [...this.sessions.values()].filter((s) => listedFor(s.attachedTo, clientId)).map((s) => ({
       sessionId: s.id, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt,
       attached: s.attachedTo !== null, worker: s.worker ? s.worker.info() : null,
     }));
+  }
+
+  /** The connection a session is attached to, until its session.closed is out (see Backend.sessionOwner). */
+  ownerOf(id: string): string | null | undefined {
+    return (this.sessions.get(id) ?? this.closing.get(id))?.attachedTo;
   }
 
   /** The ownership rule (sessionOwnership.ts); unknown ids pass: the method itself answers them. */
@@ -210,15 +218,21 @@ export class SessionManager {
     if (!s || s.closed) return false;
     s.closed = true;
     this.sessions.delete(id);
+    // Its events (worker.exited, session.closed) still reach its connection.
+    this.closing.set(id, s);
     if (s.idleTimer) clearTimeout(s.idleTimer);
     if (s.reattachTimer) clearTimeout(s.reattachTimer);
-    // A worker still starting is in s.worker already, so it is closed here, not attached later.
-    const worker = s.worker;
-    s.worker = null;
-    if (worker) await worker.close();
-    if (s.starting) await s.starting.catch(() => undefined);
-    await this.dropLeaf(id);
-    this.opts.emit('session.closed', { sessionId: id, reason });
+    try {
+      // A worker still starting is in s.worker already, so it is closed here, not attached later.
+      const worker = s.worker;
+      s.worker = null;
+      if (worker) await worker.close();
+      if (s.starting) await s.starting.catch(() => undefined);
+      await this.dropLeaf(id);
+      this.opts.emit('session.closed', { sessionId: id, reason });
+    } finally {
+      this.closing.delete(id);
+    }
     this.opts.log(`session ${id} closed (${reason})`);
     return true;
   }

@@ -96,3 +96,62 @@ test('ownership: another connection cannot touch a live connection\'s session; a
   wsB.terminate();
   await stopHostedGateway(g);
 });
+
+test('ownership: session.list and events show an attach client its own sessions (and detached ones to list), never another connection\'s; the host sees all', async () => {
+  const g = await startHostedGateway({ args: ['--listen', '--reattach-grace-ms', '30000'] });
+  const a = attachOf(g);
+  type Ev = { type: string; sessionId?: string | null };
+  const eventsOf = (p: JsonRpcPeer) => {
+    const seen: Ev[] = [];
+    p.onNotification((method, params) => {
+      if (method === 'event') seen.push(params as Ev);
+    });
+    return seen;
+  };
+  const wsA = await connectWithToken(a);
+  const first = peerOf(wsA);
+  const firstSaw = eventsOf(first);
+  const wsB = await connectWithToken(a);
+  const second = peerOf(wsB);
+  const secondSaw = eventsOf(second);
+  const listOf = async (p: Pick<JsonRpcPeer, 'request'>) =>
+    (await p.request<{ sessions: { sessionId: string; attached: boolean }[] }>('session.list')).sessions.map((s) => s.sessionId).sort();
+
+  const hostSession = await createSession(g, { label: 'host' });
+  const sa = (await first.request<{ sessionId: string }>('session.create', { label: 'A' })).sessionId;
+  const sb = (await second.request<{ sessionId: string }>('session.create', { label: 'B' })).sessionId;
+  assert.equal(await exec(g, hostSession, '/echo h'), 'h');
+  assert.deepEqual(await first.request('slash.exec', { sessionId: sa, command: '/echo a' }), { output: 'a' });
+  assert.deepEqual(await second.request('slash.exec', { sessionId: sb, command: '/echo b' }), { output: 'b' });
+
+  assert.deepEqual(await listOf(first), [sa]);
+  assert.deepEqual(await listOf(second), [sb]);
+  assert.deepEqual(await listOf(g.rpc), [hostSession, sa, sb].sort(), 'the host lists every session');
+
+  // B closes its session: its session.closed reaches B and the host, not A.
+  assert.deepEqual(await second.request('session.close', { sessionId: sb }), { closed: true });
+  await waitFor(() => secondSaw.some((e) => e.type === 'session.closed' && e.sessionId === sb), 'B to get its session.closed');
+  await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === sb, 'the host to get B\'s session.closed');
+  const sessionsIn = (evs: Ev[]) => [...new Set(evs.map((e) => e.sessionId).filter((id) => typeof id === 'string'))].sort();
+  const typesFor = (evs: Ev[], id: string) => evs.filter((e) => e.sessionId === id).map((e) => e.type);
+  for (const t of ['session.created', 'worker.started', 'worker.state', 'session.closed']) {
+    assert.ok(typesFor(secondSaw, sb).includes(t), `B got ${t} of its own session: ${typesFor(secondSaw, sb).join(', ')}`);
+    assert.ok(g.events.some((e) => e.type === t && e.sessionId === sb), `the host got B's ${t}`);
+  }
+  assert.deepEqual(sessionsIn(firstSaw), [sa], `A saw events of its own session only: ${JSON.stringify(firstSaw)}`);
+  assert.deepEqual(sessionsIn(secondSaw), [sb], `B saw events of its own session only: ${JSON.stringify(secondSaw)}`);
+  assert.deepEqual(sessionsIn(g.events as Ev[]), [hostSession, sa, sb].sort(), 'the host saw every session\'s events');
+
+  // A goes away: its session waits detached — listed to B (who may session.attach it), its events to the host only until then.
+  wsA.close();
+  await waitFor(async () => (await g.rpc.request<{ sessions: { sessionId: string; attached: boolean }[] }>('session.list')).sessions.some((s) => s.sessionId === sa && !s.attached), 'A\'s session to be detached');
+  assert.deepEqual(await listOf(second), [sa]);
+  const before = secondSaw.length;
+  assert.equal(await exec(g, sa, '/echo host drives it'), 'host drives it');
+  assert.deepEqual(secondSaw.slice(before).filter((e) => e.sessionId === sa), [], 'a detached session\'s events reach the host only');
+  assert.deepEqual(await second.request('session.attach', { sessionId: sa }), { sessionId: sa, attached: true });
+  assert.deepEqual(await second.request('slash.exec', { sessionId: sa, command: '/echo mine now' }), { output: 'mine now' });
+  await waitFor(() => secondSaw.some((e) => e.type === 'worker.state' && e.sessionId === sa), 'B to get the events of the session it attached');
+  wsB.terminate();
+  await stopHostedGateway(g);
+});

@@ -31,7 +31,7 @@ export interface KnownProcess {
 }
 
 export interface BackendHost {
-  /** Broadcast an event to every client. */
+  /** Send an event to every client (one about a session: to the host and its connection). */
   emit(type: string, payload: Record<string, unknown>): void;
   log(message: string): void;
 }
@@ -58,6 +58,11 @@ export interface Backend {
   call(method: string, params: unknown): Promise<unknown>;
   /** A client connection went away. */
   clientGone(clientId: string): void;
+  /**
+   * The connection a session is attached to (null while detached), while the backend knows the
+   * session — until its session.closed is out; undefined for an unknown one. Who gets its events.
+   */
+  sessionOwner(sessionId: string): string | null | undefined;
 
   counts(): GatewayCounts;
   /**

@@ -107,6 +107,10 @@ export class CommandBackend implements Backend {
     // No sessions to close.
   }
 
+  sessionOwner(): undefined {
+    return undefined;
+  }
+
   counts(): GatewayCounts {
     return { limits: { maxSessions: this.options.maxSessions, maxWorkers: this.options.maxWorkers }, sessions: 0, workers: 0, busyWorkers: 0 };
   }

@@ -56,8 +56,8 @@ export class EmbeddedBackend implements Backend {
     return { sessionId: this.sessions.attach(sessionId, clientId).id, attached: true };
   }
 
-  listSessions(): Promise<Record<string, unknown>> {
-    return Promise.resolve({ sessions: this.sessions.list() });
+  listSessions(clientId: string): Promise<Record<string, unknown>> {
+    return Promise.resolve({ sessions: this.sessions.list(clientId) });
   }
 
   async exec(sessionId: string, command: string, clientId: string): Promise<Record<string, unknown>> {
@@ -81,6 +81,10 @@ export class EmbeddedBackend implements Backend {
 
   clientGone(clientId: string): void {
     this.sessions.clientGone(clientId);
+  }
+
+  sessionOwner(sessionId: string): string | null | undefined {
+    return this.sessions.ownerOf(sessionId);
   }
 
   counts(): GatewayCounts {

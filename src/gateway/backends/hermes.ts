@@ -12,7 +12,7 @@ import { ownProcessGroup, processGroup, processTree, teardown } from '../../core
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import { limitReached } from '../limits';
 import type { GatewayOptions } from '../options';
-import { assertMayAct, HOST_CLIENT } from '../sessionOwnership';
+import { assertMayAct, HOST_CLIENT, listedFor } from '../sessionOwnership';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, SessionCloseReason } from './backend';
 import type { BackendSpec } from './backendOptions';
 import { checkHermesCallParams } from './hermesCallParams';
@@ -225,8 +225,9 @@ export class HermesBackend implements Backend {
   private dropSession(s: HermesSession, reason: SessionCloseReason): void {
     if (s.reattachTimer) clearTimeout(s.reattachTimer);
     if (this.sessions.get(s.sessionId) !== s) return;
-    this.sessions.delete(s.sessionId);
+    // Out before the delete: its connection (sessionOwner) still gets it.
     this.host.emit('session.closed', { sessionId: s.sessionId, reason });
+    this.sessions.delete(s.sessionId);
     this.host.log(`hermes session ${s.sessionId} closed (${reason})`);
   }
 
@@ -240,11 +241,11 @@ export class HermesBackend implements Backend {
     return { sessionId, attached: true };
   }
 
-  async listSessions(): Promise<Record<string, unknown>> {
+  async listSessions(clientId: string): Promise<Record<string, unknown>> {
     await this.ready();
     await this.refresh();
     return {
-      sessions: [...this.sessions.values()].filter((s) => !s.closing).map((s) => this.summary(s)),
+      sessions: [...this.sessions.values()].filter((s) => !s.closing && listedFor(s.attachedTo, clientId)).map((s) => this.summary(s)),
       staleWorkers: this.staleSummary(),
     };
   }
@@ -349,6 +350,10 @@ export class HermesBackend implements Backend {
       s.attachedTo = null;
       s.reattachTimer = setTimeout(() => void this.closeSession(s.sessionId, 'reattach-timeout', HOST_CLIENT), this.options.reattachGraceMs);
     }
+  }
+
+  sessionOwner(sessionId: string): string | null | undefined {
+    return this.sessions.get(sessionId)?.attachedTo;
   }
 
   // ---- status ------------------------------------------------------------------------------
