@@ -178,6 +178,39 @@ test('a stale worker is reported, then taken down after the grace; live workers 
   await stopHostedGateway(g);
 });
 
+/** How many session.active_list requests the fake hermes has had so far. */
+async function activeListCalls(g: HostedGateway): Promise<number> {
+  const stats = await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' });
+  return stats.requests['session.active_list'] ?? 0;
+}
+
+test('idle, the poll asks hermes for session.active_list once per 10 periods, not every period; a session hermes drops on its own is still found stale', opts, async (t) => {
+  const POLL_MS = 100;
+  const g = await startHermes({ args: ['--poll-ms', String(POLL_MS), '--stale-worker-grace-ms', '0'] });
+  const [a, b] = await Promise.all([createSession(g), createSession(g)]);
+  const [wa] = await Promise.all([workerOf(g, a), workerOf(g, b)]);
+  // Exposure, not synchronisation: 30 poll periods with nothing happening in hermes.
+  const before = await activeListCalls(g);
+  const since = Date.now();
+  await new Promise((r) => setTimeout(r, 30 * POLL_MS));
+  const heldMs = Date.now() - since;
+  const asked = (await activeListCalls(g)) - before - 1; // the backend.call of fake.stats asks once itself
+  t.diagnostic(`${asked} session.active_list request(s) in ${heldMs} ms idle at --poll-ms ${POLL_MS} (every period: ${Math.floor(heldMs / POLL_MS)})`);
+  assert.ok(asked <= Math.ceil(heldMs / (10 * POLL_MS)) + 2, `at most about one per 10 periods: ${asked} in ${heldMs} ms`);
+  assert.ok(asked >= 1, 'but still asked now and then');
+
+  // hermes drops session A by itself a moment after this call's own refresh, its worker left
+  // running: nothing changes in the process table, only a later active_list can tell.
+  const left = await g.rpc.request<{ pid: number }>('backend.call', { method: 'fake.stale_worker', params: { session_id: a, delay_ms: 300 } });
+  assert.equal(left.pid, wa.pid);
+  const droppedAt = Date.now() + 300;
+  const stale = await g.waitEvent((e) => e.type === 'worker.stale' && e.pid === wa.pid, 'worker.stale', 15_000);
+  t.diagnostic(`stale worker found ${Date.now() - droppedAt} ms after hermes dropped its session (at most 10 periods + a confirming one, plus load)`);
+  assert.equal(stale.reapAt, null);
+  await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === a && e.reason === 'closed-by-backend', 'session A closed-by-backend');
+  await stopHostedGateway(g);
+});
+
 test('with --stale-worker-grace-ms 0 a stale worker is only reported', opts, async () => {
   const g = await startHermes({ args: ['--poll-ms', '200', '--stale-worker-grace-ms', '0'] });
   await running(g);

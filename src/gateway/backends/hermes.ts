@@ -18,6 +18,7 @@ import type { BackendSpec } from './backendOptions';
 import { checkHermesCallParams } from './hermesCallParams';
 import { HermesLink, HermesNotification } from './hermesLink';
 import { fromHermesActiveList, fromHermesClose, fromHermesCreate, fromHermesSlashExec, HermesErrorCode, HermesLiveSession, toHermesCreate, toHermesSlashExec } from './hermesProtocol';
+import { ActiveListSchedule } from './hermesActiveListSchedule';
 import { HermesWorker, HermesWorkerTracker } from './hermesWorkers';
 import { ForeignProgram, notStartedInfo } from './program';
 import { takeDownProgram, takeDownProgramSync } from './programTeardown';
@@ -69,6 +70,7 @@ export class HermesBackend implements Backend {
   private refreshing?: Promise<void>;
   private queuedRefresh?: Promise<void>;
   private activeListFailures = 0;
+  private readonly activeListSchedule: ActiveListSchedule;
 
   constructor(
     private readonly spec: BackendSpec,
@@ -77,6 +79,7 @@ export class HermesBackend implements Backend {
     private readonly host: BackendHost,
   ) {
     this.workers = new HermesWorkerTracker({ host, staleWorkerGraceMs: spec.staleWorkerGraceMs, staleCheckIntervalMs: options.pollMs });
+    this.activeListSchedule = new ActiveListSchedule(options.pollMs);
   }
 
   start(): Promise<void> {
@@ -115,7 +118,7 @@ export class HermesBackend implements Backend {
     void p.exited.then(() => this.afterExit());
     if (outcome === 'ready' && p.alive && !this.stopping) {
       p.markRunning();
-      this.pollTimer = setInterval(() => void this.refresh(), this.options.pollMs);
+      this.pollTimer = setInterval(() => this.poll(), this.options.pollMs);
       this.pollTimer.unref();
       await this.refresh();
       return;
@@ -407,7 +410,7 @@ export class HermesBackend implements Backend {
       // Workers started since the last look must be known before hermes goes: once it is gone
       // they are children of init. (With the host gone there is no time for this look: every
       // worker is still hermes' child, so the sweep below finds it by parentage and by tag.)
-      this.workers.update(p.pid!, (key) => this.sessionOfKey(key), undefined);
+      this.workers.update(p.pid!, (key) => this.sessionOfKey(key), 'not-asked');
       if (this.linkUp()) {
         const closes = [...this.sessions.values()].map((s) => this.request('session.close', { session_id: s.sessionId }, POLITE_CLOSE_MS).catch(() => undefined));
         await Promise.race([Promise.all(closes), delay(POLITE_CLOSE_MS)]);
@@ -500,7 +503,7 @@ export class HermesBackend implements Backend {
    */
   private refresh(): Promise<void> {
     if (!this.refreshing) {
-      this.refreshing = this.look().finally(() => (this.refreshing = undefined));
+      this.refreshing = this.look('always').finally(() => (this.refreshing = undefined));
       return this.refreshing;
     }
     this.queuedRefresh ??= this.refreshing.then(() => {
@@ -510,9 +513,22 @@ export class HermesBackend implements Backend {
     return this.queuedRefresh;
   }
 
-  private async look(): Promise<void> {
+  /** The poll: a look at the process table, and active_list only when the schedule says so. */
+  private poll(): void {
+    if (this.refreshing) return; // a look is under way: it serves this period too
+    this.refreshing = this.look('when-due').finally(() => (this.refreshing = undefined));
+  }
+
+  private async look(ask: 'always' | 'when-due'): Promise<void> {
     const p = this.program;
     if (!p?.alive || !this.linkUp() || this.stopping) return;
+    // The poll looks at the table first, to know whether to ask; a request of ours asks first,
+    // then looks (what it reads is then no older than the answer).
+    let scan = ask === 'when-due' ? this.workers.scan(p.pid!) : undefined;
+    if (scan && !this.activeListSchedule.due(scan.rows, this.workers.staleRuleWaiting, Date.now())) {
+      this.workers.update(p.pid!, (key) => this.sessionOfKey(key), 'not-asked', Date.now(), scan);
+      return;
+    }
     const askedAt = Date.now();
     let rows: HermesLiveSession[] | undefined;
     try {
@@ -526,7 +542,9 @@ export class HermesBackend implements Backend {
     }
     if (this.stopping || !p.alive) return;
     if (rows) this.reconcile(rows, askedAt);
-    this.workers.update(p.pid!, (key) => this.sessionOfKey(key), rows ? new Set(rows.map((r) => r.sessionKey)) : undefined);
+    scan ??= this.workers.scan(p.pid!);
+    if (rows) this.activeListSchedule.answered(scan.rows, Date.now());
+    this.workers.update(p.pid!, (key) => this.sessionOfKey(key), rows ? new Set(rows.map((r) => r.sessionKey)) : 'failed', Date.now(), scan);
   }
 
   /** Our sessions follow hermes' live ones: created or closed inside hermes (backend.call) too. */

@@ -58,6 +58,18 @@ export class StaleWorkerRule {
     return stale;
   }
 
+  /** Whether a worker's key was missing on the last check and the next check confirms it or not. */
+  get confirming(): boolean {
+    for (const s of this.suspects.values()) if (s.staleSince === undefined) return true;
+    return false;
+  }
+
+  /** Whether a worker is stale (confirmed) as of the last check. */
+  get anyStale(): boolean {
+    for (const s of this.suspects.values()) if (s.staleSince !== undefined) return true;
+    return false;
+  }
+
   /** A check that failed: nothing is confirmed by it, and absences must be seen twice in a row again. */
   unknown(): void {
     this.suspects.clear();

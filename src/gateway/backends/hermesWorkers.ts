@@ -51,6 +51,21 @@ export interface HermesWorkerTrackerOptions {
 
 const keyOf = (pid: number, startTime: number) => `${pid}:${startTime}`;
 
+/** A worker of the hermes gateway as one look at the process table found it. */
+export interface ScannedWorker {
+  pid: number;
+  startTime: number;
+  pgid: number;
+  sessionKey: string;
+  argv: string[];
+}
+
+export interface WorkerScan {
+  rows: ScannedWorker[];
+  /** False when the table could not be read whole (EMFILE, …): what it lacks proves nothing. */
+  complete: boolean;
+}
+
 export class HermesWorkerTracker {
   private readonly live = new Map<string, HermesWorker>();
   private readonly rule = new StaleWorkerRule();
@@ -78,33 +93,54 @@ export class HermesWorkerTracker {
     return this.workers().filter((w) => w.stale);
   }
 
-  /**
-   * One look at the process table: the live workers of the hermes gateway `gatewayPid`, joined
-   * with `sessionOfKey`. `liveKeys` is session.active_list's keys when that call succeeded, or
-   * undefined when it did not (then the stale rule learns nothing from this look). Emits
-   * worker.started / worker.exited for the changes.
-   */
-  update(gatewayPid: number, sessionOfKey: (key: string) => string | null, liveKeys: ReadonlySet<string> | undefined, now = Date.now()): void {
-    const seen = new Map<string, HermesWorker>();
+  /** One look at the process table: the hermes gateway `gatewayPid`'s workers now (nothing applied). */
+  scan(gatewayPid: number): WorkerScan {
+    const rows: ScannedWorker[] = [];
     // An incomplete scan (EMFILE, …) proves nothing about what it did not list.
     const scan = scanLiveStatsChecked();
     for (const st of scan.stats) {
       if (st.ppid !== gatewayPid) continue;
       const argv = readProcCmdline(st.pid);
       const parsed = hermesWorkerOf({ pid: st.pid, ppid: st.ppid, argv }, gatewayPid);
-      if (!parsed) continue;
-      const key = keyOf(st.pid, st.startTime);
+      if (parsed) rows.push({ pid: st.pid, startTime: st.startTime, pgid: st.pgid, sessionKey: parsed.sessionKey, argv });
+    }
+    return { rows, complete: scan.complete };
+  }
+
+  /**
+   * Whether the stale rule waits on session.active_list's next answer: a key missing once waits
+   * for its confirmation, and a stale worker's grace runs out on a check. (A stale worker that
+   * is only reported, --stale-worker-grace-ms 0, waits on nothing.)
+   */
+  get staleRuleWaiting(): boolean {
+    return this.rule.confirming || (this.opts.staleWorkerGraceMs > 0 && this.rule.anyStale);
+  }
+
+  /**
+   * Applies a look at the process table (`scan`, by default a fresh one): the live workers of the
+   * hermes gateway `gatewayPid`, joined with `sessionOfKey`. `liveKeys` is session.active_list's
+   * keys when that call succeeded, 'failed' when it did not (then the stale rule learns nothing
+   * from this look and starts over), 'not-asked' when this look did not ask (the rule waits).
+   * Emits worker.started / worker.exited for the changes.
+   */
+  update(
+    gatewayPid: number, sessionOfKey: (key: string) => string | null, liveKeys: ReadonlySet<string> | 'failed' | 'not-asked',
+    now = Date.now(), scan: WorkerScan = this.scan(gatewayPid),
+  ): void {
+    const seen = new Map<string, HermesWorker>();
+    for (const row of scan.rows) {
+      const key = keyOf(row.pid, row.startTime);
       const known = this.live.get(key);
       if (known) {
-        known.sessionId = sessionOfKey(parsed.sessionKey);
+        known.sessionId = sessionOfKey(row.sessionKey);
         seen.set(key, known);
         continue;
       }
-      const command = argv.join(' ');
+      const command = row.argv.join(' ');
       seen.set(key, {
-        pid: st.pid, startTime: st.startTime, pgid: st.pgid, sessionKey: parsed.sessionKey,
+        pid: row.pid, startTime: row.startTime, pgid: row.pgid, sessionKey: row.sessionKey,
         command: command.length > MAX_COMMAND_CHARS ? command.slice(0, MAX_COMMAND_CHARS) + '…' : command,
-        sessionId: sessionOfKey(parsed.sessionKey), firstSeenAt: now,
+        sessionId: sessionOfKey(row.sessionKey), firstSeenAt: now,
       });
     }
     // Death needs proof: a worker missing from the scan is gone only once its fingerprint says so.
@@ -117,7 +153,8 @@ export class HermesWorkerTracker {
       });
       this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}${w.sessionId ? `, session ${w.sessionId}` : ', no live session'}) found`);
     }
-    if (liveKeys === undefined || !scan.complete) {
+    if (liveKeys === 'not-asked') return;
+    if (liveKeys === 'failed' || !scan.complete) {
       this.rule.unknown();
       this.lastStaleCheckAt = 0;
     } else if (now - this.lastStaleCheckAt >= this.opts.staleCheckIntervalMs * 0.8) {
