@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { RpcError } from '../../src/core/rpc';
-import { assertMayAct, HOST_CLIENT } from '../../src/gateway/sessionOwnership';
+import { assertMayAct, eventReaches, eventSessionId, HOST_CLIENT, listedFor } from '../../src/gateway/sessionOwnership';
 
 function refusal(fn: () => void): RpcError {
   try {
@@ -33,4 +33,25 @@ test('another connection is refused with -32012 and told whose the session is; a
   assert.match(refusal(() => assertMayAct({ attachedTo: null }, 'abc', 'ws-2', 'worker.kill')).message, /detached\): session\.attach it first/);
   assertMayAct({ attachedTo: null }, 'abc', 'ws-2', 'session.attach');
   refusal(() => assertMayAct({ attachedTo: 'ws-1' }, 'abc', 'ws-2', 'session.attach'));
+});
+
+test('session.list shows a connection its own and detached sessions; the host every one', () => {
+  assert.equal(listedFor('ws-1', 'ws-1'), true);
+  assert.equal(listedFor(null, 'ws-1'), true, 'detached: it may session.attach it');
+  assert.equal(listedFor('ws-2', 'ws-1'), false, 'another connection\'s');
+  assert.equal(listedFor(HOST_CLIENT, 'ws-1'), false, 'the host\'s');
+  for (const owner of ['ws-1', null, HOST_CLIENT]) assert.equal(listedFor(owner, HOST_CLIENT), true);
+});
+
+test('an event about a session reaches the host and its connection only; the session it is about, hermes\' included', () => {
+  assert.equal(eventSessionId({ sessionId: 's1', pid: 1 }), 's1');
+  assert.equal(eventSessionId({ backend: 'hermes', event: { type: 'approval.request', session_id: 's2' } }), 's2');
+  assert.equal(eventSessionId({ sessionId: null, pid: 1 }), undefined, 'a stale worker: about no session');
+  assert.equal(eventSessionId({ backend: 'hermes', event: { type: 'gateway.ready' } }), undefined);
+  assert.equal(eventSessionId({ backend: 'hermes', event: 'junk' }), undefined);
+  assert.equal(eventReaches('ws-1', 'ws-1'), true);
+  assert.equal(eventReaches('ws-2', 'ws-1'), false);
+  assert.equal(eventReaches(null, 'ws-1'), false, 'detached: the host only');
+  assert.equal(eventReaches(undefined, 'ws-1'), false, 'unknown or gone: the host only');
+  for (const owner of ['ws-1', null, undefined, HOST_CLIENT]) assert.equal(eventReaches(owner, HOST_CLIENT), true);
 });
