@@ -10,9 +10,12 @@ import { RpcError } from '../../src/core/rpc';
 import { FAKE_HERMES_DIR, fakeHermesUnavailable, workersOf } from '../support/fakeHermes';
 import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 import { pidsWithMarker } from '../support/marker';
+import { attachOf, connectWithToken, peerOf, removeTokenDirs } from '../support/attachClient';
+import type { JsonRpcPeer } from '../../src/core/rpc';
 import { isAlive, killTracked, track, waitAllExited, waitFor, waitForExit } from '../support/processes';
 
 after(killTracked);
+after(removeTokenDirs);
 
 const unavailable = process.platform !== 'linux' ? 'needs Linux /proc' : fakeHermesUnavailable();
 const opts = { skip: unavailable ?? false, timeout: 120_000 };
@@ -208,6 +211,35 @@ test('idle, the poll asks hermes for session.active_list once per 10 periods, no
   t.diagnostic(`stale worker found ${Date.now() - droppedAt} ms after hermes dropped its session (at most 10 periods + a confirming one, plus load)`);
   assert.equal(stale.reapAt, null);
   await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === a && e.reason === 'closed-by-backend', 'session A closed-by-backend');
+  await stopHostedGateway(g);
+});
+
+test('an attach client lists its own hermes sessions and gets their events — hermes\' own backend.event included — never the host\'s', opts, async () => {
+  const g = await startHermes({ args: ['--listen'] });
+  await running(g);
+  const ws = await connectWithToken(attachOf(g));
+  const client: JsonRpcPeer = peerOf(ws);
+  const saw: { type: string; sessionId?: string | null; event?: { type?: string; session_id?: string } }[] = [];
+  client.onNotification((method, params) => {
+    if (method === 'event') saw.push(params as (typeof saw)[number]);
+  });
+  const hostSession = await createSession(g, { label: 'host' });
+  const mine = (await client.request<{ sessionId: string }>('session.create', { label: 'mine' })).sessionId;
+  await Promise.all([workerOf(g, hostSession), workerOf(g, mine)]);
+  // hermes says session.info once each session's agent is built: the host gets both.
+  for (const id of [hostSession, mine]) await g.waitEvent((e) => e.type === 'backend.event' && (e.event as { session_id?: string }).session_id === id, `hermes' session.info of ${id} at the host`);
+  await waitFor(() => saw.some((e) => e.type === 'backend.event' && e.event?.session_id === mine), 'hermes\' session.info of its own session at the client');
+  await waitFor(() => saw.some((e) => e.type === 'worker.started' && e.sessionId === mine), 'its worker.started');
+  const listed = await client.request<{ sessions: { sessionId: string }[] }>('session.list');
+  assert.deepEqual(listed.sessions.map((x) => x.sessionId), [mine]);
+  const all = await g.rpc.request<{ sessions: { sessionId: string }[] }>('session.list');
+  assert.deepEqual(all.sessions.map((x) => x.sessionId).sort(), [hostSession, mine].sort());
+  assert.match(await exec(g, hostSession, '/help'), /Available Commands/);
+  assert.deepEqual(await client.request('session.close', { sessionId: mine }), { closed: true });
+  await waitFor(() => saw.some((e) => e.type === 'session.closed' && e.sessionId === mine), 'its session.closed');
+  const about = saw.map((e) => e.sessionId ?? e.event?.session_id).filter((id) => typeof id === 'string');
+  assert.ok(about.length > 0 && about.every((id) => id === mine), `the client saw events of its own session only: ${JSON.stringify(saw)}`);
+  ws.terminate();
   await stopHostedGateway(g);
 });
 
