@@ -4,9 +4,8 @@ import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { delay } from '../../src/core/emitter';
 import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
-import { GroupMembers } from '../../src/core/kill/members';
 import { PARENT_ENV } from '../../src/core/ownerMarker';
-import { applyKernelCeiling, limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart } from '../../src/gateway/memoryCeiling';
+import { applyKernelCeiling, limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart, WorkerSampler } from '../../src/gateway/memoryCeiling';
 import { killTracked, spawnTracked, waitFor } from '../support/processes';
 
 after(killTracked);
@@ -41,9 +40,9 @@ test('members of a worker group: the leader, its group, descendants, and a setsi
   // A setsid escapee carrying the leader's fingerprint as its marker, as a worker gives its /run commands.
   const marked = spawnTracked('setsid', ['sleep', '302'], { stdio: 'ignore', env: { ...process.env, [PARENT_ENV]: formatFingerprint(fp) } });
   const stranger = spawnTracked('setsid', ['sleep', '303'], { stdio: 'ignore' });
-  const gm = new GroupMembers();
+  const gm = new WorkerSampler();
   const m = await waitFor(() => {
-    const l = gm.list([{ leader: fp, pgid: leader.pid! }]).get(leader.pid!);
+    const l = gm.list([{ fp, pgid: leader.pid! }]).get(leader.pid!);
     return l && l.pids.length >= 3 && l.pids.includes(marked.pid!) ? l : undefined;
   }, 'the leader, its in-group child and the marked escapee');
   assert.ok(m.pids.includes(leader.pid!));
