@@ -19,7 +19,9 @@ function source(list: OrphanView[]) {
       aborted = opts.signal?.aborted ?? false;
       return items.map((i, n) => {
         opts.onProgress?.(n + 1, items.length, i.pid);
-        return aborted ? { pid: i.pid, ok: false, message: 'cancelled before it was signalled' } : i.pid === 3 ? { pid: 3, ok: false, message: 'refused: other user' } : { pid: i.pid, ok: true, message: 'ended' };
+        return aborted
+          ? { pid: i.pid, ok: false, reason: 'cancelled' as const, message: 'cancelled before it was signalled' }
+          : i.pid === 3 ? { pid: 3, ok: false, reason: 'other-user' as const, message: 'refused: other user' } : { pid: i.pid, ok: true, message: 'ended' };
       });
     },
   };
@@ -79,4 +81,15 @@ test('clear orphans from one orphan\'s row: only that one pre-selected, the rest
   const items = window.shown.find((s) => s.kind === 'pick')!.items as { label: string; picked: boolean }[];
   assert.deepEqual(items.map((i) => [i.label, i.picked]), [['pid 1', false], ['pid 2', true], ['pid 4', false]]);
   assert.deepEqual(src.cleared, [[2]]);
+});
+
+test('clear orphans: "cancelled" is the reason code, not a word in the message (a refusal that mentions it is not a cancellation)', async () => {
+  const src: OrphanSource = {
+    scan: async () => [o(7)],
+    clear: async () => [{ pid: 7, ok: false, reason: 'other-user', message: 'refused: its owner cancelled nothing, it is another user\'s' }],
+  };
+  const window = fakeWindow({ pick: [(items: { picked: boolean }[]) => items.filter((i) => i.picked)] });
+  const summary = await clearOrphansFlow(window, src, nullLog);
+  assert.equal(summary!.cancelled, false);
+  assert.deepEqual(summary!.failed.map((f) => f.reason), ['other-user']);
 });
