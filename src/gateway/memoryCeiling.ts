@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseKeyValues, readCgroupFile } from '../core/cgroup/cgroupFiles';
 import { readCgroupTotals, setMemoryMax } from '../core/cgroup/cgroupTotals';
+import { formatMegabytes } from '../core/format';
 import { Fingerprint, formatFingerprint } from '../core/fingerprint';
 import { indexTable, MarkerRead, ownedBy, readMarker } from '../core/kill/members';
 import { scanTable } from '../core/kill/source';
@@ -197,7 +198,7 @@ export class MemoryCeiling {
 
   private fire(d: RestartDecision): void {
     this.restarting.add(d.pid);
-    this.o.log(`memory ceiling: session ${d.sessionId} uses ${mb(d.memoryBytes)} in ${d.members} process(es) (${d.source}, members from ${d.membersFrom === 'cgroup' ? 'its cgroup leaf' : 'its worker\'s group and marker'}), above ${MEMORY_LIMIT_SETTING} = ${mb(d.limitBytes)}: restarting its worker ${d.pid} (sample took ${this.lastSampleMs.toFixed(1)} ms)`);
+    this.o.log(`memory ceiling: session ${d.sessionId} uses ${formatMegabytes(d.memoryBytes)} in ${d.members} process(es) (${d.source}, members from ${d.membersFrom === 'cgroup' ? 'its cgroup leaf' : 'its worker\'s group and marker'}), above ${MEMORY_LIMIT_SETTING} = ${formatMegabytes(d.limitBytes)}: restarting its worker ${d.pid} (sample took ${this.lastSampleMs.toFixed(1)} ms)`);
     this.o.restart(d).catch((e: Error) => this.o.log(`memory ceiling: restart of session ${d.sessionId} failed: ${e.message}`)).finally(() => this.restarting.delete(d.pid));
   }
 }
@@ -233,10 +234,6 @@ export class WorkerSampler {
     this.markers = next;
     return out;
   }
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / MB).toFixed(1)} MB`;
 }
 
 function rssSum(pids: readonly number[]): { memoryBytes: number; members: number } {

@@ -4,7 +4,7 @@ import { delay } from '../core/emitter';
 import type { QuickPickItem } from 'vscode';
 import type { OrphanClearOutcome } from '../host/orphanSource';
 import type { Log } from '../host/seams';
-import { formatBytes, formatDuration } from './format';
+import { formatBytes, formatDuration } from '../core/format';
 import type { OrphanView } from './treeNodes';
 import { PROGRESS_NOTIFICATION, WindowApi } from './vscodeApi';
 

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Orphan } from '../../src/core/orphans';
+import { renderOrphanTable } from '../../src/core/report/reportMarkdown';
 import { nullLog } from '../../src/host/seams';
 import { clearOrphansFlow, foundMessage, OrphanSource, startupOrphanScan } from '../../src/ui/orphansFlow';
 import type { OrphanView } from '../../src/ui/treeNodes';
@@ -92,4 +94,21 @@ test('clear orphans: "cancelled" is the reason code, not a word in the message (
   const summary = await clearOrphansFlow(window, src, nullLog);
   assert.equal(summary!.cancelled, false);
   assert.deepEqual(summary!.failed.map((f) => f.reason), ['other-user']);
+});
+
+test('one orphan reads the same in the palette and in the CLI\'s table (they said "7m 3s old · 44 MB" and "7m03s  44.0 MB")', async () => {
+  const view = { ...o(9), ageMs: 7 * 60_000 + 3000 };
+  const window = fakeWindow({ pick: [() => undefined] });
+  await clearOrphansFlow(window, source([view]), nullLog);
+  const [item] = window.shown.find((s) => s.kind === 'pick')!.items as { description: string }[];
+  const [age, memory] = item.description.split(' · ');
+  const orphan: Orphan = {
+    pid: 9, ppid: 1, fingerprint: { pid: 9, startTime: 90, bootId: 'b' }, reason: 'pattern-reparented', reasons: ['pattern-reparented'],
+    reasonText: view.reason, command: view.cmdline, ageMs: view.ageMs, rss: view.rssBytes, descendants: [],
+  };
+  const { table, total } = renderOrphanTable([orphan], 200);
+  const row = table.split('\n')[1].split(/ {2,}/);
+  assert.deepEqual([`${row[1]} old`, row[2]], [age, memory]);
+  assert.deepEqual([age, memory], ['7m 3s old', '44 MB']);
+  assert.equal(total, '1 orphan(s), 1 process(es), 44 MB resident');
 });
