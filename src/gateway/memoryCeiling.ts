@@ -15,7 +15,7 @@ import { formatMegabytes } from '../core/format';
 import { Fingerprint, formatFingerprint } from '../core/fingerprint';
 import { indexTable, MarkerRead, ownedBy, readMarker } from '../core/kill/members';
 import { scanTable } from '../core/kill/source';
-import { readProcRss } from '../core/procfs';
+import { sumProcRss } from '../core/procfs';
 
 export const MEMORY_LIMIT_SETTING = 'gatewayWarden.limits.workerMemoryMB';
 export const MEMORY_LIMIT_FLAG = '--worker-memory-mb';
@@ -172,7 +172,8 @@ export class MemoryCeiling {
       for (const w of inGroups) {
         const m = lists.get(w.fingerprint.pid);
         if (!m) continue;
-        out.push({ sessionId: w.sessionId, pid: w.fingerprint.pid, ...rssSum(m.pids), source: 'rss-sum', membersFrom: 'process-group' });
+        const rss = sumProcRss(m.pids); // a member that exited meanwhile is not counted
+        out.push({ sessionId: w.sessionId, pid: w.fingerprint.pid, memoryBytes: rss.bytes, members: rss.read, source: 'rss-sum', membersFrom: 'process-group' });
       }
     }
     this.lastSampleMs = performance.now() - t0;
@@ -234,18 +235,6 @@ export class WorkerSampler {
     this.markers = next;
     return out;
   }
-}
-
-function rssSum(pids: readonly number[]): { memoryBytes: number; members: number } {
-  let memoryBytes = 0;
-  let members = 0;
-  for (const pid of pids) {
-    const rss = readProcRss(pid);
-    if (rss === undefined) continue; // exited meanwhile
-    memoryBytes += rss;
-    members++;
-  }
-  return { memoryBytes, members };
 }
 
 /** memory.events' oom_kill counter of a leaf (undefined when unreadable). */
