@@ -10,8 +10,8 @@
 //    confirm it, and a stale worker's grace runs on checks) — then every period, as before;
 //  - the last answer is IDLE_POLLS periods old: a session that vanished inside hermes while its
 //    worker lives on (#21467) changes nothing in the table, and is found at the next of these.
-// Requests of our own (session.list, create, close, exec, backend.call, hermes' session.info)
-// still ask at once; they do not go through this schedule.
+// Our own looks (session.list, session.close, slash.exec, worker.kill, backend.call, and hermes'
+// session.info event) still ask at once; they do not go through this schedule.
 
 /** Without a change, active_list is asked once per this many poll periods. */
 export const IDLE_POLLS = 10;
