@@ -163,7 +163,7 @@ class Teardown {
       }
       const wakeAt = signal === 'SIGKILL' ? Math.max(deadline, phaseStart + KILL_SETTLE_MS) : graceEnd;
       yield Math.max(0, Math.min(pollMs, wakeAt - now));
-      pollMs = Math.min(pollMs * 2, this.onlyKilledCgroups() ? CGROUP_POLL_MS : MAX_POLL_MS);
+      pollMs = Math.min(pollMs * 2, this.onlyWatchedCgroups() ? CGROUP_POLL_MS : MAX_POLL_MS);
       full = !canReadOne;
     }
   }
@@ -196,9 +196,22 @@ class Teardown {
     }
   }
 
-  /** Every target left is a cgroup its cgroup.kill reached (polled by `populated`). */
-  private onlyKilledCgroups(): boolean {
-    return this.sets.every((s) => s.done || (s.cg !== undefined && !s.cg.self && s.cg.method === 'cgroup.kill'));
+  /** Every target left is a cgroup watched by `populated` (see watchedByPopulated). */
+  private onlyWatchedCgroups(): boolean {
+    return this.sets.every((s) => s.done || this.watchedByPopulated(s));
+  }
+
+  /**
+   * A cgroup we are not in whose members have all been signalled — by its cgroup.kill, or each
+   * by SIGTERM in the grace: one read of `populated` says whether all of it is gone (the kernel's
+   * proof), instead of one read per member.
+   */
+  private watchedByPopulated(s: TargetState): boolean {
+    if (s.done || !s.cg || s.cg.self || s.target.kind !== 'cgroup') return false;
+    if (s.cg.method === 'cgroup.kill') return true;
+    if (s.live.size === 0) return false;
+    for (const m of s.live) if (m.sent === undefined) return false;
+    return true;
   }
 
   private allDone(): boolean {
@@ -247,19 +260,29 @@ class Teardown {
   /** Re-reads the known members only. Returns whether a full scan is needed now. */
   private poll(): boolean {
     let full = false;
-    // A cgroup cgroup.kill reached: one read of `populated` says whether all of it is gone (the
-    // kernel's proof), instead of one read per member; a newcomer is looked for now and then.
-    const killed = new Set<TargetState>();
+    // A cgroup whose members were all signalled: one read of `populated` says whether all of it
+    // is gone (the kernel's proof), instead of one read per member; a newcomer is looked for now
+    // and then. The cgroups are read in order up to the first still populated one: all must be
+    // empty before the teardown ends, so the others wait for a later poll (one read per poll
+    // however many leaves — 50 sessions are 50 of them — instead of all of them every 2 ms).
+    const watched = new Set<TargetState>();
+    let populatedSeen = false;
     for (const s of this.sets) {
-      if (s.done || !s.cg || s.cg.self || s.cg.method !== 'cgroup.kill' || s.target.kind !== 'cgroup') continue;
-      const p = readPopulated(s.target.path);
-      if (p.state === 'gone' || (p.state === 'found' && !p.value)) {
-        for (const m of [...s.live]) this.settle(m, 'gone');
-        s.done = true;
-      } else if (performance.now() - s.cg.listedAt >= CGROUP_RELIST_MS) full = true;
-      else killed.add(s);
+      if (!this.watchedByPopulated(s)) continue;
+      if (!populatedSeen) {
+        const p = readPopulated((s.target as { path: string }).path);
+        if (p.state === 'gone' || (p.state === 'found' && !p.value)) {
+          for (const m of [...s.live]) this.settle(m, 'gone');
+          s.done = true;
+          continue;
+        }
+        if (p.state === 'unknown') continue; // its members are re-read one by one instead
+        populatedSeen = true;
+      }
+      if (performance.now() - s.cg!.listedAt >= CGROUP_RELIST_MS) full = true;
+      else watched.add(s);
     }
-    for (const m of [...this.members.values()]) if (!killed.has(m.set)) this.recheck(m, readOne(m.pid));
+    for (const m of [...this.members.values()]) if (!watched.has(m.set)) this.recheck(m, readOne(m.pid));
     for (const s of this.sets) {
       if (s.done || s.live.size > 0) continue;
       // Every known member is gone: empty, or someone joined since the last scan.
