@@ -94,22 +94,24 @@ export class Containment {
   /**
    * Everything the tree holds but this process: every session leaf (one cgroup.kill each) and
    * the others in our own gateway leaf (by pid; the leaf is kept while we are in it).
+   * `removeLeaves: false`: the emptied leaves are left for one removal of the whole tree.
    */
-  sweepTargets(): Target[] {
+  sweepTargets(opts: { removeLeaves?: boolean } = {}): Target[] {
     if (this.kind !== 'cgroup') return [];
     const tree = this.tree!;
     const kids = childCgroups(tree.path);
     const leaves = kids.state === 'found' ? kids.value.filter((d) => path.basename(d) !== GATEWAY_LEAF) : [];
+    const remove = opts.removeLeaves ?? true;
     return [
-      ...leaves.map((d) => cgroupTarget(d, { parent: tree.parentDir })),
+      ...leaves.map((d) => cgroupTarget(d, { parent: tree.parentDir, ...(remove ? {} : { remove: false }) })),
       cgroupTarget(path.join(tree.path, GATEWAY_LEAF), { parent: tree.parentDir, remove: false }),
     ];
   }
 
   /**
-   * The host-gone sweep (over sweepTargets(): every leaf, SIGTERM then cgroup.kill each, no /proc
-   * scan) is over. When it proved every leaf empty, we step out of our gateway leaf, the tree is
-   * removed and the gateway may end at once (endWhenHostGoneSwept): nothing is left to close,
+   * The host-gone sweep (over sweepTargets({ removeLeaves: false }): every leaf, SIGTERM then
+   * cgroup.kill each, no /proc scan) is over. When it proved every leaf empty, we step out of our
+   * gateway leaf, the whole tree is removed in one walk and the gateway may end at once (endWhenHostGoneSwept): nothing is left to close,
    * nobody to tell. Otherwise the usual shutdown goes on (final sweep, removal at exit).
    * The step out comes after the kill, not before: a move waits for an RCU grace period (5–40 ms
    * measured under load) holding the kernel's cgroup mutex; before the kill it was the largest

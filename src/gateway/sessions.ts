@@ -240,7 +240,7 @@ export class SessionManager {
     // first, the short lifeline grace); the wait ends when the kernel says each leaf is empty.
     const hostGone = reason === 'lifeline' && c?.kind === 'cgroup';
     if (workers.length || hostGone) {
-      const targets = hostGone ? [...c.sweepTargets(), ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
+      const targets = hostGone ? [...c.sweepTargets({ removeLeaves: false }), ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
       // Host gone: blocking (no timer, no event-loop latency between the polls of a loaded
       // machine; there is nothing else to serve).
       const opts = { graceMs, timeoutMs: graceMs + 3000 };
