@@ -368,11 +368,12 @@ class Teardown {
     protect.add(1);
     const bad = checkMembers(others, { protect, allowOtherUsers: true });
     if (bad) return this.refuseTarget(s, cgroupRefusal(bad, dir));
+    // Taken in by pid alone: its fingerprint is read right before its first signal (one read
+    // per member, not two — 200 of them in a 50-session sweep), and a member gone meanwhile is
+    // settled then.
     for (const pid of others) {
       if (this.members.has(pid) || s.spared.has(pid)) continue;
-      const row = readOne(pid);
-      if (row === 'gone') continue;
-      this.adopt(s, row === 'unknown' ? { pid, ppid: 0, pgid: 0 } : row);
+      this.adopt(s, { pid, ppid: 0, pgid: 0 });
     }
     if (others.length > 0) return;
     if (s.cg!.self) {
@@ -578,13 +579,15 @@ class Teardown {
   }
 
   private signalProcess(m: Member, signal: NodeJS.Signals): boolean {
+    let justRead = false;
     if (!m.fp) {
       const now = readFingerprint(m.pid);
       if (now.state === 'dead') return this.settle(m, 'gone'), false;
       if (now.state === 'unknown') return (m.unknown = `cannot tell which process pid ${m.pid} is (${now.why}); not signalled`), false;
       m.fp = now.fingerprint;
+      justRead = true;
     }
-    const r = refusal({ kind: 'process', fp: m.fp }, this.guard!);
+    const r = refusal({ kind: 'process', fp: m.fp, ...(justRead ? { justRead } : {}) }, this.guard!);
     if (r?.reason === 'gone' || r?.reason === 'reused') return this.settle(m, r.reason), false;
     if (r?.reason === 'unknown') return (m.unknown = r.message), false;
     if (r) return this.refuseMember(m, r), false;
