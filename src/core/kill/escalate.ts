@@ -126,7 +126,8 @@ class Teardown {
       this.report.refusals.push({ reason: 'error', message: bad });
       return this.finish();
     }
-    for (const s of this.sets) this.precheck(s);
+    const checked = new Set<string>();
+    for (const s of this.sets) this.precheck(s, checked);
     // SIGKILL first: a cgroup we are not in is killed before anything else is read (its members
     // are taken in after the write), so the kernel starts on it at once.
     if (this.opts.firstSignal === 'SIGKILL') {
@@ -178,8 +179,8 @@ class Teardown {
     return undefined;
   }
 
-  /** Refusals that need no look at the table, and groups already empty (no scan needed then). */
-  private precheck(s: TargetState): void {
+  /** Refusals that need no look at the table, and groups already empty (no scan needed then). A tree and its parent shared by several cgroup targets are checked once (`checkedDirs`). */
+  private precheck(s: TargetState, checkedDirs: Set<string>): void {
     const t = s.target;
     if (t.kind === 'group') {
       if (!Number.isSafeInteger(t.pgid) || t.pgid <= 1) this.refuseTarget(s, refusal({ kind: 'group', pgid: t.pgid, members: [] }, { protectedPids: new Set() })!);
@@ -188,7 +189,7 @@ class Teardown {
       this.refuseTarget(s, { reason: 'error', message: `not a process fingerprint: ${JSON.stringify(t.root)}` });
     } else if (t.kind === 'cgroup') {
       // Ours, and a real cgroup2 directory all the way up to the tree's parent (no symlink).
-      const bad = targetProblem(t.path, t.parent);
+      const bad = targetProblem(t.path, t.parent, checkedDirs);
       if (bad === 'gone') {
         s.cg!.gone = true;
         s.done = true;
