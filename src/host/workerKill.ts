@@ -4,6 +4,7 @@
 // itself — the same engine, the same checks.
 import { isRpcError, RpcErrorCode } from '../core/rpc';
 import { cgroupTarget, describeProblems, processGroup, teardown } from '../core/kill';
+import { shutdownBoundMs } from '../core/timeouts';
 import type { Fingerprint } from '../core/fingerprint';
 import { ownCgroupDir } from '../core/cgroup/cgroupMount';
 import { gatewayCgroupTree, sessionCgroup } from './sessionCgroups';
@@ -51,7 +52,7 @@ async function killGroupOfHungGateway(d: KillWorkerDeps, w: WorkerRef): Promise<
   if (w.pgid !== w.pid) return { ok: false, message: 'the gateway did not answer, and the worker leads no process group the host could end' };
   const leader: Fingerprint = { pid: w.pid, startTime: w.startTime, bootId: d.bootId };
   const leaf = d.sessionLeaf ? [cgroupTarget(d.sessionLeaf.path, { parent: d.sessionLeaf.parent })] : [];
-  const r = await teardown([processGroup(w.pid, leader), ...leaf], { graceMs: d.graceMs, timeoutMs: d.graceMs + 3000 });
+  const r = await teardown([processGroup(w.pid, leader), ...leaf], { graceMs: d.graceMs, timeoutMs: shutdownBoundMs(d.graceMs) });
   const problems = describeProblems(r);
   if (problems) return { ok: false, message: `the gateway did not answer; the host's own teardown: ${problems}` };
   return { ok: true, message: `the gateway did not answer; the host ended process group ${w.pid}${leaf.length ? ' and its cgroup leaf' : ''} in ${Math.round(r.elapsedMs)} ms` };
