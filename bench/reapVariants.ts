@@ -24,7 +24,7 @@ export const VARIANT_LABEL: Record<Variant, string> = {
   floor: 'floor: idle node processes, the same tree SIGKILLed at once (kill(-pgid))',
   'warden-watchdog': 'Gateway Warden, lifeline pipes held open by a stray descriptor (fingerprint watchdog, 1 s poll)',
   'warden-floor': "Gateway Warden's own tree, every member SIGKILLed at once (a floor at its RSS)",
-  'warden-cgroup': 'Gateway Warden, cgroup per session (cgroup.kill on each leaf), + a setsid escapee per worker',
+  'warden-cgroup': 'Gateway Warden, cgroup per session (SIGTERM + the lifeline grace, then cgroup.kill per leaf), + a setsid escapee per worker',
   'warden-fallback': 'Gateway Warden, GATEWAY_WARDEN_CGROUPS=off (process groups + marker scan), + a setsid escapee per worker',
   'floor-escapee': 'floor: idle node processes, the same tree (2 sleeps per worker) SIGKILLed at once (kill(-pgid))',
 };

@@ -94,38 +94,44 @@ export class Containment {
   /**
    * Everything the tree holds but this process: every session leaf (one cgroup.kill each) and
    * the others in our own gateway leaf (by pid; the leaf is kept while we are in it).
+   * `removeLeaves: false`: the emptied leaves are left for one removal of the whole tree.
    */
-  sweepTargets(): Target[] {
+  sweepTargets(opts: { removeLeaves?: boolean } = {}): Target[] {
     if (this.kind !== 'cgroup') return [];
     const tree = this.tree!;
     const kids = childCgroups(tree.path);
     const leaves = kids.state === 'found' ? kids.value.filter((d) => path.basename(d) !== GATEWAY_LEAF) : [];
+    const remove = opts.removeLeaves ?? true;
     return [
-      ...leaves.map((d) => cgroupTarget(d, { parent: tree.parentDir })),
+      ...leaves.map((d) => cgroupTarget(d, { parent: tree.parentDir, ...(remove ? {} : { remove: false }) })),
       cgroupTarget(path.join(tree.path, GATEWAY_LEAF), { parent: tree.parentDir, remove: false }),
     ];
   }
 
   /**
-   * The host is gone: the whole tree at once. We step out of our gateway leaf into the parent
-   * cgroup first, so that the tree's cgroup.kill (one write: every worker and everything it
-   * started, in every leaf) cannot reach us; the engine then removes the emptied tree.
-   * Undefined (nothing to do) when we could not step out: then leaf by leaf.
+   * The host-gone sweep (over sweepTargets({ removeLeaves: false }): every leaf, SIGTERM then
+   * cgroup.kill each, no /proc scan) is over. When it proved every leaf empty, we step out of our
+   * gateway leaf, the whole tree is removed in one walk and the gateway may end at once (endWhenHostGoneSwept): nothing is left to close,
+   * nobody to tell. Otherwise the usual shutdown goes on (final sweep, removal at exit).
+   * The step out comes after the kill, not before: a move waits for an RCU grace period (5–40 ms
+   * measured under load) holding the kernel's cgroup mutex; before the kill it was the largest
+   * part of the reap time, and run beside the sweep (off the main thread) it slowed the sweep's
+   * writes and the members' exits more than it saved.
    */
-  wholeTreeTarget(): Target | undefined {
-    if (this.kind !== 'cgroup') return undefined;
-    const moved = moveBackToParent(this.tree!);
-    if (!moved.ok) {
-      this.log(`cgroup: ${moved.why}; taking the leaves down one by one`);
-      return undefined;
-    }
-    return cgroupTarget(this.tree!.path, { parent: this.tree!.parentDir });
-  }
-
-  /** The whole-tree sweep (host gone) is over: when it emptied and removed the tree, the gateway may end at once. */
   hostGoneSwept(report: TeardownReport): void {
-    const mine = report.cgroups?.find((c) => c.path === this.tree?.path);
-    if (!mine || mine.outcome !== 'empty' || !mine.removed || report.survivors.length > 0) return;
+    if (this.kind !== 'cgroup' || report.survivors.length > 0 || report.refusals.length > 0) return;
+    if (!report.cgroups?.every((c) => c.outcome === 'empty' || c.outcome === 'gone')) return;
+    const tree = this.tree!;
+    const moved = moveBackToParent(tree);
+    if (!moved.ok) {
+      this.log(`cgroup: ${moved.why}; the tree stays until we exit`);
+      return;
+    }
+    const r = removeCgroups(tree.path);
+    if (!r.removed) {
+      this.log(`cgroup: ${tree.path} not removed: ${r.left.map((l) => `${l.dir}: ${l.why}`).join('; ')}`);
+      return;
+    }
     this.removed = true;
     this.endWhenHostGoneSwept?.();
   }

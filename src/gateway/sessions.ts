@@ -242,29 +242,32 @@ export class SessionManager {
    * Every session and worker at once. First ONE sweep over all worker groups (SIGTERM, `graceMs`,
    * then SIGKILL until empty, one /proc scan per poll): a polite close per worker, each with its
    * own group kill and scans, made 50 workers take ~10× the bare kill time on 2 cores. A worker's
-   * SIGTERM handler does what the polite request would: it takes its own children down. Then the
-   * one close path per session, cheap now that the groups are empty.
+   * SIGTERM handler does what the polite request would: it takes its own children down (in its
+   * cgroup leaf a worker has none: SIGTERM ends it at once, and the sweep takes the leaf). Then
+   * the one close path per session, cheap now that the groups are empty.
    */
   async closeAll(reason: CloseReason, graceMs: number): Promise<void> {
     this.stopAccepting();
     const workers = [...this.liveWorkers].filter((w) => w.pgid !== null && !w.exitInfo);
-    if (workers.length) {
-      // The host is gone and the workers are in their leaves: nobody waits for a SIGTERM's
-      // cleanup, and one cgroup.kill of the whole tree reaches everything a SIGTERMed worker
-      // would have looked for (a worker not in its leaf is in the tree too, or in its group).
-      const whole = reason === 'lifeline' ? this.opts.containment?.wholeTreeTarget() : undefined;
-      const targets = whole ? [whole, ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
-      // Host gone: blocking (no timer, no event-loop latency between the polls of a loaded machine;
-      // there is nothing else to serve).
-      const opts = { graceMs, timeoutMs: shutdownBoundMs(graceMs), ...(whole ? { firstSignal: 'SIGKILL' as const } : {}) };
-      const sweep = (whole ? Promise.resolve(teardownSync(targets, opts)) : teardown(targets, opts)).then((r) => {
+    const c = this.opts.containment;
+    // The host is gone with cgroup containment: every leaf of the tree (a worker's, one whose
+    // worker exited, an empty one) is swept, cgroup by cgroup — the kernel's lists, no /proc
+    // scan — and a worker that never joined its leaf by its group. The grace stays (SIGTERM
+    // first, the short lifeline grace); the wait ends when the kernel says each leaf is empty.
+    const hostGone = reason === 'lifeline' && c?.kind === 'cgroup';
+    if (workers.length || hostGone) {
+      const targets = hostGone ? [...c.sweepTargets({ removeLeaves: false }), ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
+      // Host gone: blocking (no timer, no event-loop latency between the polls of a loaded
+      // machine; there is nothing else to serve).
+      const opts = { graceMs, timeoutMs: shutdownBoundMs(graceMs) };
+      const sweep = (hostGone ? Promise.resolve(teardownSync(targets, opts)) : teardown(targets, opts)).then((r) => {
         this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);
-        if (whole) this.opts.containment?.hostGoneSwept(r);
+        if (hostGone) c.hostGoneSwept(r);
         return !problems;
       });
-      for (const w of workers) w.sweptBy(sweep, whole !== undefined);
+      for (const w of workers) w.sweptBy(sweep, hostGone);
       await sweep;
     }
     await Promise.all([

@@ -3,9 +3,11 @@
 // worker.exited. Only when the gateway does not answer (hung) does the host end the group
 // itself — the same engine, the same checks.
 import { isRpcError, RpcErrorCode } from '../core/rpc';
-import { describeProblems, processGroup, teardown } from '../core/kill';
+import { cgroupTarget, describeProblems, processGroup, teardown } from '../core/kill';
 import { shutdownBoundMs } from '../core/timeouts';
 import type { Fingerprint } from '../core/fingerprint';
+import { ownCgroupDir } from '../core/cgroup/cgroupMount';
+import { gatewayCgroupTree, sessionCgroup } from './sessionCgroups';
 
 export interface WorkerRef {
   pid: number;
@@ -18,6 +20,12 @@ export interface KillWorkerDeps {
   /** The boot id the gateway's fingerprints were taken in (this machine's). */
   bootId: string;
   graceMs: number;
+  /**
+   * The session's cgroup leaf when the gateway has a tree (cgroup containment), and the directory
+   * the tree must be in: a contained worker ends at once on SIGTERM and leaves its leaf to whoever
+   * sent it, so the host's own teardown takes the leaf too (its setsid escapees are only there).
+   */
+  sessionLeaf?: { path: string; parent: string };
 }
 
 interface KillReply {
@@ -43,8 +51,19 @@ export async function killWorker(d: KillWorkerDeps, sessionId: string, w: Worker
 async function killGroupOfHungGateway(d: KillWorkerDeps, w: WorkerRef): Promise<{ ok: boolean; message: string }> {
   if (w.pgid !== w.pid) return { ok: false, message: 'the gateway did not answer, and the worker leads no process group the host could end' };
   const leader: Fingerprint = { pid: w.pid, startTime: w.startTime, bootId: d.bootId };
-  const r = await teardown([processGroup(w.pid, leader)], { graceMs: d.graceMs, timeoutMs: shutdownBoundMs(d.graceMs) });
+  const leaf = d.sessionLeaf ? [cgroupTarget(d.sessionLeaf.path, { parent: d.sessionLeaf.parent })] : [];
+  const r = await teardown([processGroup(w.pid, leader), ...leaf], { graceMs: d.graceMs, timeoutMs: shutdownBoundMs(d.graceMs) });
   const problems = describeProblems(r);
   if (problems) return { ok: false, message: `the gateway did not answer; the host's own teardown: ${problems}` };
-  return { ok: true, message: `the gateway did not answer; the host ended process group ${w.pid} in ${Math.round(r.elapsedMs)} ms` };
+  return { ok: true, message: `the gateway did not answer; the host ended process group ${w.pid}${leaf.length ? ' and its cgroup leaf' : ''} in ${Math.round(r.elapsedMs)} ms` };
+}
+
+/**
+ * The session's leaf in the tree the gateway named in gateway.ready (undefined without one), in
+ * our own cgroup as the supervisor's sweeps require; the engine checks the rest before writing.
+ */
+export function sessionLeafOf(gw: { pid: number; readyEvent?: Record<string, unknown> } | undefined, sessionId: string): KillWorkerDeps['sessionLeaf'] {
+  const leaf = sessionCgroup(gatewayCgroupTree(gw), sessionId);
+  const parent = leaf === undefined ? undefined : ownCgroupDir();
+  return leaf !== undefined && typeof parent === 'string' ? { path: leaf, parent } : undefined;
 }

@@ -8,7 +8,7 @@ import { ResourceSampler, sampledMemoryBytes, sampledTotals } from '../host/reso
 import { gatewayCgroupTree, sessionCgroup } from '../host/sessionCgroups';
 import { DEFAULT_SETTINGS, WardenSettings } from '../host/settings';
 import { WardenHost } from '../host/wardenHost';
-import { killWorker } from '../host/workerKill';
+import { killWorker, sessionLeafOf } from '../host/workerKill';
 import { ALERT_ACTIONS, BackendAlerts } from './backendAlerts';
 import { COMMAND_IDS, createHandlers } from './commands';
 import { contextKeys } from './contextKeys';
@@ -284,7 +284,9 @@ export class WardenUi implements vscode.Disposable {
       gateway: host.supervisor,
       model: host.model,
       log: logWithShow,
-      killWorker: (sessionId, w) => killWorker({ request: (m, p, t) => host.supervisor.request(m, p, t), bootId: host.owner.bootId, graceMs: o.graceMs() }, sessionId, w),
+      killWorker: (sessionId, w) => killWorker({
+        request: (m, p, t) => host.supervisor.request(m, p, t), bootId: host.owner.bootId, graceMs: o.graceMs(), sessionLeaf: sessionLeafOf(host.supervisor.gateway, sessionId),
+      }, sessionId, w),
       refreshView: () => {
         if (this.sampler.running) this.sampler.sample();
         this.tree.refreshNow();

@@ -53,7 +53,13 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   process.on('exit', () => {
     if (!tornDown) teardownSync([mine()], { firstSignal: 'SIGKILL', timeoutMs: 500 });
   });
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void exit(`received ${sig}`, 0));
+  // In our session's cgroup leaf, SIGTERM ends us at once, as the kernel's default does (no JS
+  // runs): whoever sends it takes the leaf down after it — the gateway on every path (close,
+  // worker.kill, shutdown, host gone; and after any exit of ours), the host's sweeps the whole
+  // tree (gateway crashed or hung). A node exit path per worker, 10–50 of them at once on a
+  // host-gone sweep, cost more than the kernel's kill of all of them (issue 13, row 1).
+  const handled = args.cgroup ? (['SIGINT', 'SIGHUP'] as const) : (['SIGTERM', 'SIGINT', 'SIGHUP'] as const);
+  for (const sig of handled) process.on(sig, () => void exit(`received ${sig}`, 0));
   process.on('uncaughtException', (e) => {
     log(`uncaught exception: ${e.stack ?? e.message}`);
     void exit('uncaught exception', 70);

@@ -11,7 +11,9 @@ import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
 import { DEFAULT_SETTINGS } from '../../src/host/settings';
 import { WardenHost } from '../../src/host/wardenHost';
-import { killWorker } from '../../src/host/workerKill';
+import { killWorker, sessionLeafOf } from '../../src/host/workerKill';
+import { RpcError, RpcErrorCode } from '../../src/core/rpc';
+import { cgroupsUnavailable, trackTree } from '../support/cgroups';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { memoryLog } from './fakeGatewaySpec';
 import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
@@ -125,6 +127,35 @@ test('Kill Worker asks the gateway (worker.kill), which ends the worker group (i
   assert.equal(host.supervisor.current.state, 'running');
   const out = await host.supervisor.request<{ output: string }>('slash.exec', { sessionId, command: '/echo again' }, 30_000);
   assert.match(out.output, /again/, 'the session starts a new worker on next use');
+  await host.dispose();
+});
+
+test('Kill Worker with a hung gateway and cgroups: the host takes the worker group and its session leaf (a setsid escapee is only there)', { skip: !linux ? 'Linux only' : cgroupsUnavailable() }, async () => {
+  const { host } = newHost('kill-worker-hung');
+  await host.supervisor.start();
+  const gwPid = host.supervisor.current.pid!;
+  const tree = host.supervisor.gateway?.readyEvent?.cgroup;
+  assert.equal(typeof tree, 'string', 'the gateway made a cgroup tree');
+  trackTree(tree as string);
+  const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
+  const out = await host.supervisor.request<{ output: string }>('slash.exec', { sessionId, command: '/run setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!' }, 30_000);
+  const escapee = Number(/bg=(\d+)/.exec(out.output)?.[1]);
+  assert.ok(escapee > 0, out.output);
+  track(escapee);
+  const worker = await waitFor(() => host.model.get(sessionId)?.worker, 'worker in the model');
+  const leaf = sessionLeafOf(host.supervisor.gateway, sessionId);
+  assert.ok(leaf && fs.existsSync(leaf.path), `the session leaf: ${JSON.stringify(leaf)}`);
+  // Hung: stopped, it can neither answer nor take the leaf down after the worker's SIGTERM.
+  process.kill(gwPid, 'SIGSTOP');
+  try {
+    const hung = () => Promise.reject(new RpcError(RpcErrorCode.RequestTimeout, 'timed out (test: the gateway is stopped)'));
+    const r = await killWorker({ request: hung, bootId: host.owner.bootId, graceMs: 200, sessionLeaf: leaf }, sessionId, worker);
+    assert.equal(r.ok, true, r.message);
+    assert.match(r.message, /did not answer; the host ended process group \d+ and its cgroup leaf/);
+    await waitFor(() => !isAlive(worker.pid) && !isAlive(escapee), 'the worker and its setsid escapee gone');
+  } finally {
+    process.kill(gwPid, 'SIGCONT');
+  }
   await host.dispose();
 });
 

@@ -98,6 +98,22 @@ for (const mode of modes) {
     if (tree) assert.equal(fs.existsSync(tree), false, 'the tree was removed at exit');
   });
 
+  test(`${what}: a worker SIGTERMed from outside ends, and its escapees are gone (in its leaf: at once, the gateway takes the leaf)`, { skip }, async () => {
+    const { g } = await start(mode);
+    const s = await createSession(g);
+    const pids = await escapees(g, s, mode);
+    const worker = g.workerPids()[0];
+    process.kill(worker, 'SIGTERM');
+    const exited = await g.waitEvent((e) => e.type === 'worker.exited' && e.pid === worker, 'worker.exited');
+    // In its leaf the worker has no SIGTERM handler (the kernel's default ends it); without cgroups it runs its own teardown and exits 0.
+    if (mode === 'cgroup') assert.equal(exited.signal, 'SIGTERM', JSON.stringify(exited));
+    else assert.equal(exited.code, 0, JSON.stringify(exited));
+    await waitFor(() => !pids.some(isAlive), `escapees ${pids} gone after the worker's SIGTERM`, 10_000);
+    assert.ok(isAlive(g.gatewayPid), 'the gateway runs on');
+    assert.match(await exec(g, s, '/echo again'), /again/, 'the session gets a new worker');
+    await stopHostedGateway(g);
+  });
+
   test(`${what}: the gateway's stdin ends (host gone): escapees of two sessions are gone, the tree removed`, { skip }, async () => {
     const { g, tree } = await start(mode);
     const a = await createSession(g);

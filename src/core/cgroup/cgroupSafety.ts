@@ -17,17 +17,21 @@ export interface CgroupRefusal {
 /**
  * Undefined when `target` (a tree or a leaf) may be written to, else why not. With `parent`, the
  * tree must be a child of that directory. Every directory from the tree down is checked with
- * lstat + statfs; a missing one is reported as 'gone'.
+ * lstat + statfs; a missing one is reported as 'gone'. `checked`: directories found fine by the
+ * same caller an instant ago (skipped; those found fine now are added) — 50 leaves of one tree
+ * check the tree and its parent once, not 50 times.
  */
-export function targetProblem(target: string, parent?: string): CgroupRefusal | 'gone' | undefined {
+export function targetProblem(target: string, parent?: string, checked?: Set<string>): CgroupRefusal | 'gone' | undefined {
   const ours = ourCgroupPath(target, parent);
   if ('problem' in ours) return { reason: 'not-ours', why: ours.problem };
   // The target first: a symlink is named as such, not as the filesystem it points away from.
   const dirs = [...(ours.leaf ? [target] : []), ours.tree, path.dirname(ours.tree)];
   for (const d of dirs) {
+    if (checked?.has(d)) continue;
     const p = cgroupDirProblem(d);
     if (p === 'gone') return 'gone';
     if (p !== undefined) return { reason: 'not-ours', why: p };
+    checked?.add(d);
   }
   return undefined;
 }

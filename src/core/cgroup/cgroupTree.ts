@@ -156,25 +156,37 @@ export function removeCgroups(dir: string): RemoveResult {
   const bad = targetProblem(dir);
   if (bad === 'gone') return { removed: true, left: [] };
   if (bad !== undefined) return { removed: false, left: [{ dir, why: bad.why }] };
-  // Collect depth-first (bounded), then remove children before parents.
-  const order: string[] = [];
   const left: RemoveResult['left'] = [];
-  const walk = (d: string, depth: number) => {
-    if (order.length >= MAX_CGROUPS) return;
+  let visited = 0;
+  // rmdir first: an empty leaf (the usual case) goes in one call, without listing it (a
+  // cgroup's directory lists some 25 interface files). Only one that refuses (EBUSY: it has
+  // children, or members) is listed; its children go first (bounded), then it is tried again.
+  const remove = (d: string, depth: number): void => {
+    visited++;
+    const first = rmdir(d);
+    if (first === undefined) return;
     if (depth < MAX_DEPTH) {
       const kids = childCgroups(d);
-      if (kids.state === 'found') for (const k of kids.value) walk(k, depth + 1);
+      if (kids.state === 'found' && kids.value.length > 0) {
+        for (const k of kids.value) if (visited < MAX_CGROUPS) remove(k, depth + 1);
+        const again = rmdir(d);
+        if (again !== undefined) left.push({ dir: d, why: again });
+        return;
+      }
     }
-    order.push(d);
+    left.push({ dir: d, why: first });
   };
-  walk(dir, 0);
-  for (const d of order) {
-    try {
-      fs.rmdirSync(d);
-    } catch (e) {
-      const c = classifyCgroupError(e);
-      if (c.state !== 'gone') left.push({ dir: d, why: c.why });
-    }
-  }
+  remove(dir, 0);
   return { removed: !fs.existsSync(dir), left };
+}
+
+/** rmdir(2): undefined when removed (or already gone), else why not. */
+function rmdir(d: string): string | undefined {
+  try {
+    fs.rmdirSync(d);
+    return undefined;
+  } catch (e) {
+    const c = classifyCgroupError(e);
+    return c.state === 'gone' ? undefined : c.why;
+  }
 }

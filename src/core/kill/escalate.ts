@@ -131,7 +131,8 @@ class Teardown {
       this.report.refusals.push({ reason: 'error', message: bad });
       return this.finish();
     }
-    for (const s of this.sets) this.precheck(s);
+    const checked = new Set<string>();
+    for (const s of this.sets) this.precheck(s, checked);
     // SIGKILL first: a cgroup we are not in is killed before anything else is read (its members
     // are taken in after the write), so the kernel starts on it at once.
     if (this.opts.firstSignal === 'SIGKILL') {
@@ -168,7 +169,7 @@ class Teardown {
       }
       const wakeAt = signal === 'SIGKILL' ? Math.max(deadline, phaseStart + KILL_SETTLE_MS) : graceEnd;
       yield Math.max(0, Math.min(pollMs, wakeAt - now));
-      pollMs = Math.min(pollMs * 2, this.onlyKilledCgroups() ? CGROUP_POLL_MS : MAX_POLL_MS);
+      pollMs = Math.min(pollMs * 2, this.onlyWatchedCgroups() ? CGROUP_POLL_MS : MAX_POLL_MS);
       full = !canReadOne;
     }
   }
@@ -183,8 +184,8 @@ class Teardown {
     return undefined;
   }
 
-  /** Refusals that need no look at the table, and groups already empty (no scan needed then). */
-  private precheck(s: TargetState): void {
+  /** Refusals that need no look at the table, and groups already empty (no scan needed then). A tree and its parent shared by several cgroup targets are checked once (`checkedDirs`). */
+  private precheck(s: TargetState, checkedDirs: Set<string>): void {
     const t = s.target;
     if (t.kind === 'group') {
       if (!Number.isSafeInteger(t.pgid) || t.pgid <= 1) this.refuseTarget(s, refusal({ kind: 'group', pgid: t.pgid, members: [] }, { protectedPids: new Set() })!);
@@ -193,7 +194,7 @@ class Teardown {
       this.refuseTarget(s, { reason: 'error', message: `not a process fingerprint: ${JSON.stringify(t.root)}` });
     } else if (t.kind === 'cgroup') {
       // Ours, and a real cgroup2 directory all the way up to the tree's parent (no symlink).
-      const bad = targetProblem(t.path, t.parent);
+      const bad = targetProblem(t.path, t.parent, checkedDirs);
       if (bad === 'gone') {
         s.cg!.gone = true;
         s.done = true;
@@ -201,9 +202,22 @@ class Teardown {
     }
   }
 
-  /** Every target left is a cgroup its cgroup.kill reached (polled by `populated`). */
-  private onlyKilledCgroups(): boolean {
-    return this.sets.every((s) => s.done || (s.cg !== undefined && !s.cg.self && s.cg.method === 'cgroup.kill'));
+  /** Every target left is a cgroup watched by `populated` (see watchedByPopulated). */
+  private onlyWatchedCgroups(): boolean {
+    return this.sets.every((s) => s.done || this.watchedByPopulated(s));
+  }
+
+  /**
+   * A cgroup we are not in whose members have all been signalled — by its cgroup.kill, or each
+   * by SIGTERM in the grace: one read of `populated` says whether all of it is gone (the kernel's
+   * proof), instead of one read per member.
+   */
+  private watchedByPopulated(s: TargetState): boolean {
+    if (s.done || !s.cg || s.cg.self || s.target.kind !== 'cgroup') return false;
+    if (s.cg.method === 'cgroup.kill') return true;
+    if (s.live.size === 0) return false;
+    for (const m of s.live) if (m.sent === undefined) return false;
+    return true;
   }
 
   private allDone(): boolean {
@@ -244,19 +258,29 @@ class Teardown {
   /** Re-reads the known members only. Returns whether a full scan is needed now. */
   private poll(): boolean {
     let full = false;
-    // A cgroup cgroup.kill reached: one read of `populated` says whether all of it is gone (the
-    // kernel's proof), instead of one read per member; a newcomer is looked for now and then.
-    const killed = new Set<TargetState>();
+    // A cgroup whose members were all signalled: one read of `populated` says whether all of it
+    // is gone (the kernel's proof), instead of one read per member; a newcomer is looked for now
+    // and then. The cgroups are read in order up to the first still populated one: all must be
+    // empty before the teardown ends, so the others wait for a later poll (one read per poll
+    // however many leaves — 50 sessions are 50 of them — instead of all of them every 2 ms).
+    const watched = new Set<TargetState>();
+    let populatedSeen = false;
     for (const s of this.sets) {
-      if (s.done || !s.cg || s.cg.self || s.cg.method !== 'cgroup.kill' || s.target.kind !== 'cgroup') continue;
-      const p = readPopulated(s.target.path);
-      if (p.state === 'gone' || (p.state === 'found' && !p.value)) {
-        for (const m of [...s.live]) this.settle(m, 'gone');
-        s.done = true;
-      } else if (performance.now() - s.cg.listedAt >= CGROUP_RELIST_MS) full = true;
-      else killed.add(s);
+      if (!this.watchedByPopulated(s)) continue;
+      if (!populatedSeen) {
+        const p = readPopulated((s.target as { path: string }).path);
+        if (p.state === 'gone' || (p.state === 'found' && !p.value)) {
+          for (const m of [...s.live]) this.settle(m, 'gone');
+          s.done = true;
+          continue;
+        }
+        if (p.state === 'unknown') continue; // its members are re-read one by one instead
+        populatedSeen = true;
+      }
+      if (performance.now() - s.cg!.listedAt >= CGROUP_RELIST_MS) full = true;
+      else watched.add(s);
     }
-    for (const m of [...this.members.values()]) if (!killed.has(m.set)) this.recheck(m, readOne(m.pid));
+    for (const m of [...this.members.values()]) if (!watched.has(m.set)) this.recheck(m, readOne(m.pid));
     for (const s of this.sets) {
       if (s.done || s.live.size > 0) continue;
       // Every known member is gone: empty, or someone joined since the last scan.
@@ -345,11 +369,12 @@ class Teardown {
     protect.add(1);
     const bad = checkMembers(others, { protect, allowOtherUsers: true });
     if (bad) return this.refuseTarget(s, cgroupRefusal(bad, dir));
+    // Taken in by pid alone: its fingerprint is read right before its first signal (one read
+    // per member, not two — 200 of them in a 50-session sweep), and a member gone meanwhile is
+    // settled then.
     for (const pid of others) {
       if (this.members.has(pid) || s.spared.has(pid)) continue;
-      const row = readOne(pid);
-      if (row === 'gone') continue;
-      this.adopt(s, row === 'unknown' ? { pid, ppid: 0, pgid: 0 } : row);
+      this.adopt(s, { pid, ppid: 0, pgid: 0 });
     }
     if (others.length > 0) return;
     if (s.cg!.self) {
@@ -528,13 +553,15 @@ class Teardown {
   }
 
   private signalProcess(m: Member, signal: NodeJS.Signals): boolean {
+    let justRead = false;
     if (!m.fp) {
       const now = readFingerprint(m.pid);
       if (now.state === 'dead') return this.settle(m, 'gone'), false;
       if (now.state === 'unknown') return (m.unknown = `cannot tell which process pid ${m.pid} is (${now.why}); not signalled`), false;
       m.fp = now.fingerprint;
+      justRead = true;
     }
-    const r = refusal({ kind: 'process', fp: m.fp }, this.guard!);
+    const r = refusal({ kind: 'process', fp: m.fp, ...(justRead ? { justRead } : {}) }, this.guard!);
     if (r?.reason === 'gone' || r?.reason === 'reused') return this.settle(m, r.reason), false;
     if (r?.reason === 'unknown') return (m.unknown = r.message), false;
     if (r) return this.refuseMember(m, r), false;

@@ -23,24 +23,25 @@ export interface Guard {
 }
 
 export type Subject =
-  | { kind: 'process'; fp: Fingerprint }
+  /** `justRead`: `fp` was read from the process table by the caller an instant ago (its identity is not read again). */
+  | { kind: 'process'; fp: Fingerprint; justRead?: boolean }
   /** `members`: the live members a scan just listed; undefined when they could not be listed. */
   | { kind: 'group'; pgid: number; leader?: Fingerprint; members: readonly number[] | undefined };
 
 /** Why `subject` must not be signalled now, or undefined when it may be. Never throws. */
 export function refusal(subject: Subject, guard: Guard): Refusal | undefined {
   try {
-    return subject.kind === 'process' ? processRefusal(subject.fp, guard) : groupRefusal(subject, guard);
+    return subject.kind === 'process' ? processRefusal(subject.fp, guard, subject.justRead === true) : groupRefusal(subject, guard);
   } catch (e) {
     return { reason: 'error', message: `could not check: ${(e as Error)?.message ?? String(e)}` };
   }
 }
 
-function processRefusal(fp: Fingerprint, guard: Guard): Refusal | undefined {
+function processRefusal(fp: Fingerprint, guard: Guard, justRead: boolean): Refusal | undefined {
   if (!isFingerprint(fp)) return { reason: 'error', message: `not a process fingerprint: ${JSON.stringify(fp)}` };
   const prot = protectedWhy(fp.pid, guard);
   if (prot) return { reason: 'protected', message: `pid ${fp.pid} is ${prot}; never signalled` };
-  return identityRefusal(fp, 'pid') ?? ownerRefusal(fp.pid, guard);
+  return (justRead ? undefined : identityRefusal(fp, 'pid')) ?? ownerRefusal(fp.pid, guard);
 }
 
 function groupRefusal(g: { pgid: number; leader?: Fingerprint; members: readonly number[] | undefined }, guard: Guard): Refusal | undefined {

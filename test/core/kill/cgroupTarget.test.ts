@@ -76,6 +76,36 @@ test('a cgroup target whose members honour SIGTERM needs no cgroup.kill; SIGKILL
   assert.equal(isAlive(shell), false);
 });
 
+test('several leaves honouring SIGTERM: the grace ends once the kernel says every leaf is empty (the first one last), each removed, no cgroup.kill', { skip }, async () => {
+  const { gw, leaf: slow } = await leafOf('slow');
+  // The first leaf's member takes 400 ms to honour SIGTERM: the leaves after it, empty long
+  // before, are read only once it is (one populated read per poll), and are still proven empty.
+  const leaves = [slow];
+  for (const id of ['f1', 'f2', 'f3', 'f4']) {
+    const l = await gw.request<{ ok: boolean; path: string; why?: string }>({ op: 'leaf', sessionId: id });
+    assert.ok(l.ok, l.why);
+    leaves.push(l.path);
+  }
+  const pids: number[] = [];
+  for (const [i, leaf] of leaves.entries()) {
+    // (node, not a shell trap: a trap's `sleep` would be a newcomer the engine SIGTERMs too.)
+    // It prints its pid once its handler is in place.
+    const script = i === 0 ? `exec "${process.execPath}" -e "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 400)); setInterval(() => {}, 1e9); console.log(process.pid)"` : 'echo $$; exec sleep 1000';
+    pids.push(await pidLine(shellInLeaf(leaf, script)));
+  }
+  const t0 = Date.now();
+  const r = await teardown(leaves.map((l) => cgroupTarget(l)), { graceMs: 8000, timeoutMs: 15_000 });
+  const ms = Date.now() - t0;
+  assert.deepEqual(r.refusals, []);
+  assert.deepEqual(r.survivors, []);
+  assert.deepEqual([...new Set(r.signals.map((s) => s.signal))], ['SIGTERM'], 'SIGTERM only: nothing needed cgroup.kill');
+  assert.ok(ms >= 300 && ms < 6000, `ended when the slow member exited, long before the 8 s grace (${ms} ms)`);
+  for (const p of pids) assert.ok(r.processes.some((x) => x.pid === p && x.outcome === 'killed'), `pid ${p} killed: ${JSON.stringify(r.processes)}`);
+  assert.deepEqual(r.cgroups?.map((c) => [c.outcome, c.removed]), leaves.map(() => ['empty', true]));
+  for (const l of leaves) assert.equal(fs.existsSync(l), false, `${l} removed`);
+  assert.equal(pids.some(isAlive), false);
+});
+
 test('an empty or missing leaf is done at once; a directory that is not ours is refused', { skip }, async () => {
   const { leaf } = await leafOf('empty');
   const e = await teardown([cgroupTarget(leaf)]);
