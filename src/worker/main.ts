@@ -7,15 +7,15 @@
 import { delay } from '../core/emitter';
 import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
-import { parseWorkerArgs } from './args';
-import { reapIfAsked } from './reaper';
+import { argValue, parseWorkerArgs } from './args';
+import { loadChildren } from './lazyChildren';
 import { joinSessionCgroup } from './cgroupJoin';
 
 // A broken stderr/stdout pipe (the gateway is gone) must not become an uncaught error.
 process.stderr.on('error', () => undefined);
 process.stdout.on('error', () => undefined);
 // Not a worker but a dead worker's group keeper exec'd into its reaper: it reaps and exits here.
-reapIfAsked(process.argv.slice(2));
+if (argValue(process.argv.slice(2), '--reap-group') !== undefined) loadChildren().reapIfAsked(process.argv.slice(2));
 const args = parseWorkerArgs(process.argv.slice(2), process.env);
 // Into the session's cgroup before anything can be started: all we ever start is born inside.
 const joined = args.cgroup !== undefined ? joinSessionCgroup(args.cgroup) : undefined;
