@@ -13,6 +13,7 @@ import { WardenHost } from '../src/host/wardenHost';
 import { reapTrial } from './reapVariants';
 import { endTrial, guardTrial, TREE_ENV, treeMembers, trialId, watchDeaths } from './reapWatch';
 import { goal, ratio, spread, stats, table, trials } from './support';
+import { DEFAULT_TIMEOUTS } from '../src/core/timeouts';
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 50);
 /** VS Code gives deactivate() 5 s before it stops waiting. */
@@ -30,7 +31,7 @@ async function hostWithWorkers(id: string): Promise<WardenHost> {
     extensionPath: root,
     checkpointDir: path.join(tmp, id, 'registry'),
     log: nullLog,
-    settings: () => ({ ...DEFAULT_SETTINGS, shutdownGraceMs: 200, maxWorkers: Math.max(DEFAULT_SETTINGS.maxWorkers, WORKERS) }),
+    settings: () => ({ ...DEFAULT_SETTINGS, timeouts: { ...DEFAULT_TIMEOUTS, shutdownGraceMs: 200 }, maxWorkers: Math.max(DEFAULT_SETTINGS.maxWorkers, WORKERS) }),
   });
   await host.supervisor.start();
   delete process.env[TREE_ENV];

@@ -4,7 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_LIFELINE_POLL_MS } from '../src/core/lifeline';
+import { DEFAULT_TIMEOUTS } from '../src/core/timeouts';
 import { parentDeathSignalPrefix } from '../src/core/parentDeathSignal';
 import { createSession, exec, startHostedGateway } from '../test/support/gatewayHost';
 import { killTracked, readLineMatching } from '../test/support/processes';
@@ -105,8 +105,8 @@ function treeSize(variant: Variant, workers: number): number {
 
 /** Lets start-up work (JIT, GC, the shell of /run) settle, the same for every variant. */
 const SETTLE_MS = 100;
-/** The default fingerprint poll of the gateway and workers (DEFAULT_LIFELINE_POLL_MS). */
-const WATCHDOG_POLL_MS = DEFAULT_LIFELINE_POLL_MS;
+/** The default fingerprint poll of the gateway and workers. */
+const WATCHDOG_POLL_MS = DEFAULT_TIMEOUTS.pollMs;
 /** After the covered processes are dead, how long uncovered ones get to die anyway. */
 const UNCOVERED_GRACE_MS = 300;
 

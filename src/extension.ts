@@ -47,8 +47,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vs: vscode,
     host: h,
     log,
-    orphans: createOrphanSource({ checkpointDir, patterns: () => settings.extraOrphanPatterns, graceMs: () => settings.shutdownGraceMs, log }),
-    graceMs: () => settings.shutdownGraceMs,
+    orphans: createOrphanSource({ checkpointDir, patterns: () => settings.extraOrphanPatterns, graceMs: () => settings.timeouts.shutdownGraceMs, log }),
+    graceMs: () => settings.timeouts.shutdownGraceMs,
     report: {
       extensionVersion: String((context.extension.packageJSON as { version?: unknown }).version ?? 'unknown'),
       checkpointDir,
@@ -84,9 +84,10 @@ export function deactivate(): Promise<void> | undefined {
   const exitHook = onExit;
   ui = undefined;
   onExit = undefined;
-  // Well inside VS Code's 5 s budget; the synchronous fallback runs when the budget is spent.
-  // The exit hook stays until then: if the host exits first, it still SIGKILLs our groups.
-  return h?.dispose(2500).finally(() => {
+  // Within the deactivate budget (core/timeouts.ts: well inside VS Code's 5 s); the synchronous
+  // fallback runs when it is spent. The exit hook stays until then: if the host exits first, it
+  // still SIGKILLs our groups.
+  return h?.dispose().finally(() => {
     if (exitHook) process.off('exit', exitHook);
     if (host === h) host = undefined;
   });

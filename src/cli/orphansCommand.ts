@@ -7,22 +7,23 @@ import { formatAge, formatBytes } from '../core/orphansAge';
 import { clearOrphans, pruneStaleCheckpoints } from '../core/orphansClear';
 import { findOrphans } from '../core/orphansFind';
 import { OrphanPattern, patternLabel, regexPatternProblem } from '../core/orphanPatterns';
+import { intAtLeast } from '../core/readArgv';
 import { UsageError, parseArgs } from './args';
 import { resolveCheckpointDirs } from './checkpointDirs';
 import { OrphansJson, clearedJson, notCorroboratedJson, orphanJson } from './jsonShapes';
 import { renderTable } from './table';
 
 const SPEC = {
-  json: {},
-  kill: {},
-  yes: {},
-  pattern: { value: true },
-  checkpoints: { value: true },
-  owner: { value: true },
-  'grace-ms': { value: true },
-  'no-markers': {},
-  reaper: { value: true },
-};
+  json: { type: 'boolean' },
+  kill: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  pattern: { type: 'string' },
+  checkpoints: { type: 'string' },
+  owner: { type: 'string' },
+  'grace-ms': { type: 'string' },
+  'no-markers': { type: 'boolean' },
+  reaper: { type: 'string' },
+} as const;
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -133,14 +134,14 @@ function toOwner(text: string): Fingerprint {
 }
 
 function toPid(text: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--reaper ${JSON.stringify(text)} is not a pid`);
+  const n = intAtLeast(text, 1);
+  if (n === undefined) throw new UsageError(`--reaper ${JSON.stringify(text)} is not a pid`);
   return n;
 }
 
 function toMs(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--grace-ms ${JSON.stringify(text)} is not a non-negative number`);
+  const n = intAtLeast(text, 0);
+  if (n === undefined) throw new UsageError(`--grace-ms ${JSON.stringify(text)} is not a non-negative whole number`);
   return n;
 }
 

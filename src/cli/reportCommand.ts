@@ -15,7 +15,7 @@ export const CLI_LOG_SOURCE =
   'The CLI keeps no log. The extension\'s log is its "Gateway Warden" output channel: run "Gateway Warden: Copy Diagnostics Report" in VS Code to include it.';
 
 export async function reportCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, { json: {}, checkpoints: { value: true } });
+  const { flags, positionals } = parseArgs(argv, { json: { type: 'boolean' }, checkpoints: { type: 'string' } });
   if (positionals.length) throw new UsageError(`report takes no arguments (got ${JSON.stringify(positionals[0])})`);
   const { dirs, own, described } = resolveCheckpointDirs(flags.get('checkpoints'));
   const report = await buildReport({

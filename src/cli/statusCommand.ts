@@ -10,7 +10,7 @@ import { StatusJson, ownersJson } from './jsonShapes';
 import type { CommandIo } from './orphansCommand';
 
 export async function statusCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, { json: {}, checkpoints: { value: true } });
+  const { flags, positionals } = parseArgs(argv, { json: { type: 'boolean' }, checkpoints: { type: 'string' } });
   if (positionals.length) throw new UsageError(`status takes no arguments (got ${JSON.stringify(positionals[0])})`);
   const { dirs, own, described } = resolveCheckpointDirs(flags.get('checkpoints'));
   const found = existingCheckpointDirs(described);

@@ -13,6 +13,7 @@
 import { Fingerprint, Liveness, LivenessCheck, livenessOfAll } from './fingerprint';
 import { BlockedLoopGuard, startBlockedLoopGuard } from './lifelineGuard';
 import { processSource } from './processTable';
+import { DEFAULT_TIMEOUTS } from './timeouts';
 
 export interface LifelineOptions {
   /** The parent's fingerprint as the parent itself recorded it (argv/env). */
@@ -45,10 +46,8 @@ export interface Lifeline {
   disarm(): void;
 }
 
-export const DEFAULT_LIFELINE_POLL_MS = 1000;
-
 export function armLifeline(opts: LifelineOptions): Lifeline {
-  const pollMs = opts.pollMs && opts.pollMs > 0 ? opts.pollMs : DEFAULT_LIFELINE_POLL_MS;
+  const pollMs = opts.pollMs && opts.pollMs > 0 ? opts.pollMs : DEFAULT_TIMEOUTS.pollMs;
   const initialPpid = process.ppid;
   // The boot id never changes: read (and cache) it now, while descriptors are free, so a later
   // full fd table makes a poll fail on the look itself (EMFILE), never on "cannot read the boot id".

@@ -11,6 +11,7 @@ import { createServer as createTcpServer, Server as TcpServer, Socket } from 'no
 import { WebSocket, WebSocketServer } from 'ws';
 import { JsonRpcPeer } from '../core/rpc';
 import { AttachAdmission } from './attachAdmission';
+import { loopbackPeerUids } from './attachPeerUid';
 import type { AttachInfo, Gateway } from './gateway';
 import { createTokenFile } from './tokenFile';
 
@@ -70,6 +71,8 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFilePath
   const admission = new AttachAdmission(
     { handshakeTimeoutMs: gw.options.attachHandshakeTimeoutMs, maxPending: MAX_PENDING_CONNECTIONS, maxConnections: MAX_ATTACH_CONNECTIONS },
     gw.log,
+    undefined,
+    (sockets) => loopbackPeerUids(sockets),
   );
   const wss = new WebSocketServer({ noServer: true, maxPayload: gw.options.maxLineBytes });
   // HTTP parsing only for admitted sockets; it never listens itself.
@@ -146,7 +149,7 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFilePath
 
   return {
     info: { url: `ws://127.0.0.1:${actualPort}/`, port: actualPort, tokenFile: tokenFile.path },
-    stats: () => ({ pending: admission.pendingCount, open: admission.openCount, refused: admission.refusals(), acceptErrors }),
+    stats: () => ({ pending: admission.pendingCount, open: admission.openCount, refused: admission.refusals(), peerLookups: admission.peerLookups(), acceptErrors }),
     close() {
       clearInterval(pinger);
       for (const ws of wss.clients) ws.terminate();

@@ -4,6 +4,7 @@
 import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { describeProblems, ownProcesses, ownProcessGroup, teardownSync } from '../core/kill';
 import { JsonRpcPeer } from '../core/rpc';
+import { shutdownBoundMs } from '../core/timeouts';
 import { Backend, GatewayCounts } from './backends/backend';
 import { BackendSpec, DEFAULT_BACKEND_SPEC } from './backends/backendOptions';
 import { createBackend } from './backends/createBackend';
@@ -12,17 +13,8 @@ import { methodHandler } from './methods';
 import { GatewayOptions } from './options';
 import { ProcessTree } from './processTree';
 
-/** SIGTERM grace for the workers' groups on a requested shutdown (the bound may shorten it). */
 /** How many started workers the final sweep remembers the markers of (oldest dropped first). */
 const MAX_REMEMBERED_WORKERS = 4096;
-
-/** What a shutdown may take beyond its grace: SIGKILL, the kernel reaping, cgroups removed. */
-export const SHUTDOWN_SLACK_MS = 3000;
-
-/** The whole shutdown's bound for a SIGTERM→SIGKILL grace of `graceMs`. */
-export function shutdownBoundMs(graceMs: number): number {
-  return graceMs + SHUTDOWN_SLACK_MS;
-}
 
 export interface AttachInfo {
   url: string;
@@ -157,7 +149,7 @@ export class Gateway {
     // `graceMs` is what workers get between SIGTERM and SIGKILL, the one meaning it has everywhere
     // (docs/protocol.md); with the host gone nobody waits for them, so the lifeline's own grace
     // (--lifeline-grace-ms, short) applies instead. The whole shutdown is bounded by the grace
-    // used plus SHUTDOWN_SLACK_MS.
+    // used plus the shutdown slack (core/timeouts.ts).
     const workerGraceMs = closeReason === 'lifeline' ? this.options.lifelineGraceMs : graceMs;
     let bound: NodeJS.Timeout | undefined;
     await Promise.race([

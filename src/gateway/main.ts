@@ -7,11 +7,12 @@ import { ownProcessGroup } from '../core/kill';
 import { armLifeline } from '../core/lifeline';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { JsonRpcConnection } from '../core/rpc';
+import { shutdownBoundMs } from '../core/timeouts';
 import { startAttachServer } from './attachServer';
-import { splitBackendArgs, USAGE } from './backends/backendOptions';
+import { USAGE } from './backends/backendOptions';
 import { Containment } from './cgroupContainment';
-import { Gateway, shutdownBoundMs } from './gateway';
-import { parseOptions } from './options';
+import { Gateway } from './gateway';
+import { parseGatewayArgs } from './options';
 import { HOST_CLIENT } from './sessions';
 
 // Once the host is gone, stderr may be a broken pipe: logging must never become an error.
@@ -26,15 +27,12 @@ const log = (m: string) => {
     stderrOk = false;
   }
 };
-const split = splitBackendArgs(process.argv.slice(2), process.env);
-if (split.help) {
+const parsed = parseGatewayArgs(process.argv.slice(2), process.env);
+if (parsed.help) {
   process.stderr.write(USAGE);
   process.exit(0);
 }
-const parsed = parseOptions(split.rest, process.env);
-const { options } = parsed;
-const warnings = [...split.warnings, ...parsed.warnings];
-const backendSpec = split.backend;
+const { options, warnings, backend: backendSpec } = parsed;
 const parent = options.parent ?? fingerprintOf(process.ppid);
 // The marker every descendant inherits: the owner's, or our parent's fingerprint when absent.
 if (!process.env[OWNER_ENV]) process.env[OWNER_ENV] = formatFingerprint(parent ?? selfFingerprint());

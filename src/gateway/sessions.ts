@@ -6,6 +6,7 @@ import { Fingerprint } from '../core/fingerprint';
 import { describeProblems, teardown, teardownSync } from '../core/kill';
 import type { Containment } from './cgroupContainment';
 import { RpcError, RpcErrorCode } from '../core/rpc';
+import { shutdownBoundMs } from '../core/timeouts';
 import { limitReached } from './limits';
 import { limitBytesOf, MEMORY_LIMIT_SETTING, MemoryCeiling, RestartDecision, sampleIntervalMs } from './memoryCeiling';
 import { assertMayAct } from './sessionOwnership';
@@ -240,7 +241,7 @@ export class SessionManager {
       const targets = whole ? [whole, ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
       // Host gone: blocking (no timer, no event-loop latency between the polls of a loaded machine;
       // there is nothing else to serve).
-      const opts = { graceMs, timeoutMs: graceMs + 3000, ...(whole ? { firstSignal: 'SIGKILL' as const } : {}) };
+      const opts = { graceMs, timeoutMs: shutdownBoundMs(graceMs), ...(whole ? { firstSignal: 'SIGKILL' as const } : {}) };
       const sweep = (whole ? Promise.resolve(teardownSync(targets, opts)) : teardown(targets, opts)).then((r) => {
         this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);

@@ -9,6 +9,7 @@ import { cgroupTarget, describeProblems, processGroup, processTree, Target, tear
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { PARENT_DEATH_SIGNAL, parentDeathSignalPrefix } from '../core/parentDeathSignal';
 import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
+import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { StderrTail } from './stderrTail';
 
 export type WorkerState = 'starting' | 'ready' | 'closing' | 'exited';
@@ -43,11 +44,7 @@ export interface WorkerInfo {
 /** The worker guard mechanism is logged once per gateway. */
 let loggedGuard = false;
 
-/** How long a polite shutdown request may take before signals. */
-const POLITE_MS = 1000;
-/** SIGTERM → SIGKILL on the worker's group, and the teardown's hard bound. */
-const GROUP_GRACE_MS = 500;
-const GROUP_TIMEOUT_MS = 5000;
+const { workerPoliteCloseMs: POLITE_MS, workerCloseGraceMs: GROUP_GRACE_MS, workerCloseTimeoutMs: GROUP_TIMEOUT_MS } = DEFAULT_TIMEOUTS;
 
 export class WorkerProcess {
   readonly pid: number;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { displayArgv } from '../core/argvText';
 import { Fingerprint, formatFingerprint } from '../core/fingerprint';
 import { OWNER_ENV } from '../core/ownerMarker';
+import { timeoutArgs, timeoutEnv } from '../core/timeouts';
 import { GatewayBackend, WardenSettings } from './settings';
 import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
 
@@ -33,11 +34,8 @@ export interface LaunchContext {
   baseEnv?: NodeJS.ProcessEnv;
 }
 
-/** Tunables handed to the gateway through its environment. */
+/** Limits handed to the gateway through its environment (its timeouts: timeoutArgs, timeoutEnv). */
 export const GATEWAY_ENV = {
-  idleTimeoutMs: 'GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS',
-  watchdogPollMs: 'GATEWAY_WARDEN_POLL_MS',
-  graceMs: 'GATEWAY_WARDEN_SHUTDOWN_GRACE_MS',
   maxSessions: 'GATEWAY_WARDEN_MAX_SESSIONS',
   maxWorkers: 'GATEWAY_WARDEN_MAX_WORKERS',
   workerMemoryMB: 'GATEWAY_WARDEN_WORKER_MEMORY_MB',
@@ -47,9 +45,6 @@ export function launchSpec(settings: WardenSettings, ctx: LaunchContext): Launch
   const env: NodeJS.ProcessEnv = {
     ...(ctx.baseEnv ?? process.env),
     [OWNER_ENV]: formatFingerprint(ctx.owner),
-    [GATEWAY_ENV.idleTimeoutMs]: String(settings.workerIdleTimeoutMs),
-    [GATEWAY_ENV.watchdogPollMs]: String(settings.watchdogPollMs),
-    [GATEWAY_ENV.graceMs]: String(settings.shutdownGraceMs),
     [GATEWAY_ENV.maxSessions]: String(settings.maxSessions),
     [GATEWAY_ENV.maxWorkers]: String(settings.maxWorkers),
     [GATEWAY_ENV.workerMemoryMB]: String(settings.workerMemoryMB),
@@ -57,6 +52,8 @@ export function launchSpec(settings: WardenSettings, ctx: LaunchContext): Launch
   const wrapped = settings.backend === 'hermes' || settings.backend === 'command';
   // A command with `embedded` is `warden`: what the command setting meant before the backend one.
   if (!wrapped && settings.gatewayCommand !== undefined) {
+    // Not our program: it gets the timeouts as the environment variables our gateway reads too.
+    Object.assign(env, timeoutEnv(settings.timeouts));
     const args = [...settings.gatewayArgs];
     return {
       command: settings.gatewayCommand, args, env, display: displayArgv(settings.gatewayCommand, args), embedded: false, backend: 'warden',
@@ -66,7 +63,9 @@ export function launchSpec(settings: WardenSettings, ctx: LaunchContext): Launch
   // Inside VS Code process.execPath is Electron (or code-server's node); ELECTRON_RUN_AS_NODE
   // makes Electron behave as plain Node and is harmless for node itself.
   const command = ctx.execPath ?? process.execPath;
-  const args = [...SMALL_HEAP_FLAGS, path.join(ctx.extensionPath, 'dist', 'gateway.js')];
+  // The timeouts as flags: unlike environment variables, not inherited by the workers and what
+  // they start (a gateway started in a /run would obey them).
+  const args = [...SMALL_HEAP_FLAGS, path.join(ctx.extensionPath, 'dist', 'gateway.js'), ...timeoutArgs(settings.timeouts)];
   env.ELECTRON_RUN_AS_NODE = '1';
   const backend = wrapped ? settings.backend : 'embedded';
   let program: string | undefined;

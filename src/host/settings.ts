@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { regexPatternProblem } from '../core/orphanPatterns';
+import { DEFAULT_TIMEOUTS, Timeouts } from '../core/timeouts';
 import { SettingReader } from './seams';
 
 /**
@@ -22,10 +23,8 @@ export interface WardenSettings {
   /** `hermes`/`command`: the program's working directory (absolute); undefined = the gateway's. */
   gatewayCwd?: string;
   autoStart: boolean;
-  /** 0 disables the idle timeout. */
-  workerIdleTimeoutMs: number;
-  watchdogPollMs: number;
-  shutdownGraceMs: number;
+  /** The lifecycle's waits: worker.idleTimeoutMinutes, watchdog.pollMs and shutdown.graceMs over the defaults (core/timeouts.ts). */
+  timeouts: Timeouts;
   /** The gateway's caps (see LIMIT_BOUNDS); passed to it at launch. */
   maxSessions: number;
   maxWorkers: number;
@@ -44,9 +43,7 @@ export const DEFAULT_SETTINGS: Readonly<WardenSettings> = Object.freeze({
   backend: 'embedded' as GatewayBackend,
   gatewayArgs: [],
   autoStart: true,
-  workerIdleTimeoutMs: 30 * 60_000,
-  watchdogPollMs: 1000,
-  shutdownGraceMs: 500,
+  timeouts: DEFAULT_TIMEOUTS,
   maxSessions: 256,
   maxWorkers: 16,
   workerMemoryMB: 0,
@@ -156,9 +153,12 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
     gatewayArgs: gatewayCommand === undefined ? [] : gatewayArgs,
     gatewayCwd,
     autoStart: bool('autoStart', DEFAULT_SETTINGS.autoStart),
-    workerIdleTimeoutMs: Math.round(num('worker.idleTimeoutMinutes', 30, 0, 1440, false) * 60_000),
-    watchdogPollMs: num('watchdog.pollMs', DEFAULT_SETTINGS.watchdogPollMs, 100, 60_000, true),
-    shutdownGraceMs: num('shutdown.graceMs', DEFAULT_SETTINGS.shutdownGraceMs, 0, 3000, true),
+    timeouts: {
+      ...DEFAULT_TIMEOUTS,
+      workerIdleTimeoutMs: Math.round(num('worker.idleTimeoutMinutes', DEFAULT_TIMEOUTS.workerIdleTimeoutMs / 60_000, 0, 1440, false) * 60_000),
+      pollMs: num('watchdog.pollMs', DEFAULT_TIMEOUTS.pollMs, 100, 60_000, true),
+      shutdownGraceMs: num('shutdown.graceMs', DEFAULT_TIMEOUTS.shutdownGraceMs, 0, 3000, true),
+    },
     maxSessions: num('limits.maxSessions', DEFAULT_SETTINGS.maxSessions, LIMIT_BOUNDS.maxSessions.min, LIMIT_BOUNDS.maxSessions.max, true),
     maxWorkers: num('limits.maxWorkers', DEFAULT_SETTINGS.maxWorkers, LIMIT_BOUNDS.maxWorkers.min, LIMIT_BOUNDS.maxWorkers.max, true),
     workerMemoryMB: workerMemoryMB(num('limits.workerMemoryMB', DEFAULT_SETTINGS.workerMemoryMB, LIMIT_BOUNDS.workerMemoryMB.off, LIMIT_BOUNDS.workerMemoryMB.max, true), bad),

@@ -7,6 +7,7 @@ import { Fingerprint } from '../core/fingerprint';
 import { cgroupTarget, describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
 import { delay, Emitter } from '../core/emitter';
+import { DEFAULT_TIMEOUTS, shutdownBoundMs, Timeouts } from '../core/timeouts';
 import { GatewayEvent, GatewayExit, GatewayLimits, GatewayProcess, limitsOf } from './gatewayProcess';
 import { LaunchSpec } from './launchSpec';
 import type { GatewayBackend } from './settings';
@@ -41,8 +42,8 @@ export interface SupervisorOptions {
   log: Log;
   readyTimeoutMs?: number;
   crashPolicy?: Partial<CrashPolicy>;
-  /** Grace between SIGTERM and SIGKILL on teardown (the setting gatewayWarden.shutdown.graceMs). */
-  graceMs?: () => number;
+  /** The host's timeouts (from its settings; default DEFAULT_TIMEOUTS): the grace, the deactivate and stop budgets. */
+  timeouts?: () => Timeouts;
   /**
    * Worker groups the registry knows to be alive. The gateway owns them; the host tears them
    * down itself only when the gateway cannot: it crashed, or does not answer.
@@ -51,8 +52,6 @@ export interface SupervisorOptions {
   now?: () => number;
 }
 
-/** On deactivate, at most this much of the grace is used (the setting's description says so): VS Code allows about 5 s. */
-export const DEACTIVATE_MAX_GRACE_MS = 1000;
 /** A gateway that has not answered gateway.status within this long is hung: the host tears its workers down itself. */
 const PROBE_MS = 150;
 
@@ -120,15 +119,16 @@ export class GatewaySupervisor {
 
   /**
    * Deactivate path: the gateway tears its sessions down (its workers get the user's grace, at
-   * most DEACTIVATE_MAX_GRACE_MS); the host then takes down only what is provably left, so each
+   * most deactivateMaxGraceMs); the host then takes down only what is provably left, so each
    * group is swept once. All within `budgetMs`; if that runs out anyway the synchronous SIGKILL
    * sweep runs before this resolves.
    */
-  async dispose(budgetMs = 2500): Promise<void> {
+  async dispose(budgetMs = this.timeouts().deactivateBudgetMs): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.clearRestartTimer();
-    const graceMs = Math.min(this.graceMs(), DEACTIVATE_MAX_GRACE_MS, Math.floor(budgetMs / 2));
+    const t = this.timeouts();
+    const graceMs = Math.min(t.shutdownGraceMs, t.deactivateMaxGraceMs, Math.floor(budgetMs / 2));
     const done = this.teardownGateway(this.gw, graceMs, budgetMs - 200);
     const inTime = await Promise.race([done.then(() => true), delay(budgetMs).then(() => false)]);
     if (!inTime) {
@@ -203,8 +203,8 @@ export class GatewaySupervisor {
     this.opts.log.warn(message);
     // Whatever it left (its group, its workers' groups: their exit events died with it) must go
     // before a replacement starts; the backoff gives the sweep its time.
-    const graceMs = this.graceMs();
-    void this.sweep('after crash', this.targets(gw, true), { graceMs, timeoutMs: graceMs + 3000 });
+    const graceMs = this.timeouts().shutdownGraceMs;
+    void this.sweep('after crash', this.targets(gw, true), { graceMs, timeoutMs: shutdownBoundMs(graceMs) });
     this.onCrash(message);
   }
 
@@ -230,7 +230,8 @@ export class GatewaySupervisor {
     this.clearRestartTimer();
     const gw = this.gw;
     if (gw && !gw.hasExited) this.setStatus({ ...this.status, state: 'stopping' });
-    await this.teardownGateway(gw, this.graceMs(), STOP_BUDGET_MS);
+    const t = this.timeouts();
+    await this.teardownGateway(gw, t.shutdownGraceMs, t.stopBudgetMs);
     this.gw = undefined;
     this.setStatus({ state: final });
   }
@@ -274,8 +275,8 @@ export class GatewaySupervisor {
     return (this.opts.workerGroups?.() ?? []).map((g) => processGroup(g.pgid, g.leader));
   }
 
-  private graceMs(): number {
-    return this.opts.graceMs?.() ?? 500;
+  private timeouts(): Timeouts {
+    return this.opts.timeouts?.() ?? DEFAULT_TIMEOUTS;
   }
 
   private setStatus(s: GatewayStatus): void {
@@ -301,8 +302,6 @@ export class GatewaySupervisor {
   }
 }
 
-/** stop/restart: no deactivate budget, but a bound all the same. */
-const STOP_BUDGET_MS = 6500;
 
 
 /**

@@ -59,7 +59,7 @@ export class WardenHost {
       log,
       readyTimeoutMs: opts.readyTimeoutMs,
       crashPolicy: opts.crashPolicy,
-      graceMs: () => opts.settings().shutdownGraceMs,
+      timeouts: () => opts.settings().timeouts,
       workerGroups: () => liveWorkerGroups(this.registry),
     });
     this.subs.push(
@@ -87,7 +87,7 @@ export class WardenHost {
    * Clean deactivate: stop everything within the budget, then remove this host's checkpoint
    * (nothing of ours is left to find). Resolves; never rejects.
    */
-  async dispose(budgetMs = 2500): Promise<void> {
+  async dispose(budgetMs = this.opts.settings().timeouts.deactivateBudgetMs): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     try {

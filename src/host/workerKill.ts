@@ -4,6 +4,7 @@
 // itself — the same engine, the same checks.
 import { isRpcError, RpcErrorCode } from '../core/rpc';
 import { describeProblems, processGroup, teardown } from '../core/kill';
+import { shutdownBoundMs } from '../core/timeouts';
 import type { Fingerprint } from '../core/fingerprint';
 
 export interface WorkerRef {
@@ -42,7 +43,7 @@ export async function killWorker(d: KillWorkerDeps, sessionId: string, w: Worker
 async function killGroupOfHungGateway(d: KillWorkerDeps, w: WorkerRef): Promise<{ ok: boolean; message: string }> {
   if (w.pgid !== w.pid) return { ok: false, message: 'the gateway did not answer, and the worker leads no process group the host could end' };
   const leader: Fingerprint = { pid: w.pid, startTime: w.startTime, bootId: d.bootId };
-  const r = await teardown([processGroup(w.pid, leader)], { graceMs: d.graceMs, timeoutMs: d.graceMs + 3000 });
+  const r = await teardown([processGroup(w.pid, leader)], { graceMs: d.graceMs, timeoutMs: shutdownBoundMs(d.graceMs) });
   const problems = describeProblems(r);
   if (problems) return { ok: false, message: `the gateway did not answer; the host's own teardown: ${problems}` };
   return { ok: true, message: `the gateway did not answer; the host ended process group ${w.pid} in ${Math.round(r.elapsedMs)} ms` };

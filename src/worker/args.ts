@@ -1,8 +1,10 @@
 // Worker options from argv (`--name value` or `--name=value`) and the environment. Kept tiny:
-// it runs before the lifeline is armed.
+// it runs before the lifeline is armed. A bad value falls back with a warning, never a crash.
 import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
+import { FlagSpec, intAtLeast, readArgv } from '../core/readArgv';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/rpc';
+import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 
 /** The gateway refuses a line limit below this; so does the worker. */
 const MIN_LINE_BYTES = 1024;
@@ -29,43 +31,44 @@ export interface WorkerArgs {
   warnings: string[];
 }
 
+/** The flags the gateway starts a worker with, and the group keeper its reaper with (reaper.ts). */
+const WORKER_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
+  ['session', 'parent', 'owner', 'poll-ms', 'idle-timeout-ms', 'max-line-bytes', 'parent-death-signal', 'cgroup', 'reap-group', 'reap-leader'].map((f) => [f, { type: 'string' }]),
+);
+
+/** The value of `name` (`--flag`) in argv, the last one given; undefined when absent. */
 export function argValue(argv: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === name) return argv[i + 1];
-    if (argv[i].startsWith(name + '=')) return argv[i].slice(name.length + 1);
-  }
-  return undefined;
+  return readArgv(argv, WORKER_FLAGS).flags.get(name.slice(2))?.at(-1);
 }
 
 function positiveInt(text: string | undefined, fallback: number, what: string, warnings: string[]): number {
   if (text === undefined || text === '') return fallback;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    warnings.push(`ignoring ${what}=${JSON.stringify(text)} (not a non-negative integer); using ${fallback}`);
-    return fallback;
-  }
-  return n;
+  const n = intAtLeast(text, 0);
+  if (n === undefined) warnings.push(`ignoring ${what}=${JSON.stringify(text)} (not a non-negative integer); using ${fallback}`);
+  return n ?? fallback;
 }
 
 export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): WorkerArgs {
-  const warnings: string[] = [];
-  const parentText = argValue(argv, '--parent') ?? env[PARENT_ENV];
-  const ownerText = argValue(argv, '--owner') ?? env[OWNER_ENV];
+  const { flags, problems } = readArgv(argv, WORKER_FLAGS);
+  const warnings = problems.map((p) => `${p}; ignored`);
+  const flag = (name: string) => flags.get(name)?.at(-1);
+  const parentText = flag('parent') ?? env[PARENT_ENV];
+  const ownerText = flag('owner') ?? env[OWNER_ENV];
   const parent = parseFingerprint(parentText);
   const owner = parseFingerprint(ownerText);
   if (parentText && !parent) warnings.push(`parent fingerprint ${JSON.stringify(parentText)} is malformed; watching ppid only`);
   if (ownerText && !owner) warnings.push(`owner ${JSON.stringify(ownerText)} is not a fingerprint; not watched`);
   return {
-    sessionId: argValue(argv, '--session') ?? '',
+    sessionId: flag('session') ?? '',
     parent,
     owner,
-    pollMs: positiveInt(argValue(argv, '--poll-ms'), 1000, '--poll-ms', warnings) || 1000,
-    idleTimeoutMs: positiveInt(argValue(argv, '--idle-timeout-ms'), 30 * 60_000, '--idle-timeout-ms', warnings),
-    maxLineBytes: lineLimit(argValue(argv, '--max-line-bytes'), warnings),
+    pollMs: positiveInt(flag('poll-ms'), DEFAULT_TIMEOUTS.pollMs, '--poll-ms', warnings) || DEFAULT_TIMEOUTS.pollMs,
+    idleTimeoutMs: positiveInt(flag('idle-timeout-ms'), DEFAULT_TIMEOUTS.workerIdleTimeoutMs, '--idle-timeout-ms', warnings),
+    maxLineBytes: lineLimit(flag('max-line-bytes'), warnings),
     startDelayMs: positiveInt(env[START_DELAY_ENV], 0, START_DELAY_ENV, warnings),
-    parentDeathSignal: argValue(argv, '--parent-death-signal') === 'KILL',
+    parentDeathSignal: flag('parent-death-signal') === 'KILL',
     testCommands: env[TEST_COMMANDS_ENV] === '1',
-    cgroup: argValue(argv, '--cgroup') || undefined,
+    cgroup: flag('cgroup') || undefined,
     warnings,
   };
 }

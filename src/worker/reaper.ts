@@ -11,11 +11,11 @@ import { describeProblems, processGroup, processTree, teardownSync } from '../co
 import { PARENT_ENV } from '../core/ownerMarker';
 import { readProcStat } from '../core/procfs';
 import { taggedProcessesSync } from '../core/taggedProcesses';
+import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { argValue } from './args';
 
 /** The same grace and bound as the worker's own teardown (workerApp.ts). */
-const GRACE_MS = 300;
-const TIMEOUT_MS = 3000;
+const { workerExitGraceMs: GRACE_MS, workerExitTimeoutMs: TIMEOUT_MS } = DEFAULT_TIMEOUTS;
 
 /** With `--reap-group PGID --reap-leader FP` in argv: reaps and exits (never returns); else returns at once. */
 export function reapIfAsked(argv: readonly string[]): void {

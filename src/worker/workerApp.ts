@@ -4,6 +4,7 @@ import { fingerprintOf } from '../core/fingerprint';
 import type { Target } from '../core/kill';
 import { Lifeline } from '../core/lifeline';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
+import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { WorkerArgs } from './args';
 import { execCommand, NO_REPLY } from './commands';
 import type * as Children from './children';
@@ -11,9 +12,7 @@ import type { GroupKeeper } from './groupKeeper';
 import { childrenIfLoaded, loadChildren } from './lazyChildren';
 import { outputBudget } from './outputFit';
 
-const CHILD_GRACE_MS = 300;
-/** The hard bound of the worker's own teardown (its blocked-loop guard allows 10 s). */
-const CHILD_TIMEOUT_MS = 3000;
+const { workerExitGraceMs: CHILD_GRACE_MS, workerExitTimeoutMs: CHILD_TIMEOUT_MS } = DEFAULT_TIMEOUTS;
 
 export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lifeline: Lifeline): (reason: string) => void {
   let exiting = false;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { DEFAULT_OPTIONS, parseOptions } from '../../src/gateway/options';
+import { DEFAULT_OPTIONS, parseGatewayArgs as parseOptions } from '../../src/gateway/options';
 
 test('flags win over the environment; both forms of flags are accepted', () => {
   const { options, warnings } = parseOptions(

@@ -9,6 +9,7 @@ import { DEFAULT_SETTINGS } from '../../src/host/settings';
 import { WardenHost } from '../../src/host/wardenHost';
 import { killTracked, track, waitFor } from '../support/processes';
 import { memoryLog } from './fakeGatewaySpec';
+import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 
 after(killTracked);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-early-'));
@@ -29,7 +30,7 @@ process.stdin.on('end', () => process.exit(0));
 `;
 
 test('events in the same read as gateway.ready are applied after the start cleared the model, in order', { skip: process.platform === 'win32' }, async () => {
-  const settings = { ...DEFAULT_SETTINGS, gatewayCommand: process.execPath, gatewayArgs: ['-e', GATEWAY], shutdownGraceMs: 100 };
+  const settings = { ...DEFAULT_SETTINGS, gatewayCommand: process.execPath, gatewayArgs: ['-e', GATEWAY], timeouts: { ...DEFAULT_TIMEOUTS, shutdownGraceMs: 100 } };
   const host = new WardenHost({ extensionPath: tmp, checkpointDir: path.join(tmp, 'r'), log: memoryLog(), settings: () => settings });
   host.supervisor.onDidStart((gw) => track(gw.pid, true));
   try {

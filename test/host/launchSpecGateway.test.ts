@@ -11,9 +11,10 @@ import { killTracked, track } from '../support/processes';
 
 after(killTracked);
 
-// The host and the gateway name the tunables' environment variables separately (the rooms do not
-// import each other): the real gateway must read what the launcher writes.
-test('the settings the launcher writes into the environment are the options the real gateway runs with', async () => {
+// The host and the gateway name the limits' environment variables separately (the rooms do not
+// import each other), the timeouts' flags come from core/timeouts.ts: the real gateway must read
+// what the launcher writes.
+test('the settings the launcher writes into argv and the environment are the options the real gateway runs with', async () => {
   const values: Record<string, unknown> = {
     'worker.idleTimeoutMinutes': 0.5, 'watchdog.pollMs': 250, 'shutdown.graceMs': 700, 'limits.maxSessions': 12, 'limits.maxWorkers': 3,
     'limits.workerMemoryMB': 300,
@@ -22,7 +23,9 @@ test('the settings the launcher writes into the environment are the options the 
   assert.deepEqual(problems, []);
   const spec = launchSpec(settings, { extensionPath: '/ext', owner: { pid: 1, startTime: 1, bootId: 'b' }, baseEnv: {} });
   const env = Object.fromEntries(Object.values(GATEWAY_ENV).map((name) => [name, String(spec.env[name])]));
-  const g = await startHostedGateway({ env });
+  const args = spec.args.slice(spec.args.findIndex((a) => a.endsWith('gateway.js')) + 1);
+  assert.ok(args.includes('--poll-ms'), args.join(' '));
+  const g = await startHostedGateway({ args, env });
   const st = await g.rpc.request<{ options: { workerIdleTimeoutMs: number; pollMs: number; shutdownGraceMs: number; workerMemoryMB: number }; limits: unknown }>('gateway.status');
   assert.equal(st.options.workerMemoryMB, 300);
   assert.equal(st.options.workerIdleTimeoutMs, 30_000);

@@ -25,9 +25,8 @@ test('bad values → one clear problem each and the default, never a throw', () 
   }));
   assert.equal(settings.gatewayCommand, undefined);
   assert.equal(settings.autoStart, true);
-  assert.equal(settings.workerIdleTimeoutMs, DEFAULT_SETTINGS.workerIdleTimeoutMs);
-  assert.equal(settings.watchdogPollMs, 1000);
-  assert.equal(settings.shutdownGraceMs, 500);
+  assert.deepEqual(settings.timeouts, DEFAULT_SETTINGS.timeouts);
+  assert.deepEqual([settings.timeouts.workerIdleTimeoutMs, settings.timeouts.pollMs, settings.timeouts.shutdownGraceMs], [30 * 60_000, 1000, 500]);
   assert.deepEqual(settings.extraOrphanPatterns, ['ok\\.worker']);
   const text = problems.join('\n');
   for (const key of ['gateway.command', 'gateway.args', 'autoStart', 'worker.idleTimeoutMinutes', 'watchdog.pollMs', 'shutdown.graceMs']) {

@@ -9,6 +9,7 @@ import { cgroupsUnavailable, trackTree } from '../support/cgroups';
 import { GATEWAY_JS } from '../support/gatewayHost';
 import { isAlive, killTracked, pidsWithMarker, testMarker, track, waitFor } from '../support/processes';
 import { fakeSpec, memoryLog } from './fakeGatewaySpec';
+import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 
 after(killTracked); // (and the cgroup trees tracked: killTracked runs that cleanup too)
 const linux = process.platform === 'linux';
@@ -27,7 +28,7 @@ function supervise(name: string, env: Record<string, string> = {}, extra: Partia
     log,
     readyTimeoutMs: 5000,
     crashPolicy: { initialBackoffMs: 50, maxBackoffMs: 400 },
-    graceMs: () => 200,
+    timeouts: () => ({ ...DEFAULT_TIMEOUTS, shutdownGraceMs: 200 }),
     ...extra,
   });
   sup.onDidChangeState((s) => states.push(s));
@@ -184,7 +185,7 @@ test('deactivate with a gateway that answers: it gets the user\'s grace (no 150 
   const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   const known: GatewayEvent[] = [];
   const { sup, marker, log } = supervise('deactivate-once', { FAKE_GATEWAY_WORKERS: '3' }, {
-    graceMs: () => 400,
+    timeouts: () => ({ ...DEFAULT_TIMEOUTS, shutdownGraceMs: 400 }),
     workerGroups: () => known.map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId } })),
   });
   sup.onEvent((e) => {
@@ -204,7 +205,7 @@ test('deactivate with a gateway that answers: it gets the user\'s grace (no 150 
 });
 
 test('deactivate uses at most 1000 ms of a longer grace (the setting says so)', { skip: !linux }, async () => {
-  const { sup, marker, log } = supervise('deactivate-bound', {}, { graceMs: () => 3000 });
+  const { sup, marker, log } = supervise('deactivate-bound', {}, { timeouts: () => ({ ...DEFAULT_TIMEOUTS, shutdownGraceMs: 3000 }) });
   await sup.start();
   await sup.dispose(2500);
   await waitFor(() => pidsWithMarker(marker).length === 0, 'gateway gone', 5000);

@@ -14,6 +14,7 @@ import { WardenHost } from '../../src/host/wardenHost';
 import { killWorker } from '../../src/host/workerKill';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { memoryLog } from './fakeGatewaySpec';
+import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 
 after(killTracked);
 const linux = process.platform === 'linux';
@@ -24,7 +25,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function newHost(name: string) {
   const checkpointDir = path.join(tmp, name, 'registry');
   const log = memoryLog();
-  const host = new WardenHost({ extensionPath: root, checkpointDir, log, settings: () => ({ ...DEFAULT_SETTINGS, shutdownGraceMs: 200 }) });
+  const host = new WardenHost({ extensionPath: root, checkpointDir, log, settings: () => ({ ...DEFAULT_SETTINGS, timeouts: { ...DEFAULT_TIMEOUTS, shutdownGraceMs: 200 } }) });
   host.supervisor.onDidStart((gw) => track(gw.pid, true));
   host.supervisor.onEvent((e) => {
     if (e.type === 'worker.started') track(e.pid as number, true);

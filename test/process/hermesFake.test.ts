@@ -157,6 +157,9 @@ test('stdin EOF waits for an in-flight slash.exec, then everything is gone; a SI
   assert.ok(Number.isSafeInteger(grandchild) && grandchild > 1);
   track(grandchild);
   assert.equal(readProcStat(grandchild)?.pgid, w.pid, "the grandchild is in the worker's group");
+  // Popen returns once the child's exec closed its error pipe, which the kernel does before it
+  // sets the new program's argument area: for a moment the command line reads empty.
+  await waitFor(() => readProcCmdline(grandchild).length > 0, 'the grandchild\'s command line');
   assert.deepEqual(readProcCmdline(grandchild).slice(1, 2), ['-c']);
 
   const busy = g.rpc.request<{ output: string }>('slash.exec', { session_id: s.session_id, command: '/fake-sleep 1500' });

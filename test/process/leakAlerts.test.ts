@@ -20,6 +20,7 @@ import { memoryLog } from '../host/fakeGatewaySpec';
 import { killTracked, testMarker, track, waitFor } from '../support/processes';
 import { fakeVscodeModule } from '../ui/fakeVscodeModule';
 import { deadFingerprint, doubleForked } from './orphansScene';
+import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 
 const linux = process.platform === 'linux';
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -41,7 +42,7 @@ test('an orphan created after start-up is reported within one interval (plus the
   const log = Object.assign(memoryLog(), { show: () => undefined });
   const checkpointDir = path.join(tmp, 'registry');
   // 1 MB: any running gateway is above it, so the memory alert must fire on the first check.
-  const settings: WardenSettings = { ...DEFAULT_SETTINGS, shutdownGraceMs: 200, alertIntervalMs: INTERVAL_MS, alertTotalMemoryBytes: 1024 * 1024 };
+  const settings: WardenSettings = { ...DEFAULT_SETTINGS, timeouts: { ...DEFAULT_TIMEOUTS, shutdownGraceMs: 200 }, alertIntervalMs: INTERVAL_MS, alertTotalMemoryBytes: 1024 * 1024 };
   const host = new WardenHost({ extensionPath: root, checkpointDir, log, settings: () => settings });
   host.supervisor.onDidStart((gw) => track(gw.pid, true));
   const ui = new WardenUi({

@@ -19,6 +19,7 @@ import { memoryLog } from '../host/fakeGatewaySpec';
 import { FAKE_HERMES_DIR, fakeHermesUnavailable } from '../support/fakeHermes';
 import { isAlive, killTracked, pidsWithMarker, track, waitFor } from '../support/processes';
 import { fakeVscodeModule } from './fakeVscodeModule';
+import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 
 after(killTracked);
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -33,7 +34,7 @@ process.env.PYTHONDONTWRITEBYTECODE = '1';
 function setup(name: string, settings: Partial<WardenSettings>) {
   const fake = fakeVscodeModule();
   const log = Object.assign(memoryLog(), { show: () => undefined });
-  const all: WardenSettings = { ...DEFAULT_SETTINGS, shutdownGraceMs: 200, watchdogPollMs: 200, ...settings };
+  const all: WardenSettings = { ...DEFAULT_SETTINGS, timeouts: { ...DEFAULT_TIMEOUTS, shutdownGraceMs: 200, pollMs: 200 }, ...settings };
   const host = new WardenHost({ extensionPath: root, checkpointDir: path.join(tmp, name), log, settings: () => all });
   host.supervisor.onDidStart((gw) => track(gw.pid, true));
   host.supervisor.onEvent((e) => {
@@ -69,7 +70,7 @@ test('hermes (fake): the tree shows the hermes gateway and the session\'s real s
   const { fake, host, ui, close } = setup('hermes', { backend: 'hermes', gatewayCwd: FAKE_HERMES_DIR });
   try {
     await host.supervisor.start();
-    assert.match(host.supervisor.current.command!, /gateway\.js --backend hermes --cwd \S+fixtures\/hermes$/);
+    assert.match(host.supervisor.current.command!, /gateway\.js --poll-ms 200 --shutdown-grace-ms 200 --backend hermes --cwd \S+fixtures\/hermes$/);
     const program = await waitFor(() => rows(ui).find((n) => n.label === 'hermes gateway' && /^pid \d+ · running/.test(n.description ?? '')), 'the hermes gateway row, running');
     const hermesPid = Number(/^pid (\d+)/.exec(program.description!)![1]);
     assert.deepEqual(readProcCmdline(hermesPid).slice(-2), ['-m', 'tui_gateway.entry'], 'the row names the real hermes process');
@@ -190,7 +191,7 @@ test('command: Gateway → the command → its descendants with pids from proces
   const { fake, host, ui, close } = setup('command', { backend: 'command', gatewayCommand: '/bin/sh', gatewayArgs: ['-c', script] });
   try {
     await host.supervisor.start();
-    assert.match(host.supervisor.current.command!, /gateway\.js --backend command -- \/bin\/sh -c/);
+    assert.match(host.supervisor.current.command!, /gateway\.js --poll-ms 200 --shutdown-grace-ms 200 --backend command -- \/bin\/sh -c/);
     // Not visible: no process.tree polling, the program row alone (from backend.state).
     const bare = await waitFor(() => rows(ui).find((n) => n.label === 'sh' && /^pid \d+ · running/.test(n.description ?? '')), 'the command row');
     assert.equal(bare.children.length, 0);

@@ -10,6 +10,7 @@
 import { formatFingerprint, Fingerprint, selfFingerprint } from '../../core/fingerprint';
 import { OWN_PROCESSES, processTree, Target, teardown, TeardownReport, teardownSync } from '../../core/kill';
 import { taggedProcessesSync } from '../../core/taggedProcesses';
+import { shutdownBoundMs } from '../../core/timeouts';
 import { GATEWAY_TAG_ENV } from './program';
 
 /** Live processes carrying this gateway's tag, wherever they went. */
@@ -53,7 +54,7 @@ function summary(groups: readonly Target[], r: TeardownReport, t0: number): Prog
 
 export async function takeDownProgram(groups: readonly Target[], graceMs: number, roots: readonly Fingerprint[] = []): Promise<ProgramTeardownResult> {
   const t0 = Date.now();
-  const r = await teardown(targetsOf(groups, roots), { graceMs, timeoutMs: graceMs + 3000 });
+  const r = await teardown(targetsOf(groups, roots), { graceMs, timeoutMs: shutdownBoundMs(graceMs) });
   return summary(groups, r, t0);
 }
 

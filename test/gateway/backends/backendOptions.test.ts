@@ -1,30 +1,33 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { DEFAULT_BACKEND_SPEC, DEFAULT_HERMES_COMMAND, splitBackendArgs } from '../../../src/gateway/backends/backendOptions';
-import { parseOptions } from '../../../src/gateway/options';
+import { DEFAULT_BACKEND_SPEC, DEFAULT_HERMES_COMMAND } from '../../../src/gateway/backends/backendOptions';
+import { parseGatewayArgs as splitBackendArgs } from '../../../src/gateway/options';
 
-test('no backend flags: embedded, argv passed on to parseOptions untouched', () => {
-  const argv = ['--poll-ms', '250', '--listen', '--max-workers=3'];
-  const r = splitBackendArgs(argv, {});
+test('no backend flags: embedded, the gateway options read as ever', () => {
+  const r = splitBackendArgs(['--poll-ms', '250', '--listen', '--max-workers=3'], {});
   assert.deepEqual(r.backend, DEFAULT_BACKEND_SPEC);
-  assert.deepEqual(r.rest, argv);
+  assert.deepEqual([r.options.pollMs, r.options.listenPort, r.options.maxWorkers], [250, 0, 3]);
   assert.deepEqual(r.warnings, []);
-  assert.deepEqual(parseOptions(r.rest, {}).warnings, []);
 });
 
 test('command after --, and after the first word that is not a flag value', () => {
   const a = splitBackendArgs(['--poll-ms', '200', '--backend', 'command', '--', 'node', '--inspect', 'x.js'], {});
   assert.equal(a.backend.name, 'command');
   assert.deepEqual(a.backend.command, ['node', '--inspect', 'x.js']);
-  assert.deepEqual(a.rest, ['--poll-ms', '200']);
+  assert.equal(a.options.pollMs, 200);
   const b = splitBackendArgs(['--backend=command', '--listen', '--cwd', '/tmp', 'sh', '-c', 'sleep 1'], {});
   assert.deepEqual(b.backend.command, ['sh', '-c', 'sleep 1']);
   assert.equal(b.backend.cwd, '/tmp');
-  assert.deepEqual(b.rest, ['--listen']);
+  assert.equal(b.options.listenPort, 0);
   // A bare --listen followed by a port keeps the port; followed by the command, it does not eat it.
   const c = splitBackendArgs(['--listen', '8123', '--backend', 'command', 'top'], {});
-  assert.deepEqual(c.rest, ['--listen', '8123']);
+  assert.equal(c.options.listenPort, 8123);
   assert.deepEqual(c.backend.command, ['top']);
+  const d = splitBackendArgs(['--listen', '--backend', 'command', '8123'], {});
+  assert.deepEqual([d.options.listenPort, d.backend.command], [0, ['8123']]);
+  // Everything after `--` is the command, flags of ours included.
+  const e = splitBackendArgs(['--backend', 'command', '--', 'x', '--poll-ms', '5', '--', '-h'], {});
+  assert.deepEqual([e.backend.command, e.options.pollMs, e.help, e.warnings], [['x', '--poll-ms', '5', '--', '-h'], 1000, false, []]);
 });
 
 test('hermes without a command runs python3 -m tui_gateway.entry', () => {
@@ -55,6 +58,14 @@ test('bad input never crashes: unknown backend, command for embedded, missing va
   assert.match(e.warnings[0], /embedded backend runs no program/);
   const m = splitBackendArgs(['--backend'], {});
   assert.match(m.warnings[0], /--backend needs a value/);
+  // A flag where a value should be: the value is missing, the flag still counts.
+  const n = splitBackendArgs(['--backend', '--listen', '--cwd', '/srv', '-x', '--help=yes'], {});
+  assert.deepEqual([n.options.listenPort, n.backend.cwd, n.backend.name], [0, '/srv', 'embedded']);
+  assert.deepEqual(n.warnings, [
+    '--backend needs a value (one starting with "-" is given as --backend=VALUE); ignored',
+    'unknown option -x; ignored',
+    '--help takes no value; ignored',
+  ]);
   const empty = splitBackendArgs(['--backend', 'command', '--', ''], {});
   assert.deepEqual(empty.backend.command, []);
   assert.match(empty.warnings[0], /empty string/);
