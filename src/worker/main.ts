@@ -4,6 +4,10 @@
 // only then load and start the rest. The guard thread (a whole V8 isolate, ~8 MB private) is
 // started only when the kernel does not already kill us with the gateway (--parent-death-signal:
 // the gateway spawned us through setpriv --pdeathsig KILL; see core/parentDeathSignal.ts).
+// An idle worker should cost little more than a bare node (issue 13 item 4), so what it
+// evaluates at start is kept small: children.ts waits for the first /run, and the modules that
+// do run import node's modules by name (`import * as fs` makes esbuild copy all ~100 of fs's
+// exports into getters, once per importing file: ~0.1 MB of young objects for a worker's nine).
 import { delay } from '../core/emitter';
 import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
