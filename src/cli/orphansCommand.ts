@@ -3,7 +3,6 @@
 import * as readline from 'node:readline';
 import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { DEFAULT_ORPHAN_PATTERNS, Orphan, describeNotCorroborated } from '../core/orphans';
-import { formatAge, formatBytes } from '../core/orphansAge';
 import { clearOrphans, pruneStaleCheckpoints } from '../core/orphansClear';
 import { findOrphans } from '../core/orphansFind';
 import { OrphanPattern, patternLabel, regexPatternProblem } from '../core/orphanPatterns';
@@ -11,7 +10,7 @@ import { intAtLeast } from '../core/readArgv';
 import { UsageError, parseArgs } from './args';
 import { resolveCheckpointDirs } from './checkpointDirs';
 import { OrphansJson, clearedJson, notCorroboratedJson, orphanJson } from './jsonShapes';
-import { renderTable } from './table';
+import { renderOrphanTable } from '../core/report/reportMarkdown';
 
 const SPEC = {
   json: { type: 'boolean' },
@@ -104,21 +103,8 @@ export async function orphansCommand(argv: readonly string[], io: CommandIo): Pr
 
 function describe(orphans: Orphan[]): string {
   if (!orphans.length) return 'no orphans found';
-  const rows: string[][] = [];
-  let bytes = 0;
-  let count = 0;
-  for (const o of orphans) {
-    rows.push([String(o.pid), formatAge(o.ageMs), formatBytes(o.rss), o.reason, o.command]);
-    bytes += o.rss ?? 0;
-    count++;
-    for (const d of o.descendants) {
-      rows.push([`└ ${d.pid}`, formatAge(d.ageMs), formatBytes(d.rss), 'descendant', d.command]);
-      bytes += d.rss ?? 0;
-      count++;
-    }
-  }
-  const table = renderTable(['PID', 'AGE', 'MEMORY', 'REASON', 'COMMAND'], rows);
-  return `${table}\n${orphans.length} orphan(s), ${count} process(es), ${formatBytes(bytes)} resident`;
+  const { table, total } = renderOrphanTable(orphans);
+  return `${table}\n${total}`;
 }
 
 function toRegExp(source: string): RegExp {

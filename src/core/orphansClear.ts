@@ -6,26 +6,15 @@
 // Orphans in one of our leftover cgroups are cleared per tree (orphansClearCgroup.ts): the whole
 // tree with cgroup.kill when every member is provably ours, else each by the teardown engine.
 import { Fingerprint, formatFingerprint, isGone, parseFingerprint } from './fingerprint';
-import { processTree, ProcessOutcome, Spare, teardown } from './kill';
+import { processTree, Spare, teardown } from './kill';
 import { loadCheckpoints } from './checkpoint';
 import { deleteCheckpointFile } from './checkpoint';
 import type { Orphan } from './orphans';
 import { CorroborationMode, corroborationProblemNow, defaultCorroboration } from './orphansCorroborate';
 import { clearLeftoverTree, cgroupEvidenceProblem } from './orphansClearCgroup';
+import { ClearResult, clearResult } from './orphansClearResult';
 
-export type ClearOutcome = 'killed' | 'already-gone' | 'refused';
-
-export interface ClearResult {
-  pid: number;
-  fingerprint?: Fingerprint;
-  /** The orphan this process was cleared as part of. */
-  orphanPid: number;
-  command?: string;
-  outcome: ClearOutcome;
-  /** Why, in one sentence (the refusal reason, or which signals ended it). */
-  why: string;
-  signals: string[];
-}
+export type { ClearOutcome, ClearReason, ClearResult } from './orphansClearResult';
 
 export interface ClearProgress {
   /** Orphans finished so far, and in all. */
@@ -41,7 +30,7 @@ export interface ClearOrphansOptions {
   /** Give up on a tree after this long (default 5000 ms). */
   timeoutMs?: number;
   onProgress?: (p: ClearProgress) => void;
-  /** Orphans not yet started when this aborts are reported as refused ("cancelled"). */
+  /** Orphans not yet started when this aborts are reported as refused, reason 'cancelled'. */
   signal?: AbortSignal;
   /** How many trees are taken down at once (default 8). */
   concurrency?: number;
@@ -49,6 +38,7 @@ export interface ClearOrphansOptions {
   corroborate?: CorroborationMode;
 }
 
+/** Every process one clearing took down or left, with the counts by outcome. */
 export interface ClearSummary {
   results: ClearResult[];
   killed: number;
@@ -122,7 +112,7 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
   if (unproven !== undefined) {
     return [{
       pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command, outcome: 'refused',
-      why: `pid ${orphan.pid} not signalled: not corroborated: ${unproven}`, signals: [],
+      reason: 'not-corroborated', why: `pid ${orphan.pid} not signalled: not corroborated: ${unproven}`, signals: [],
     }];
   }
   // Roots: the orphan, plus descendants whose parent is not in the tree (escaped group members).
@@ -136,10 +126,10 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
   const fps = new Map<number, Fingerprint>([[orphan.pid, orphan.fingerprint], ...orphan.descendants.map((d) => [d.pid, d.fingerprint] as const)]);
   const spare = ownedByLiveHost();
   const r = await teardown(roots.map((x) => processTree(x.fp, spare)), { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs });
-  const out = r.processes.map((e) => toResult(e, orphan.pid, commands.get(e.pid), fps.get(e.pid)));
+  const out = r.processes.map((e) => clearResult(e, orphan.pid, commands.get(e.pid), fps.get(e.pid)));
   // A refusal of the whole call (bad input, an engine failure) names no process: it is the orphan's.
   for (const x of r.refusals) {
-    if (x.pid === undefined && x.pgid === undefined) out.push({ pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command, outcome: 'refused', why: x.message, signals: [] });
+    if (x.pid === undefined && x.pgid === undefined) out.push({ pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command, outcome: 'refused', reason: x.reason, why: x.message, signals: [] });
   }
   return out;
 }
@@ -184,15 +174,10 @@ function ownedByLiveHost(): Spare {
   };
 }
 
-function toResult(e: ProcessOutcome, orphanPid: number, command: string | undefined, fp: Fingerprint | undefined): ClearResult {
-  const outcome: ClearOutcome = e.outcome === 'survived' ? 'refused' : e.outcome;
-  return { pid: e.pid, fingerprint: fp, orphanPid, command, outcome, why: e.message, signals: [...e.signals] };
-}
-
 function cancelled(orphan: Orphan): ClearResult[] {
   return [{
     pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command,
-    outcome: 'refused', why: 'cancelled before it was signalled', signals: [],
+    outcome: 'refused', reason: 'cancelled', why: 'cancelled before it was signalled', signals: [],
   }];
 }
 

@@ -17,7 +17,8 @@ import { removeCgroups } from './cgroup/cgroupTree';
 import { Fingerprint, isGone } from './fingerprint';
 import { cgroupTarget, CgroupOutcome, describeProblems, ProcessOutcome, processTree, Spare, teardown } from './kill';
 import type { Orphan } from './orphans';
-import type { ClearOrphansOptions, ClearResult } from './orphansClear';
+import type { ClearOrphansOptions } from './orphansClear';
+import { ClearResult, clearResult } from './orphansClearResult';
 import { OWNER_ENV } from './ownerMarker';
 import { readProcCmdline, readProcEnvVar, readProcStat } from './procfs';
 
@@ -85,7 +86,9 @@ export async function clearLeftoverTree(
     const e = byPid.get(pid);
     if (!e) {
       const gone = fp !== undefined && isGone(fp);
-      return { pid, fingerprint: fp, orphanPid, command, outcome: gone ? 'already-gone' : 'refused', why: gone ? `pid ${pid} had already exited` : `pid ${pid} was not in ${tree} when it was killed`, signals: [] };
+      return gone
+        ? { pid, fingerprint: fp, orphanPid, command, outcome: 'already-gone', reason: 'gone', why: `pid ${pid} had already exited`, signals: [] }
+        : { pid, fingerprint: fp, orphanPid, command, outcome: 'refused', reason: 'left-cgroup', why: `pid ${pid} was not in ${tree} when it was killed`, signals: [] };
     }
     return { pid, fingerprint: fp, orphanPid, command, ...treeRow(tree, e, cg, r.elapsedMs, describeProblems(r)), signals: [...e.signals] };
   };
@@ -103,21 +106,22 @@ export async function clearLeftoverTree(
       if (byPid.has(x.pid) || x.outcome !== 'refused' || x.fingerprint === undefined) continue;
       const t = await teardown([processTree(x.fingerprint, how.spare)], { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs });
       const e = t.processes.find((q) => q.pid === x.pid);
-      if (e) list[i] = { ...x, outcome: e.outcome === 'survived' ? 'refused' : e.outcome, why: e.message, signals: [...e.signals] };
-      for (const q of t.processes) if (q.pid !== x.pid) list.push({ pid: q.pid, orphanPid, outcome: q.outcome === 'survived' ? 'refused' : q.outcome, why: q.message, signals: [...q.signals] });
+      if (e) list[i] = clearResult(e, orphanPid, x.command, x.fingerprint);
+      for (const q of t.processes) if (q.pid !== x.pid) list.push(clearResult(q, orphanPid));
     }
   }
   return out;
 }
 
 /** One member's row from the engine's report: how the tree's teardown ended it, or why it did not. */
-function treeRow(tree: string, e: ProcessOutcome, cg: CgroupOutcome | undefined, elapsedMs: number, problems: string): Pick<ClearResult, 'outcome' | 'why'> {
+function treeRow(tree: string, e: ProcessOutcome, cg: CgroupOutcome | undefined, elapsedMs: number, problems: string): Pick<ClearResult, 'outcome' | 'reason' | 'why'> {
   if (e.outcome === 'killed') {
     const killedBy = e.signals.includes('SIGKILL') && cg?.method === 'cgroup.kill' ? 'cgroup.kill' : e.signals.includes('SIGKILL') && cg?.method === 'freeze+SIGKILL' ? 'freeze + SIGKILL' : e.signals.join(', ');
     return { outcome: 'killed', why: `ended with the leftover cgroup ${tree} (${killedBy})` };
   }
-  if (e.outcome === 'survived') return { outcome: 'refused', why: `${tree} was still populated after ${Math.round(elapsedMs)} ms${problems ? ` (${problems})` : ''}` };
-  return { outcome: e.outcome, why: e.message };
+  if (e.outcome === 'survived') return { outcome: 'refused', reason: 'survived', why: `${tree} was still populated after ${Math.round(elapsedMs)} ms${problems ? ` (${problems})` : ''}` };
+  const { outcome, reason, why } = clearResult(e, 0);
+  return reason !== undefined ? { outcome, reason, why } : { outcome, why };
 }
 
 /** Whether every member of `tree` may go down with it, checked now; the members' command lines for the report. */

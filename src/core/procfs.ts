@@ -238,6 +238,19 @@ export function readProcRss(pid: number): number | undefined {
   }
 }
 
+/** The summed RSS of `pids`, and how many of them could be read (the others exited meanwhile, or are unreadable). */
+export function sumProcRss(pids: readonly number[]): { bytes: number; read: number } {
+  let bytes = 0;
+  let read = 0;
+  for (const pid of pids) {
+    const rss = readProcRss(pid);
+    if (rss === undefined) continue;
+    bytes += rss;
+    read++;
+  }
+  return { bytes, read };
+}
+
 const confCache = new Map<string, number>();
 
 /** A `getconf` value, read once (a spawn); `fallback` when it cannot be read. */

@@ -40,6 +40,9 @@ const ANSWER_FLUSH_MS = 1000;
 
 export class AttachAdmission {
   private readonly pending = new Map<Socket, NodeJS.Timeout>();
+  private readonly admittedTurn = new WeakMap<Socket, number>();
+  private turn = 0;
+  private turnEnding = false;
   private readonly open = new Set<Socket>();
   private readonly refusedCounts = new Map<RefusalReason, number>();
   private readonly totals = new Map<RefusalReason, number>();
@@ -61,7 +64,7 @@ export class AttachAdmission {
     if (this.pending.size >= this.limits.maxPending) {
       // A client of ours sends its upgrade request the moment it connects; a socket that has not
       // sent a byte while every slot is taken is the one to drop (the oldest such: Map order).
-      const silent = [...this.pending.keys()].find((s) => s.bytesRead === 0);
+      const silent = [...this.pending.keys()].find((s) => s.bytesRead === 0 && (this.admittedTurn.get(s) ?? this.turn) < this.turn);
       if (silent) this.refuse(silent, 'silent while the pending slots were full');
       else if (!this.freeSlotFor(socket)) return socket.destroyed ? false : this.refuse(socket, 'over the pending cap');
     }
@@ -69,6 +72,16 @@ export class AttachAdmission {
     const deadline = setTimeout(() => this.refuse(socket, 'past the handshake deadline'), this.limits.handshakeTimeoutMs);
     deadline.unref();
     this.pending.set(socket, deadline);
+    this.admittedTurn.set(socket, this.turn);
+    if (!this.turnEnding) {
+      // A socket accepted in this turn of the event loop has not been read yet, whatever its
+      // client sent: only those admitted in an earlier turn can be told silent.
+      this.turnEnding = true;
+      setImmediate(() => {
+        this.turn++;
+        this.turnEnding = false;
+      }).unref();
+    }
     socket.once('close', () => this.forget(socket));
     return true;
   }

@@ -5,14 +5,17 @@
 // session's cgroup leaf; otherwise (and to notice that the kernel acted) the gateway samples:
 // one sample at a time, every `intervalMs`, only while the ceiling is on and a worker lives.
 // A sample reads the members (the leaf's cgroup.procs, or one lean /proc scan for the worker
-// groups and their marked escapees) and sums their resident memory (one statm read each).
+// groups and their marked escapees, by the teardown engine's own membership rule, ownedBy) and
+// sums their resident memory (one statm read each).
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseKeyValues, readCgroupFile } from '../core/cgroup/cgroupFiles';
 import { readCgroupTotals, setMemoryMax } from '../core/cgroup/cgroupTotals';
-import type { Fingerprint } from '../core/fingerprint';
-import { GroupMembers } from '../core/kill/members';
-import { readProcRss } from '../core/procfs';
+import { formatMegabytes } from '../core/format';
+import { Fingerprint, formatFingerprint } from '../core/fingerprint';
+import { indexTable, MarkerRead, ownedBy, readMarker } from '../core/kill/members';
+import { scanTable } from '../core/kill/source';
+import { sumProcRss } from '../core/procfs';
 
 export const MEMORY_LIMIT_SETTING = 'gatewayWarden.limits.workerMemoryMB';
 export const MEMORY_LIMIT_FLAG = '--worker-memory-mb';
@@ -95,7 +98,7 @@ export interface MemoryCeilingOptions {
 
 export class MemoryCeiling {
   private timer: NodeJS.Timeout | undefined;
-  private readonly groups = new GroupMembers();
+  private readonly groups = new WorkerSampler();
   private readonly restarting = new Set<number>();
   /** memory.events oom_kill per leaf at the previous sample (only leaves still sampled are kept). */
   private oomKills = new Map<string, number>();
@@ -165,11 +168,12 @@ export class MemoryCeiling {
     }
     this.oomKills = nextOom;
     if (inGroups.length) {
-      const lists = this.groups.list(inGroups.map((w) => ({ leader: w.fingerprint, pgid: w.pgid! })));
+      const lists = this.groups.list(inGroups.map((w) => ({ fp: w.fingerprint, pgid: w.pgid! })));
       for (const w of inGroups) {
         const m = lists.get(w.fingerprint.pid);
         if (!m) continue;
-        out.push({ sessionId: w.sessionId, pid: w.fingerprint.pid, ...rssSum(m.pids), source: 'rss-sum', membersFrom: 'process-group' });
+        const rss = sumProcRss(m.pids); // a member that exited meanwhile is not counted
+        out.push({ sessionId: w.sessionId, pid: w.fingerprint.pid, memoryBytes: rss.bytes, members: rss.read, source: 'rss-sum', membersFrom: 'process-group' });
       }
     }
     this.lastSampleMs = performance.now() - t0;
@@ -195,25 +199,42 @@ export class MemoryCeiling {
 
   private fire(d: RestartDecision): void {
     this.restarting.add(d.pid);
-    this.o.log(`memory ceiling: session ${d.sessionId} uses ${mb(d.memoryBytes)} in ${d.members} process(es) (${d.source}, members from ${d.membersFrom === 'cgroup' ? 'its cgroup leaf' : 'its worker\'s group and marker'}), above ${MEMORY_LIMIT_SETTING} = ${mb(d.limitBytes)}: restarting its worker ${d.pid} (sample took ${this.lastSampleMs.toFixed(1)} ms)`);
+    this.o.log(`memory ceiling: session ${d.sessionId} uses ${formatMegabytes(d.memoryBytes)} in ${d.members} process(es) (${d.source}, members from ${d.membersFrom === 'cgroup' ? 'its cgroup leaf' : 'its worker\'s group and marker'}), above ${MEMORY_LIMIT_SETTING} = ${formatMegabytes(d.limitBytes)}: restarting its worker ${d.pid} (sample took ${this.lastSampleMs.toFixed(1)} ms)`);
     this.o.restart(d).catch((e: Error) => this.o.log(`memory ceiling: restart of session ${d.sessionId} failed: ${e.message}`)).finally(() => this.restarting.delete(d.pid));
   }
 }
 
-function mb(bytes: number): string {
-  return `${(bytes / MB).toFixed(1)} MB`;
-}
+/**
+ * Each worker with everything it started, by the teardown engine's own rule (ownedBy), the worker
+ * first when it is alive. One lean scan serves every worker; a marker is read once per process
+ * (`pid:startTime`) and kept while it is listed, so the worker's siblings (this process's other
+ * children) cost one read each, ever. For sampling only: the engine re-checks before any signal.
+ */
+export class WorkerSampler {
+  private markers = new Map<string, string | undefined>();
 
-function rssSum(pids: readonly number[]): { memoryBytes: number; members: number } {
-  let memoryBytes = 0;
-  let members = 0;
-  for (const pid of pids) {
-    const rss = readProcRss(pid);
-    if (rss === undefined) continue; // exited meanwhile
-    memoryBytes += rss;
-    members++;
+  /** Keyed by the worker's pid; `complete` false when the scan could not read every process. */
+  list(workers: readonly { fp: Fingerprint; pgid: number }[]): Map<number, { pids: number[]; complete: boolean }> {
+    const out = new Map<number, { pids: number[]; complete: boolean }>();
+    if (workers.length === 0) return out;
+    const t = indexTable(scanTable());
+    const next = new Map<string, string | undefined>();
+    const read: MarkerRead = (r) => {
+      const key = `${r.pid}:${r.startTime}`;
+      const value = next.has(key) ? next.get(key) : this.markers.has(key) ? this.markers.get(key) : readMarker(r);
+      next.set(key, value);
+      return value;
+    };
+    for (const w of workers) {
+      const found = t.byPid.get(w.fp.pid);
+      const row = found?.startTime === w.fp.startTime ? found : undefined;
+      const owned = ownedBy(t, { pid: w.fp.pid, row, startTime: w.fp.startTime, leads: w.pgid, marks: new Set([formatFingerprint(w.fp)]), since: 0 }, read);
+      out.set(w.fp.pid, { pids: [...(row ? [row.pid] : []), ...owned.map((r) => r.pid)], complete: t.complete });
+    }
+    // Only processes still listed stay cached: bounded by the table.
+    this.markers = next;
+    return out;
   }
-  return { memoryBytes, members };
 }
 
 /** memory.events' oom_kill counter of a leaf (undefined when unreadable). */

@@ -3,6 +3,7 @@
 // and a second call answers false.
 import { randomUUID } from 'node:crypto';
 import { Fingerprint } from '../core/fingerprint';
+import { formatMegabytes } from '../core/format';
 import { describeProblems, teardown, teardownSync } from '../core/kill';
 import type { Containment } from './cgroupContainment';
 import { RpcError, RpcErrorCode } from '../core/rpc';
@@ -460,10 +461,9 @@ export class SessionManager {
 
 /** A command whose worker the memory ceiling restarted under it: why, with the figures and the setting. */
 function memoryRestartError(sessionId: string, pid: number, d: RestartDecision): RpcError {
-  const mb = (b: number) => `${Math.round(b / (1024 * 1024))} MB`;
   return new RpcError(
     RpcErrorCode.ServerError,
-    `the worker ${pid} of session ${sessionId} was restarted during the command: its processes together used ${mb(d.memoryBytes)}, above ${MEMORY_LIMIT_SETTING} (${mb(d.limitBytes)}). The session stays; the next command starts a new worker.`,
+    `the worker ${pid} of session ${sessionId} was restarted during the command: its processes together used ${formatMegabytes(d.memoryBytes)}, above ${MEMORY_LIMIT_SETTING} (${formatMegabytes(d.limitBytes)}). The session stays; the next command starts a new worker.`,
     { sessionId, pid, reason: 'memory-limit', memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING },
   );
 }

@@ -3,6 +3,7 @@
 // warns once, and again only after it cleared and came back. Orphans are counted per process:
 // an orphan that appears while earlier ones (already reported, or ignored) are still there is
 // news, so it warns — otherwise one ignored orphan would hide every later leak.
+import { formatMegabytes } from '../core/format';
 
 export type LeakCondition = 'orphans' | 'memory' | 'workersAtCap' | 'memoryRestarts';
 export const LEAK_CONDITIONS: readonly LeakCondition[] = ['orphans', 'memory', 'workersAtCap', 'memoryRestarts'];
@@ -208,19 +209,15 @@ function orphansMessage(pids: readonly number[], total: number): string {
   return `${n} orphaned process${s} whose owner is gone (pid ${pidList(pids)})${of}.`;
 }
 
-function mb(bytes: number): string {
-  return `${Math.round(bytes / (1024 * 1024))} MB`;
-}
-
 function memoryMessage(total: number, limit: number): string {
   const where = total > limit ? 'above' : 'just under, after going above,';
-  return `The gateway, its workers and their children use ${mb(total)}, ${where} gatewayWarden.alerts.totalMemoryMB (${mb(limit)}).`;
+  return `The gateway, its workers and their children use ${formatMegabytes(total)}, ${where} gatewayWarden.alerts.totalMemoryMB (${formatMegabytes(limit)}).`;
 }
 
 function restartsMessage(recent: readonly MemoryRestart[]): string {
   const last = recent[recent.length - 1];
   const who = last.label ? `"${last.label}"` : last.sessionId;
-  const limit = last.limitBytes !== undefined ? ` (${mb(last.limitBytes)})` : '';
+  const limit = last.limitBytes !== undefined ? ` (${formatMegabytes(last.limitBytes)})` : '';
   const minutes = Math.max(1, Math.ceil((last.at - recent[0].at) / 60_000));
   return `The worker of session ${who} was restarted ${recent.length} times in ${minutes} min for using more memory than gatewayWarden.limits.workerMemoryMB${limit}: what it runs keeps outgrowing the limit.`;
 }

@@ -1,7 +1,7 @@
 // Orphans as the palette and the tree see them, on top of the registry helper's detection and
 // clearing (core/orphans*): one process-table snapshot per scan, this host's checkpoint folder
 // (dead hosts' checkpoints stay there until nothing they recorded is alive).
-import { clearOrphans } from '../core/orphansClear';
+import { ClearReason, clearOrphans } from '../core/orphansClear';
 import { findOrphans } from '../core/orphansFind';
 import { DEFAULT_ORPHAN_PATTERNS, Orphan, describeNotCorroborated } from '../core/orphans';
 import { pruneStaleCheckpoints } from '../core/orphansClear';
@@ -22,9 +22,12 @@ export interface OrphanItem extends OrphanView {
   orphan: Orphan;
 }
 
+/** One orphan's end, with everything below it: cleared, or not and why (a code, and the sentence to show). */
 export interface OrphanClearOutcome {
   pid: number;
   ok: boolean;
+  /** Set when not ok. */
+  reason?: ClearReason;
   message: string;
 }
 
@@ -73,15 +76,16 @@ export function createOrphanSource(o: OrphanSourceOptions): OrphanSourceApi {
           onProgress: (p) => opts.onProgress?.(p.done, p.total, p.orphan.pid),
         },
       );
-      const outcomes = items.map((i) => {
+      const outcomes = items.map((i): OrphanClearOutcome => {
         const mine = summary.results.filter((r) => r.orphanPid === i.pid);
         const self = mine.find((r) => r.pid === i.pid);
         const left = summary.remaining.filter((pid) => pid === i.pid || i.orphan.descendants.some((d) => d.pid === pid));
-        const ok = left.length === 0 && self?.outcome !== 'refused';
-        const message = ok
-          ? self?.outcome === 'already-gone' ? 'already gone' : `ended (${mine.length} process${mine.length === 1 ? '' : 'es'})`
-          : self?.why ?? `still running: ${left.join(', ')}`;
-        return { pid: i.pid, ok, message };
+        if (left.length === 0 && self?.outcome !== 'refused') {
+          return { pid: i.pid, ok: true, message: self?.outcome === 'already-gone' ? 'already gone' : `ended (${mine.length} process${mine.length === 1 ? '' : 'es'})` };
+        }
+        const refused = self?.outcome === 'refused' ? self : undefined;
+        // Not refused, yet something of it is still there (it, or a descendant that outlived it).
+        return refused ? { pid: i.pid, ok: false, reason: refused.reason, message: refused.why } : { pid: i.pid, ok: false, reason: 'survived', message: `still running: ${left.join(', ')}` };
       });
       // Dead hosts' checkpoints go once nothing they recorded is alive.
       const pruned = pruneStaleCheckpoints(o.checkpointDir);

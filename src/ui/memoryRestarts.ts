@@ -3,7 +3,7 @@
 // session at a time (a session that keeps outgrowing the limit is the fourth leak alert's job).
 import type { Log } from '../host/seams';
 import type { GatewayEvent } from '../host/gatewayProcess';
-import { formatBytes } from './format';
+import { formatBytes } from '../core/format';
 import type { WindowApi } from './vscodeApi';
 
 export const MEMORY_SETTING = 'gatewayWarden.limits.workerMemoryMB';

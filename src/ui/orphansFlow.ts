@@ -2,33 +2,29 @@
 // progress notification while killing, then a summary. Detection and killing are the host's.
 import { delay } from '../core/emitter';
 import type { QuickPickItem } from 'vscode';
+import type { OrphanClearOutcome } from '../host/orphanSource';
 import type { Log } from '../host/seams';
-import { formatBytes, formatDuration } from './format';
+import { formatBytes, formatDuration } from '../core/format';
 import type { OrphanView } from './treeNodes';
 import { PROGRESS_NOTIFICATION, WindowApi } from './vscodeApi';
-
-export interface ClearOutcome {
-  pid: number;
-  ok: boolean;
-  message: string;
-}
 
 export interface OrphanSource<T extends OrphanView = OrphanView> {
   /** The orphans known now (a fresh scan). */
   scan(): Promise<T[]>;
   /** Ends the given orphans and what hangs below them, re-checking fingerprints before signals. */
-  clear(items: readonly T[], opts: { signal?: AbortSignal; onProgress?: (done: number, total: number, pid: number) => void }): Promise<ClearOutcome[]>;
+  clear(items: readonly T[], opts: { signal?: AbortSignal; onProgress?: (done: number, total: number, pid: number) => void }): Promise<OrphanClearOutcome[]>;
 }
 
-export interface ClearSummary {
+/** What one run of the palette flow did: orphans cleared, those not (each with its reason), whether it was cancelled. */
+export interface ClearFlowSummary {
   cleared: number;
-  failed: ClearOutcome[];
+  failed: OrphanClearOutcome[];
   cancelled: boolean;
   attempted: number;
 }
 
 /** `only`: from one orphan's row, pre-select just that one (the others stay listed, unselected). */
-export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, source: OrphanSource<T>, log: Log, only?: number): Promise<ClearSummary | undefined> {
+export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, source: OrphanSource<T>, log: Log, only?: number): Promise<ClearFlowSummary | undefined> {
   const orphans = await source.scan();
   if (!orphans.length) {
     await window.showInformationMessage('No orphaned processes found.');
@@ -68,10 +64,10 @@ export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, 
       }
     },
   );
-  const summary: ClearSummary = {
+  const summary: ClearFlowSummary = {
     cleared: outcomes.filter((r) => r.ok).length,
     failed: outcomes.filter((r) => !r.ok),
-    cancelled: outcomes.some((r) => /cancelled/.test(r.message)),
+    cancelled: outcomes.some((r) => r.reason === 'cancelled'),
     attempted: chosen.length,
   };
   for (const r of outcomes) log.info(`orphan ${r.pid}: ${r.message}`);

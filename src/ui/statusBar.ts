@@ -3,7 +3,7 @@
 import type * as vscode from 'vscode';
 import type { BackendView } from '../host/gatewayModel';
 import type { GatewayStatus } from '../host/supervisor';
-import { formatBytes, formatCpu, formatDuration, formatWorkerCount } from './format';
+import { formatBytes, formatCpuPercent, formatDuration, formatWorkerCount } from '../core/format';
 
 /** The gateway's total (gateway, workers and everything they started), from the latest sample. */
 export interface GatewayTotal {
@@ -19,7 +19,7 @@ export interface GatewayTotal {
 const FRESH_MS = 10_000;
 
 function totalLine(t: GatewayTotal): string {
-  const parts = [t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : undefined, formatCpu(t.cpuPercent)].filter(Boolean).join(', ');
+  const parts = [t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : undefined, formatCpuPercent(t.cpuPercent)].filter(Boolean).join(', ');
   const from = t.source === 'cgroup' ? 'its cgroup' : `${t.processes} process${t.processes === 1 ? '' : 'es'}`;
   const age = t.ageMs > FRESH_MS ? `, sampled ${formatDuration(t.ageMs)} ago` : '';
   return `\nTotal: ${parts || 'not measured'} (the gateway, its workers and everything they started; ${from}${age})`;

@@ -10,7 +10,7 @@ export type { OrphanView } from '../host/orphanSource';
 import type { ResourceSnapshot, ResourceTotals } from '../host/resourceSampler';
 import type { GatewayStatus } from '../host/supervisor';
 import { HERMES_SETUP_HINT } from './backendAlerts';
-import { formatBytes, formatCpu, formatDuration, formatWorkerCount } from './format';
+import { formatBytes, formatCpuPercent, formatDuration, formatWorkerCount, truncate } from '../core/format';
 
 
 export type NodeRef =
@@ -143,7 +143,7 @@ function programNode(b: BackendView, input: TreeInput, parentId: string, childre
   const desc = [
     pid !== undefined ? `pid ${pid}` : undefined,
     b.state === 'exited' && b.exit ? `exited (${b.exit.signal ?? `code ${b.exit.code}`})` : b.state,
-    live ? formatCpu(usage?.cpuPercent) : undefined,
+    live ? formatCpuPercent(usage?.cpuPercent) : undefined,
     live && usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined,
     b.name === 'hermes' && b.lastError && !down ? `error: ${oneLine(b.lastError.message, 80)}` : undefined,
   ].filter(Boolean).join(' · ');
@@ -213,7 +213,7 @@ function processNode(p: ProcessNodeView, kids: Map<number, ProcessNodeView[]>, i
     description: [
       `pid ${p.pid}`,
       p.escaped ? 'escaped' : undefined,
-      formatCpu(usage?.cpuPercent),
+      formatCpuPercent(usage?.cpuPercent),
       usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined,
     ].filter(Boolean).join(' · '),
     tooltip: lines([
@@ -237,7 +237,7 @@ function staleWorkerNode(w: StaleWorkerView, input: TreeInput, parentId: string)
   return {
     id: `stale/${w.pid}/${w.startTime}`,
     label: 'Stale worker',
-    description: [`pid ${w.pid}`, 'its session is gone', reap, formatCpu(usage?.cpuPercent), usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined]
+    description: [`pid ${w.pid}`, 'its session is gone', reap, formatCpuPercent(usage?.cpuPercent), usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined]
       .filter(Boolean).join(' · '),
     tooltip: lines([
       `Stale worker — its session is gone (pid ${w.pid}${w.pgid !== undefined ? `, process group ${w.pgid}` : ''})`,
@@ -272,8 +272,7 @@ function programName(display: string | undefined): string | undefined {
 }
 
 function oneLine(text: string, max: number): string {
-  const t = text.replace(/\s+/g, ' ').trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  return truncate(text.replace(/\s+/g, ' ').trim(), max);
 }
 
 function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNode {
@@ -317,14 +316,14 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
 
 /** "Σ 4.2% CPU · 312 MB": the session's total, beside what its rows show one by one. */
 function totalText(t: ResourceTotals): string | undefined {
-  const parts = [formatCpu(t.cpuPercent), t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : undefined].filter(Boolean);
+  const parts = [formatCpuPercent(t.cpuPercent), t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : undefined].filter(Boolean);
   return parts.length ? `Σ ${parts.join(' · ')}` : undefined;
 }
 
 function totalTooltip(t: ResourceTotals): string {
   const from = t.source === 'cgroup' ? 'from its cgroup\'s files' : 'from the process table';
   return `Total of its worker and everything it started (${t.processes} process${t.processes === 1 ? '' : 'es'}, ${from}): ` +
-    `${t.cpuPercent !== undefined ? `${formatCpu(t.cpuPercent)}, ` : ''}memory ${formatBytes(t.memoryBytes)}`;
+    `${t.cpuPercent !== undefined ? `${formatCpuPercent(t.cpuPercent)}, ` : ''}memory ${formatBytes(t.memoryBytes)}`;
 }
 
 function workerNode(s: SessionView, input: TreeInput, parentId: string): TreeNode {
@@ -336,7 +335,7 @@ function workerNode(s: SessionView, input: TreeInput, parentId: string): TreeNod
     `pid ${w.pid}`,
     w.state,
     w.busy ? 'busy' : `idle ${formatDuration(input.now - idleSince)}`,
-    formatCpu(usage?.cpuPercent),
+    formatCpuPercent(usage?.cpuPercent),
     usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined,
   ].filter(Boolean).join(' · ');
   const kids = (input.resources?.children.get(w.pid) ?? []).map((p) => childNode(p, w.pid, input, id));
@@ -366,7 +365,7 @@ function childNode(p: ProcessInfo, workerPid: number, input: TreeInput, parentId
   return {
     id: `child/${p.pid}/${p.startTime ?? ''}`,
     label: p.name,
-    description: [`pid ${p.pid}`, formatCpu(usage?.cpuPercent), usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined]
+    description: [`pid ${p.pid}`, formatCpuPercent(usage?.cpuPercent), usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined]
       .filter(Boolean)
       .join(' · '),
     tooltip: lines([`pid ${p.pid} (parent ${p.ppid}, group ${p.pgid ?? '-'})`, `Command: ${p.cmdline}`]),

@@ -121,11 +121,19 @@ test('request/response between two connections; a reply with an unknown id is ig
   assert.equal(await client.request('typed', { n: 21 }), 42);
 });
 
-test('request timeout rejects; pending requests reject when the connection closes', async () => {
+test('request timeout rejects; pending requests reject when the connection closes', async (t) => {
   const toServer = new PassThrough();
   const fromServer = new PassThrough();
   const client = new JsonRpcConnection(fromServer, toServer, { log: () => undefined });
-  await assert.rejects(client.request('silent', {}, { timeoutMs: 50 }), (e: RpcError) => e.code === RpcErrorCode.RequestTimeout);
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let settled = false;
+  const silent = client.request('silent', {}, { timeoutMs: 50 }).then(() => undefined, (e: RpcError) => e).finally(() => (settled = true));
+  t.mock.timers.tick(49);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'not before its timeout');
+  t.mock.timers.tick(1);
+  assert.equal((await silent)?.code, RpcErrorCode.RequestTimeout);
+  t.mock.timers.reset();
   const pending = client.request('never', {});
   let closedWith = '';
   client.onClose((r) => (closedWith = r));

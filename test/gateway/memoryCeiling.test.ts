@@ -4,9 +4,8 @@ import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { delay } from '../../src/core/emitter';
 import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
-import { GroupMembers } from '../../src/core/kill/members';
 import { PARENT_ENV } from '../../src/core/ownerMarker';
-import { applyKernelCeiling, limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart } from '../../src/gateway/memoryCeiling';
+import { applyKernelCeiling, limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart, WorkerSampler } from '../../src/gateway/memoryCeiling';
 import { killTracked, spawnTracked, waitFor } from '../support/processes';
 
 after(killTracked);
@@ -41,9 +40,9 @@ test('members of a worker group: the leader, its group, descendants, and a setsi
   // A setsid escapee carrying the leader's fingerprint as its marker, as a worker gives its /run commands.
   const marked = spawnTracked('setsid', ['sleep', '302'], { stdio: 'ignore', env: { ...process.env, [PARENT_ENV]: formatFingerprint(fp) } });
   const stranger = spawnTracked('setsid', ['sleep', '303'], { stdio: 'ignore' });
-  const gm = new GroupMembers();
+  const gm = new WorkerSampler();
   const m = await waitFor(() => {
-    const l = gm.list([{ leader: fp, pgid: leader.pid! }]).get(leader.pid!);
+    const l = gm.list([{ fp, pgid: leader.pid! }]).get(leader.pid!);
     return l && l.pids.length >= 3 && l.pids.includes(marked.pid!) ? l : undefined;
   }, 'the leader, its in-group child and the marked escapee');
   assert.ok(m.pids.includes(leader.pid!));
@@ -51,7 +50,7 @@ test('members of a worker group: the leader, its group, descendants, and a setsi
   assert.ok(!m.pids.includes(process.pid));
 });
 
-test('MemoryCeiling.sample sums the members\' resident memory per session; restart is asked once for a session above the ceiling', { skip: !LINUX }, async () => {
+test('MemoryCeiling.sample sums the members\' resident memory per session; restart is asked once while it runs, and again after', { skip: !LINUX }, async (t) => {
   const hog = spawnTracked(process.execPath, ['-e', 'const b=Buffer.alloc(80*1024*1024,1);setInterval(()=>b[0]++,60000)'], { detached: true, stdio: 'ignore' });
   const fp = fingerprintOf(hog.pid!)!;
   const asked: string[] = [];
@@ -61,7 +60,7 @@ test('MemoryCeiling.sample sums the members\' resident memory per session; resta
     workers: () => [{ sessionId: 's1', fingerprint: fp, pgid: hog.pid! }],
     restart: async (d) => {
       asked.push(`${d.sessionId}:${d.pid}:${d.limitBytes}`);
-      await delay(600); // a restart that takes longer than a period
+      await delay(600); // a restart that takes longer than two periods
     },
     log: () => undefined,
   });
@@ -70,10 +69,19 @@ test('MemoryCeiling.sample sums the members\' resident memory per session; resta
     const [s] = ceiling.sample();
     assert.deepEqual([s.sessionId, s.pid, s.source, s.membersFrom], ['s1', hog.pid, 'rss-sum', 'process-group']);
     assert.ok(s.members >= 1);
+    // The schedule on fake timers (the samples still read the real process): no real waiting.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     ceiling.wake();
-    await waitFor(() => asked.length >= 1, 'a restart asked for');
-    await delay(400);
-    assert.deepEqual(asked, [`s1:${hog.pid}:${64 * MB}`], 'once while it is being restarted');
+    t.mock.timers.tick(MIN_SAMPLE_MS - 1);
+    assert.deepEqual(asked, [], 'nothing before the first period');
+    t.mock.timers.tick(1);
+    assert.deepEqual(asked, [`s1:${hog.pid}:${64 * MB}`], 'asked at the first sample');
+    t.mock.timers.tick(2 * MIN_SAMPLE_MS);
+    assert.equal(asked.length, 1, 'not again while it is being restarted (two more samples)');
+    t.mock.timers.tick(600 - 2 * MIN_SAMPLE_MS);
+    await new Promise((r) => setImmediate(r)); // the restart's promise settles
+    t.mock.timers.tick(MIN_SAMPLE_MS);
+    assert.equal(asked.length, 2, 'asked again once the restart ended and the session is still above');
   } finally {
     ceiling.dispose();
   }

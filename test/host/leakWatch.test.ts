@@ -4,8 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LeakConditions, LeakEvaluation, OrphanKey } from '../../src/host/leakConditions';
 import { LeakWatch, LeakWatchOptions } from '../../src/host/leakWatch';
-import { waitFor } from '../support/processes';
 import { memoryLog } from './fakeGatewaySpec';
+
+/** Lets pending promise callbacks run (setImmediate is left real when timers are faked). */
+const settle = () => new Promise((r) => setImmediate(r));
 
 function watch(over: Partial<LeakWatchOptions> = {}) {
   const log = memoryLog();
@@ -38,7 +40,8 @@ test('interval 0: nothing is scheduled; a positive interval schedules, and a cha
   w.dispose();
 });
 
-test('a check runs on the interval and reports what it found', async () => {
+test('a check runs on the interval and reports what it found', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   let scans = 0;
   const { w, evaluated } = watch({
     intervalMs: () => 30,
@@ -46,8 +49,18 @@ test('a check runs on the interval and reports what it found', async () => {
     totalMemoryBytes: () => 2000,
   });
   w.reschedule();
-  await waitFor(() => evaluated.some((e) => e.fresh.some((a) => a.condition === 'orphans')), 'the orphan alert from a scheduled check', 5000);
+  t.mock.timers.tick(29);
+  await settle();
+  assert.equal(scans, 0, 'nothing before the interval');
+  t.mock.timers.tick(1);
+  await settle();
+  assert.equal(scans, 1);
   assert.ok(evaluated.some((e) => e.fresh.some((a) => a.condition === 'memory')), 'memory above 1000 bytes warned');
+  assert.ok(!evaluated.some((e) => e.fresh.some((a) => a.condition === 'orphans')), 'no orphan yet');
+  t.mock.timers.tick(30);
+  await settle();
+  assert.equal(scans, 2);
+  assert.ok(evaluated.some((e) => e.fresh.some((a) => a.condition === 'orphans')), 'the orphan alert from the second scheduled check');
   w.dispose();
 });
 
@@ -77,7 +90,8 @@ test('a check still running when the next is due is skipped, not stacked: one sc
   w.dispose();
 });
 
-test('a scan past its deadline: the check goes on without orphans (unknown, logged), and the late scan still holds the slot until it ends', async () => {
+test('a scan past its deadline: the check goes on without orphans (unknown, logged), and the late scan still holds the slot until it ends', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let scans = 0;
@@ -90,14 +104,21 @@ test('a scan past its deadline: the check goes on without orphans (unknown, logg
     scanDeadlineMs: 50,
   });
   conditions.evaluate({ now: 0, orphans: [{ pid: 3, startTime: 1 }] });
-  const e = await w.check();
+  const checking = w.check();
+  t.mock.timers.tick(49);
+  await settle();
+  assert.ok(!log.lines.some((l) => /longer than/.test(l)), 'not before its deadline');
+  t.mock.timers.tick(1);
+  const e = await checking;
   assert.ok(e);
   assert.deepEqual(e.active.map((a) => a.pids), [[3]], 'orphans unchanged (unknown), not cleared');
   assert.ok(log.lines.some((l) => /orphan scan took longer than 50 ms/.test(l)), log.lines.join('\n'));
   assert.equal(await w.check(), undefined, 'the late scan still runs: no second one on top');
   assert.equal(scans, 1);
   release();
-  await waitFor(async () => (await w.check()) !== undefined, 'a check runs again once the late scan ended', 5000);
+  await settle();
+  assert.ok(await w.check(), 'a check runs again once the late scan ended');
+  assert.equal(scans, 2);
   w.dispose();
 });
 

@@ -111,11 +111,10 @@ test(`attach flood: ${FLOOD} idle sockets against a gateway held to ${GATEWAY_NO
   const probe = probeStdio(g, () => flooding);
 
   const flooder = startFlooder(a.port, FLOOD, prefix);
-  const final = await waitFor(
-    () => flooder.state.last?.closed === FLOOD && flooder.state.last,
-    `all ${FLOOD} flood sockets closed by the gateway (last: ${JSON.stringify(flooder.state.last)} ${flooder.state.stderr})`,
-    60_000,
-  );
+  const final = await waitFor(() => flooder.state.last?.closed === FLOOD && flooder.state.last, `all ${FLOOD} flood sockets closed by the gateway`, 60_000).catch(async (e: Error) => {
+    const st = await g.rpc.request('gateway.status').catch((x: Error) => x.message);
+    throw new Error(`${e.message}; flooder: ${JSON.stringify(flooder.state.last)} ${flooder.state.stderr}; gateway: ${JSON.stringify(st)}`);
+  });
   flooding = false;
   const latencies = await probe;
   clearInterval(sampler);

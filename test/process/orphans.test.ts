@@ -127,14 +127,14 @@ test('clearing re-checks fingerprints: a stale orphan entry never signals the pi
   const stale: Orphan = { ...pat, fingerprint: { ...pat.fingerprint, startTime: pat.fingerprint.startTime - 1 } };
   const summary = await clearOrphans([stale], { graceMs: 100 });
   assert.equal(summary.results.length, 1);
-  assert.equal(summary.results[0].outcome, 'already-gone');
+  assert.deepEqual([summary.results[0].outcome, summary.results[0].reason], ['already-gone', 'reused']);
   assert.match(summary.results[0].why, /reused/);
   assert.ok(isAlive(s.patternOrphan.pid), 'the live holder of the pid was not signalled');
   // An aborted sweep signals nothing.
   const ac = new AbortController();
   ac.abort();
   const aborted = await clearOrphans([pat], { signal: ac.signal });
-  assert.equal(aborted.results[0].outcome, 'refused');
+  assert.deepEqual([aborted.results[0].outcome, aborted.results[0].reason], ['refused', 'cancelled']);
   assert.match(aborted.results[0].why, /cancelled/);
   assert.ok(isSameProcess(s.patternOrphan));
   assert.deepEqual(aborted.remaining, [s.patternOrphan.pid]);

@@ -85,12 +85,12 @@ test('the clear path corroborates again right before the kill: an orphan entry n
   };
   const byMarker = await clearOrphans([claimed], { graceMs: 100 });
   assert.equal(byMarker.results.length, 1);
-  assert.equal(byMarker.results[0].outcome, 'refused');
+  assert.deepEqual([byMarker.results[0].outcome, byMarker.results[0].reason], ['refused', 'not-corroborated']);
   assert.match(byMarker.results[0].why, new RegExp(`pid ${fp.pid} not signalled: not corroborated: it carries no GATEWAY_WARDEN_OWNER marker`));
   assert.deepEqual(byMarker.remaining, [fp.pid, childFp.pid].sort((a, b) => a - b));
   // The command-line rule (off Linux) re-reads the process table too.
   const byCommand = await clearOrphans([{ ...claimed, recordedCommand: 'node worker.js' }], { corroborate: 'command' });
-  assert.equal(byCommand.results[0].outcome, 'refused');
+  assert.deepEqual([byCommand.results[0].outcome, byCommand.results[0].reason], ['refused', 'not-corroborated']);
   assert.match(byCommand.results[0].why, /command line "sleep 600" is not the recorded "node worker\.js"/);
   assert.ok(isSameProcess(fp) && isSameProcess(childFp), 'neither the process nor its child was signalled');
 });

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Orphan } from '../../src/core/orphans';
+import { renderOrphanTable } from '../../src/core/report/reportMarkdown';
 import { nullLog } from '../../src/host/seams';
 import { clearOrphansFlow, foundMessage, OrphanSource, startupOrphanScan } from '../../src/ui/orphansFlow';
 import type { OrphanView } from '../../src/ui/treeNodes';
@@ -19,7 +21,9 @@ function source(list: OrphanView[]) {
       aborted = opts.signal?.aborted ?? false;
       return items.map((i, n) => {
         opts.onProgress?.(n + 1, items.length, i.pid);
-        return aborted ? { pid: i.pid, ok: false, message: 'cancelled before it was signalled' } : i.pid === 3 ? { pid: 3, ok: false, message: 'refused: other user' } : { pid: i.pid, ok: true, message: 'ended' };
+        return aborted
+          ? { pid: i.pid, ok: false, reason: 'cancelled' as const, message: 'cancelled before it was signalled' }
+          : i.pid === 3 ? { pid: 3, ok: false, reason: 'other-user' as const, message: 'refused: other user' } : { pid: i.pid, ok: true, message: 'ended' };
       });
     },
   };
@@ -79,4 +83,32 @@ test('clear orphans from one orphan\'s row: only that one pre-selected, the rest
   const items = window.shown.find((s) => s.kind === 'pick')!.items as { label: string; picked: boolean }[];
   assert.deepEqual(items.map((i) => [i.label, i.picked]), [['pid 1', false], ['pid 2', true], ['pid 4', false]]);
   assert.deepEqual(src.cleared, [[2]]);
+});
+
+test('clear orphans: "cancelled" is the reason code, not a word in the message (a refusal that mentions it is not a cancellation)', async () => {
+  const src: OrphanSource = {
+    scan: async () => [o(7)],
+    clear: async () => [{ pid: 7, ok: false, reason: 'other-user', message: 'refused: its owner cancelled nothing, it is another user\'s' }],
+  };
+  const window = fakeWindow({ pick: [(items: { picked: boolean }[]) => items.filter((i) => i.picked)] });
+  const summary = await clearOrphansFlow(window, src, nullLog);
+  assert.equal(summary!.cancelled, false);
+  assert.deepEqual(summary!.failed.map((f) => f.reason), ['other-user']);
+});
+
+test('one orphan reads the same in the palette and in the CLI\'s table (they said "7m 3s old · 44 MB" and "7m03s  44.0 MB")', async () => {
+  const view = { ...o(9), ageMs: 7 * 60_000 + 3000 };
+  const window = fakeWindow({ pick: [() => undefined] });
+  await clearOrphansFlow(window, source([view]), nullLog);
+  const [item] = window.shown.find((s) => s.kind === 'pick')!.items as { description: string }[];
+  const [age, memory] = item.description.split(' · ');
+  const orphan: Orphan = {
+    pid: 9, ppid: 1, fingerprint: { pid: 9, startTime: 90, bootId: 'b' }, reason: 'pattern-reparented', reasons: ['pattern-reparented'],
+    reasonText: view.reason, command: view.cmdline, ageMs: view.ageMs, rss: view.rssBytes, descendants: [],
+  };
+  const { table, total } = renderOrphanTable([orphan], 200);
+  const row = table.split('\n')[1].split(/ {2,}/);
+  assert.deepEqual([`${row[1]} old`, row[2]], [age, memory]);
+  assert.deepEqual([age, memory], ['7m 3s old', '44 MB']);
+  assert.equal(total, '1 orphan(s), 1 process(es), 44 MB resident');
 });

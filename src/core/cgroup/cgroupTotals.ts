@@ -4,7 +4,7 @@
 // enabled for it, else the sum of its members' RSS (one small read per member). Where the memory
 // controller is delegated, memory.max sets a ceiling the kernel enforces.
 import * as fs from 'node:fs';
-import { readProcRss } from '../procfs';
+import { sumProcRss } from '../procfs';
 import { CgroupRead, parseKeyValues, readCgroupFile, writeCgroupFile } from './cgroupFiles';
 import { listMembers } from './cgroupMembers';
 import { targetProblem } from './cgroupSafety';
@@ -55,13 +55,9 @@ export function readCgroupTotals(dir: string): CgroupRead<CgroupTotals> {
     totals.memoryMax = readNumberFile(`${dir}/memory.max`);
     return { state: 'found', value: totals };
   }
-  let sum = 0;
-  for (const pid of totals.pids) {
-    const rss = readProcRss(pid);
-    if (rss === undefined) totals.memoryComplete = false;
-    else sum += rss;
-  }
-  totals.memoryBytes = sum;
+  const rss = sumProcRss(totals.pids);
+  totals.memoryComplete = rss.read === totals.pids.length;
+  totals.memoryBytes = rss.bytes;
   return { state: 'found', value: totals };
 }
 

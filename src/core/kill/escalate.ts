@@ -16,15 +16,14 @@
 import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { Fingerprint, formatFingerprint, isFingerprint, selfFingerprint } from '../fingerprint';
-import { OWNER_ENV, PARENT_ENV } from '../ownerMarker';
+import { OWNER_ENV } from '../ownerMarker';
 import { readPopulated, writeCgroupFile } from '../cgroup/cgroupFiles';
 import { listMembers } from '../cgroup/cgroupMembers';
 import { CgroupRefusal, checkMembers, protectedPids, targetProblem } from '../cgroup/cgroupSafety';
 import { removeCgroups } from '../cgroup/cgroupTree';
+import { descendants, groupRows, indexTable, MarkerRead, ownedBy, readMarker, TableIndex } from './members';
 import { Guard, Refusal, refusal } from './safety';
-import {
-  canReadMarkers, canReadOne, fingerprintOfRow, groupIsEmpty, markerOf, ownProcessGroup, readFingerprint, readOne, Row, scanTable,
-} from './source';
+import { canReadOne, fingerprintOfRow, groupIsEmpty, markerOf, ownProcessGroup, readFingerprint, readOne, Row, scanTable } from './source';
 import type { Steps } from './steps';
 import { CgroupOutcome, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
 
@@ -105,8 +104,14 @@ class Teardown {
   private readonly members = new Map<number, Member>();
   private readonly left: number[] = [];
   private guard?: Guard;
-  /** Own target: candidates whose marker was read already (`pid:startTime`). */
+  /** Own target: candidates whose marker was read already (`pid:startTime`): each is read once per teardown. */
   private readonly markerChecked = new Set<string>();
+  private readonly readMarkerOnce: MarkerRead = (r) => {
+    const key = `${r.pid}:${r.startTime}`;
+    if (this.markerChecked.has(key)) return undefined;
+    this.markerChecked.add(key);
+    return readMarker(r);
+  };
 
   constructor(targets: readonly Target[], private readonly opts: TeardownOptions) {
     // Groups first: a process a group takes in is signalled through its group, not one by one.
@@ -210,18 +215,10 @@ class Teardown {
   /** One pass over the table for every target: who is gone, who is new. Cgroup targets alone need no table. */
   private scan(): void {
     const needTable = this.sets.some((s) => !s.done && s.target.kind !== 'cgroup');
-    const table = needTable ? scanTable() : undefined;
-    const byPid = new Map<number, Row>();
-    const children = new Map<number, Row[]>();
-    for (const r of table?.rows ?? []) {
-      byPid.set(r.pid, r);
-      const list = children.get(r.ppid);
-      if (list) list.push(r);
-      else children.set(r.ppid, [r]);
-    }
-    this.guard ??= table ? guardFrom(byPid) : guardWithoutTable();
+    const table = needTable ? indexTable(scanTable()) : undefined;
+    this.guard ??= table ? guardFrom(table.byPid) : guardWithoutTable();
     for (const m of [...this.members.values()]) {
-      const row = table ? (byPid.get(m.pid) ?? (table.complete ? 'gone' : readOne(m.pid))) : readOne(m.pid);
+      const row = table ? (table.byPid.get(m.pid) ?? (table.complete ? 'gone' : readOne(m.pid))) : readOne(m.pid);
       this.recheck(m, row);
     }
     for (const s of this.sets) {
@@ -233,12 +230,12 @@ class Teardown {
       }
       if (!table) continue;
       if (t.kind === 'group') {
-        for (const r of table.rows) if (r.pgid === t.pgid) this.adopt(s, r);
+        for (const r of groupRows(table, t.pgid)) this.adopt(s, r);
         s.listed = table.complete;
       } else if (t.kind === 'tree') {
-        this.adoptTree(s, t.root, t.spare, children);
+        this.adoptTree(s, t.root, t.spare, table);
       } else {
-        this.adoptOwn(s, t.markedSince, t.markedBy, byPid, children);
+        this.adoptOwn(s, t.markedSince, t.markedBy, table);
       }
       if (s.live.size === 0 && (table.complete || (t.kind === 'group' && groupIsEmpty(t.pgid)))) s.done = true;
     }
@@ -295,7 +292,7 @@ class Teardown {
    * the root has passed the safety check: the tree of a process we may not signal, or cannot
    * tell about yet, is not entered.
    */
-  private adoptTree(s: TargetState, root: Fingerprint, spare: Spare | undefined, children: Map<number, Row[]>): void {
+  private adoptTree(s: TargetState, root: Fingerprint, spare: Spare | undefined, table: TableIndex): void {
     if (!s.rooted) {
       let m = this.members.get(root.pid);
       if (!m) {
@@ -309,14 +306,17 @@ class Teardown {
       if (r) return this.refuseTarget(s, r);
       s.rooted = true;
     }
-    this.adoptDescendants(s, [...s.live].map((m) => m.pid), children, (r) => {
+    // Members of another target are walked through: their descendants may be ours.
+    const admit = (r: Row): boolean => {
+      if (this.members.has(r.pid)) return true;
       if (s.spared.has(r.pid)) return false;
       const why = spare?.({ pid: r.pid, ppid: r.ppid, owner: markerOf(r.pid, OWNER_ENV) });
       if (why === undefined) return true;
       s.spared.add(r.pid);
       this.report.processes.push({ pid: r.pid, outcome: 'refused', reason: 'protected', message: `pid ${r.pid} spared: ${why}`, signals: [] });
       return false;
-    });
+    };
+    for (const r of descendants(table, [...s.live].map((m) => m.pid), admit)) this.adopt(s, r);
   }
 
   /**
@@ -371,60 +371,33 @@ class Teardown {
     } else if (populated.state === 'unknown') s.unknown = `cgroup ${dir}: cannot tell whether it is empty (${populated.why})`;
   }
 
-  /** Our group (when we lead one), processes carrying our marker, and every descendant of these and of us. */
-  private adoptOwn(s: TargetState, markedSince: number | undefined, markedBy: readonly Fingerprint[] | undefined, byPid: Map<number, Row>, children: Map<number, Row[]>): void {
-    const self = byPid.get(process.pid);
-    const ownGroup = self ? self.pgid : ownProcessGroup();
-    if (ownGroup === process.pid) for (const r of byPid.values()) if (r.pgid === ownGroup && r.pid !== process.pid) this.adopt(s, r);
-    if (canReadMarkers && self?.startTime !== undefined && markedSince !== Infinity) this.adoptMarked(s, { ...self, startTime: self.startTime }, Math.max(self.startTime, markedSince ?? 0), byPid, markedBy);
-    this.adoptDescendants(s, [process.pid, ...[...s.live].map((m) => m.pid)], children, () => true);
-  }
-
   /**
-   * Processes that carry our marker but left our tree. Only the top of such a subtree is read,
-   * once per teardown: a process started after us (and after `since`, the first one given our
-   * marker) whose parent was not (it was re-parented to a reaper), that is in our session or
-   * leads its own (setsid) or one whose leader is gone.
+   * What this process started (ownedBy): its group when it leads one, what carries our marker (or
+   * `markedBy`'s) outside group and tree, each such candidate read once per teardown, and every
+   * descendant of these, of us and of the members already taken in.
    * Our parent's other children are our siblings, not our descendants, while it is still our
    * parent (it is one of our programs, never a subreaper).
    */
-  private adoptMarked(s: TargetState, self: Row & { startTime: number }, since: number, byPid: Map<number, Row>, markedBy: readonly Fingerprint[] = []): void {
+  private adoptOwn(s: TargetState, markedSince: number | undefined, markedBy: readonly Fingerprint[] = [], table: TableIndex): void {
+    const self = table.byPid.get(process.pid);
+    const ownGroup = self ? self.pgid : ownProcessGroup();
     // The marker values are fixed for the whole teardown: formatted once, not on every scan.
     s.marks ??= new Set(markedBy.map(formatFingerprint));
     try {
       s.marks.add(formatFingerprint(selfFingerprint()));
     } catch {
-      if (s.marks.size === 0) return;
+      // Unreadable now: markedBy's still count; ours is tried again on the next scan.
     }
-    const values = s.marks;
-    const siblingsOf = process.ppid === PARENT_AT_LOAD ? process.ppid : undefined;
-    for (const r of byPid.values()) {
-      if (r.startTime === undefined || r.startTime < since || r.ppid === siblingsOf || this.members.has(r.pid) || r.pid === process.pid) continue;
-      const parentStart = byPid.get(r.ppid)?.startTime;
-      if (parentStart !== undefined && parentStart >= self.startTime) continue;
-      if (r.sid !== undefined && r.sid !== self.sid && r.sid !== r.pid && byPid.has(r.sid)) continue;
-      const key = `${r.pid}:${r.startTime}`;
-      if (this.markerChecked.has(key)) continue;
-      this.markerChecked.add(key);
-      const marker = markerOf(r.pid, PARENT_ENV);
-      if (marker !== undefined && values.has(marker)) this.adopt(s, r);
-    }
-  }
-
-  private adoptDescendants(s: TargetState, from: number[], children: Map<number, Row[]>, admit: (r: Row) => boolean): void {
-    const queue = [...from];
-    const seen = new Set<number>(queue);
-    while (queue.length) {
-      for (const c of children.get(queue.shift()!) ?? []) {
-        if (seen.has(c.pid)) continue;
-        seen.add(c.pid);
-        // Members of another target are walked through: their descendants may be ours.
-        if (this.members.has(c.pid) || admit(c)) {
-          this.adopt(s, c);
-          queue.push(c.pid);
-        }
-      }
-    }
+    const owned = ownedBy(table, {
+      pid: process.pid,
+      row: self ?? { pid: process.pid, ppid: process.ppid, pgid: ownGroup ?? 0 },
+      startTime: self?.startTime,
+      leads: ownGroup === process.pid ? ownGroup : undefined,
+      marks: s.marks,
+      since: markedSince ?? 0,
+      siblingsOf: process.ppid === PARENT_AT_LOAD ? process.ppid : undefined,
+    }, this.readMarkerOnce, [...s.live].map((m) => m.pid), (pid) => this.members.has(pid));
+    for (const r of owned) this.adopt(s, r);
   }
 
   // ---- signals ---------------------------------------------------------------------------

@@ -1,70 +1,99 @@
-// The live members of a worker's process group target as the teardown engine would take them,
-// without signalling anything: the group, every descendant (by parentage) of its members, and the
-// processes carrying the worker's fingerprint in PARENT_ENV that left both (setsid, double fork) —
-// each marker read only for a process started after the worker whose parent is not a member, and
-// once per process (cached across calls, bounded by the table). One lean table scan serves every
-// worker asked about. For sampling (the memory ceiling), not for killing: the engine re-checks
-// every member before every signal.
-import { Fingerprint, formatFingerprint } from '../fingerprint';
+// Which processes belong to a target, decided in one place: the teardown engine's scans (escalate.ts)
+// and the memory ceiling's samples (what a session's worker started) both call these on one lean
+// table scan. Nothing here signals or re-checks a process: the engine does that before every
+// signal. Cgroup targets need none of it: their members are the kernel's list (cgroupMembers.ts).
 import { PARENT_ENV } from '../ownerMarker';
-import { canReadMarkers, markerOf, Row, scanTable } from './source';
+import { canReadMarkers, markerOf, Row, Table } from './source';
 
-export interface MemberRoot {
-  /** The worker: leader of its group (pgid = pid on POSIX). */
-  leader: Fingerprint;
-  pgid: number;
+/** One scan, indexed: each row by pid, and each pid's children. */
+export interface TableIndex extends Table {
+  byPid: Map<number, Row>;
+  children: Map<number, Row[]>;
 }
 
-export interface MemberList {
-  pids: number[];
-  /** False when the table scan could not read every process (a member may be missing). */
-  complete: boolean;
-}
-
-export class GroupMembers {
-  /** `pid:startTime` → its PARENT_ENV as read (undefined: none or unreadable), kept while it is listed. */
-  private markers = new Map<string, string | undefined>();
-
-  /** Members of each root (the leader first when alive), keyed by the leader's pid. */
-  list(roots: readonly MemberRoot[]): Map<number, MemberList> {
-    const out = new Map<number, MemberList>();
-    if (roots.length === 0) return out;
-    const table = scanTable();
-    const children = new Map<number, Row[]>();
-    for (const r of table.rows) {
-      const list = children.get(r.ppid);
-      if (list) list.push(r);
-      else children.set(r.ppid, [r]);
-    }
-    const nextMarkers = new Map<string, string | undefined>();
-    for (const root of roots) {
-      const members = new Set<number>();
-      const take = (pid: number) => {
-        const queue = [pid];
-        while (queue.length) {
-          const p = queue.shift()!;
-          if (members.has(p)) continue;
-          members.add(p);
-          for (const c of children.get(p) ?? []) queue.push(c.pid);
-        }
-      };
-      const leaderRow = table.rows.find((r) => r.pid === root.leader.pid);
-      if (leaderRow && leaderRow.startTime === root.leader.startTime) take(leaderRow.pid);
-      for (const r of table.rows) if (r.pgid === root.pgid) take(r.pid);
-      if (canReadMarkers) {
-        const value = formatFingerprint(root.leader);
-        for (const r of table.rows) {
-          if (members.has(r.pid) || r.startTime === undefined || r.startTime < root.leader.startTime || members.has(r.ppid)) continue;
-          const key = `${r.pid}:${r.startTime}`;
-          const seen = nextMarkers.has(key) ? nextMarkers.get(key) : this.markers.has(key) ? this.markers.get(key) : markerOf(r.pid, PARENT_ENV);
-          nextMarkers.set(key, seen);
-          if (seen === value) take(r.pid);
-        }
-      }
-      out.set(root.leader.pid, { pids: [...members], complete: table.complete });
-    }
-    // Only processes still listed stay cached: bounded by the table.
-    this.markers = nextMarkers;
-    return out;
+export function indexTable(table: Table): TableIndex {
+  const byPid = new Map<number, Row>();
+  const children = new Map<number, Row[]>();
+  for (const r of table.rows) {
+    byPid.set(r.pid, r);
+    const list = children.get(r.ppid);
+    if (list) list.push(r);
+    else children.set(r.ppid, [r]);
   }
+  return { ...table, byPid, children };
+}
+
+/** The members of process group `pgid`. */
+export function groupRows(t: TableIndex, pgid: number): Row[] {
+  return t.rows.filter((r) => r.pgid === pgid);
+}
+
+/**
+ * Every descendant of `from` (the starts themselves excepted), parents before children, walked
+ * only through children `admit` lets in (a refused child's subtree is not entered).
+ */
+export function descendants(t: TableIndex, from: Iterable<number>, admit: (r: Row) => boolean = () => true): Row[] {
+  const queue = [...from];
+  const seen = new Set<number>(queue);
+  const out: Row[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    for (const c of t.children.get(queue[i]) ?? []) {
+      if (seen.has(c.pid) || !admit(c)) continue;
+      seen.add(c.pid);
+      out.push(c);
+      queue.push(c.pid);
+    }
+  }
+  return out;
+}
+
+/** Reads a candidate's PARENT_ENV (the caller decides how often: once per teardown, or cached across samples). */
+export type MarkerRead = (r: Row & { startTime: number }) => string | undefined;
+
+export const readMarker: MarkerRead = (r) => markerOf(r.pid, PARENT_ENV);
+
+/** What makes a process an owner's, besides its group and its descendants. */
+export interface Owner {
+  pid: number;
+  /** Its row when it is alive (its sid; its descendants are walked only then, or through `also`). */
+  row?: Row;
+  /** Its start time (Fingerprint units); undefined: no marker is read. */
+  startTime?: number;
+  /** The group it leads, if it leads one (pgid = pid): every member is its. */
+  leads?: number;
+  /** PARENT_ENV values that make a process its (its own fingerprint, and those it lent it to). */
+  marks: ReadonlySet<string>;
+  /** No process started before this (Fingerprint units) can carry a mark; Infinity: none can. */
+  since: number;
+  /** Its parent while it still is: that parent's other children are siblings, not escapees. */
+  siblingsOf?: number;
+}
+
+/**
+ * The processes an owner started, the owner excepted: the group it leads, every process that
+ * carries one of its marks but left its group and tree (setsid, a double fork), and every
+ * descendant of these, of the owner and of `also` (members already known). Only the top of an
+ * escaped subtree has its marker read: a process started after `since` whose parent is older
+ * than the owner (it was re-parented to a reaper), in the owner's session or leading its own (or
+ * one whose leader is gone). `skip`: a process not to read (already accounted for).
+ */
+export function ownedBy(t: TableIndex, owner: Owner, read: MarkerRead, also: Iterable<number> = [], skip: (pid: number) => boolean = () => false): Row[] {
+  const self = owner.pid;
+  const out = new Map<number, Row>();
+  if (owner.leads !== undefined) for (const r of groupRows(t, owner.leads)) if (r.pid !== self) out.set(r.pid, r);
+  const born = owner.startTime;
+  if (canReadMarkers && born !== undefined && owner.marks.size > 0 && owner.since !== Infinity) {
+    const since = Math.max(born, owner.since);
+    for (const r of t.rows) {
+      if (r.startTime === undefined || r.startTime < since || r.ppid === owner.siblingsOf || r.pid === self || out.has(r.pid) || skip(r.pid)) continue;
+      const parentStart = t.byPid.get(r.ppid)?.startTime;
+      if (parentStart !== undefined && parentStart >= born) continue;
+      if (r.sid !== undefined && r.sid !== owner.row?.sid && r.sid !== r.pid && t.byPid.has(r.sid)) continue;
+      const marker = read({ ...r, startTime: r.startTime });
+      if (marker !== undefined && owner.marks.has(marker)) out.set(r.pid, r);
+    }
+  }
+  const from = [...(owner.row ? [self] : []), ...out.keys(), ...also];
+  for (const r of descendants(t, from)) if (r.pid !== self) out.set(r.pid, r);
+  return [...out.values()];
 }

@@ -1,10 +1,9 @@
 // The diagnostics report as Markdown, for a bug report: short tables for versions and settings,
-// the process trees and orphans as the CLI prints them (core/textTable.ts) in code blocks. It
+// the process trees and orphans as the CLI prints them (the same tables, core/format.ts) in code blocks. It
 // renders ReportData, which buildReport has already redacted.
-import { describeNotCorroborated } from '../orphans';
-import { formatAge, formatBytes } from '../orphansAge';
+import { describeNotCorroborated, Orphan } from '../orphans';
+import { formatBytes, formatCpuTime, formatDuration, renderTable, truncate } from '../format';
 import { formatFingerprint } from '../fingerprint';
-import { renderTable, truncate } from '../textTable';
 import { REDACTED } from './redact';
 import type { ReportData, ReportHost } from './reportData';
 
@@ -37,16 +36,29 @@ export function renderProcessTree(rows: readonly TreeRow[], opts: { stateAndCpu?
     header,
     rows.map((p) => {
       const rss = p.rssBytes ?? p.rss ?? undefined;
-      const base = [`${'  '.repeat(p.depth)}${p.pid}`, formatAge(p.ageMs ?? undefined), formatBytes(rss), p.role ?? '', p.sessionId ?? '', p.command];
-      return opts.stateAndCpu ? [base[0], p.state ?? '?', base[1], formatCpu(p.cpuMs), ...base.slice(2)] : base;
+      const base = [`${'  '.repeat(p.depth)}${p.pid}`, formatDuration(p.ageMs), formatBytes(rss), p.role ?? '', p.sessionId ?? '', p.command];
+      return opts.stateAndCpu ? [base[0], p.state ?? '?', base[1], formatCpuTime(p.cpuMs), ...base.slice(2)] : base;
     }),
     opts.width,
   );
 }
 
-export function formatCpu(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '?';
-  return ms < 60_000 ? `${(ms / 1000).toFixed(2)}s` : formatAge(ms);
+/** `orphans`' table (PID AGE MEMORY REASON COMMAND, each orphan's descendants below it) and its one-line total. */
+export function renderOrphanTable(orphans: readonly Orphan[], width?: number): { table: string; total: string } {
+  const rows: string[][] = [];
+  let count = 0;
+  let bytes = 0;
+  for (const o of orphans) {
+    rows.push([String(o.pid), formatDuration(o.ageMs), formatBytes(o.rss), o.reason, o.command]);
+    count++;
+    bytes += o.rss ?? 0;
+    for (const d of o.descendants) {
+      rows.push([`└ ${d.pid}`, formatDuration(d.ageMs), formatBytes(d.rss), 'descendant', d.command]);
+      count++;
+      bytes += d.rss ?? 0;
+    }
+  }
+  return { table: renderTable(['PID', 'AGE', 'MEMORY', 'REASON', 'COMMAND'], rows, width), total: `${orphans.length} orphan(s), ${count} process(es), ${formatBytes(bytes)} resident` };
 }
 
 export function renderReportMarkdown(r: ReportData): string {
@@ -98,15 +110,15 @@ export function renderReportMarkdown(r: ReportData): string {
     out.push('', `Sessions: ${l.sessions.length}`);
     if (l.sessions.length) {
       out.push('', fenced(renderTable(['SESSION', 'LABEL', 'CLIENT', 'AGE', 'WORKER', 'STATE', 'IDLE', 'NOTE'], l.sessions.map((s) => [
-        s.sessionId, s.label ?? '', s.client ?? '', formatAge(s.ageMs ?? undefined),
+        s.sessionId, s.label ?? '', s.client ?? '', formatDuration(s.ageMs ?? undefined),
         s.worker ? String(s.worker.pid) : '-', s.worker ? `${s.worker.state}${s.worker.busy ? ' (busy)' : ''}` : '',
-        s.worker?.idleMs !== null && s.worker?.idleMs !== undefined ? formatAge(s.worker.idleMs) : '',
-        [s.evicted ? `worker ${s.evicted.pid} stopped (${s.evicted.reason}) ${formatAge(s.evicted.agoMs)} ago` : '', s.agentError ? `error: ${s.agentError}` : ''].filter(Boolean).join('; '),
+        s.worker?.idleMs !== null && s.worker?.idleMs !== undefined ? formatDuration(s.worker.idleMs) : '',
+        [s.evicted ? `worker ${s.evicted.pid} stopped (${s.evicted.reason}) ${formatDuration(s.evicted.agoMs)} ago` : '', s.agentError ? `error: ${s.agentError}` : ''].filter(Boolean).join('; '),
       ]), WIDTH)));
     }
     if (l.staleWorkers.length) {
       out.push('', 'Stale workers (their session is gone):', '');
-      for (const w of l.staleWorkers) out.push(`- ${w.pid}${w.sessionKey ? ` (${w.sessionKey})` : ''}, stale for ${formatAge(w.staleForMs)}${w.command ? `: \`${w.command}\`` : ''}`);
+      for (const w of l.staleWorkers) out.push(`- ${w.pid}${w.sessionKey ? ` (${w.sessionKey})` : ''}, stale for ${formatDuration(w.staleForMs)}${w.command ? `: \`${w.command}\`` : ''}`);
     }
     out.push('');
   }
@@ -119,21 +131,9 @@ export function renderReportMarkdown(r: ReportData): string {
   if (!r.orphans.length) {
     out.push('No orphans found.', '');
   } else {
-    const rows: string[][] = [];
-    let count = 0;
-    let bytes = 0;
-    for (const o of r.orphans) {
-      rows.push([String(o.pid), formatAge(o.ageMs), formatBytes(o.rss), o.reason, o.command]);
-      count++;
-      bytes += o.rss ?? 0;
-      for (const d of o.descendants) {
-        rows.push([`└ ${d.pid}`, formatAge(d.ageMs), formatBytes(d.rss), 'descendant', d.command]);
-        count++;
-        bytes += d.rss ?? 0;
-      }
-    }
-    out.push(fenced(renderTable(['PID', 'AGE', 'MEMORY', 'REASON', 'COMMAND'], rows, WIDTH)), '');
-    out.push(`${r.orphans.length} orphan(s), ${count} process(es), ${formatBytes(bytes)} resident. Why each is an orphan:`, '');
+    const { table, total } = renderOrphanTable(r.orphans, WIDTH);
+    out.push(fenced(table), '');
+    out.push(`${total}. Why each is an orphan:`, '');
     for (const o of r.orphans) out.push(`- ${o.pid}: ${o.reasonText}${o.checkpointFile ? ` (checkpoint \`${o.checkpointFile}\`)` : ''}`);
     out.push('');
   }
@@ -163,7 +163,7 @@ function hostSection(h: ReportHost): string[] {
     return out;
   }
   out.push(fenced(renderProcessTree(h.processes, { stateAndCpu: true, width: WIDTH })), '');
-  out.push(`Totals: ${h.totals.processes} process(es), ${formatBytes(h.totals.rssBytes)} resident, ${formatCpu(h.totals.cpuMs)} CPU.`, '');
+  out.push(`Totals: ${h.totals.processes} process(es), ${formatBytes(h.totals.rssBytes)} resident, ${formatCpuTime(h.totals.cpuMs)} CPU.`, '');
   return out;
 }
 
