@@ -5,7 +5,7 @@ import type * as Children from './children';
 
 let children: typeof Children | undefined;
 
-/** children.ts, evaluated on the first call (synchronously: exit handlers may call it). */
+/** children.ts, evaluated on the first call (synchronously: /run's keeper and the reaper need it before anything else). */
 export function loadChildren(): typeof Children {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require in a function is what keeps it out of start-up
   children ??= require('./children') as typeof Children;
