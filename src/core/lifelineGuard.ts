@@ -8,7 +8,6 @@
 // /proc/PID/stat parser is put into it as text (parseProcStat uses nothing outside itself), and
 // what a failed read proves comes as data (GONE_ERRNO_CODES): only "no such process", a zombie
 // or another start time is a death; any other failure (EMFILE, …) is unknown and never acted on.
-import { Worker } from 'node:worker_threads';
 import { Fingerprint } from './fingerprint';
 import { GONE_ERRNO_CODES, parseProcStat } from './procfs';
 
@@ -95,6 +94,10 @@ export interface BlockedLoopGuard {
 export function startBlockedLoopGuard(opts: BlockedLoopGuardOptions): BlockedLoopGuard {
   const heartbeat = new SharedArrayBuffer(4);
   const beat = new Int32Array(heartbeat);
+  // Loaded here, not at the top: a process that never starts a guard (a worker the kernel kills
+  // with its parent) does not pay for node's worker_threads module (~0.1 MB private).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
   const worker = new Worker(GUARD_SOURCE, {
     eval: true,
     workerData: { ...opts, heartbeat, goneCodes: GONE_ERRNO_CODES },

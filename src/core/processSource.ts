@@ -7,7 +7,7 @@
 // Every read says what a failure proves (death needs proof): a row, proof that the pid is gone
 // (ENOENT/ESRCH, or a tool that ran and did not list it), or "unknown" (EMFILE, a tool that could
 // not be spawned, timed out or printed something else) — which is never read as death.
-import { execFile, execFileSync } from 'node:child_process';
+import { childProcess } from './childProcess';
 
 export interface ProcessInfo {
   pid: number;
@@ -137,14 +137,14 @@ export function toolSource(tool: TableTool, boot: { id(): string | undefined; lo
   const options = () => ({ encoding: 'utf8' as const, env: tool.env?.(), windowsHide: true, timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_TOOL_OUTPUT });
   const runSync = (pids?: readonly number[]): ToolRun => {
     try {
-      return judgeRun(tool, null, execFileSync(tool.command, tool.args(pids), { ...options(), stdio: ['ignore', 'pipe', 'ignore'] }));
+      return judgeRun(tool, null, childProcess().execFileSync(tool.command, tool.args(pids), { ...options(), stdio: ['ignore', 'pipe', 'ignore'] }));
     } catch (e) {
       return judgeRun(tool, e, String((e as { stdout?: unknown }).stdout ?? ''));
     }
   };
   const run = (pids?: readonly number[]) => new Promise<ToolRun>((resolve) => {
     try {
-      const child = execFile(tool.command, tool.args(pids), options(), (err, stdout) => {
+      const child = childProcess().execFile(tool.command, tool.args(pids), options(), (err, stdout) => {
         const r = judgeRun(tool, err, String(stdout));
         if ('table' in r) r.table.rows = r.table.rows.filter((p) => p.pid !== child.pid); // not the tool itself
         resolve(r);

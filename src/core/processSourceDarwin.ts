@@ -3,8 +3,8 @@
 // ("Mon Jan  2 15:04:05 2006", local time, 1 s resolution) whatever the user's locale; `-ww`
 // keeps long command lines whole. procps `ps` on Linux prints the same format, which is how the
 // tests run this file against a real `ps`.
-import { execFile, execFileSync } from 'node:child_process';
-import * as path from 'node:path';
+import { childProcess } from './childProcess';
+import { posix } from 'node:path';
 import { type ProcessInfo, type ProcessList, type TableTool, toolSource } from './processSource';
 
 const COLUMNS = 'pid,ppid,pgid,uid,stat,lstart,args';
@@ -37,7 +37,7 @@ export function parsePsTable(text: string): ProcessList | undefined {
       uid: Number(m[4]),
       state: m[5],
       startTime: Math.round(ms / 1000),
-      name: path.posix.basename(cmdline.split(' ')[0] ?? ''),
+      name: posix.basename(cmdline.split(' ')[0] ?? ''),
       cmdline,
     });
   }
@@ -65,7 +65,7 @@ const SYSCTL = ['sysctl', ['-n', 'kern.boottime'], { encoding: 'utf8', timeout: 
 export const darwinSource = toolSource(PS, {
   id() {
     try {
-      bootTime ??= parseBootTime(execFileSync(...SYSCTL));
+      bootTime ??= parseBootTime(childProcess().execFileSync(...SYSCTL));
     } catch {
       // unknown for now
     }
@@ -73,6 +73,6 @@ export const darwinSource = toolSource(PS, {
   },
   load: () => new Promise((resolve) => {
     if (bootTime !== undefined) resolve();
-    else execFile(...SYSCTL, (err, stdout) => resolve(void (bootTime ??= err ? undefined : parseBootTime(String(stdout)))));
+    else childProcess().execFile(...SYSCTL, (err, stdout) => resolve(void (bootTime ??= err ? undefined : parseBootTime(String(stdout)))));
   }),
 });

@@ -1,8 +1,8 @@
 // Linux /proc readers. Synchronous on purpose: they are a handful of small reads, and the
 // synchronous form is what a deactivate()-time kill path and a re-check right before a
 // signal need.
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
+import { childProcess } from './childProcess';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { isLiveState } from './processSource';
 
 export interface ProcStat {
@@ -90,14 +90,14 @@ const statBuffer = Buffer.alloc(4096);
 
 /** The text of /proc/PID/stat, read into statBuffer (no fstat, no allocation but the string). */
 function readStatText(pid: number): string {
-  const fd = fs.openSync(`/proc/${pid}/stat`, 'r');
+  const fd = openSync(`/proc/${pid}/stat`, 'r');
   let n: number;
   try {
-    n = fs.readSync(fd, statBuffer, 0, statBuffer.length, 0);
+    n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
-  return n < statBuffer.length ? statBuffer.toString('utf8', 0, n) : fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return n < statBuffer.length ? statBuffer.toString('utf8', 0, n) : readFileSync(`/proc/${pid}/stat`, 'utf8');
 }
 
 /** /proc/PID/stat with what a failure proves: found, gone (proof), or unknown. */
@@ -126,7 +126,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
 export function procPidsChecked(): number[] | undefined {
   let names: string[];
   try {
-    names = fs.readdirSync('/proc');
+    names = readdirSync('/proc');
   } catch {
     return undefined;
   }
@@ -173,7 +173,7 @@ let cachedBootId: string | undefined;
 export function readLinuxBootId(): string | undefined {
   if (cachedBootId === undefined) {
     try {
-      cachedBootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     } catch {
       return undefined; // EMFILE at start-up must not become a wrong boot id for the whole run
     }
@@ -189,7 +189,7 @@ export function linuxBootId(): string {
 /** The owning uid of /proc/PID with what a failure proves (see classifyProcError). */
 export function readProcUidChecked(pid: number): ProcRead<number> {
   try {
-    return { state: 'found', value: fs.statSync(`/proc/${pid}`).uid };
+    return { state: 'found', value: statSync(`/proc/${pid}`).uid };
   } catch (e) {
     return classifyProcError(pid, e);
   }
@@ -198,7 +198,7 @@ export function readProcUidChecked(pid: number): ProcRead<number> {
 /** NUL-separated argv; empty for kernel threads and zombies. */
 export function readProcCmdline(pid: number): string[] {
   try {
-    const raw = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     const parts = raw.split('\0');
     if (parts[parts.length - 1] === '') parts.pop();
     return parts;
@@ -211,7 +211,7 @@ export function readProcCmdline(pid: number): string[] {
 export function readProcEnvVar(pid: number, name: string): string | undefined {
   let raw: Buffer;
   try {
-    raw = fs.readFileSync(`/proc/${pid}/environ`);
+    raw = readFileSync(`/proc/${pid}/environ`);
   } catch {
     return undefined;
   }
@@ -231,7 +231,7 @@ export function readProcEnvVar(pid: number, name: string): string | undefined {
 /** Resident set size in bytes from /proc/PID/statm (field 2, in pages). */
 export function readProcRss(pid: number): number | undefined {
   try {
-    const pages = Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    const pages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
     return Number.isFinite(pages) ? pages * pageSize() : undefined;
   } catch {
     return undefined;
@@ -259,7 +259,7 @@ function sysconf(name: string, fallback: number): number {
   if (v === undefined) {
     v = fallback;
     try {
-      const n = Number(execFileSync('getconf', [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      const n = Number(childProcess().execFileSync('getconf', [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
       if (Number.isInteger(n) && n > 0) v = n;
     } catch {
       // no getconf: the fallback is what common Linux systems use

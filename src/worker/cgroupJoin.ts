@@ -3,7 +3,7 @@
 // as there would be if the gateway moved the worker after spawning it). The leaf comes from argv
 // and is checked first: it must be a session leaf of the very tree the worker was born in (the
 // gateway's, whose `gateway` leaf every child starts in), on a real cgroup2 filesystem.
-import * as path from 'node:path';
+import { join } from 'node:path';
 import { ownCgroupDir } from '../core/cgroup/cgroupMount';
 import { GATEWAY_LEAF, ourCgroupPath } from '../core/cgroup/cgroupNames';
 import { moveSelfInto } from '../core/cgroup/cgroupTree';
@@ -16,7 +16,7 @@ export function joinSessionCgroup(leaf: string): JoinResult {
   if (ours.leaf === undefined || ours.leaf === GATEWAY_LEAF) return { ok: false, why: `${leaf} is not a session leaf` };
   const born = ownCgroupDir();
   if (typeof born !== 'string') return { ok: false, why: born.why };
-  if (born !== path.join(ours.tree, GATEWAY_LEAF)) return { ok: false, why: `${leaf} is not in the tree we were started in (we are in ${born})` };
+  if (born !== join(ours.tree, GATEWAY_LEAF)) return { ok: false, why: `${leaf} is not in the tree we were started in (we are in ${born})` };
   const moved = moveSelfInto(leaf);
   if (!moved.ok) return { ok: false, why: moved.why };
   const now = ownCgroupDir();

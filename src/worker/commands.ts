@@ -3,7 +3,7 @@ import { delay } from '../core/emitter';
 import { readProcStat } from '../core/procfs';
 import { RpcError } from '../core/rpc';
 import { fitOutput } from './outputFit';
-import { runShell } from './runShell';
+import { loadChildren } from './lazyChildren';
 
 export interface CommandContext {
   testCommands: boolean;
@@ -58,7 +58,7 @@ export async function execCommand(text: string, ctx: CommandContext): Promise<st
       if (!arg) throw RpcError.invalidParams('/run needs a shell command');
       ctx.beforeChild?.();
       // Each raw byte takes at least one encoded byte: more than the budget could never be shown.
-      const r = await runShell(arg, ctx.outputBudget, (pid) => ctx.markedChild(pid));
+      const r = await loadChildren().runShell(arg, ctx.outputBudget, (pid) => ctx.markedChild(pid));
       const status = r.error !== undefined ? `[failed to start: ${r.error}]` : r.code === 0 ? '' : r.signal ? `[killed by ${r.signal}]` : `[exit code ${r.code}]`;
       return fitOutput(r.head, r.totalBytes, status, ctx.outputBudget);
     }

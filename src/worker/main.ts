@@ -4,18 +4,22 @@
 // only then load and start the rest. The guard thread (a whole V8 isolate, ~8 MB private) is
 // started only when the kernel does not already kill us with the gateway (--parent-death-signal:
 // the gateway spawned us through setpriv --pdeathsig KILL; see core/parentDeathSignal.ts).
+// An idle worker should cost little more than a bare node (issue 13 item 4), so what it
+// evaluates at start is kept small: children.ts waits for the first /run, and the modules that
+// do run import node's modules by name (`import * as fs` makes esbuild copy all ~100 of fs's
+// exports into getters, once per importing file: ~0.1 MB of young objects for a worker's nine).
 import { delay } from '../core/emitter';
 import { armLifeline } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
-import { parseWorkerArgs } from './args';
-import { reapIfAsked } from './reaper';
+import { argValue, parseWorkerArgs } from './args';
+import { loadChildren } from './lazyChildren';
 import { joinSessionCgroup } from './cgroupJoin';
 
 // A broken stderr/stdout pipe (the gateway is gone) must not become an uncaught error.
 process.stderr.on('error', () => undefined);
 process.stdout.on('error', () => undefined);
 // Not a worker but a dead worker's group keeper exec'd into its reaper: it reaps and exits here.
-reapIfAsked(process.argv.slice(2));
+if (argValue(process.argv.slice(2), '--reap-group') !== undefined) loadChildren().reapIfAsked(process.argv.slice(2));
 const args = parseWorkerArgs(process.argv.slice(2), process.env);
 // Into the session's cgroup before anything can be started: all we ever start is born inside.
 const joined = args.cgroup !== undefined ? joinSessionCgroup(args.cgroup) : undefined;

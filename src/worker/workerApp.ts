@@ -1,13 +1,15 @@
 // The worker once armed: answers exec/shutdown, tracks idleness, and on every exit path takes
 // its own children down with it (hermes #83322: os._exit left the worker's children running).
 import { fingerprintOf } from '../core/fingerprint';
-import { cgroupTarget, describeProblems, ownProcesses, Target, teardown, teardownSync } from '../core/kill';
+import type { Target } from '../core/kill';
 import { Lifeline } from '../core/lifeline';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { WorkerArgs } from './args';
 import { execCommand, NO_REPLY } from './commands';
-import { GroupKeeper } from './groupKeeper';
+import type * as Children from './children';
+import type { GroupKeeper } from './groupKeeper';
+import { childrenIfLoaded, loadChildren } from './lazyChildren';
 import { outputBudget } from './outputFit';
 
 const { workerExitGraceMs: CHILD_GRACE_MS, workerExitTimeoutMs: CHILD_TIMEOUT_MS } = DEFAULT_TIMEOUTS;
@@ -20,12 +22,13 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   let idleTimer: NodeJS.Timeout | undefined;
   const log = (m: string) => process.stderr.write(`worker[${process.pid}] ${new Date().toISOString().slice(11, 23)}: ${m}\n`);
   // Without the guard thread (the kernel kills us with the gateway) nothing of ours would run
-  // at that death: the keeper takes the group down then.
-  const keeper = args.parentDeathSignal ? new GroupKeeper(log) : undefined;
+  // at that death: the keeper takes the group down then. Started before the first child.
+  let keeper: GroupKeeper | undefined;
   // In our session's cgroup, everything we started is in its cgroup.procs (no /proc scan): the
   // others are signalled by pid (cgroup.kill would end us too; the gateway writes it after our
-  // exit). Without one: our group, our descendants and our marker.
-  const mine = (): Target => (args.cgroup ? cgroupTarget(args.cgroup, { remove: false }) : ownProcesses(markedSince));
+  // exit). Without one: our group, our descendants and our marker. Only once we started a child
+  // (lazyChildren.ts): before that there is nothing of ours to take down, and nothing is loaded.
+  const mine = (k: typeof Children): Target => (args.cgroup ? k.cgroupTarget(args.cgroup, { remove: false }) : k.ownProcesses(markedSince));
 
   const exit = async (reason: string, code: number) => {
     if (exiting) return;
@@ -33,11 +36,14 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     log(`exiting: ${reason}`);
     if (idleTimer) clearTimeout(idleTimer);
     // Until its group and everything carrying its marker is empty (or the bound passes).
-    const r = await teardown([mine()], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
+    const k = childrenIfLoaded();
+    if (k) {
+      const r = await k.teardown([mine(k)], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
+      if (r.processes.length) log(`took down ${r.processes.length} process(es) of mine in ${Math.round(r.elapsedMs)} ms (${r.processes.filter((p) => p.signals.includes('SIGKILL')).length} needed SIGKILL)`);
+      const problems = k.describeProblems(r);
+      if (problems) log(`teardown: ${problems}`);
+    }
     tornDown = true;
-    if (r.processes.length) log(`took down ${r.processes.length} process(es) of mine in ${Math.round(r.elapsedMs)} ms (${r.processes.filter((p) => p.signals.includes('SIGKILL')).length} needed SIGKILL)`);
-    const problems = describeProblems(r);
-    if (problems) log(`teardown: ${problems}`);
     lifeline.disarm();
     connection.dispose('exiting');
     process.exit(code);
@@ -51,7 +57,8 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // After exit()'s own teardown it would only scan /proc again for nothing.
   let tornDown = false;
   process.on('exit', () => {
-    if (!tornDown) teardownSync([mine()], { firstSignal: 'SIGKILL', timeoutMs: 500 });
+    const k = childrenIfLoaded();
+    if (!tornDown && k) k.teardownSync([mine(k)], { firstSignal: 'SIGKILL', timeoutMs: 500 });
   });
   // In our session's cgroup leaf, SIGTERM ends us at once, as the kernel's default does (no JS
   // runs): whoever sends it takes the leaf down after it — the gateway on every path (close,
@@ -85,7 +92,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
           testCommands: args.testCommands,
           outputBudget: budget,
           requestId: id,
-          beforeChild: keeper && (() => void keeper.ensure()),
+          beforeChild: args.parentDeathSignal ? () => void (keeper ??= new (loadChildren().GroupKeeper)(log)).ensure() : undefined,
           markedChild: (pid) => {
             if (markedSince === Infinity) markedSince = (process.platform === 'linux' ? fingerprintOf(pid)?.startTime : undefined) ?? 0;
           },

@@ -1,7 +1,7 @@
 // Reading and writing cgroup v2 interface files. Every read is bounded and says what a failure
 // proves: ENOENT/ENODEV mean the cgroup is gone (a removed cgroup's open files answer ENODEV);
 // anything else is "unknown", never "empty". No call follows a symlink.
-import * as fs from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readSync, statfsSync, writeSync } from 'node:fs';
 
 /** statfs f_type of a cgroup2 filesystem (linux/magic.h). */
 export const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -36,7 +36,7 @@ export function classifyCgroupError(e: unknown): { state: 'gone' } | { state: 'u
 export function readCgroupFile(file: string, maxBytes = MAX_CGROUP_FILE_BYTES): CgroupRead<string> {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (e) {
     return classifyCgroupError(e);
   }
@@ -45,7 +45,7 @@ export function readCgroupFile(file: string, maxBytes = MAX_CGROUP_FILE_BYTES): 
     let total = 0;
     const buf = Buffer.allocUnsafe(64 * 1024);
     for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       total += n;
       if (total > maxBytes) return { state: 'unknown', why: `${file} is larger than ${maxBytes} bytes` };
@@ -55,7 +55,7 @@ export function readCgroupFile(file: string, maxBytes = MAX_CGROUP_FILE_BYTES): 
   } catch (e) {
     return classifyCgroupError(e);
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -69,20 +69,20 @@ export type CgroupWrite =
 export function writeCgroupFile(file: string, text: string): CgroupWrite {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+    fd = openSync(file, constants.O_WRONLY | constants.O_NOFOLLOW);
   } catch (e) {
     const code = errnoOf(e) ?? 'EUNKNOWN';
     return { ok: false, gone: GONE_CODES.includes(code), code, why: whyOf(e) };
   }
   try {
     // One write(2): the kernel parses each write as one command.
-    fs.writeSync(fd, text);
+    writeSync(fd, text);
     return { ok: true };
   } catch (e) {
     const code = errnoOf(e) ?? 'EUNKNOWN';
     return { ok: false, gone: GONE_CODES.includes(code) || code === 'ESRCH', code, why: whyOf(e) };
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -121,10 +121,10 @@ export function parseControllerList(text: string): string[] {
  */
 export function cgroupDirProblem(dir: string): string | 'gone' | undefined {
   try {
-    const st = fs.lstatSync(dir);
+    const st = lstatSync(dir);
     if (st.isSymbolicLink()) return `${dir} is a symbolic link`;
     if (!st.isDirectory()) return `${dir} is not a directory`;
-    const type = fs.statfsSync(dir).type;
+    const type = statfsSync(dir).type;
     if (type !== CGROUP2_SUPER_MAGIC) return `${dir} is not on a cgroup2 filesystem (type 0x${type.toString(16)})`;
     return undefined;
   } catch (e) {

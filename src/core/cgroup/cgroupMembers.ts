@@ -1,8 +1,8 @@
 // The members of a cgroup and its descendants, from the kernel's own lists (cgroup.procs): no
 // /proc scan. Bounded in depth, in cgroups visited and in pids; past a bound the answer is
 // "unknown", never a short list that looks complete.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { CgroupRead, classifyCgroupError, parsePidList, readCgroupFile } from './cgroupFiles';
 
 export const MAX_DEPTH = 8;
@@ -18,8 +18,8 @@ export interface Members {
 /** Child cgroup directories of `dir` (cgroupfs has no symlinks; a symlink would be skipped anyway). */
 export function childCgroups(dir: string): CgroupRead<string[]> {
   try {
-    const entries = fs.readdirSync(dir, { withFileTypes: true });
-    return { state: 'found', value: entries.filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name)) };
+    const entries = readdirSync(dir, { withFileTypes: true });
+    return { state: 'found', value: entries.filter((d) => d.isDirectory()).map((d) => join(dir, d.name)) };
   } catch (e) {
     return classifyCgroupError(e);
   }

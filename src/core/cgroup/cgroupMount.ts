@@ -1,7 +1,7 @@
 // Where the cgroup v2 hierarchy is mounted (from /proc/self/mountinfo, never a guessed path) and
 // which v2 cgroup a process is in (the "0::" line of /proc/PID/cgroup), mapped to a directory.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CgroupRead, classifyCgroupError } from './cgroupFiles';
 
 export interface Cgroup2Mount {
@@ -61,7 +61,7 @@ export function parseProcCgroup(text: string): { path: string } | { problem: str
 
 export function readMountTable(): CgroupRead<MountTable> {
   try {
-    return { state: 'found', value: parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')) };
+    return { state: 'found', value: parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')) };
   } catch (e) {
     const c = classifyCgroupError(e);
     // /proc/self always exists while we run: a missing file is "no /proc", not a gone process.
@@ -73,7 +73,7 @@ export function readMountTable(): CgroupRead<MountTable> {
 export function readProcCgroupPath(pid: number | 'self'): CgroupRead<string> {
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
   } catch (e) {
     return classifyCgroupError(e);
   }
@@ -86,7 +86,7 @@ export function cgroupDir(mount: Cgroup2Mount, cgroupPath: string): string | und
   const root = mount.root === '/' ? '' : mount.root.replace(/\/$/, '');
   if (cgroupPath !== root && !cgroupPath.startsWith(`${root}/`) && root !== '') return undefined;
   const rel = cgroupPath.slice(root.length);
-  return rel === '' || rel === '/' ? mount.mountPoint : path.join(mount.mountPoint, rel);
+  return rel === '' || rel === '/' ? mount.mountPoint : join(mount.mountPoint, rel);
 }
 
 /** This process's own v2 cgroup directory now (its 0:: line under the mount that shows it), or why not. */

@@ -5,7 +5,7 @@
 // A session id never becomes a path by itself: only a plain id is used verbatim, after a prefix
 // no interface file or "."/".." can have.
 import { createHash } from 'node:crypto';
-import * as path from 'node:path';
+import { basename, dirname, isAbsolute, normalize } from 'node:path';
 
 export const TREE_PREFIX = 'gateway-warden-';
 /** The leaf the gateway moves itself into (v2 allows no processes in a cgroup with children that have controllers). */
@@ -45,18 +45,18 @@ export function isLeafName(name: string): boolean {
  * `…/gateway-warden-N[-n]/<leaf>`; with `parent`, the tree must be that directory's child.
  */
 export function ourCgroupPath(target: string, parent?: string): { tree: string; leaf?: string } | { problem: string } {
-  if (typeof target !== 'string' || !path.isAbsolute(target) || path.normalize(target) !== target || target.endsWith('/')) {
+  if (typeof target !== 'string' || !isAbsolute(target) || normalize(target) !== target || target.endsWith('/')) {
     return { problem: `${JSON.stringify(target)} is not an absolute, normalised path` };
   }
-  const base = path.basename(target);
+  const base = basename(target);
   let tree = target;
   let leaf: string | undefined;
   if (parseTreeName(base) === undefined) {
     if (!isLeafName(base)) return { problem: `${target} is not one of our cgroups (neither ${TREE_PREFIX}<pid> nor a leaf of one)` };
-    tree = path.dirname(target);
+    tree = dirname(target);
     leaf = base;
-    if (parseTreeName(path.basename(tree)) === undefined) return { problem: `${target} is not inside a ${TREE_PREFIX}<pid> cgroup` };
+    if (parseTreeName(basename(tree)) === undefined) return { problem: `${target} is not inside a ${TREE_PREFIX}<pid> cgroup` };
   }
-  if (parent !== undefined && path.dirname(tree) !== parent) return { problem: `${target} is not under ${parent}` };
+  if (parent !== undefined && dirname(tree) !== parent) return { problem: `${target} is not under ${parent}` };
   return { tree, leaf };
 }

@@ -2,7 +2,7 @@
 // one of our gateway-warden-* cgroups on a real cgroup2 filesystem (no symlink anywhere in it),
 // and no member is PID 1, ourselves, one of our ancestors, or (unless allowed) another user's.
 // A member we cannot check refuses the whole kill: unknown is not "fine".
-import * as path from 'node:path';
+import { dirname } from 'node:path';
 import { readProcStat, readProcUidChecked } from '../procfs';
 import { cgroupDirProblem } from './cgroupFiles';
 import { ourCgroupPath } from './cgroupNames';
@@ -25,7 +25,7 @@ export function targetProblem(target: string, parent?: string, checked?: Set<str
   const ours = ourCgroupPath(target, parent);
   if ('problem' in ours) return { reason: 'not-ours', why: ours.problem };
   // The target first: a symlink is named as such, not as the filesystem it points away from.
-  const dirs = [...(ours.leaf ? [target] : []), ours.tree, path.dirname(ours.tree)];
+  const dirs = [...(ours.leaf ? [target] : []), ours.tree, dirname(ours.tree)];
   for (const d of dirs) {
     if (checked?.has(d)) continue;
     const p = cgroupDirProblem(d);

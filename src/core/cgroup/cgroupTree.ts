@@ -2,8 +2,8 @@
 // `gateway` for the gateway and one leaf per session; move processes into leaves; remove empty
 // cgroups bottom-up. The tree itself never holds a process, so controllers can be enabled in its
 // cgroup.subtree_control (v2's "no internal processes" rule). Directories are created 0700.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { cgroupDirProblem, classifyCgroupError, parseControllerList, readCgroupFile, readPopulated, writeCgroupFile } from './cgroupFiles';
 import { childCgroups, MAX_CGROUPS, MAX_DEPTH } from './cgroupMembers';
 import { GATEWAY_LEAF, ourCgroupPath, sessionLeafName, treeName } from './cgroupNames';
@@ -31,7 +31,7 @@ export type TreeResult = { ok: true; tree: CgroupTree } | { ok: false; why: stri
 
 function mkdirPrivate(dir: string): { ok: true } | { ok: false; code: string; why: string } {
   try {
-    fs.mkdirSync(dir, { mode: 0o700 });
+    mkdirSync(dir, { mode: 0o700 });
     return { ok: true };
   } catch (e) {
     return { ok: false, code: (e as NodeJS.ErrnoException).code ?? 'EUNKNOWN', why: (e as Error).message };
@@ -50,7 +50,7 @@ export function createTree(support: CgroupSupport, opts: { gatewayPid?: number; 
   const skipped: string[] = [];
   let dir: string | undefined;
   for (let suffix = 1; suffix <= 9 && dir === undefined; suffix++) {
-    const candidate = path.join(support.parentDir, treeName(gatewayPid, suffix === 1 ? undefined : suffix));
+    const candidate = join(support.parentDir, treeName(gatewayPid, suffix === 1 ? undefined : suffix));
     let made = mkdirPrivate(candidate);
     if (!made.ok && made.code === 'EEXIST') {
       const populated = readPopulated(candidate);
@@ -68,14 +68,14 @@ export function createTree(support: CgroupSupport, opts: { gatewayPid?: number; 
   const problem = cgroupDirProblem(dir);
   if (problem !== undefined) return fail(`${dir} is not usable: ${problem}`);
   const controllers = enableControllers(dir);
-  const leaf = path.join(dir, GATEWAY_LEAF);
+  const leaf = join(dir, GATEWAY_LEAF);
   const made = mkdirPrivate(leaf);
   if (!made.ok) return fail(`cannot create ${leaf}: ${made.why}`);
   if (moveSelf) {
     const moved = moveInto(leaf, process.pid);
     if (!moved.ok) return fail(moved.why);
   }
-  return { ok: true, tree: { path: dir, parentDir: support.parentDir, gatewayPid, killFile: fs.existsSync(`${dir}/cgroup.kill`), controllers, skipped } };
+  return { ok: true, tree: { path: dir, parentDir: support.parentDir, gatewayPid, killFile: existsSync(`${dir}/cgroup.kill`), controllers, skipped } };
 }
 
 /** Enables the wanted controllers the tree has (its cgroup.controllers) for its leaves; returns those enabled. */
@@ -91,7 +91,7 @@ function enableControllers(dir: string): string[] {
 
 /** The leaf directory of a session (no I/O). */
 export function sessionLeafPath(tree: Pick<CgroupTree, 'path'>, sessionId: string): string {
-  return path.join(tree.path, sessionLeafName(sessionId));
+  return join(tree.path, sessionLeafName(sessionId));
 }
 
 /** Creates the session's leaf (an existing one is fine) and returns its directory. */
@@ -177,13 +177,13 @@ export function removeCgroups(dir: string): RemoveResult {
     left.push({ dir: d, why: first });
   };
   remove(dir, 0);
-  return { removed: !fs.existsSync(dir), left };
+  return { removed: !existsSync(dir), left };
 }
 
 /** rmdir(2): undefined when removed (or already gone), else why not. */
 function rmdir(d: string): string | undefined {
   try {
-    fs.rmdirSync(d);
+    rmdirSync(d);
     return undefined;
   } catch (e) {
     const c = classifyCgroupError(e);
