@@ -196,7 +196,14 @@ async function wardenCommandTree(id: string, sleeps: number, floor: boolean): Pr
     return m.length === sleeps + 6 ? m : undefined;
   }, `${sleeps + 6} processes in the command tree`, 20_000);
   const killEach = () => {
-    for (const p of procs) process.kill(p.pid, 'SIGKILL');
+    for (const p of procs) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch (e) {
+        // The `setsid sh` that started the escapee may have exited since it was listed.
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      }
+    }
   };
   return { procs, uncoverable: [], kill: floor ? killEach : () => g.host.kill('SIGKILL') };
 }

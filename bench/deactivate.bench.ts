@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parentDeathSignalPrefix } from '../src/core/parentDeathSignal';
 import { nullLog } from '../src/host/seams';
 import { DEFAULT_SETTINGS } from '../src/host/settings';
 import { WardenHost } from '../src/host/wardenHost';
@@ -48,7 +49,9 @@ async function once(method: Method): Promise<Trial> {
   try {
     const host = await hostWithWorkers(id);
     const procs = treeMembers(id);
-    if (procs.length !== 1 + 2 * WORKERS) throw new Error(`expected ${1 + 2 * WORKERS} processes (gateway, workers, children), found ${procs.length}`);
+    // With the kernel's parent-death signal each worker that ran /run also has its group keeper.
+    const expected = 1 + (2 + (parentDeathSignalPrefix().prefix !== undefined ? 1 : 0)) * WORKERS;
+    if (procs.length !== expected) throw new Error(`expected ${expected} processes (gateway, workers, children, keepers), found ${procs.length}`);
     if (method === 'dispose, gateway SIGSTOPped') process.kill(host.supervisor.current.pid!, 'SIGSTOP');
     const t0 = performance.now();
     const watch = watchDeaths(procs, t0, 15_000);
