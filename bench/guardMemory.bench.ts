@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { parentDeathSignalPrefix, PDEATHSIG_ENV } from '../src/core/parentDeathSignal';
 import { readProcCmdline, scanLiveStats } from '../src/core/procfs';
-import { KEEPER_NAME } from '../src/worker/groupKeeper';
+import { GROUP_KEEPER_NAME } from '../src/core/ownerMarker';
 import { DirectGateway, exited, procStatus, spawnDetached, startGateway, stopGateway } from './gatewayDirect';
 import { goal, ratio, spread, stats, table, trials } from './support';
 
@@ -53,7 +53,7 @@ async function idleWorker(g: DirectGateway, command: string): Promise<{ worker: 
   const pid = g.workerPids[g.workerPids.length - 1];
   await settle();
   const worker = memOf(pid);
-  const keeperPid = scanLiveStats().find((s) => s.ppid === pid && readProcCmdline(s.pid).includes(KEEPER_NAME))?.pid;
+  const keeperPid = scanLiveStats().find((s) => s.ppid === pid && readProcCmdline(s.pid).includes(GROUP_KEEPER_NAME))?.pid;
   const withKeeper = keeperPid ? sum(worker, memOf(keeperPid)) : worker;
   return { worker, withKeeper, keeper: keeperPid !== undefined, pdeathsig: readProcCmdline(pid).join(' ').includes('--parent-death-signal KILL') };
 }

@@ -9,3 +9,9 @@ export const OWNER_ENV = 'GATEWAY_WARDEN_OWNER';
  * group and its tree (setsid, double fork).
  */
 export const PARENT_ENV = 'GATEWAY_WARDEN_PARENT';
+
+/**
+ * `$0` of a worker's group keeper (src/worker/groupKeeper.ts): what names it in `ps`, in the
+ * tree and in tests, among the worker's children.
+ */
+export const GROUP_KEEPER_NAME = 'gateway-warden-group-keeper';

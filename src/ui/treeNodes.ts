@@ -1,6 +1,7 @@
 // The tree's content as plain data, built from the host's state: no vscode here, so it is
 // unit-testable. ids are stable across refreshes (they name the thing, not its position), and
 // contextValue carries space-separated capability tokens matched by `viewItem =~ /\btoken\b/`.
+import { GROUP_KEEPER_NAME } from '../core/ownerMarker';
 import type { ProcessInfo } from '../core/processTable';
 import type { BackendView, EvictionView, SessionView, StaleWorkerView } from '../host/gatewayModel';
 import { childrenByParent, ProcessNodeView } from '../host/processTreeView';
@@ -362,13 +363,19 @@ function workerNode(s: SessionView, input: TreeInput, parentId: string): TreeNod
 
 function childNode(p: ProcessInfo, workerPid: number, input: TreeInput, parentId: string): TreeNode {
   const usage = input.resources?.usage.get(p.pid);
+  // The worker's own group keeper (a `sh` with a long script): named for what it is.
+  const keeper = p.cmdline.split(' ').includes(GROUP_KEEPER_NAME);
   return {
     id: `child/${p.pid}/${p.startTime ?? ''}`,
-    label: p.name,
+    label: keeper ? 'group keeper' : p.name,
     description: [`pid ${p.pid}`, formatCpuPercent(usage?.cpuPercent), usage?.rssBytes !== undefined ? formatBytes(usage.rssBytes) : undefined]
       .filter(Boolean)
       .join(' · '),
-    tooltip: lines([`pid ${p.pid} (parent ${p.ppid}, group ${p.pgid ?? '-'})`, `Command: ${p.cmdline}`]),
+    tooltip: lines([
+      `pid ${p.pid} (parent ${p.ppid}, group ${p.pgid ?? '-'})`,
+      keeper ? "Gateway Warden's group keeper: takes this worker's process group down if the worker dies" : undefined,
+      `Command: ${p.cmdline}`,
+    ]),
     icon: 'terminal',
     contextValue: 'child',
     collapsible: 'none',

@@ -15,10 +15,9 @@
 // group down, the keeper with it.
 import { ChildProcess, spawn } from 'node:child_process';
 import { formatFingerprint, selfFingerprint } from '../core/fingerprint';
+import { GROUP_KEEPER_NAME } from '../core/ownerMarker';
 
 const KEEPER_SCRIPT = 'read _; command -v setsid >/dev/null 2>&1 && exec setsid "$@"; kill -KILL 0';
-/** $0 of the keeper: what it is, in ps and in the tree. */
-export const KEEPER_NAME = 'gateway-warden-group-keeper';
 
 export class GroupKeeper {
   private child?: ChildProcess;
@@ -30,7 +29,7 @@ export class GroupKeeper {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return true;
     // The reaper: this very bundle and runtime (ELECTRON_RUN_AS_NODE comes with the environment).
     const reaper = [process.execPath, ...process.execArgv, process.argv[1], '--reap-group', String(process.pid), '--reap-leader', formatFingerprint(selfFingerprint())];
-    const child = spawn('/bin/sh', ['-c', KEEPER_SCRIPT, KEEPER_NAME, ...reaper], {
+    const child = spawn('/bin/sh', ['-c', KEEPER_SCRIPT, GROUP_KEEPER_NAME, ...reaper], {
       stdio: ['pipe', 'ignore', 'inherit'], // the reaper's log goes where the worker's went
       // Not detached: it must be in this worker's group.
     });

@@ -2,7 +2,7 @@
 // host that has a checkpoint, with a session, its worker and a worker's child; and an orphan of a
 // dead host. Secrets sit in the child's and the orphan's argv, in the recorded command and in the
 // CLI's own environment. The report lists both with their reasons and prints no secret.
-import { KEEPER_NAME } from '../../src/worker/groupKeeper';
+import { GROUP_KEEPER_NAME } from '../../src/core/ownerMarker';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -116,9 +116,9 @@ test('report: a live gateway with its session, worker and child, and an orphan â
     assert.equal(r.log.lines, null);
     const host = r.hosts.find((h) => h.owner.pid === hostFp.pid)!;
     assert.ok(host, 'the live host');
-    // The worker's group keeper (a `sh` named KEEPER_NAME, where the parent-death signal is used)
+    // The worker's group keeper (a `sh` named GROUP_KEEPER_NAME, where the parent-death signal is used)
     // is one of the host's processes too; nothing else is.
-    const ours = host.processes.filter((p) => !p.command.includes(KEEPER_NAME));
+    const ours = host.processes.filter((p) => !p.command.includes(GROUP_KEEPER_NAME));
     assert.deepEqual(ours.map((p) => p.pid).sort((a, b) => a - b), [g.gatewayPid, workerPid, childPid].sort((a, b) => a - b));
     assert.ok(host.processes.length - ours.length <= 1, 'at most one keeper');
     assert.equal(host.processes.find((p) => p.pid === workerPid)!.sessionId, sessionId);

@@ -10,7 +10,7 @@ import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
 import { isAlive, killTracked, track, waitFor, waitForExit } from '../support/processes';
 import { readProcCmdline, readProcStat, scanLiveStats } from '../../src/core/procfs';
 import { parentDeathSignalPrefix, PDEATHSIG_ENV } from '../../src/core/parentDeathSignal';
-import { KEEPER_NAME } from '../../src/worker/groupKeeper';
+import { GROUP_KEEPER_NAME } from '../../src/core/ownerMarker';
 import { backgroundGrandchild, createSession, DIST, exec, HostedGateway, startHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
 after(killTracked);
@@ -30,7 +30,7 @@ function startedWithPdeathsig(worker: number): boolean {
 
 /** The worker's group keeper (a child of the worker), if any. */
 function keeperOf(worker: number): number | undefined {
-  return scanLiveStats().find((s) => s.ppid === worker && readProcCmdline(s.pid).includes(KEEPER_NAME))?.pid;
+  return scanLiveStats().find((s) => s.ppid === worker && readProcCmdline(s.pid).includes(GROUP_KEEPER_NAME))?.pid;
 }
 
 /** A session whose worker has a /run background grandchild, then blocks its event loop in /busy. */

@@ -1,3 +1,4 @@
+import { GROUP_KEEPER_NAME } from '../../src/core/ownerMarker';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTree, TreeInput, TreeNode } from '../../src/ui/treeNodes';
@@ -64,7 +65,15 @@ test('Gateway → Sessions → Worker → children, with stable ids, capability 
   assert.deepEqual(w.ref, { kind: 'worker', sessionId: 's1', pid: 200, startTime: 555, pgid: 200 });
   const child = w.children[0];
   assert.equal(child.id, 'child/300/777');
+  assert.equal(child.label, 'sleep');
   assert.match(child.tooltip!, /sleep 1000 --long-arg/);
+  // The worker's group keeper is named for what it is, its command line kept in the tooltip.
+  const keeperCmd = `/bin/sh -c read _; command -v setsid >/dev/null 2>&1 && exec setsid "$@"; kill -KILL 0 ${GROUP_KEEPER_NAME} /usr/bin/node worker.js --reap-group 200`;
+  const withKeeper = buildTree(input({ resources: { ...input().resources!, children: new Map([[200, [{ pid: 301, ppid: 200, pgid: 200, startTime: 778, name: 'sh', cmdline: keeperCmd }]]]) } }));
+  const k = withKeeper[0].children[0].children[0].children[0];
+  assert.equal(k.label, 'group keeper');
+  assert.match(k.tooltip!, /group keeper: takes this worker's process group down/);
+  assert.ok(k.tooltip!.includes(keeperCmd));
   // ids are unique and stable across rebuilds
   const ids = flat(roots).map((n) => n.id);
   assert.equal(new Set(ids).size, ids.length);
