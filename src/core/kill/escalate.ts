@@ -102,6 +102,12 @@ class Teardown {
   private readonly report: TeardownReport = { processes: [], signals: [], refusals: [], survivors: [], elapsedMs: 0 };
   private readonly sets: TargetState[];
   private readonly members = new Map<number, Member>();
+  /**
+   * Members refused for good (another user's, protected; by pid, or pid:start time where
+   * known): not taken in again by a later scan — each would be checked, refused and reported
+   * again at every poll of the grace.
+   */
+  private readonly refusedOnce = new Set<string>();
   private readonly left: number[] = [];
   private guard?: Guard;
   /** Own target: candidates whose marker was read already (`pid:startTime`): each is read once per teardown. */
@@ -303,7 +309,7 @@ class Teardown {
   }
 
   private adopt(s: TargetState, row: Row): Member | undefined {
-    if (this.members.has(row.pid)) return undefined;
+    if (this.members.has(row.pid) || this.refusedOnce.has(String(row.pid)) || this.refusedOnce.has(`${row.pid}:${row.startTime}`)) return undefined;
     const m: Member = { pid: row.pid, fp: fingerprintOfRow(row), set: s, entry: { pid: row.pid, outcome: 'survived', message: '', signals: [] } };
     this.members.set(m.pid, m);
     s.live.add(m);
@@ -608,6 +614,10 @@ class Teardown {
   }
 
   private drop(m: Member, outcome: ProcessOutcome['outcome'], message: string, reason?: ProcessOutcome['reason']): void {
+    // Only for good: another user's and a protected process stay so; "unknown" is asked again.
+    if (outcome === 'refused' && (reason === 'other-user' || reason === 'protected')) {
+      this.refusedOnce.add(m.fp?.startTime !== undefined ? `${m.pid}:${m.fp.startTime}` : String(m.pid));
+    }
     Object.assign(m.entry, { outcome, message }, reason ? { reason } : {});
     this.members.delete(m.pid);
     m.set.live.delete(m);

@@ -97,6 +97,21 @@ test('a group with another user\'s member is refused whole', { skip: !isRoot && 
   assert.ok(isAlive(g.members[0]));
 });
 
+test('a refused member is reported once, not taken in again at every scan of the grace', { skip: (!isRoot || !linux) && 'needs root to start a process as uid 65534' }, async () => {
+  // A tree whose root ignores SIGTERM (so the grace runs its scans) and whose child is another user's.
+  const root = spawnNode(
+    "process.on('SIGTERM', () => {}); const c = require('child_process').spawn('sleep', ['30'], { uid: 65534, gid: 65534, stdio: 'ignore' });" +
+    'console.log(c.pid); setInterval(() => {}, 1000)',
+  );
+  const child = Number(await readLineMatching(root.stdout!, (l) => (/^\d+$/.test(l.trim()) ? l.trim() : undefined)));
+  track(child);
+  const r = await teardown([processTree(fingerprintOf(root.pid!)!)], { graceMs: 300 });
+  assert.deepEqual(r.processes.filter((p) => p.pid === child).map((p) => [p.outcome, p.reason]), [['refused', 'other-user']]);
+  assert.equal(r.refusals.filter((x) => x.pid === child).length, 1, JSON.stringify(r.refusals));
+  assert.equal(r.processes.find((p) => p.pid === root.pid)?.outcome, 'killed');
+  assert.ok(isAlive(child), 'the other user\'s process is untouched');
+});
+
 test('pgid <= 1, garbage, our own group and bad options are refused; nothing is sent', { skip: !posix }, async () => {
   for (const bad of [1, 0, -4, NaN, 2.5]) {
     const r = await teardown([processGroup(bad)]);
