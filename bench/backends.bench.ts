@@ -19,7 +19,7 @@ import { FAKE_HERMES_DIR, fakeHermesUnavailable, waitForWorker } from '../test/s
 import { createSession, exec, HostedGateway, startHostedGateway } from '../test/support/gatewayHost';
 import { killTracked, readLineMatching, spawnNode, track, waitFor } from '../test/support/processes';
 import { endTrial, guardTrial, Proc, TREE_ENV, treeMembers, trialId, watchDeaths } from './reapWatch';
-import { goal, ratio, spread, stats, Stats, table, trials } from './support';
+import { goal, ratio, runBench, spread, stats, Stats, table, trials } from './support';
 
 const SLEEPS = (process.env.BENCH_COMMAND_SLEEPS ?? '10,50').split(',').map(Number);
 /** A trial whose processes are not all dead by then counts its survivors. */
@@ -277,10 +277,4 @@ async function main(): Promise<void> {
   ].join('\n'));
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -17,7 +17,7 @@ import { CgroupTree, createSessionLeaf, createTree } from '../src/core/cgroup/cg
 import { scanLiveStats } from '../src/core/procfs';
 import { fingerprintOf } from '../src/core/fingerprint';
 import { cgroupTarget, processGroup, processTree, teardown, teardownSync, TeardownReport } from '../src/core/kill';
-import { allReaped, fillerGroup, forget, goal, ratio, spread, stats, table, trials } from './support';
+import { allReaped, fillerGroup, forget, goal, ratio, runBench, spread, stats, table, trials } from './support';
 
 const TREE_SIZE = 50;
 const TRIALS = Number(process.env.BENCH_REPS ?? trials(10));
@@ -176,7 +176,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runBench(main);

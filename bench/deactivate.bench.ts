@@ -13,7 +13,7 @@ import { DEFAULT_SETTINGS } from '../src/host/settings';
 import { WardenHost } from '../src/host/wardenHost';
 import { reapTrial } from './reapVariants';
 import { endTrial, guardTrial, TREE_ENV, treeMembers, trialId, watchDeaths } from './reapWatch';
-import { goal, ratio, spread, stats, table, trials } from './support';
+import { goal, ratio, runBench, spread, stats, table, trials } from './support';
 import { DEFAULT_TIMEOUTS } from '../src/core/timeouts';
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 50);
@@ -108,10 +108,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

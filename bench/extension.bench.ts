@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { exited, firstLine, spawnDetached } from './gatewayDirect';
-import { goal, ms, ratio, spread, stats, Stats, table, trials } from './support';
+import { goal, ms, ratio, runBench, spread, stats, Stats, table, trials } from './support';
 import { zipExtract } from '../test/support/zipEntries';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(20));
@@ -128,10 +128,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -12,7 +12,7 @@ import { parentDeathSignalPrefix, PDEATHSIG_ENV } from '../src/core/parentDeathS
 import { readProcCmdline, scanLiveStats } from '../src/core/procfs';
 import { GROUP_KEEPER_NAME } from '../src/core/ownerMarker';
 import { DirectGateway, exited, procStatus, spawnDetached, startGateway, stopGateway } from './gatewayDirect';
-import { goal, ratio, spread, stats, table, trials } from './support';
+import { goal, ratio, runBench, spread, stats, table, trials } from './support';
 
 const SAMPLES = Number(process.env.BENCH_TRIALS ?? trials(5));
 const SETTLE_MS = 1500;
@@ -121,10 +121,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

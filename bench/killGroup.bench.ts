@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { groupMembers, processGroup, teardown, TeardownReport, teardownSync } from '../src/core/kill';
 import { scanProcSync } from '../src/core/processTable';
-import { allReaped, fillerGroup, forget, ms, sleeperGroup, stats, table } from './support';
+import { allReaped, fillerGroup, forget, ms, runBench, sleeperGroup, stats, table } from './support';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const MEMBERS = 50;
@@ -86,7 +86,4 @@ async function runAll(): Promise<void> {
   console.log('_Wall time from the first signal until no live member is left in the group (zombies awaiting reaping excluded); CPU: this process, user + system._\n');
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runBench(main);

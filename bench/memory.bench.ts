@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isAlive, waitFor } from '../test/support/processes';
 import { DirectGateway, exited, openFds, procStatus, spawnDetached, startGateway, stopGateway } from './gatewayDirect';
-import { goal, spread, stats, table, trials } from './support';
+import { goal, runBench, spread, stats, table, trials } from './support';
 
 const SAMPLES = Number(process.env.BENCH_TRIALS ?? trials(5));
 const CYCLES = Number(process.env.BENCH_CYCLES ?? trials(1000, 100));
@@ -203,10 +203,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

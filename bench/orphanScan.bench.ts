@@ -20,7 +20,7 @@ import { findOrphans, FindOrphansResult } from '../src/core/orphansFind';
 import { OWNER_ENV } from '../src/core/ownerMarker';
 import { readProcCmdline, scanStatsChecked } from '../src/core/procfs';
 import { killTrackedProcesses, trackProcess } from './cleanup';
-import { allReaped, fillerGroup, forget, goal, ms, ratio, spread, stats, table, time, trials } from './support';
+import { allReaped, fillerGroup, forget, goal, ms, ratio, runBench, spread, stats, table, time, trials } from './support';
 import { deadFingerprint } from '../test/process/orphansScene';
 
 const TARGET = Number(process.env.BENCH_PROCESSES ?? 600);
@@ -155,7 +155,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runBench(main);

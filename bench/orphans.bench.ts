@@ -16,7 +16,7 @@ import { OWNER_ENV } from '../src/core/ownerMarker';
 import { scanProcSync } from '../src/core/processTable';
 import { readProcStat } from '../src/core/procfs';
 import { waitFor } from '../test/support/processes';
-import { goal, ms, ratio, spread, stats, table, time, trials } from './support';
+import { goal, ms, ratio, runBench, spread, stats, table, time, trials } from './support';
 import { deadFingerprint } from '../test/process/orphansScene';
 
 const TARGET = Number(process.env.BENCH_PROCESSES ?? 600);
@@ -118,7 +118,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runBench(main);

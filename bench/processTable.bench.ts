@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { groupMembers, processGroup, teardown } from '../src/core/kill';
 import { processSource, scanProcSync } from '../src/core/processTable';
-import { allReaped, fillerGroup, forget, ratio, spread, stats, table, time, trials } from './support';
+import { allReaped, fillerGroup, forget, ratio, runBench, spread, stats, table, time, trials } from './support';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? trials(20));
 const TARGET = Number(process.env.BENCH_PROCESSES ?? 600);
@@ -62,7 +62,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -5,7 +5,7 @@
 // "Dead" is defined once for all variants in bench/reapWatch.ts.
 import { reapTrial, TrialResult, Variant, VARIANT_LABEL } from './reapVariants';
 import { HERMES_POLL_MS } from './reapTree';
-import { goal, ratio, spread, stats, Stats, table, trials } from './support';
+import { goal, ratio, runBench, spread, stats, Stats, table, trials } from './support';
 import { execFileSync } from 'node:child_process';
 
 const SIZES = (process.env.BENCH_REAP_WORKERS ?? '1,10,50').split(',').map(Number);
@@ -82,10 +82,4 @@ async function main(): Promise<void> {
   ].join('\n'));
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -5,7 +5,7 @@
 //   npm run bench -- reapCgroup        (BENCH_REAP_CGROUP_WORKERS=10,50 by default)
 import { probeCgroups } from '../src/core/cgroup/cgroupProbe';
 import { reapTrial, TrialResult, Variant, VARIANT_LABEL } from './reapVariants';
-import { goal, ratio, spread, stats, Stats, table, trials } from './support';
+import { goal, ratio, runBench, spread, stats, Stats, table, trials } from './support';
 
 const SIZES = (process.env.BENCH_REAP_CGROUP_WORKERS ?? '10,50').split(',').map(Number);
 /** The goals: the cgroup path's median ≤ this × the floor's. */
@@ -53,10 +53,4 @@ async function main(): Promise<void> {
   ].join('\n'));
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

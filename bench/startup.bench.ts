@@ -9,7 +9,7 @@
 // Run: npm run bench -- startup
 import { performance } from 'node:perf_hooks';
 import { exited, firstLine, hostFingerprint, spawnDetached, startGateway, stopGateway, WORKER_JS } from './gatewayDirect';
-import { goal, ms, ratio, spread, stats, Stats, table, trials } from './support';
+import { goal, ms, ratio, runBench, spread, stats, Stats, table, trials } from './support';
 import { SMALL_HEAP_FLAGS } from '../src/core/heapFlags';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? trials(20));
@@ -127,10 +127,4 @@ async function main(): Promise<void> {
   goal({ row: '5', goal: 'gateway start → gateway.ready (no number stated)', measured: `${ms(sReady.median)} ms median (${ratio(sReady.median, base.median)} bare node)`, met: null });
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

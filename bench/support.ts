@@ -147,3 +147,17 @@ export async function allReaped(pgid: number): Promise<void> {
   }
   reaped.delete(pgid);
 }
+
+/**
+ * Runs a benchmark's main: exit 0 once it resolves (a lingering handle — a child's pipe, a timer —
+ * must not hold the whole `npm run bench`), 1 with the error printed.
+ */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
