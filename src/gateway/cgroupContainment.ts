@@ -127,11 +127,7 @@ export class Containment {
       this.log(`cgroup: ${moved.why}; the tree stays until we exit`);
       return;
     }
-    const r = removeCgroups(tree.path);
-    if (!r.removed) {
-      this.log(`cgroup: ${tree.path} not removed: ${r.left.map((l) => `${l.dir}: ${l.why}`).join('; ')}`);
-      return;
-    }
+    if (!this.removeTree()) return;
     this.removed = true;
     this.endWhenHostGoneSwept?.();
   }
@@ -142,8 +138,14 @@ export class Containment {
     this.removed = true;
     const moved = moveBackToParent(this.tree);
     if (!moved.ok) this.log(`cgroup: ${moved.why}; the gateway leaf stays until we exit`);
-    const r = removeCgroups(this.tree.path);
-    if (!r.removed) this.log(`cgroup: ${this.tree.path} not removed: ${r.left.map((l) => `${l.dir}: ${l.why}`).join('; ')}`);
+    this.removeTree();
+  }
+
+  /** The whole tree in one walk; what refused is logged. */
+  private removeTree(): boolean {
+    const r = removeCgroups(this.tree!.path);
+    if (!r.removed) this.log(`cgroup: ${this.tree!.path} not removed: ${r.left.map((l) => `${l.dir}: ${l.why}`).join('; ')}`);
+    return r.removed;
   }
 }
 
