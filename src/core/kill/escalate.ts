@@ -154,7 +154,10 @@ class Teardown {
     let signal: NodeJS.Signals = this.opts.firstSignal ?? 'SIGTERM';
     const graceEnd = Math.min(this.t0 + graceMs, deadline);
     let phaseStart = this.t0;
-    let full = true;
+    // Right after a SIGKILL-first cgroup.kill its members are still exiting: listing them again at
+    // once would take a fork that raced the write (killed by it too) for a newcomer and write
+    // again. Watched by `populated` instead, and re-listed after CGROUP_RELIST_MS as any.
+    let full = !this.onlyWatchedCgroups();
     let pollMs = 1;
     for (;;) {
       if (this.allDone()) return this.finish();
