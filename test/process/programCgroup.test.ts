@@ -3,7 +3,9 @@
 // that dropped every Warden variable from its environment (so nothing but the leaf's cgroup.procs
 // can find it) are all members of `<tree>/program` — joined before the program ran anything —
 // and all gone after gateway.shutdown and after the gateway's stdin ends (the host gone), the
-// tree removed. With GATEWAY_WARDEN_CGROUPS=off the program runs as before (no leaf, `cgroup:
+// tree removed; and when the program exits on its own, the escapee goes with its leaf (before the
+// leaf, the program's teardown found it by group, parentage or tag only: it stayed until the
+// gateway's own exit). hermes: its workers are in the leaf too. With GATEWAY_WARDEN_CGROUPS=off the program runs as before (no leaf, `cgroup:
 // null`) and the same family, its escapee keeping the markers, is gone the old way.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,8 @@ import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { PROGRAM_LEAF } from '../../src/core/cgroup/cgroupNames';
 import { readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
-import { HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
+import { FAKE_HERMES_DIR, fakeHermesUnavailable } from '../support/fakeHermes';
+import { createSession, exec, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 
 const noCgroups = cgroupsUnavailable();
@@ -146,3 +149,31 @@ for (const how of ['gateway.shutdown', 'stdin EOF'] as const) {
     await waitNoMarked(g.hostFp);
   });
 }
+
+test('cgroups on, hermes: the hermes gateway and its slash worker are in the program leaf; gateway.shutdown with the worker busy leaves nothing, the tree removed', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+  const g = await startHostedGateway({
+    env: { GATEWAY_WARDEN_CGROUPS: '', PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_FLAVOR: 'cur' },
+    backend: { name: 'hermes', cwd: FAKE_HERMES_DIR },
+  });
+  const tree = g.events.find((e) => e.type === 'gateway.ready')!.cgroup as string;
+  assert.equal(typeof tree, 'string');
+  trackTree(tree);
+  const leaf = path.join(tree, PROGRAM_LEAF);
+  const state = await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'running', 'the hermes gateway to be running', 30_000);
+  const hermesPid = state.pid as number;
+  const s = await createSession(g);
+  const w = await g.waitEvent((e) => e.type === 'worker.started' && e.sessionId === s, 'worker.started', 20_000);
+  const workerPid = w.pid as number;
+  const members = leafMembers(leaf);
+  assert.ok(members.includes(hermesPid) && members.includes(workerPid), `hermes ${hermesPid} and its worker ${workerPid} in ${leaf}: ${members}`);
+  const status = await g.rpc.request<{ program: { cgroup: string | null } }>('gateway.status');
+  assert.equal(status.program.cgroup, leaf);
+  void exec(g, s, '/fake-hold', 120_000).catch(() => undefined);
+  await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === s && e.busy === true, 'busy');
+  await g.rpc.request('gateway.shutdown', { graceMs: 1000 });
+  await waitFor(() => ![hermesPid, workerPid].some(isAlive), 'hermes and its worker gone', 10_000);
+  await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
+  await waitNoMarked(g.hostFp);
+  assert.equal(fs.existsSync(tree), false, 'the tree removed');
+  assert.match(g.stderr(), /hermes: teardown \(shutdown\): \d+ process\(es\), 0 worker group\(s\)/, 'one leaf, no worker group targets');
+});
