@@ -3,13 +3,15 @@
 // that dropped every Warden variable from its environment (so nothing but the leaf's cgroup.procs
 // can find it) are all members of `<tree>/program` — joined before the program ran anything —
 // and all gone after gateway.shutdown and after the gateway's stdin ends (the host gone), the
-// tree removed; and when the program exits on its own, the escapee goes with its leaf (before the
+// tree removed — and SIGTERMed first (before the leaf, the program's teardown never found it: it
+// died only by the final sweep's SIGKILL); and when the program exits on its own, the escapee goes with its leaf (before the
 // leaf, the program's teardown found it by group, parentage or tag only: it stayed until the
 // gateway's own exit). hermes: its workers are in the leaf too. With GATEWAY_WARDEN_CGROUPS=off the program runs as before (no leaf, `cgroup:
 // null`) and the same family, its escapee keeping the markers, is gone the old way.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { PROGRAM_LEAF } from '../../src/core/cgroup/cgroupNames';
@@ -34,16 +36,23 @@ const WARDEN_VARS = ['GATEWAY_WARDEN_OWNER', 'GATEWAY_WARDEN_GATEWAY', 'GATEWAY_
 /**
  * A program with a child and a double-forked setsid escapee (its parent exits at once, so it is
  * re-parented away from the program: neither in the gateway's group nor its tree). `strip`: the
- * escapee drops every Warden variable first. Each announces its pid on stdout (logged by the gateway).
+ * escapee drops every Warden variable first. Each announces its pid on stdout (logged by the
+ * gateway). The escapee (a shell waiting on a sleep) writes TERM to $TERM_FILE when SIGTERMed:
+ * proof that the teardown was graceful with it, not a SIGKILL out of the blue.
  */
 function family(strip: boolean): string[] {
   const env = strip ? `env ${WARDEN_VARS.map((v) => `-u ${v}`).join(' ')} ` : '';
   return ['sh', '-c', [
     'echo "PID program=$$"',
     'sleep 300 & echo "PID child=$!"',
-    `( ${env}setsid sh -c 'sleep 300 & echo "PID escapee=$!"' & )`,
+    `( ${env}setsid sh -c 'trap "echo TERM >> \\"$TERM_FILE\\"; exit 0" TERM; echo "PID escapee=$$"; sleep 300 & wait' & )`,
     'wait',
   ].join('\n')];
+}
+
+let termFiles = 0;
+function newTermFile(): string {
+  return path.join(os.tmpdir(), `gw-progleaf-term-${process.pid}-${termFiles++}`);
 }
 
 interface Family { program: number; child: number; escapee: number }
@@ -67,12 +76,23 @@ function environOf(pid: number): string[] {
   return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
 }
 
+function readAndRemove(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 function leafMembers(leaf: string): number[] {
   return fs.readFileSync(path.join(leaf, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
 }
 
-async function startContained(): Promise<{ g: HostedGateway; tree: string; leaf: string; f: Family }> {
-  const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: '' }, backend: { name: 'command', command: family(true) } });
+async function startContained(): Promise<{ g: HostedGateway; tree: string; leaf: string; f: Family; termFile: string }> {
+  const termFile = newTermFile();
+  const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: '', TERM_FILE: termFile }, backend: { name: 'command', command: family(true) } });
   const ready = g.events.find((e) => e.type === 'gateway.ready')!;
   assert.equal(ready.containment, 'cgroup', JSON.stringify(ready));
   const tree = ready.cgroup as string;
@@ -92,28 +112,30 @@ async function startContained(): Promise<{ g: HostedGateway; tree: string; leaf:
   // The escapee left the group, the tree and every variable: only the leaf can name it.
   assert.ok(!environOf(f.escapee).some((v) => WARDEN_VARS.some((w) => v.startsWith(`${w}=`))), 'the escapee carries no Warden variable');
   assert.ok(environOf(f.program).some((v) => v.startsWith('GATEWAY_WARDEN_GATEWAY=')), 'the program itself still gets the tag');
-  return { g, tree, leaf, f };
+  return { g, tree, leaf, f, termFile };
 }
 
 const cgroupSkip = !linux ? 'Linux only' : noCgroups;
 
 test('cgroups on: the program, its child and a marker-less setsid escapee are in the program leaf, and all gone after gateway.shutdown; the tree removed', { skip: cgroupSkip }, async () => {
-  const { g, tree, f } = await startContained();
+  const { g, tree, f, termFile } = await startContained();
   const r = await g.rpc.request<{ closedSessions: number }>('gateway.shutdown', { graceMs: 1000 });
   assert.equal(r.closedSessions, 0);
   await waitFor(() => !Object.values(f).some(isAlive), `program, child and escapee (${Object.values(f)}) gone after gateway.shutdown`, 10_000);
   await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
   assert.equal(fs.existsSync(tree), false, 'the tree (and the program leaf) removed');
   assert.match(g.stderr(), /command: teardown \(shutdown\)/);
+  assert.equal(readAndRemove(termFile), 'TERM\n', 'the marker-less escapee got SIGTERM first (the leaf\'s graceful teardown)');
 });
 
 test('cgroups on: the gateway\'s stdin ends (host gone): the program leaf\'s members, the marker-less escapee included, are gone, the tree removed', { skip: cgroupSkip }, async () => {
-  const { g, tree, f } = await startContained();
+  const { g, tree, f, termFile } = await startContained();
   g.host.stdin!.end();
   await waitFor(() => !Object.values(f).some(isAlive), `program, child and escapee (${Object.values(f)}) gone after stdin EOF`, 10_000);
   await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
   await waitNoMarked(g.hostFp);
   assert.equal(fs.existsSync(tree), false, 'no gateway-warden-* directory left');
+  assert.equal(readAndRemove(termFile), 'TERM\n', 'the marker-less escapee got SIGTERM first, with the lifeline grace');
 });
 
 test('cgroups on: the program exits on its own: what it left (the escapee too) is taken down through its leaf, the leaf removed, the gateway stays', { skip: cgroupSkip }, async () => {
@@ -135,7 +157,8 @@ test('cgroups on: the program exits on its own: what it left (the escapee too) i
 
 for (const how of ['gateway.shutdown', 'stdin EOF'] as const) {
   test(`GATEWAY_WARDEN_CGROUPS=off: no leaf (cgroup: null); after ${how} the program, its child and a setsid escapee keeping the markers are gone`, { skip: !linux ? 'Linux only' : undefined }, async () => {
-    const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: 'off' }, backend: { name: 'command', command: family(false) } });
+    const termFile = newTermFile();
+    const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: 'off', TERM_FILE: termFile }, backend: { name: 'command', command: family(false) } });
     const ready = g.events.find((e) => e.type === 'gateway.ready')!;
     assert.equal(ready.containment, 'process-group');
     const f = await familyPids(g);
@@ -147,6 +170,7 @@ for (const how of ['gateway.shutdown', 'stdin EOF'] as const) {
     else g.host.stdin!.end();
     await waitFor(() => !Object.values(f).some(isAlive), `program, child and escapee (${Object.values(f)}) gone after ${how}`, 10_000);
     await waitNoMarked(g.hostFp);
+    readAndRemove(termFile);
   });
 }
 
