@@ -68,6 +68,7 @@ export class Gateway {
       ownerMarker,
       known: () => this.backend.knownProcesses(),
       groups: () => this.backend.processGroups?.() ?? [],
+      cgroupTree: () => (this.containment.kind === 'cgroup' ? this.containment.info().cgroup ?? undefined : undefined),
     });
   }
 

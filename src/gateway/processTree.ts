@@ -1,9 +1,11 @@
 // process.tree and process.kill: the live processes this gateway answers for, whatever the
 // backend — its descendants by parentage, the members of its own process group and of the groups
-// its backend names (hermes' worker groups), and every process carrying the gateway's tag in its
-// environment (a setsid or double-fork escapee) — with each one's descendants. A kill goes only to
+// its backend names (hermes' worker groups), every process carrying the gateway's tag in its
+// environment (a setsid or double-fork escapee) and every member of its cgroup tree (an escapee
+// that dropped the tag too) — with each one's descendants. A kill goes only to
 // a process in that set whose fingerprint still matches, and takes its subtree (and its own
 // group, when it leads one) down: SIGTERM, a grace, SIGKILL until gone.
+import { listMembers } from '../core/cgroup/cgroupMembers';
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { ownProcessGroup, processGroup, processTree, teardown } from '../core/kill';
 import { childrenIndex, listProcesses, ProcessInfo, processSource, scanProcSync } from '../core/processTable';
@@ -50,6 +52,8 @@ export interface ProcessTreeSource {
   known(): KnownProcess[];
   /** Process groups the backend started outside the gateway's own (hermes' worker groups). */
   groups(): number[];
+  /** The gateway's cgroup tree (every leaf's members are ours), or undefined without one. */
+  cgroupTree?(): string | undefined;
 }
 
 export class ProcessTree {
@@ -86,12 +90,16 @@ export class ProcessTree {
     };
     const self = byPid.get(process.pid);
     if (self) take(self);
-    // Escapees: in one of our groups, or tagged by us (the tag is read only where our owner
-    // marker is, which every descendant inherits, so foreign processes cost no extra read).
+    // Escapees: in our cgroup tree (the kernel's list: a process that dropped every marker too),
+    // in one of our groups, or tagged by us (the tag is read only where our owner marker is,
+    // which every descendant inherits, so foreign processes cost no extra read).
+    const treeDir = this.source.cgroupTree?.();
+    const members = treeDir === undefined ? undefined : listMembers(treeDir);
+    const inTree = new Set(members?.state === 'found' ? members.value.pids : []);
     for (const p of table) {
       if (picked.has(p.pid)) continue;
       const inGroup = p.pgid !== undefined && groups.has(p.pgid);
-      if (inGroup || (p.owner === this.source.ownerMarker && readProcEnvVar(p.pid, GATEWAY_TAG_ENV) === tag)) {
+      if (inTree.has(p.pid) || inGroup || (p.owner === this.source.ownerMarker && readProcEnvVar(p.pid, GATEWAY_TAG_ENV) === tag)) {
         take(p);
       }
     }

@@ -7,7 +7,8 @@
 // died only by the final sweep's SIGKILL); and when the program exits on its own, the escapee goes with its leaf (before the
 // leaf, the program's teardown found it by group, parentage or tag only: it stayed until the
 // gateway's own exit). hermes: its workers are in the leaf too. With GATEWAY_WARDEN_CGROUPS=off the program runs as before (no leaf, `cgroup:
-// null`) and the same family, its escapee keeping the markers, is gone the old way.
+// null`) and the same family, its escapee keeping the markers, is gone the old way. process.tree
+// lists the marker-less escapee from the tree's members.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -112,6 +113,11 @@ async function startContained(): Promise<{ g: HostedGateway; tree: string; leaf:
   // The escapee left the group, the tree and every variable: only the leaf can name it.
   assert.ok(!environOf(f.escapee).some((v) => WARDEN_VARS.some((w) => v.startsWith(`${w}=`))), 'the escapee carries no Warden variable');
   assert.ok(environOf(f.program).some((v) => v.startsWith('GATEWAY_WARDEN_GATEWAY=')), 'the program itself still gets the tag');
+  // process.tree (what the view shows and process.kill may reach) lists it too, from the leaf.
+  const shown = await g.rpc.request<{ processes: Array<{ pid: number; escaped?: true }> }>('process.tree');
+  const node = shown.processes.find((p) => p.pid === f.escapee);
+  assert.ok(node, `the marker-less escapee ${f.escapee} is in process.tree: ${shown.processes.map((p) => p.pid)}`);
+  assert.equal(node.escaped, true);
   return { g, tree, leaf, f, termFile };
 }
 
