@@ -261,7 +261,7 @@ export class SessionManager {
       // machine; there is nothing else to serve).
       const opts = { graceMs, timeoutMs: shutdownBoundMs(graceMs) };
       const sweep = (hostGone ? Promise.resolve(teardownSync(targets, opts)) : teardown(targets, opts)).then((r) => {
-        this.opts.log(`shutdown: swept ${workers.length} worker group(s) in ${Math.round(r.elapsedMs)} ms`);
+        this.opts.log(`shutdown: swept ${hostGone ? `${targets.length} cgroup(s) of the tree` : `${workers.length} worker group(s)`} in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);
         if (hostGone) c.hostGoneSwept(r);

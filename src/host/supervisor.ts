@@ -38,7 +38,7 @@ export interface GiveUp {
 
 export interface SupervisorOptions {
   /** Read afresh on every start, so settings changes apply on the next (re)start. */
-  launch: () => LaunchSpec;
+  launch: () => LaunchSpec | Promise<LaunchSpec>;
   log: Log;
   readyTimeoutMs?: number;
   crashPolicy?: Partial<CrashPolicy>;
@@ -162,7 +162,7 @@ export class GatewaySupervisor {
   private async launch(isRestart: boolean): Promise<void> {
     let spec: LaunchSpec;
     try {
-      spec = this.opts.launch();
+      spec = await this.opts.launch();
     } catch (e) {
       this.setStatus({ state: 'failed', error: (e as Error).message });
       throw e;

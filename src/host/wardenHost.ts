@@ -7,6 +7,7 @@ import { Checkpoint, loadCheckpoints, ProcessRegistry } from '../core/registry';
 import { Disposable } from '../core/emitter';
 import { GatewayModel } from './gatewayModel';
 import { launchSpec } from './launchSpec';
+import { SystemdScopeLaunch } from './systemdScopeLaunch';
 import { bindRegistry, closeRegistry, liveWorkerGroups } from './registryBinding';
 import { Log } from './seams';
 import { WardenSettings } from './settings';
@@ -54,8 +55,9 @@ export class WardenHost {
     }
 
     this.registry = new ProcessRegistry({ owner: this.owner, checkpointDir: opts.checkpointDir });
+    const scope = new SystemdScopeLaunch({ log: (m) => log.info(m) });
     this.supervisor = new GatewaySupervisor({
-      launch: () => launchSpec(opts.settings(), { extensionPath: opts.extensionPath, owner: this.owner }),
+      launch: () => scope.wrap(launchSpec(opts.settings(), { extensionPath: opts.extensionPath, owner: this.owner })),
       log,
       readyTimeoutMs: opts.readyTimeoutMs,
       crashPolicy: opts.crashPolicy,

@@ -49,8 +49,3 @@ export function probeSystemdScope(opts: { env?: NodeJS.ProcessEnv; timeoutMs?: n
     });
   });
 }
-
-/** The argv prefix for a delegated scope, or undefined. */
-export async function systemdScopePrefix(opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string[] | undefined> {
-  return (await probeSystemdScope(opts)).prefix;
-}
