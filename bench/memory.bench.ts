@@ -106,8 +106,9 @@ async function main(): Promise<void> {
   goal({ row: '6', goal: `gateway RSS ≤ ${GATEWAY_GOAL_MB} MB`, measured: `${mb(sGw.median)} MB median (max ${mb(sGw.max)}; bare node ${mb(sBare.median)})`, met: sGw.median / 1024 <= GATEWAY_GOAL_MB });
   goal({ row: '6', goal: `idle worker RSS ≤ ${WORKER_GOAL_MB} MB`, measured: `${mb(sW.median)} MB median (max ${mb(sW.max)}; bare node ${mb(sBare.median)})`, met: sW.median / 1024 <= WORKER_GOAL_MB });
 
-  // Growth over many sessions in one gateway. It runs with the GC probe preloaded, used only at
-  // the start and the end (a forced collection in between would flatten the RSS curve).
+  // Growth over many sessions in one gateway. It runs with the GC probe preloaded: a collection
+  // is forced only at the start and the end (one in between would flatten the RSS curve); at each
+  // sample the probe reads V8's heap as it is.
   const g = await startGateway([], gcProbeArgs);
   const probe = gcProber(g);
   try {
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
       [heapStart, heapEnd].map((u, i) => [i ? `after cycle ${CYCLES}` : 'before cycle 1', mb(u.heapUsed / 1024), mb(u.heapTotal / 1024), mb(u.newSpaceCommitted / 1024), mb(u.external / 1024), mb(u.rss / 1024)])
         .concat([['growth', ...(['heapUsed', 'heapTotal', 'newSpaceCommitted', 'external', 'rss'] as const).map((k) => signedMb((heapEnd[k] - heapStart[k]) / 1024))]]),
     );
-    console.log(`_Live heap + external after a full collection grew ${signedMb(heapGrowthKb)} MB over ${CYCLES} cycles (${((heapGrowthKb * 1024) / CYCLES).toFixed(0)} bytes per cycle, JIT warm-up included). The gateway in this table and the previous one ran with \`--expose-gc -r bench/gcProbe\` (a SIGUSR2 handler, nothing else) so the collection could be forced; the forced collections are before the first and after the last sample only._\n`);
+    console.log(`_Live heap + external after a full collection grew ${signedMb(heapGrowthKb)} MB over ${CYCLES} cycles (${((heapGrowthKb * 1024) / CYCLES).toFixed(0)} bytes per cycle, JIT warm-up included). The gateway in this table and the previous one ran with \`--expose-gc -r bench/gcProbe\` (a SIGUSR2 and a SIGWINCH handler, nothing else) so the collection could be forced and the heap read; the forced collections are before the first and after the last sample only._\n`);
     goal({
       row: '6',
       goal: `gateway flat over ${CYCLES} cycles: RSS +≤ ${FLAT_MB} MB from cycle ${CYCLES / 4}, no thread or fd growth`,
