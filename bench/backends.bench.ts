@@ -9,11 +9,15 @@
 //  command — the warden's gateway running a command: a shell with N sleeps, a grandchild that
 //            ignores SIGTERM/SIGHUP and a setsid escapee; host SIGKILL → the last dead. Baseline:
 //            the kernel floor, every process of that same tree SIGKILLed at once.
+// Each warden row runs twice, interleaved: as the machine allows (with cgroups: the program in
+// its own leaf, taken down by cgroup.kill) and with GATEWAY_WARDEN_CGROUPS=off (group, tree and
+// marker sweeps), so the gain of the leaf shows in one run.
 //
 // "Dead" and the marker scan are bench/reapWatch.ts's, the same as the reap benchmark's.
 import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { probeCgroups } from '../src/core/cgroup/cgroupProbe';
 import { JsonRpcConnection } from '../src/core/rpc';
 import { FAKE_HERMES_DIR, fakeHermesUnavailable, waitForWorker } from '../test/support/fakeHermes';
 import { createSession, exec, HostedGateway, startHostedGateway } from '../test/support/gatewayHost';
@@ -26,6 +30,9 @@ const SLEEPS = (process.env.BENCH_COMMAND_SLEEPS ?? '10,50').split(',').map(Numb
 const TRIAL_TIMEOUT_MS = 15_000;
 /** Lets start-up work settle before the kill, the same for every variant. */
 const SETTLE_MS = 100;
+/** Whether the default rows run with cgroups here (the -off rows never do). */
+const CGROUPS = probeCgroups(process.env).available;
+const OFF_ENV = { GATEWAY_WARDEN_CGROUPS: 'off' };
 
 interface ReadyTree {
   procs: Proc[];
@@ -81,8 +88,8 @@ function expectSize(variant: string, procs: Proc[], expected: number): void {
 }
 
 /** Host → warden gateway → fake hermes → 2 workers; worker A busy, with a SIGTERM-ignoring grandchild. */
-async function wardenHermesTree(id: string): Promise<ReadyTree> {
-  const g = await startHostedGateway({ env: { ...HERMES_ENV, [TREE_ENV]: id }, backend: { name: 'hermes', cwd: FAKE_HERMES_DIR } });
+async function wardenHermesTree(id: string, env: Record<string, string> = {}): Promise<ReadyTree> {
+  const g = await startHostedGateway({ env: { ...HERMES_ENV, ...env, [TREE_ENV]: id }, backend: { name: 'hermes', cwd: FAKE_HERMES_DIR } });
   await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'running', 'the hermes gateway to be running', 30_000);
   const [a, b] = await Promise.all([createSession(g), createSession(g)]);
   await Promise.all([a, b].map((s) => g.waitEvent((e) => e.type === 'worker.started' && e.sessionId === s, `worker.started for ${s}`, 20_000)));
@@ -151,7 +158,15 @@ async function plainHermesTree(id: string): Promise<ReadyTree> {
 }
 
 const HERMES_VARIANTS = {
-  warden: { label: 'Gateway Warden, --backend hermes (lifeline + group sweep of hermes and every worker group)', trials: trials(10), build: wardenHermesTree },
+  warden: {
+    label: CGROUPS ? 'Gateway Warden, --backend hermes (lifeline + hermes\' cgroup leaf, its workers in it: SIGTERM, grace, cgroup.kill)'
+      : 'Gateway Warden, --backend hermes (lifeline + group sweep of hermes and every worker group; no cgroups here)',
+    trials: trials(10), build: (id: string) => wardenHermesTree(id),
+  },
+  off: {
+    label: 'Gateway Warden, --backend hermes, GATEWAY_WARDEN_CGROUPS=off (lifeline + group sweep of hermes and every worker group)',
+    trials: trials(10), build: (id: string) => wardenHermesTree(id, OFF_ENV),
+  },
   plain: { label: "hermes' own watchdog alone (fake hermes started by the host; host + hermes gateway SIGKILLed; 2 s poll + ≤ 5 s grace)", trials: trials(5, 2), build: plainHermesTree },
 };
 
@@ -188,8 +203,8 @@ function commandTree(sleeps: number): string[] {
 }
 
 /** Host → warden gateway → sh → N sleeps + stubborn sh → sleep, + the escapee: N + 6 processes. */
-async function wardenCommandTree(id: string, sleeps: number, floor: boolean): Promise<ReadyTree> {
-  const g = await startHostedGateway({ env: { [TREE_ENV]: id }, backend: { name: 'command', command: commandTree(sleeps) } });
+async function wardenCommandTree(id: string, sleeps: number, floor: boolean, env: Record<string, string> = {}): Promise<ReadyTree> {
+  const g = await startHostedGateway({ env: { ...env, [TREE_ENV]: id }, backend: { name: 'command', command: commandTree(sleeps) } });
   await waitFor(() => g.stderr().includes('TREE-READY'), 'the command tree to be up', 30_000);
   const procs = await waitFor(() => {
     const m = treeMembers(id);
@@ -210,8 +225,13 @@ async function wardenCommandTree(id: string, sleeps: number, floor: boolean): Pr
 
 async function commandRows(sleeps: number): Promise<void> {
   const variants = [
-    { key: 'warden', label: 'Gateway Warden, --backend command (lifeline + group sweep + marker sweep)', trials: trials(10), floor: false },
-    { key: 'floor', label: 'floor: the same tree, every process SIGKILLed at once', trials: trials(10), floor: true },
+    {
+      key: 'warden', trials: trials(10), floor: false, env: {},
+      label: CGROUPS ? 'Gateway Warden, --backend command (lifeline + the program\'s cgroup leaf: SIGTERM, grace, cgroup.kill)'
+        : 'Gateway Warden, --backend command (lifeline + group sweep + marker sweep; no cgroups here)',
+    },
+    { key: 'off', label: 'Gateway Warden, --backend command, GATEWAY_WARDEN_CGROUPS=off (lifeline + group sweep + marker sweep)', trials: trials(10), floor: false, env: OFF_ENV },
+    { key: 'floor', label: 'floor: the same tree, every process SIGKILLed at once', trials: trials(10), floor: true, env: {} },
   ];
   const results = new Map(variants.map((v) => [v.key, [] as TrialResult[]]));
   const rounds = Math.max(...variants.map((v) => v.trials));
@@ -219,7 +239,7 @@ async function commandRows(sleeps: number): Promise<void> {
     for (const v of variants) {
       if (i >= v.trials) continue;
       const id = trialId(`command-${v.key}`);
-      results.get(v.key)!.push(await trial(id, () => wardenCommandTree(id, sleeps, v.floor)));
+      results.get(v.key)!.push(await trial(id, () => wardenCommandTree(id, sleeps, v.floor, v.env)));
     }
   }
   report(`command ${sleeps}`, variants.map((v) => ({ label: v.label, rs: results.get(v.key)! })), 'the kernel floor',

@@ -1,6 +1,7 @@
 // The gateway's cgroup v2 containment (Linux, where our own cgroup lets us create children):
 // a gateway-warden-<pid> tree with a `gateway` leaf the gateway moves into at start and one leaf
-// per session, which each worker joins before it runs anything (--cgroup). Everything a worker
+// per session, which each worker joins before it runs anything (--cgroup), or, with the hermes and
+// command backends, a `program` leaf their program joins the same way. Everything a worker (or program)
 // ever starts stays in its leaf, setsid and double forks included, so teardown is cgroup.kill on
 // the leaf through the engine, and the tree is removed at exit. Where cgroups are unavailable (or
 // GATEWAY_WARDEN_CGROUPS=off) nothing here acts and the process-group guards carry on alone.
@@ -9,7 +10,7 @@ import * as path from 'node:path';
 import { childCgroups } from '../core/cgroup/cgroupMembers';
 import { GATEWAY_LEAF } from '../core/cgroup/cgroupNames';
 import { probeCgroups } from '../core/cgroup/cgroupProbe';
-import { CgroupTree, createSessionLeaf, createTree, moveBackToParent, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
+import { CgroupTree, createProgramLeaf, createSessionLeaf, createTree, moveBackToParent, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
 import { findLeftoverTrees } from '../core/cgroup/cgroupLeftovers';
 import { cgroupTarget, Target, TeardownReport, teardownSync } from '../core/kill';
 
@@ -79,6 +80,18 @@ export class Containment {
     return undefined;
   }
 
+  /**
+   * The leaf of the hermes/command backend's program, created now; undefined without a tree or
+   * when it cannot be made (logged: the program then runs in our own leaf, as without cgroups).
+   */
+  programLeaf(): string | undefined {
+    if (this.kind !== 'cgroup') return undefined;
+    const leaf = createProgramLeaf(this.tree!);
+    if (leaf.ok) return leaf.path;
+    this.log(`cgroup: no leaf for the program (${leaf.why}); it runs in the gateway's own leaf, taken down by its group and tag`);
+    return undefined;
+  }
+
   /** The session's leaf when it exists now (no I/O beyond one lstat). */
   existingLeaf(sessionId: string): string | undefined {
     if (this.kind !== 'cgroup') return undefined;
@@ -86,14 +99,14 @@ export class Containment {
     return fs.existsSync(leaf) ? leaf : undefined;
   }
 
-  /** A session leaf as a teardown target (the tree must sit in our parent cgroup). */
+  /** A session's (or the program's) leaf as a teardown target (the tree must sit in our parent cgroup). */
   leafTarget(leaf: string): Target {
     return cgroupTarget(leaf, { parent: this.tree?.parentDir });
   }
 
   /**
-   * Everything the tree holds but this process: every session leaf (one cgroup.kill each) and
-   * the others in our own gateway leaf (by pid; the leaf is kept while we are in it).
+   * Everything the tree holds but this process: every other leaf — the sessions', the program's —
+   * (one cgroup.kill each) and the others in our own gateway leaf (by pid; the leaf is kept while we are in it).
    * `removeLeaves: false`: the emptied leaves are left for one removal of the whole tree.
    */
   sweepTargets(opts: { removeLeaves?: boolean } = {}): Target[] {

@@ -5,7 +5,7 @@
 // gateway's, whose `gateway` leaf every child starts in), on a real cgroup2 filesystem.
 import { join } from 'node:path';
 import { ownCgroupDir } from '../core/cgroup/cgroupMount';
-import { GATEWAY_LEAF, ourCgroupPath } from '../core/cgroup/cgroupNames';
+import { GATEWAY_LEAF, ourCgroupPath, PROGRAM_LEAF } from '../core/cgroup/cgroupNames';
 import { moveSelfInto } from '../core/cgroup/cgroupTree';
 
 export type JoinResult = { ok: true; leaf: string } | { ok: false; why: string };
@@ -13,7 +13,7 @@ export type JoinResult = { ok: true; leaf: string } | { ok: false; why: string }
 export function joinSessionCgroup(leaf: string): JoinResult {
   const ours = ourCgroupPath(leaf);
   if ('problem' in ours) return { ok: false, why: ours.problem };
-  if (ours.leaf === undefined || ours.leaf === GATEWAY_LEAF) return { ok: false, why: `${leaf} is not a session leaf` };
+  if (ours.leaf === undefined || ours.leaf === GATEWAY_LEAF || ours.leaf === PROGRAM_LEAF) return { ok: false, why: `${leaf} is not a session leaf` };
   const born = ownCgroupDir();
   if (typeof born !== 'string') return { ok: false, why: born.why };
   if (born !== join(ours.tree, GATEWAY_LEAF)) return { ok: false, why: `${leaf} is not in the tree we were started in (we are in ${born})` };

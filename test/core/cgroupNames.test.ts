@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseControllerList, parseKeyValues, parsePidList } from '../../src/core/cgroup/cgroupFiles';
 import { cgroupDir, locateCgroup, parseMountInfo, parseProcCgroup } from '../../src/core/cgroup/cgroupMount';
-import { GATEWAY_LEAF, isLeafName, ourCgroupPath, parseTreeName, sessionLeafName, treeName } from '../../src/core/cgroup/cgroupNames';
+import { GATEWAY_LEAF, isLeafName, PROGRAM_LEAF, ourCgroupPath, parseTreeName, sessionLeafName, treeName } from '../../src/core/cgroup/cgroupNames';
 import { cgroupsForcedOff, kernelAtLeast, probeCgroups } from '../../src/core/cgroup/cgroupProbe';
 import { probeSystemdScope } from '../../src/core/cgroup/systemdScope';
 
@@ -68,13 +68,14 @@ test('tree names carry the gateway pid; anything else is not ours', () => {
 test('hostile session ids always become one safe leaf name, distinct ids distinct leaves', () => {
   const uuid = '3b241101-e2bb-4255-8caf-4136c566a962';
   assert.equal(sessionLeafName(uuid), `s-${uuid}`);
-  const hostile = ['../../etc', '..', '.', '/', 'a/b', 'cgroup.procs', '', 'x'.repeat(65), 'a\nb', 'gateway', '\u0000', 'ü', ' s', `${'../'.repeat(100)}root`];
+  const hostile = ['../../etc', '..', '.', '/', 'a/b', 'cgroup.procs', '', 'x'.repeat(65), 'a\nb', 'gateway', 'program', '\u0000', 'ü', ' s', `${'../'.repeat(100)}root`];
   const leaves = new Set<string>();
   for (const id of hostile) {
     const leaf = sessionLeafName(id);
     assert.ok(isLeafName(leaf), `${JSON.stringify(id)} → ${leaf}`);
     assert.ok(!leaf.includes('/') && !leaf.includes('.') && leaf.length <= 66, leaf);
     assert.notEqual(leaf, GATEWAY_LEAF);
+    assert.notEqual(leaf, PROGRAM_LEAF);
     leaves.add(leaf);
   }
   assert.equal(leaves.size, hostile.length);
@@ -85,6 +86,7 @@ test('ourCgroupPath accepts only a tree or a leaf of one, normalised', () => {
   const root = '/sys/fs/cgroup';
   assert.deepEqual(ourCgroupPath(`${root}/gateway-warden-7`), { tree: `${root}/gateway-warden-7`, leaf: undefined });
   assert.deepEqual(ourCgroupPath(`${root}/gateway-warden-7/gateway`, root), { tree: `${root}/gateway-warden-7`, leaf: 'gateway' });
+  assert.deepEqual(ourCgroupPath(`${root}/gateway-warden-7/${PROGRAM_LEAF}`, root), { tree: `${root}/gateway-warden-7`, leaf: PROGRAM_LEAF });
   for (const bad of [root, `${root}/gateway-warden-7/../x`, `${root}/gateway-warden-7/`, 'gateway-warden-7', `${root}/x/gateway`, `${root}/gateway-warden-7/cgroup.procs`, `${root}/gateway-warden-7/s-a/s-b`]) {
     assert.ok('problem' in ourCgroupPath(bad), bad);
   }

@@ -1,5 +1,6 @@
 // The names of our cgroups, and the rule that keeps every write inside them:
 //   <parent>/gateway-warden-<gateway pid>[-<n>]/gateway        the gateway itself
+//   <parent>/gateway-warden-<gateway pid>[-<n>]/program        the hermes/command backend's program
 //   <parent>/gateway-warden-<gateway pid>[-<n>]/s-<session id>  a session whose id is plain
 //   <parent>/gateway-warden-<gateway pid>[-<n>]/h-<sha256>      any other session id
 // A session id never becomes a path by itself: only a plain id is used verbatim, after a prefix
@@ -10,10 +11,15 @@ import { basename, dirname, isAbsolute, normalize } from 'node:path';
 export const TREE_PREFIX = 'gateway-warden-';
 /** The leaf the gateway moves itself into (v2 allows no processes in a cgroup with children that have controllers). */
 export const GATEWAY_LEAF = 'gateway';
+/**
+ * The leaf of the foreign program (hermes, command backends) and everything it starts. No session
+ * leaf can take this name: theirs always begin with `s-` or `h-`.
+ */
+export const PROGRAM_LEAF = 'program';
 
 const TREE_NAME = /^gateway-warden-([1-9][0-9]{0,9})(?:-([2-9]))?$/;
 const PLAIN_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const LEAF_NAME = /^(?:gateway|s-[A-Za-z0-9_-]{1,64}|h-[0-9a-f]{40})$/;
+const LEAF_NAME = /^(?:gateway|program|s-[A-Za-z0-9_-]{1,64}|h-[0-9a-f]{40})$/;
 
 /** `gateway-warden-<pid>`, or with a suffix 2–9 when a leftover tree already has that name. */
 export function treeName(gatewayPid: number, suffix?: number): string {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupDirProblem, classifyCgroupError, parseControllerList, readCgroupFile, readPopulated, writeCgroupFile } from './cgroupFiles';
 import { childCgroups, MAX_CGROUPS, MAX_DEPTH } from './cgroupMembers';
-import { GATEWAY_LEAF, ourCgroupPath, sessionLeafName, treeName } from './cgroupNames';
+import { GATEWAY_LEAF, ourCgroupPath, PROGRAM_LEAF, sessionLeafName, treeName } from './cgroupNames';
 import type { CgroupSupport } from './cgroupProbe';
 import { targetProblem } from './cgroupSafety';
 
@@ -96,7 +96,15 @@ export function sessionLeafPath(tree: Pick<CgroupTree, 'path'>, sessionId: strin
 
 /** Creates the session's leaf (an existing one is fine) and returns its directory. */
 export function createSessionLeaf(tree: CgroupTree, sessionId: string): { ok: true; path: string } | { ok: false; why: string } {
-  const leaf = sessionLeafPath(tree, sessionId);
+  return createLeaf(tree, sessionLeafPath(tree, sessionId));
+}
+
+/** Creates the leaf of the hermes/command backend's program (an existing one is fine) and returns its directory. */
+export function createProgramLeaf(tree: CgroupTree): { ok: true; path: string } | { ok: false; why: string } {
+  return createLeaf(tree, join(tree.path, PROGRAM_LEAF));
+}
+
+function createLeaf(tree: CgroupTree, leaf: string): { ok: true; path: string } | { ok: false; why: string } {
   const bad = targetProblem(tree.path, tree.parentDir);
   if (bad !== undefined) return { ok: false, why: bad === 'gone' ? `${tree.path} no longer exists` : bad.why };
   const made = mkdirPrivate(leaf);

@@ -3,8 +3,8 @@
 // where our own cgroup is not. Tried for real (a `true` in a throw-away scope, bounded by a
 // deadline); anything short of success means "no", silently.
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { findExecutable } from '../executablePath';
 import { cgroupsForcedOff } from './cgroupProbe';
 
 export interface ScopeProbe {
@@ -12,20 +12,6 @@ export interface ScopeProbe {
   prefix?: string[];
   /** Why not (or "ok"), for the log. */
   why: string;
-}
-
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 export function scopeArgs(systemdRun: string): string[] {
@@ -36,7 +22,8 @@ export function probeSystemdScope(opts: { env?: NodeJS.ProcessEnv; timeoutMs?: n
   const env = opts.env ?? process.env;
   if (process.platform !== 'linux') return Promise.resolve({ why: 'not Linux' });
   if (cgroupsForcedOff(env)) return Promise.resolve({ why: 'cgroups are turned off' });
-  const systemdRun = onPath('systemd-run', env);
+  const found = findExecutable('systemd-run', env, '/');
+  const systemdRun = found.ok ? found.file : undefined;
   if (!systemdRun) return Promise.resolve({ why: 'no systemd-run on PATH' });
   const argv = scopeArgs(systemdRun);
   return new Promise((resolve) => {

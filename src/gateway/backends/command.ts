@@ -3,8 +3,12 @@
 // program's live process tree, process.kill ends one node of it. The program is never restarted:
 // when it exits, whatever it left behind is taken down (a warden keeps nothing running that its
 // program no longer answers for) and gateway.status says how it ended.
+// With cgroup containment the program runs in the tree's `program` leaf, and every teardown of it
+// is that leaf's (programTeardown.ts).
 import { delay } from '../../core/emitter';
 import { Fingerprint } from '../../core/fingerprint';
+import type { Target } from '../../core/kill';
+import type { Containment } from '../cgroupContainment';
 import type { GatewayOptions } from '../options';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported } from './backend';
 import type { BackendSpec } from './backendOptions';
@@ -27,6 +31,7 @@ export class CommandBackend implements Backend {
     private readonly options: GatewayOptions,
     private readonly ownerMarker: string,
     private readonly host: BackendHost,
+    private readonly containment?: Containment,
   ) {}
 
   start(): Promise<void> {
@@ -43,6 +48,7 @@ export class CommandBackend implements Backend {
       ownerMarker: this.ownerMarker,
       expected: 'a program that keeps running (the command backend watches it until the gateway stops)',
       logStdout: true,
+      cgroupLeaf: this.containment?.programLeaf(),
       log: (m) => this.host.log(m),
     });
     this.program = p;
@@ -51,7 +57,7 @@ export class CommandBackend implements Backend {
       this.stateChanged(p);
       return;
     }
-    this.host.log(`command: started ${p.what()} as pid ${p.pid}`);
+    this.host.log(`command: started ${p.what()} as pid ${p.pid}${p.cgroup ? ` in cgroup ${p.cgroup}` : ''}`);
     await Promise.race([p.exited, delay(COMMAND_SETTLE_MS)]);
     if (p.alive) p.markRunning();
     void p.exited.then(() => this.afterExit(p));
@@ -67,7 +73,7 @@ export class CommandBackend implements Backend {
   /** The program exited on its own: what it started must not outlive it. */
   private async afterExit(p: ForeignProgram): Promise<void> {
     if (this.stopping) return;
-    const r = await takeDownProgram([], LEFTOVER_GRACE_MS, this.roots());
+    const r = await takeDownProgram([], LEFTOVER_GRACE_MS, this.roots(), this.leaf());
     if (r.processes > 0) this.host.log(`command: ${p.display} exited; took down ${r.processes} process(es) it left behind in ${r.elapsedMs} ms`);
   }
 
@@ -124,6 +130,12 @@ export class CommandBackend implements Backend {
     return this.program?.fingerprint && this.program.pid !== null ? [this.program.fingerprint] : [];
   }
 
+  /** The program's cgroup leaf as a teardown target, when it runs in one. */
+  private leaf(): Target | undefined {
+    const dir = this.program?.cgroup;
+    return dir && this.containment ? this.containment.leafTarget(dir) : undefined;
+  }
+
   knownProcesses(): KnownProcess[] {
     const p = this.program;
     return p?.pid && p.fingerprint ? [{ pid: p.pid, startTime: p.fingerprint.startTime, role: 'program' }] : [];
@@ -144,11 +156,11 @@ export class CommandBackend implements Backend {
       p.child?.stdin?.end();
       await Promise.race([p.exited, delay(workerGraceMs)]);
     }
-    const r = await takeDownProgram([], workerGraceMs, this.roots());
+    const r = await takeDownProgram([], workerGraceMs, this.roots(), this.leaf());
     this.host.log(`command: teardown (${reason}): ${r.processes} process(es) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}`);
   }
 
   finalSweep(): void {
-    takeDownProgramSync([], this.roots());
+    takeDownProgramSync([], this.roots(), this.leaf());
   }
 }

@@ -15,16 +15,16 @@ export interface BackendContext {
   /** The embedded backend's worker program. */
   workerPath: string;
   host: BackendHost;
-  /** The gateway's cgroup containment (embedded: a leaf per session). */
+  /** The gateway's cgroup containment (embedded: a leaf per session; hermes, command: a leaf for the program). */
   containment?: Containment;
 }
 
 export function createBackend(spec: BackendSpec, ctx: BackendContext): Backend {
   switch (spec.name) {
     case 'hermes':
-      return new HermesBackend(spec, ctx.options, ctx.ownerMarker, ctx.host);
+      return new HermesBackend(spec, ctx.options, ctx.ownerMarker, ctx.host, ctx.containment);
     case 'command':
-      return new CommandBackend(spec, ctx.options, ctx.ownerMarker, ctx.host);
+      return new CommandBackend(spec, ctx.options, ctx.ownerMarker, ctx.host, ctx.containment);
     default:
       return new EmbeddedBackend(ctx.options, ctx.ownerMarker, ctx.owner, ctx.workerPath, ctx.host, ctx.containment);
   }

@@ -5,11 +5,13 @@
 // (hermesWorkers.ts), which are reported with worker.started / worker.exited like our own, and
 // whose stale ones are taken down. hermes' own events reach clients as backend.event, and
 // backend.call reaches any other hermes method. hermes' own exit is never relied on: on shutdown
-// and lifeline loss its gateway, every worker group and everything carrying our tag are swept.
+// and lifeline loss its gateway, every worker group and everything carrying our tag are swept —
+// with cgroup containment, the `program` leaf hermes runs in (its workers and theirs with it).
 import { delay } from '../../core/emitter';
 import { Fingerprint } from '../../core/fingerprint';
-import { ownProcessGroup, processGroup, processTree, teardown } from '../../core/kill';
+import { ownProcessGroup, processGroup, processTree, Target, teardown } from '../../core/kill';
 import { RpcError, RpcErrorCode } from '../../core/rpc';
+import type { Containment } from '../cgroupContainment';
 import { limitReached } from '../limits';
 import type { GatewayOptions } from '../options';
 import { assertMayAct, HOST_CLIENT, listedFor } from '../sessionOwnership';
@@ -77,6 +79,7 @@ export class HermesBackend implements Backend {
     private readonly options: GatewayOptions,
     private readonly ownerMarker: string,
     private readonly host: BackendHost,
+    private readonly containment?: Containment,
   ) {
     this.workers = new HermesWorkerTracker({ host, staleWorkerGraceMs: spec.staleWorkerGraceMs, staleCheckIntervalMs: options.pollMs });
     this.activeListSchedule = new ActiveListSchedule(options.pollMs);
@@ -96,6 +99,7 @@ export class HermesBackend implements Backend {
       ownerMarker: this.ownerMarker,
       expected: EXPECTED,
       outputNote: () => this.link?.noiseNote() ?? '',
+      cgroupLeaf: this.containment?.programLeaf(),
       log: (m) => this.host.log(m),
     });
     this.program = p;
@@ -104,7 +108,7 @@ export class HermesBackend implements Backend {
       this.stateChanged();
       return;
     }
-    this.host.log(`hermes: started ${p.what()} as pid ${p.pid}; waiting up to ${this.spec.startTimeoutMs} ms for its gateway.ready`);
+    this.host.log(`hermes: started ${p.what()} as pid ${p.pid}${p.cgroup ? ` in cgroup ${p.cgroup}` : ''}; waiting up to ${this.spec.startTimeoutMs} ms for its gateway.ready`);
     const link = new HermesLink(p.child.stdout!, p.child.stdin!, this.options.maxLineBytes, (m) => this.host.log(m));
     this.link = link;
     link.onNotification((n) => this.onHermesEvent(n));
@@ -126,7 +130,7 @@ export class HermesBackend implements Backend {
     if (outcome === 'timeout') {
       p.fail(`no gateway.ready within ${seconds(this.spec.startTimeoutMs)} from ${p.what()}; is hermes-agent installed for that interpreter (and importable from that working directory)?${link.noiseNote()}${p.tailNote()}`);
       // Not a hermes gateway (or a hung one): nothing it started may stay.
-      const r = await takeDownProgram([], KILL_GRACE_MS, this.roots());
+      const r = await takeDownProgram([], KILL_GRACE_MS, this.roots(), this.leaf());
       this.host.log(`hermes: took down ${r.processes} process(es) of the program that did not come up`);
     }
   }
@@ -144,7 +148,7 @@ export class HermesBackend implements Backend {
     clearInterval(this.pollTimer);
     this.link?.peer.dispose('the hermes gateway exited');
     if (this.stopping) return;
-    const r = await takeDownProgram(this.workers.groupTargets(), KILL_GRACE_MS, this.roots());
+    const r = await takeDownProgram(this.workers.groupTargets(), KILL_GRACE_MS, this.roots(), this.leaf());
     this.host.log(`hermes: the hermes gateway exited; took down ${r.processes} process(es) and ${r.groups} worker group(s) it left`);
     this.workers.forgetAll('gone with the hermes gateway');
     for (const s of [...this.sessions.values()]) this.dropSession(s, 'backend-exited');
@@ -410,7 +414,8 @@ export class HermesBackend implements Backend {
       // Workers started since the last look must be known before hermes goes: once it is gone
       // they are children of init. (With the host gone there is no time for this look: every
       // worker is still hermes' child, so the sweep below finds it by parentage and by tag.)
-      this.workers.update(p.pid!, (key) => this.sessionOfKey(key), 'not-asked');
+      // In hermes' cgroup leaf every worker is in the leaf's list: no look (a /proc scan) needed.
+      if (!this.leaf()) this.workers.update(p.pid!, (key) => this.sessionOfKey(key), 'not-asked');
       if (this.linkUp()) {
         const closes = [...this.sessions.values()].map((s) => this.request('session.close', { session_id: s.sessionId }, POLITE_CLOSE_MS).catch(() => undefined));
         await Promise.race([Promise.all(closes), delay(POLITE_CLOSE_MS)]);
@@ -419,7 +424,7 @@ export class HermesBackend implements Backend {
       p.child?.stdin?.end();
       await Promise.race([p.exited, delay(workerGraceMs)]);
     }
-    const r = await takeDownProgram(this.workers.groupTargets(), workerGraceMs, this.roots());
+    const r = await takeDownProgram(this.workers.groupTargets(), workerGraceMs, this.roots(), this.leaf());
     this.host.log(`hermes: teardown (${reason}): ${r.processes} process(es), ${r.groups} worker group(s) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}${r.survivors.length ? `; still alive: ${r.survivors.join(', ')}` : ''}`);
     this.workers.forgetAll('taken down with the gateway');
     for (const s of [...this.sessions.values()]) this.dropSession(s, reason);
@@ -427,10 +432,16 @@ export class HermesBackend implements Backend {
   }
 
   finalSweep(): void {
-    takeDownProgramSync(this.workers.groupTargets(), this.roots());
+    takeDownProgramSync(this.workers.groupTargets(), this.roots(), this.leaf());
   }
 
   // ---- helpers -----------------------------------------------------------------------------
+
+  /** hermes' cgroup leaf as a teardown target, when it runs in one (its workers are in it too). */
+  private leaf(): Target | undefined {
+    const dir = this.program?.cgroup;
+    return dir && this.containment ? this.containment.leafTarget(dir) : undefined;
+  }
 
   /** The hermes gateway and every worker known by fingerprint (checked again before any signal). */
   private roots(): Fingerprint[] {

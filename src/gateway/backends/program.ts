@@ -3,9 +3,14 @@
 // piped, the owner marker and the gateway's tag in its environment (so a descendant that left the
 // group or the tree is still found), its stderr logged line by line and its tail kept for errors.
 // It is never restarted: a failure is kept, with what was expected and what was run.
+// With cgroup containment it runs in the tree's `program` leaf, joined before it runs anything (a
+// shell moves itself there, then execs it: core/cgroup/cgroupJoinArgv.ts), so everything it ever
+// starts is in the kernel's list of that leaf, whatever it does to its group or environment.
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { displayArgv } from '../../core/argvText';
+import { isJoinFailure, JOIN_FAILED_EXIT, joinLeafArgv } from '../../core/cgroup/cgroupJoinArgv';
+import { findExecutable } from '../../core/executablePath';
 import { Fingerprint, fingerprintOf, formatFingerprint, selfFingerprint } from '../../core/fingerprint';
 import { ownProcessGroup } from '../../core/kill';
 import { LineDecoder } from '../../core/lineDecoder';
@@ -36,6 +41,8 @@ export interface ProgramInfo {
   error: string | null;
   exit: ProgramExit | null;
   stderrTail: string;
+  /** The cgroup leaf it runs in (cgroup containment), or null: in the gateway's own group only. */
+  cgroup: string | null;
 }
 
 export interface ProgramOptions {
@@ -49,11 +56,15 @@ export interface ProgramOptions {
   outputNote?: () => string;
   /** Log its stdout line by line (the command backend); else the caller reads it (hermes). */
   logStdout?: boolean;
+  /** The cgroup leaf to run it in (joined before it runs anything); absent: no cgroup of its own. */
+  cgroupLeaf?: string;
   log(message: string): void;
 }
 
 /** Stderr lines longer than this are cut in the log (the tail keeps what fits). */
 const MAX_LOG_LINE = 8 * 1024;
+/** How long an exit that may be the cgroup wrapper's failed move waits for the rest of its stderr. */
+const STDERR_END_WAIT_MS = 500;
 
 export class ForeignProgram {
   readonly command: string[];
@@ -64,6 +75,7 @@ export class ForeignProgram {
   readonly child?: ChildProcess;
   readonly pid: number | null = null;
   readonly fingerprint?: Fingerprint;
+  readonly cgroup: string | null;
   state: ProgramState = 'starting';
   error: string | null = null;
   exitInfo: ProgramExit | null = null;
@@ -75,6 +87,7 @@ export class ForeignProgram {
     this.command = [...opts.command];
     this.display = displayArgv(this.command[0] ?? '', this.command.slice(1));
     this.cwd = opts.cwd ?? process.cwd();
+    this.cgroup = opts.cgroupLeaf ?? null;
     let resolveExit!: (e: ProgramExit) => void;
     this.exited = new Promise((r) => (resolveExit = r));
     const problem = this.preflight();
@@ -83,18 +96,28 @@ export class ForeignProgram {
       resolveExit({ code: null, signal: null });
       return;
     }
+    const env = programEnv(opts.ownerMarker);
+    // In a leaf the shell execs the program: a missing one would be its exit 127, so it is looked
+    // up first for the same clear error as spawn's own ENOENT/EACCES.
+    const lookup = this.cgroup === null ? undefined : findExecutable(this.command[0], env, this.cwd);
+    if (lookup && !lookup.ok) {
+      this.fail(this.spawnFailure(Object.assign(new Error(lookup.code), { code: lookup.code }), this.command[0]));
+      resolveExit({ code: null, signal: null });
+      return;
+    }
+    const argv = this.cgroup === null ? this.command : joinLeafArgv(this.cgroup, this.command);
     let child: ChildProcess;
     try {
-      child = spawn(this.command[0], this.command.slice(1), {
+      child = spawn(argv[0], argv.slice(1), {
         cwd: this.cwd,
-        env: programEnv(opts.ownerMarker),
+        env,
         // Not detached: the program stays in the gateway's group, so the host's teardown of that
         // group reaches it, and the gateway's own final sweep does too.
         stdio: ['pipe', 'pipe', 'pipe'],
         windowsHide: true,
       });
     } catch (e) {
-      this.fail(this.spawnFailure(e as NodeJS.ErrnoException));
+      this.fail(this.spawnFailure(e as NodeJS.ErrnoException, argv[0]));
       resolveExit({ code: null, signal: null });
       return;
     }
@@ -102,7 +125,7 @@ export class ForeignProgram {
     child.on('error', (e: NodeJS.ErrnoException) => {
       // Spawn failures (ENOENT, EACCES) arrive here with no pid; later errors are only logged.
       if (child.pid === undefined) {
-        this.fail(this.spawnFailure(e));
+        this.fail(this.spawnFailure(e, argv[0]));
         resolveExit({ code: null, signal: null });
       } else opts.log(`${opts.backend} program ${child.pid}: ${e.message}`);
     });
@@ -122,10 +145,24 @@ export class ForeignProgram {
       child.stdout!.on('data', (c: Buffer) => out.push(c));
     }
     child.on('exit', (code, signal) => {
-      this.exitInfo = { code, signal };
-      if (this.state === 'starting') this.fail(`${this.what()} exited (${howEnded(this.exitInfo)}) ${Date.now() - this.startedAt} ms after it started, before ${opts.expected}${opts.outputNote?.() ?? ''}${this.tailNote()}`);
-      else if (this.state === 'running') this.setState('exited');
-      resolveExit(this.exitInfo);
+      let settled = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(bound);
+        this.exitInfo = { code, signal };
+        if (this.state === 'starting' && this.cgroup !== null && isJoinFailure(code, this.stderr.value)) {
+          this.fail(`cannot start ${this.what()} in its cgroup leaf ${this.cgroup}: the move into it failed, so it was not run${this.tailNote()}`);
+        } else if (this.state === 'starting') this.fail(`${this.what()} exited (${howEnded(this.exitInfo)}) ${Date.now() - this.startedAt} ms after it started, before ${opts.expected}${opts.outputNote?.() ?? ''}${this.tailNote()}`);
+        else if (this.state === 'running') this.setState('exited');
+        resolveExit(this.exitInfo);
+      };
+      // The wrapper's failed move is told by its stderr line, which may arrive after the exit: read
+      // to its end first (bounded: a descendant may hold the pipe).
+      const bound = code === JOIN_FAILED_EXIT && this.cgroup !== null && this.state === 'starting' && !child.stderr!.readableEnded
+        ? setTimeout(settle, STDERR_END_WAIT_MS) : undefined;
+      if (bound) child.stderr!.once('end', settle);
+      else settle();
     });
   }
 
@@ -170,6 +207,7 @@ export class ForeignProgram {
       error: this.error ?? (this.state === 'exited' && this.exitInfo ? `${this.what()} exited (${howEnded(this.exitInfo)})` : null),
       exit: this.exitInfo,
       stderrTail: this.stderr.value,
+      cgroup: this.cgroup,
     };
   }
 
@@ -204,9 +242,10 @@ export class ForeignProgram {
     return undefined;
   }
 
-  private spawnFailure(e: NodeJS.ErrnoException): string {
-    const why = e.code === 'ENOENT' ? `${this.command[0]} was not found (ENOENT; not on PATH, or no such file)`
-      : e.code === 'EACCES' ? `${this.command[0]} is not executable (EACCES)`
+  /** `file`: what was spawned (the program, or the shell that joins its leaf). */
+  private spawnFailure(e: NodeJS.ErrnoException, file: string): string {
+    const why = e.code === 'ENOENT' ? `${file} was not found (ENOENT; not on PATH, or no such file)`
+      : e.code === 'EACCES' ? `${file} is not executable (EACCES)`
       : e.message;
     return `cannot start ${this.what()}: ${why}; expected ${this.opts.expected}`;
   }
@@ -216,7 +255,7 @@ export class ForeignProgram {
 export function notStartedInfo(command: readonly string[], cwd: string | undefined): ProgramInfo {
   return {
     pid: null, startTime: null, pgid: null, command: [...command], display: displayArgv(command[0] ?? '', command.slice(1)),
-    cwd: cwd ?? process.cwd(), state: 'starting', startedAt: Date.now(), error: null, exit: null, stderrTail: '',
+    cwd: cwd ?? process.cwd(), state: 'starting', startedAt: Date.now(), error: null, exit: null, stderrTail: '', cgroup: null,
   };
 }
 

@@ -7,6 +7,10 @@
 // down with their descendants even when they are no longer ours by parentage (a worker whose
 // hermes died). Elsewhere than Linux, where neither the group members nor the tag can be listed,
 // they are what is killed (their trees, by parentage).
+// With cgroup containment the program runs in its own leaf, so all of that is one cgroup target:
+// members from the leaf's cgroup.procs (the kernel's list: an escapee that left the group, the
+// tree and the tag included), SIGTERM, the grace, cgroup.kill, the leaf removed — no /proc scan
+// and no environment read; hermes' worker groups are in the leaf too (hermes started them).
 import { formatFingerprint, Fingerprint, selfFingerprint } from '../../core/fingerprint';
 import { OWN_PROCESSES, processTree, Target, teardown, TeardownReport, teardownSync } from '../../core/kill';
 import { taggedProcessesSync } from '../../core/taggedProcesses';
@@ -35,16 +39,17 @@ export interface ProgramTeardownResult {
  * root and tagged process with its descendants (tree targets: they are found by parentage where
  * groups and tags cannot be listed).
  */
-function targetsOf(groups: readonly Target[], roots: readonly Fingerprint[]): Target[] {
+function targetsOf(groups: readonly Target[], roots: readonly Fingerprint[], leaf: Target | undefined): Target[] {
+  if (leaf) return [leaf];
   const trees = new Map<string, Fingerprint>();
   for (const fp of [...roots, ...taggedByThisGateway()]) trees.set(formatFingerprint(fp), fp);
   return [...groups, OWN_PROCESSES, ...[...trees.values()].map((fp) => processTree(fp))];
 }
 
-function summary(groups: readonly Target[], r: TeardownReport, t0: number): ProgramTeardownResult {
+function summary(groups: readonly Target[], r: TeardownReport, t0: number, leaf: Target | undefined): ProgramTeardownResult {
   return {
     processes: r.processes.filter((p) => p.outcome === 'killed' || p.outcome === 'survived').length,
-    groups: groups.length,
+    groups: leaf ? 0 : groups.length,
     hardKilled: r.processes.filter((p) => p.signals.includes('SIGKILL') && p.signals.length > 1).length,
     survivors: r.survivors,
     refused: r.refusals.map((x) => x.message),
@@ -52,13 +57,14 @@ function summary(groups: readonly Target[], r: TeardownReport, t0: number): Prog
   };
 }
 
-export async function takeDownProgram(groups: readonly Target[], graceMs: number, roots: readonly Fingerprint[] = []): Promise<ProgramTeardownResult> {
+/** `leaf`: the program's cgroup leaf as a target, when it runs in one (then groups and roots are not needed). */
+export async function takeDownProgram(groups: readonly Target[], graceMs: number, roots: readonly Fingerprint[] = [], leaf?: Target): Promise<ProgramTeardownResult> {
   const t0 = Date.now();
-  const r = await teardown(targetsOf(groups, roots), { graceMs, timeoutMs: shutdownBoundMs(graceMs) });
-  return summary(groups, r, t0);
+  const r = await teardown(targetsOf(groups, roots, leaf), { graceMs, timeoutMs: shutdownBoundMs(graceMs) });
+  return summary(groups, r, t0, leaf);
 }
 
 /** Blocking SIGKILL of the same set (exit paths, where timers may never fire). */
-export function takeDownProgramSync(groups: readonly Target[], roots: readonly Fingerprint[] = []): void {
-  teardownSync(targetsOf(groups, roots), { firstSignal: 'SIGKILL', timeoutMs: 1000 });
+export function takeDownProgramSync(groups: readonly Target[], roots: readonly Fingerprint[] = [], leaf?: Target): void {
+  teardownSync(targetsOf(groups, roots, leaf), { firstSignal: 'SIGKILL', timeoutMs: 1000 });
 }

@@ -1,0 +1,203 @@
+// The command backend's program in its own cgroup leaf (issue 13), with the real gateway, real
+// signals and the kernel's own lists: the program, its child and a setsid double-forked escapee
+// that dropped every Warden variable from its environment (so nothing but the leaf's cgroup.procs
+// can find it) are all members of `<tree>/program` — joined before the program ran anything —
+// and all gone after gateway.shutdown and after the gateway's stdin ends (the host gone), the
+// tree removed — and SIGTERMed first (before the leaf, the program's teardown never found it: it
+// died only by the final sweep's SIGKILL); and when the program exits on its own, the escapee goes with its leaf (before the
+// leaf, the program's teardown found it by group, parentage or tag only: it stayed until the
+// gateway's own exit). hermes: its workers are in the leaf too. With GATEWAY_WARDEN_CGROUPS=off the program runs as before (no leaf, `cgroup:
+// null`) and the same family, its escapee keeping the markers, is gone the old way.
+import { after, afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
+import { PROGRAM_LEAF } from '../../src/core/cgroup/cgroupNames';
+import { readProcStat } from '../../src/core/procfs';
+import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
+import { FAKE_HERMES_DIR, fakeHermesUnavailable } from '../support/fakeHermes';
+import { createSession, exec, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
+import { isAlive, killTracked, track, waitFor } from '../support/processes';
+
+const noCgroups = cgroupsUnavailable();
+const linux = process.platform === 'linux';
+
+afterEach(cleanupCgroupTrees);
+after(() => {
+  cleanupCgroupTrees();
+  killTracked();
+});
+
+/** Every Warden variable a process can drop from its environment. */
+const WARDEN_VARS = ['GATEWAY_WARDEN_OWNER', 'GATEWAY_WARDEN_GATEWAY', 'GATEWAY_WARDEN_PARENT'];
+
+/**
+ * A program with a child and a double-forked setsid escapee (its parent exits at once, so it is
+ * re-parented away from the program: neither in the gateway's group nor its tree). `strip`: the
+ * escapee drops every Warden variable first. Each announces its pid on stdout (logged by the
+ * gateway). The escapee (a shell waiting on a sleep) writes TERM to $TERM_FILE when SIGTERMed:
+ * proof that the teardown was graceful with it, not a SIGKILL out of the blue.
+ */
+function family(strip: boolean): string[] {
+  const env = strip ? `env ${WARDEN_VARS.map((v) => `-u ${v}`).join(' ')} ` : '';
+  return ['sh', '-c', [
+    'echo "PID program=$$"',
+    'sleep 300 & echo "PID child=$!"',
+    `( ${env}setsid sh -c 'trap "echo TERM >> \\"$TERM_FILE\\"; exit 0" TERM; echo "PID escapee=$$"; sleep 300 & wait' & )`,
+    'wait',
+  ].join('\n')];
+}
+
+let termFiles = 0;
+function newTermFile(): string {
+  return path.join(os.tmpdir(), `gw-progleaf-term-${process.pid}-${termFiles++}`);
+}
+
+interface Family { program: number; child: number; escapee: number }
+
+async function familyPids(g: HostedGateway): Promise<Family> {
+  const f = await waitFor(() => {
+    const found: Record<string, number> = {};
+    for (const m of g.stderr().matchAll(/PID (\w+)=(\d+)/g)) found[m[1]] = Number(m[2]);
+    return found.program && found.child && found.escapee ? (found as unknown as Family) : undefined;
+  }, 'the program to announce its family');
+  for (const pid of Object.values(f)) track(pid);
+  const programSid = readProcStat(f.program)?.sid;
+  await waitFor(() => {
+    const st = readProcStat(f.escapee);
+    return st && st.ppid !== f.program && st.sid !== programSid;
+  }, 'the escapee to be re-parented, in a session of its own');
+  return f;
+}
+
+function environOf(pid: number): string[] {
+  return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+}
+
+function readAndRemove(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+function leafMembers(leaf: string): number[] {
+  return fs.readFileSync(path.join(leaf, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+}
+
+async function startContained(): Promise<{ g: HostedGateway; tree: string; leaf: string; f: Family; termFile: string }> {
+  const termFile = newTermFile();
+  const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: '', TERM_FILE: termFile }, backend: { name: 'command', command: family(true) } });
+  const ready = g.events.find((e) => e.type === 'gateway.ready')!;
+  assert.equal(ready.containment, 'cgroup', JSON.stringify(ready));
+  const tree = ready.cgroup as string;
+  trackTree(tree);
+  const leaf = path.join(tree, PROGRAM_LEAF);
+  const f = await familyPids(g);
+  await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'running', 'backend.state running');
+  const status = await g.rpc.request<{ program: { pid: number; cgroup: string | null } }>('gateway.status');
+  assert.equal(status.program.pid, f.program);
+  assert.equal(status.program.cgroup, leaf, 'gateway.status names the program\'s leaf');
+  // The kernel's list of the leaf holds all three; none of them is in the gateway's own leaf.
+  const members = leafMembers(leaf);
+  for (const [name, pid] of Object.entries(f)) assert.ok(members.includes(pid), `${name} ${pid} is in ${leaf}/cgroup.procs: ${members}`);
+  assert.ok(!members.includes(g.gatewayPid), 'the gateway is not in the program\'s leaf');
+  const own = readProcCgroupPath(g.gatewayPid);
+  assert.ok(own.state === 'found' && own.value.endsWith('/gateway'), `the gateway stays in its own leaf: ${JSON.stringify(own)}`);
+  // The escapee left the group, the tree and every variable: only the leaf can name it.
+  assert.ok(!environOf(f.escapee).some((v) => WARDEN_VARS.some((w) => v.startsWith(`${w}=`))), 'the escapee carries no Warden variable');
+  assert.ok(environOf(f.program).some((v) => v.startsWith('GATEWAY_WARDEN_GATEWAY=')), 'the program itself still gets the tag');
+  return { g, tree, leaf, f, termFile };
+}
+
+const cgroupSkip = !linux ? 'Linux only' : noCgroups;
+
+test('cgroups on: the program, its child and a marker-less setsid escapee are in the program leaf, and all gone after gateway.shutdown; the tree removed', { skip: cgroupSkip }, async () => {
+  const { g, tree, f, termFile } = await startContained();
+  const r = await g.rpc.request<{ closedSessions: number }>('gateway.shutdown', { graceMs: 1000 });
+  assert.equal(r.closedSessions, 0);
+  await waitFor(() => !Object.values(f).some(isAlive), `program, child and escapee (${Object.values(f)}) gone after gateway.shutdown`, 10_000);
+  await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
+  assert.equal(fs.existsSync(tree), false, 'the tree (and the program leaf) removed');
+  assert.match(g.stderr(), /command: teardown \(shutdown\)/);
+  assert.equal(readAndRemove(termFile), 'TERM\n', 'the marker-less escapee got SIGTERM first (the leaf\'s graceful teardown)');
+});
+
+test('cgroups on: the gateway\'s stdin ends (host gone): the program leaf\'s members, the marker-less escapee included, are gone, the tree removed', { skip: cgroupSkip }, async () => {
+  const { g, tree, f, termFile } = await startContained();
+  g.host.stdin!.end();
+  await waitFor(() => !Object.values(f).some(isAlive), `program, child and escapee (${Object.values(f)}) gone after stdin EOF`, 10_000);
+  await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
+  await waitNoMarked(g.hostFp);
+  assert.equal(fs.existsSync(tree), false, 'no gateway-warden-* directory left');
+  assert.equal(readAndRemove(termFile), 'TERM\n', 'the marker-less escapee got SIGTERM first, with the lifeline grace');
+});
+
+test('cgroups on: the program exits on its own: what it left (the escapee too) is taken down through its leaf, the leaf removed, the gateway stays', { skip: cgroupSkip }, async () => {
+  const g = await startHostedGateway({
+    env: { GATEWAY_WARDEN_CGROUPS: '' },
+    backend: { name: 'command', command: ['sh', '-c', `( env ${WARDEN_VARS.map((v) => `-u ${v}`).join(' ')} setsid sh -c 'sleep 300 & echo "PID left=$!"' & ); sleep 1`] },
+  });
+  const tree = g.events.find((e) => e.type === 'gateway.ready')!.cgroup as string;
+  trackTree(tree);
+  const left = Number(await waitFor(() => /PID left=(\d+)/.exec(g.stderr())?.[1], 'the leftover pid'));
+  track(left);
+  assert.ok(leafMembers(path.join(tree, PROGRAM_LEAF)).includes(left));
+  await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'exited', 'exited');
+  await waitFor(() => !isAlive(left), 'the leftover to be taken down');
+  await waitFor(() => !fs.existsSync(path.join(tree, PROGRAM_LEAF)), 'the program leaf removed');
+  assert.ok(isAlive(g.gatewayPid), 'the gateway is still up');
+  await stopHostedGateway(g);
+});
+
+for (const how of ['gateway.shutdown', 'stdin EOF'] as const) {
+  test(`GATEWAY_WARDEN_CGROUPS=off: no leaf (cgroup: null); after ${how} the program, its child and a setsid escapee keeping the markers are gone`, { skip: !linux ? 'Linux only' : undefined }, async () => {
+    const termFile = newTermFile();
+    const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: 'off', TERM_FILE: termFile }, backend: { name: 'command', command: family(false) } });
+    const ready = g.events.find((e) => e.type === 'gateway.ready')!;
+    assert.equal(ready.containment, 'process-group');
+    const f = await familyPids(g);
+    const status = await g.rpc.request<{ program: { cgroup: string | null } }>('gateway.status');
+    assert.equal(status.program.cgroup, null);
+    const cg = readProcCgroupPath(f.program);
+    assert.ok(cg.state !== 'found' || !cg.value.includes('gateway-warden-'), `the program is in no cgroup of ours: ${JSON.stringify(cg)}`);
+    if (how === 'gateway.shutdown') await g.rpc.request('gateway.shutdown', { graceMs: 1000 });
+    else g.host.stdin!.end();
+    await waitFor(() => !Object.values(f).some(isAlive), `program, child and escapee (${Object.values(f)}) gone after ${how}`, 10_000);
+    await waitNoMarked(g.hostFp);
+    readAndRemove(termFile);
+  });
+}
+
+test('cgroups on, hermes: the hermes gateway and its slash worker are in the program leaf; gateway.shutdown with the worker busy leaves nothing, the tree removed', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+  const g = await startHostedGateway({
+    env: { GATEWAY_WARDEN_CGROUPS: '', PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_FLAVOR: 'cur' },
+    backend: { name: 'hermes', cwd: FAKE_HERMES_DIR },
+  });
+  const tree = g.events.find((e) => e.type === 'gateway.ready')!.cgroup as string;
+  assert.equal(typeof tree, 'string');
+  trackTree(tree);
+  const leaf = path.join(tree, PROGRAM_LEAF);
+  const state = await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'running', 'the hermes gateway to be running', 30_000);
+  const hermesPid = state.pid as number;
+  const s = await createSession(g);
+  const w = await g.waitEvent((e) => e.type === 'worker.started' && e.sessionId === s, 'worker.started', 20_000);
+  const workerPid = w.pid as number;
+  const members = leafMembers(leaf);
+  assert.ok(members.includes(hermesPid) && members.includes(workerPid), `hermes ${hermesPid} and its worker ${workerPid} in ${leaf}: ${members}`);
+  const status = await g.rpc.request<{ program: { cgroup: string | null } }>('gateway.status');
+  assert.equal(status.program.cgroup, leaf);
+  void exec(g, s, '/fake-hold', 120_000).catch(() => undefined);
+  await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === s && e.busy === true, 'busy');
+  await g.rpc.request('gateway.shutdown', { graceMs: 1000 });
+  await waitFor(() => ![hermesPid, workerPid].some(isAlive), 'hermes and its worker gone', 10_000);
+  await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
+  await waitNoMarked(g.hostFp);
+  assert.equal(fs.existsSync(tree), false, 'the tree removed');
+  assert.match(g.stderr(), /hermes: teardown \(shutdown\): \d+ process\(es\), 0 worker group\(s\)/, 'one leaf, no worker group targets');
+});
