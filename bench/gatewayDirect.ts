@@ -131,3 +131,23 @@ export function openFds(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** One session's life: session.create, `slash.exec /echo x` (its worker starts), session.close. */
+async function sessionCycle(g: DirectGateway): Promise<void> {
+  const { sessionId } = await g.rpc.request<{ sessionId: string }>('session.create', {});
+  const { output } = await g.rpc.request<{ output: string }>('slash.exec', { sessionId, command: '/echo x' });
+  if (output.trim() !== 'x') throw new Error(`unexpected /echo output ${JSON.stringify(output)}`);
+  const { closed } = await g.rpc.request<{ closed: boolean }>('session.close', { sessionId });
+  if (!closed) throw new Error(`session.close ${sessionId} answered false`);
+}
+
+/** `count` session cycles, `concurrency` at a time. */
+export async function sessionCycles(g: DirectGateway, count: number, concurrency: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      next++;
+      await sessionCycle(g);
+    }
+  }));
+}

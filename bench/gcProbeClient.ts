@@ -1,0 +1,46 @@
+// The benchmark's side of bench/gcProbe.ts: the node arguments that preload it into a gateway,
+// and the reader of its `GC-PROBE` lines.
+import * as path from 'node:path';
+import { waitFor } from '../test/support/processes';
+import { DirectGateway } from './gatewayDirect';
+
+/** Node arguments for startGateway: gc() exposed, the probe preloaded. */
+export const gcProbeArgs = ['--expose-gc', '-r', path.join(__dirname, 'gcProbe.js')];
+
+export interface HeapUsage {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  newSpaceCommitted: number;
+  oldSpaceUsed: number;
+  oldSpaceCommitted: number;
+  collected: boolean;
+  /** The heap snapshot written after the collection (GC_PROBE_SNAPSHOT_DIR set). */
+  snapshot?: string;
+}
+
+/**
+ * Attaches the GC probe reader to a gateway started with gcProbeArgs. `collect` forces a full
+ * collection in the gateway and resolves with its memory after it; `read` resolves with its
+ * memory as it is (no collection: what RSS holds at a sample point).
+ */
+export function gcProber(g: DirectGateway, timeoutMs = 10_000): { collect(): Promise<HeapUsage>; read(): Promise<HeapUsage> } {
+  const seen: HeapUsage[] = [];
+  let buf = '';
+  g.child.stderr!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith('GC-PROBE ')) seen.push(JSON.parse(line.slice(9)) as HeapUsage);
+    }
+  });
+  const ask = async (signal: NodeJS.Signals) => {
+    const n = seen.length;
+    process.kill(g.pid, signal);
+    return waitFor(() => seen[n], 'the gateway\'s GC probe line', timeoutMs);
+  };
+  return { collect: () => ask('SIGUSR2'), read: () => ask('SIGWINCH') };
+}
