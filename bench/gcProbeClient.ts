@@ -1,6 +1,7 @@
 // The benchmark's side of bench/gcProbe.ts: the node arguments that preload it into a gateway,
 // and the reader of its `GC-PROBE` lines.
 import * as path from 'node:path';
+import { LineDecoder } from '../src/core/lineDecoder';
 import { waitFor } from '../test/support/processes';
 import { DirectGateway } from './gatewayDirect';
 
@@ -27,16 +28,13 @@ export interface HeapUsage {
  */
 export function gcProber(g: DirectGateway, timeoutMs = 10_000): { collect(): Promise<HeapUsage>; read(): Promise<HeapUsage> } {
   const seen: HeapUsage[] = [];
-  let buf = '';
-  g.child.stderr!.on('data', (c: Buffer) => {
-    buf += c.toString();
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
+  const lines = new LineDecoder(1024 * 1024, {
+    line: (line) => {
       if (line.startsWith('GC-PROBE ')) seen.push(JSON.parse(line.slice(9)) as HeapUsage);
-    }
+    },
+    oversize: () => undefined, // a gateway log line, never a probe's
   });
+  g.child.stderr!.on('data', (c: Buffer) => lines.push(c));
   const ask = async (signal: NodeJS.Signals) => {
     const n = seen.length;
     process.kill(g.pid, signal);
