@@ -8,7 +8,8 @@
 // engine by fingerprint, as any other orphan does, and the tree is removed only if that left it empty.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { leftoverParent, treeOfPid, treeOwnerState } from './cgroup/cgroupLeftovers';
+import { leftoverParent, recordedTreeProblem, treeOfPid, treeOwnerState } from './cgroup/cgroupLeftovers';
+import { Cgroup2Mount, readMountTable } from './cgroup/cgroupMount';
 import { listMembers } from './cgroup/cgroupMembers';
 import { parseTreeName } from './cgroup/cgroupNames';
 import { checkMembers } from './cgroup/cgroupSafety';
@@ -25,7 +26,7 @@ import { readProcCmdline, readProcEnvVar, readProcStat } from './procfs';
 /** Why the tree a cgroup orphan was found in does not vouch for it now, or undefined when it does. */
 export function cgroupEvidenceProblem(orphan: Orphan): string | undefined {
   if (orphan.cgroup === undefined) return 'it was not found in a cgroup';
-  const where = leftoverParent();
+  const where = treeLocation(orphan.cgroup);
   if ('why' in where) return `its cgroup cannot be checked: ${where.why}`;
   const now = treeOfPid(where.mount, where.parentDir, orphan.pid);
   if (now.state === 'gone') return 'it is gone';
@@ -34,7 +35,25 @@ export function cgroupEvidenceProblem(orphan: Orphan): string | undefined {
   return deadTreeProblem(where.mount, orphan.cgroup);
 }
 
-function deadTreeProblem(mount: Parameters<typeof treeOwnerState>[0], tree: string): string | undefined {
+/**
+ * Where `tree` is, checked now: beside us (under leftoverParent()), or — a tree a dead host's
+ * checkpoint recorded, elsewhere in the hierarchy — corroborated from the kernel again as at
+ * detection (cgroup2, no symlink, our uid, named for a gateway). Its parent is then its own directory's.
+ */
+function treeLocation(tree: string): { mount: Cgroup2Mount; parentDir: string } | { why: string } {
+  const own = leftoverParent();
+  if ('why' in own || path.dirname(tree) === own.parentDir) return own;
+  const gatewayPid = parseTreeName(path.basename(tree));
+  if (gatewayPid === undefined) return { why: `${tree} is not one of our cgroups` };
+  const mounts = readMountTable();
+  if (mounts.state !== 'found') return { why: `cannot read the mount table${mounts.state === 'unknown' ? `: ${mounts.why}` : ''}` };
+  const ok = recordedTreeProblem(mounts.value, tree, gatewayPid);
+  if (ok === 'gone') return { why: `${tree} is gone` };
+  if ('problem' in ok) return { why: ok.problem };
+  return { mount: ok.mount, parentDir: path.dirname(tree) };
+}
+
+function deadTreeProblem(mount: Cgroup2Mount, tree: string): string | undefined {
   const gatewayPid = parseTreeName(path.basename(tree));
   if (gatewayPid === undefined) return `${tree} is not one of our cgroups`;
   let createdMs: number;
@@ -63,7 +82,7 @@ export async function clearLeftoverTree(
 ): Promise<Map<number, ClearResult[]>> {
   const out = new Map<number, ClearResult[]>(orphans.map((o) => [o.pid, []]));
   const one = async (o: Orphan) => out.get(o.pid)!.push(...(await how.clearOne(o)));
-  const where = leftoverParent();
+  const where = treeLocation(tree);
   const whole = 'why' in where ? undefined : wholeTreeIsOurs(where.mount, tree, how.spare);
   if ('why' in where || whole === undefined || 'problem' in whole) {
     for (const o of orphans) await one(o);
@@ -125,7 +144,7 @@ function treeRow(tree: string, e: ProcessOutcome, cg: CgroupOutcome | undefined,
 }
 
 /** Whether every member of `tree` may go down with it, checked now; the members' command lines for the report. */
-function wholeTreeIsOurs(mount: Parameters<typeof treeOwnerState>[0], tree: string, spare: Spare): { commands: Map<number, string> } | { problem: string } {
+function wholeTreeIsOurs(mount: Cgroup2Mount, tree: string, spare: Spare): { commands: Map<number, string> } | { problem: string } {
   const dead = deadTreeProblem(mount, tree);
   if (dead) return { problem: dead };
   const m = listMembers(tree);

@@ -4,8 +4,9 @@
 // candidates; what goes down with the orphans found is read afterwards and detection re-run.
 // Timings are returned so callers can show them.
 import { performance } from 'node:perf_hooks';
-import { CgroupTreeInfo, findLeftoverTrees } from './cgroup/cgroupLeftovers';
+import { CgroupTreeInfo, findLeftoverTrees, RecordedTree } from './cgroup/cgroupLeftovers';
 import { Checkpoint, loadCheckpoints } from './checkpoint';
+import { isGone } from './fingerprint';
 import { descendantClosure } from './orphanCandidates';
 import { DetectOrphansOptions, NotCorroborated, Orphan, OrphanDetection, detectOrphansDetailed } from './orphans';
 import { examine, scanOrphanCandidatesSync } from './orphansScan';
@@ -57,20 +58,19 @@ export async function findOrphans(opts: FindOrphansOptions): Promise<FindOrphans
   const t0 = performance.now();
   const linux = process.platform === 'linux';
   const useCgroups = linux && (opts.onlyCgroupTrees !== undefined || (opts.cgroups ?? opts.owners === undefined));
-  const left = useCgroups ? findLeftoverTrees({ only: opts.onlyCgroupTrees }) : { trees: [], problems: [] };
-  const tl = performance.now();
+  // The checkpoints first: the trees their dead hosts' gateways recorded are looked at too.
+  const { checkpoints, problems } = loadCheckpointDirs(opts.checkpointDirs, { tighten: opts.ownDirs });
+  const tc = performance.now();
+  const left = useCgroups ? findLeftoverTrees({ only: opts.onlyCgroupTrees, recorded: recordedTrees(checkpoints) }) : { trees: [], problems: [] };
   const mode: OrphanScanMode | 'tool' = linux ? (opts.scan ?? 'candidates') : 'tool';
   if (mode !== 'candidates') {
     const table = await listProcesses({ readMemory: true });
     const t1 = performance.now();
-    const { checkpoints, problems } = loadCheckpointDirs(opts.checkpointDirs, { tighten: opts.ownDirs });
     const found = detectOrphansDetailed({ ...opts, table, checkpoints, cgroupTrees: left.trees });
     const t2 = performance.now();
-    return result(found, [...left.problems, ...problems], checkpoints, table, left.trees, mode, table.length, t1 - t0, t2 - t1);
+    return result(found, [...left.problems, ...problems], checkpoints, table, left.trees, mode, table.length, t1 - tc, tc - t0 + (t2 - t1));
   }
-  // The checkpoints first: every pid they record is a candidate, as is every member of a dead tree.
-  const { checkpoints, problems } = loadCheckpointDirs(opts.checkpointDirs, { tighten: opts.ownDirs });
-  const tc = performance.now();
+  // Every pid the checkpoints record is a candidate, as is every member of a dead tree.
   const pinned: number[] = [];
   for (const cp of checkpoints) for (const r of cp.records) pinned.push(r.fingerprint.pid);
   for (const t of left.trees) if (t.owner === 'dead') pinned.push(...(t.members ?? []));
@@ -82,7 +82,24 @@ export async function findOrphans(opts: FindOrphansOptions): Promise<FindOrphans
   // detection re-run so those rows are judged (a live host's marker below an orphan is spared).
   if (found.orphans.length && examine(scan, descendantClosure(scan.table, found.orphans.map((o) => o.pid)), { readMemory: true }) > 0) found = detect();
   const t2 = performance.now();
-  return result(found, [...left.problems, ...problems], checkpoints, scan.table, left.trees, mode, scan.examined.size, tl - t0 + (t1 - tc), tc - tl + (t2 - t1));
+  return result(found, [...left.problems, ...problems], checkpoints, scan.table, left.trees, mode, scan.examined.size, t1 - tc, tc - t0 + (t2 - t1));
+}
+
+/** At most this many trees are taken from one checkpoint (a gateway records one; a restarted one a few). */
+export const MAX_RECORDED_TREES_PER_CHECKPOINT = 8;
+
+/**
+ * The cgroup trees the gateways of provably dead hosts recorded (a delegated scope's tree lives
+ * outside our own cgroup). Untrusted: findLeftoverTrees corroborates each from the kernel.
+ */
+export function recordedTrees(checkpoints: readonly Checkpoint[]): RecordedTree[] {
+  const out: RecordedTree[] = [];
+  for (const cp of checkpoints) {
+    const named = cp.records.filter((r) => r.role === 'gateway' && typeof r.cgroup === 'string').slice(0, MAX_RECORDED_TREES_PER_CHECKPOINT);
+    if (!named.length || !isGone(cp.owner)) continue;
+    for (const r of named) out.push({ path: r.cgroup!, gatewayPid: r.fingerprint.pid, source: `checkpoint ${cp.file}` });
+  }
+  return out;
 }
 
 function result(

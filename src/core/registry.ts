@@ -23,6 +23,12 @@ export interface ProcessRecord {
   fingerprint: Fingerprint;
   pgid?: number;
   sessionId?: string;
+  /**
+   * A gateway's cgroup tree directory (its `gateway.ready` `cgroup`): where the orphan scan looks
+   * for that tree when it is not beside the scanner (a delegated scope). Untrusted on reading: it
+   * counts only once the kernel corroborates it (cgroupLeftovers.recordedTreeProblem).
+   */
+  cgroup?: string;
   command: string;
   /** Epoch ms. */
   startedAt: number;

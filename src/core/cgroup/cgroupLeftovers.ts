@@ -11,14 +11,17 @@ import { ageFromStartTicks } from '../orphansAge';
 import { readProcStatChecked } from '../procfs';
 import { CgroupRead, classifyCgroupError } from './cgroupFiles';
 import { listMembers } from './cgroupMembers';
-import { cgroupDir, Cgroup2Mount, locateCgroup, readMountTable, readProcCgroupPath } from './cgroupMount';
-import { parseTreeName } from './cgroupNames';
+import { cgroupDir, Cgroup2Mount, locateCgroup, MountTable, readMountTable, readProcCgroupPath } from './cgroupMount';
+import { ourCgroupPath, parseTreeName } from './cgroupNames';
 import { cgroupsForcedOff } from './cgroupProbe';
+import { targetProblem } from './cgroupSafety';
 
 /** Start-time slack for "started after the tree was made": clock ticks, uptime vs wall clock. */
 const REUSE_SLACK_MS = 2000;
 
 export const MAX_TREES = 1024;
+/** At most this many trees named by checkpoints are looked at in one scan (a forged file can name thousands). */
+export const MAX_RECORDED_TREES = 64;
 
 export interface CgroupTreeInfo {
   name: string;
@@ -57,6 +60,27 @@ export function treeOwnerState(mount: Cgroup2Mount, treeDir: string, pid: number
   return { owner: 'unknown', why: `pid ${pid} is alive outside the tree (in ${cg.value}) and not provably younger than it` };
 }
 
+/** One tree's uid, creation time, leaves, owner state and members; 'gone' when it was removed while we looked. */
+function readTree(mount: Cgroup2Mount, dir: string, gatewayPid: number): CgroupTreeInfo | 'gone' {
+  const info: CgroupTreeInfo = { name: path.basename(dir), path: dir, gatewayPid, owner: 'unknown', leaves: [] };
+  try {
+    const st = fs.lstatSync(dir);
+    info.uid = st.uid;
+    info.createdMs = st.ctimeMs;
+    info.leaves = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (e) {
+    if (classifyCgroupError(e).state === 'gone') return 'gone';
+  }
+  const owner = treeOwnerState(mount, dir, gatewayPid, info.createdMs);
+  info.owner = owner.owner;
+  if (owner.why !== undefined) info.ownerWhy = owner.why;
+  const m = listMembers(dir);
+  if (m.state === 'found') info.members = m.value.pids;
+  else if (m.state === 'gone') return 'gone';
+  else info.membersWhy = m.why;
+  return info;
+}
+
 /** Every gateway-warden-* cgroup directly under `parentDir` (at most MAX_TREES). */
 export function listCgroupTrees(mount: Cgroup2Mount, parentDir: string): CgroupRead<CgroupTreeInfo[]> {
   let entries: fs.Dirent[];
@@ -70,24 +94,8 @@ export function listCgroupTrees(mount: Cgroup2Mount, parentDir: string): CgroupR
     const gatewayPid = parseTreeName(d.name);
     if (!d.isDirectory() || gatewayPid === undefined) continue;
     if (trees.length >= MAX_TREES) return { state: 'unknown', why: `more than ${MAX_TREES} ${d.name.slice(0, 15)}* cgroups under ${parentDir}` };
-    const dir = path.join(parentDir, d.name);
-    const info: CgroupTreeInfo = { name: d.name, path: dir, gatewayPid, owner: 'unknown', leaves: [] };
-    try {
-      const st = fs.lstatSync(dir);
-      info.uid = st.uid;
-      info.createdMs = st.ctimeMs;
-      info.leaves = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-    } catch (e) {
-      if (classifyCgroupError(e).state === 'gone') continue; // removed while we looked
-    }
-    const owner = treeOwnerState(mount, dir, gatewayPid, info.createdMs);
-    info.owner = owner.owner;
-    if (owner.why !== undefined) info.ownerWhy = owner.why;
-    const m = listMembers(dir);
-    if (m.state === 'found') info.members = m.value.pids;
-    else if (m.state === 'gone') continue;
-    else info.membersWhy = m.why;
-    trees.push(info);
+    const info = readTree(mount, path.join(parentDir, d.name), gatewayPid);
+    if (info !== 'gone') trees.push(info);
   }
   return { state: 'found', value: trees };
 }
@@ -120,18 +128,103 @@ export interface LeftoverScan {
   problems: string[];
 }
 
+/** A tree a checkpoint names (a gateway's recorded `cgroup`): untrusted until recordedTreeProblem() says otherwise. */
+export interface RecordedTree {
+  path: string;
+  /** The gateway pid the same record names. */
+  gatewayPid: number;
+  /** Where the record came from (a checkpoint file), for messages. */
+  source: string;
+}
+
+/** The cgroup2 mount whose mount point holds `dir` (the deepest one), if any. */
+function mountHolding(table: MountTable, dir: string): Cgroup2Mount | undefined {
+  let best: Cgroup2Mount | undefined;
+  for (const m of table.cgroup2) {
+    const top = m.mountPoint === '/' ? '' : m.mountPoint;
+    if ((dir === m.mountPoint || dir.startsWith(`${top}/`)) && (!best || m.mountPoint.length > best.mountPoint.length)) best = m;
+  }
+  return best;
+}
+
+/**
+ * Why the tree directory a checkpoint names is not one of ours, 'gone' when it does not exist, or
+ * its mount when the kernel bears it out: an absolute, normalised path (no `..`) whose basename is
+ * a tree name carrying `gatewayPid`, inside a cgroup2 mount, a real cgroup2 directory with a
+ * cgroup2 parent and no symbolic link anywhere on the way, made by our uid. (Whether its gateway
+ * is dead is the owner rule's, as for any tree.)
+ */
+export function recordedTreeProblem(table: MountTable, tree: string, gatewayPid: number): { mount: Cgroup2Mount } | { problem: string } | 'gone' {
+  const ours = ourCgroupPath(tree);
+  if ('problem' in ours) return { problem: ours.problem };
+  if (ours.leaf !== undefined) return { problem: `${tree} is a leaf, not a ${path.basename(ours.tree).slice(0, 15)}<pid> tree` };
+  const named = parseTreeName(path.basename(tree));
+  if (named !== gatewayPid) return { problem: `${tree} is named for pid ${named}, not for the recorded gateway pid ${gatewayPid}` };
+  const mount = mountHolding(table, tree);
+  if (!mount) return { problem: `${tree} is not under a cgroup2 mount` };
+  const refused = targetProblem(tree);
+  if (refused === 'gone') return 'gone';
+  if (refused) return { problem: refused.why };
+  let st: fs.Stats;
+  try {
+    if (fs.realpathSync(tree) !== tree) return { problem: `${tree} has a symbolic link on its way` };
+    st = fs.lstatSync(tree);
+  } catch (e) {
+    const c = classifyCgroupError(e);
+    return c.state === 'gone' ? 'gone' : { problem: `${tree} cannot be read: ${c.why}` };
+  }
+  const myUid = process.getuid?.();
+  if (myUid !== undefined && st.uid !== myUid) return { problem: `${tree} belongs to uid ${st.uid}, not to us (uid ${myUid})` };
+  return { mount };
+}
+
 /** Our trees under leftoverParent(); `only` restricts them to these tree paths (scoping, e.g. tests). */
-export function findLeftoverTrees(opts: { only?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): LeftoverScan {
+export function findLeftoverTrees(opts: { only?: readonly string[]; env?: NodeJS.ProcessEnv; recorded?: readonly RecordedTree[] } = {}): LeftoverScan {
   const where = leftoverParent(opts.env);
   if ('why' in where) return { trees: [], problems: [] }; // no cgroups: the marker scan is all there is
   const listed = listCgroupTrees(where.mount, where.parentDir);
   if (listed.state === 'gone') return { trees: [], problems: [] };
   if (listed.state === 'unknown') return { trees: [], problems: [`cannot list our cgroups under ${where.parentDir}: ${listed.why}`] };
-  const trees = opts.only ? listed.value.filter((t) => opts.only!.includes(t.path)) : listed.value;
-  const problems = trees
+  const found = [...listed.value];
+  const problems: string[] = [];
+  if (opts.recorded?.length) found.push(...recordedTrees(opts.recorded, new Set(found.map((t) => t.path)), problems));
+  const trees = opts.only ? found.filter((t) => opts.only!.includes(t.path)) : found;
+  problems.push(...trees
     .filter((t) => t.owner === 'dead' && t.members === undefined)
-    .map((t) => `cannot list the members of the leftover cgroup ${t.path}: ${t.membersWhy}`);
+    .map((t) => `cannot list the members of the leftover cgroup ${t.path}: ${t.membersWhy}`));
   return { trees, problems };
+}
+
+/**
+ * The recorded trees not already `seen` that the kernel bears out (recordedTreeProblem) and whose
+ * gateway is dead by the owner rule; each refused one is one sentence in `problems`. A tree that
+ * no longer exists, or whose gateway is alive or unknown, is simply not a leftover.
+ */
+function recordedTrees(recorded: readonly RecordedTree[], seen: Set<string>, problems: string[]): CgroupTreeInfo[] {
+  const out: CgroupTreeInfo[] = [];
+  const mounts = readMountTable();
+  if (mounts.state !== 'found') {
+    problems.push(`cannot check the cgroups that checkpoints name: ${mounts.state === 'unknown' ? mounts.why : 'no mount table'}`);
+    return out;
+  }
+  let looked = 0;
+  for (const r of recorded) {
+    if (seen.has(r.path)) continue;
+    seen.add(r.path);
+    if (++looked > MAX_RECORDED_TREES) {
+      problems.push(`more than ${MAX_RECORDED_TREES} cgroups named by checkpoints: the rest are not looked at`);
+      break;
+    }
+    const ok = recordedTreeProblem(mounts.value, r.path, r.gatewayPid);
+    if (ok === 'gone') continue;
+    if ('problem' in ok) {
+      problems.push(`ignored the cgroup ${JSON.stringify(r.path.slice(0, 300))} named by ${r.source}: ${ok.problem}`);
+      continue;
+    }
+    const info = readTree(ok.mount, r.path, r.gatewayPid);
+    if (info !== 'gone' && info.owner === 'dead') out.push(info);
+  }
+  return out;
 }
 
 /** The tree (path) a pid is in now, if it is in one of ours under `parentDir`; 'gone' when the pid is. */
