@@ -140,6 +140,8 @@ test('wrong-shape JSON (bad version, owner or record) is quarantined with the re
     ['d.json', { ...base, records: [rec(1), { ...rec(2), role: 'boss' }] }, /record 1: bad role "boss"/],
     ['e.json', { ...base, records: [{ ...rec(3), fingerprint: { pid: '3' } }] }, /record 0: bad fingerprint/],
     ['f.json', { ...base, records: 'none' }, /records is not an array/],
+    ['g.json', { ...base, records: [{ ...rec(4, { role: 'gateway' }), cgroup: 7 }] }, /record 0: bad cgroup/],
+    ['h.json', { ...base, records: [rec(5, { role: 'gateway', cgroup: `/${'x'.repeat(5000)}` })] }, /record 0: bad cgroup/],
   ];
   for (const [name, v] of cases) fs.writeFileSync(path.join(dir, name), JSON.stringify(v), PRIVATE);
   const { checkpoints, problems } = loadCheckpoints(dir);
@@ -151,6 +153,25 @@ test('wrong-shape JSON (bad version, owner or record) is quarantined with the re
     assert.match(p, re);
     assert.ok(fs.existsSync(path.join(dir, `${name}.corrupt`)));
   }
+});
+
+test('a gateway record\'s cgroup tree round-trips; a checkpoint written before the field existed loads unchanged', async () => {
+  const dir = tempDir();
+  const reg = new ProcessRegistry({ owner, checkpointDir: dir });
+  reg.add(rec(20, { role: 'gateway', cgroup: '/sys/fs/cgroup/user.slice/run-u7.scope/gateway-warden-20' }));
+  await reg.flush();
+  const loaded = loadCheckpoints(dir);
+  assert.deepEqual(loaded.problems, []);
+  assert.equal(loaded.checkpoints[0].records[0].cgroup, '/sys/fs/cgroup/user.slice/run-u7.scope/gateway-warden-20');
+  reg.dispose();
+
+  const old = tempDir();
+  const text = JSON.stringify({ version: 1, owner, writtenAt: 1_700_000_000_000, records: [rec(21, { role: 'gateway' })] });
+  fs.writeFileSync(path.join(old, '4000001_12345_test-boot.json'), text, PRIVATE);
+  const r = loadCheckpoints(old);
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.checkpoints.length, 1);
+  assert.equal(r.checkpoints[0].records[0].cgroup, undefined);
 });
 
 test('a missing directory is simply empty; temp files are ignored, and removed once abandoned', () => {

@@ -4,7 +4,7 @@ import { recordProblem } from '../../src/core/checkpoint';
 import { ProcessRegistry } from '../../src/core/registry';
 import { Emitter } from '../../src/core/emitter';
 import type { GatewayEvent } from '../../src/host/gatewayProcess';
-import { bindRegistry } from '../../src/host/registryBinding';
+import { bindRegistry, recordedCgroup } from '../../src/host/registryBinding';
 import type { GatewaySupervisor } from '../../src/host/supervisor';
 import { memoryLog } from './fakeGatewaySpec';
 
@@ -50,3 +50,24 @@ test('a worker.exited with a non-integer code records null, so the checkpoint st
   binding.dispose();
   registry.dispose();
 });
+
+test('the gateway\'s record carries its cgroup tree from gateway.ready, only when it is an absolute tree named for that gateway', () => {
+  const owner = { pid: process.pid, startTime: 1, bootId: 'b' };
+  const registry = new ProcessRegistry({ owner });
+  const started = new Emitter<unknown>();
+  const idle = new Emitter<never>();
+  const sup = { onDidStart: started.event, onDidExit: idle.event, onEvent: idle.event } as unknown as GatewaySupervisor;
+  const binding = bindRegistry(registry, sup, Date.now, memoryLog());
+  const gw = (pid: number, cgroup: unknown) => ({ pid, pgid: pid, fingerprint: { pid, startTime: 9, bootId: 'b' }, spec: { display: 'gw' }, startedAt: 1, readyEvent: { type: 'gateway.ready', cgroup } });
+  started.fire(gw(4301, '/sys/fs/cgroup/run-u1.scope/gateway-warden-4301'));
+  started.fire(gw(4302, null));
+  assert.equal(registry.get(4301)?.cgroup, '/sys/fs/cgroup/run-u1.scope/gateway-warden-4301');
+  assert.equal(registry.get(4302)?.cgroup, undefined);
+  assert.equal(recordProblem(registry.get(4301)!), undefined);
+  for (const bad of ['/x/gateway-warden-4300', 'rel/gateway-warden-4301', '/x/gateway-warden-4301/s-a', 42, `/${'x'.repeat(5000)}/gateway-warden-4301`]) {
+    assert.equal(recordedCgroup(bad, 4301), undefined, String(bad).slice(0, 40));
+  }
+  binding.dispose();
+  registry.dispose();
+});
+
