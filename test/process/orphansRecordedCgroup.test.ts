@@ -207,7 +207,8 @@ test('forged records are refused and nothing they name is signalled: not a cgrou
       reasonText: 'forged', cgroup: otherUid.tree, descendants: [],
     };
     const summary = await clearOrphans([forged], { graceMs: 100 });
-    assert.equal(summary.results[0]?.outcome, 'refused', JSON.stringify(summary.results));
+    assert.deepEqual(summary.results.map((r) => [r.pid, r.outcome]), [[otherUid.sleep, 'refused']], JSON.stringify(summary.results));
+    assert.match(summary.results[0].why, /belongs to uid 65534, not to us/);
   }
   for (const pid of sleeps) assert.ok(isAlive(pid), `pid ${pid} was never signalled`);
 });
