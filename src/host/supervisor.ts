@@ -1,7 +1,8 @@
 // The managed gateway: start, stop, restart on unexpected exit with backoff, give up on a
 // crash loop, and tear everything down within VS Code's deactivate budget.
 import * as path from 'node:path';
-import { ownCgroupDir } from '../core/cgroup/cgroupMount';
+import { recordedTreeProblem } from '../core/cgroup/cgroupLeftovers';
+import { ownCgroupDir, readMountTable } from '../core/cgroup/cgroupMount';
 import { parseTreeName } from '../core/cgroup/cgroupNames';
 import { Fingerprint } from '../core/fingerprint';
 import { cgroupTarget, describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
@@ -308,11 +309,18 @@ export class GatewaySupervisor {
  * The cgroup tree a gateway said it made (gateway.ready `cgroup`), for the paths where the
  * gateway cannot take it down itself (it crashed, or does not answer): one cgroup.kill reaches
  * every worker and everything they started, setsid escapees included, and the engine removes the
- * tree. Only a tree named for that gateway's pid, in our own cgroup (the engine checks the rest).
+ * tree. Only a tree named for that gateway's pid, in our own cgroup or — started in a delegated
+ * scope — corroborated from the kernel (the engine checks the rest).
  */
 function gatewayCgroupTargets(gw: GatewayProcess | undefined): Target[] {
   const tree = gw?.readyEvent?.cgroup;
   if (!gw || typeof tree !== 'string' || !path.isAbsolute(tree) || parseTreeName(path.basename(tree)) !== gw.pid) return [];
   const parent = ownCgroupDir();
-  return typeof parent === 'string' ? [cgroupTarget(tree, { parent })] : [];
+  if (typeof parent === 'string' && path.dirname(tree) === parent) return [cgroupTarget(tree, { parent })];
+  // Elsewhere in the hierarchy (the gateway ran in a delegated systemd scope): only a tree the
+  // kernel bears out as ours — cgroup2, no symbolic link, our uid, named for this gateway.
+  const mounts = readMountTable();
+  if (mounts.state !== 'found') return [];
+  const checked = recordedTreeProblem(mounts.value, tree, gw.pid);
+  return typeof checked === 'object' && 'mount' in checked ? [cgroupTarget(tree, { parent: path.dirname(tree) })] : [];
 }

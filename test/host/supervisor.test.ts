@@ -1,11 +1,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ownCgroupDir } from '../../src/core/cgroup/cgroupMount';
 import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { GatewayEvent } from '../../src/host/gatewayProcess';
 import { GatewayStatus, GatewaySupervisor, SupervisorOptions } from '../../src/host/supervisor';
-import { cgroupsUnavailable, trackTree } from '../support/cgroups';
+import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
 import { GATEWAY_JS } from '../support/gatewayHost';
 import { isAlive, killTracked, pidsWithMarker, testMarker, track, waitFor } from '../support/processes';
 import { fakeSpec, memoryLog } from './fakeGatewaySpec';
@@ -212,11 +214,21 @@ test('deactivate uses at most 1000 ms of a longer grace (the setting says so)', 
   assert.ok(log.lines.some((l) => l.includes('gateway.shutdown graceMs=1000')), log.lines.join('\n'));
 });
 
-test('after a crash of a gateway with cgroups, the host takes its tree down with cgroup.kill (a stopped worker\'s setsid escapee included) and removes it', { skip: !linux ? 'Linux only' : cgroupsUnavailable() }, async () => {
-  const marker = testMarker('cgroup-crash');
-  const { sup, log } = supervise('cgroup-crash', {}, {
+/**
+ * A gateway with cgroups crashes with a stopped worker whose setsid escapee dropped every marker:
+ * only the host's sweep of the tree can end them. `scope`: the gateway is started the way a
+ * delegated `systemd-run --scope` starts it — a wrapper moves itself into another cgroup (a
+ * sibling of ours, as a scope is elsewhere in the hierarchy) and execs the gateway there.
+ */
+async function crashWithTree(name: string, scope?: string): Promise<void> {
+  const marker = testMarker(name);
+  const gateway = [process.execPath, GATEWAY_JS];
+  const { sup, log } = supervise(name, {}, {
     launch: () => ({
-      command: process.execPath, args: [GATEWAY_JS], env: { ...process.env, [OWNER_ENV]: marker, GATEWAY_WARDEN_CGROUPS: '' }, display: 'node gateway.js (cgroup-crash)', embedded: true,
+      ...(scope
+        ? { command: '/bin/sh', args: ['-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', scope, ...gateway] }
+        : { command: gateway[0], args: gateway.slice(1) }),
+      env: { ...process.env, [OWNER_ENV]: marker, GATEWAY_WARDEN_CGROUPS: '' }, display: `node gateway.js (${name})`, embedded: true,
     }),
   });
   // Every gateway it starts (the restarted one too) has a tree: removed at the end even on failure.
@@ -225,6 +237,7 @@ test('after a crash of a gateway with cgroups, the host takes its tree down with
   const tree = sup.gateway?.readyEvent?.cgroup;
   assert.equal(typeof tree, 'string', `gateway.ready names its tree: ${JSON.stringify(sup.gateway?.readyEvent)}`);
   trackTree(tree as string);
+  if (scope) assert.equal(path.dirname(tree as string), scope, 'the tree is in the scope, not beside us');
   const { sessionId } = await sup.request<{ sessionId: string }>('session.create', {});
   const { output } = await sup.request<{ output: string }>('slash.exec', { sessionId, command: '/run env -u GATEWAY_WARDEN_PARENT -u GATEWAY_WARDEN_OWNER setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!' });
   const escapee = Number(/bg=(\d+)/.exec(output)?.[1]);
@@ -235,11 +248,40 @@ test('after a crash of a gateway with cgroups, the host takes its tree down with
   process.kill(worker, 'SIGSTOP');
   const first = sup.current.pid!;
   process.kill(first, 'SIGKILL');
-  await waitFor(() => !isAlive(escapee) && !isAlive(worker), 'the stopped worker and its escapee gone', 8000);
+  await waitFor(() => !isAlive(escapee) && !isAlive(worker), 'the stopped worker and its escapee gone', 8000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${log.lines.join('\n')}`);
+  });
   await waitFor(() => !fs.existsSync(tree as string), 'the crashed gateway\'s tree removed by the host', 5000).catch((e: Error) => {
     throw new Error(`${e.message}\n${log.lines.join('\n')}`);
   });
   await waitFor(() => sup.current.state === 'running' && sup.current.pid !== first, 'restarted');
   await sup.dispose();
   assert.equal(pidsWithMarker(marker).length, 0);
+}
+
+const cgroupSkip = !linux ? 'Linux only' : cgroupsUnavailable();
+
+test('after a crash of a gateway with cgroups, the host takes its tree down with cgroup.kill (a stopped worker\'s setsid escapee included) and removes it', { skip: cgroupSkip }, async () => {
+  await crashWithTree('cgroup-crash');
+});
+
+test('the same when the gateway ran in another cgroup (as in a delegated systemd scope): the tree elsewhere is corroborated and taken down', { skip: cgroupSkip }, async () => {
+  const own = ownCgroupDir();
+  assert.equal(typeof own, 'string', JSON.stringify(own));
+  const scope = path.join(own as string, `gw-test-scope-${process.pid}`);
+  fs.mkdirSync(scope);
+  try {
+    await crashWithTree('cgroup-crash-scope', scope);
+  } finally {
+    // Empty once every gateway in it has exited and its trees are gone (taken down here on failure).
+    cleanupCgroupTrees();
+    await waitFor(() => {
+      try {
+        fs.rmdirSync(scope);
+        return true;
+      } catch {
+        return false;
+      }
+    }, `the test scope ${scope} removed`, 5000).catch(() => undefined);
+  }
 });
