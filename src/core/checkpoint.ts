@@ -4,6 +4,7 @@
 // aside (`*.corrupt`) and carries on: a crashed window must never stop the next one from starting.
 // Only files that can be ours are read at all (privateFiles): a regular file, owned by this user,
 // not writable by anyone else, in a directory likewise; anything else is skipped with a reason.
+import { MAX_CGROUP_PATH_CHARS } from './cgroup/cgroupNames';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Fingerprint, formatFingerprint, isFingerprint, sameFingerprint } from './fingerprint';
@@ -18,8 +19,6 @@ export const CHECKPOINT_SUBDIR = 'registry';
 /** A checkpoint larger than this is not read (ours hold at most a few hundred records). */
 export const MAX_CHECKPOINT_BYTES = 4 * 1024 * 1024;
 
-/** A recorded cgroup path longer than this makes the record invalid (PATH_MAX). */
-export const MAX_RECORDED_CGROUP_CHARS = 4096;
 
 /** At most this many checkpoint files are read from one directory. */
 export const MAX_CHECKPOINT_FILES = 1000;
@@ -117,7 +116,7 @@ export function recordProblem(v: unknown): string | undefined {
   if (r.pgid !== undefined && !(Number.isSafeInteger(r.pgid) && (r.pgid as number) > 0)) return 'bad pgid';
   if (r.sessionId !== undefined && typeof r.sessionId !== 'string') return 'sessionId is not a string';
   // Optional (added within format 1: an older reader ignores it, an older file lacks it).
-  if (r.cgroup !== undefined && (typeof r.cgroup !== 'string' || r.cgroup.length > MAX_RECORDED_CGROUP_CHARS)) return 'bad cgroup';
+  if (r.cgroup !== undefined && (typeof r.cgroup !== 'string' || r.cgroup.length > MAX_CGROUP_PATH_CHARS)) return 'bad cgroup';
   if (r.exitedAt !== undefined && !Number.isFinite(r.exitedAt)) return 'exitedAt is not a number';
   if (r.exitCode !== undefined && r.exitCode !== null && !Number.isInteger(r.exitCode)) return 'bad exitCode';
   if (r.exitSignal !== undefined && r.exitSignal !== null && typeof r.exitSignal !== 'string') return 'bad exitSignal';

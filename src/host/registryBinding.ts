@@ -1,9 +1,7 @@
 // The one writer of the host's ProcessRegistry: the gateway when it is ready and when it exits,
 // each worker from `worker.started` / `worker.exited`, and the final write at deactivate. One
 // registry per host lifetime.
-import * as path from 'node:path';
-import { parseTreeName } from '../core/cgroup/cgroupNames';
-import { MAX_RECORDED_CGROUP_CHARS } from '../core/checkpoint';
+import { treePathOf } from '../core/cgroup/cgroupNames';
 import { Fingerprint, isGone } from '../core/fingerprint';
 import { ProcessRegistry } from '../core/registry';
 import { Disposable } from '../core/emitter';
@@ -17,7 +15,7 @@ export function bindRegistry(registry: ProcessRegistry, sup: GatewaySupervisor, 
       bootId = gw.fingerprint.bootId || bootId;
       try {
         registry.add({
-          role: 'gateway', fingerprint: gw.fingerprint, pgid: gw.pgid || undefined, cgroup: recordedCgroup(gw.readyEvent?.cgroup, gw.pid),
+          role: 'gateway', fingerprint: gw.fingerprint, pgid: gw.pgid || undefined, cgroup: treePathOf(gw.readyEvent?.cgroup, gw.pid),
           command: gw.spec.display, startedAt: gw.startedAt,
         });
       } catch (e) {
@@ -61,15 +59,6 @@ export function bindRegistry(registry: ProcessRegistry, sup: GatewaySupervisor, 
   return { dispose: () => subs.forEach((s) => s.dispose()) };
 }
 
-/**
- * The gateway's cgroup tree (gateway.ready `cgroup`) as recorded for the orphan scan: only an
- * absolute path of a tree named for that gateway's pid (a custom gateway's event may say anything;
- * the scan corroborates it from the kernel anyway).
- */
-export function recordedCgroup(tree: unknown, gatewayPid: number): string | undefined {
-  if (typeof tree !== 'string' || tree.length > MAX_RECORDED_CGROUP_CHARS || !path.isAbsolute(tree)) return undefined;
-  return parseTreeName(path.basename(tree)) === gatewayPid ? tree : undefined;
-}
 
 /**
  * Deactivate's last write: records that are gone on proof are marked; when nothing is left the

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { recordedTreeProblem } from '../core/cgroup/cgroupLeftovers';
 import { ownCgroupDir, readMountTable } from '../core/cgroup/cgroupMount';
-import { parseTreeName } from '../core/cgroup/cgroupNames';
+import { treePathOf } from '../core/cgroup/cgroupNames';
 import { Fingerprint } from '../core/fingerprint';
 import { cgroupTarget, describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
@@ -313,8 +313,8 @@ export class GatewaySupervisor {
  * scope — corroborated from the kernel (the engine checks the rest).
  */
 function gatewayCgroupTargets(gw: GatewayProcess | undefined): Target[] {
-  const tree = gw?.readyEvent?.cgroup;
-  if (!gw || typeof tree !== 'string' || !path.isAbsolute(tree) || parseTreeName(path.basename(tree)) !== gw.pid) return [];
+  const tree = gw && treePathOf(gw.readyEvent?.cgroup, gw.pid);
+  if (!gw || tree === undefined) return [];
   const parent = ownCgroupDir();
   if (typeof parent === 'string' && path.dirname(tree) === parent) return [cgroupTarget(tree, { parent })];
   // Elsewhere in the hierarchy (the gateway ran in a delegated systemd scope): only a tree the

@@ -4,7 +4,8 @@ import { recordProblem } from '../../src/core/checkpoint';
 import { ProcessRegistry } from '../../src/core/registry';
 import { Emitter } from '../../src/core/emitter';
 import type { GatewayEvent } from '../../src/host/gatewayProcess';
-import { bindRegistry, recordedCgroup } from '../../src/host/registryBinding';
+import { bindRegistry } from '../../src/host/registryBinding';
+import { treePathOf } from '../../src/core/cgroup/cgroupNames';
 import type { GatewaySupervisor } from '../../src/host/supervisor';
 import { memoryLog } from './fakeGatewaySpec';
 
@@ -65,7 +66,7 @@ test('the gateway\'s record carries its cgroup tree from gateway.ready, only whe
   assert.equal(registry.get(4302)?.cgroup, undefined);
   assert.equal(recordProblem(registry.get(4301)!), undefined);
   for (const bad of ['/x/gateway-warden-4300', 'rel/gateway-warden-4301', '/x/gateway-warden-4301/s-a', 42, `/${'x'.repeat(5000)}/gateway-warden-4301`]) {
-    assert.equal(recordedCgroup(bad, 4301), undefined, String(bad).slice(0, 40));
+    assert.equal(treePathOf(bad, 4301), undefined, String(bad).slice(0, 40));
   }
   binding.dispose();
   registry.dispose();

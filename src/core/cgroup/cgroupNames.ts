@@ -34,6 +34,20 @@ export function parseTreeName(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** The longest cgroup path we accept from anyone (PATH_MAX). */
+export const MAX_CGROUP_PATH_CHARS = 4096;
+
+/**
+ * `tree` when it can be the tree of gateway `gatewayPid` by its name alone — an absolute path
+ * (≤ MAX_CGROUP_PATH_CHARS) whose last part is a tree name carrying that pid — else undefined.
+ * What a gateway.ready `cgroup` must be before the host records or sweeps it; no I/O (the kernel
+ * is asked later, by whoever acts on it).
+ */
+export function treePathOf(tree: unknown, gatewayPid: number): string | undefined {
+  if (typeof tree !== 'string' || tree.length > MAX_CGROUP_PATH_CHARS || !isAbsolute(tree)) return undefined;
+  return parseTreeName(basename(tree)) === gatewayPid ? tree : undefined;
+}
+
 /** The leaf name of a session: its id when plain (≤ 64 of [A-Za-z0-9_-]), else a hash of it. */
 export function sessionLeafName(sessionId: string): string {
   if (typeof sessionId !== 'string') throw new TypeError('a session id must be a string');
