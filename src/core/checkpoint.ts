@@ -4,9 +4,9 @@
 // aside (`*.corrupt`) and carries on: a crashed window must never stop the next one from starting.
 // Only files that can be ours are read at all (privateFiles): a regular file, owned by this user,
 // not writable by anyone else, in a directory likewise; anything else is skipped with a reason.
-import { MAX_CGROUP_PATH_CHARS } from './cgroup/cgroupNames';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MAX_CGROUP_PATH_CHARS } from './cgroup/cgroupNames';
 import { Fingerprint, formatFingerprint, isFingerprint, sameFingerprint } from './fingerprint';
 import { UntrustedFileError, directoryProblem, ensurePrivateDirSync, readPrivateFileSync, tightenPrivateDirSync } from './privateFiles';
 import type { ProcessRecord } from './registry';
@@ -18,7 +18,6 @@ export const CHECKPOINT_SUBDIR = 'registry';
 
 /** A checkpoint larger than this is not read (ours hold at most a few hundred records). */
 export const MAX_CHECKPOINT_BYTES = 4 * 1024 * 1024;
-
 
 /** At most this many checkpoint files are read from one directory. */
 export const MAX_CHECKPOINT_FILES = 1000;

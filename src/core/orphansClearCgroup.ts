@@ -8,8 +8,8 @@
 // engine by fingerprint, as any other orphan does, and the tree is removed only if that left it empty.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { leftoverParent, recordedTreeProblem, treeOfPid, treeOwnerState } from './cgroup/cgroupLeftovers';
-import { Cgroup2Mount, readMountTable } from './cgroup/cgroupMount';
+import { leftoverParent, locateTreeElsewhere, treeOfPid, treeOwnerState } from './cgroup/cgroupLeftovers';
+import { Cgroup2Mount } from './cgroup/cgroupMount';
 import { listMembers } from './cgroup/cgroupMembers';
 import { parseTreeName } from './cgroup/cgroupNames';
 import { checkMembers } from './cgroup/cgroupSafety';
@@ -44,13 +44,7 @@ function treeLocation(tree: string): { mount: Cgroup2Mount; parentDir: string } 
   const own = leftoverParent();
   if ('why' in own || path.dirname(tree) === own.parentDir) return own;
   const gatewayPid = parseTreeName(path.basename(tree));
-  if (gatewayPid === undefined) return { why: `${tree} is not one of our cgroups` };
-  const mounts = readMountTable();
-  if (mounts.state !== 'found') return { why: `cannot read the mount table${mounts.state === 'unknown' ? `: ${mounts.why}` : ''}` };
-  const ok = recordedTreeProblem(mounts.value, tree, gatewayPid);
-  if (ok === 'gone') return { why: `${tree} is gone` };
-  if ('problem' in ok) return { why: ok.problem };
-  return { mount: ok.mount, parentDir: path.dirname(tree) };
+  return gatewayPid === undefined ? { why: `${tree} is not one of our cgroups` } : locateTreeElsewhere(tree, gatewayPid);
 }
 
 function deadTreeProblem(mount: Cgroup2Mount, tree: string): string | undefined {

@@ -1,8 +1,8 @@
 // The managed gateway: start, stop, restart on unexpected exit with backoff, give up on a
 // crash loop, and tear everything down within VS Code's deactivate budget.
 import * as path from 'node:path';
-import { recordedTreeProblem } from '../core/cgroup/cgroupLeftovers';
-import { ownCgroupDir, readMountTable } from '../core/cgroup/cgroupMount';
+import { locateTreeElsewhere } from '../core/cgroup/cgroupLeftovers';
+import { ownCgroupDir } from '../core/cgroup/cgroupMount';
 import { treePathOf } from '../core/cgroup/cgroupNames';
 import { Fingerprint } from '../core/fingerprint';
 import { cgroupTarget, describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
@@ -303,8 +303,6 @@ export class GatewaySupervisor {
   }
 }
 
-
-
 /**
  * The cgroup tree a gateway said it made (gateway.ready `cgroup`), for the paths where the
  * gateway cannot take it down itself (it crashed, or does not answer): one cgroup.kill reaches
@@ -319,8 +317,6 @@ function gatewayCgroupTargets(gw: GatewayProcess | undefined): Target[] {
   if (typeof parent === 'string' && path.dirname(tree) === parent) return [cgroupTarget(tree, { parent })];
   // Elsewhere in the hierarchy (the gateway ran in a delegated systemd scope): only a tree the
   // kernel bears out as ours — cgroup2, no symbolic link, our uid, named for this gateway.
-  const mounts = readMountTable();
-  if (mounts.state !== 'found') return [];
-  const checked = recordedTreeProblem(mounts.value, tree, gw.pid);
-  return typeof checked === 'object' && 'mount' in checked ? [cgroupTarget(tree, { parent: path.dirname(tree) })] : [];
+  const where = locateTreeElsewhere(tree, gw.pid);
+  return 'why' in where ? [] : [cgroupTarget(tree, { parent: where.parentDir })];
 }

@@ -178,6 +178,19 @@ export function recordedTreeProblem(table: MountTable, tree: string, gatewayPid:
   return { mount };
 }
 
+/**
+ * A tree that is not beside us (a delegated scope's, named by a record or a gateway.ready):
+ * its mount and parent directory once the kernel bears it out as ours (recordedTreeProblem), or why not.
+ */
+export function locateTreeElsewhere(tree: string, gatewayPid: number): { mount: Cgroup2Mount; parentDir: string } | { why: string } {
+  const mounts = readMountTable();
+  if (mounts.state !== 'found') return { why: `cannot read the mount table${mounts.state === 'unknown' ? `: ${mounts.why}` : ''}` };
+  const ok = recordedTreeProblem(mounts.value, tree, gatewayPid);
+  if (ok === 'gone') return { why: `${tree} is gone` };
+  if ('problem' in ok) return { why: ok.problem };
+  return { mount: ok.mount, parentDir: path.dirname(tree) };
+}
+
 /** Our trees under leftoverParent(); `only` restricts them to these tree paths (scoping, e.g. tests). */
 export function findLeftoverTrees(opts: { only?: readonly string[]; env?: NodeJS.ProcessEnv; recorded?: readonly RecordedTree[] } = {}): LeftoverScan {
   const where = leftoverParent(opts.env);
