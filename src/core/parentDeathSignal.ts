@@ -9,8 +9,8 @@
 // Found once per process and verified by running it (an old setpriv without --pdeathsig must
 // not turn every spawn into a failure); where it is missing the caller keeps its guard thread.
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { findExecutable } from './executablePath';
 
 /** `off` (or 0/false/no) forces the fallback: no parent-death signal, the guard thread instead. */
 export const PDEATHSIG_ENV = 'GATEWAY_WARDEN_PDEATHSIG';
@@ -36,9 +36,11 @@ export function parentDeathSignalPrefix(env: NodeJS.ProcessEnv = process.env): {
 
 function probe(env: NodeJS.ProcessEnv): { prefix: readonly string[] | undefined; why: string } {
   if (process.platform !== 'linux') return { prefix: undefined, why: `not Linux (${process.platform})` };
+  // PATH's absolute entries, then the usual places (a relative entry would depend on our cwd).
   const dirs = [...(env.PATH ?? '').split(path.delimiter).filter((d) => path.isAbsolute(d)), ...SETPRIV_DIRS];
-  const setpriv = dirs.map((d) => path.join(d, 'setpriv')).find(isExecutable);
-  if (!setpriv) return { prefix: undefined, why: 'setpriv (util-linux) not found' };
+  const found = findExecutable('setpriv', { PATH: dirs.join(path.delimiter) }, '/');
+  if (!found.ok) return { prefix: undefined, why: 'setpriv (util-linux) not found' };
+  const setpriv = found.file;
   const prefix = [setpriv, '--pdeathsig', PARENT_DEATH_SIGNAL, '--'];
   // Run it once for real: an old setpriv rejects --pdeathsig, a sandbox may refuse prctl.
   // (setpriv itself as the program: a few ms, nothing else to trust.)
@@ -48,13 +50,4 @@ function probe(env: NodeJS.ProcessEnv): { prefix: readonly string[] | undefined;
     return { prefix: undefined, why: `${setpriv} --pdeathsig failed its probe (${err})` };
   }
   return { prefix, why: `${setpriv} --pdeathsig ${PARENT_DEATH_SIGNAL}` };
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
