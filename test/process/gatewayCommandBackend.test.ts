@@ -9,7 +9,7 @@ import { RpcError } from '../../src/core/rpc';
 import { readProcStat } from '../../src/core/procfs';
 import { pidsWithMarker } from '../support/marker';
 import { isAlive, killTracked, track, waitAllExited, waitFor } from '../support/processes';
-import { HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
+import { announcedPids, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
 after(killTracked);
 
@@ -33,12 +33,7 @@ const FAMILY = [
 interface Family { child: number; stubborn: number; escapee: number }
 
 async function family(g: HostedGateway): Promise<Family> {
-  const pids = await waitFor(() => {
-    const found: Record<string, number> = {};
-    for (const m of g.stderr().matchAll(/PID (\w+)=(\d+)/g)) found[m[1]] = Number(m[2]);
-    return found.child && found.stubborn && found.escapee ? (found as unknown as Family) : undefined;
-  }, 'the program to announce its family');
-  for (const pid of Object.values(pids)) track(pid);
+  const pids: Family = await announcedPids(g, ['child', 'stubborn', 'escapee']);
   // The escapee's parent has exited: it was re-parented away from the program.
   await waitFor(() => readProcStat(pids.escapee)?.ppid !== undefined && !isDescendantOf(pids.escapee, g.gatewayPid), 'the escapee to leave the tree');
   return pids;

@@ -19,7 +19,7 @@ import { PROGRAM_LEAF } from '../../src/core/cgroup/cgroupNames';
 import { readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
 import { FAKE_HERMES_DIR, fakeHermesUnavailable } from '../support/fakeHermes';
-import { createSession, exec, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
+import { announcedPids, createSession, exec, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 
 const noCgroups = cgroupsUnavailable();
@@ -59,12 +59,7 @@ function newTermFile(): string {
 interface Family { program: number; child: number; escapee: number }
 
 async function familyPids(g: HostedGateway): Promise<Family> {
-  const f = await waitFor(() => {
-    const found: Record<string, number> = {};
-    for (const m of g.stderr().matchAll(/PID (\w+)=(\d+)/g)) found[m[1]] = Number(m[2]);
-    return found.program && found.child && found.escapee ? (found as unknown as Family) : undefined;
-  }, 'the program to announce its family');
-  for (const pid of Object.values(f)) track(pid);
+  const f: Family = await announcedPids(g, ['program', 'child', 'escapee']);
   const programSid = readProcStat(f.program)?.sid;
   await waitFor(() => {
     const st = readProcStat(f.escapee);

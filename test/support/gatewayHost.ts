@@ -116,6 +116,20 @@ export async function startHostedGateway(opts: HostOptions = {}): Promise<Hosted
   };
 }
 
+/**
+ * The pids a gateway's program announces on its stderr as `PID <name>=<pid>` lines, once every
+ * one of `names` has been seen; each is tracked (killed at the end of the test file).
+ */
+export async function announcedPids<N extends string>(g: HostedGateway, names: readonly N[], what = 'the program to announce its family'): Promise<Record<N, number>> {
+  const pids = await waitFor(() => {
+    const found: Record<string, number> = {};
+    for (const m of g.stderr().matchAll(/PID (\w+)=(\d+)/g)) found[m[1]] = Number(m[2]);
+    return names.every((n) => found[n]) ? (found as Record<N, number>) : undefined;
+  }, what);
+  for (const n of names) track(pids[n]);
+  return pids;
+}
+
 /** Waits until no process carries the host's marker (a failure names the survivors). */
 export async function waitNoMarked(hostFp: string, timeoutMs = 15_000): Promise<void> {
   await waitFor(() => pidsWithMarker(hostFp).length === 0, `no process with marker ${hostFp} (left: ${pidsWithMarker(hostFp).join(',')})`, timeoutMs);
