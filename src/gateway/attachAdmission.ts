@@ -1,16 +1,21 @@
-// Admission of the attach endpoint's raw TCP connections, decided the moment one is accepted,
-// before it sends a byte: at most `maxPending` may be waiting to authenticate, each for at most
+// Admission of the attach endpoint's raw TCP connections, decided when one is accepted, before
+// HTTP sees it: at most `maxPending` may be waiting to authenticate, each for at most
 // `handshakeTimeoutMs` (a socket that never sends anything included), and at most
-// `maxConnections` may be open in all. Anything over a cap is destroyed at once, so a flood of
-// idle sockets costs a bounded number of descriptors.
-// When the pending slots are full, the oldest pending socket that has not sent a byte makes room
-// for the newcomer (a client sends its upgrade request at once; an idle flood never does). When
-// every pending socket has sent something, who opened each socket decides (attachPeerUid.ts, one read
-// of the socket table for the newcomer and every pending socket): another user's sockets could
-// never authenticate (the token file is ours, 0600), so they are closed and our own user's
-// newcomer takes the freed slot — another user's sustained reconnect flood cannot keep our
-// clients out. Those reads cost time in proportion to the machine's socket table, so they are
-// made only under contention and within a time budget per second; past it, the caps alone decide.
+// `maxConnections` may be open in all. Anything over a cap is destroyed, so a flood of idle
+// sockets costs a bounded number of descriptors.
+// When the pending slots are full, the oldest pending socket that has sent nothing for
+// SILENT_AFTER_MS makes room for the newcomer (a client sends its upgrade request at once; an idle
+// flood never does). "Nothing read yet" alone is not silence: on a loaded machine a client that did
+// write at once may not have been scheduled yet, or its bytes wait behind a batch of accepts — a
+// socket just admitted must not be dropped for that (it was, in CI).
+// When no pending socket is silent, who opened each socket decides (attachPeerUid.ts): another
+// user's sockets could never authenticate (the token file is ours, 0600), so they are closed and
+// our own user's take the freed slots — another user's sustained reconnect flood cannot keep our
+// clients out. The newcomer waits (at most MAX_WAITING of them, each under the same deadline) for
+// a triage: one read of the socket table for every waiting and pending socket, at most one per
+// TRIAGE_INTERVAL_MS and within a time budget per second (a read costs in proportion to the
+// machine's socket table; deciding per newcomer spent the budget in a fraction of a second under a
+// flood). Past the budget, or where the uid cannot be read, the caps alone decide.
 // Refusals are tallied and logged at most once per window, not once per socket (a flood must not
 // become a flood of log lines).
 import type { Socket } from 'node:net';
@@ -19,6 +24,12 @@ import { PeerUid } from './attachPeerUid';
 
 /** At most this much time per second goes to finding who opened sockets. */
 const PEER_LOOKUP_BUDGET_MS = 100;
+/** A pending socket that has sent nothing for this long may be dropped for a newcomer. */
+const SILENT_AFTER_MS = 250;
+/** Newcomers held for a triage while the pending slots are full; more are refused on arrival. */
+export const MAX_WAITING = 128;
+/** At most one triage (one read of the socket table) per this interval. */
+const TRIAGE_INTERVAL_MS = 20;
 
 export interface AdmissionLimits {
   handshakeTimeoutMs: number;
@@ -40,7 +51,11 @@ const ANSWER_FLUSH_MS = 1000;
 
 export class AttachAdmission {
   private readonly pending = new Map<Socket, NodeJS.Timeout>();
-  private readonly admittedTurn = new WeakMap<Socket, number>();
+  private readonly admittedAt = new WeakMap<Socket, { turn: number; at: number }>();
+  /** Newcomers held for the next triage, each under its handshake deadline. */
+  private readonly waiting = new Map<Socket, { deadline: NodeJS.Timeout; admitted: () => void }>();
+  private triageTimer?: NodeJS.Timeout;
+  private lastTriage = -Infinity;
   private turn = 0;
   private turnEnding = false;
   private readonly open = new Set<Socket>();
@@ -57,73 +72,124 @@ export class AttachAdmission {
     private readonly ownUid = process.getuid?.(),
   ) {}
 
-  /** A socket just accepted: true when admitted (pending until authenticated); false: destroyed. */
-  admit(socket: Socket): boolean {
+  /**
+   * A socket just accepted. `admitted` is called (now or after a triage) when it takes a pending
+   * slot, to hand it to HTTP; a socket refused is destroyed and `admitted` never called.
+   */
+  admit(socket: Socket, admitted: () => void): void {
     socket.on('error', () => undefined); // a reset must never become an uncaught error
-    if (this.open.size >= this.limits.maxConnections) return this.refuse(socket, 'over the connection cap');
+    if (this.open.size >= this.limits.maxConnections) {
+      this.refuse(socket, 'over the connection cap');
+      return;
+    }
     if (this.pending.size >= this.limits.maxPending) {
       // A client of ours sends its upgrade request the moment it connects; a socket that has not
       // sent a byte while every slot is taken is the one to drop (the oldest such: Map order).
-      const silent = [...this.pending.keys()].find((s) => s.bytesRead === 0 && (this.admittedTurn.get(s) ?? this.turn) < this.turn);
+      const now = performance.now();
+      const silent = [...this.pending.keys()].find((s) => this.silent(s, now));
       if (silent) this.refuse(silent, 'silent while the pending slots were full');
-      else if (!this.freeSlotFor(socket)) return socket.destroyed ? false : this.refuse(socket, 'over the pending cap');
+      else {
+        this.wait(socket, admitted);
+        return;
+      }
     }
-    this.open.add(socket);
+    this.takeSlot(socket, this.deadlineFor(socket));
+    admitted();
+  }
+
+  private deadlineFor(socket: Socket): NodeJS.Timeout {
     const deadline = setTimeout(() => this.refuse(socket, 'past the handshake deadline'), this.limits.handshakeTimeoutMs);
     deadline.unref();
+    socket.once('close', () => this.forget(socket));
+    return deadline;
+  }
+
+  private takeSlot(socket: Socket, deadline: NodeJS.Timeout): void {
+    this.open.add(socket);
     this.pending.set(socket, deadline);
-    this.admittedTurn.set(socket, this.turn);
+    this.admittedAt.set(socket, { turn: this.turn, at: performance.now() });
     if (!this.turnEnding) {
-      // A socket accepted in this turn of the event loop has not been read yet, whatever its
-      // client sent: only those admitted in an earlier turn can be told silent.
       this.turnEnding = true;
       setImmediate(() => {
         this.turn++;
         this.turnEnding = false;
       }).unref();
     }
-    socket.once('close', () => this.forget(socket));
-    return true;
+  }
+
+  /**
+   * Nothing read from it, for SILENT_AFTER_MS and since an earlier turn of the event loop (a socket
+   * accepted in this turn has not been read yet, whatever its client sent).
+   */
+  private silent(socket: Socket, now: number): boolean {
+    const at = this.admittedAt.get(socket);
+    return socket.bytesRead === 0 && at !== undefined && at.turn < this.turn && now - at.at >= SILENT_AFTER_MS;
+  }
+
+  /** Holds a newcomer for the next triage (where a peer's uid can be read and there is room). */
+  private wait(socket: Socket, admitted: () => void): void {
+    if (this.ownUid === undefined || this.waiting.size >= MAX_WAITING) {
+      this.refuse(socket, 'over the pending cap');
+      return;
+    }
+    this.waiting.set(socket, { deadline: this.deadlineFor(socket), admitted });
+    if (this.triageTimer) return;
+    const wait = Math.max(0, this.lastTriage + TRIAGE_INTERVAL_MS - performance.now());
+    this.triageTimer = setTimeout(() => this.triage(), wait);
+    this.triageTimer.unref();
   }
 
   private lookupWindowStart = 0;
   private lookupSpentMs = 0;
   private readonly lookups = { count: 0, ms: 0, overBudget: 0 };
 
-  /** Reads of the socket table under contention: how many, their total time, how many the budget skipped. */
+  /** Reads of the socket table under contention: how many, their total time, how many sockets the budget left unread. */
   peerLookups(): { count: number; ms: number; overBudget: number } {
     return { ...this.lookups, ms: Math.round(this.lookups.ms * 10) / 10 };
   }
 
   /**
-   * The pending slots are full: closes the pending sockets another user opened and, when
-   * `socket` is not one of theirs (refused then) and a slot is free, says so.
+   * One read of the socket table for every waiting and pending socket: another user's are closed;
+   * the waiting then take the free slots, our own user's first, the rest in arrival order; those
+   * left over (or all of them, past the budget) are refused.
    */
-  private freeSlotFor(socket: Socket): boolean {
+  private triage(): void {
+    this.triageTimer = undefined;
+    this.lastTriage = performance.now();
     const now = Date.now();
     if (now - this.lookupWindowStart >= 1000) {
       this.lookupWindowStart = now;
       this.lookupSpentMs = 0;
     }
-    if (this.ownUid === undefined) return false;
-    if (this.lookupSpentMs >= PEER_LOOKUP_BUDGET_MS) {
-      this.lookups.overBudget++;
-      return false;
+    const waiting = [...this.waiting.keys()];
+    const own = new Set<Socket>();
+    if (this.lookupSpentMs >= PEER_LOOKUP_BUDGET_MS) this.lookups.overBudget += waiting.length;
+    else {
+      const sockets = [...waiting, ...this.pending.keys()];
+      const t0 = performance.now();
+      const uids = this.peerUids(sockets);
+      const ms = performance.now() - t0;
+      this.lookupSpentMs += ms;
+      this.lookups.count++;
+      this.lookups.ms += ms;
+      const uidOf = (i: number) => (uids[i]?.state === 'found' ? (uids[i] as { uid: number }).uid : undefined);
+      sockets.forEach((s, i) => {
+        if (uidOf(i) === undefined) return;
+        if (uidOf(i) === this.ownUid) own.add(s);
+        else this.refuse(s, 'from another user');
+      });
     }
-    const sockets = [socket, ...this.pending.keys()];
-    const t0 = performance.now();
-    const uids = this.peerUids(sockets);
-    const ms = performance.now() - t0;
-    this.lookupSpentMs += ms;
-    this.lookups.count++;
-    this.lookups.ms += ms;
-    const stranger = (i: number) => uids[i]?.state === 'found' && (uids[i] as { uid: number }).uid !== this.ownUid;
-    for (let i = 1; i < sockets.length; i++) if (stranger(i)) this.refuse(sockets[i], 'from another user');
-    if (stranger(0)) {
-      this.refuse(socket, 'from another user');
-      return false;
+    const order = [...this.waiting.keys()].sort((x, y) => Number(own.has(y)) - Number(own.has(x)));
+    for (const socket of order) {
+      const w = this.waiting.get(socket)!;
+      if (this.pending.size >= this.limits.maxPending || this.open.size >= this.limits.maxConnections || socket.destroyed) {
+        this.refuse(socket, 'over the pending cap'); // clears its deadline, then forgets it
+        continue;
+      }
+      this.waiting.delete(socket);
+      this.takeSlot(socket, w.deadline);
+      w.admitted();
     }
-    return this.pending.size < this.limits.maxPending;
   }
 
   /** The socket completed an authenticated upgrade: no deadline any more. False if it is gone. */
@@ -142,7 +208,7 @@ export class AttachAdmission {
    */
   refuse(socket: Socket, reason: RefusalReason, answer?: string): false {
     this.count(reason);
-    const deadline = this.pending.get(socket);
+    const deadline = this.pending.get(socket) ?? this.waiting.get(socket)?.deadline;
     if (deadline !== undefined) clearTimeout(deadline);
     if (answer === undefined || socket.destroyed) {
       this.forget(socket);
@@ -164,6 +230,10 @@ export class AttachAdmission {
     return this.pending.size;
   }
 
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
   get openCount(): number {
     return this.open.size;
   }
@@ -175,7 +245,9 @@ export class AttachAdmission {
 
   /** Destroys every socket still open (shutdown). */
   closeAll(): void {
-    for (const socket of [...this.open]) {
+    if (this.triageTimer) clearTimeout(this.triageTimer);
+    this.triageTimer = undefined;
+    for (const socket of [...this.open, ...this.waiting.keys()]) {
       this.forget(socket);
       socket.destroy();
     }
@@ -185,9 +257,10 @@ export class AttachAdmission {
   }
 
   private forget(socket: Socket): void {
-    const deadline = this.pending.get(socket);
+    const deadline = this.pending.get(socket) ?? this.waiting.get(socket)?.deadline;
     if (deadline !== undefined) clearTimeout(deadline);
     this.pending.delete(socket);
+    this.waiting.delete(socket);
     this.open.delete(socket);
   }
 

@@ -22,8 +22,8 @@ export const MAX_ATTACH_CONNECTIONS = 64;
 
 export interface AttachServer {
   info: AttachInfo;
-  /** Connections now (pending authentication, open in all) and refusals since start. */
-  stats(): { pending: number; open: number; refused: Record<string, number>; acceptErrors: number };
+  /** Connections now (pending authentication, held for a triage, open in all) and refusals since start. */
+  stats(): { pending: number; waiting: number; open: number; refused: Record<string, number>; acceptErrors: number };
   close(): void;
 }
 
@@ -95,9 +95,7 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFilePath
       else ws.terminate(); // the deadline passed during the handshake
     });
   });
-  const tcp = createTcpServer((socket) => {
-    if (admission.admit(socket)) http.emit('connection', socket);
-  });
+  const tcp = createTcpServer((socket) => admission.admit(socket, () => http.emit('connection', socket)));
   try {
     await listen(tcp, port);
   } catch (e) {
@@ -149,7 +147,7 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFilePath
 
   return {
     info: { url: `ws://127.0.0.1:${actualPort}/`, port: actualPort, tokenFile: tokenFile.path },
-    stats: () => ({ pending: admission.pendingCount, open: admission.openCount, refused: admission.refusals(), peerLookups: admission.peerLookups(), acceptErrors }),
+    stats: () => ({ pending: admission.pendingCount, waiting: admission.waitingCount, open: admission.openCount, refused: admission.refusals(), peerLookups: admission.peerLookups(), acceptErrors }),
     close() {
       clearInterval(pinger);
       for (const ws of wss.clients) ws.terminate();
