@@ -3,6 +3,8 @@
 // byte 3 (U+FFFD), `"` 2. Counting raw bytes let 256 KiB of NULs become a 1.5 MB line that the
 // gateway dropped (the command then hung until its timeout).
 
+import { cutBeforeOpenEscape } from './escapeCut';
+
 /** The most output one reply carries, whatever the line limit. */
 export const MAX_OUTPUT_BYTES = 256 * 1024;
 
@@ -126,7 +128,7 @@ function continues(lead: number, index: number, byte: number): boolean {
 
 /**
  * A command's raw output as reply text of at most `budget` encoded bytes: the output (cut at a
- * character boundary when it does not fit, and then marked with how many bytes were dropped),
+ * character boundary outside any escape sequence when it does not fit, and then marked with how many bytes were dropped),
  * followed by `trailer` (e.g. "[exit code 1]", may be empty) on its own line. `totalBytes` is
  * how much the command wrote; `raw` may hold only its start.
  */
@@ -137,8 +139,10 @@ export function fitOutput(raw: Buffer, totalBytes: number, trailer: string, budg
   }
   // Room for the marker at its longest (every byte dropped) and the trailer, each on a new line.
   const reserve = encodedSize(`\n${truncationNote(totalBytes, totalBytes)}\n${trailer}`) - 2;
-  const kept = fitBytes(raw, budget - reserve, false);
-  const text = withLines(kept.text, [truncationNote(totalBytes - kept.keptBytes, totalBytes), trailer]);
+  const fitted = fitBytes(raw, budget - reserve, false).keptBytes;
+  // An escape sequence cut in two would garble the marker after it: the cut moves before it.
+  const kept = cutBeforeOpenEscape(raw, fitted);
+  const text = withLines(raw.toString('utf8', 0, kept), [truncationNote(totalBytes - kept, totalBytes), trailer]);
   // Only a trailer longer than the budget itself gets here; the bound holds all the same.
   return encodedSize(text) <= budget ? text : text.slice(0, fitTextLength(text, budget));
 }
