@@ -24,9 +24,15 @@ export class GroupKeeper {
 
   constructor(private readonly log: (m: string) => void) {}
 
+  /** The keeper's pid while it runs. */
+  get runningPid(): number | undefined {
+    const c = this.child;
+    return c && c.exitCode === null && c.signalCode === null ? c.pid : undefined;
+  }
+
   /** Starts the keeper if it is not running. False (and logged) when it could not start. */
   ensure(): boolean {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return true;
+    if (this.runningPid !== undefined) return true;
     // The reaper: this very bundle and runtime (ELECTRON_RUN_AS_NODE comes with the environment).
     const reaper = [process.execPath, ...process.execArgv, process.argv[1], '--reap-group', String(process.pid), '--reap-leader', formatFingerprint(selfFingerprint())];
     const child = spawn('/bin/sh', ['-c', KEEPER_SCRIPT, GROUP_KEEPER_NAME, ...reaper], {

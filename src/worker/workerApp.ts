@@ -48,6 +48,19 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     connection.dispose('exiting');
     process.exit(code);
   };
+  // The gateway is gone (its end of our stdin closed, or the lifeline saw it die). With the
+  // parent-death signal the kernel SIGKILLs us as it dies — the pipe closes first, so a teardown
+  // of our own can begin and be cut short after it has taken the keeper down (seen under load: a
+  // setsid escapee left running). The keeper is the one to do it then: we exit at once, its pipe
+  // closes, and it becomes the reaper (the same teardown, from a process nothing is about to kill).
+  const gatewayGone = (reason: string) => {
+    const keeperPid = args.parentDeathSignal ? keeper?.runningPid : undefined;
+    if (keeperPid === undefined || exiting) return void exit(reason, 0);
+    exiting = true;
+    tornDown = true;
+    log(`exiting: ${reason}; group keeper ${keeperPid} takes the rest down`);
+    process.exit(0);
+  };
   const exitNow = (code: number) => {
     exiting = true;
     process.exit(code);
@@ -112,8 +125,8 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
         throw RpcError.methodNotFound(method);
     }
   });
-  connection.onClose((reason) => void exit(`connection closed (${reason})`, 0));
+  connection.onClose((reason) => gatewayGone(`connection closed (${reason})`));
   connection.notify('ready', { pid: process.pid, sessionId: args.sessionId, cgroup: args.cgroup ?? null });
   log(`ready (session ${args.sessionId || '-'})`);
-  return (reason) => void exit(`lifeline: ${reason}`, 0);
+  return (reason) => gatewayGone(`lifeline: ${reason}`);
 }

@@ -7,7 +7,8 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
-import { isAlive, killTracked, track, waitFor, waitForExit } from '../support/processes';
+import { isAlive, killTracked, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
+import { JsonRpcConnection } from '../../src/core/rpc';
 import { readProcCmdline, readProcStat, scanLiveStats } from '../../src/core/procfs';
 import { parentDeathSignalPrefix, PDEATHSIG_ENV } from '../../src/core/parentDeathSignal';
 import { GROUP_KEEPER_NAME } from '../../src/core/ownerMarker';
@@ -140,6 +141,33 @@ for (const [mode, env] of [['parent-death signal', {}], ['fallback', { [PDEATHSI
     g.host.kill('SIGKILL');
   });
 }
+
+test('parent-death signal: when its gateway is gone the worker exits at once and its keeper, as the reaper, takes the group and a setsid escapee down', { skip: !pdeathsig }, async () => {
+  // The gateway's end of the worker's stdin closes before the kernel's SIGKILL arrives; a teardown
+  // the worker began itself could take the keeper down and then be cut short by that SIGKILL
+  // (seen under load: a setsid escapee left running). Here the "gateway" (this test) only closes
+  // the worker's stdin and stays alive: no SIGKILL comes, and what the worker does is visible.
+  const worker = spawnTracked(process.execPath, [WORKER_JS, '--session', 's', '--parent-death-signal', 'KILL', '--poll-ms', '60000']);
+  let stderr = '';
+  worker.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const rpc = new JsonRpcConnection(worker.stdout!, worker.stdin!);
+  const run = async (command: string) => Number(/bg=(\d+)/.exec((await rpc.request<{ output: string }>('exec', { command }, { timeoutMs: 20_000 })).output)?.[1]);
+  const grandchild = await run('/run sleep 1000 >/dev/null 2>&1 & echo bg=$!');
+  const escapee = await run('/run setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!');
+  for (const pid of [grandchild, escapee]) track(pid);
+  await waitFor(() => readProcStat(escapee)?.sid === escapee, 'the escapee left the worker\'s session');
+  const keeper = keeperOf(worker.pid!);
+  assert.ok(keeper, 'the worker has a group keeper');
+  rpc.dispose('test done');
+  worker.stdin!.end();
+  await waitForExit(worker.pid!, 10_000);
+  await waitForExit(grandchild, 10_000);
+  await waitForExit(escapee, 10_000);
+  await waitForExit(keeper, 10_000);
+  assert.match(stderr, new RegExp(`exiting: .*; group keeper ${keeper} takes the rest down`), stderr);
+  assert.doesNotMatch(stderr, /took down \d+ process\(es\) of mine/, 'the worker signalled nothing itself');
+  assert.match(stderr, new RegExp(`worker reaper\\[${keeper}\\]: worker ${worker.pid} died: took down [2-9] process`), stderr);
+});
 
 test('the reaper acts only on proof: for a live worker it refuses and signals nothing; malformed arguments are refused', { skip: !linux }, async () => {
   const g = await startHostedGateway();

@@ -5,7 +5,7 @@
 import { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { JsonRpcConnection } from '../../src/core/rpc';
-import { pidsWithMarker } from './marker';
+import { describePids, pidsWithMarker } from './marker';
 import { isAlive, readLineMatching, spawnNode, track, waitFor } from './processes';
 import { SMALL_HEAP_FLAGS } from '../../src/core/heapFlags';
 import { trackTree } from './cgroups';
@@ -132,7 +132,9 @@ export async function announcedPids<N extends string>(g: HostedGateway, names: r
 
 /** Waits until no process carries the host's marker (a failure names the survivors). */
 export async function waitNoMarked(hostFp: string, timeoutMs = 15_000): Promise<void> {
-  await waitFor(() => pidsWithMarker(hostFp).length === 0, `no process with marker ${hostFp} (left: ${pidsWithMarker(hostFp).join(',')})`, timeoutMs);
+  await waitFor(() => pidsWithMarker(hostFp).length === 0, `no process with marker ${hostFp}`, timeoutMs).catch((e: Error) => {
+    throw new Error(`${e.message}; left: ${describePids(pidsWithMarker(hostFp))}`);
+  });
 }
 
 /** Ends the host's stdin (the gateway's lifeline) and waits for every marked process to go. */

@@ -44,3 +44,20 @@ export function sampleContinuously(count: () => number): { stop(): Promise<{ max
     },
   };
 }
+
+/** What each pid is now, for a failure message: "pid state ppid pgid [cmdline] cgroup". */
+export function describePids(pids: readonly number[]): string {
+  return pids
+    .map((pid) => {
+      const st = readProcStat(pid);
+      if (!st) return `${pid} (gone)`;
+      let cgroup = '?';
+      try {
+        cgroup = /^0::(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1] ?? '?';
+      } catch {
+        // gone meanwhile
+      }
+      return `${pid} ${st.state} ppid ${st.ppid} pgid ${st.pgid} [${readProcCmdline(pid).join(' ').slice(0, 120)}] ${cgroup}`;
+    })
+    .join('; ');
+}
