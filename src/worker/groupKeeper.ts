@@ -6,8 +6,9 @@
 // How it notices: its stdin is a pipe whose only writer is this worker (node keeps its own end
 // close-on-exec, so no /run child inherits it). The kernel closes it when the worker dies, for
 // any reason, and `read` returns. Then it execs `setsid node worker.js --reap-group …` (same
-// pid, out of the group): the reaper (reaper.ts) takes the group and the worker's marked
-// escapees down through the teardown engine, as the worker's own teardown would have. Without
+// pid, out of the group): the reaper (reaper.ts) takes the group, the worker's marked escapees
+// and its session's cgroup leaf down through the teardown engine, as the worker's own teardown
+// would have. Without
 // setsid it SIGKILLs its own group (the worker's, which cannot have been recycled while the
 // keeper is in it) and the escapees are left to the host and the orphan list.
 // Idle it is a dash in `read`: ~0.1 MB private. Started lazily before the first /run (until then
@@ -22,7 +23,11 @@ const KEEPER_SCRIPT = 'read _; command -v setsid >/dev/null 2>&1 && exec setsid 
 export class GroupKeeper {
   private child?: ChildProcess;
 
-  constructor(private readonly log: (m: string) => void) {}
+  /** `cgroup`: the session leaf the worker joined, if any: the reaper takes it too, once it finds itself inside. */
+  constructor(
+    private readonly log: (m: string) => void,
+    private readonly cgroup?: string,
+  ) {}
 
   /** The keeper's pid while it runs. */
   get runningPid(): number | undefined {
@@ -34,7 +39,7 @@ export class GroupKeeper {
   ensure(): boolean {
     if (this.runningPid !== undefined) return true;
     // The reaper: this very bundle and runtime (ELECTRON_RUN_AS_NODE comes with the environment).
-    const reaper = [process.execPath, ...process.execArgv, process.argv[1], '--reap-group', String(process.pid), '--reap-leader', formatFingerprint(selfFingerprint())];
+    const reaper = [process.execPath, ...process.execArgv, process.argv[1], '--reap-group', String(process.pid), '--reap-leader', formatFingerprint(selfFingerprint()), ...(this.cgroup ? ['--cgroup', this.cgroup] : [])];
     const child = spawn('/bin/sh', ['-c', KEEPER_SCRIPT, GROUP_KEEPER_NAME, ...reaper], {
       stdio: ['pipe', 'ignore', 'inherit'], // the reaper's log goes where the worker's went
       // Not detached: it must be in this worker's group.

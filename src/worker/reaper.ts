@@ -2,12 +2,14 @@
 // pid, exec'd through `setsid` into node running this bundle with --reap-group: out of the dead
 // worker's group, so it can take that group down as the worker's own teardown would have —
 // SIGTERM, a short grace, SIGKILL until empty — and, by the worker's marker (PARENT_ENV = its
-// fingerprint), the /run descendants that left the group (setsid, double fork). Only on proof
+// fingerprint), the /run descendants that left the group (setsid, double fork), and, in a
+// session cgroup leaf, every other member of that leaf. Only on proof
 // that the worker is gone; every signal through the one teardown engine and its safety checks.
 // Synchronous (teardownSync): the reaper is nothing else, and main.ts must not go on to start a
 // worker after it.
 import { Fingerprint, formatFingerprint, parseFingerprint } from '../core/fingerprint';
-import { describeProblems, processGroup, processTree, teardownSync } from '../core/kill';
+import { ownCgroupDir } from '../core/cgroup/cgroupMount';
+import { cgroupTarget, describeProblems, processGroup, processTree, teardownSync } from '../core/kill';
 import { PARENT_ENV } from '../core/ownerMarker';
 import { readProcStat } from '../core/procfs';
 import { taggedProcessesSync } from '../core/taggedProcesses';
@@ -30,14 +32,19 @@ export function reapIfAsked(argv: readonly string[]): void {
   }
   let code = 1;
   try {
-    code = reapDeadWorker(pgid, leader, log);
+    code = reapDeadWorker(pgid, leader, log, argValue(argv, '--cgroup'));
   } catch (e) {
     log(`failed: ${(e as Error).message}`);
   }
   process.exit(code);
 }
 
-export function reapDeadWorker(pgid: number, leader: Fingerprint, log: (m: string) => void): number {
+/**
+ * `leaf`: the worker's session cgroup leaf, taken too (by the kernel's list: a setsid escapee that
+ * dropped the marker) — only when this process finds itself in it, the proof that it is the
+ * worker's (the keeper was born there); the leaf is kept (the gateway or the host removes it).
+ */
+export function reapDeadWorker(pgid: number, leader: Fingerprint, log: (m: string) => void, leaf?: string): number {
   const st = readProcStat(leader.pid);
   if (st && st.startTime === leader.startTime && st.state !== 'Z' && st.state !== 'X') {
     log(`worker ${leader.pid} is alive: nothing to reap`);
@@ -45,7 +52,13 @@ export function reapDeadWorker(pgid: number, leader: Fingerprint, log: (m: strin
   }
   // Started after the worker and carrying its marker: its /run descendants, wherever they went.
   const escapees = taggedProcessesSync(PARENT_ENV, formatFingerprint(leader)).filter((fp) => fp.startTime >= leader.startTime);
-  const r = teardownSync([processGroup(pgid, leader), ...escapees.map((fp) => processTree(fp))], { graceMs: GRACE_MS, timeoutMs: TIMEOUT_MS });
+  const targets = [processGroup(pgid, leader), ...escapees.map((fp) => processTree(fp))];
+  if (leaf !== undefined) {
+    const inside = ownCgroupDir();
+    if (inside === leaf) targets.push(cgroupTarget(leaf, { remove: false }));
+    else log(`not taking cgroup ${leaf}: I am in ${typeof inside === 'string' ? inside : `no readable cgroup (${inside.why})`}`);
+  }
+  const r = teardownSync(targets, { graceMs: GRACE_MS, timeoutMs: TIMEOUT_MS });
   log(`worker ${leader.pid} died: took down ${r.processes.length} process(es) of its group and marker in ${Math.round(r.elapsedMs)} ms`);
   const problems = describeProblems(r);
   if (problems) log(`teardown: ${problems}`);

@@ -105,7 +105,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
           testCommands: args.testCommands,
           outputBudget: budget,
           requestId: id,
-          beforeChild: args.parentDeathSignal ? () => void (keeper ??= new (loadChildren().GroupKeeper)(log)).ensure() : undefined,
+          beforeChild: args.parentDeathSignal ? () => void (keeper ??= new (loadChildren().GroupKeeper)(log, args.cgroup)).ensure() : undefined,
           markedChild: (pid) => {
             if (markedSince === Infinity) markedSince = (process.platform === 'linux' ? fingerprintOf(pid)?.startTime : undefined) ?? 0;
           },

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { sessionLeafName } from '../../src/core/cgroup/cgroupNames';
 import { OWNER_ENV, PARENT_ENV } from '../../src/core/ownerMarker';
+import { parentDeathSignalPrefix } from '../../src/core/parentDeathSignal';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
 import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 import { isAlive, killTracked, readLineMatching, spawnTracked, track, waitFor } from '../support/processes';
@@ -143,6 +144,21 @@ for (const mode of modes) {
     if (tree) await waitFor(() => !fs.existsSync(tree), 'the tree removed by the exiting gateway', 5000);
   });
 }
+
+test('cgroups on: the gateway SIGKILLed, nobody sweeping: the worker\'s group keeper, become its reaper, takes the session leaf — escapees with no marker gone', { skip: !linux ? 'Linux only' : noCgroups ?? (parentDeathSignalPrefix().prefix ? undefined : 'no parent-death signal here (no group keeper)') }, async () => {
+  // The host (this test) does not sweep the tree, the gateway is dead: only the worker's own
+  // chain is left — the kernel's parent-death SIGKILL (or the worker exiting at once on its
+  // gateway's end of stdin) and its keeper. Escapees without a marker are found by the kernel's
+  // list of the leaf alone.
+  const { g, tree } = await start('cgroup');
+  const s = await createSession(g);
+  const pids = await escapees(g, s, 'cgroup');
+  assertInLeaf(pids, tree!, s);
+  const worker = g.workerPids()[0];
+  process.kill(g.gatewayPid, 'SIGKILL');
+  await waitFor(() => ![...pids, worker].some(isAlive), `escapees ${pids} and worker ${worker} gone after the gateway's SIGKILL`, 10_000);
+  g.host.kill('SIGKILL');
+});
 
 test('a worker refuses a --cgroup leaf outside the tree it was born in, says so, and runs contained by its group', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
   const dist = path.resolve(__dirname, '../../../dist/worker.js');
