@@ -2,7 +2,7 @@
 // synchronous form is what a deactivate()-time kill path and a re-check right before a
 // signal need.
 import { childProcess } from './childProcess';
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { isLiveState } from './processSource';
 
 export interface ProcStat {
@@ -192,6 +192,15 @@ export function readProcUidChecked(pid: number): ProcRead<number> {
     return { state: 'found', value: statSync(`/proc/${pid}`).uid };
   } catch (e) {
     return classifyProcError(pid, e);
+  }
+}
+
+/** The pid namespace a process is in (`pid:[4026531836]`), with what a failure proves. */
+export function readProcPidNamespaceChecked(pid: number | 'self'): ProcRead<string> {
+  try {
+    return { state: 'found', value: readlinkSync(`/proc/${pid}/ns/pid`) };
+  } catch (e) {
+    return classifyProcError(pid === 'self' ? process.pid : pid, e);
   }
 }
 

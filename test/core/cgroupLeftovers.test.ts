@@ -8,7 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { listCgroupTrees, treeOwnerState } from '../../src/core/cgroup/cgroupLeftovers';
 import type { Cgroup2Mount } from '../../src/core/cgroup/cgroupMount';
-import { killTracked, spawnTracked, waitForExit } from '../support/processes';
+import { spawnSync } from 'node:child_process';
+import { scanLiveStats } from '../../src/core/procfs';
+import { killTracked, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
 
 const linux = process.platform === 'linux';
 const roots: string[] = [];
@@ -95,6 +97,32 @@ test('owner rule: alive only inside the tree; a live pid outside is dead only wh
   // This process started after a tree made 30 days ago: the pid was reused, that tree's gateway is gone.
   assert.equal(made30DaysAgo.owner, 'dead', made30DaysAgo.why);
   assert.match(made30DaysAgo.why ?? '', /another process now/);
+});
+
+const canUnsharePid = linux && spawnSync('unshare', ['--pid', '--fork', 'true']).status === 0;
+
+test('a tree with a member in another pid namespace is never dead: the pid in its name may be that namespace\'s (a container\'s gateway)', { skip: !canUnsharePid && 'needs unshare --pid (root)' }, async () => {
+  const { root, mount } = fakeRoot();
+  const gw = await deadPid();
+  const tree = path.join(root, `gateway-warden-${gw}`);
+  cgroup(tree);
+  // A process of our own namespace: the verdict stands.
+  const here = spawnTracked('sleep', ['60'], { stdio: 'ignore' });
+  cgroup(path.join(tree, 's-here'), [here.pid!]);
+  assert.equal(treeOwnerState(mount, tree, gw).owner, 'dead');
+  // A process in a pid namespace of its own (unshare's child, pid 1 in there): unknown.
+  const unshare = spawnTracked('unshare', ['--pid', '--fork', 'sleep', '60'], { stdio: 'ignore' });
+  const inner = await waitFor(() => scanLiveStats().find((st) => st.ppid === unshare.pid)?.pid, 'the process in the new pid namespace');
+  track(inner);
+  cgroup(path.join(tree, 's-there'), [inner]);
+  const foreign = treeOwnerState(mount, tree, gw);
+  assert.equal(foreign.owner, 'unknown');
+  assert.match(foreign.why ?? '', new RegExp(`pid ${gw} does not exist, but member ${inner} is in another pid namespace`));
+  // A member the kernel lists as 0 (outside the reader's namespace): unknown too.
+  cgroup(path.join(tree, 's-there'), [0]);
+  assert.match(treeOwnerState(mount, tree, gw).why ?? '', /outside our pid namespace \(listed as pid 0\)/);
+  const listed = listCgroupTrees(mount, root);
+  assert.equal(listed.state === 'found' && listed.value[0].owner, 'unknown', 'the orphan scan sees it the same way');
 });
 
 test('a parent that does not exist is gone; one with no trees lists none', { skip: !linux }, () => {

@@ -4,11 +4,14 @@
 // zombie, and is inside the tree. Dead needs proof: the pid does not exist, is a zombie, or is a
 // process outside the tree that started after the tree was made (so it cannot be the gateway
 // that made it: the pid was reused). A process outside the tree that is older than the tree may
-// be its gateway between mkdir and moving itself in: unknown, never dead.
+// be its gateway between mkdir and moving itself in: unknown, never dead. And a tree with a
+// member in another pid namespace is never dead either: the pid in its name is the gateway's own
+// view of itself, and a container's gateway (its own pid namespace, the host's cgroup hierarchy)
+// names its tree with a pid that means another process, or none, out here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ageFromStartTicks } from '../orphansAge';
-import { readProcStatChecked } from '../procfs';
+import { readProcPidNamespaceChecked, readProcStatChecked } from '../procfs';
 import { CgroupRead, classifyCgroupError } from './cgroupFiles';
 import { listMembers } from './cgroupMembers';
 import { cgroupDir, Cgroup2Mount, locateCgroup, MountTable, readMountTable, readProcCgroupPath } from './cgroupMount';
@@ -43,6 +46,31 @@ export interface CgroupTreeInfo {
 
 /** Whether the gateway `pid` is alive inside `treeDir` (made at `createdMs`, when known). */
 export function treeOwnerState(mount: Cgroup2Mount, treeDir: string, pid: number, createdMs?: number): { owner: CgroupTreeInfo['owner']; why?: string } {
+  const state = ownerStateHere(mount, treeDir, pid, createdMs);
+  if (state.owner !== 'dead') return state;
+  const foreign = memberElsewhere(treeDir);
+  return foreign ? { owner: 'unknown', why: `${state.why}, but ${foreign}: the pid in the tree's name may be that namespace's` } : state;
+}
+
+/** A member of the tree in another pid namespace than ours (or one we cannot place), said in words. */
+function memberElsewhere(treeDir: string): string | undefined {
+  const m = listMembers(treeDir);
+  if (m.state === 'gone') return undefined;
+  if (m.state === 'unknown') return `its members cannot be listed (${m.why})`;
+  if (m.value.pids.length === 0) return undefined;
+  const ours = readProcPidNamespaceChecked('self');
+  if (ours.state !== 'found') return `our own pid namespace cannot be read (${ours.state === 'unknown' ? ours.why : 'gone'})`;
+  for (const pid of m.value.pids) {
+    if (pid === 0) return 'a member is outside our pid namespace (listed as pid 0)';
+    const ns = readProcPidNamespaceChecked(pid);
+    if (ns.state === 'unknown') return `the pid namespace of member ${pid} cannot be read (${ns.why})`;
+    if (ns.state === 'found' && ns.value !== ours.value) return `member ${pid} is in another pid namespace (${ns.value}, ours ${ours.value})`;
+  }
+  return undefined;
+}
+
+/** treeOwnerState by our own pid namespace's view alone. */
+function ownerStateHere(mount: Cgroup2Mount, treeDir: string, pid: number, createdMs?: number): { owner: CgroupTreeInfo['owner']; why?: string } {
   const st = readProcStatChecked(pid);
   if (st.state === 'gone') return { owner: 'dead', why: `pid ${pid} does not exist` };
   if (st.state === 'unknown') return { owner: 'unknown', why: st.why };
