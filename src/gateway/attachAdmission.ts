@@ -181,7 +181,8 @@ export class AttachAdmission {
     }
     const order = [...this.waiting.keys()].sort((x, y) => Number(own.has(y)) - Number(own.has(x)));
     for (const socket of order) {
-      const w = this.waiting.get(socket)!;
+      const w = this.waiting.get(socket);
+      if (!w) continue; // closed meanwhile
       if (this.pending.size >= this.limits.maxPending || this.open.size >= this.limits.maxConnections || socket.destroyed) {
         this.refuse(socket, 'over the pending cap'); // clears its deadline, then forgets it
         continue;
