@@ -12,7 +12,7 @@ import { JsonRpcConnection } from '../../src/core/rpc';
 import { formatFingerprint, selfFingerprint } from '../../src/core/fingerprint';
 import { PARENT_DEATH_SIGNAL, parentDeathSignalPrefix } from '../../src/core/parentDeathSignal';
 import { DIST } from '../support/gatewayHost';
-import { killTracked, spawnTracked, waitFor, waitForExit } from '../support/processes';
+import { killTracked, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
 
 after(killTracked);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-idle-'));
@@ -69,9 +69,14 @@ test('an idle worker never loads the teardown engine, /run or child_process, and
 });
 
 test('the first /run loads them, and the worker still takes its children down when it exits', async () => {
-  const { loaded, outputs, stderr } = await modulesAtExit('run', ['/echo x', '/run echo hi; sleep 30 &']);
-  assert.equal(outputs[1], 'hi\n');
+  const { loaded, outputs, stderr } = await modulesAtExit('run', ['/echo x', '/run echo hi; sleep 30 & echo bg=$!']);
+  assert.match(outputs[1], /^hi\nbg=\d+\n$/);
+  const sleeper = Number(/bg=(\d+)/.exec(outputs[1])![1]);
+  track(sleeper);
   assert.ok(loaded.has('child_process') && loaded.has('perf_hooks'), `after /run: child_process and the teardown engine's perf_hooks are loaded (${[...loaded].filter((m) => !m.startsWith('internal/')).join(', ')})`);
-  // The background sleep is ours: the exit path took it down through the lazily loaded engine.
-  assert.match(stderr, /took down [1-9]\d* process\(es\) of mine/);
+  // The background sleep is ours: the exit path took it down through the lazily loaded engine —
+  // or, with the parent-death signal, the worker left that to its group keeper (the reaper).
+  if (pdeathsig) assert.match(stderr, /group keeper \d+ takes the rest down/);
+  else assert.match(stderr, /took down [1-9]\d* process\(es\) of mine/);
+  await waitForExit(sleeper, 10_000);
 });
