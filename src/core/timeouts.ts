@@ -44,6 +44,8 @@ export interface Timeouts {
   deactivateBudgetMs: number;
   /** Host: the bound of a stop's or restart's teardown (no deactivate budget, but a bound all the same). */
   stopBudgetMs: number;
+  /** Host, stopping a gateway: how long it has to answer at all before it counts as hung (its workers' groups are then swept by the host too). */
+  stopProbeMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
@@ -67,6 +69,7 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   deactivateMaxGraceMs: 1000,
   deactivateBudgetMs: 2500,
   stopBudgetMs: 6500,
+  stopProbeMs: 150,
 });
 
 /** The gateway's flags for its timeouts (and the environment variables a Warden-protocol gateway reads), with the least value each accepts. */

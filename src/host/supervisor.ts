@@ -53,8 +53,6 @@ export interface SupervisorOptions {
   now?: () => number;
 }
 
-/** A gateway that has not answered gateway.status within this long is hung: the host tears its workers down itself. */
-const PROBE_MS = 150;
 
 export class GatewaySupervisor {
   private gw: GatewayProcess | undefined;
@@ -250,7 +248,8 @@ export class GatewaySupervisor {
     const workers = this.workerTargets();
     // What our own sweep may need afterwards: the grace, SIGKILL and its settling time.
     const politeMs = Math.max(0, budgetMs - graceMs - 300);
-    const stop = gw ? await gw.askToStop(graceMs, politeMs, PROBE_MS) : { exited: true, answered: false };
+    // One that has not answered gateway.status within stopProbeMs is hung: we tear its workers down ourselves.
+    const stop = gw ? await gw.askToStop(graceMs, politeMs, this.timeouts().stopProbeMs) : { exited: true, answered: false };
     this.opts.log.debug(`teardown: polite phase ${Date.now() - t0} ms (gateway ${stop.exited ? 'exited' : 'still running'}${stop.answered ? '' : ', did not answer'})`);
     const timeoutMs = Math.max(200, budgetMs - (Date.now() - t0));
     // Workers first: a hung gateway's SIGKILL wakes every worker at once (stdin EOF), and their

@@ -187,7 +187,8 @@ test('deactivate with a gateway that answers: it gets the user\'s grace (no 150 
   const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   const known: GatewayEvent[] = [];
   const { sup, marker, log } = supervise('deactivate-once', { FAKE_GATEWAY_WORKERS: '3' }, {
-    timeouts: () => ({ ...DEFAULT_TIMEOUTS, shutdownGraceMs: 400 }),
+    // A gateway that answers, even on a loaded machine (at the default 150 ms a slow answer counts as hung).
+    timeouts: () => ({ ...DEFAULT_TIMEOUTS, shutdownGraceMs: 400, stopProbeMs: 2000 }),
     workerGroups: () => known.map((e) => ({ pgid: e.pgid as number, leader: { pid: e.pid as number, startTime: e.startTime as number, bootId } })),
   });
   sup.onEvent((e) => {
