@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { ageFromStartTicks } from '../orphansAge';
 import { readProcPidNamespaceChecked, readProcStatChecked } from '../procfs';
 import { CgroupRead, classifyCgroupError } from './cgroupFiles';
-import { listMembers } from './cgroupMembers';
+import { listMembers, Members } from './cgroupMembers';
 import { cgroupDir, Cgroup2Mount, locateCgroup, MountTable, readMountTable, readProcCgroupPath } from './cgroupMount';
 import { ourCgroupPath, parseTreeName } from './cgroupNames';
 import { cgroupsForcedOff } from './cgroupProbe';
@@ -44,17 +44,20 @@ export interface CgroupTreeInfo {
   leaves: string[];
 }
 
-/** Whether the gateway `pid` is alive inside `treeDir` (made at `createdMs`, when known). */
-export function treeOwnerState(mount: Cgroup2Mount, treeDir: string, pid: number, createdMs?: number): { owner: CgroupTreeInfo['owner']; why?: string } {
+/**
+ * Whether the gateway `pid` is alive inside `treeDir` (made at `createdMs`, when known).
+ * `members`: the tree's members when the caller has just listed them (else they are listed here,
+ * and only for a dead verdict).
+ */
+export function treeOwnerState(mount: Cgroup2Mount, treeDir: string, pid: number, createdMs?: number, members?: CgroupRead<Members>): { owner: CgroupTreeInfo['owner']; why?: string } {
   const state = ownerStateHere(mount, treeDir, pid, createdMs);
   if (state.owner !== 'dead') return state;
-  const foreign = memberElsewhere(treeDir);
+  const foreign = memberElsewhere(members ?? listMembers(treeDir));
   return foreign ? { owner: 'unknown', why: `${state.why}, but ${foreign}: the pid in the tree's name may be that namespace's` } : state;
 }
 
 /** A member of the tree in another pid namespace than ours (or one we cannot place), said in words. */
-function memberElsewhere(treeDir: string): string | undefined {
-  const m = listMembers(treeDir);
+function memberElsewhere(m: CgroupRead<Members>): string | undefined {
   if (m.state === 'gone') return undefined;
   if (m.state === 'unknown') return `its members cannot be listed (${m.why})`;
   if (m.value.pids.length === 0) return undefined;
@@ -99,10 +102,10 @@ function readTree(mount: Cgroup2Mount, dir: string, gatewayPid: number): CgroupT
   } catch (e) {
     if (classifyCgroupError(e).state === 'gone') return 'gone';
   }
-  const owner = treeOwnerState(mount, dir, gatewayPid, info.createdMs);
+  const m = listMembers(dir);
+  const owner = treeOwnerState(mount, dir, gatewayPid, info.createdMs, m);
   info.owner = owner.owner;
   if (owner.why !== undefined) info.ownerWhy = owner.why;
-  const m = listMembers(dir);
   if (m.state === 'found') info.members = m.value.pids;
   else if (m.state === 'gone') return 'gone';
   else info.membersWhy = m.why;
