@@ -8,9 +8,8 @@
 // any reason, and `read` returns. Then it execs `setsid node worker.js --reap-group …` (same
 // pid, out of the group): the reaper (reaper.ts) takes the group, the worker's marked escapees
 // and its session's cgroup leaf down through the teardown engine, as the worker's own teardown
-// would have. Without
-// setsid it SIGKILLs its own group (the worker's, which cannot have been recycled while the
-// keeper is in it) and the escapees are left to the host and the orphan list.
+// would have. Without setsid it SIGKILLs its own group (the worker's, which cannot have been
+// recycled while the keeper is in it) and the escapees are left to the host and the orphan list.
 // Idle it is a dash in `read`: ~0.1 MB private. Started lazily before the first /run (until then
 // the worker has nothing to take down). On the worker's own exit paths its teardown takes the
 // group down, the keeper with it.

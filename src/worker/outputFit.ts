@@ -128,8 +128,8 @@ function continues(lead: number, index: number, byte: number): boolean {
 
 /**
  * A command's raw output as reply text of at most `budget` encoded bytes: the output (cut at a
- * character boundary outside any escape sequence when it does not fit, and then marked with how many bytes were dropped),
- * followed by `trailer` (e.g. "[exit code 1]", may be empty) on its own line. `totalBytes` is
+ * character boundary outside any escape sequence when it does not fit, and then marked with how
+ * many bytes were dropped), followed by `trailer` (e.g. "[exit code 1]", may be empty) on its own line. `totalBytes` is
  * how much the command wrote; `raw` may hold only its start.
  */
 export function fitOutput(raw: Buffer, totalBytes: number, trailer: string, budget: number): string {
@@ -139,10 +139,11 @@ export function fitOutput(raw: Buffer, totalBytes: number, trailer: string, budg
   }
   // Room for the marker at its longest (every byte dropped) and the trailer, each on a new line.
   const reserve = encodedSize(`\n${truncationNote(totalBytes, totalBytes)}\n${trailer}`) - 2;
-  const fitted = fitBytes(raw, budget - reserve, false).keptBytes;
+  const fitted = fitBytes(raw, budget - reserve, false);
   // An escape sequence cut in two would garble the marker after it: the cut moves before it.
-  const kept = cutBeforeOpenEscape(raw, fitted);
-  const text = withLines(raw.toString('utf8', 0, kept), [truncationNote(totalBytes - kept, totalBytes), trailer]);
+  const kept = cutBeforeOpenEscape(raw, fitted.keptBytes);
+  const keptText = kept === fitted.keptBytes ? fitted.text : raw.toString('utf8', 0, kept);
+  const text = withLines(keptText, [truncationNote(totalBytes - kept, totalBytes), trailer]);
   // Only a trailer longer than the budget itself gets here; the bound holds all the same.
   return encodedSize(text) <= budget ? text : text.slice(0, fitTextLength(text, budget));
 }

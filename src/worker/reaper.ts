@@ -3,8 +3,8 @@
 // worker's group, so it can take that group down as the worker's own teardown would have —
 // SIGTERM, a short grace, SIGKILL until empty — and, by the worker's marker (PARENT_ENV = its
 // fingerprint), the /run descendants that left the group (setsid, double fork), and, in a
-// session cgroup leaf, every other member of that leaf. Only on proof
-// that the worker is gone; every signal through the one teardown engine and its safety checks.
+// session cgroup leaf, every other member of that leaf. Only on proof that the worker is gone;
+// every signal through the one teardown engine and its safety checks.
 // Synchronous (teardownSync): the reaper is nothing else, and main.ts must not go on to start a
 // worker after it.
 import { Fingerprint, formatFingerprint, parseFingerprint } from '../core/fingerprint';
