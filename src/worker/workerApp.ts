@@ -3,6 +3,7 @@
 import { fingerprintOf } from '../core/fingerprint';
 import type { Target } from '../core/kill';
 import { Lifeline } from '../core/lifeline';
+import { readProcStat } from '../core/procfs';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { WorkerArgs } from './args';
@@ -55,7 +56,10 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // closes, and it becomes the reaper (the same teardown, from a process nothing is about to kill).
   const gatewayGone = (reason: string) => {
     const keeperPid = args.parentDeathSignal ? keeper?.runningPid : undefined;
-    if (keeperPid === undefined || exiting) return void exit(reason, 0);
+    // Its exit event may not have reached us yet: the kernel's word that it lives (our child: its
+    // pid cannot be reused before we reap it). A failed read is no such word: we do it ourselves.
+    const st = keeperPid === undefined ? undefined : readProcStat(keeperPid);
+    if (!st || st.state === 'Z' || st.state === 'X' || exiting) return void exit(reason, 0);
     exiting = true;
     tornDown = true;
     log(`exiting: ${reason}; group keeper ${keeperPid} takes the rest down`);
