@@ -2,18 +2,20 @@
 // all the same shape — host → gateway → N workers, each with a sleeping grandchild — and all
 // marked with TREE_ENV so that they are found, watched and cleaned up the same way.
 import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_TIMEOUTS } from '../src/core/timeouts';
 import { parentDeathSignalPrefix } from '../src/core/parentDeathSignal';
 import { createSession, exec, startHostedGateway } from '../test/support/gatewayHost';
+import { trackTree } from '../test/support/cgroups';
 import { killTracked, readLineMatching } from '../test/support/processes';
 import { endTrial, guardTrial, Proc, TREE_ENV, treeMembers, trialId, watchDeaths } from './reapWatch';
 import { TreeMode } from './reapTree';
 
 const TREE_JS = path.join(__dirname, 'reapTree.js');
 
-export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | 'warden-cgroup' | 'warden-fallback' | TreeMode;
+export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | 'warden-cgroup' | 'warden-cgroup-floor' | 'warden-fallback' | TreeMode;
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   warden: 'Gateway Warden (lifeline pipe + watchdog + group teardown)',
@@ -25,12 +27,13 @@ export const VARIANT_LABEL: Record<Variant, string> = {
   'warden-watchdog': 'Gateway Warden, lifeline pipes held open by a stray descriptor (fingerprint watchdog, 1 s poll)',
   'warden-floor': "Gateway Warden's own tree, every member SIGKILLed at once (a floor at its RSS)",
   'warden-cgroup': 'Gateway Warden, cgroup per session (SIGTERM + the lifeline grace, then cgroup.kill per leaf), + a setsid escapee per worker',
+  'warden-cgroup-floor': "floor at Gateway Warden's size: the cgroup row's own tree (+ escapees) killed by the kernel at once (one cgroup.kill of the gateway's tree, the host SIGKILLed)",
   'warden-fallback': 'Gateway Warden, GATEWAY_WARDEN_CGROUPS=off (process groups + marker scan), + a setsid escapee per worker',
   'floor-escapee': 'floor: idle node processes, the same tree (2 sleeps per worker) SIGKILLed at once (kill(-pgid))',
 };
 
 /** Variants whose workers also leave a `setsid` escapee (one more process per worker). */
-const WITH_ESCAPEE: ReadonlySet<Variant> = new Set(['warden-cgroup', 'warden-fallback', 'floor-escapee']);
+const WITH_ESCAPEE: ReadonlySet<Variant> = new Set(['warden-cgroup', 'warden-cgroup-floor', 'warden-fallback', 'floor-escapee']);
 
 /** Variants whose guard cannot reach the grandchild: it survives by design, counted, then killed. */
 const GRANDCHILD_UNCOVERED: ReadonlySet<Variant> = new Set(['pdeathsig', 'hermes-exit']);
@@ -57,10 +60,13 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   // notice the host's death.
   // The live-worker cap (default 16) would refuse the 50-worker tree: raised to the tree's size.
   // The cgroup rows pin the containment (a default row takes whatever the machine allows).
-  const cgroups: Record<string, string> = variant === 'warden-fallback' ? { GATEWAY_WARDEN_CGROUPS: 'off' } : variant === 'warden-cgroup' ? { GATEWAY_WARDEN_CGROUPS: '' } : {};
+  const cgroups: Record<string, string> = variant === 'warden-fallback' ? { GATEWAY_WARDEN_CGROUPS: 'off' } : variant.startsWith('warden-cgroup') ? { GATEWAY_WARDEN_CGROUPS: '' } : {};
   const g = await startHostedGateway({ args: ['--max-workers', String(Math.max(16, workers))], env: { [TREE_ENV]: id, ...cgroups }, holdStdinOpen: variant === 'warden-watchdog' });
-  const containment = g.events.find((e) => e.type === 'gateway.ready')?.containment;
-  if (variant === 'warden-cgroup' && containment !== 'cgroup') throw new Error(`warden-cgroup: the gateway's containment is ${String(containment)}, not cgroup`);
+  const ready = g.events.find((e) => e.type === 'gateway.ready');
+  if (variant.startsWith('warden-cgroup') && (ready?.containment !== 'cgroup' || typeof ready.cgroup !== 'string')) throw new Error(`${variant}: the gateway's containment is ${String(ready?.containment)}, not cgroup`);
+  // The gateway's tree is left to the test support's cleanup when nobody is left to remove it.
+  const tree = variant === 'warden-cgroup-floor' ? (ready!.cgroup as string) : undefined;
+  if (tree !== undefined) trackTree(tree);
   const sessions = await Promise.all(Array.from({ length: workers }, () => createSession(g)));
   const command = WITH_ESCAPEE.has(variant) ? '/run sleep 600 & setsid sleep 600 >/dev/null 2>&1 &' : '/run sleep 600 &';
   await Promise.all(sessions.map((s) => exec(g, s, command, 60_000)));
@@ -73,7 +79,12 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   const killEach = () => {
     for (const p of procs) process.kill(p.pid, 'SIGKILL');
   };
-  return { procs, kill: variant === 'warden-floor' ? killEach : () => g.host.kill('SIGKILL') };
+  // Our real tree killed by the kernel in two calls: everything but the host is in the gateway's cgroup tree.
+  const killTree = () => {
+    fs.writeFileSync(path.join(tree!, 'cgroup.kill'), '1');
+    g.host.kill('SIGKILL');
+  };
+  return { procs, kill: variant === 'warden-floor' ? killEach : tree !== undefined ? killTree : () => g.host.kill('SIGKILL') };
 }
 
 async function peerTree(mode: TreeMode, workers: number, id: string): Promise<ReadyTree> {
