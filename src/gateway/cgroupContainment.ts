@@ -164,9 +164,15 @@ export class Containment {
 
 /** How long a gateway's start-up may spend removing dead gateways' empty trees, all of them together. */
 const EMPTY_TREES_BUDGET_MS = 1000;
+/**
+ * An empty tree younger than this is left alone: it may be a gateway's between its mkdir and its
+ * move in (milliseconds), whose pid we cannot see — one in another pid namespace sharing this
+ * hierarchy, whose pid means another process or none here. A dead gateway's tree waits for the next start.
+ */
+export const EMPTY_TREE_MIN_AGE_MS = 2000;
 
 /**
- * Removes the empty trees of provably dead gateways beside ours. A gateway SIGKILLed with its
+ * Removes the empty trees of provably dead gateways beside ours, once old enough (EMPTY_TREE_MIN_AGE_MS). A gateway SIGKILLed with its
  * host leaves its tree behind (nobody is left to rmdir it); an empty one holds no orphan, so the
  * orphan path never clears it, and without this they would pile up one per host death until the
  * leftover listing hits its bound. Only our own uid's trees, only with no member, through the
@@ -179,6 +185,10 @@ function removeEmptyDeadTrees(own: string, env: NodeJS.ProcessEnv, log: (m: stri
     const deadline = Date.now() + EMPTY_TREES_BUDGET_MS;
     for (const t of findLeftoverTrees({ env }).trees) {
       if (t.path === own || t.owner !== 'dead' || t.members === undefined || t.members.length > 0 || (uid !== undefined && t.uid !== uid)) continue;
+      if (t.createdMs === undefined || Date.now() - t.createdMs < EMPTY_TREE_MIN_AGE_MS) {
+        log(`cgroup: left the empty tree ${t.path} for a later start: made less than ${EMPTY_TREE_MIN_AGE_MS} ms ago`);
+        continue;
+      }
       const left = deadline - Date.now();
       if (left <= 0) {
         log('cgroup: more empty trees of dead gateways than one start-up removes; the next start goes on');

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { sessionLeafName } from '../../src/core/cgroup/cgroupNames';
+import { EMPTY_TREE_MIN_AGE_MS } from '../../src/gateway/cgroupContainment';
 import { OWNER_ENV, PARENT_ENV } from '../../src/core/ownerMarker';
 import { parentDeathSignalPrefix } from '../../src/core/parentDeathSignal';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
@@ -183,7 +184,7 @@ test('a worker refuses a --cgroup leaf outside the tree it was born in, says so,
   await waitFor(() => !isAlive(w.pid!), 'the worker to exit on stdin EOF');
 });
 
-test('a starting gateway removes the empty trees of dead gateways beside its own, and leaves a live one and a populated one alone', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
+test('a starting gateway removes the empty trees of dead gateways beside its own, and leaves a live one, a populated one and a young one alone', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
   // Two stand-in gateways make their trees; one is SIGKILLed with nothing in its tree (what a
   // gateway killed together with its host leaves), one with a process left in a leaf.
   const empty = await startCgroupGateway();
@@ -197,6 +198,13 @@ test('a starting gateway removes the empty trees of dead gateways beside its own
     gw.child.kill('SIGKILL');
     await waitFor(() => !isAlive(gw.child.pid!), `stand-in ${gw.child.pid} gone`);
   }
+  // An empty tree is removed only once it is old enough: a young one may be a gateway's between
+  // its mkdir and its move in whose pid we cannot see (another pid namespace). Its stand-in is as
+  // dead as the first's.
+  await waitFor(() => Date.now() - fs.statSync(empty.tree.path).ctimeMs >= EMPTY_TREE_MIN_AGE_MS + 100, 'the empty tree to be old enough', EMPTY_TREE_MIN_AGE_MS + 5000);
+  const young = await startCgroupGateway();
+  young.child.kill('SIGKILL');
+  await waitFor(() => !isAlive(young.child.pid!), `stand-in ${young.child.pid} gone`);
   const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: '' } });
   try {
     assert.equal(g.events.find((e) => e.type === 'gateway.ready')?.containment, 'cgroup');
@@ -205,6 +213,9 @@ test('a starting gateway removes the empty trees of dead gateways beside its own
     assert.ok(fs.existsSync(populated.tree.path), 'a tree with a live member is an orphan\'s, not removed here');
     assert.ok(isAlive(sleeper.pid!));
     assert.ok(fs.existsSync(alive.tree.path), 'a live gateway\'s tree stays');
+    // Start-up is over (ready came after it): the young tree was looked at and left.
+    assert.ok(fs.existsSync(young.tree.path), 'a young empty tree stays');
+    assert.match(g.stderr(), new RegExp(`left the empty tree ${young.tree.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} for a later start`));
   } finally {
     await stopHostedGateway(g);
   }
