@@ -184,7 +184,7 @@ test('a worker refuses a --cgroup leaf outside the tree it was born in, says so,
   await waitFor(() => !isAlive(w.pid!), 'the worker to exit on stdin EOF');
 });
 
-test('a starting gateway removes the empty trees of dead gateways beside its own, and leaves a live one, a populated one and a young one alone', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
+test('a starting gateway removes the empty trees of dead gateways beside its own, and leaves a live one, a populated one and a young one alone', { skip: !linux ? 'Linux only' : noCgroups }, async (t) => {
   // Two stand-in gateways make their trees; one is SIGKILLed with nothing in its tree (what a
   // gateway killed together with its host leaves), one with a process left in a leaf.
   const empty = await startCgroupGateway();
@@ -205,7 +205,9 @@ test('a starting gateway removes the empty trees of dead gateways beside its own
   const young = await startCgroupGateway();
   young.child.kill('SIGKILL');
   await waitFor(() => !isAlive(young.child.pid!), `stand-in ${young.child.pid} gone`);
+  const youngMadeMs = fs.statSync(young.tree.path).ctimeMs;
   const g = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: '' } });
+  const readyAt = Date.now();
   try {
     assert.equal(g.events.find((e) => e.type === 'gateway.ready')?.containment, 'cgroup');
     await waitFor(() => !fs.existsSync(empty.tree.path), `the empty tree ${empty.tree.path} removed`);
@@ -213,8 +215,13 @@ test('a starting gateway removes the empty trees of dead gateways beside its own
     assert.ok(fs.existsSync(populated.tree.path), 'a tree with a live member is an orphan\'s, not removed here');
     assert.ok(isAlive(sleeper.pid!));
     assert.ok(fs.existsSync(alive.tree.path), 'a live gateway\'s tree stays');
-    // Start-up is over (ready came after it): the young tree was looked at and left.
-    assert.ok(fs.existsSync(young.tree.path), 'a young empty tree stays');
+    // Start-up is over (ready came after it): the young tree was looked at and left — unless the
+    // start itself took longer than the minimum age (a loaded machine): then it was old enough.
+    if (!fs.existsSync(young.tree.path)) {
+      assert.ok(readyAt - youngMadeMs >= EMPTY_TREE_MIN_AGE_MS, `the young tree was removed ${readyAt - youngMadeMs} ms after it was made`);
+      t.diagnostic(`inconclusive for the young tree: the gateway took ${readyAt - youngMadeMs} ms to start`);
+      return;
+    }
     assert.match(g.stderr(), new RegExp(`left the empty tree ${young.tree.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} for a later start`));
   } finally {
     await stopHostedGateway(g);
