@@ -172,10 +172,10 @@ const EMPTY_TREES_BUDGET_MS = 1000;
 export const EMPTY_TREE_MIN_AGE_MS = 2000;
 
 /**
- * Removes the empty trees of provably dead gateways beside ours, once old enough (EMPTY_TREE_MIN_AGE_MS). A gateway SIGKILLed with its
- * host leaves its tree behind (nobody is left to rmdir it); an empty one holds no orphan, so the
- * orphan path never clears it, and without this they would pile up one per host death until the
- * leftover listing hits its bound. Only our own uid's trees, only with no member, through the
+ * Removes the empty trees of provably dead gateways beside ours, once old enough
+ * (EMPTY_TREE_MIN_AGE_MS). A gateway SIGKILLed with its host leaves its tree behind (nobody is
+ * left to rmdir it); an empty one holds no orphan, so the orphan path never clears it, and
+ * without this they would pile up one per host death until the leftover listing hits its bound. Only our own uid's trees, only with no member, through the
  * engine (which refuses a directory that is not one of our trees). Never throws.
  */
 function removeEmptyDeadTrees(own: string, env: NodeJS.ProcessEnv, log: (m: string) => void): void {
@@ -186,7 +186,8 @@ function removeEmptyDeadTrees(own: string, env: NodeJS.ProcessEnv, log: (m: stri
     for (const t of findLeftoverTrees({ env }).trees) {
       if (t.path === own || t.owner !== 'dead' || t.members === undefined || t.members.length > 0 || (uid !== undefined && t.uid !== uid)) continue;
       if (t.createdMs === undefined || Date.now() - t.createdMs < EMPTY_TREE_MIN_AGE_MS) {
-        log(`cgroup: left the empty tree ${t.path} for a later start: made less than ${EMPTY_TREE_MIN_AGE_MS} ms ago`);
+        const why = t.createdMs === undefined ? 'its age cannot be read' : `made less than ${EMPTY_TREE_MIN_AGE_MS} ms ago`;
+        log(`cgroup: left the empty tree ${t.path} for a later start: ${why}`);
         continue;
       }
       const left = deadline - Date.now();

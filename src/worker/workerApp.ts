@@ -4,6 +4,7 @@ import { fingerprintOf } from '../core/fingerprint';
 import type { Target } from '../core/kill';
 import { Lifeline } from '../core/lifeline';
 import { readProcStat } from '../core/procfs';
+import { isLiveState } from '../core/processSource';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { WorkerArgs } from './args';
@@ -59,7 +60,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     // Its exit event may not have reached us yet: the kernel's word that it lives (our child: its
     // pid cannot be reused before we reap it). A failed read is no such word: we do it ourselves.
     const st = keeperPid === undefined ? undefined : readProcStat(keeperPid);
-    if (!st || st.state === 'Z' || st.state === 'X' || exiting) return void exit(reason, 0);
+    if (!st || !isLiveState(st.state) || exiting) return void exit(reason, 0);
     exiting = true;
     tornDown = true;
     log(`exiting: ${reason}; group keeper ${keeperPid} takes the rest down`);

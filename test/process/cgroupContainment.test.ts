@@ -222,7 +222,7 @@ test('a starting gateway removes the empty trees of dead gateways beside its own
       t.diagnostic(`inconclusive for the young tree: the gateway took ${readyAt - youngMadeMs} ms to start`);
       return;
     }
-    assert.match(g.stderr(), new RegExp(`left the empty tree ${young.tree.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} for a later start`));
+    assert.ok(g.stderr().includes(`left the empty tree ${young.tree.path} for a later start: made less than`), g.stderr());
   } finally {
     await stopHostedGateway(g);
   }
