@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isAlive, killTracked, spawnTracked, waitFor } from '../support/processes';
 import { HostedGateway, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
-import { attachOf, removeTokenDirs, closedWithin, connectWithToken, peerOf, rawSocket } from '../support/attachClient';
+import { attachOf, removeTokenDirs, closedWithin, connectWithToken, peerOf, rawSocket, serverSideRows } from '../support/attachClient';
 import { MAX_PENDING_CONNECTIONS } from '../../src/gateway/attachServer';
 import { MAX_WAITING } from '../../src/gateway/attachAdmission';
 
@@ -41,6 +41,8 @@ interface FloodState {
   closed: number;
   errors: number;
   codes: Record<string, number>;
+  /** Local ports of the sockets connected and not closed yet. */
+  openPorts: number[];
 }
 
 const FLOODER = (port: number, n: number) => `
@@ -57,7 +59,8 @@ for (let i = 0; i < ${n}; i++) {
   s.on('close', () => closed++);
   socks.push(s);
 }
-setInterval(() => process.stdout.write(JSON.stringify({ connected, closed, errors, codes }) + '\\n'), 100);
+const openPorts = () => socks.filter((s) => !s.destroyed && s.localPort !== undefined).map((s) => s.localPort);
+setInterval(() => process.stdout.write(JSON.stringify({ connected, closed, errors, codes, openPorts: openPorts() }) + '\\n'), 100);
 process.stdin.on('end', () => { for (const s of socks) s.destroy(); process.exit(0); });
 process.stdin.resume();
 `;
@@ -112,17 +115,46 @@ test(`attach flood: ${FLOOD} idle sockets against a gateway held to ${GATEWAY_NO
   const probe = probeStdio(g, () => flooding);
 
   const flooder = startFlooder(a.port, FLOOD, prefix);
-  const final = await waitFor(() => flooder.state.last?.closed === FLOOD && flooder.state.last, `all ${FLOOD} flood sockets closed by the gateway`, 60_000).catch(async (e: Error) => {
+  // Under load the listener's accept queue overflows: the kernel answers with SYN cookies and then
+  // drops a handshake's last ACK while the queue is full. The client counts such a connection as
+  // open, but the server side keeps no state of it (no row at all): it never reaches the gateway,
+  // which can neither see nor close it. Those are counted apart; every other socket must be closed.
+  // A socket the gateway resets just before the table is read may still be open in the flooder's
+  // last report, so the same count must hold for a second, over reports made after the reads.
+  let dropped: number[] = [];
+  let heldSince: { at: number; count: number } | undefined;
+  const final = await waitFor(
+    () => {
+      const s = flooder.state.last;
+      if (!s || s.connected !== FLOOD) return undefined;
+      const server = serverSideRows(a.port);
+      dropped = s.openPorts.filter((p) => !server.has(p));
+      if (s.closed + dropped.length !== FLOOD) return (heldSince = undefined);
+      if (heldSince?.count !== dropped.length) heldSince = { at: Date.now(), count: dropped.length };
+      return Date.now() - heldSince.at >= 1000 && s;
+    },
+    `all ${FLOOD} flood sockets closed by the gateway (or dropped by the kernel before it)`,
+    60_000,
+  ).catch(async (e: Error) => {
     const st = await g.rpc.request('gateway.status').catch((x: Error) => x.message);
-    throw new Error(`${e.message}; flooder: ${JSON.stringify(flooder.state.last)} ${flooder.state.stderr}; gateway: ${JSON.stringify(st)}`);
+    const held = [...serverSideRows(a.port).values()].filter((r) => r.inode !== '0').length;
+    const { openPorts, ...last } = flooder.state.last ?? { openPorts: [] };
+    throw new Error(
+      `${e.message}; flooder: ${JSON.stringify(last)} (${openPorts.length} open, ${dropped.length} of them never reached the gateway) ${flooder.state.stderr}; ` +
+        `gateway: ${JSON.stringify(st)}, ${held} server-side socket(s) of the port open, ${fdNumbers(g.gatewayPid)?.length} fds`,
+    );
   });
+  if (dropped.length) t.diagnostic(`${dropped.length} connection(s) dropped by the kernel in the handshake (accept queue overflow); the gateway never saw them`);
   flooding = false;
   const latencies = await probe;
   clearInterval(sampler);
 
   assert.ok(isAlive(g.gatewayPid), 'the gateway is up');
   assert.doesNotMatch(g.stderr(), /shutting down|uncaught/);
-  assert.equal(final.connected, FLOOD, `every flood socket got through to the gateway (${JSON.stringify(final)})`);
+  assert.equal(final.connected, FLOOD, `every flood socket connected (${final.closed} closed)`);
+  // Nothing of the flood is held on the server side: no socket of the port with a descriptor behind it.
+  const held = [...serverSideRows(a.port).values()].filter((r) => r.inode !== '0');
+  assert.deepEqual(held, [], 'the gateway holds no flood socket');
   // Pending sockets, newcomers held for a triage, and a few of the gateway's own.
   assert.ok(maxFds <= baseline + MAX_PENDING_CONNECTIONS + MAX_WAITING + 16, `fd count bounded: max ${maxFds}, baseline ${baseline}`);
   assert.ok(latencies.length >= 5, `stdio answered during the flood (${latencies.length} times)`);
@@ -137,7 +169,7 @@ test(`attach flood: ${FLOOD} idle sockets against a gateway held to ${GATEWAY_NO
   // Closed on arrival, or a silent pending socket closed to make room for the newcomer.
   const closedAtOnce = (status.refused['over the pending cap'] ?? 0) + (status.refused['silent while the pending slots were full'] ?? 0);
   assert.ok(waited >= MAX_PENDING_CONNECTIONS && waited < 10 * MAX_PENDING_CONNECTIONS, `${waited} waited out the deadline: ${JSON.stringify(status)}`);
-  assert.equal(waited + closedAtOnce, FLOOD, `every socket accounted for: ${JSON.stringify(status.refused)}`);
+  assert.equal(waited + closedAtOnce, FLOOD - dropped.length, `every socket that reached the gateway accounted for: ${JSON.stringify(status.refused)}, ${dropped.length} never reached it`);
   // The log is a summary, not a line per socket.
   assert.ok(g.stderr().split('\n').filter((l) => l.includes('attach: refused')).length <= 4, 'refusals logged as a summary');
 

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import WebSocket from 'ws';
 import { JsonRpcPeer } from '../../src/core/rpc';
+import { procNetEndpoint } from '../../src/gateway/attachPeerUid';
 import type { GatewayEvent, HostedGateway } from './gatewayHost';
 
 export interface AttachEndpoint {
@@ -78,3 +79,22 @@ export function closedWithin(s: net.Socket): Promise<number> {
     else s.once('close', () => resolve(Date.now() - t0));
   });
 }
+
+/**
+ * The server side of a listening port's connections, from /proc/net/tcp: each row whose local end
+ * is 127.0.0.1:`port` (the listener itself excluded), keyed by the client's port. A connection the
+ * client sees as open with no row here has no state in the kernel's server side at all: its final
+ * handshake ACK was dropped (accept queue full, SYN cookies) and it will never reach the listener
+ * unless the client sends something.
+ */
+export function serverSideRows(port: number, table = '/proc/net/tcp'): Map<number, { state: string; inode: string }> {
+  const local = procNetEndpoint('127.0.0.1', port);
+  const rows = new Map<number, { state: string; inode: string }>();
+  for (const line of fs.readFileSync(table, 'latin1').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || f[1] !== local || f[3] === TCP_LISTEN) continue;
+    rows.set(parseInt(f[2].split(':')[1], 16), { state: f[3], inode: f[9] });
+  }
+  return rows;
+}
+const TCP_LISTEN = '0A';
