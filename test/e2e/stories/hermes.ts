@@ -4,9 +4,9 @@ import { isAlive, waitFor } from '../../support/processes';
 import { assertProcess, hostPids, newestHost, reloadWith, waitForNewHost, withBackend } from '../backends';
 import { describeProcess, ownedBy } from '../hostProcesses';
 import { isGatewayRow, waitForRunningGateway } from '../hosts';
-import { createSession, runSlash, sessionRow, workerPid, workerRow } from '../sessions';
+import { createSession, runSlash, sessionRow, startSlash, workerPid, workerRow } from '../sessions';
 import type { Story } from '../story';
-import { answerInputBox, childrenOf, clearNotifications, contextMenuCommand, formatTree, pidIn, readTree, runFromPalette, waitForTree } from '../workbench';
+import { childrenOf, clearNotifications, contextMenuCommand, formatTree, pidIn, readTree, waitForTree } from '../workbench';
 import { HOST_DEATH_BOUND_MS, killHostAndMeasure } from './hostKill';
 
 const SLASH_WORKER = /(^|\/)python[\d.]* -m tui_gateway\.slash_worker --session-key \S+/;
@@ -81,9 +81,8 @@ export const hermesStory: Story = {
       // A busy worker (hermes alone would keep it until its command ends), then the host dies.
       await createSession(ctx, 'hermes-b');
       const busy = await workerPid(ctx, 'hermes-b');
-      await runFromPalette(ctx.page, 'Gateway Warden: Run Slash Command');
       if (target.holdUrl) await fetch(target.holdUrl.replace('{pid}', String(busy)));
-      await answerInputBox(ctx.page, 'Slash command for session hermes-b', target.busyCommand);
+      await startSlash(ctx, 'hermes-b', target.busyCommand, 1);
       await waitForTree(ctx.page, 'the worker of "hermes-b" busy', (rows) => /\bbusy\b/.test(workerRow(rows, 'hermes-b')?.description ?? ''));
       if (target.heldUrl) {
         const url = target.heldUrl.replace('{pid}', String(busy));
