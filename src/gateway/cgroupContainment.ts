@@ -123,25 +123,17 @@ export class Containment {
 
   /**
    * The host-gone sweep (over sweepTargets({ removeLeaves: false }): every leaf, SIGTERM then
-   * cgroup.kill each, no /proc scan) is over. When it proved every leaf empty, we step out of our
-   * gateway leaf, the whole tree is removed in one walk and the gateway may end at once (endWhenHostGoneSwept): nothing is left to close,
-   * nobody to tell. Otherwise the usual shutdown goes on (final sweep, removal at exit).
-   * The step out comes after the kill, not before: a move waits for an RCU grace period (5–40 ms
-   * measured under load) holding the kernel's cgroup mutex; before the kill it was the largest
-   * part of the reap time, and run beside the sweep (off the main thread) it slowed the sweep's
-   * writes and the members' exits more than it saved.
+   * cgroup.kill each, no /proc scan) is over. When it proved every leaf empty, the gateway ends at
+   * once (endWhenHostGoneSwept): nothing is left to close, nobody to tell. The tree, which then
+   * holds nobody, is left where it is: the next gateway's start removes dead gateways' empty trees
+   * (removeEmptyDeadTrees). Removing it here meant first stepping out of our gateway leaf, and a
+   * move waits for an RCU grace period holding the kernel's cgroup mutex: 5–7 ms on a quiet
+   * machine, 10–40 ms under load, after the last member was dead — a quarter of the whole reap at
+   * 10 workers (issue 13, row 1). Otherwise the usual shutdown goes on (final sweep, removal at exit).
    */
   hostGoneSwept(report: TeardownReport): void {
     if (this.kind !== 'cgroup' || report.survivors.length > 0 || report.refusals.length > 0) return;
     if (!report.cgroups?.every((c) => c.outcome === 'empty' || c.outcome === 'gone')) return;
-    const tree = this.tree!;
-    const moved = moveBackToParent(tree);
-    if (!moved.ok) {
-      this.log(`cgroup: ${moved.why}; the tree stays until we exit`);
-      return;
-    }
-    if (!this.removeTree()) return;
-    this.removed = true;
     this.endWhenHostGoneSwept?.();
   }
 

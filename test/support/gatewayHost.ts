@@ -2,12 +2,15 @@
 // group) with stdio pipes, like the extension does, and relays the test's stdio to it. The
 // gateway's processes carry GATEWAY_WARDEN_OWNER = the host's fingerprint: unique per host, so
 // pidsWithMarker(hostFp) lists exactly this test's gateway, workers and their children.
+import * as assert from 'node:assert/strict';
 import { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JsonRpcConnection } from '../../src/core/rpc';
 import { describePids, pidsWithMarker } from './marker';
 import { isAlive, readLineMatching, spawnNode, track, waitFor } from './processes';
 import { SMALL_HEAP_FLAGS } from '../../src/core/heapFlags';
+import { EMPTY_TREE_MIN_AGE_MS } from '../../src/gateway/cgroupContainment';
 import { trackTree } from './cgroups';
 
 export const DIST = path.resolve(__dirname, '../../../dist');
@@ -158,4 +161,23 @@ export async function backgroundGrandchild(g: HostedGateway, sessionId: string):
   if (!(pid > 0) || !isAlive(pid)) throw new Error(`no live background grandchild in ${JSON.stringify(out)}`);
   track(pid);
   return pid;
+}
+
+/**
+ * A host-gone gateway whose sweep proved every leaf empty ends without removing its tree (the
+ * step out of its leaf would cost the reap an RCU grace period): the tree holds no process, and
+ * the next gateway's start, once the tree is old enough to be provably not a starting gateway's,
+ * removes it.
+ */
+export async function treeLeftEmptyThenRemoved(tree: string): Promise<void> {
+  if (!fs.existsSync(tree)) return; // a shutdown that did not prove every leaf empty first removes it at exit
+  assert.match(fs.readFileSync(path.join(tree, 'cgroup.events'), 'utf8'), /^populated 0$/m, `the dead gateway's tree ${tree} holds no process`);
+  await waitFor(() => Date.now() - fs.statSync(tree).ctimeMs >= EMPTY_TREE_MIN_AGE_MS + 100, 'the tree to be old enough', EMPTY_TREE_MIN_AGE_MS + 5000);
+  const next = await startHostedGateway({ env: { GATEWAY_WARDEN_CGROUPS: '' } });
+  try {
+    trackTree(next.events.find((e) => e.type === 'gateway.ready')?.cgroup as string);
+    await waitFor(() => !fs.existsSync(tree), `the next gateway's start to remove ${tree}`);
+  } finally {
+    await stopHostedGateway(next);
+  }
 }
