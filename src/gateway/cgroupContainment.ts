@@ -129,12 +129,15 @@ export class Containment {
    * (removeEmptyDeadTrees). Removing it here meant first stepping out of our gateway leaf, and a
    * move waits for an RCU grace period holding the kernel's cgroup mutex: 5–7 ms on a quiet
    * machine, 10–40 ms under load, after the last member was dead — a quarter of the whole reap at
-   * 10 workers (issue 13, row 1). Otherwise the usual shutdown goes on (final sweep, removal at exit).
+   * 10 workers (issue 13, row 1). `lastWords` runs first (what the attach clients are told).
+   * Otherwise the usual shutdown goes on (final sweep, removal at exit).
    */
-  hostGoneSwept(report: TeardownReport): void {
+  hostGoneSwept(report: TeardownReport, lastWords: () => void): void {
     if (this.kind !== 'cgroup' || report.survivors.length > 0 || report.refusals.length > 0) return;
     if (!report.cgroups?.every((c) => c.outcome === 'empty' || c.outcome === 'gone')) return;
-    this.endWhenHostGoneSwept?.();
+    if (!this.endWhenHostGoneSwept) return;
+    lastWords();
+    this.endWhenHostGoneSwept();
   }
 
   /** At exit, after the sweep: moves us back to the parent cgroup and removes the tree. Idempotent. */

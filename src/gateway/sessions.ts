@@ -264,7 +264,9 @@ export class SessionManager {
         this.opts.log(`shutdown: swept ${hostGone ? `${targets.length} cgroup(s) of the tree` : `${workers.length} worker group(s)`} in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);
-        if (hostGone) c.hostGoneSwept(r);
+        // Ending at once skips the close path: its session.closed (what an attach client that
+        // owns a session waits for) is sent here, and reaches the socket before the end.
+        if (hostGone) c.hostGoneSwept(r, () => this.announceClosed(reason));
         return !problems;
       });
       for (const w of workers) w.sweptBy(sweep, hostGone);
@@ -274,6 +276,11 @@ export class SessionManager {
       ...[...this.sessions.keys()].map((id) => this.close(id, reason)),
       ...[...this.liveWorkers].map((w) => w.close()),
     ]);
+  }
+
+  /** session.closed for every session, without closing it (the host-gone end: all of it is dead already). */
+  private announceClosed(reason: CloseReason): void {
+    for (const id of this.sessions.keys()) this.opts.emit('session.closed', { sessionId: id, reason });
   }
 
   /**
