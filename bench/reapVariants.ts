@@ -15,7 +15,7 @@ import { TreeMode } from './reapTree';
 
 const TREE_JS = path.join(__dirname, 'reapTree.js');
 
-export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | 'warden-cgroup' | 'warden-cgroup-floor' | 'warden-fallback' | TreeMode;
+export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | 'warden-cgroup' | 'warden-cgroup-nograce' | 'warden-cgroup-floor' | 'warden-fallback' | TreeMode;
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   warden: 'Gateway Warden (lifeline pipe + watchdog + group teardown)',
@@ -27,13 +27,14 @@ export const VARIANT_LABEL: Record<Variant, string> = {
   'warden-watchdog': 'Gateway Warden, lifeline pipes held open by a stray descriptor (fingerprint watchdog, 1 s poll)',
   'warden-floor': "Gateway Warden's own tree, every member SIGKILLed at once (a floor at its RSS)",
   'warden-cgroup': 'Gateway Warden, cgroup per session (SIGTERM + the lifeline grace, then cgroup.kill per leaf), + a setsid escapee per worker',
+  'warden-cgroup-nograce': 'the same, lifeline grace 0 (GATEWAY_WARDEN_LIFELINE_GRACE_MS=0, not the default: one cgroup.kill per leaf, no SIGTERM)',
   'warden-cgroup-floor': "floor at Gateway Warden's size: the cgroup row's own tree (+ escapees) killed by the kernel at once (one cgroup.kill of the gateway's tree, the host SIGKILLed)",
   'warden-fallback': 'Gateway Warden, GATEWAY_WARDEN_CGROUPS=off (process groups + marker scan), + a setsid escapee per worker',
   'floor-escapee': 'floor: idle node processes, the same tree (2 sleeps per worker) SIGKILLed at once (kill(-pgid))',
 };
 
 /** Variants whose workers also leave a `setsid` escapee (one more process per worker). */
-const WITH_ESCAPEE: ReadonlySet<Variant> = new Set(['warden-cgroup', 'warden-cgroup-floor', 'warden-fallback', 'floor-escapee']);
+const WITH_ESCAPEE: ReadonlySet<Variant> = new Set(['warden-cgroup', 'warden-cgroup-nograce', 'warden-cgroup-floor', 'warden-fallback', 'floor-escapee']);
 
 /** Variants whose guard cannot reach the grandchild: it survives by design, counted, then killed. */
 const GRANDCHILD_UNCOVERED: ReadonlySet<Variant> = new Set(['pdeathsig', 'hermes-exit']);
@@ -61,6 +62,7 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   // The live-worker cap (default 16) would refuse the 50-worker tree: raised to the tree's size.
   // The cgroup rows pin the containment (a default row takes whatever the machine allows).
   const cgroups: Record<string, string> = variant === 'warden-fallback' ? { GATEWAY_WARDEN_CGROUPS: 'off' } : variant.startsWith('warden-cgroup') ? { GATEWAY_WARDEN_CGROUPS: '' } : {};
+  if (variant === 'warden-cgroup-nograce') cgroups.GATEWAY_WARDEN_LIFELINE_GRACE_MS = '0';
   const g = await startHostedGateway({ args: ['--max-workers', String(Math.max(16, workers))], env: { [TREE_ENV]: id, ...cgroups }, holdStdinOpen: variant === 'warden-watchdog' });
   const ready = g.events.find((e) => e.type === 'gateway.ready');
   if (variant.startsWith('warden-cgroup') && (ready?.containment !== 'cgroup' || typeof ready.cgroup !== 'string')) throw new Error(`${variant}: the gateway's containment is ${String(ready?.containment)}, not cgroup`);

@@ -141,7 +141,8 @@ class Teardown {
     for (const s of this.sets) this.precheck(s, checked);
     // SIGKILL first: a cgroup we are not in is killed before anything else is read (its members
     // are taken in after the write), so the kernel starts on it at once.
-    if (this.opts.firstSignal === 'SIGKILL') {
+    const firstSignal = this.opts.firstSignal ?? (this.opts.graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
+    if (firstSignal === 'SIGKILL') {
       for (const s of this.sets) {
         if (s.done || s.target.kind !== 'cgroup' || !s.cg!.killFile) continue;
         this.guard ??= guardWithoutTable();
@@ -151,7 +152,7 @@ class Teardown {
     const graceMs = this.opts.graceMs ?? DEFAULT_GRACE_MS;
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = this.t0 + timeoutMs;
-    let signal: NodeJS.Signals = this.opts.firstSignal ?? 'SIGTERM';
+    let signal: NodeJS.Signals = firstSignal;
     const graceEnd = Math.min(this.t0 + graceMs, deadline);
     let phaseStart = this.t0;
     // Right after a SIGKILL-first cgroup.kill its members are still exiting: listing them again at

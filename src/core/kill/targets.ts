@@ -64,7 +64,10 @@ export interface TeardownOptions {
   graceMs?: number;
   /** The hard bound: give up and report survivors after this long (default 5000 ms); SIGKILL is always sent and given 100 ms first. */
   timeoutMs?: number;
-  /** Default SIGTERM; SIGKILL on exit paths. */
+  /**
+   * Default SIGTERM, or SIGKILL when `graceMs` is 0: a SIGTERM with no time to act on it changes
+   * nothing but costs a pass over every member (a cgroup's SIGKILL is one cgroup.kill write).
+   */
   firstSignal?: NodeJS.Signals;
 }
 

@@ -163,6 +163,19 @@ test('one call ends several groups, one of them ignoring SIGTERM, and refuses a 
   for (const pid of [a.pgid, a.child, b.pgid, b.child]) await waitFor(() => !isAlive(pid), `pid ${pid} gone`);
 });
 
+test('graceMs 0: SIGKILL first, no SIGTERM pass (a SIGTERM with no time to act on it would only cost one)', { skip: !posix }, async () => {
+  const g = await nodeGroup(false);
+  const r = await teardown([processGroup(g.pgid, fingerprintOf(g.pgid))], { graceMs: 0, timeoutMs: 5000 });
+  assert.deepEqual(r.survivors, []);
+  assert.deepEqual(r.signals.map((s) => s.signal), ['SIGKILL'], JSON.stringify(r.signals));
+  for (const pid of [g.pgid, g.child]) await waitFor(() => !isAlive(pid), `pid ${pid} gone`);
+  // An explicit first signal still goes first, whatever the grace.
+  const h = await nodeGroup(false);
+  const t = await teardown([processGroup(h.pgid, fingerprintOf(h.pgid))], { graceMs: 0, firstSignal: 'SIGTERM', timeoutMs: 5000 });
+  assert.equal(t.signals[0]?.signal, 'SIGTERM', JSON.stringify(t.signals));
+  for (const pid of [h.pgid, h.child]) await waitFor(() => !isAlive(pid), `pid ${pid} gone`);
+});
+
 // ---- trees ------------------------------------------------------------------------------------
 
 // root ─┬─ a: `sh` in its own session ── grand: `sleep` (a's group, not root's)
