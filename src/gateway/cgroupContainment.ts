@@ -168,10 +168,12 @@ export const EMPTY_TREE_MIN_AGE_MS = 2000;
 
 /**
  * Removes the empty trees of provably dead gateways beside ours, once old enough
- * (EMPTY_TREE_MIN_AGE_MS). A gateway SIGKILLed with its host leaves its tree behind (nobody is
- * left to rmdir it); an empty one holds no orphan, so the orphan path never clears it, and
- * without this they would pile up one per host death until the leftover listing hits its bound. Only our own uid's trees, only with no member, through the
- * engine (which refuses a directory that is not one of our trees). Never throws.
+ * (EMPTY_TREE_MIN_AGE_MS). A gateway whose host died leaves its tree behind on purpose
+ * (hostGoneSwept), one SIGKILLed with its host because nobody is left to rmdir it; an empty one
+ * holds no orphan, so the orphan path never clears it, and without this they would pile up one
+ * per host death until the leftover listing hits its bound. Only our own uid's trees, only with
+ * no member, through the engine (which refuses a directory that is not one of our trees).
+ * Never throws.
  */
 function removeEmptyDeadTrees(own: string, env: NodeJS.ProcessEnv, log: (m: string) => void): void {
   try {
