@@ -164,6 +164,11 @@ try {
 }
 
 const leaks = await sweepOwned(hostMarkers, 5000);
+// A gateway whose host died — the last one when code-server stopped — leaves its empty cgroup
+// tree for the next gateway's start to remove; none comes after the run, so the run removes the
+// ones its gateways made (empty, their gateway dead: the product's own rule).
+const treesRemoved = stories.removeEmptyDeadTrees({ madeSince: t0, log });
+if (treesRemoved.length) log(`removed ${treesRemoved.length} empty cgroup tree(s) left by this run's gateways`);
 // The workbench's and extension hosts' logs go with the artifacts when anything failed.
 if (runError || results.some((r) => r.outcome === 'failed')) {
   try {

@@ -11,8 +11,8 @@ import { childCgroups } from '../core/cgroup/cgroupMembers';
 import { GATEWAY_LEAF } from '../core/cgroup/cgroupNames';
 import { probeCgroups } from '../core/cgroup/cgroupProbe';
 import { CgroupTree, createProgramLeaf, createSessionLeaf, createTree, moveBackToParent, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
-import { findLeftoverTrees } from '../core/cgroup/cgroupLeftovers';
-import { cgroupTarget, Target, TeardownReport, teardownSync } from '../core/kill';
+import { removeEmptyDeadTrees } from '../core/cgroup/emptyTrees';
+import { cgroupTarget, Target, TeardownReport } from '../core/kill';
 
 export type ContainmentKind = 'cgroup' | 'process-group';
 
@@ -50,7 +50,7 @@ export class Containment {
         // Linux < 5.14: the engine falls back to SIGKILL by pid per member; still contained.
         log(`cgroup: ${made.tree.path} has no cgroup.kill; members are killed by pid`);
       }
-      removeEmptyDeadTrees(made.tree.path, env, log);
+      removeEmptyDeadTrees({ except: made.tree.path, env, log });
       return new Containment(made.tree, undefined, log);
     } catch (e) {
       return new Containment(undefined, `cgroup set-up failed: ${(e as Error).message}`, log);
@@ -154,48 +154,5 @@ export class Containment {
     const r = removeCgroups(this.tree!.path);
     if (!r.removed) this.log(`cgroup: ${this.tree!.path} not removed: ${r.left.map((l) => `${l.dir}: ${l.why}`).join('; ')}`);
     return r.removed;
-  }
-}
-
-/** How long a gateway's start-up may spend removing dead gateways' empty trees, all of them together. */
-const EMPTY_TREES_BUDGET_MS = 1000;
-/**
- * An empty tree younger than this is left alone: it may be a gateway's between its mkdir and its
- * move in (milliseconds), whose pid we cannot see — one in another pid namespace sharing this
- * hierarchy, whose pid means another process or none here. A dead gateway's tree waits for the next start.
- */
-export const EMPTY_TREE_MIN_AGE_MS = 2000;
-
-/**
- * Removes the empty trees of provably dead gateways beside ours, once old enough
- * (EMPTY_TREE_MIN_AGE_MS). A gateway whose host died leaves its tree behind on purpose
- * (hostGoneSwept), one SIGKILLed with its host because nobody is left to rmdir it; an empty one
- * holds no orphan, so the orphan path never clears it, and without this they would pile up one
- * per host death until the leftover listing hits its bound. Only our own uid's trees, only with
- * no member, through the engine (which refuses a directory that is not one of our trees).
- * Never throws.
- */
-function removeEmptyDeadTrees(own: string, env: NodeJS.ProcessEnv, log: (m: string) => void): void {
-  try {
-    const uid = process.getuid?.();
-    // Start-up waits for this: one budget for all trees, whatever their number (≤ 1,024 listed).
-    const deadline = Date.now() + EMPTY_TREES_BUDGET_MS;
-    for (const t of findLeftoverTrees({ env }).trees) {
-      if (t.path === own || t.owner !== 'dead' || t.members === undefined || t.members.length > 0 || (uid !== undefined && t.uid !== uid)) continue;
-      if (t.createdMs === undefined || Date.now() - t.createdMs < EMPTY_TREE_MIN_AGE_MS) {
-        const why = t.createdMs === undefined ? 'its age cannot be read' : `made less than ${EMPTY_TREE_MIN_AGE_MS} ms ago`;
-        log(`cgroup: left the empty tree ${t.path} for a later start: ${why}`);
-        continue;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        log('cgroup: more empty trees of dead gateways than one start-up removes; the next start goes on');
-        return;
-      }
-      const r = teardownSync([cgroupTarget(t.path, { parent: path.dirname(t.path) })], { timeoutMs: Math.min(500, left) });
-      if (r.cgroups?.[0]?.removed) log(`cgroup: removed the empty tree of dead gateway ${t.gatewayPid} (${t.path})`);
-    }
-  } catch (e) {
-    log(`cgroup: could not look for empty trees of dead gateways: ${(e as Error).message}`);
   }
 }

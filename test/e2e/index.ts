@@ -62,3 +62,5 @@ export async function runStories(ctx: E2eContext, only?: string[]): Promise<Stor
 }
 
 export { waitForWorkbench } from './workbench';
+// The harness removes the empty cgroup trees its run's gateways left (scripts/e2e.mjs).
+export { removeEmptyDeadTrees } from '../../src/core/cgroup/emptyTrees';

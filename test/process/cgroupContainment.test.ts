@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { sessionLeafName } from '../../src/core/cgroup/cgroupNames';
-import { EMPTY_TREE_MIN_AGE_MS } from '../../src/gateway/cgroupContainment';
+import { EMPTY_TREE_MIN_AGE_MS, removeEmptyDeadTrees } from '../../src/core/cgroup/emptyTrees';
 import { OWNER_ENV, PARENT_ENV } from '../../src/core/ownerMarker';
 import { parentDeathSignalPrefix } from '../../src/core/parentDeathSignal';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
@@ -185,6 +185,27 @@ test('a worker refuses a --cgroup leaf outside the tree it was born in, says so,
   assert.equal(fs.existsSync(bogus), false, 'nothing was created');
   w.stdin!.end();
   await waitFor(() => !isAlive(w.pid!), 'the worker to exit on stdin EOF');
+});
+
+test('a harness removes only the empty trees its own run left (madeSince), old enough, never a live gateway's', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
+  // A tree made before the run and one made during it, both empty with their gateway dead; a
+  // third made during it whose gateway lives.
+  const before = await startCgroupGateway();
+  await waitFor(() => Date.now() > fs.statSync(before.tree.path).ctimeMs + 5, 'the clock to move past the first tree');
+  const since = Date.now();
+  const during = await startCgroupGateway();
+  const alive = await startCgroupGateway();
+  for (const gw of [before, during]) {
+    gw.child.kill('SIGKILL');
+    await waitFor(() => !isAlive(gw.child.pid!), `stand-in ${gw.child.pid} gone`);
+  }
+  await waitFor(() => Date.now() - fs.statSync(during.tree.path).ctimeMs >= EMPTY_TREE_MIN_AGE_MS + 100, 'the trees to be old enough', EMPTY_TREE_MIN_AGE_MS + 5000);
+  const logged: string[] = [];
+  const removed = removeEmptyDeadTrees({ madeSince: since, log: (m) => logged.push(m) });
+  assert.ok(removed.includes(during.tree.path), `the run's empty tree removed: ${JSON.stringify({ removed, logged })}`);
+  assert.equal(fs.existsSync(during.tree.path), false);
+  assert.ok(!removed.includes(before.tree.path) && fs.existsSync(before.tree.path), 'a tree made before the run is not the run\'s to remove');
+  assert.ok(fs.existsSync(alive.tree.path), 'a live gateway\'s tree stays');
 });
 
 test('a starting gateway removes the empty trees of dead gateways beside its own, and leaves a live one, a populated one and a young one alone', { skip: !linux ? 'Linux only' : noCgroups }, async (t) => {

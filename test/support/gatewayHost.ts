@@ -9,7 +9,7 @@ import { JsonRpcConnection } from '../../src/core/rpc';
 import { describePids, pidsWithMarker } from './marker';
 import { isAlive, readLineMatching, spawnNode, track, waitFor } from './processes';
 import { SMALL_HEAP_FLAGS } from '../../src/core/heapFlags';
-import { EMPTY_TREE_MIN_AGE_MS } from '../../src/gateway/cgroupContainment';
+import { EMPTY_TREE_MIN_AGE_MS } from '../../src/core/cgroup/emptyTrees';
 import { trackTree } from './cgroups';
 
 export const DIST = path.resolve(__dirname, '../../../dist');
