@@ -187,7 +187,7 @@ test('a worker refuses a --cgroup leaf outside the tree it was born in, says so,
   await waitFor(() => !isAlive(w.pid!), 'the worker to exit on stdin EOF');
 });
 
-test('a harness removes only the empty trees its own run left (madeSince), old enough, never a live gateway's', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
+test('a harness removes only the empty trees its own run left (madeSince), old enough, never a live gateway\'s', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
   // A tree made before the run and one made during it, both empty with their gateway dead; a
   // third made during it whose gateway lives.
   const before = await startCgroupGateway();
