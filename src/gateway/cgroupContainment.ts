@@ -10,9 +10,9 @@ import * as path from 'node:path';
 import { childCgroups } from '../core/cgroup/cgroupMembers';
 import { GATEWAY_LEAF } from '../core/cgroup/cgroupNames';
 import { probeCgroups } from '../core/cgroup/cgroupProbe';
-import { CgroupTree, createProgramLeaf, createSessionLeaf, createTree, moveBackToParent, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
+import { CgroupTree, createProgramLeaf, createSessionLeaf, createTree, moveBackToParent, moveMember, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
 import { removeEmptyDeadTrees } from '../core/cgroup/emptyTrees';
-import { cgroupTarget, Target, TeardownReport } from '../core/kill';
+import { cgroupTarget, describeProblems, Target, teardown, TeardownReport } from '../core/kill';
 
 export type ContainmentKind = 'cgroup' | 'process-group';
 
@@ -92,11 +92,38 @@ export class Containment {
     return undefined;
   }
 
+  /**
+   * Moves a process of the program's leaf (`programLeaf`) into the session's leaf, created now: a
+   * hermes worker, which hermes starts in the program's leaf. Returns the leaf, or undefined when
+   * it cannot be moved (logged; it stays in the program's leaf, contained with the program).
+   */
+  adoptIntoSessionLeaf(sessionId: string, proc: { pid: number; startTime: number }, programLeaf: string): string | undefined {
+    const leaf = this.sessionLeaf(sessionId);
+    if (leaf === undefined) return undefined;
+    const moved = moveMember(proc, programLeaf, leaf);
+    if (moved.ok) return leaf;
+    if (!moved.gone) this.log(`cgroup: pid ${proc.pid} stays in ${programLeaf}: ${moved.why}`);
+    return undefined;
+  }
+
   /** The session's leaf when it exists now (no I/O beyond one lstat). */
   existingLeaf(sessionId: string): string | undefined {
     if (this.kind !== 'cgroup') return undefined;
     const leaf = sessionLeafPath(this.tree!, sessionId);
     return fs.existsSync(leaf) ? leaf : undefined;
+  }
+
+  /**
+   * A closed session's leaf, if one is left (its worker closed by now, never started, or exited
+   * without a close): what is still in it — an escapee too — SIGKILLed, and the leaf removed.
+   * Cheap when it is empty or gone: one list, one rmdir. Logged when anything refused.
+   */
+  async dropSessionLeaf(sessionId: string): Promise<void> {
+    const leaf = this.existingLeaf(sessionId);
+    if (leaf === undefined) return;
+    const r = await teardown([this.leafTarget(leaf)], { graceMs: 0, firstSignal: 'SIGKILL', timeoutMs: 2000 });
+    const problems = describeProblems(r);
+    if (problems) this.log(`session ${sessionId}: its cgroup: ${problems}`);
   }
 
   /** A session's (or the program's) leaf as a teardown target (the tree must sit in our parent cgroup). */

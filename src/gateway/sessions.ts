@@ -229,7 +229,7 @@ export class SessionManager {
       s.worker = null;
       if (worker) await worker.close();
       if (s.starting) await s.starting.catch(() => undefined);
-      await this.dropLeaf(id);
+      await this.opts.containment?.dropSessionLeaf(id);
       this.opts.emit('session.closed', { sessionId: id, reason });
     } finally {
       this.closing.delete(id);
@@ -319,20 +319,6 @@ export class SessionManager {
     const problems = r ? describeProblems(r) : '';
     if (problems) this.opts.log(`memory ceiling: worker ${w.pid} of session ${s.id}: ${problems}`);
     else this.opts.log(`memory ceiling: worker ${w.pid} of session ${s.id} and its ${r?.processes.length ?? 0} process(es) taken down in ${Math.round(r?.elapsedMs ?? 0)} ms`);
-  }
-
-  /**
-   * A closed session's leaf, if one is left (a worker that never started, or exited without a
-   * close): emptied and removed. Cheap when it is empty or gone: one list, one rmdir.
-   */
-  private async dropLeaf(sessionId: string): Promise<void> {
-    const c = this.opts.containment;
-    if (c?.kind !== 'cgroup') return;
-    const leaf = c.existingLeaf(sessionId);
-    if (leaf === undefined) return;
-    const r = await teardown([c.leafTarget(leaf)], { graceMs: 0, firstSignal: 'SIGKILL', timeoutMs: 2000 });
-    const problems = describeProblems(r);
-    if (problems) this.opts.log(`session ${sessionId}: its cgroup: ${problems}`);
   }
 
   private require(id: string): Session {

@@ -14,7 +14,7 @@ import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { CgroupSupport, probeCgroups } from '../../src/core/cgroup/cgroupProbe';
 import { targetProblem } from '../../src/core/cgroup/cgroupSafety';
 import { readCgroupTotals, setMemoryMax } from '../../src/core/cgroup/cgroupTotals';
-import { createSessionLeaf, createTree, moveInto, removeCgroups, sessionLeafPath } from '../../src/core/cgroup/cgroupTree';
+import { createSessionLeaf, createTree, moveInto, moveMember, removeCgroups, sessionLeafPath } from '../../src/core/cgroup/cgroupTree';
 import { cgroupTarget, teardown, teardownSync } from '../../src/core/kill';
 import { readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
@@ -83,6 +83,29 @@ test('a sleep moved into a session leaf is listed there, and nowhere else in the
   assert.equal(bounded.state, 'unknown');
   assert.deepEqual(listMembers(path.join(gw.tree.path, 's-nonexistent')), { state: 'gone' });
   assert.equal(teardownSync([cgroupTarget(path.join(gw.tree.path, 's-nonexistent'))]).cgroups?.[0].outcome, 'gone');
+});
+
+test('moveMember moves a member of one leaf into another only while it is that process and in that leaf', { skip }, async () => {
+  const { gw, leaf: from } = await leafOf(`from${Date.now()}`);
+  const to = await gw.request<{ ok: boolean; path: string; why?: string }>({ op: 'leaf', sessionId: `to${Date.now()}` });
+  assert.ok(to.ok, to.why);
+  const sleep = spawnTracked('sleep', ['1000'], { stdio: 'ignore' });
+  const startTime = readProcStat(sleep.pid!)!.startTime;
+  // Not (yet) a member of `from`: refused, not moved.
+  const outside = moveMember({ pid: sleep.pid!, startTime }, from, to.path);
+  assert.equal(outside.ok, false);
+  assert.match(outside.ok ? '' : outside.why, /is not in/);
+  assert.deepEqual(members(to.path), []);
+  assert.deepEqual(moveInto(from, sleep.pid!), { ok: true });
+  // Another start time is another process: refused as gone, not moved.
+  const reused = moveMember({ pid: sleep.pid!, startTime: startTime + 1 }, from, to.path);
+  assert.deepEqual(reused.ok ? reused : { gone: reused.gone }, { gone: true });
+  assert.deepEqual(members(from), [sleep.pid]);
+  assert.deepEqual(moveMember({ pid: sleep.pid!, startTime }, from, to.path), { ok: true });
+  assert.deepEqual(members(to.path), [sleep.pid]);
+  assert.deepEqual(members(from), []);
+  const dead = moveMember({ pid: 4_000_000, startTime: 1 }, from, to.path);
+  assert.deepEqual(dead.ok ? dead : { gone: dead.gone }, { gone: true });
 });
 
 test('a double-forked setsid escapee started inside the leaf stays in it, and the leaf kill ends it', { skip }, async () => {

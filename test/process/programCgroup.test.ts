@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
-import { PROGRAM_LEAF } from '../../src/core/cgroup/cgroupNames';
+import { PROGRAM_LEAF, sessionLeafName } from '../../src/core/cgroup/cgroupNames';
 import { readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
 import { FAKE_HERMES_DIR, fakeHermesUnavailable } from '../support/fakeHermes';
@@ -175,22 +175,34 @@ for (const how of ['gateway.shutdown', 'stdin EOF'] as const) {
   });
 }
 
-test('cgroups on, hermes: the hermes gateway and its slash worker are in the program leaf; gateway.shutdown with the worker busy leaves nothing, the tree removed', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+async function startHermesContained(args: string[] = []): Promise<{ g: HostedGateway; tree: string; leaf: string; hermesPid: number }> {
   const g = await startHostedGateway({
+    args,
     env: { GATEWAY_WARDEN_CGROUPS: '', PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_FLAVOR: 'cur' },
     backend: { name: 'hermes', cwd: FAKE_HERMES_DIR },
   });
   const tree = g.events.find((e) => e.type === 'gateway.ready')!.cgroup as string;
   assert.equal(typeof tree, 'string');
   trackTree(tree);
-  const leaf = path.join(tree, PROGRAM_LEAF);
   const state = await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'running', 'the hermes gateway to be running', 30_000);
-  const hermesPid = state.pid as number;
+  return { g, tree, leaf: path.join(tree, PROGRAM_LEAF), hermesPid: state.pid as number };
+}
+
+/** The session's worker (the latest worker.started for it after `since` events) once it is in the session's leaf. */
+async function workerInSessionLeaf(g: HostedGateway, tree: string, s: string, since = 0): Promise<{ pid: number; sessionLeaf: string }> {
+  const w = await g.waitEvent((e) => g.events.indexOf(e) >= since && e.type === 'worker.started' && e.sessionId === s, `worker.started for ${s}`, 20_000);
+  const sessionLeaf = path.join(tree, sessionLeafName(s));
+  await waitFor(() => fs.existsSync(sessionLeaf) && leafMembers(sessionLeaf).includes(w.pid as number), `worker ${String(w.pid)} moved into ${sessionLeaf}`);
+  return { pid: w.pid as number, sessionLeaf };
+}
+
+test('cgroups on, hermes: the hermes gateway is in the program leaf, its slash worker moved into its session\'s leaf; gateway.shutdown with the worker busy leaves nothing, the tree removed', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+  const { g, tree, leaf, hermesPid } = await startHermesContained();
   const s = await createSession(g);
-  const w = await g.waitEvent((e) => e.type === 'worker.started' && e.sessionId === s, 'worker.started', 20_000);
-  const workerPid = w.pid as number;
+  const { pid: workerPid, sessionLeaf } = await workerInSessionLeaf(g, tree, s);
   const members = leafMembers(leaf);
-  assert.ok(members.includes(hermesPid) && members.includes(workerPid), `hermes ${hermesPid} and its worker ${workerPid} in ${leaf}: ${members}`);
+  assert.ok(members.includes(hermesPid) && !members.includes(workerPid), `hermes ${hermesPid} in ${leaf}, its worker ${workerPid} not: ${members}`);
+  assert.deepEqual(leafMembers(sessionLeaf), [workerPid], 'the session\'s leaf holds its worker');
   const status = await g.rpc.request<{ program: { cgroup: string | null } }>('gateway.status');
   assert.equal(status.program.cgroup, leaf);
   void exec(g, s, '/fake-hold', 120_000).catch(() => undefined);
@@ -200,5 +212,69 @@ test('cgroups on, hermes: the hermes gateway and its slash worker are in the pro
   await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
   await waitNoMarked(g.hostFp);
   assert.equal(fs.existsSync(tree), false, 'the tree removed');
-  assert.match(g.stderr(), /hermes: teardown \(shutdown\): \d+ process\(es\), 0 worker group\(s\)/, 'one leaf, no worker group targets');
+  assert.match(g.stderr(), /hermes: teardown \(shutdown\): \d+ process\(es\), 0 worker group\(s\)/, 'leaves, no worker group targets');
+});
+
+test('cgroups on, hermes: a stale worker keeps its leaf through the grace (its session gone inside hermes), then is taken down with it, its escapee too', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+  const { g, tree } = await startHermesContained(['--poll-ms', '200', '--stale-worker-grace-ms', '1500']);
+  try {
+    const s = await createSession(g);
+    const w = await workerInSessionLeaf(g, tree, s);
+    const escapee = Number(await exec(g, s, '/fake-escapee 300'));
+    track(escapee);
+    // hermes #21467's end state: the session is gone inside hermes, its worker still runs.
+    const left = await g.rpc.request<{ pid: number }>('backend.call', { method: 'fake.stale_worker', params: { session_id: s } });
+    assert.equal(left.pid, w.pid);
+    await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === s && e.reason === 'closed-by-backend', 'the session closed-by-backend');
+    await g.waitEvent((e) => e.type === 'worker.stale' && e.pid === w.pid, 'worker.stale', 10_000);
+    assert.ok(isAlive(w.pid) && isAlive(escapee), 'the grace is the stale rule\'s: nothing is taken down with the session');
+    assert.ok(leafMembers(w.sessionLeaf).includes(escapee));
+    const reaped = await g.waitEvent((e) => e.type === 'worker.reaped' && e.pid === w.pid, 'worker.reaped', 10_000);
+    assert.ok(Number(reaped.staleForMs) >= 1500, 'not before the grace');
+    await waitFor(() => !isAlive(w.pid) && !isAlive(escapee), 'the stale worker and its escapee gone', 10_000);
+    await waitFor(() => !fs.existsSync(w.sessionLeaf), 'the leaf removed');
+  } finally {
+    await stopHostedGateway(g);
+  }
+});
+
+test('cgroups on, hermes: what a worker leaves (a double-forked, marker-less escapee) is its session\'s: gone with Kill Worker and with session.close, the leaf removed; the next worker is moved into a new leaf', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+  const { g, tree, leaf, hermesPid } = await startHermesContained();
+  try {
+    const s = await createSession(g);
+    const first = await workerInSessionLeaf(g, tree, s);
+    const escapee = Number(await exec(g, s, '/fake-escapee 300'));
+    track(escapee);
+    assert.ok(Number.isInteger(escapee) && isAlive(escapee), `an escapee pid: ${escapee}`);
+    assert.notEqual(readProcStat(escapee)?.ppid, first.pid, 'the escapee was re-parented away from its worker');
+    assert.ok(!environOf(escapee).some((v) => v.startsWith('GATEWAY_WARDEN_')), 'the escapee carries no Warden variable');
+    assert.ok(leafMembers(first.sessionLeaf).includes(escapee), 'the escapee was born in the session\'s leaf');
+    assert.ok(!leafMembers(leaf).includes(escapee), 'not in the program\'s');
+
+    const killed = await g.rpc.request<{ killed: boolean; worker: { pid: number } | null }>('worker.kill', { sessionId: s }, { timeoutMs: 15_000 });
+    assert.equal(killed.killed, true, JSON.stringify(killed));
+    assert.equal(killed.worker?.pid, first.pid);
+    await waitFor(() => !isAlive(escapee) && !isAlive(first.pid), 'the worker and its escapee gone with Kill Worker', 10_000);
+    await waitFor(() => !fs.existsSync(first.sessionLeaf), 'the session\'s leaf removed');
+    assert.ok(isAlive(hermesPid), 'hermes itself stays');
+
+    // The session goes on: its next command starts a new worker, moved into a new leaf.
+    const since = g.events.length;
+    assert.match(await exec(g, s, '/help'), /Available Commands/);
+    const second = await workerInSessionLeaf(g, tree, s, since);
+    assert.notEqual(second.pid, first.pid);
+    const escapee2 = Number(await exec(g, s, '/fake-escapee 300'));
+    track(escapee2);
+    assert.ok(leafMembers(second.sessionLeaf).includes(escapee2), 'the new worker\'s escapee is in the session\'s leaf');
+
+    assert.deepEqual(await g.rpc.request('session.close', { sessionId: s }, { timeoutMs: 15_000 }), { closed: true });
+    await waitFor(() => !isAlive(escapee2) && !isAlive(second.pid), 'the worker and its escapee gone with the session', 10_000);
+    await waitFor(() => !fs.existsSync(second.sessionLeaf), 'the session\'s leaf removed');
+    assert.ok(isAlive(hermesPid), 'hermes itself stays');
+    assert.ok(leafMembers(leaf).includes(hermesPid));
+  } finally {
+    await stopHostedGateway(g);
+  }
+  await waitNoMarked(g.hostFp);
+  assert.equal(fs.existsSync(tree), false, 'the tree removed');
 });

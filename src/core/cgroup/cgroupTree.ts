@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupDirProblem, classifyCgroupError, parseControllerList, readCgroupFile, readPopulated, writeCgroupFile } from './cgroupFiles';
-import { childCgroups, MAX_CGROUPS, MAX_DEPTH } from './cgroupMembers';
+import { readProcStatChecked } from '../procfs';
+import { cgroupProcs, childCgroups, MAX_CGROUPS, MAX_DEPTH } from './cgroupMembers';
 import { GATEWAY_LEAF, ourCgroupPath, PROGRAM_LEAF, sessionLeafName, treeName } from './cgroupNames';
 import type { CgroupSupport } from './cgroupProbe';
 import { targetProblem } from './cgroupSafety';
@@ -129,6 +130,24 @@ export function moveInto(leaf: string, pid: number): MoveResult {
   if (bad !== undefined) return { ok: false, gone: false, why: bad.why };
   const w = writeCgroupFile(`${leaf}/cgroup.procs`, String(pid));
   return w.ok ? w : { ok: false, gone: w.gone, why: `cannot move pid ${pid} into ${leaf}: ${w.why}` };
+}
+
+/**
+ * Moves a process from one of our leaves into another — a hermes worker, which hermes starts in
+ * the program's leaf, into its session's — only while it is still the process that was seen (its
+ * start time) and still a member of `from` (the kernel's list): a pid that died and was reused
+ * elsewhere is never pulled into our tree, to be killed with it later. What it had already
+ * started stays in `from`; what it starts from now on is born in `to`.
+ */
+export function moveMember(proc: { pid: number; startTime: number }, from: string, to: string): MoveResult {
+  const st = readProcStatChecked(proc.pid);
+  if (st.state === 'gone') return { ok: false, gone: true, why: `pid ${proc.pid} has exited` };
+  if (st.state === 'unknown') return { ok: false, gone: false, why: `cannot read pid ${proc.pid}: ${st.why}` };
+  if (st.value.startTime !== proc.startTime) return { ok: false, gone: true, why: `pid ${proc.pid} is another process now` };
+  const members = cgroupProcs(from);
+  if (members.state !== 'found') return { ok: false, gone: false, why: `cannot list ${from}: ${members.state === 'gone' ? 'it does not exist' : members.why}` };
+  if (!members.value.includes(proc.pid)) return { ok: false, gone: false, why: `pid ${proc.pid} is not in ${from}` };
+  return moveInto(to, proc.pid);
 }
 
 /** Moves this process into `leaf`: what a worker does first thing, before it starts anything. */

@@ -73,7 +73,7 @@ export class CommandBackend implements Backend {
   /** The program exited on its own: what it started must not outlive it. */
   private async afterExit(p: ForeignProgram): Promise<void> {
     if (this.stopping) return;
-    const r = await takeDownProgram([], LEFTOVER_GRACE_MS, this.roots(), this.leaf());
+    const r = await takeDownProgram([], LEFTOVER_GRACE_MS, this.roots(), this.leaves());
     if (r.processes > 0) this.host.log(`command: ${p.display} exited; took down ${r.processes} process(es) it left behind in ${r.elapsedMs} ms`);
   }
 
@@ -130,10 +130,10 @@ export class CommandBackend implements Backend {
     return this.program?.fingerprint && this.program.pid !== null ? [this.program.fingerprint] : [];
   }
 
-  /** The program's cgroup leaf as a teardown target, when it runs in one. */
-  private leaf(): Target | undefined {
+  /** The program's cgroup leaf as a teardown target, when it runs in one (else none). */
+  private leaves(): Target[] {
     const dir = this.program?.cgroup;
-    return dir && this.containment ? this.containment.leafTarget(dir) : undefined;
+    return dir && this.containment ? [this.containment.leafTarget(dir)] : [];
   }
 
   knownProcesses(): KnownProcess[] {
@@ -156,11 +156,11 @@ export class CommandBackend implements Backend {
       p.child?.stdin?.end();
       await Promise.race([p.exited, delay(workerGraceMs)]);
     }
-    const r = await takeDownProgram([], workerGraceMs, this.roots(), this.leaf());
+    const r = await takeDownProgram([], workerGraceMs, this.roots(), this.leaves());
     this.host.log(`command: teardown (${reason}): ${r.processes} process(es) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}`);
   }
 
   finalSweep(): void {
-    takeDownProgramSync([], this.roots(), this.leaf());
+    takeDownProgramSync([], this.roots(), this.leaves());
   }
 }

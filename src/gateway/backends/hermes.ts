@@ -9,7 +9,7 @@
 // with cgroup containment, the `program` leaf hermes runs in (its workers and theirs with it).
 import { delay } from '../../core/emitter';
 import { Fingerprint } from '../../core/fingerprint';
-import { ownProcessGroup, processGroup, processTree, Target, teardown } from '../../core/kill';
+import { Target, teardown } from '../../core/kill';
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import type { Containment } from '../cgroupContainment';
 import { limitReached } from '../limits';
@@ -81,7 +81,15 @@ export class HermesBackend implements Backend {
     private readonly host: BackendHost,
     private readonly containment?: Containment,
   ) {
-    this.workers = new HermesWorkerTracker({ host, staleWorkerGraceMs: spec.staleWorkerGraceMs, staleCheckIntervalMs: options.pollMs });
+    const c = containment;
+    this.workers = new HermesWorkerTracker({
+      host, staleWorkerGraceMs: spec.staleWorkerGraceMs, staleCheckIntervalMs: options.pollMs,
+      // With cgroup containment each worker found with a live session moves into its session's leaf.
+      leaves: c && {
+        adopt: (w) => (this.program?.cgroup ? c.adoptIntoSessionLeaf(w.sessionId, w, this.program.cgroup) : undefined),
+        target: (leaf) => c.leafTarget(leaf),
+      },
+    });
     this.activeListSchedule = new ActiveListSchedule(options.pollMs);
   }
 
@@ -130,7 +138,7 @@ export class HermesBackend implements Backend {
     if (outcome === 'timeout') {
       p.fail(`no gateway.ready within ${seconds(this.spec.startTimeoutMs)} from ${p.what()}; is hermes-agent installed for that interpreter (and importable from that working directory)?${link.noiseNote()}${p.tailNote()}`);
       // Not a hermes gateway (or a hung one): nothing it started may stay.
-      const r = await takeDownProgram([], KILL_GRACE_MS, this.roots(), this.leaf());
+      const r = await takeDownProgram([], KILL_GRACE_MS, this.roots(), this.leaves());
       this.host.log(`hermes: took down ${r.processes} process(es) of the program that did not come up`);
     }
   }
@@ -148,7 +156,7 @@ export class HermesBackend implements Backend {
     clearInterval(this.pollTimer);
     this.link?.peer.dispose('the hermes gateway exited');
     if (this.stopping) return;
-    const r = await takeDownProgram(this.workers.groupTargets(), KILL_GRACE_MS, this.roots(), this.leaf());
+    const r = await takeDownProgram(this.workers.groupTargets(), KILL_GRACE_MS, this.roots(), this.leaves());
     this.host.log(`hermes: the hermes gateway exited; took down ${r.processes} process(es) and ${r.groups} worker group(s) it left`);
     this.workers.forgetAll('gone with the hermes gateway');
     for (const s of [...this.sessions.values()]) this.dropSession(s, 'backend-exited');
@@ -224,6 +232,9 @@ export class HermesBackend implements Backend {
     }
     // hermes ends a worker per pid (SIGTERM, 1 s, SIGKILL): its own children can survive it.
     if (worker) await this.takeDownWorker(worker);
+    // What an earlier worker of the session left in its leaf (one that exited on its own, or a
+    // worker not found yet) goes with the session.
+    await this.containment?.dropSessionLeaf(s.sessionId);
     if (this.program?.alive) await this.refresh();
     this.dropSession(s, reason);
     return true;
@@ -236,6 +247,11 @@ export class HermesBackend implements Backend {
     this.host.emit('session.closed', { sessionId: s.sessionId, reason });
     this.sessions.delete(s.sessionId);
     this.host.log(`hermes session ${s.sessionId} closed (${reason})`);
+    // Closed inside hermes, or with it: what is left in the session's leaf goes too (a no-op after
+    // close()) — unless its worker still lives in it: a stale worker (hermes #21467) is the stale
+    // rule's, reported and taken down with its leaf after --stale-worker-grace-ms, or only reported.
+    const leaf = this.containment?.existingLeaf(s.sessionId);
+    if (leaf !== undefined && !this.workers.holdsLeaf(leaf)) void this.containment?.dropSessionLeaf(s.sessionId);
   }
 
   async attachSession(sessionId: string, clientId: string): Promise<{ sessionId: string; attached: true }> {
@@ -424,7 +440,7 @@ export class HermesBackend implements Backend {
       p.child?.stdin?.end();
       await Promise.race([p.exited, delay(workerGraceMs)]);
     }
-    const r = await takeDownProgram(this.workers.groupTargets(), workerGraceMs, this.roots(), this.leaf());
+    const r = await takeDownProgram(this.workers.groupTargets(), workerGraceMs, this.roots(), this.leaves());
     this.host.log(`hermes: teardown (${reason}): ${r.processes} process(es), ${r.groups} worker group(s) in ${r.elapsedMs} ms${r.hardKilled ? `, ${r.hardKilled} needed SIGKILL` : ''}${r.survivors.length ? `; still alive: ${r.survivors.join(', ')}` : ''}`);
     this.workers.forgetAll('taken down with the gateway');
     for (const s of [...this.sessions.values()]) this.dropSession(s, reason);
@@ -432,15 +448,21 @@ export class HermesBackend implements Backend {
   }
 
   finalSweep(): void {
-    takeDownProgramSync(this.workers.groupTargets(), this.roots(), this.leaf());
+    takeDownProgramSync(this.workers.groupTargets(), this.roots(), this.leaves());
   }
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  /** hermes' cgroup leaf as a teardown target, when it runs in one (its workers are in it too). */
+  /** hermes' cgroup leaf as a teardown target, when it runs in one (its workers start in it). */
   private leaf(): Target | undefined {
     const dir = this.program?.cgroup;
     return dir && this.containment ? this.containment.leafTarget(dir) : undefined;
+  }
+
+  /** hermes' leaf and the session leaves its workers were moved into; none without containment. */
+  private leaves(): Target[] {
+    const leaf = this.leaf();
+    return leaf ? [leaf, ...this.workers.leafTargets()] : [];
   }
 
   /** The hermes gateway and every worker known by fingerprint (checked again before any signal). */
@@ -606,11 +628,9 @@ export class HermesBackend implements Backend {
     }));
   }
 
-  /** A worker and its group (its own session's, with current hermes), or its tree (older hermes). */
+  /** A worker with its session's leaf, or its group (its own session's, with current hermes), or its tree (older hermes). */
   private async takeDownWorker(w: HermesWorker): Promise<{ survivors: number[]; elapsedMs: number }> {
-    const leader = { pid: w.pid, startTime: w.startTime, bootId: this.program?.fingerprint?.bootId ?? '' };
-    const target = w.pgid === w.pid && w.pgid !== ownProcessGroup() ? processGroup(w.pgid, leader) : processTree(leader);
-    const r = await teardown([target], { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
+    const r = await teardown([this.workers.targetOf(w)], { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
     if (r.refusals.length) this.host.log(`hermes worker ${w.pid}: ${r.refusals.map((x) => x.message).join('; ')}`);
     return { survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs) };
   }

@@ -10,6 +10,8 @@
 // reported (worker.stale, session.list, gateway.status) and, after the stale-worker grace, taken
 // down with its group (worker.reaped). When a worker exits, what is left in its group (hermes
 // ends workers per pid, so their own children survive it) is swept.
+// With cgroup containment a worker found with a live session is moved out of the program's leaf
+// into its session's (WorkerLeaves), and is taken down with that leaf instead of its group.
 import { Fingerprint, livenessOf } from '../../core/fingerprint';
 import { ownProcessGroup, processGroup, processTree, Target, teardown } from '../../core/kill';
 import { readProcCmdline, scanLiveStatsChecked } from '../../core/procfs';
@@ -36,6 +38,23 @@ export interface HermesWorker {
   stale?: { since: number; reapAt: number | null };
   /** Set while it is being taken down as stale. */
   reaping?: boolean;
+  /** Its session's cgroup leaf, once moved there (cgroup containment); else in the program's leaf or none. */
+  leaf?: string;
+  /** A move into its session's leaf was tried (once per worker). */
+  placed?: boolean;
+}
+
+/**
+ * cgroup containment: hermes starts its workers in the program's leaf; each one found with a live
+ * session is moved into that session's leaf, so what it starts from then on — a setsid escapee
+ * included — is the session's: its close and Kill Worker take it down with the leaf, and its
+ * totals are the leaf's.
+ */
+export interface WorkerLeaves {
+  /** Moves the worker into its session's leaf; the leaf, or undefined when it stays where it is. */
+  adopt(w: HermesWorker & { sessionId: string }): string | undefined;
+  /** A leaf as a teardown target. */
+  target(leaf: string): Target;
 }
 
 export interface HermesWorkerTrackerOptions {
@@ -47,6 +66,7 @@ export interface HermesWorkerTrackerOptions {
    * on demand right after another must not confirm what hermes' auto-compression briefly shows.
    */
   staleCheckIntervalMs: number;
+  leaves?: WorkerLeaves;
 }
 
 const keyOf = (pid: number, startTime: number) => `${pid}:${startTime}`;
@@ -144,7 +164,10 @@ export class HermesWorkerTracker {
       });
     }
     // Death needs proof: a worker missing from the scan is gone only once its fingerprint says so.
-    for (const [key, w] of this.live) if (!seen.has(key) && livenessOf(this.fingerprint(w)).state === 'dead') this.gone(w);
+    for (const [key, w] of this.live) {
+      if (!seen.has(key) && livenessOf(this.fingerprint(w)).state === 'dead') this.gone(w, 'exited', sessionOfKey(w.sessionKey) === null ? 'with-leaf' : 'group');
+    }
+    for (const w of seen.values()) this.place(w);
     for (const [key, w] of seen) {
       if (this.live.has(key)) continue;
       this.live.set(key, w);
@@ -161,6 +184,34 @@ export class HermesWorkerTracker {
       this.lastStaleCheckAt = now;
       this.applyStaleRule(liveKeys, now);
     }
+  }
+
+  /** A worker with a live session, not yet in its leaf: moved there, once. */
+  private place(w: HermesWorker): void {
+    const leaves = this.opts.leaves;
+    if (!leaves || w.placed || w.sessionId === null || w.stale) return;
+    w.placed = true;
+    w.leaf = leaves.adopt(w as HermesWorker & { sessionId: string });
+  }
+
+  /** The session leaves the live workers were moved into (teardown targets). */
+  leafTargets(): Target[] {
+    const leaves = this.opts.leaves;
+    if (!leaves) return [];
+    const dirs = new Set<string>();
+    for (const w of this.live.values()) if (w.leaf !== undefined) dirs.add(w.leaf);
+    return [...dirs].map((d) => leaves.target(d));
+  }
+
+  /**
+   * What takes one worker down: its session's leaf when it was moved there (everything it
+   * started since, escapees included); else its own group (current hermes), or, in the
+   * gateway's group (older hermes), the worker and its descendants.
+   */
+  targetOf(w: HermesWorker): Target {
+    if (w.leaf !== undefined && this.opts.leaves) return this.opts.leaves.target(w.leaf);
+    const fp = this.fingerprint(w);
+    return w.pgid === w.pid && w.pgid !== ownProcessGroup() ? processGroup(w.pgid, fp) : processTree(fp);
   }
 
   /** Worker groups to sweep at teardown: each live worker's own group (not the gateway's). */
@@ -180,26 +231,39 @@ export class HermesWorkerTracker {
 
   /** Everything is gone (teardown done, or the hermes gateway died and was swept): forget it. */
   forgetAll(reason: string): void {
-    for (const w of [...this.live.values()]) this.gone(w, reason, false);
+    for (const w of [...this.live.values()]) this.gone(w, reason, 'none');
   }
 
   private fingerprint(w: HermesWorker): Fingerprint {
     return { pid: w.pid, startTime: w.startTime, bootId: this.bootId };
   }
 
-  /** A worker left the table: reported, and what it left in its own group is swept. */
-  private gone(w: HermesWorker, why = 'exited', sweep = true): void {
+  /**
+   * A worker left the table: reported, and what it left is swept — in its own group; or, when its
+   * session is gone too (`with-leaf`), everything in the session's leaf it was moved into (an
+   * escapee included: nobody else is left to close that leaf). A session still live keeps its
+   * leaf: its next worker is moved into it.
+   */
+  private gone(w: HermesWorker, why: string, sweep: 'group' | 'with-leaf' | 'none'): void {
     this.live.delete(keyOf(w.pid, w.startTime));
     this.opts.host.emit('worker.exited', {
       sessionId: w.sessionId, pid: w.pid, startTime: w.startTime, pgid: w.pgid, code: null, signal: null, sessionKey: w.sessionKey,
     });
     this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}) ${why}`);
-    if (sweep && w.pgid === w.pid && w.pgid !== ownProcessGroup()) {
-      void teardown([processGroup(w.pgid, this.fingerprint(w))], { graceMs: REMNANT_GRACE_MS, timeoutMs: REMNANT_GRACE_MS + 3000 }).then((r) => {
-        for (const why2 of r.refusals) this.opts.host.log(`hermes worker ${w.pid}: ${why2.message}`);
-        if (r.survivors.length) this.opts.host.log(`hermes worker ${w.pid}: its group still has ${r.survivors.join(', ')}`);
-      });
-    }
+    if (sweep === 'none') return;
+    const ownGroup = w.pgid === w.pid && w.pgid !== ownProcessGroup();
+    const leaf = sweep === 'with-leaf' && w.leaf !== undefined;
+    if (!leaf && !ownGroup) return;
+    void teardown([leaf ? this.targetOf(w) : processGroup(w.pgid, this.fingerprint(w))], { graceMs: REMNANT_GRACE_MS, timeoutMs: REMNANT_GRACE_MS + 3000 }).then((r) => {
+      for (const why2 of r.refusals) this.opts.host.log(`hermes worker ${w.pid}: ${why2.message}`);
+      if (r.survivors.length) this.opts.host.log(`hermes worker ${w.pid}: what it left still has ${r.survivors.join(', ')}`);
+    });
+  }
+
+  /** A live worker was moved into `leaf`: the leaf is its, not only its session's. */
+  holdsLeaf(leaf: string): boolean {
+    for (const w of this.live.values()) if (w.leaf === leaf) return true;
+    return false;
   }
 
   private applyStaleRule(liveKeys: ReadonlySet<string>, now: number): void {
@@ -226,11 +290,7 @@ export class HermesWorkerTracker {
     const w = this.live.get(keyOf(s.pid, s.startTime));
     if (!w || w.reaping) return;
     w.reaping = true;
-    const fp = this.fingerprint(w);
-    const ownGroup = w.pgid === w.pid && w.pgid !== ownProcessGroup();
-    // Its own group when it has one (current hermes); else (older hermes: the gateway's group)
-    // the worker and its descendants.
-    const r = await teardown([ownGroup ? processGroup(w.pgid, fp) : processTree(fp)], { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 });
+    const r = await teardown([this.targetOf(w)], { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 });
     const refused = r.refusals.map((x) => x.message);
     this.opts.host.emit('worker.reaped', {
       sessionId: null, pid: w.pid, startTime: w.startTime, pgid: w.pgid, sessionKey: w.sessionKey, reason: 'stale',

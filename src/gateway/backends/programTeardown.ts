@@ -10,7 +10,8 @@
 // With cgroup containment the program runs in its own leaf, so all of that is one cgroup target:
 // members from the leaf's cgroup.procs (the kernel's list: an escapee that left the group, the
 // tree and the tag included), SIGTERM, the grace, cgroup.kill, the leaf removed — no /proc scan
-// and no environment read; hermes' worker groups are in the leaf too (hermes started them).
+// and no environment read. hermes starts its workers in that leaf; those moved into their
+// sessions' leaves since (hermesWorkers.ts) are further cgroup targets of the same teardown.
 import { formatFingerprint, Fingerprint, selfFingerprint } from '../../core/fingerprint';
 import { OWN_PROCESSES, processTree, Target, teardown, TeardownReport, teardownSync } from '../../core/kill';
 import { taggedProcessesSync } from '../../core/taggedProcesses';
@@ -39,17 +40,17 @@ export interface ProgramTeardownResult {
  * root and tagged process with its descendants (tree targets: they are found by parentage where
  * groups and tags cannot be listed).
  */
-function targetsOf(groups: readonly Target[], roots: readonly Fingerprint[], leaf: Target | undefined): Target[] {
-  if (leaf) return [leaf];
+function targetsOf(groups: readonly Target[], roots: readonly Fingerprint[], leaves: readonly Target[]): Target[] {
+  if (leaves.length) return [...leaves];
   const trees = new Map<string, Fingerprint>();
   for (const fp of [...roots, ...taggedByThisGateway()]) trees.set(formatFingerprint(fp), fp);
   return [...groups, OWN_PROCESSES, ...[...trees.values()].map((fp) => processTree(fp))];
 }
 
-function summary(groups: readonly Target[], r: TeardownReport, t0: number, leaf: Target | undefined): ProgramTeardownResult {
+function summary(groups: readonly Target[], r: TeardownReport, t0: number, leaves: readonly Target[]): ProgramTeardownResult {
   return {
     processes: r.processes.filter((p) => p.outcome === 'killed' || p.outcome === 'survived').length,
-    groups: leaf ? 0 : groups.length,
+    groups: leaves.length ? 0 : groups.length,
     hardKilled: r.processes.filter((p) => p.signals.includes('SIGKILL') && p.signals.length > 1).length,
     survivors: r.survivors,
     refused: r.refusals.map((x) => x.message),
@@ -57,14 +58,17 @@ function summary(groups: readonly Target[], r: TeardownReport, t0: number, leaf:
   };
 }
 
-/** `leaf`: the program's cgroup leaf as a target, when it runs in one (then groups and roots are not needed). */
-export async function takeDownProgram(groups: readonly Target[], graceMs: number, roots: readonly Fingerprint[] = [], leaf?: Target): Promise<ProgramTeardownResult> {
+/**
+ * `leaves`: the program's cgroup leaf, and the session leaves its workers were moved into (hermes),
+ * as targets, when it runs in one (then groups and roots are not needed).
+ */
+export async function takeDownProgram(groups: readonly Target[], graceMs: number, roots: readonly Fingerprint[] = [], leaves: readonly Target[] = []): Promise<ProgramTeardownResult> {
   const t0 = Date.now();
-  const r = await teardown(targetsOf(groups, roots, leaf), { graceMs, timeoutMs: shutdownBoundMs(graceMs) });
-  return summary(groups, r, t0, leaf);
+  const r = await teardown(targetsOf(groups, roots, leaves), { graceMs, timeoutMs: shutdownBoundMs(graceMs) });
+  return summary(groups, r, t0, leaves);
 }
 
 /** Blocking SIGKILL of the same set (exit paths, where timers may never fire). */
-export function takeDownProgramSync(groups: readonly Target[], roots: readonly Fingerprint[] = [], leaf?: Target): void {
-  teardownSync(targetsOf(groups, roots, leaf), { firstSignal: 'SIGKILL', timeoutMs: 1000 });
+export function takeDownProgramSync(groups: readonly Target[], roots: readonly Fingerprint[] = [], leaves: readonly Target[] = []): void {
+  teardownSync(targetsOf(groups, roots, leaves), { firstSignal: 'SIGKILL', timeoutMs: 1000 });
 }
