@@ -26,14 +26,21 @@ export interface EmptyTreesOptions {
   log?: (m: string) => void;
 }
 
+export interface EmptyTreesResult {
+  removed: string[];
+  /** Empty trees of dead gateways left for a later call: younger than EMPTY_TREE_MIN_AGE_MS (or of unknown age). */
+  young: string[];
+}
+
 /**
  * Removes the empty trees of provably dead gateways beside ours, once old enough
  * (EMPTY_TREE_MIN_AGE_MS). Only our own uid's trees, only with no member, through the engine
- * (which refuses a directory that is not one of our trees). Returns the trees removed. Never throws.
+ * (which refuses a directory that is not one of our trees). Never throws.
  */
-export function removeEmptyDeadTrees(opts: EmptyTreesOptions = {}): string[] {
+export function removeEmptyDeadTrees(opts: EmptyTreesOptions = {}): EmptyTreesResult {
   const log = opts.log ?? (() => undefined);
   const removed: string[] = [];
+  const young: string[] = [];
   try {
     const uid = process.getuid?.();
     // A gateway's start-up waits for this: one budget for all trees, whatever their number (≤ 1,024 listed).
@@ -44,6 +51,7 @@ export function removeEmptyDeadTrees(opts: EmptyTreesOptions = {}): string[] {
       if (t.createdMs === undefined || Date.now() - t.createdMs < EMPTY_TREE_MIN_AGE_MS) {
         const why = t.createdMs === undefined ? 'its age cannot be read' : `made less than ${EMPTY_TREE_MIN_AGE_MS} ms ago`;
         log(`cgroup: left the empty tree ${t.path} for a later start: ${why}`);
+        young.push(t.path);
         continue;
       }
       const left = deadline - Date.now();
@@ -59,5 +67,5 @@ export function removeEmptyDeadTrees(opts: EmptyTreesOptions = {}): string[] {
   } catch (e) {
     log(`cgroup: could not look for empty trees of dead gateways: ${(e as Error).message}`);
   }
-  return removed;
+  return { removed, young };
 }

@@ -192,6 +192,7 @@ export class HermesWorkerTracker {
     if (!leaves || w.placed || w.sessionId === null || w.stale) return;
     w.placed = true;
     w.leaf = leaves.adopt(w as HermesWorker & { sessionId: string });
+    if (w.leaf !== undefined) this.opts.host.log(`hermes worker ${w.pid} (session ${w.sessionId}) moved into its session's cgroup leaf ${w.leaf}`);
   }
 
   /** The session leaves the live workers were moved into (teardown targets). */
