@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { parseKeyValues, readCgroupFile } from '../core/cgroup/cgroupFiles';
 import { readCgroupTotals, setMemoryMax } from '../core/cgroup/cgroupTotals';
 import { formatMegabytes } from '../core/format';
+import { RpcError, RpcErrorCode } from '../core/rpc';
 import { Fingerprint, formatFingerprint } from '../core/fingerprint';
 import { indexTable, MarkerRead, ownedBy, readMarker } from '../core/kill/members';
 import { scanTable } from '../core/kill/source';
@@ -41,6 +42,23 @@ export interface SessionMemory {
 
 export interface RestartDecision extends SessionMemory {
   limitBytes: number;
+}
+
+/** worker.restarted for a decision (docs/protocol.md): the session's worker `d.pid` is being taken down at its ceiling. */
+export function workerRestartedEvent(d: RestartDecision, startTime: number): Record<string, unknown> {
+  return {
+    sessionId: d.sessionId, pid: d.pid, startTime, reason: 'memory-limit',
+    memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING, members: d.members, source: d.source, membersFrom: d.membersFrom,
+  };
+}
+
+/** A command whose worker the memory ceiling restarted under it: why, with the figures and the setting. */
+export function memoryRestartError(sessionId: string, pid: number, d: RestartDecision): RpcError {
+  return new RpcError(
+    RpcErrorCode.ServerError,
+    `the worker ${pid} of session ${sessionId} was restarted during the command: its processes together used ${formatMegabytes(d.memoryBytes)}, above ${MEMORY_LIMIT_SETTING} (${formatMegabytes(d.limitBytes)}). The session stays; the next command starts a new worker.`,
+    { sessionId, pid, reason: 'memory-limit', memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING },
+  );
 }
 
 /** The ceiling in bytes, or 0 (off) for 0 or anything that is not a positive whole number of MB. */

@@ -3,13 +3,12 @@
 // and a second call answers false.
 import { randomUUID } from 'node:crypto';
 import { Fingerprint } from '../core/fingerprint';
-import { formatMegabytes } from '../core/format';
 import { describeProblems, teardown, teardownSync } from '../core/kill';
 import type { Containment } from './cgroupContainment';
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import { shutdownBoundMs } from '../core/timeouts';
 import { limitReached } from './limits';
-import { limitBytesOf, MEMORY_LIMIT_SETTING, MemoryCeiling, RestartDecision, sampleIntervalMs } from './memoryCeiling';
+import { limitBytesOf, MemoryCeiling, memoryRestartError, RestartDecision, sampleIntervalMs, workerRestartedEvent } from './memoryCeiling';
 import { assertMayAct, listedFor } from './sessionOwnership';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
 import { WorkerSlots } from './workerSlots';
@@ -311,10 +310,7 @@ export class SessionManager {
     if (!s || s.closed || !w || w.pid !== d.pid || w.exitInfo) return;
     s.worker = null;
     this.restartedFor.set(w, d);
-    this.opts.emit('worker.restarted', {
-      sessionId: s.id, pid: w.pid, startTime: w.fingerprint.startTime, reason: 'memory-limit',
-      memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING, members: d.members, source: d.source, membersFrom: d.membersFrom,
-    });
+    this.opts.emit('worker.restarted', workerRestartedEvent(d, w.fingerprint.startTime));
     const r = await w.close(false);
     const problems = r ? describeProblems(r) : '';
     if (problems) this.opts.log(`memory ceiling: worker ${w.pid} of session ${s.id}: ${problems}`);
@@ -467,13 +463,4 @@ export class SessionManager {
     if (s.worker === w) s.worker = null;
     void w.close();
   }
-}
-
-/** A command whose worker the memory ceiling restarted under it: why, with the figures and the setting. */
-function memoryRestartError(sessionId: string, pid: number, d: RestartDecision): RpcError {
-  return new RpcError(
-    RpcErrorCode.ServerError,
-    `the worker ${pid} of session ${sessionId} was restarted during the command: its processes together used ${formatMegabytes(d.memoryBytes)}, above ${MEMORY_LIMIT_SETTING} (${formatMegabytes(d.limitBytes)}). The session stays; the next command starts a new worker.`,
-    { sessionId, pid, reason: 'memory-limit', memoryBytes: d.memoryBytes, limitBytes: d.limitBytes, setting: MEMORY_LIMIT_SETTING },
-  );
 }

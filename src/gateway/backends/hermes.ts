@@ -13,6 +13,7 @@ import { Target, teardown } from '../../core/kill';
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import type { Containment } from '../cgroupContainment';
 import { limitReached } from '../limits';
+import { limitBytesOf, MemoryCeiling, memoryRestartError, RestartDecision, sampleIntervalMs, workerRestartedEvent } from '../memoryCeiling';
 import type { GatewayOptions } from '../options';
 import { assertMayAct, HOST_CLIENT, listedFor } from '../sessionOwnership';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, SessionCloseReason } from './backend';
@@ -57,6 +58,8 @@ interface HermesSession {
    * new one with the command after. That one failure is ours to absorb (see exec).
    */
   killedWorker?: string;
+  /** The latest restart of its worker at the memory ceiling (a command it cut off says so). */
+  restartedFor?: RestartDecision;
 }
 
 export class HermesBackend implements Backend {
@@ -73,6 +76,8 @@ export class HermesBackend implements Backend {
   private queuedRefresh?: Promise<void>;
   private activeListFailures = 0;
   private readonly activeListSchedule: ActiveListSchedule;
+  /** gatewayWarden.limits.workerMemoryMB for hermes' workers: each session's leaf (or the worker's group) sampled. */
+  private readonly memoryCeiling: MemoryCeiling;
 
   constructor(
     private readonly spec: BackendSpec,
@@ -86,9 +91,26 @@ export class HermesBackend implements Backend {
       host, staleWorkerGraceMs: spec.staleWorkerGraceMs, staleCheckIntervalMs: options.pollMs,
       // With cgroup containment each worker found with a live session moves into its session's leaf.
       leaves: c && {
-        adopt: (w) => (this.program?.cgroup ? c.adoptIntoSessionLeaf(w.sessionId, w, this.program.cgroup) : undefined),
+        adopt: (w) => {
+          const leaf = this.program?.cgroup ? c.adoptIntoSessionLeaf(w.sessionId, w, this.program.cgroup) : undefined;
+          if (leaf !== undefined) this.memoryCeiling.leafReady(leaf);
+          return leaf;
+        },
         target: (leaf) => c.leafTarget(leaf),
       },
+    });
+    this.memoryCeiling = new MemoryCeiling({
+      limitBytes: limitBytesOf(options.workerMemoryMB),
+      intervalMs: sampleIntervalMs(options.pollMs),
+      workers: () => this.workers.workers().flatMap((w) => {
+        const s = w.sessionId !== null ? this.sessions.get(w.sessionId) : undefined;
+        if (!s || s.closing || w.stale || w.reaping) return [];
+        // Its own group only when it leads one (current hermes); older hermes' workers share the
+        // program's group: without a leaf they are not sampled.
+        return [{ sessionId: s.sessionId, fingerprint: this.workers.fingerprint(w), pgid: w.pgid === w.pid ? w.pgid : null, leaf: w.leaf }];
+      }),
+      restart: (d) => this.restartForMemory(d),
+      log: (m) => host.log(m),
     });
     this.activeListSchedule = new ActiveListSchedule(options.pollMs);
   }
@@ -285,6 +307,7 @@ export class HermesBackend implements Backend {
       s.lastActivityAt = Date.now();
       this.emitState(s);
     }
+    const restartedBefore = s?.restartedFor;
     try {
       const r = fromHermesSlashExec(await this.slashExec(s, mapped.value));
       if (!r.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${r.message}`, { backend: 'hermes' });
@@ -294,6 +317,9 @@ export class HermesBackend implements Backend {
       if (s?.closing && e instanceof RpcError && e.code === RpcErrorCode.ServerError) {
         throw new RpcError(RpcErrorCode.ServerError, `session ${sessionId} was closed during the command`, { backend: 'hermes', ...(e.data as object) });
       }
+      // …and one cut off by its worker's restart at the memory ceiling, why.
+      const restart = s?.restartedFor;
+      if (restart && restart !== restartedBefore && e instanceof RpcError && e.code === RpcErrorCode.ServerError) throw memoryRestartError(sessionId, restart.pid, restart);
       throw e;
     } finally {
       if (s) {
@@ -333,11 +359,35 @@ export class HermesBackend implements Backend {
     await this.refresh();
     const w = this.workers.workerOf(sessionId);
     if (!w) return { sessionId, killed: false, worker: null };
-    const r = await this.takeDownWorker(w);
-    const s = this.sessions.get(sessionId);
-    if (s && r.survivors.length === 0) s.killedWorker = `${w.pid}:${w.startTime}`;
-    await this.refresh();
+    const r = await this.endWorker(sessionId, w);
     return { sessionId, killed: r.survivors.length === 0, worker: { pid: w.pid, startTime: w.startTime, pgid: w.pgid }, survivors: r.survivors, elapsedMs: r.elapsedMs };
+  }
+
+  /**
+   * A session's worker taken down, the session kept (worker.kill, the memory ceiling): hermes
+   * still holds it and starts a new one at the session's next command (see slashExec).
+   */
+  private async endWorker(sessionId: string, w: HermesWorker): Promise<{ survivors: number[]; elapsedMs: number }> {
+    // Marked before the signals: a command sent while the teardown still waits (for its leaf to
+    // read empty, say) already meets hermes' one failure for the dead worker.
+    const s = this.sessions.get(sessionId);
+    const id = `${w.pid}:${w.startTime}`;
+    if (s) s.killedWorker = id;
+    const r = await this.takeDownWorker(w);
+    if (s && r.survivors.length > 0 && s.killedWorker === id) s.killedWorker = undefined;
+    await this.refresh();
+    return r;
+  }
+
+  /** The memory ceiling's restart: worker.restarted, then the worker and everything it started taken down. */
+  private async restartForMemory(d: RestartDecision): Promise<void> {
+    const s = this.sessions.get(d.sessionId);
+    const w = this.workers.workerOf(d.sessionId);
+    if (!s || s.closing || !w || w.pid !== d.pid) return;
+    s.restartedFor = d;
+    this.host.emit('worker.restarted', workerRestartedEvent(d, w.startTime));
+    const r = await this.endWorker(d.sessionId, w);
+    this.host.log(`memory ceiling: hermes worker ${w.pid} of session ${d.sessionId} taken down in ${r.elapsedMs} ms${r.survivors.length ? `; still alive: ${r.survivors.join(', ')}` : ''}`);
   }
 
   async call(method: string, params: unknown): Promise<unknown> {
@@ -419,6 +469,7 @@ export class HermesBackend implements Backend {
 
   stopAccepting(): void {
     this.accepting = false;
+    this.memoryCeiling.dispose();
     this.stopping = true;
     clearInterval(this.pollTimer);
   }
@@ -560,6 +611,7 @@ export class HermesBackend implements Backend {
     let scan = ask === 'when-due' ? this.workers.scan(p.pid!) : undefined;
     if (scan && !this.activeListSchedule.due(scan.rows, this.workers.staleRuleWaiting, Date.now())) {
       this.workers.update(p.pid!, (key) => this.sessionOfKey(key), 'not-asked', Date.now(), scan);
+      this.memoryCeiling.wake();
       return;
     }
     const askedAt = Date.now();
@@ -578,6 +630,7 @@ export class HermesBackend implements Backend {
     scan ??= this.workers.scan(p.pid!);
     if (rows) this.activeListSchedule.answered(scan.rows, Date.now());
     this.workers.update(p.pid!, (key) => this.sessionOfKey(key), rows ? new Set(rows.map((r) => r.sessionKey)) : 'failed', Date.now(), scan);
+    this.memoryCeiling.wake(); // sleeps again by itself while no worker lives
   }
 
   /** Our sessions follow hermes' live ones: created or closed inside hermes (backend.call) too. */

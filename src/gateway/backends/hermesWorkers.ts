@@ -235,7 +235,8 @@ export class HermesWorkerTracker {
     for (const w of [...this.live.values()]) this.gone(w, reason, 'none');
   }
 
-  private fingerprint(w: HermesWorker): Fingerprint {
+  /** A worker's fingerprint (the boot id read once for the tracker). */
+  fingerprint(w: HermesWorker): Fingerprint {
     return { pid: w.pid, startTime: w.startTime, bootId: this.bootId };
   }
 
