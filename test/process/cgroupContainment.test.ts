@@ -9,8 +9,11 @@ import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { findLeftoverTrees } from '../../src/core/cgroup/cgroupLeftovers';
 import { readProcCgroupPath } from '../../src/core/cgroup/cgroupMount';
 import { sessionLeafName } from '../../src/core/cgroup/cgroupNames';
+import { probeCgroups } from '../../src/core/cgroup/cgroupProbe';
+import { createTree } from '../../src/core/cgroup/cgroupTree';
 import { EMPTY_TREE_MIN_AGE_MS, removeEmptyDeadTrees } from '../../src/core/cgroup/emptyTrees';
 import { OWNER_ENV, PARENT_ENV } from '../../src/core/ownerMarker';
 import { parentDeathSignalPrefix } from '../../src/core/parentDeathSignal';
@@ -207,6 +210,25 @@ test('a harness removes only the empty trees its own run left (madeSince), old e
   assert.equal(fs.existsSync(during.tree.path), false);
   assert.ok(!removed.includes(before.tree.path) && fs.existsSync(before.tree.path), 'a tree made before the run is not the run\'s to remove');
   assert.ok(fs.existsSync(alive.tree.path), 'a live gateway\'s tree stays');
+});
+
+test('an empty tree whose name\'s pid is a live process outside it, older than the tree (owner "unknown": a reused pid), is removed once old enough; that process is untouched', { skip: !linux ? 'Linux only' : noCgroups }, async () => {
+  const since = Date.now();
+  const other = spawnTracked('sleep', ['600'], { stdio: 'ignore' });
+  await waitFor(() => Date.now() > since + 20, 'the sleep to be older than the tree');
+  const probe = probeCgroups({});
+  assert.ok(probe.available, probe.available ? '' : probe.reason);
+  const made = createTree(probe, { gatewayPid: other.pid!, moveSelf: false });
+  assert.ok(made.ok, made.ok ? '' : made.why);
+  trackTree(made.tree.path);
+  const listed = findLeftoverTrees({}).trees.find((t) => t.path === made.tree.path);
+  assert.equal(listed?.owner, 'unknown', `the premise: ${JSON.stringify(listed)}`);
+  assert.deepEqual(listed?.members, []);
+  await waitFor(() => Date.now() - fs.statSync(made.tree.path).ctimeMs >= EMPTY_TREE_MIN_AGE_MS + 100, 'the tree to be old enough', EMPTY_TREE_MIN_AGE_MS + 5000);
+  const r = removeEmptyDeadTrees({ madeSince: since });
+  assert.ok(r.removed.includes(made.tree.path), JSON.stringify(r));
+  assert.equal(fs.existsSync(made.tree.path), false);
+  assert.ok(isAlive(other.pid!), 'the process its name points at is untouched');
 });
 
 test('a starting gateway removes the empty trees of dead gateways beside its own, and leaves a live one, a populated one and a young one alone', { skip: !linux ? 'Linux only' : noCgroups }, async (t) => {

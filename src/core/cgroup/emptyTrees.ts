@@ -33,9 +33,16 @@ export interface EmptyTreesResult {
 }
 
 /**
- * Removes the empty trees of provably dead gateways beside ours, once old enough
+ * Removes the empty trees beside ours whose gateway is not alive in them, once old enough
  * (EMPTY_TREE_MIN_AGE_MS). Only our own uid's trees, only with no member, through the engine
  * (which refuses a directory that is not one of our trees). Never throws.
+ *
+ * An owner the leftover rule calls "unknown" counts here too: a live gateway is a member of its
+ * own tree, so an empty one past the mkdir-to-move-in instant belongs to no live gateway — its
+ * pid is another process now that is not provably younger than the tree (a reused pid), or means
+ * another process in another pid namespace. The one live gateway an empty tree can have is one
+ * that stepped out at its exit and is about to remove it itself; removing it first changes
+ * nothing for it (its rmdir finds it gone). Removing an empty cgroup signals nobody.
  */
 export function removeEmptyDeadTrees(opts: EmptyTreesOptions = {}): EmptyTreesResult {
   const log = opts.log ?? (() => undefined);
@@ -46,7 +53,7 @@ export function removeEmptyDeadTrees(opts: EmptyTreesOptions = {}): EmptyTreesRe
     // A gateway's start-up waits for this: one budget for all trees, whatever their number (≤ 1,024 listed).
     const deadline = Date.now() + (opts.budgetMs ?? 1000);
     for (const t of findLeftoverTrees({ env: opts.env }).trees) {
-      if (t.path === opts.except || t.owner !== 'dead' || t.members === undefined || t.members.length > 0 || (uid !== undefined && t.uid !== uid)) continue;
+      if (t.path === opts.except || t.owner === 'alive' || t.members === undefined || t.members.length > 0 || (uid !== undefined && t.uid !== uid)) continue;
       if (opts.madeSince !== undefined && (t.createdMs === undefined || t.createdMs < opts.madeSince)) continue;
       if (t.createdMs === undefined || Date.now() - t.createdMs < EMPTY_TREE_MIN_AGE_MS) {
         const why = t.createdMs === undefined ? 'its age cannot be read' : `made less than ${EMPTY_TREE_MIN_AGE_MS} ms ago`;
