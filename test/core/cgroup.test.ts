@@ -106,6 +106,15 @@ test('moveMember moves a member of one leaf into another only while it is that p
   assert.deepEqual(members(from), []);
   const dead = moveMember({ pid: 4_000_000, startTime: 1 }, from, to.path);
   assert.deepEqual(dead.ok ? dead : { gone: dead.gone }, { gone: true });
+  // Another user's process (a setuid program's, say) is never moved, even by root.
+  if (process.getuid?.() === 0) {
+    const theirs = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
+    await waitFor(() => fs.statSync(`/proc/${theirs.pid}`).uid === 65534 && readProcStat(theirs.pid!)?.comm === 'sleep', 'the other user\'s sleep');
+    assert.deepEqual(moveInto(from, theirs.pid!), { ok: true });
+    const refused = moveMember({ pid: theirs.pid!, startTime: readProcStat(theirs.pid!)!.startTime }, from, to.path);
+    assert.match(refused.ok ? '' : refused.why, /belongs to uid 65534/);
+    assert.ok(!members(to.path).includes(theirs.pid!));
+  }
 });
 
 test('a double-forked setsid escapee started inside the leaf stays in it, and the leaf kill ends it', { skip }, async () => {

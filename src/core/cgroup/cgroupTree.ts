@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupDirProblem, classifyCgroupError, parseControllerList, readCgroupFile, readPopulated, writeCgroupFile } from './cgroupFiles';
-import { readProcStatChecked } from '../procfs';
+import { readProcStatChecked, readProcUidChecked } from '../procfs';
 import { cgroupProcs, childCgroups, MAX_CGROUPS, MAX_DEPTH } from './cgroupMembers';
 import { GATEWAY_LEAF, ourCgroupPath, PROGRAM_LEAF, sessionLeafName, treeName } from './cgroupNames';
 import type { CgroupSupport } from './cgroupProbe';
@@ -135,15 +135,21 @@ export function moveInto(leaf: string, pid: number): MoveResult {
 /**
  * Moves a process from one of our leaves into another — a hermes worker, which hermes starts in
  * the program's leaf, into its session's — only while it is still the process that was seen (its
- * start time) and still a member of `from` (the kernel's list): a pid that died and was reused
- * elsewhere is never pulled into our tree, to be killed with it later. What it had already
- * started stays in `from`; what it starts from now on is born in `to`.
+ * start time), still a member of `from` (the kernel's list) and still ours (our uid): a pid that
+ * died and was reused elsewhere, or another user's process, is never pulled into our tree, to be
+ * killed with it later. What it had already started stays in `from`; what it starts from now on
+ * is born in `to`.
  */
 export function moveMember(proc: { pid: number; startTime: number }, from: string, to: string): MoveResult {
   const st = readProcStatChecked(proc.pid);
   if (st.state === 'gone') return { ok: false, gone: true, why: `pid ${proc.pid} has exited` };
   if (st.state === 'unknown') return { ok: false, gone: false, why: `cannot read pid ${proc.pid}: ${st.why}` };
   if (st.value.startTime !== proc.startTime) return { ok: false, gone: true, why: `pid ${proc.pid} is another process now` };
+  // Never another user's (a setuid program's): the kernel would let root move it, and our leaf's kill take it.
+  const uid = readProcUidChecked(proc.pid);
+  const mine = process.getuid?.();
+  if (uid.state !== 'found') return { ok: false, gone: uid.state === 'gone', why: uid.state === 'gone' ? `pid ${proc.pid} has exited` : `cannot read the owner of pid ${proc.pid}: ${uid.why}` };
+  if (mine !== undefined && uid.value !== mine) return { ok: false, gone: false, why: `pid ${proc.pid} belongs to uid ${uid.value}, not to us (uid ${mine})` };
   const members = cgroupProcs(from);
   if (members.state !== 'found') return { ok: false, gone: false, why: `cannot list ${from}: ${members.state === 'gone' ? 'it does not exist' : members.why}` };
   if (!members.value.includes(proc.pid)) return { ok: false, gone: false, why: `pid ${proc.pid} is not in ${from}` };
