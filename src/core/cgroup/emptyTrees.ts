@@ -69,7 +69,9 @@ export function removeEmptyDeadTrees(opts: EmptyTreesOptions = {}): EmptyTreesRe
       const r = teardownSync([cgroupTarget(t.path, { parent: path.dirname(t.path) })], { timeoutMs: Math.min(500, left) });
       if (!r.cgroups?.[0]?.removed) continue;
       removed.push(t.path);
-      log(`cgroup: removed the empty tree of dead gateway ${t.gatewayPid} (${t.path})`);
+      log(t.owner === 'dead'
+        ? `cgroup: removed the empty tree of dead gateway ${t.gatewayPid} (${t.path})`
+        : `cgroup: removed the empty tree ${t.path}: no gateway is in it (${t.ownerWhy ?? 'its owner is unknown'})`);
     }
   } catch (e) {
     log(`cgroup: could not look for empty trees of dead gateways: ${(e as Error).message}`);
