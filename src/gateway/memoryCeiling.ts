@@ -222,26 +222,39 @@ export class MemoryCeiling {
   }
 }
 
+/** An absence of the marker read once, not yet trusted (see WorkerSampler). */
+const ABSENT_ONCE = Symbol('absent once');
+
 /**
  * Each worker with everything it started, by the teardown engine's own rule (ownedBy), the worker
  * first when it is alive. One lean scan serves every worker; a marker is read once per process
  * (`pid:startTime`) and kept while it is listed, so the worker's siblings (this process's other
- * children) cost one read each, ever. For sampling only: the engine re-checks before any signal.
+ * children) cost one read each, ever — except that an absence is read once more at the next
+ * sample before it is kept: a process read between its fork and its exec still shows its
+ * parent's environment (the start time does not change at exec), and a marked escapee read then
+ * was never counted again. For sampling only: the engine re-checks before any signal.
  */
 export class WorkerSampler {
-  private markers = new Map<string, string | undefined>();
+  private markers = new Map<string, string | undefined | typeof ABSENT_ONCE>();
+
+  constructor(private readonly readOne: MarkerRead = readMarker) {}
 
   /** Keyed by the worker's pid; `complete` false when the scan could not read every process. */
   list(workers: readonly { fp: Fingerprint; pgid: number }[]): Map<number, { pids: number[]; complete: boolean }> {
     const out = new Map<number, { pids: number[]; complete: boolean }>();
     if (workers.length === 0) return out;
     const t = indexTable(scanTable());
-    const next = new Map<string, string | undefined>();
+    const next = new Map<string, string | undefined | typeof ABSENT_ONCE>();
     const read: MarkerRead = (r) => {
       const key = `${r.pid}:${r.startTime}`;
-      const value = next.has(key) ? next.get(key) : this.markers.has(key) ? this.markers.get(key) : readMarker(r);
-      next.set(key, value);
-      return value;
+      let value = next.get(key);
+      if (!next.has(key)) {
+        const before = this.markers.get(key);
+        if (this.markers.has(key) && before !== ABSENT_ONCE) value = before; // a marker, or an absence read twice
+        else value = this.readOne(r) ?? (before === ABSENT_ONCE ? undefined : ABSENT_ONCE);
+        next.set(key, value);
+      }
+      return value === ABSENT_ONCE ? undefined : value;
     };
     for (const w of workers) {
       const found = t.byPid.get(w.fp.pid);

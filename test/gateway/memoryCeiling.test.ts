@@ -4,7 +4,10 @@ import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { delay } from '../../src/core/emitter';
 import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
+import { readMarker } from '../../src/core/kill/members';
+import { markerOf } from '../../src/core/kill/source';
 import { PARENT_ENV } from '../../src/core/ownerMarker';
+import { readProcStat } from '../../src/core/procfs';
 import { applyKernelCeiling, limitBytesOf, MAX_SAMPLE_MS, MemoryCeiling, MIN_SAMPLE_MS, sampleIntervalMs, SessionMemory, sessionsToRestart, WorkerSampler } from '../../src/gateway/memoryCeiling';
 import { killTracked, spawnTracked, waitFor } from '../support/processes';
 
@@ -48,6 +51,31 @@ test('members of a worker group: the leader, its group, descendants, and a setsi
   assert.ok(m.pids.includes(leader.pid!));
   assert.ok(!m.pids.includes(stranger.pid!), 'an unmarked process outside the group is not a member');
   assert.ok(!m.pids.includes(process.pid));
+});
+
+test('a marker absent at the first look (a process read between its fork and its exec) is read again at the next sample; an absence read twice is kept', { skip: !LINUX }, async () => {
+  const leader = spawnTracked('/bin/sh', ['-c', 'sleep 300 & wait'], { detached: true, stdio: 'ignore' });
+  const fp = fingerprintOf(leader.pid!)!;
+  const marked = spawnTracked('setsid', ['sleep', '304'], { stdio: 'ignore', env: { ...process.env, [PARENT_ENV]: formatFingerprint(fp) } });
+  await waitFor(() => markerOf(marked.pid!, PARENT_ENV) !== undefined, 'the escapee exec\'d with its marker');
+  // The first read of the escapee answers as its pre-exec self would: no marker.
+  const reads = new Map<number, number>();
+  const gm = new WorkerSampler((r) => {
+    const n = (reads.get(r.pid) ?? 0) + 1;
+    reads.set(r.pid, n);
+    return r.pid === marked.pid && n === 1 ? undefined : readMarker(r);
+  });
+  const sample = () => gm.list([{ fp, pgid: leader.pid! }]).get(leader.pid!)!.pids;
+  assert.ok(!sample().includes(marked.pid!), 'not counted on the pre-exec read');
+  assert.ok(sample().includes(marked.pid!), 'counted at the next sample: the absence was read again');
+  assert.equal(reads.get(marked.pid!), 2);
+  sample();
+  assert.equal(reads.get(marked.pid!), 2, 'a marker found is not read again');
+  // An unmarked candidate is read twice, then kept as unmarked.
+  const stranger = spawnTracked('setsid', ['sleep', '305'], { stdio: 'ignore' });
+  await waitFor(() => readProcStat(stranger.pid!) !== undefined, 'the stranger listed');
+  for (let i = 0; i < 4; i++) assert.ok(!sample().includes(stranger.pid!));
+  assert.ok((reads.get(stranger.pid!) ?? 0) <= 2, `an absence is read at most twice: ${reads.get(stranger.pid!)}`);
 });
 
 test('MemoryCeiling.sample sums the members\' resident memory per session; restart is asked once while it runs, and again after', { skip: !LINUX }, async (t) => {
