@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { readProcCgroupPath } from '../../../src/core/cgroup/cgroupMount';
 import { isAlive, waitFor } from '../../support/processes';
 import { assertProcess, hostPids, newestHost, reloadWith, waitForNewHost, withBackend } from '../backends';
 import { describeProcess, ownedBy } from '../hostProcesses';
@@ -61,6 +62,14 @@ export const hermesStory: Story = {
       await createSession(ctx, 'hermes-a');
       const worker = await workerPid(ctx, 'hermes-a');
       assertProcess(worker, { ppid: hermesPid, owner: host.marker, argv: SLASH_WORKER }, 'the session\'s worker');
+      // With cgroup containment (the gateway in its tree's `gateway` leaf) hermes starts the worker
+      // in the program's leaf and the gateway moves it into its session's.
+      const cgroupOf = (pid: number) => { const c = readProcCgroupPath(pid); return c.state === 'found' ? c.value : ''; };
+      if (cgroupOf(gateway.pid).endsWith(`/gateway-warden-${gateway.pid}/gateway`)) {
+        const sessionLeaf = new RegExp(`/gateway-warden-${gateway.pid}/(s-[A-Za-z0-9_-]{1,64}|h-[0-9a-f]{40})$`);
+        await waitFor(() => sessionLeaf.test(cgroupOf(worker)), `the worker ${worker} in its session's cgroup leaf`, 10_000);
+        ctx.log(`the worker ${worker} is in its session's cgroup leaf ${cgroupOf(worker)}`);
+      }
       const help = await runSlash(ctx, 'hermes-a', '/help', 1);
       assert.match(help, HELP_OUTPUT, `"/help" notification: ${help}`);
       ctx.log(`hermes ${hermesPid}: session hermes-a's slash_worker ${worker} ran /help`);
