@@ -5,11 +5,11 @@
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupDirProblem, classifyCgroupError, parseControllerList, readCgroupFile, readPopulated, writeCgroupFile } from './cgroupFiles';
-import { readProcStatChecked, readProcUidChecked } from '../procfs';
+import { readProcStatChecked } from '../procfs';
 import { cgroupProcs, childCgroups, MAX_CGROUPS, MAX_DEPTH } from './cgroupMembers';
 import { GATEWAY_LEAF, ourCgroupPath, PROGRAM_LEAF, sessionLeafName, treeName } from './cgroupNames';
 import type { CgroupSupport } from './cgroupProbe';
-import { targetProblem } from './cgroupSafety';
+import { checkMembers, targetProblem } from './cgroupSafety';
 
 /** Controllers we enable for the leaves when our parent delegates them. */
 export const WANTED_CONTROLLERS: readonly string[] = ['memory', 'pids'];
@@ -145,11 +145,10 @@ export function moveMember(proc: { pid: number; startTime: number }, from: strin
   if (st.state === 'gone') return { ok: false, gone: true, why: `pid ${proc.pid} has exited` };
   if (st.state === 'unknown') return { ok: false, gone: false, why: `cannot read pid ${proc.pid}: ${st.why}` };
   if (st.value.startTime !== proc.startTime) return { ok: false, gone: true, why: `pid ${proc.pid} is another process now` };
-  // Never another user's (a setuid program's): the kernel would let root move it, and our leaf's kill take it.
-  const uid = readProcUidChecked(proc.pid);
-  const mine = process.getuid?.();
-  if (uid.state !== 'found') return { ok: false, gone: uid.state === 'gone', why: uid.state === 'gone' ? `pid ${proc.pid} has exited` : `cannot read the owner of pid ${proc.pid}: ${uid.why}` };
-  if (mine !== undefined && uid.value !== mine) return { ok: false, gone: false, why: `pid ${proc.pid} belongs to uid ${uid.value}, not to us (uid ${mine})` };
+  // Never another user's (a setuid program's: the kernel would let root move it, and our leaf's
+  // kill take it), nor PID 1, ourselves or an ancestor: the one member rule before any cgroup write.
+  const bad = checkMembers([proc.pid]);
+  if (bad) return { ok: false, gone: false, why: bad.why };
   const members = cgroupProcs(from);
   if (members.state !== 'found') return { ok: false, gone: false, why: `cannot list ${from}: ${members.state === 'gone' ? 'it does not exist' : members.why}` };
   if (!members.value.includes(proc.pid)) return { ok: false, gone: false, why: `pid ${proc.pid} is not in ${from}` };
