@@ -23,7 +23,7 @@ const TRIALS: Record<Variant, number> = {
   warden: trials(10), floor: trials(10), hermes: trials(10), 'pdeathsig-all': trials(10),
   pdeathsig: trials(3, 2), 'hermes-exit': trials(3, 2), 'warden-floor': trials(5, 2), 'warden-watchdog': trials(3, 1),
   // Rows of bench/reapCgroup.bench.ts (escapee trees), not run here.
-  'warden-cgroup': 0, 'warden-cgroup-nograce': 0, 'warden-cgroup-floor': 0, 'warden-fallback': 0, 'floor-escapee': 0,
+  'warden-cgroup': 0, 'warden-cgroup-term': 0, 'warden-cgroup-floor': 0, 'warden-fallback': 0, 'floor-escapee': 0,
 };
 
 async function size(workers: number, variants: Variant[]): Promise<void> {

@@ -15,7 +15,7 @@ import { TreeMode } from './reapTree';
 
 const TREE_JS = path.join(__dirname, 'reapTree.js');
 
-export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | 'warden-cgroup' | 'warden-cgroup-nograce' | 'warden-cgroup-floor' | 'warden-fallback' | TreeMode;
+export type Variant = 'warden' | 'warden-watchdog' | 'warden-floor' | 'warden-cgroup' | 'warden-cgroup-term' | 'warden-cgroup-floor' | 'warden-fallback' | TreeMode;
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   warden: 'Gateway Warden (lifeline pipe + watchdog + group teardown)',
@@ -26,15 +26,15 @@ export const VARIANT_LABEL: Record<Variant, string> = {
   floor: 'floor: idle node processes, the same tree SIGKILLed at once (kill(-pgid))',
   'warden-watchdog': 'Gateway Warden, lifeline pipes held open by a stray descriptor (fingerprint watchdog, 1 s poll)',
   'warden-floor': "Gateway Warden's own tree, every member SIGKILLed at once (a floor at its RSS)",
-  'warden-cgroup': 'Gateway Warden, cgroup per session (SIGTERM + the lifeline grace, then cgroup.kill per leaf), + a setsid escapee per worker',
-  'warden-cgroup-nograce': 'the same, lifeline grace 0 (GATEWAY_WARDEN_LIFELINE_GRACE_MS=0, not the default: one cgroup.kill per leaf, no SIGTERM)',
+  'warden-cgroup': 'Gateway Warden, cgroup per session (nothing in the tree handles SIGTERM: one cgroup.kill of the whole tree, the gateway included), + a setsid escapee per worker',
+  'warden-cgroup-term': 'the same, each grandchild a shell that handles SIGTERM (`trap`, one more process per worker): SIGTERM by pid to every member, the lifeline grace until they are gone, then the gateway ends',
   'warden-cgroup-floor': "floor at Gateway Warden's size: the cgroup row's own tree (+ escapees) killed by the kernel at once (one cgroup.kill of the gateway's tree, the host SIGKILLed)",
   'warden-fallback': 'Gateway Warden, GATEWAY_WARDEN_CGROUPS=off (process groups + marker scan), + a setsid escapee per worker',
   'floor-escapee': 'floor: idle node processes, the same tree (2 sleeps per worker) SIGKILLed at once (kill(-pgid))',
 };
 
 /** Variants whose workers also leave a `setsid` escapee (one more process per worker). */
-const WITH_ESCAPEE: ReadonlySet<Variant> = new Set(['warden-cgroup', 'warden-cgroup-nograce', 'warden-cgroup-floor', 'warden-fallback', 'floor-escapee']);
+const WITH_ESCAPEE: ReadonlySet<Variant> = new Set(['warden-cgroup', 'warden-cgroup-term', 'warden-cgroup-floor', 'warden-fallback', 'floor-escapee']);
 
 /** Variants whose guard cannot reach the grandchild: it survives by design, counted, then killed. */
 const GRANDCHILD_UNCOVERED: ReadonlySet<Variant> = new Set(['pdeathsig', 'hermes-exit']);
@@ -62,7 +62,6 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   // The live-worker cap (default 16) would refuse the 50-worker tree: raised to the tree's size.
   // The cgroup rows pin the containment (a default row takes whatever the machine allows).
   const cgroups: Record<string, string> = variant === 'warden-fallback' ? { GATEWAY_WARDEN_CGROUPS: 'off' } : variant.startsWith('warden-cgroup') ? { GATEWAY_WARDEN_CGROUPS: '' } : {};
-  if (variant === 'warden-cgroup-nograce') cgroups.GATEWAY_WARDEN_LIFELINE_GRACE_MS = '0';
   const g = await startHostedGateway({ args: ['--max-workers', String(Math.max(16, workers))], env: { [TREE_ENV]: id, ...cgroups }, holdStdinOpen: variant === 'warden-watchdog' });
   const ready = g.events.find((e) => e.type === 'gateway.ready');
   if (variant.startsWith('warden-cgroup') && (ready?.containment !== 'cgroup' || typeof ready.cgroup !== 'string')) throw new Error(`${variant}: the gateway's containment is ${String(ready?.containment)}, not cgroup`);
@@ -70,7 +69,8 @@ async function wardenTree(workers: number, id: string, variant: Variant): Promis
   const tree = variant === 'warden-cgroup-floor' ? (ready!.cgroup as string) : undefined;
   if (tree !== undefined) trackTree(tree);
   const sessions = await Promise.all(Array.from({ length: workers }, () => createSession(g)));
-  const command = WITH_ESCAPEE.has(variant) ? '/run sleep 600 & setsid sleep 600 >/dev/null 2>&1 &' : '/run sleep 600 &';
+  const grandchild = variant === 'warden-cgroup-term' ? 'sh -c \'trap "exit 0" TERM; sleep 600 & wait\'' : 'sleep 600';
+  const command = WITH_ESCAPEE.has(variant) ? `/run ${grandchild} & setsid sleep 600 >/dev/null 2>&1 &` : `/run ${grandchild} &`;
   await Promise.all(sessions.map((s) => exec(g, s, command, 60_000)));
   // A background command may still be between fork and exec when its shell has exited: the tree
   // is complete once every expected process is listed (or, at the deadline, as it is).
@@ -113,7 +113,8 @@ async function peerTree(mode: TreeMode, workers: number, id: string): Promise<Re
  */
 function treeSize(variant: Variant, workers: number): number {
   const keeper = variant.startsWith('warden') && parentDeathSignalPrefix().prefix !== undefined ? 1 : 0;
-  return 2 + ((WITH_ESCAPEE.has(variant) ? 3 : 2) + keeper) * workers;
+  const trapShell = variant === 'warden-cgroup-term' ? 1 : 0;
+  return 2 + ((WITH_ESCAPEE.has(variant) ? 3 : 2) + keeper + trapShell) * workers;
 }
 
 /** Lets start-up work (JIT, GC, the shell of /run) settle, the same for every variant. */

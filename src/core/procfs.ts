@@ -17,6 +17,11 @@ export interface ProcStat {
   startTime: number;
   /** Fields 14 + 15: CPU time used so far (user + system), in clock ticks. */
   cpuTicks: number;
+  /**
+   * Field 34: the signals it catches, a 64-bit mask in decimal, kept as text (a number loses
+   * its low bits); undefined on a line that ends before it. See catchesSignal.
+   */
+  sigCatch?: string;
 }
 
 /**
@@ -28,8 +33,8 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  // f[0] is field 3 (state); field N is f[N - 3]. Fields after 22 are never split off.
-  const f = text.slice(close + 2).split(' ', 20);
+  // f[0] is field 3 (state); field N is f[N - 3]. Fields after 34 are never split off.
+  const f = text.slice(close + 2).split(' ', 32);
   const stat = {
     pid: Number(text.slice(0, open)),
     comm: text.slice(open + 1, close),
@@ -39,9 +44,16 @@ export function parseProcStat(text: string): ProcStat | undefined {
     sid: Number(f[3]),
     startTime: Number(f[19]),
     cpuTicks: Number(f[11]) + Number(f[12]),
+    ...(/^[0-9]+$/.test(f[31] ?? '') ? { sigCatch: f[31] } : {}),
   };
   const ok = Number.isInteger(stat.pid) && stat.pid > 0 && Number.isInteger(stat.ppid) && Number.isInteger(stat.pgid) && Number.isInteger(stat.startTime);
   return ok ? stat : undefined;
+}
+
+/** Whether the process had a handler for signal `signo` (1–63) at the read; undefined where stat did not say. */
+export function catchesSignal(stat: ProcStat, signo: number): boolean | undefined {
+  if (stat.sigCatch === undefined || !Number.isInteger(signo) || signo < 1 || signo > 63) return undefined;
+  return ((BigInt(stat.sigCatch) >> BigInt(signo - 1)) & 1n) === 1n;
 }
 
 /**

@@ -28,10 +28,11 @@ export interface ContainmentInfo {
 export class Containment {
   private removed = false;
   /**
-   * Set by main: what to do once the host is gone and the whole tree is proven empty and removed
-   * (nothing is left to close, and nobody to tell): end now.
+   * Set by main: this process may end itself once the host is gone (nothing is left to close,
+   * nobody to tell): `lastHooks` are what must still happen, `end` ends it. Unset (a gateway
+   * inside a test's process), the host-gone sweep never ends it and the usual shutdown follows.
    */
-  endWhenHostGoneSwept?: () => void;
+  hostGoneEnd?: { lastHooks: () => void; end: () => void };
 
   private constructor(
     readonly tree: CgroupTree | undefined,
@@ -149,22 +150,48 @@ export class Containment {
   }
 
   /**
-   * The host-gone sweep (over sweepTargets({ removeLeaves: false }): every leaf, SIGTERM then
-   * cgroup.kill each, no /proc scan) is over. When it proved every leaf empty, the gateway ends at
-   * once (endWhenHostGoneSwept): nothing is left to close, nobody to tell. The tree, which then
-   * holds nobody, is left where it is: the next gateway's start removes dead gateways' empty trees
-   * (removeEmptyDeadTrees). Removing it here meant first stepping out of our gateway leaf, and a
-   * move waits for an RCU grace period holding the kernel's cgroup mutex: 5–7 ms on a quiet
-   * machine, 10–40 ms under load, after the last member was dead — a quarter of the whole reap at
-   * 10 workers (issue 13, row 1). `lastWords` runs first (what the attach clients are told).
+   * What the host-gone sweep takes down. When this process may end itself (hostGoneEnd): the
+   * whole tree, itself included — the engine sends SIGTERM only if some member handles it, and
+   * ends with one cgroup.kill of the tree, atomic like the kernel's own floor (issue 13, row 1:
+   * per-member signals and 51 per-leaf writes were each paced by the woken members preempting
+   * us on 2 cores). Otherwise every leaf but ours (sweepTargets).
+   */
+  hostGoneTargets(): Target[] {
+    if (this.kind !== 'cgroup') return [];
+    if (!this.hostGoneEnd) return this.sweepTargets({ removeLeaves: false });
+    return [cgroupTarget(this.tree!.path, { parent: this.tree!.parentDir, remove: false, endsSelf: true })];
+  }
+
+  /**
+   * The host-gone end's last acts, once: `lastWords` (what the attach clients are told), then
+   * main's last hooks. The engine runs them right before its cgroup.kill of the tree (beforeSelfEnd).
+   */
+  lastActs(lastWords: () => void): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      lastWords();
+      this.hostGoneEnd?.lastHooks();
+    };
+  }
+
+  /**
+   * The host-gone sweep is over and did not end us with its cgroup.kill (every other member was
+   * gone before its grace ended, or the tree could not be written). When it proved every cgroup
+   * empty, the gateway ends at once (hostGoneEnd) after `lastActs`. The tree, which then holds
+   * nobody, is left where it is, as after the cgroup.kill: the next gateway's start removes dead
+   * gateways' empty trees (removeEmptyDeadTrees). Removing it here meant first stepping out of our
+   * gateway leaf, and a move waits for an RCU grace period holding the kernel's cgroup mutex:
+   * 5–7 ms on a quiet machine, 10–40 ms under load, after the last member was dead.
    * Otherwise the usual shutdown goes on (final sweep, removal at exit).
    */
-  hostGoneSwept(report: TeardownReport, lastWords: () => void): void {
+  hostGoneSwept(report: TeardownReport, lastActs: () => void): void {
     if (this.kind !== 'cgroup' || report.survivors.length > 0 || report.refusals.length > 0) return;
     if (!report.cgroups?.every((c) => c.outcome === 'empty' || c.outcome === 'gone')) return;
-    if (!this.endWhenHostGoneSwept) return;
-    lastWords();
-    this.endWhenHostGoneSwept();
+    if (!this.hostGoneEnd) return;
+    lastActs();
+    this.hostGoneEnd.end();
   }
 
   /** At exit, after the sweep: moves us back to the parent cgroup and removes the tree. Idempotent. */

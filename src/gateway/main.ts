@@ -103,19 +103,22 @@ gw.requestExit = () => setImmediate(() => exitProcess(0));
 
 onDeath = (reason) => void shutdownAndExit(`lifeline: ${reason}`);
 stdio.onClose((reason) => void shutdownAndExit(`stdio closed: ${reason}`));
-// The host is gone and the kernel has proven every leaf of our cgroup tree empty: no session is
-// left to close, nobody to tell or flush to (stdout and stderr were the host's pipes). The
-// gateway ends the fastest way the kernel ends a process, without node's own teardown (its
-// threads, its heap), which under load took as long as the cgroup.kill itself.
-containment.endWhenHostGoneSwept = () => {
-  for (const f of gw.onShutdown.splice(0)) {
-    try {
-      f();
-    } catch {
-      // ending anyway
+// The host is gone and its sweep ends our cgroup tree, us included (one cgroup.kill), or has
+// proven every other member gone: no session is left to close, nobody to tell or flush to
+// (stdout and stderr were the host's pipes). The gateway ends the fastest way the kernel ends a
+// process, without node's own teardown (its threads, its heap), which under load took as long
+// as the cgroup.kill itself.
+containment.hostGoneEnd = {
+  lastHooks: () => {
+    for (const f of gw.onShutdown.splice(0)) {
+      try {
+        f();
+      } catch {
+        // ending anyway
+      }
     }
-  }
-  process.kill(process.pid, 'SIGKILL');
+  },
+  end: () => process.kill(process.pid, 'SIGKILL'),
 };
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdownAndExit(`received ${sig}`));
 process.on('uncaughtException', (e) => log(`uncaught exception (kept running): ${e.stack ?? e.message}`));

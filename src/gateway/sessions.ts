@@ -249,23 +249,24 @@ export class SessionManager {
     this.stopAccepting();
     const workers = [...this.liveWorkers].filter((w) => w.pgid !== null && !w.exitInfo);
     const c = this.opts.containment;
-    // The host is gone with cgroup containment: every leaf of the tree (a worker's, one whose
-    // worker exited, an empty one) is swept, cgroup by cgroup — the kernel's lists, no /proc
-    // scan — and a worker that never joined its leaf by its group. The grace stays (SIGTERM
-    // first, the short lifeline grace); the wait ends when the kernel says each leaf is empty.
+    // The host is gone with cgroup containment: the whole tree (every leaf: a worker's, one whose
+    // worker exited, an empty one; see Containment.hostGoneTargets) — the kernel's lists, no
+    // /proc scan — and a worker that never joined its leaf by its group. The grace stays for
+    // whoever handles SIGTERM (the short lifeline grace); the tree ends with one cgroup.kill.
     const hostGone = reason === 'lifeline' && c?.kind === 'cgroup';
     if (workers.length || hostGone) {
-      const targets = hostGone ? [...c.sweepTargets({ removeLeaves: false }), ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
+      const targets = hostGone ? [...c.hostGoneTargets(), ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
+      // Ending at once skips the close path: its session.closed (what an attach client that
+      // owns a session waits for) is sent before the end, and reaches the socket before it.
+      const lastActs = hostGone ? c.lastActs(() => this.announceClosed(reason)) : undefined;
       // Host gone: blocking (no timer, no event-loop latency between the polls of a loaded
       // machine; there is nothing else to serve).
-      const opts = { graceMs, timeoutMs: shutdownBoundMs(graceMs) };
+      const opts = { graceMs, timeoutMs: shutdownBoundMs(graceMs), ...(lastActs ? { beforeSelfEnd: lastActs } : {}) };
       const sweep = (hostGone ? Promise.resolve(teardownSync(targets, opts)) : teardown(targets, opts)).then((r) => {
         this.opts.log(`shutdown: swept ${hostGone ? `${targets.length} cgroup(s) of the tree` : `${workers.length} worker group(s)`} in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);
-        // Ending at once skips the close path: its session.closed (what an attach client that
-        // owns a session waits for) is sent here, and reaches the socket before the end.
-        if (hostGone) c.hostGoneSwept(r, () => this.announceClosed(reason));
+        if (lastActs) c?.hostGoneSwept(r, lastActs);
         return !problems;
       });
       for (const w of workers) w.sweptBy(sweep, hostGone);

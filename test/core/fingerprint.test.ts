@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import {
   fingerprintOf, formatFingerprint, isSameProcess, parseFingerprint, selfFingerprint,
 } from '../../src/core/fingerprint';
-import { parseProcStat } from '../../src/core/procfs';
+import { catchesSignal, parseProcStat } from '../../src/core/procfs';
 import { killTracked, spawnNode, waitFor, waitForExit } from '../support/processes';
 
 after(killTracked);
@@ -79,4 +79,30 @@ test('parseProcStat splits comm at the last parenthesis', () => {
   assert.equal(st.pgid, 88);
   assert.equal(st.startTime, 123456);
   assert.equal(parseProcStat('garbage'), undefined);
+});
+
+test('the signal mask field: a 64-bit mask read as text, every low bit kept; a short or odd line says nothing', () => {
+  const line = (sigcatch: string | undefined) => {
+    const fields = Array.from({ length: 49 }, (_, i) => String(i + 3));
+    fields[0] = 'S';
+    if (sigcatch === undefined) fields.length = 30; // ends before field 34
+    else fields[31] = sigcatch; // field 34
+    return parseProcStat(`7 (node) ${fields.join(' ')}`)!;
+  };
+  // Node's own start-up mask (HUP, INT, USR1, SEGV, TERM, and signal 33) beside what a worker leaves.
+  const node = line(String(0x100004603n));
+  assert.equal(node.sigCatch, '4294985219');
+  assert.equal(catchesSignal(node, 15), true);
+  assert.equal(catchesSignal(node, 9), false);
+  assert.equal(catchesSignal(line(String(0x100000603n)), 15), false);
+  // Above 2^53 a number would round the low bits away: bit 63 and SIGTERM together.
+  const high = line(String((1n << 63n) | (1n << 14n)));
+  assert.equal(catchesSignal(high, 15), true);
+  assert.equal(catchesSignal(high, 64), undefined, 'out of range');
+  assert.equal(catchesSignal(high, 14), false);
+  assert.equal(line(undefined).sigCatch, undefined);
+  assert.equal(catchesSignal(line(undefined), 15), undefined);
+  assert.equal(line('-1').sigCatch, undefined);
+  // The real thing: this process's own line from the kernel.
+  if (linux) assert.match(parseProcStat(fs.readFileSync('/proc/self/stat', 'utf8'))?.sigCatch ?? '', /^\d+$/);
 });

@@ -17,6 +17,7 @@ import { createTree } from '../../src/core/cgroup/cgroupTree';
 import { EMPTY_TREE_MIN_AGE_MS, removeEmptyDeadTrees } from '../../src/core/cgroup/emptyTrees';
 import { OWNER_ENV, PARENT_ENV } from '../../src/core/ownerMarker';
 import { parentDeathSignalPrefix } from '../../src/core/parentDeathSignal';
+import { catchesSignal, readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
 import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, treeLeftEmptyThenRemoved, waitNoMarked } from '../support/gatewayHost';
 import { isAlive, killTracked, readLineMatching, spawnTracked, track, waitFor } from '../support/processes';
@@ -143,6 +144,10 @@ for (const mode of modes) {
     const s = await createSession(g);
     const pids = await escapees(g, s, mode);
     const worker = g.workerPids()[0];
+    // In its leaf a worker leaves SIGTERM to the kernel's default, and its mask says so (node
+    // itself catches it from start-up): the host-gone sweep then ends the tree with one write.
+    const st = readProcStat(worker);
+    assert.equal(st && catchesSignal(st, 15), mode === 'cgroup' ? false : true, `the worker's SIGTERM mask: ${st?.sigCatch}`);
     const killedAt = Date.now();
     g.host.kill('SIGKILL');
     await waitFor(() => ![...pids, worker, g.gatewayPid].some(isAlive), `escapees ${pids}, worker and gateway gone after the host's SIGKILL`, 10_000);
@@ -151,6 +156,24 @@ for (const mode of modes) {
     if (tree) await treeLeftEmptyThenRemoved(tree);
   });
 }
+
+test('cgroups on: the host SIGKILLed: a process of a session that handles SIGTERM gets it (and the grace) before the tree ends', { skip: !linux ? 'Linux only' : noCgroups }, async (t) => {
+  const dir = fs.mkdtempSync('/tmp/gw-term-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const mark = path.join(dir, 'term');
+  const { g } = await start('cgroup');
+  const s = await createSession(g);
+  const out = await exec(g, s, `/run sh -c 'trap "echo term > ${mark}; exit 0" TERM; while :; do sleep 0.05; done' >/dev/null 2>&1 & echo pid=$!`);
+  const handler = Number(/pid=(\d+)/.exec(out)?.[1]);
+  assert.ok(handler > 0, out);
+  track(handler);
+  await waitFor(() => { const st = readProcStat(handler); return st !== undefined && catchesSignal(st, 15) === true; }, 'the shell to set its trap');
+  const worker = g.workerPids()[0];
+  g.host.kill('SIGKILL');
+  await waitFor(() => ![handler, worker, g.gatewayPid].some(isAlive), 'the handler, the worker and the gateway gone after the host\'s SIGKILL', 10_000);
+  assert.equal(fs.readFileSync(mark, 'utf8').trim(), 'term', 'the handler got SIGTERM');
+  await waitNoMarked(g.hostFp);
+});
 
 test('cgroups on: the gateway SIGKILLed, nobody sweeping: the worker\'s group keeper, become its reaper, takes the session leaf — escapees with no marker gone', { skip: !linux ? 'Linux only' : noCgroups ?? (parentDeathSignalPrefix().prefix ? undefined : 'no parent-death signal here (no group keeper)') }, async () => {
   // The host (this test) does not sweep the tree, the gateway is dead: only the worker's own

@@ -4,7 +4,8 @@
 // `ps` itself: the table comes from processSource() (processSource*.ts: one lean /proc pass on
 // Linux, one `ps` on macOS), so this file is the only seam between the two.
 import { Fingerprint, readFingerprint } from '../fingerprint';
-import { ProcRead, readProcEnvVar, readProcUidChecked } from '../procfs';
+import * as os from 'node:os';
+import { catchesSignal, ProcRead, readProcEnvVar, readProcStatChecked, readProcUidChecked } from '../procfs';
 import { isLiveState, ProcessInfo } from '../processSource';
 import { processSource } from '../processTable';
 
@@ -69,6 +70,18 @@ export function uidOf(pid: number): ProcRead<number> {
   const look = processSource().lookSync([pid]).get(pid);
   if (look?.state === 'found' && look.info.uid !== undefined) return { state: 'found', value: look.info.uid };
   return look?.state === 'gone' ? { state: 'gone' } : { state: 'unknown', why: look?.state === 'unknown' ? look.why : `no uid for pid ${pid}` };
+}
+
+/**
+ * Whether a process has a handler for `signal` now (Linux: /proc/PID/stat's mask). Elsewhere, or
+ * where the mask cannot be read, unknown: a caller must then assume it does.
+ */
+export function handlesSignal(pid: number, signal: NodeJS.Signals): ProcRead<boolean> {
+  if (!linux) return { state: 'unknown', why: 'no signal masks on this platform' };
+  const st = readProcStatChecked(pid);
+  if (st.state !== 'found') return st;
+  const caught = catchesSignal(st.value, os.constants.signals[signal]);
+  return caught === undefined ? { state: 'unknown', why: `no signal mask in /proc/${pid}/stat` } : { state: 'found', value: caught };
 }
 
 /** Whether environment variables of other processes can be read (the marker rule). */

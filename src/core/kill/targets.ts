@@ -33,8 +33,13 @@ export type Target =
    * `parent`: the tree must be a child of that directory. `remove` (default true): rmdir it once empty.
    * Without cgroup.kill (Linux < 5.14) it is frozen, its members SIGKILLed by pid, and thawed;
    * `killFile: false` forces that fallback (tests and the bench measure it on newer kernels).
+   * `endsSelf`: this process is a member and the teardown is meant to end it too (a gateway whose
+   * host is gone, over its whole tree): SIGTERM goes out only when some member handles it (to one
+   * that does not, its default action is the very end SIGKILL gives), and the SIGKILL is one
+   * cgroup.kill of the whole cgroup, this process included, once every other target is done —
+   * TeardownOptions.beforeSelfEnd runs right before it. The teardown does not return then.
    */
-  | { kind: 'cgroup'; path: string; parent?: string; remove?: boolean; killFile?: false };
+  | { kind: 'cgroup'; path: string; parent?: string; remove?: boolean; killFile?: false; endsSelf?: true };
 
 export function processGroup(pgid: number, leader?: Fingerprint, hung = false): Target {
   return { kind: 'group', pgid, ...(leader ? { leader } : {}), ...(hung ? { hung } : {}) };
@@ -48,12 +53,13 @@ export function ownProcesses(markedSince?: number, markedBy?: readonly Fingerpri
   return { kind: 'own', ...(markedSince !== undefined ? { markedSince } : {}), ...(markedBy?.length ? { markedBy } : {}) };
 }
 
-export function cgroupTarget(path: string, opts: { parent?: string; remove?: boolean; killFile?: false } = {}): Target {
+export function cgroupTarget(path: string, opts: { parent?: string; remove?: boolean; killFile?: false; endsSelf?: true } = {}): Target {
   return {
     kind: 'cgroup', path,
     ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
     ...(opts.remove !== undefined ? { remove: opts.remove } : {}),
     ...(opts.killFile === false ? { killFile: false as const } : {}),
+    ...(opts.endsSelf ? { endsSelf: true as const } : {}),
   };
 }
 
@@ -69,6 +75,8 @@ export interface TeardownOptions {
    * nothing but costs a pass over every member (a cgroup's SIGKILL is one cgroup.kill write).
    */
   firstSignal?: NodeJS.Signals;
+  /** Runs right before the cgroup.kill that ends this process too (an `endsSelf` target): its last words. */
+  beforeSelfEnd?: () => void;
 }
 
 export const DEFAULT_GRACE_MS = 500;

@@ -225,3 +225,88 @@ test('a member of another uid refuses the cgroup.kill (and the freeze): nothing 
   nobody.kill('SIGKILL');
   await waitFor(() => !isAlive(nobody.pid!), 'the other uid\'s sleep to die');
 });
+
+/**
+ * A node process that joins `leaf`, starts `script` (sh) there, prints its first line as
+ * `MEMBER <line>`, then tears the leaf down as an `endsSelf` target (the host-gone end):
+ * beforeSelfEnd prints LAST; REPORT is printed only if the teardown returned.
+ */
+function ownLeafEnder(leaf: string, script: string, opts: { graceMs: number }) {
+  const kill = JSON.stringify(path.resolve(__dirname, '../../../src/core/kill/index.js'));
+  return spawnNode(`
+const fs = require('fs');
+const { spawn } = require('child_process');
+fs.writeFileSync(${JSON.stringify(leaf)} + '/cgroup.procs', String(process.pid));
+const sh = spawn('sh', ['-c', ${JSON.stringify(script)}], { stdio: ['ignore', 'pipe', 'ignore'] });
+sh.stdout.once('data', (d) => {
+  console.log('MEMBER ' + d.toString().trim());
+  setTimeout(() => {
+    const r = require(${kill}).teardownSync([{ kind: 'cgroup', path: ${JSON.stringify(leaf)}, endsSelf: true }], {
+      graceMs: ${opts.graceMs}, timeoutMs: ${opts.graceMs} + 60000, beforeSelfEnd: () => fs.writeSync(1, 'LAST\\n'),
+    });
+    console.log('REPORT ' + JSON.stringify(r));
+  }, 100);
+});
+setInterval(() => undefined, 1000);
+`, { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+function exitSignal(child: ReturnType<typeof spawnNode>): Promise<NodeJS.Signals | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.signalCode);
+    else child.once('exit', (_code, signal) => resolve(signal));
+  });
+}
+
+test('an endsSelf cgroup none of whose members handles SIGTERM ends at once with one cgroup.kill, the process running it included, its last words first', { skip }, async () => {
+  const { leaf } = await leafOf('ends-self');
+  // A SIGTERM-ignoring shell and its setsid escapee (ignored, not handled: SIGTERM would change
+  // nothing for them); the grace is a minute, so their end before it proves no SIGTERM phase ran.
+  const child = ownLeafEnder(leaf, "trap '' TERM; setsid sh -c 'sleep 1000 & echo $!' </dev/null; while :; do sleep 1; done", { graceMs: 60_000 });
+  const died = exitSignal(child);
+  const escapee = await readLineMatching(child.stdout!, (l) => (l.startsWith('MEMBER ') ? Number(l.slice(7)) : undefined));
+  track(escapee);
+  const members = listMembers(leaf);
+  assert.ok(members.state === 'found' && members.value.pids.length >= 3, `the ender, its shell and the escapee in the leaf: ${JSON.stringify(members)}`);
+  const lines: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  // Half the grace is a deadline a loaded machine meets by far: a SIGTERM phase would last it all.
+  const early = await Promise.race([died, new Promise<'late'>((r) => setTimeout(r, 30_000, 'late').unref())]);
+  assert.equal(early, 'SIGKILL', 'the process running the teardown was ended by it (the kernel\'s SIGKILL), long before the grace would have ended');
+  assert.ok(lines.includes('LAST'), `beforeSelfEnd ran before the end: ${JSON.stringify(lines)}`);
+  assert.ok(!lines.some((l) => l.startsWith('REPORT ')), 'the teardown never returned');
+  await waitFor(() => !isAlive(escapee), 'the escapee to be gone', 20_000);
+  await waitFor(() => readCgroupFile(`${leaf}/cgroup.events`).state === 'found' && /populated 0/.test((readCgroupFile(`${leaf}/cgroup.events`) as { value: string }).value), 'the leaf to be empty', 20_000);
+  assert.ok(fs.existsSync(leaf), 'the leaf is left (the next start removes empty trees)');
+});
+
+test('an endsSelf cgroup with a member that handles SIGTERM: SIGTERM and the grace first, then one cgroup.kill ends the rest and the process running it', { skip }, async (t) => {
+  const { leaf } = await leafOf('ends-self-term');
+  const mark = path.join(fs.mkdtempSync('/tmp/gw-term-'), 'term');
+  t.after(() => fs.rmSync(path.dirname(mark), { recursive: true, force: true }));
+  // A handler that records its SIGTERM and exits, beside a SIGTERM-ignoring sleep that keeps the
+  // leaf populated through the grace (only the cgroup.kill ends it).
+  const child = ownLeafEnder(leaf, `(trap '' TERM; exec sleep 1000) & echo $!; trap 'echo term > ${mark}; exit 0' TERM; while :; do sleep 0.05; done`, { graceMs: 1500 });
+  const died = exitSignal(child);
+  const ignorer = await readLineMatching(child.stdout!, (l) => (l.startsWith('MEMBER ') ? Number(l.slice(7)) : undefined));
+  track(ignorer);
+  assert.equal(await died, 'SIGKILL', 'the process running the teardown was ended by the cgroup.kill');
+  assert.equal(fs.readFileSync(mark, 'utf8').trim(), 'term', 'the member that handles SIGTERM got it first');
+  await waitFor(() => !isAlive(ignorer), 'the SIGTERM-ignoring sleep to be gone (cgroup.kill)', 20_000);
+});
+
+test('an endsSelf cgroup holding another uid\'s process is refused: nothing written, the process running it lives on and says why', { skip: skip ?? (process.getuid?.() === 0 ? undefined : 'needs root (setpriv)') }, async () => {
+  const { leaf } = await leafOf('ends-self-nobody');
+  const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
+  await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
+  assert.deepEqual(moveInto(leaf, nobody.pid!), { ok: true });
+  const child = ownLeafEnder(leaf, 'echo $$; exec sleep 1000', { graceMs: 0 });
+  const report = await readLineMatching(child.stdout!, (l) => (l.startsWith('REPORT ') ? JSON.parse(l.slice(7)) : undefined), 20_000);
+  assert.ok(report.refusals.some((x: { reason: string }) => x.reason === 'other-user'), JSON.stringify(report.refusals));
+  assert.ok(!report.signals.some((s: { signal: string }) => s.signal === 'cgroup.kill'), 'no cgroup.kill');
+  assert.ok(isAlive(child.pid!), 'the process running the teardown was not ended');
+  assert.ok(isAlive(nobody.pid!), 'the other uid\'s sleep was not signalled');
+  child.kill('SIGKILL');
+  nobody.kill('SIGKILL');
+  await waitFor(() => !isAlive(nobody.pid!) && !isAlive(child.pid!), 'both to die');
+});
