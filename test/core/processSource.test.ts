@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseProcStat } from '../../src/core/procfs';
+import { catchesSignal, parseProcStat } from '../../src/core/procfs';
 import { PS, parseBootTime, parsePsTable } from '../../src/core/processSourceDarwin';
 import { CIM, cimScript, parseCimTable } from '../../src/core/processSourceWindows';
 import { childrenIndex, descendantsOf } from '../../src/core/processTable';
@@ -20,7 +20,9 @@ const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'ut
 test('/proc/PID/stat: real lines of a running process, a kernel thread, a zombie and a comm holding ") " and " ("', () => {
   const lines = fixture('proc-stat-linux.txt').split('\n').filter((l) => l && !l.startsWith('#'));
   const [node, kthread, zombie, odd] = lines.map((l) => parseProcStat(l));
-  assert.deepEqual(node, { pid: 29630, comm: 'node', state: 'R', ppid: 29628, pgid: 29628, sid: 19356, startTime: 209924, cpuTicks: 6 });
+  assert.deepEqual(node, { pid: 29630, comm: 'node', state: 'R', ppid: 29628, pgid: 29628, sid: 19356, startTime: 209924, cpuTicks: 6, sigCatch: '17922' });
+  // 17922 = 0x4602: node's own start-up handlers (SIGINT, SIGUSR1, SIGSEGV, SIGTERM).
+  assert.deepEqual([2, 10, 11, 15, 9, 1].map((n) => catchesSignal(node!, n)), [true, true, true, true, false, false]);
   assert.deepEqual([kthread?.pid, kthread?.comm, kthread?.ppid, kthread?.pgid, kthread?.startTime], [2, 'kthreadd', 0, 0, 26]);
   assert.deepEqual([zombie?.state, zombie?.ppid, isLiveState(zombie?.state)], ['Z', 28959, false]);
   assert.deepEqual([odd?.comm, odd?.state, odd?.ppid, odd?.pgid, odd?.startTime], ['a) b (c d', 'S', 1, 28865, 205324]);
