@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import {
   fingerprintOf, formatFingerprint, isSameProcess, parseFingerprint, selfFingerprint,
 } from '../../src/core/fingerprint';
-import { catchesSignal, parseProcStat } from '../../src/core/procfs';
-import { killTracked, spawnNode, waitFor, waitForExit } from '../support/processes';
+import { catchesSignal, parseProcStat, readProcCmdline, readProcEnvVar, readProcRss } from '../../src/core/procfs';
+import { killTracked, spawnNode, spawnTracked, waitFor, waitForExit } from '../support/processes';
 
 after(killTracked);
 const linux = process.platform === 'linux';
@@ -105,4 +105,20 @@ test('the signal mask field: a 64-bit mask read as text, every low bit kept; a s
   assert.equal(line('-1').sigCatch, undefined);
   // The real thing: this process's own line from the kernel.
   if (linux) assert.match(parseProcStat(fs.readFileSync('/proc/self/stat', 'utf8'))?.sigCatch ?? '', /^\d+$/);
+});
+
+test('/proc reads through the shared buffer: an environment past its 64 KiB is read whole (the marker after it found), and reads do not bleed into each other', { skip: !linux && 'Linux /proc only' }, async () => {
+  const big = spawnNode('setInterval(() => {}, 1000)', { args: ['x'.repeat(70_000)], stdio: 'ignore', env: { PAD: 'p'.repeat(100_000), GW_TEST_MARK: 'after-the-padding', PATH: process.env.PATH } });
+  const small = spawnTracked('sleep', ['1000'], { stdio: 'ignore', env: { GW_TEST_MARK: 'small', PATH: process.env.PATH } });
+  await waitFor(() => readProcCmdline(big.pid!).length === 5 && readProcCmdline(small.pid!)[0] === 'sleep', 'both to start');
+  assert.equal(readProcEnvVar(big.pid!, 'GW_TEST_MARK'), 'after-the-padding');
+  assert.equal(readProcEnvVar(small.pid!, 'GW_TEST_MARK'), 'small');
+  assert.equal(readProcEnvVar(small.pid!, 'PAD'), undefined, 'nothing of the longer read before it');
+  assert.equal(readProcCmdline(big.pid!)[4].length, 70_000);
+  assert.deepEqual(readProcCmdline(small.pid!), ['sleep', '1000']);
+  assert.ok((readProcRss(small.pid!) ?? 0) > 0);
+  big.kill('SIGKILL');
+  small.kill('SIGKILL');
+  await Promise.all([waitForExit(big.pid!), waitForExit(small.pid!)]);
+  assert.equal(readProcEnvVar(big.pid!, 'GW_TEST_MARK'), undefined, 'gone: nothing read');
 });

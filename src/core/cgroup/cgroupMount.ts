@@ -2,6 +2,7 @@
 // which v2 cgroup a process is in (the "0::" line of /proc/PID/cgroup), mapped to a directory.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readProcText } from '../procfs';
 import { CgroupRead, classifyCgroupError } from './cgroupFiles';
 
 export interface Cgroup2Mount {
@@ -73,7 +74,7 @@ export function readMountTable(): CgroupRead<MountTable> {
 export function readProcCgroupPath(pid: number | 'self'): CgroupRead<string> {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    text = readProcText(pid, 'cgroup');
   } catch (e) {
     return classifyCgroupError(e);
   }
