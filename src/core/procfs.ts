@@ -2,7 +2,8 @@
 // synchronous form is what a deactivate()-time kill path and a re-check right before a
 // signal need.
 import { childProcess } from './childProcess';
-import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readKernelFile } from './kernelFile';
 import { isLiveState } from './processSource';
 
 export interface ProcStat {
@@ -98,33 +99,14 @@ export function classifyProcError(pid: number, e: unknown): { state: 'gone' } | 
 }
 
 /**
- * Reused by every small /proc/PID read (stat, cmdline, environ, statm): scans and teardown polls
- * read thousands of them a second, and readFileSync's fstat, chunked reads and fresh buffers made
- * the orphan scan's full reads of 100 processes take 11–24 ms instead of 5–6 (issue 13, row 4).
- */
-const procBuffer = Buffer.alloc(64 * 1024);
-
-/**
- * The bytes of /proc/`pid`/`file`: a view of procBuffer, valid only until the next read (decode
- * or copy it at once); a file longer than the buffer (an environment past 64 KiB) is read whole
- * into a copy. Throws as fs does.
+ * The bytes of /proc/`pid`/`file` through the one kernel-file reader: a view, valid only until
+ * the next read. Throws as fs does.
  */
 function readProcBytes(pid: number | 'self', file: string): Buffer {
-  const fd = openSync(`/proc/${pid}/${file}`, 'r');
-  try {
-    for (let n = 0; ;) {
-      const r = readSync(fd, procBuffer, n, procBuffer.length - n, null);
-      if (r === 0) return procBuffer.subarray(0, n);
-      n += r;
-      if (n === procBuffer.length) break;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return readFileSync(`/proc/${pid}/${file}`);
+  return readKernelFile(`/proc/${pid}/${file}`) as Buffer; // no bound: never 'too-large'
 }
 
-/** The text of /proc/`pid`/`file` (utf8), through procBuffer. Throws as fs does. */
+/** The text of /proc/`pid`/`file` (utf8). Throws as fs does. */
 export function readProcText(pid: number | 'self', file: string): string {
   return readProcBytes(pid, file).toString('utf8');
 }

@@ -1,7 +1,8 @@
 // Reading and writing cgroup v2 interface files. Every read is bounded and says what a failure
 // proves: ENOENT/ENODEV mean the cgroup is gone (a removed cgroup's open files answer ENODEV);
 // anything else is "unknown", never "empty". No call follows a symlink.
-import { closeSync, constants, lstatSync, openSync, readSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, statfsSync, writeSync } from 'node:fs';
+import { readKernelFile } from '../kernelFile';
 
 /** statfs f_type of a cgroup2 filesystem (linux/magic.h). */
 export const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -32,30 +33,14 @@ export function classifyCgroupError(e: unknown): { state: 'gone' } | { state: 'u
   return code !== undefined && GONE_CODES.includes(code) ? { state: 'gone' } : { state: 'unknown', why: whyOf(e) };
 }
 
-/** The text of one interface file, read in chunks up to `maxBytes` (more is "unknown"). */
+/** The text of one interface file, up to `maxBytes` (more is "unknown"). */
 export function readCgroupFile(file: string, maxBytes = MAX_CGROUP_FILE_BYTES): CgroupRead<string> {
-  let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const bytes = readKernelFile(file, { noFollow: true, maxBytes });
+    if (bytes === 'too-large') return { state: 'unknown', why: `${file} is larger than ${maxBytes} bytes` };
+    return { state: 'found', value: bytes.toString('utf8') };
   } catch (e) {
     return classifyCgroupError(e);
-  }
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) return { state: 'unknown', why: `${file} is larger than ${maxBytes} bytes` };
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-    }
-    return { state: 'found', value: Buffer.concat(chunks).toString('utf8') };
-  } catch (e) {
-    return classifyCgroupError(e);
-  } finally {
-    closeSync(fd);
   }
 }
 
