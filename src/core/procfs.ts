@@ -99,11 +99,19 @@ export function classifyProcError(pid: number, e: unknown): { state: 'gone' } | 
 }
 
 /**
+ * Bound of one /proc/PID file: an argv or environment is at most a quarter of the stack limit at
+ * exec (2 MiB by default); past this, the read fails (unknown, never a death) instead of growing.
+ */
+export const MAX_PROC_FILE_BYTES = 8 << 20;
+
+/**
  * The bytes of /proc/`pid`/`file` through the one kernel-file reader: a view, valid only until
- * the next read. Throws as fs does.
+ * the next read. Throws as fs does, and past MAX_PROC_FILE_BYTES.
  */
 function readProcBytes(pid: number | 'self', file: string): Buffer {
-  return readKernelFile(`/proc/${pid}/${file}`) as Buffer; // no bound: never 'too-large'
+  const bytes = readKernelFile(`/proc/${pid}/${file}`, { maxBytes: MAX_PROC_FILE_BYTES });
+  if (bytes === 'too-large') throw new Error(`/proc/${pid}/${file} is larger than ${MAX_PROC_FILE_BYTES} bytes`);
+  return bytes;
 }
 
 /** The text of /proc/`pid`/`file` (utf8). Throws as fs does. */
@@ -111,15 +119,11 @@ export function readProcText(pid: number | 'self', file: string): string {
   return readProcBytes(pid, file).toString('utf8');
 }
 
-function readStatText(pid: number): string {
-  return readProcText(pid, 'stat');
-}
-
 /** /proc/PID/stat with what a failure proves: found, gone (proof), or unknown. */
 export function readProcStatChecked(pid: number): ProcRead<ProcStat> {
   let text: string;
   try {
-    text = readStatText(pid);
+    text = readProcText(pid, 'stat');
   } catch (e) {
     return classifyProcError(pid, e);
   }

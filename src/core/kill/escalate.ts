@@ -539,7 +539,13 @@ class Teardown {
     if (self) protect.delete(process.pid);
     const refused = checkMembers(pids, { protect });
     if (refused) return this.refuseTarget(s, cgroupRefusal(refused, dir)), false;
-    if (self) this.opts.beforeSelfEnd?.();
+    if (self) {
+      try {
+        this.opts.beforeSelfEnd?.();
+      } catch {
+        // Last words that fail do not stop the end: the tree still goes.
+      }
+    }
     const w = writeCgroupFile(`${dir}/cgroup.kill`, '1');
     if (!w.ok) {
       if (!w.gone) s.cg!.killFile = false; // no cgroup.kill (Linux < 5.14): by pid from now on

@@ -231,7 +231,7 @@ test('a member of another uid refuses the cgroup.kill (and the freeze): nothing 
  * `MEMBER <line>`, then tears the leaf down as an `endsSelf` target (the host-gone end):
  * beforeSelfEnd prints LAST; REPORT is printed only if the teardown returned.
  */
-function ownLeafEnder(leaf: string, script: string, opts: { graceMs: number }) {
+function ownLeafEnder(leaf: string, script: string, opts: { graceMs: number; throwingLastWords?: boolean }) {
   const kill = JSON.stringify(path.resolve(__dirname, '../../../src/core/kill/index.js'));
   return spawnNode(`
 const fs = require('fs');
@@ -242,7 +242,7 @@ sh.stdout.once('data', (d) => {
   console.log('MEMBER ' + d.toString().trim());
   setTimeout(() => {
     const r = require(${kill}).teardownSync([{ kind: 'cgroup', path: ${JSON.stringify(leaf)}, endsSelf: true }], {
-      graceMs: ${opts.graceMs}, timeoutMs: ${opts.graceMs} + 60000, beforeSelfEnd: () => fs.writeSync(1, 'LAST\\n'),
+      graceMs: ${opts.graceMs}, timeoutMs: ${opts.graceMs} + 60000, beforeSelfEnd: () => { fs.writeSync(1, 'LAST\\n'); if (${opts.throwingLastWords === true}) throw new Error('last words failed'); },
     });
     console.log('REPORT ' + JSON.stringify(r));
   }, 100);
@@ -278,6 +278,17 @@ test('an endsSelf cgroup none of whose members handles SIGTERM ends at once with
   await waitFor(() => !isAlive(escapee), 'the escapee to be gone', 20_000);
   await waitFor(() => readCgroupFile(`${leaf}/cgroup.events`).state === 'found' && /populated 0/.test((readCgroupFile(`${leaf}/cgroup.events`) as { value: string }).value), 'the leaf to be empty', 20_000);
   assert.ok(fs.existsSync(leaf), 'the leaf is left (the next start removes empty trees)');
+});
+
+test('an endsSelf cgroup whose last words throw still ends, the process running it included', { skip }, async () => {
+  const { leaf } = await leafOf('ends-self-throw');
+  const child = ownLeafEnder(leaf, 'echo $$; exec sleep 1000', { graceMs: 60_000, throwingLastWords: true });
+  const died = exitSignal(child);
+  const member = await readLineMatching(child.stdout!, (l) => (l.startsWith('MEMBER ') ? Number(l.slice(7)) : undefined));
+  track(member);
+  const early = await Promise.race([died, new Promise<'late'>((r) => setTimeout(r, 30_000, 'late').unref())]);
+  assert.equal(early, 'SIGKILL', 'ended by the cgroup.kill despite its last words throwing');
+  await waitFor(() => !isAlive(member), 'the member to be gone', 20_000);
 });
 
 test('an endsSelf cgroup with a member that handles SIGTERM: SIGTERM and the grace first, then one cgroup.kill ends the rest and the process running it', { skip }, async (t) => {
