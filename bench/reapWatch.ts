@@ -65,19 +65,24 @@ export interface DeathWatch {
 }
 
 /**
- * Polls `procs` every ~1 ms (only the ones still alive) until all are dead or `timeoutMs` after
- * t0 passes. A death is stamped at the poll that first sees it.
+ * Polls `procs` every ~1 ms until all are dead or `timeoutMs` after t0 passes; the last death
+ * is stamped at the poll that first sees every one dead. Each poll reads them in order up to
+ * the first one alive (the tree is not dead while it lives): reading all 200 of a 50-worker
+ * tree every millisecond kept one of 2 cores busy, taken from the teardown being timed.
  */
 export async function watchDeaths(procs: readonly Proc[], t0: number, timeoutMs: number): Promise<DeathWatch> {
-  let alive = [...procs];
+  const alive = [...procs];
   let lastMs = 0;
   for (;;) {
     const now = performance.now();
-    const before = alive.length;
-    alive = alive.filter((p) => !isDead(p));
-    if (alive.length < before) lastMs = now - t0;
+    let dead = 0;
+    while (dead < alive.length && isDead(alive[dead])) dead++;
+    if (dead > 0) {
+      alive.splice(0, dead);
+      lastMs = now - t0;
+    }
     if (alive.length === 0) return { lastMs, survivors: [] };
-    if (now - t0 > timeoutMs) return { lastMs: now - t0, survivors: alive };
+    if (now - t0 > timeoutMs) return { lastMs: now - t0, survivors: alive.filter((p) => !isDead(p)) };
     await new Promise((r) => setTimeout(r, 1));
   }
 }
