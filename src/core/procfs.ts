@@ -108,8 +108,8 @@ export const MAX_PROC_FILE_BYTES = 8 << 20;
  * The bytes of /proc/`pid`/`file` through the one kernel-file reader: a view, valid only until
  * the next read. Throws as fs does, and past MAX_PROC_FILE_BYTES.
  */
-function readProcBytes(pid: number | 'self', file: string): Buffer {
-  const bytes = readKernelFile(`/proc/${pid}/${file}`, { maxBytes: MAX_PROC_FILE_BYTES });
+function readProcBytes(pid: number | 'self', file: string, owner?: { uid?: number }): Buffer {
+  const bytes = readKernelFile(`/proc/${pid}/${file}`, { maxBytes: MAX_PROC_FILE_BYTES, ...(owner ? { owner } : {}) });
   if (bytes === 'too-large') throw new Error(`/proc/${pid}/${file} is larger than ${MAX_PROC_FILE_BYTES} bytes`);
   return bytes;
 }
@@ -120,15 +120,27 @@ export function readProcText(pid: number | 'self', file: string): string {
 }
 
 /** /proc/PID/stat with what a failure proves: found, gone (proof), or unknown. */
-export function readProcStatChecked(pid: number): ProcRead<ProcStat> {
+export function readProcStatChecked(pid: number, owner?: { uid?: number }): ProcRead<ProcStat> {
   let text: string;
   try {
-    text = readProcText(pid, 'stat');
+    text = readProcBytes(pid, 'stat', owner).toString('utf8');
   } catch (e) {
     return classifyProcError(pid, e);
   }
   const stat = parseProcStat(text);
   return stat ? { state: 'found', value: stat } : { state: 'unknown', why: `unparsable /proc/${pid}/stat: ${JSON.stringify(text.slice(0, 80))}` };
+}
+
+/**
+ * /proc/PID/stat and the owner of /proc/PID (readProcUidChecked's answer: the kernel gives the
+ * files in /proc/PID the directory's owner) in one open — where both are needed of hundreds of
+ * processes at once (the host-gone end's member check).
+ */
+export function readProcStatOwnedChecked(pid: number): ProcRead<{ stat: ProcStat; uid: number }> {
+  const owner: { uid?: number } = {};
+  const r = readProcStatChecked(pid, owner);
+  if (r.state !== 'found') return r;
+  return owner.uid === undefined ? { state: 'unknown', why: `no owner for /proc/${pid}/stat` } : { state: 'found', value: { stat: r.value, uid: owner.uid } };
 }
 
 /**

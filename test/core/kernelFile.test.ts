@@ -1,11 +1,13 @@
 // The one reader of small kernel files: its shared buffer's edge, a file past it read whole,
-// the bound, and a view that does not outlive the next read.
+// the bound, a view that does not outlive the next read, and the owner read by the same open.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readKernelFile } from '../../src/core/kernelFile';
+import { readProcStat, readProcStatOwnedChecked, readProcUidChecked } from '../../src/core/procfs';
+import { isAlive, spawnTracked, waitFor } from '../support/processes';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-kfile-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -49,4 +51,25 @@ test('noFollow refuses a symlink; a missing file throws ENOENT', () => {
   assert.throws(() => readKernelFile(link, { noFollow: true }), /ELOOP/);
   assert.equal((readKernelFile(link) as Buffer).toString(), 'x');
   assert.throws(() => readKernelFile(path.join(dir, 'nope')), /ENOENT/);
+});
+
+test('owner: the open file\'s owner; for /proc/PID/stat the process\'s (another uid\'s too), as readProcUidChecked reads it', { skip: process.platform !== 'linux' }, async () => {
+  const p = file('owned', Buffer.from('x'));
+  const owner: { uid?: number } = {};
+  assert.equal((readKernelFile(p, { owner }) as Buffer).toString(), 'x');
+  assert.equal(owner.uid, fs.statSync(p).uid);
+  const self = readProcStatOwnedChecked(process.pid);
+  assert.ok(self.state === 'found' && self.value.stat.pid === process.pid && self.value.uid === process.getuid!(), JSON.stringify(self));
+  if (process.getuid!() !== 0) return; // another uid's process needs setpriv as root
+  const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
+  try {
+    await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
+    const other = readProcStatOwnedChecked(nobody.pid!);
+    assert.ok(other.state === 'found' && other.value.uid === 65534, JSON.stringify(other));
+    assert.deepEqual(readProcUidChecked(nobody.pid!), { state: 'found', value: 65534 });
+  } finally {
+    nobody.kill('SIGKILL');
+  }
+  await waitFor(() => !isAlive(nobody.pid!), 'the sleep to die');
+  assert.equal(readProcStatOwnedChecked(nobody.pid!).state, 'gone');
 });

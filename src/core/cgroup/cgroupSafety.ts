@@ -3,7 +3,7 @@
 // and no member is PID 1, ourselves, one of our ancestors, or (unless allowed) another user's.
 // A member we cannot check refuses the whole kill: unknown is not "fine".
 import { dirname } from 'node:path';
-import { readProcStat, readProcUidChecked } from '../procfs';
+import { ProcRead, readProcStat, readProcUidChecked } from '../procfs';
 import { cgroupDirProblem } from './cgroupFiles';
 import { ourCgroupPath } from './cgroupNames';
 
@@ -54,6 +54,8 @@ export interface MemberCheckOptions {
   allowOtherUsers?: boolean;
   /** Precomputed protectedPids() (a kill loop computes it once). */
   protect?: Set<number>;
+  /** A member's owner as read an instant ago with something else of it (undefined: read it now). */
+  ownerOf?: (pid: number) => ProcRead<number> | undefined;
 }
 
 /** Undefined when every member may be signalled; else the first reason not to. */
@@ -69,7 +71,7 @@ export function checkMembers(pids: readonly number[], opts: MemberCheckOptions =
   const myUid = process.getuid?.();
   if (opts.allowOtherUsers || myUid === undefined) return undefined;
   for (const pid of pids) {
-    const uid = readProcUidChecked(pid);
+    const uid = opts.ownerOf?.(pid) ?? readProcUidChecked(pid);
     if (uid.state === 'gone') continue;
     if (uid.state === 'unknown') return { reason: 'unknown', why: `cannot read the owner of member ${pid}: ${uid.why}` };
     if (uid.value !== myUid) return { reason: 'other-user', why: `member ${pid} belongs to uid ${uid.value}, not to us (uid ${myUid})` };

@@ -23,7 +23,8 @@ import { CgroupRefusal, checkMembers, protectedPids, targetProblem } from '../cg
 import { removeCgroups } from '../cgroup/cgroupTree';
 import { descendants, groupRows, indexTable, MarkerRead, ownedBy, readMarker, TableIndex } from './members';
 import { Guard, Refusal, refusal } from './safety';
-import { canReadOne, fingerprintOfRow, groupIsEmpty, handlesSignal, markerOf, ownProcessGroup, readFingerprint, readOne, Row, scanTable } from './source';
+import { canReadOne, fingerprintOfRow, groupIsEmpty, markerOf, ownerAndHandler, ownProcessGroup, readFingerprint, readOne, Row, scanTable } from './source';
+import type { ProcRead } from '../procfs';
 import type { Steps } from './steps';
 import { CgroupOutcome, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
 
@@ -84,6 +85,8 @@ interface CgroupState {
   termHandled?: boolean;
   /** Its members but us as last listed, and in which pass of the loop (Teardown.pass). */
   lastList?: { pass: number; pids: number[] };
+  /** Its members' owners, read with their signal masks, and in which pass (the end's member check). */
+  owners?: { pass: number; uids: Map<number, ProcRead<number>> };
 }
 
 /** A cgroup refusal in the engine's terms ('not-ours': never written to, like a protected pid). */
@@ -537,7 +540,8 @@ class Teardown {
     if (pids.length === 0 && !self) return false; // the last members are still exiting: wait for populated 0
     const protect = new Set([...this.guard!.protectedPids, 1]);
     if (self) protect.delete(process.pid);
-    const refused = checkMembers(pids, { protect });
+    const owners = ending && s.cg!.owners?.pass === this.pass ? s.cg!.owners.uids : undefined;
+    const refused = checkMembers(pids, { protect, ...(owners ? { ownerOf: (pid: number) => owners.get(pid) } : {}) });
     if (refused) return this.refuseTarget(s, cgroupRefusal(refused, dir)), false;
     if (self) {
       try {
@@ -584,12 +588,19 @@ class Teardown {
     return sent;
   }
 
-  /** Whether any live member of `s` handles `signal` (or cannot be read). */
+  /**
+   * Whether any live member of `s` handles `signal` (or cannot be read). When none does, the
+   * owners read by the same opens serve the member check of the cgroup.kill that follows in
+   * this pass (one open per member, not two: 200 at 50 sessions).
+   */
   private anyHandles(s: TargetState, signal: NodeJS.Signals): boolean {
+    const uids = new Map<number, ProcRead<number>>();
     for (const m of s.live) {
-      const h = handlesSignal(m.pid, signal);
-      if (h.state === 'unknown' || (h.state === 'found' && h.value)) return true;
+      const h = ownerAndHandler(m.pid, signal);
+      if (h.state === 'unknown' || (h.state === 'found' && h.value.handles !== false)) return true;
+      uids.set(m.pid, h.state === 'found' ? { state: 'found', value: h.value.uid } : h);
     }
+    s.cg!.owners = { pass: this.pass, uids };
     return false;
   }
 

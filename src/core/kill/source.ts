@@ -5,7 +5,7 @@
 // Linux, one `ps` on macOS), so this file is the only seam between the two.
 import { Fingerprint, readFingerprint } from '../fingerprint';
 import * as os from 'node:os';
-import { catchesSignal, ProcRead, readProcEnvVar, readProcStatChecked, readProcUidChecked } from '../procfs';
+import { catchesSignal, ProcRead, readProcEnvVar, readProcStatOwnedChecked, readProcUidChecked } from '../procfs';
 import { isLiveState, ProcessInfo } from '../processSource';
 import { processSource } from '../processTable';
 
@@ -73,15 +73,16 @@ export function uidOf(pid: number): ProcRead<number> {
 }
 
 /**
- * Whether a process has a handler for `signal` now (Linux: /proc/PID/stat's mask). Elsewhere, or
- * where the mask cannot be read, unknown: a caller must then assume it does.
+ * A process's owner and whether it has a handler for `signal` now, in one read (Linux: the mask
+ * of /proc/PID/stat, the owner of the file opened for it). `handles` undefined: no mask to read —
+ * a caller must then assume it does. Elsewhere unknown.
  */
-export function handlesSignal(pid: number, signal: NodeJS.Signals): ProcRead<boolean> {
+export function ownerAndHandler(pid: number, signal: NodeJS.Signals): ProcRead<{ uid: number; handles?: boolean }> {
   if (!linux) return { state: 'unknown', why: 'no signal masks on this platform' };
-  const st = readProcStatChecked(pid);
+  const st = readProcStatOwnedChecked(pid);
   if (st.state !== 'found') return st;
-  const caught = catchesSignal(st.value, os.constants.signals[signal]);
-  return caught === undefined ? { state: 'unknown', why: `no signal mask in /proc/${pid}/stat` } : { state: 'found', value: caught };
+  const handles = catchesSignal(st.value.stat, os.constants.signals[signal]);
+  return { state: 'found', value: { uid: st.value.uid, ...(handles === undefined ? {} : { handles }) } };
 }
 
 /** Whether environment variables of other processes can be read (the marker rule). */

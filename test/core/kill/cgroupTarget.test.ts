@@ -306,12 +306,14 @@ test('an endsSelf cgroup with a member that handles SIGTERM: SIGTERM and the gra
   await waitFor(() => !isAlive(ignorer), 'the SIGTERM-ignoring sleep to be gone (cgroup.kill)', 20_000);
 });
 
-test('an endsSelf cgroup holding another uid\'s process is refused: nothing written, the process running it lives on and says why', { skip: skip ?? (process.getuid?.() === 0 ? undefined : 'needs root (setpriv)') }, async () => {
-  const { leaf } = await leafOf('ends-self-nobody');
+// graceMs 0: SIGKILL first, each owner read for the check; 1500: the owners come with the signal
+// masks read to decide on SIGTERM (one open per member).
+for (const graceMs of [0, 1500]) test(`an endsSelf cgroup holding another uid's process is refused (grace ${graceMs} ms): nothing written, the process running it lives on and says why`, { skip: skip ?? (process.getuid?.() === 0 ? undefined : 'needs root (setpriv)') }, async () => {
+  const { leaf } = await leafOf(`ends-self-nobody-${graceMs}`);
   const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
   await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
   assert.deepEqual(moveInto(leaf, nobody.pid!), { ok: true });
-  const child = ownLeafEnder(leaf, 'echo $$; exec sleep 1000', { graceMs: 0 });
+  const child = ownLeafEnder(leaf, 'echo $$; exec sleep 1000', { graceMs });
   const report = await readLineMatching(child.stdout!, (l) => (l.startsWith('REPORT ') ? JSON.parse(l.slice(7)) : undefined), 20_000);
   assert.ok(report.refusals.some((x: { reason: string }) => x.reason === 'other-user'), JSON.stringify(report.refusals));
   assert.ok(!report.signals.some((s: { signal: string }) => s.signal === 'cgroup.kill'), 'no cgroup.kill');
