@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ResourceSampler, sampledMemoryBytes, sampledTotals } from '../../src/host/resourceSampler';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway } from '../support/cgroups';
 import { killTracked, readLineMatching, spawnNode, track, waitFor } from '../support/processes';
+import { readProcStat } from '../../src/core/procfs';
 
 after(killTracked);
 const linux = process.platform === 'linux';
@@ -43,12 +44,14 @@ test('samples CPU and memory of a root and lists its children with full command 
 test('a backgrounded child re-parented away from the worker is still listed through the worker\'s group', { skip: !linux }, async () => {
   // Like `/run sleep 600 &`: sh forks the sleep and exits, so the sleep's parent is no longer the root.
   const root = spawnNode(
-    "const c = require('child_process').spawn('/bin/sh', ['-c', 'sleep 600 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] });" +
+    "const c = require('child_process').spawn('/bin/sh', ['-c', 'sleep 600 & echo $$ $!'], { stdio: ['ignore', 'pipe', 'ignore'] });" +
     "c.stdout.on('data', (d) => process.stdout.write(d)); setInterval(() => {}, 1000)",
     { detached: true },
   );
-  const sleepPid = await readLineMatching(root.stdout!, (l) => Number(l) || undefined);
+  const [shPid, sleepPid] = await readLineMatching(root.stdout!, (l) => (/^\d+ \d+$/.test(l) ? l.split(' ').map(Number) : undefined));
   track(sleepPid);
+  // Until sh has exited, the sleep is its child, and so still a descendant of the root.
+  await waitFor(() => { const st = readProcStat(sleepPid); return st !== undefined && st.ppid !== shPid; }, 'sh to exit and the sleep to be re-parented');
   const withGroup = new ResourceSampler(() => [{ pid: root.pid!, pgid: root.pid! }]);
   const kids = await waitFor(() => {
     const k = withGroup.sample().children.get(root.pid!) ?? [];
