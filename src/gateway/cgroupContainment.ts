@@ -12,7 +12,8 @@ import { GATEWAY_LEAF } from '../core/cgroup/cgroupNames';
 import { probeCgroups } from '../core/cgroup/cgroupProbe';
 import { CgroupTree, createProgramLeaf, createSessionLeaf, createTree, moveBackToParent, moveMember, removeCgroups, sessionLeafPath } from '../core/cgroup/cgroupTree';
 import { removeEmptyDeadTrees } from '../core/cgroup/emptyTrees';
-import { cgroupTarget, describeProblems, Target, teardown, TeardownReport } from '../core/kill';
+import { cgroupTarget, describeProblems, Target, teardown, TeardownReport, teardownSync } from '../core/kill';
+import { shutdownBoundMs } from '../core/timeouts';
 
 export type ContainmentKind = 'cgroup' | 'process-group';
 
@@ -150,48 +151,38 @@ export class Containment {
   }
 
   /**
-   * What the host-gone sweep takes down. When this process may end itself (hostGoneEnd): the
-   * whole tree, itself included — the engine sends SIGTERM only if some member handles it, and
-   * ends with one cgroup.kill of the tree, atomic like the kernel's own floor (issue 13, row 1:
-   * per-member signals and 51 per-leaf writes were each paced by the woken members preempting
-   * us on 2 cores). Otherwise every leaf but ours (sweepTargets).
+   * The host is gone (lifeline) with cgroup containment, whatever the backend: the whole tree
+   * through the engine, SIGTERM and the grace only for members that handle it, then one
+   * cgroup.kill of the tree that ends this process too, atomic like the kernel's own floor
+   * (issue 13, row 1: per-member signals and per-leaf writes were each paced by the woken members
+   * preempting us on 2 cores); `lastWords` (the attach owners' session.closed) and main's last
+   * hooks right before. `extra`: targets outside the tree (a worker that never joined its leaf).
+   * When every member else was gone before the write, the gateway ends at once after the same
+   * last acts. Returns only when it did not end us (a member of another uid, a failed write; or
+   * no hostGoneEnd: a gateway inside a test's process): then the usual shutdown goes on.
+   * The tree is left where it is, emptied: the next gateway's start removes dead gateways' empty
+   * trees (removeEmptyDeadTrees). Removing it here meant first stepping out of our gateway leaf,
+   * and a move waits for an RCU grace period holding the kernel's cgroup mutex: 5–7 ms on a quiet
+   * machine, 10–40 ms under load, after the last member was dead.
    */
-  hostGoneTargets(): Target[] {
-    if (this.kind !== 'cgroup') return [];
-    if (!this.hostGoneEnd) return this.sweepTargets({ removeLeaves: false });
-    return [cgroupTarget(this.tree!.path, { parent: this.tree!.parentDir, remove: false, endsSelf: true })];
-  }
-
-  /**
-   * The host-gone end's last acts, once: `lastWords` (what the attach clients are told), then
-   * main's last hooks. The engine runs them right before its cgroup.kill of the tree (beforeSelfEnd).
-   */
-  lastActs(lastWords: () => void): () => void {
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
+  endHostGone(lastWords: () => void, graceMs: number, extra: readonly Target[] = []): TeardownReport {
+    const end = this.hostGoneEnd;
+    let said = false;
+    const lastActs = () => {
+      if (said) return;
+      said = true;
       lastWords();
-      this.hostGoneEnd?.lastHooks();
+      end?.lastHooks();
     };
-  }
-
-  /**
-   * The host-gone sweep is over and did not end us with its cgroup.kill (every other member was
-   * gone before its grace ended, or the tree could not be written). When it proved every cgroup
-   * empty, the gateway ends at once (hostGoneEnd) after `lastActs`. The tree, which then holds
-   * nobody, is left where it is, as after the cgroup.kill: the next gateway's start removes dead
-   * gateways' empty trees (removeEmptyDeadTrees). Removing it here meant first stepping out of our
-   * gateway leaf, and a move waits for an RCU grace period holding the kernel's cgroup mutex:
-   * 5–7 ms on a quiet machine, 10–40 ms under load, after the last member was dead.
-   * Otherwise the usual shutdown goes on (final sweep, removal at exit).
-   */
-  hostGoneSwept(report: TeardownReport, lastActs: () => void): void {
-    if (this.kind !== 'cgroup' || report.survivors.length > 0 || report.refusals.length > 0) return;
-    if (!report.cgroups?.every((c) => c.outcome === 'empty' || c.outcome === 'gone')) return;
-    if (!this.hostGoneEnd) return;
-    lastActs();
-    this.hostGoneEnd.end();
+    // Without a way to end ourselves, every leaf but ours (sweepTargets); the tree stays ours to remove.
+    const tree = this.kind !== 'cgroup' ? [] : end ? [cgroupTarget(this.tree!.path, { parent: this.tree!.parentDir, remove: false, endsSelf: true })] : this.sweepTargets({ removeLeaves: false });
+    const r = teardownSync([...tree, ...extra], { graceMs, timeoutMs: shutdownBoundMs(graceMs), ...(end ? { beforeSelfEnd: lastActs } : {}) });
+    const proven = r.survivors.length === 0 && r.refusals.length === 0 && (r.cgroups ?? []).every((c) => c.outcome === 'empty' || c.outcome === 'gone');
+    if (end && this.kind === 'cgroup' && proven) {
+      lastActs();
+      end.end();
+    }
+    return r;
   }
 
   /** At exit, after the sweep: moves us back to the parent cgroup and removes the tree. Idempotent. */

@@ -3,7 +3,7 @@
 // and a second call answers false.
 import { randomUUID } from 'node:crypto';
 import { Fingerprint } from '../core/fingerprint';
-import { describeProblems, teardown, teardownSync } from '../core/kill';
+import { describeProblems, teardown } from '../core/kill';
 import type { Containment } from './cgroupContainment';
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import { shutdownBoundMs } from '../core/timeouts';
@@ -74,6 +74,8 @@ export class SessionManager {
   readonly liveWorkers = new Set<WorkerProcess>();
   private readonly slots: WorkerSlots;
   private accepting = true;
+  /** The host-gone end said session.closed for every session (announceClosed). */
+  private closedAnnounced = false;
   /** The memory ceiling per session (workerMemoryMB); sleeps while off or no worker lives. */
   readonly memoryCeiling: MemoryCeiling;
   /** Workers restarted by the ceiling: a command that was running in one says so. */
@@ -229,7 +231,7 @@ export class SessionManager {
       if (worker) await worker.close();
       if (s.starting) await s.starting.catch(() => undefined);
       await this.opts.containment?.dropSessionLeaf(id);
-      this.opts.emit('session.closed', { sessionId: id, reason });
+      if (!this.closedAnnounced) this.opts.emit('session.closed', { sessionId: id, reason });
     } finally {
       this.closing.delete(id);
     }
@@ -250,23 +252,21 @@ export class SessionManager {
     const workers = [...this.liveWorkers].filter((w) => w.pgid !== null && !w.exitInfo);
     const c = this.opts.containment;
     // The host is gone with cgroup containment: the whole tree (every leaf: a worker's, one whose
-    // worker exited, an empty one; see Containment.hostGoneTargets) — the kernel's lists, no
-    // /proc scan — and a worker that never joined its leaf by its group. The grace stays for
-    // whoever handles SIGTERM (the short lifeline grace); the tree ends with one cgroup.kill.
+    // worker exited, an empty one; see Containment.endHostGone) — the kernel's lists, no /proc
+    // scan — and a worker that never joined its leaf by its group. The grace stays for whoever
+    // handles SIGTERM (the short lifeline grace); the tree ends with one cgroup.kill.
     const hostGone = reason === 'lifeline' && c?.kind === 'cgroup';
     if (workers.length || hostGone) {
-      const targets = hostGone ? [...c.hostGoneTargets(), ...workers.filter((w) => !w.contained).map((w) => w.target)] : workers.flatMap((w) => w.targets);
-      // Ending at once skips the close path: its session.closed (what an attach client that
-      // owns a session waits for) is sent before the end, and reaches the socket before it.
-      const lastActs = hostGone ? c.lastActs(() => this.announceClosed(reason)) : undefined;
       // Host gone: blocking (no timer, no event-loop latency between the polls of a loaded
-      // machine; there is nothing else to serve).
-      const opts = { graceMs, timeoutMs: shutdownBoundMs(graceMs), ...(lastActs ? { beforeSelfEnd: lastActs } : {}) };
-      const sweep = (hostGone ? Promise.resolve(teardownSync(targets, opts)) : teardown(targets, opts)).then((r) => {
-        this.opts.log(`shutdown: swept ${hostGone ? `${targets.length} cgroup(s) of the tree` : `${workers.length} worker group(s)`} in ${Math.round(r.elapsedMs)} ms`);
+      // machine; there is nothing else to serve). Ending at once skips the close path: its
+      // session.closed (what an attach client that owns a session waits for) is sent before the
+      // end, and reaches the socket before it.
+      const sweep = (hostGone
+        ? Promise.resolve(c.endHostGone(() => this.announceClosed(reason), graceMs, workers.filter((w) => !w.contained).map((w) => w.target)))
+        : teardown(workers.flatMap((w) => w.targets), { graceMs, timeoutMs: shutdownBoundMs(graceMs) })).then((r) => {
+        this.opts.log(`shutdown: swept ${hostGone ? 'the cgroup tree' : `${workers.length} worker group(s)`} in ${Math.round(r.elapsedMs)} ms`);
         const problems = describeProblems(r);
         if (problems) this.opts.log(`shutdown: ${problems}`);
-        if (lastActs) c?.hostGoneSwept(r, lastActs);
         return !problems;
       });
       for (const w of workers) w.sweptBy(sweep, hostGone);
@@ -278,8 +278,13 @@ export class SessionManager {
     ]);
   }
 
-  /** session.closed for every session, without closing it (the host-gone end: all of it is dead already). */
+  /**
+   * session.closed for every session, without closing it (the host-gone end: all of it is dead
+   * already). Said once: when the end did not come after all, the close path that follows does
+   * not say it again.
+   */
   private announceClosed(reason: CloseReason): void {
+    this.closedAnnounced = true;
     for (const id of this.sessions.keys()) this.opts.emit('session.closed', { sessionId: id, reason });
   }
 

@@ -6,7 +6,8 @@
 // tree removed — and SIGTERMed first (before the leaf, the program's teardown never found it: it
 // died only by the final sweep's SIGKILL); and when the program exits on its own, the escapee goes with its leaf (before the
 // leaf, the program's teardown found it by group, parentage or tag only: it stayed until the
-// gateway's own exit). hermes: its workers are in the leaf too. With GATEWAY_WARDEN_CGROUPS=off the program runs as before (no leaf, `cgroup:
+// gateway's own exit). With the host gone the tree ends with the gateway in one cgroup.kill (hermes
+// too). hermes: its workers are in the leaf too. With GATEWAY_WARDEN_CGROUPS=off the program runs as before (no leaf, `cgroup:
 // null`) and the same family, its escapee keeping the markers, is gone the old way. process.tree
 // lists the marker-less escapee from the tree's members.
 import { after, afterEach, test } from 'node:test';
@@ -136,6 +137,10 @@ test('cgroups on: the gateway\'s stdin ends (host gone): the program leaf\'s mem
   await waitFor(() => !isAlive(g.gatewayPid), 'the gateway to exit');
   await waitNoMarked(g.hostFp);
   assert.equal(readAndRemove(termFile), 'TERM\n', 'the marker-less escapee got SIGTERM first, with the lifeline grace');
+  // The whole tree's end (Containment.endHostGone): the gateway ended by the kernel with the
+  // rest, its tree left behind — the per-leaf teardown exited normally and removed it.
+  await waitFor(() => /HOST gateway exited null SIGKILL/.test(g.stderr()), 'the host to see the gateway end by SIGKILL', 5000);
+  assert.ok(fs.existsSync(tree), 'the tree is left (emptied by its cgroup.kill)');
   await treeLeftEmptyThenRemoved(tree);
 });
 
@@ -215,6 +220,25 @@ test('cgroups on, hermes: the hermes gateway is in the program leaf, its slash w
   assert.match(g.stderr(), /hermes: teardown \(shutdown\): \d+ process\(es\), 0 worker group\(s\)/, 'leaves, no worker group targets');
 });
 
+test('cgroups on, hermes: the gateway\'s stdin ends (host gone) with the worker busy: hermes, its worker and an escapee end with the gateway in one cgroup.kill of the tree; session.closed (lifeline) said once; the tree left empty, then removed by the next start', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+  const { g, tree, hermesPid } = await startHermesContained();
+  const s = await createSession(g);
+  const w = await workerInSessionLeaf(g, tree, s);
+  const escapee = Number(await exec(g, s, '/fake-escapee 300'));
+  track(escapee);
+  void exec(g, s, '/fake-hold', 120_000).catch(() => undefined);
+  await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === s && e.busy === true, 'busy');
+  g.host.stdin!.end();
+  await waitFor(() => ![hermesPid, w.pid, escapee, g.gatewayPid].some(isAlive), 'hermes, its worker, the escapee and the gateway gone', 15_000);
+  await waitFor(() => /HOST gateway exited null SIGKILL/.test(g.stderr()), 'the host to see the gateway end by SIGKILL', 5000);
+  assert.doesNotMatch(g.stderr(), /hermes: teardown \(lifeline\)/, 'no per-leaf program teardown ran');
+  const closed = g.events.filter((e) => e.type === 'session.closed' && e.sessionId === s);
+  assert.deepEqual(closed.map((e) => e.reason), ['lifeline'], 'session.closed said once, before the end');
+  await waitNoMarked(g.hostFp);
+  assert.ok(fs.existsSync(tree), 'the tree is left (emptied by its cgroup.kill)');
+  await treeLeftEmptyThenRemoved(tree);
+});
+
 test('cgroups on, hermes: a stale worker keeps its leaf through the grace (its session gone inside hermes), then is taken down with it, its escapee too', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
   const { g, tree } = await startHermesContained(['--poll-ms', '200', '--stale-worker-grace-ms', '1500']);
   try {
@@ -276,5 +300,6 @@ test('cgroups on, hermes: what a worker leaves (a double-forked, marker-less esc
     await stopHostedGateway(g);
   }
   await waitNoMarked(g.hostFp);
-  assert.equal(fs.existsSync(tree), false, 'the tree removed');
+  // stdin EOF (the host gone) ends the tree with the gateway: left empty for the next start.
+  await treeLeftEmptyThenRemoved(tree);
 });

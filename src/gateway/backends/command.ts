@@ -13,7 +13,7 @@ import type { GatewayOptions } from '../options';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported } from './backend';
 import type { BackendSpec } from './backendOptions';
 import { ForeignProgram, notStartedInfo } from './program';
-import { takeDownProgram, takeDownProgramSync } from './programTeardown';
+import { endTreeWithHost, takeDownProgram, takeDownProgramSync } from './programTeardown';
 
 /** A program still alive this long after its start counts as running (one that exits sooner failed). */
 export const COMMAND_SETTLE_MS = 500;
@@ -147,10 +147,11 @@ export class CommandBackend implements Backend {
 
   /**
    * Requested: stdin EOF first (many programs, MCP servers among them, exit on it), a short wait,
-   * then the teardown. Lifeline: the teardown at once.
+   * then the teardown. Lifeline: the teardown at once — with cgroups, the whole tree's end.
    */
   async shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void> {
     this.stopping = true;
+    if (reason === 'lifeline') endTreeWithHost(this.containment, workerGraceMs, () => undefined, (m) => this.host.log(`command: ${m}`));
     const p = this.program;
     if (reason === 'shutdown' && p?.alive) {
       p.child?.stdin?.end();

@@ -24,7 +24,7 @@ import { fromHermesActiveList, fromHermesClose, fromHermesCreate, fromHermesSlas
 import { ActiveListSchedule } from './hermesActiveListSchedule';
 import { HermesWorker, HermesWorkerTracker } from './hermesWorkers';
 import { ForeignProgram, notStartedInfo } from './program';
-import { takeDownProgram, takeDownProgramSync } from './programTeardown';
+import { endTreeWithHost, takeDownProgram, takeDownProgramSync } from './programTeardown';
 
 const EXPECTED = 'hermes-agent\'s gateway.ready event (is hermes-agent installed for that interpreter, and importable from that working directory?)';
 /** Inline hermes methods (session.create/close/active_list) answer in milliseconds; a close waits for its worker (≤ 2 s). */
@@ -71,6 +71,8 @@ export class HermesBackend implements Backend {
   private readonly workers: HermesWorkerTracker;
   private accepting = true;
   private stopping = false;
+  /** The host-gone end said session.closed for every session (announceClosed). */
+  private closedAnnounced = false;
   private pollTimer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private queuedRefresh?: Promise<void>;
@@ -262,11 +264,20 @@ export class HermesBackend implements Backend {
     return true;
   }
 
+  /**
+   * session.closed for every session, without closing it (the host-gone end: all of it is dead
+   * already). Said once: when the end did not come after all, dropSession does not say it again.
+   */
+  private announceClosed(reason: SessionCloseReason): void {
+    this.closedAnnounced = true;
+    for (const s of this.sessions.values()) this.host.emit('session.closed', { sessionId: s.sessionId, reason });
+  }
+
   private dropSession(s: HermesSession, reason: SessionCloseReason): void {
     if (s.reattachTimer) clearTimeout(s.reattachTimer);
     if (this.sessions.get(s.sessionId) !== s) return;
     // Out before the delete: its connection (sessionOwner) still gets it.
-    this.host.emit('session.closed', { sessionId: s.sessionId, reason });
+    if (!this.closedAnnounced) this.host.emit('session.closed', { sessionId: s.sessionId, reason });
     this.sessions.delete(s.sessionId);
     this.host.log(`hermes session ${s.sessionId} closed (${reason})`);
     // Closed inside hermes, or with it: what is left in the session's leaf goes too (a no-op after
@@ -476,6 +487,10 @@ export class HermesBackend implements Backend {
 
   async shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void> {
     this.stopAccepting();
+    // The host gone with cgroups: hermes, its workers, theirs and we end with one cgroup.kill of
+    // the tree (hermes' workers are all in it: born in its leaf, some moved to their sessions').
+    // Ending at once skips the close path: the attach owners' session.closed is said before.
+    if (reason === 'lifeline') endTreeWithHost(this.containment, workerGraceMs, () => this.announceClosed(reason), (m) => this.host.log(`hermes: ${m}`));
     const p = this.program;
     if (p?.alive && reason === 'shutdown') {
       // Workers started since the last look must be known before hermes goes: once it is gone

@@ -13,9 +13,10 @@
 // and no environment read. hermes starts its workers in that leaf; those moved into their
 // sessions' leaves since (hermesWorkers.ts) are further cgroup targets of the same teardown.
 import { formatFingerprint, Fingerprint, selfFingerprint } from '../../core/fingerprint';
-import { OWN_PROCESSES, processTree, Target, teardown, TeardownReport, teardownSync } from '../../core/kill';
+import { describeProblems, OWN_PROCESSES, processTree, Target, teardown, TeardownReport, teardownSync } from '../../core/kill';
 import { taggedProcessesSync } from '../../core/taggedProcesses';
 import { shutdownBoundMs } from '../../core/timeouts';
+import type { Containment } from '../cgroupContainment';
 import { GATEWAY_TAG_ENV } from './program';
 
 /** Live processes carrying this gateway's tag, wherever they went. */
@@ -71,4 +72,17 @@ export async function takeDownProgram(groups: readonly Target[], graceMs: number
 /** Blocking SIGKILL of the same set (exit paths, where timers may never fire). */
 export function takeDownProgramSync(groups: readonly Target[], roots: readonly Fingerprint[] = [], leaves: readonly Target[] = []): void {
   teardownSync(targetsOf(groups, roots, leaves), { firstSignal: 'SIGKILL', timeoutMs: 1000 });
+}
+
+/**
+ * The host is gone (lifeline) with cgroup containment: the program, what it started and this
+ * gateway end together, as with the embedded backend (Containment.endHostGone: the grace only for
+ * members that handle SIGTERM, then one cgroup.kill of the tree). Returns only when that did not
+ * end us; the caller's usual teardown follows then.
+ */
+export function endTreeWithHost(containment: Containment | undefined, graceMs: number, lastWords: () => void, log: (m: string) => void): void {
+  if (containment?.kind !== 'cgroup') return;
+  const r = containment.endHostGone(lastWords, graceMs);
+  const problems = describeProblems(r);
+  log(`the host is gone: swept the cgroup tree in ${Math.round(r.elapsedMs)} ms${problems ? `; ${problems}` : ''}`);
 }
