@@ -57,7 +57,10 @@ test('a marker absent at the first look (a process read between its fork and its
   const leader = spawnTracked('/bin/sh', ['-c', 'sleep 300 & wait'], { detached: true, stdio: 'ignore' });
   const fp = fingerprintOf(leader.pid!)!;
   const marked = spawnTracked('setsid', ['sleep', '304'], { stdio: 'ignore', env: { ...process.env, [PARENT_ENV]: formatFingerprint(fp) } });
-  await waitFor(() => markerOf(marked.pid!, PARENT_ENV) !== undefined, 'the escapee exec\'d with its marker');
+  // Its marker is in its environment from the spawn on; it is an escapee (its own session) only
+  // once setsid has run and exec'd the sleep: until then the sampler rightly does not look at it.
+  await waitFor(() => { const st = readProcStat(marked.pid!); return st?.comm === 'sleep' && st.sid === marked.pid; }, 'the escapee in its own session, exec\'d');
+  assert.ok(markerOf(marked.pid!, PARENT_ENV) !== undefined, 'it carries its marker');
   // The first read of the escapee answers as its pre-exec self would: no marker.
   const reads = new Map<number, number>();
   const gm = new WorkerSampler((r) => {
