@@ -284,7 +284,7 @@ async function main(): Promise<void> {
   for (const n of SLEEPS) await commandRows(n);
   console.log([
     "Gateway Warden's time includes its SIGTERM grace on a lost lifeline (100 ms, `--lifeline-grace-ms`), which the processes that ignore SIGTERM wait out before the SIGKILL.",
-    'Dead = gone from /proc or a zombie whose threads have all exited, pid and start time checked, polled every ~1 ms (bench/reapWatch.ts).',
+    'Dead = gone from /proc or a zombie whose threads have all exited, pid and start time checked, polled every ~1 ms (each poll reads the tree in order up to the first process alive) (bench/reapWatch.ts).',
     "hermes rows: the fake hermes gateway (test/fixtures/hermes, `FAKE_HERMES_FLAVOR=cur`, hermes-agent 88d1d6206's behaviour; its conformance " +
       'with the real gateway is in its README), two sessions, one worker busy with `/fake-hold` and ignoring SIGTERM, with a grandchild that ignores SIGTERM. ' +
       "The baseline is hermes' kindest case: its gateway dies with its host (the host's group SIGKILLed). Were the host alone SIGKILLed, hermes' gateway " +

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   else console.log('(setpriv --pdeathsig not available: the parent-death-signal rows are skipped)\n');
   for (const workers of SIZES) await size(workers, variants);
   console.log([
-    `Dead = gone from /proc or a zombie whose threads have all exited, pid and start time checked, polled every ~1 ms; ` +
+    `Dead = gone from /proc or a zombie whose threads have all exited, pid and start time checked, polled every ~1 ms (each poll reads the tree in order up to the first process alive); ` +
       `zombies count as dead because pid 1 here reaps orphans only every few seconds.`,
     `The hermes-style peer models hermes-agent's merged slash-worker watchdog (${HERMES_POLL_MS} ms poll of the live ppid ` +
       `and the parent's start time) as the worker's only guard, generously: on a mismatch it SIGTERMs its own group ` +
