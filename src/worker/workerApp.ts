@@ -11,6 +11,7 @@ import { WorkerArgs } from './args';
 import { execCommand, NO_REPLY } from './commands';
 import type * as Children from './children';
 import type { GroupKeeper } from './groupKeeper';
+import { leaveSigtermToKernel } from './kernelSigterm';
 import { childrenIfLoaded, loadChildren } from './lazyChildren';
 import { outputBudget } from './outputFit';
 
@@ -83,14 +84,8 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // worker.kill, shutdown, host gone; and after any exit of ours), the host's sweeps the whole
   // tree (gateway crashed or hung). A node exit path per worker, 10–50 of them at once on a
   // host-gone sweep, cost more than the kernel's kill of all of them (issue 13, row 1).
-  // And it is said in our signal mask: node itself catches SIGTERM from start-up (to reset a TTY,
-  // then it re-raises), which would tell a host-gone sweep that we act on SIGTERM, so the sweep
-  // would signal every member one by one instead of one cgroup.kill of the tree (core/kill:
-  // endsSelf). A listener added and removed leaves the default action (libuv's SIG_DFL).
-  if (args.cgroup) {
-    const none = (): void => undefined;
-    process.on('SIGTERM', none).off('SIGTERM', none);
-  }
+  // And it is said in our signal mask (kernelSigterm.ts).
+  if (args.cgroup) leaveSigtermToKernel();
   const handled = args.cgroup ? (['SIGINT', 'SIGHUP'] as const) : (['SIGTERM', 'SIGINT', 'SIGHUP'] as const);
   for (const sig of handled) process.on(sig, () => void exit(`received ${sig}`, 0));
   process.on('uncaughtException', (e) => {

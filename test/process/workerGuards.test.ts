@@ -5,11 +5,13 @@
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
-import { isAlive, killTracked, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
+import { isAlive, killTracked, readLineMatching, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
 import { JsonRpcConnection } from '../../src/core/rpc';
-import { readProcCmdline, readProcStat, scanLiveStats } from '../../src/core/procfs';
+import { catchesSignal, readProcCmdline, readProcStat, scanLiveStats } from '../../src/core/procfs';
 import { parentDeathSignalPrefix, PDEATHSIG_ENV } from '../../src/core/parentDeathSignal';
 import { GROUP_KEEPER_NAME } from '../../src/core/ownerMarker';
 import { backgroundGrandchild, createSession, DIST, exec, HostedGateway, startHostedGateway, waitNoMarked } from '../support/gatewayHost';
@@ -186,4 +188,26 @@ test('the reaper acts only on proof: for a live worker it refuses and signals no
   assert.equal(isAlive(grandchild), true, 'nothing was signalled');
   g.host.stdin!.end();
   await waitNoMarked(g.hostFp);
+});
+
+test('a reaper leaves SIGTERM to the kernel: its signal mask says it does not catch it while it reaps (a host-gone end that finds it does not wait a grace for it)', { skip: !linux }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-reaper-mask-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const mark = path.join(dir, 'term');
+  // A dead "worker": a group leader that exits at once, leaving a member that notes SIGTERM and lives on.
+  const leader = spawnTracked('/bin/sh', ['-c', `sh -c 'trap "echo term >> ${mark}" TERM; while :; do sleep 0.05; done' & echo $!; read _`], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+  const member = Number(await readLineMatching(leader.stdout!, (l) => Number(l) || undefined));
+  track(member);
+  const fp = formatFingerprint(fingerprintOf(leader.pid!)!);
+  await waitFor(() => readProcStat(member)?.comm === 'sh' && catchesSignal(readProcStat(member)!, 15) === true, 'the member to set its trap');
+  leader.stdin!.end();
+  await waitForExit(leader.pid!, 5000);
+  const reaper = spawnTracked(process.execPath, [WORKER_JS, '--reap-group', String(leader.pid), '--reap-leader', fp], { stdio: 'ignore' });
+  // Once the member has its SIGTERM the reaper's code runs, in its grace (the member lives on).
+  await waitFor(() => fs.existsSync(mark), 'the reaper to SIGTERM the group', 10_000);
+  const st = readProcStat(reaper.pid!);
+  assert.ok(st && st.comm === 'node', `the reaper is running: ${JSON.stringify(st)}`);
+  assert.equal(catchesSignal(st, 15), false, `the reaper's mask leaves SIGTERM to the kernel: ${st.sigCatch}`);
+  await waitForExit(member, 10_000); // SIGKILLed after the grace
+  await waitForExit(reaper.pid!, 10_000);
 });
