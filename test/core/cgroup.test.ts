@@ -18,7 +18,7 @@ import { createSessionLeaf, createTree, moveInto, moveMember, removeCgroups, ses
 import { cgroupTarget, teardown, teardownSync } from '../../src/core/kill';
 import { readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
-import { isAlive, killTracked, spawnTracked, waitFor } from '../support/processes';
+import { isAlive, killTracked, spawnTracked, startOtherUsersSleep, waitFor } from '../support/processes';
 
 const skip = cgroupsUnavailable();
 if (skip) console.log(`# cgroup tests skipped: ${skip}`);
@@ -108,8 +108,7 @@ test('moveMember moves a member of one leaf into another only while it is that p
   assert.deepEqual(dead.ok ? dead : { gone: dead.gone }, { gone: true });
   // Another user's process (a setuid program's, say) is never moved, even by root.
   if (process.getuid?.() === 0) {
-    const theirs = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
-    await waitFor(() => fs.statSync(`/proc/${theirs.pid}`).uid === 65534 && readProcStat(theirs.pid!)?.comm === 'sleep', 'the other user\'s sleep');
+    const theirs = await startOtherUsersSleep();
     assert.deepEqual(moveInto(from, theirs.pid!), { ok: true });
     const refused = moveMember({ pid: theirs.pid!, startTime: readProcStat(theirs.pid!)!.startTime }, from, to.path);
     assert.match(refused.ok ? '' : refused.why, /belongs to uid 65534/);

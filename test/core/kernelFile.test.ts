@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readKernelFile } from '../../src/core/kernelFile';
-import { readProcStat, readProcStatOwnedChecked, readProcUidChecked } from '../../src/core/procfs';
-import { isAlive, spawnTracked, waitFor } from '../support/processes';
+import { readProcStatOwnedChecked, readProcUidChecked } from '../../src/core/procfs';
+import { isAlive, OTHER_UID, startOtherUsersSleep, waitFor } from '../support/processes';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-kfile-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -61,12 +61,11 @@ test('owner: the open file\'s owner; for /proc/PID/stat the process\'s (another 
   const self = readProcStatOwnedChecked(process.pid);
   assert.ok(self.state === 'found' && self.value.stat.pid === process.pid && self.value.uid === process.getuid!(), JSON.stringify(self));
   if (process.getuid!() !== 0) return; // another uid's process needs setpriv as root
-  const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
+  const nobody = await startOtherUsersSleep();
   try {
-    await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
     const other = readProcStatOwnedChecked(nobody.pid!);
-    assert.ok(other.state === 'found' && other.value.uid === 65534, JSON.stringify(other));
-    assert.deepEqual(readProcUidChecked(nobody.pid!), { state: 'found', value: 65534 });
+    assert.ok(other.state === 'found' && other.value.uid === OTHER_UID, JSON.stringify(other));
+    assert.deepEqual(readProcUidChecked(nobody.pid!), { state: 'found', value: OTHER_UID });
   } finally {
     nobody.kill('SIGKILL');
   }

@@ -8,9 +8,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sessionLeafName } from '../../src/core/cgroup/cgroupNames';
-import { readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
-import { isAlive, killTracked, spawnTracked, waitFor } from '../support/processes';
+import { isAlive, killTracked, startOtherUsersSleep, waitFor } from '../support/processes';
 import { exec, startHostedGateway, waitNoMarked } from '../support/gatewayHost';
 import { attachOf, connectWithToken, peerOf, removeTokenDirs } from '../support/attachClient';
 
@@ -47,10 +46,9 @@ for (const mode of ['cgroup', 'off', 'refused'] as const) {
 
     // Refused: a process of uid 65534 in the client's session's leaf (the engine never signals
     // another user's process, so the tree's one cgroup.kill is not written).
-    const nobody = mode === 'refused' ? spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' }) : undefined;
+    const nobody = mode === 'refused' ? await startOtherUsersSleep() : undefined;
     try {
       if (nobody) {
-        await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
         fs.writeFileSync(path.join(ready!.cgroup as string, sessionLeafName(sessionId), 'cgroup.procs'), String(nobody.pid));
       }
       g.host.kill('SIGKILL');

@@ -1,6 +1,7 @@
 // Real-process test support: spawn, track and always clean up; poll with a deadline instead
 // of sleeping. Only pids this module started are ever signalled.
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { readProcStat } from '../../src/core/procfs';
 
 // pid → its start time when tracked: a pid is signalled at cleanup only while it is still that
@@ -69,6 +70,19 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {
     if (opts.detached) trackedGroups.set(child.pid, start);
   }
   child.on('error', () => undefined);
+  return child;
+}
+
+/** The uid of another user's process in tests (nobody). */
+export const OTHER_UID = 65534;
+
+/**
+ * A tracked `sleep 1000` of uid OTHER_UID (setpriv; needs root), once it runs as that user. Stands
+ * for a setuid program's process in our tree: never to be signalled or moved by us.
+ */
+export async function startOtherUsersSleep(): Promise<ChildProcess> {
+  const child = spawnTracked('setpriv', [`--reuid=${OTHER_UID}`, `--regid=${OTHER_UID}`, '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
+  await waitFor(() => statSync(`/proc/${child.pid}`).uid === OTHER_UID && readProcStat(child.pid!)?.comm === 'sleep', 'the other user\'s sleep (setpriv to exec it)');
   return child;
 }
 

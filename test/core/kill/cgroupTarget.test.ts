@@ -15,7 +15,7 @@ import { moveInto } from '../../../src/core/cgroup/cgroupTree';
 import { cgroupTarget, teardown, teardownSync } from '../../../src/core/kill';
 import { readProcStat } from '../../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway } from '../../support/cgroups';
-import { isAlive, killTracked, readLineMatching, spawnNode, spawnTracked, track, waitFor } from '../../support/processes';
+import { isAlive, killTracked, readLineMatching, spawnNode, startOtherUsersSleep, track, waitFor } from '../../support/processes';
 
 const skip = cgroupsUnavailable();
 if (skip) console.log(`# cgroup target tests skipped: ${skip}`);
@@ -210,8 +210,7 @@ test('without cgroup.kill (forced): the cgroup is frozen, its members SIGKILLed 
 
 test('a member of another uid refuses the cgroup.kill (and the freeze): nothing of it is signalled, the cgroup is kept', { skip }, async () => {
   const { leaf } = await leafOf('nobody');
-  const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
-  await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
+  const nobody = await startOtherUsersSleep();
   assert.deepEqual(moveInto(leaf, nobody.pid!), { ok: true });
   for (const killFile of [undefined, false] as const) {
     const r = teardownSync([cgroupTarget(leaf, killFile === false ? { killFile } : {})], { graceMs: 50, timeoutMs: 2000 });
@@ -310,8 +309,7 @@ test('an endsSelf cgroup with a member that handles SIGTERM: SIGTERM and the gra
 // masks read to decide on SIGTERM (one open per member).
 for (const graceMs of [0, 1500]) test(`an endsSelf cgroup holding another uid's process is refused (grace ${graceMs} ms): nothing written, the process running it lives on and says why`, { skip: skip ?? (process.getuid?.() === 0 ? undefined : 'needs root (setpriv)') }, async () => {
   const { leaf } = await leafOf(`ends-self-nobody-${graceMs}`);
-  const nobody = spawnTracked('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
-  await waitFor(() => readProcStat(nobody.pid!)?.comm === 'sleep', 'setpriv to exec sleep');
+  const nobody = await startOtherUsersSleep();
   assert.deepEqual(moveInto(leaf, nobody.pid!), { ok: true });
   const child = ownLeafEnder(leaf, 'echo $$; exec sleep 1000', { graceMs });
   const report = await readLineMatching(child.stdout!, (l) => (l.startsWith('REPORT ') ? JSON.parse(l.slice(7)) : undefined), 20_000);
