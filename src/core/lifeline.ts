@@ -33,8 +33,8 @@ export interface LifelineOptions {
   guardGraceMs?: number;
   /** Guard: kill even a responsive main thread this long after a death (default 30 s). */
   guardMaxMs?: number;
-  /** Called at most once, with a human-readable reason. */
-  onDeath(reason: string): void;
+  /** Called at most once, with a human-readable reason and whose death it was (the pipe's end is the parent's). */
+  onDeath(reason: string, of: LifelineParty): void;
   /**
    * Where "cannot tell whether the parent/owner lives" goes: once when an episode of failed
    * polls starts, once when it ends (default: stderr, prefixed `lifeline: `).
@@ -45,6 +45,9 @@ export interface LifelineOptions {
 export interface Lifeline {
   disarm(): void;
 }
+
+/** Whose death a lifeline saw: the parent's (re-parenting and a closed pipe are its), or only the owner's. */
+export type LifelineParty = 'parent' | 'owner';
 
 export function armLifeline(opts: LifelineOptions): Lifeline {
   const pollMs = opts.pollMs && opts.pollMs > 0 ? opts.pollMs : DEFAULT_TIMEOUTS.pollMs;
@@ -57,12 +60,12 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
   const cleanups: (() => void)[] = [];
   let guard: BlockedLoopGuard | undefined;
 
-  const fire = (reason: string) => {
+  const fire = (reason: string, of: LifelineParty = 'parent') => {
     if (fired || !armed) return;
     fired = true;
     stopWatching();
     try {
-      opts.onDeath(reason);
+      opts.onDeath(reason, of);
     } catch (e) {
       process.stderr.write(`lifeline: onDeath threw: ${(e as Error).message}\n`);
     }
@@ -118,7 +121,7 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
     polling = true;
     try {
       const v = await lifelineVerdict(opts.parent, opts.owner, initialPpid);
-      if (v.state === 'dead') fire(v.reason);
+      if (v.state === 'dead') fire(v.reason, v.of);
       else if (armed && !fired) episode(v);
     } finally {
       polling = false;
@@ -146,6 +149,8 @@ export interface LifelineVerdict {
   state: Liveness;
   /** Why dead or unknown ('' when alive). */
   reason: string;
+  /** Dead: whose death (the parent's when both are). */
+  of?: LifelineParty;
 }
 
 /**
@@ -164,8 +169,8 @@ export async function lifelineVerdict(parent: Fingerprint | undefined, owner: Fi
 
 function verdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined, initialPpid: number, parentLive?: LivenessCheck, ownerLive?: LivenessCheck): LifelineVerdict {
   let unknown: string | undefined;
-  const look = (who: string, fp: Fingerprint, l: LivenessCheck | undefined): LifelineVerdict | undefined => {
-    if (l?.state === 'dead') return { state: 'dead', reason: `${who} ${fp.pid} is gone (${l.why})` };
+  const look = (who: LifelineParty, fp: Fingerprint, l: LivenessCheck | undefined): LifelineVerdict | undefined => {
+    if (l?.state === 'dead') return { state: 'dead', reason: `${who} ${fp.pid} is gone (${l.why})`, of: who };
     if (l?.state === 'unknown') unknown ??= `cannot tell whether ${who} ${fp.pid} is alive (${l.why})`;
     return undefined;
   };
@@ -174,11 +179,11 @@ function verdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined
     // recorded parent really was our direct parent at arm time (a wrapper in between must not
     // read as a death); the fingerprint is the authoritative one, and also covers "died
     // before we even started".
-    if (initialPpid === parent.pid && process.ppid !== initialPpid) return { state: 'dead', reason: `parent ${parent.pid} is gone (re-parented to ${process.ppid})` };
+    if (initialPpid === parent.pid && process.ppid !== initialPpid) return { state: 'dead', reason: `parent ${parent.pid} is gone (re-parented to ${process.ppid})`, of: 'parent' };
     const dead = look('parent', parent, parentLive);
     if (dead) return dead;
   } else if (initialPpid > 1 && process.ppid !== initialPpid) {
-    return { state: 'dead', reason: `parent changed from ${initialPpid} to ${process.ppid}` };
+    return { state: 'dead', reason: `parent changed from ${initialPpid} to ${process.ppid}`, of: 'parent' };
   }
   if (owner) {
     const dead = look('owner', owner, ownerLive);

@@ -9,7 +9,7 @@
 // do run import node's modules by name (`import * as fs` makes esbuild copy all ~100 of fs's
 // exports into getters, once per importing file: ~0.1 MB of young objects for a worker's nine).
 import { delay } from '../core/emitter';
-import { armLifeline } from '../core/lifeline';
+import { armLifeline, LifelineParty } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
 import { argValue, parseWorkerArgs } from './args';
 import { loadChildren } from './lazyChildren';
@@ -35,7 +35,7 @@ if (joined && !joined.ok) {
   args.warnings.push(`not contained by cgroup ${args.cgroup}: ${joined.why}; my process group is`);
   args.cgroup = undefined; // not ours: ready says null, and teardown takes our group, not that leaf
 }
-let onLifelineLost: (reason: string) => void = (reason) => {
+let onLifelineLost: (reason: string, of: LifelineParty) => void = (reason) => {
   // Until the app is loaded there is nothing of ours to take down but ourselves.
   process.stderr.write(`worker: ${reason} during start-up; exiting\n`);
   process.exit(1);
@@ -48,7 +48,7 @@ const lifeline = armLifeline({
   blockedLoopGuard: !args.parentDeathSignal,
   guardGraceMs: 2 * args.pollMs,
   guardMaxMs: 10_000,
-  onDeath: (reason) => onLifelineLost(reason),
+  onDeath: (reason, of) => onLifelineLost(reason, of),
   log: (m) => process.stderr.write(`worker[${process.pid}]: lifeline: ${m}\n`),
 });
 const connection = new JsonRpcConnection(process.stdin, process.stdout, {

@@ -211,3 +211,31 @@ test('a reaper leaves SIGTERM to the kernel: its signal mask says it does not ca
   await waitForExit(member, 10_000); // SIGKILLed after the grace
   await waitForExit(reaper.pid!, 10_000);
 });
+
+for (const [waits, pollMs] of [['ends itself when its gateway has not ended it', 100], ['is ended by its gateway meanwhile', 1000]] as const) {
+  test(`only its owner (the host) dies: the worker waits 2 × pollMs for its live gateway to end it, and ${waits}`, { skip: !linux }, async () => {
+    // Exiting at once would race the gateway's own end of the tree (see ownerGone in workerApp.ts).
+    const owner = spawnTracked('sleep', ['1000']);
+    const ownerFp = formatFingerprint(fingerprintOf(owner.pid!)!);
+    const worker = spawnTracked(process.execPath, [WORKER_JS, '--session', 's', '--owner', ownerFp, '--poll-ms', String(pollMs)], { env: { ...process.env, ...TEST_COMMANDS } });
+    let stderr = '';
+    worker.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const rpc = new JsonRpcConnection(worker.stdout!, worker.stdin!);
+    const out = await rpc.request<{ output: string }>('exec', { command: '/run sleep 1000 >/dev/null 2>&1 & echo bg=$!' }, { timeoutMs: 20_000 });
+    const grandchild = Number(/bg=(\d+)/.exec(out.output)?.[1]);
+    track(grandchild);
+    owner.kill('SIGKILL');
+    await waitFor(() => new RegExp(`owner ${owner.pid} is gone .*; my gateway ends me \\(waiting up to ${2 * pollMs} ms\\)`).test(stderr), 'the worker to see its owner gone and wait', 10_000);
+    // The "gateway" (this test) ends it now, well inside its 2 s wait; or lets the 200 ms pass.
+    if (pollMs === 1000) worker.kill('SIGTERM');
+    await waitForExit(worker.pid!, 10_000);
+    await waitForExit(grandchild, 10_000); // its own teardown either way
+    rpc.dispose('test done');
+    if (pollMs === 1000) {
+      assert.match(stderr, /exiting: received SIGTERM/, stderr);
+      assert.doesNotMatch(stderr, /has not ended me/, stderr);
+    } else {
+      assert.match(stderr, new RegExp(`exiting: lifeline: owner ${owner.pid} is gone .*, and my gateway has not ended me in 200 ms`), stderr);
+    }
+  });
+}
