@@ -27,7 +27,7 @@ export const VARIANT_LABEL: Record<Variant, string> = {
   'warden-watchdog': 'Gateway Warden, lifeline pipes held open by a stray descriptor (fingerprint watchdog, 1 s poll)',
   'warden-floor': "Gateway Warden's own tree, every member SIGKILLed at once (a floor at its RSS)",
   'warden-cgroup': 'Gateway Warden, cgroup per session (nothing in the tree handles SIGTERM: one cgroup.kill of the whole tree, the gateway included), + a setsid escapee per worker',
-  'warden-cgroup-term': 'the same, each grandchild a shell that handles SIGTERM (`trap`, one more process per worker): SIGTERM by pid to every member, the lifeline grace until they are gone, then the gateway ends',
+  'warden-cgroup-term': 'the same, each grandchild a shell that handles SIGTERM (`trap`, one more process per worker): SIGTERM by pid to those shells alone, then, once they are gone, one cgroup.kill of the tree',
   'warden-cgroup-floor': "floor at Gateway Warden's size: the cgroup row's own tree (+ escapees) killed by the kernel at once (one cgroup.kill of the gateway's tree, the host SIGKILLed)",
   'warden-fallback': 'Gateway Warden, GATEWAY_WARDEN_CGROUPS=off (process groups + marker scan), + a setsid escapee per worker',
   'floor-escapee': 'floor: idle node processes, the same tree (2 sleeps per worker) SIGKILLed at once (kill(-pgid))',

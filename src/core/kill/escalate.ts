@@ -48,6 +48,10 @@ interface Member {
   /** Why the last check could not tell whether it may be signalled (retried on every poll). */
   unknown?: string;
   set: TargetState;
+  /** In an endsSelf cgroup: whether it catches SIGTERM (its mask read once; unreadable counts as catching). */
+  catchesTerm?: boolean;
+  /** Its owner as read with that mask, and in which pass (Teardown.pass): the end's member check uses it in that pass only. */
+  owner?: { pass: number; uid: ProcRead<number> };
 }
 
 interface TargetState {
@@ -81,12 +85,8 @@ interface CgroupState {
   /** It did not exist at the first look. */
   gone: boolean;
   refused: boolean;
-  /** An endsSelf cgroup: whether any member handles SIGTERM (decided once, at its first SIGTERM). */
-  termHandled?: boolean;
   /** Its members but us as last listed, and in which pass of the loop (Teardown.pass). */
   lastList?: { pass: number; pids: number[] };
-  /** Its members' owners, read with their signal masks, and in which pass (the end's member check). */
-  owners?: { pass: number; uids: Map<number, ProcRead<number>> };
 }
 
 /** A cgroup refusal in the engine's terms ('not-ours': never written to, like a protected pid). */
@@ -301,7 +301,9 @@ class Teardown {
       if (performance.now() - s.cg!.listedAt >= CGROUP_RELIST_MS) full = true;
       else watched.add(s);
     }
-    for (const m of [...this.members.values()]) if (!watched.has(m.set)) this.recheck(m, readOne(m.pid));
+    // A member left to its endsSelf cgroup's SIGKILL is not re-read: that one write ends it, alive
+    // or not, and the grace waits only for the catchers.
+    for (const m of [...this.members.values()]) if (!watched.has(m.set) && m.catchesTerm !== false) this.recheck(m, readOne(m.pid));
     for (const s of this.sets) {
       if (s.done || s.live.size > 0) continue;
       // Every known member is gone: empty, or someone joined since the last scan.
@@ -540,8 +542,12 @@ class Teardown {
     if (pids.length === 0 && !self) return false; // the last members are still exiting: wait for populated 0
     const protect = new Set([...this.guard!.protectedPids, 1]);
     if (self) protect.delete(process.pid);
-    const owners = ending && s.cg!.owners?.pass === this.pass ? s.cg!.owners.uids : undefined;
-    const refused = checkMembers(pids, { protect, ...(owners ? { ownerOf: (pid: number) => owners.get(pid) } : {}) });
+    // Ending: an owner read with its member's mask in this very pass is the owner (others are read now).
+    const ownerOf = (pid: number) => {
+      const o = this.members.get(pid)?.owner;
+      return o?.pass === this.pass ? o.uid : undefined;
+    };
+    const refused = checkMembers(pids, { protect, ...(ending ? { ownerOf } : {}) });
     if (refused) return this.refuseTarget(s, cgroupRefusal(refused, dir)), false;
     if (self) {
       try {
@@ -568,40 +574,43 @@ class Teardown {
   }
 
   /**
-   * A cgroup this process is in and ends with (an `endsSelf` target). SIGTERM only when some
-   * member handles it (an unreadable mask counts as handling): to one that does not, SIGTERM's
-   * default action is the same end SIGKILL gives, paid for with one syscall and one wake-up that
-   * preempts us per member — 200 of them took 65–80 ms at 50 sessions on 2 cores. When none
-   * does, its SIGKILL comes now. That SIGKILL is one cgroup.kill of the whole cgroup, this process
+   * A cgroup this process is in and ends with (an `endsSelf` target). SIGTERM only to the members
+   * that catch it (an unreadable mask counts as catching): to one that does not, SIGTERM's default
+   * action is the end SIGKILL gives, paid for with one syscall and one wake-up that preempts us
+   * per member — 200 of them took 65–80 ms at 50 sessions on 2 cores. Those are left to the
+   * SIGKILL, which comes as soon as no catcher is left (the grace has no one else to wait for) or
+   * the grace is over, whichever is first: one cgroup.kill of the whole cgroup, this process
    * included, atomic like the kernel's own floor — once every other target is done (until then,
    * and without cgroup.kill, its members are SIGKILLed by pid as in any cgroup we are in).
    */
   private signalOwnCgroup(s: TargetState, dir: string, signal: NodeJS.Signals): boolean {
     const cg = s.cg!;
-    if (signal === 'SIGTERM') cg.termHandled ??= this.anyHandles(s, 'SIGTERM');
-    const now = signal === 'SIGTERM' && !cg.termHandled ? 'SIGKILL' : signal;
+    const catchers = signal === 'SIGTERM' ? this.catchersOf(s) : [];
+    const now = signal === 'SIGTERM' && catchers.length === 0 ? 'SIGKILL' : signal;
     const othersDone = this.sets.every((o) => o === s || o.done);
     if (now === 'SIGKILL' && cg.killFile && othersDone && cg.method !== 'cgroup.kill' && this.killCgroup(s, dir, false, true)) return true;
     if (now !== signal && !othersDone) return false; // its end waits for the other targets
     let sent = false;
-    for (const m of [...s.live]) if (m.sent !== now) sent = this.signalProcess(m, now) || sent;
+    for (const m of now === 'SIGTERM' ? catchers : [...s.live]) if (m.sent !== now) sent = this.signalProcess(m, now) || sent;
     return sent;
   }
 
   /**
-   * Whether any live member of `s` handles `signal` (or cannot be read). When none does, the
-   * owners read by the same opens serve the member check of the cgroup.kill that follows in
-   * this pass (one open per member, not two: 200 at 50 sessions).
+   * The live members of `s` that catch SIGTERM, each one's mask read once (a newcomer's when it is
+   * first seen). The owners read by the same opens serve the member check of a cgroup.kill in the
+   * same pass (one open per member, not two: 200 at 50 sessions).
    */
-  private anyHandles(s: TargetState, signal: NodeJS.Signals): boolean {
-    const uids = new Map<number, ProcRead<number>>();
+  private catchersOf(s: TargetState): Member[] {
+    const catchers: Member[] = [];
     for (const m of s.live) {
-      const h = ownerAndHandler(m.pid, signal);
-      if (h.state === 'unknown' || (h.state === 'found' && h.value.handles !== false)) return true;
-      uids.set(m.pid, h.state === 'found' ? { state: 'found', value: h.value.uid } : h);
+      if (m.catchesTerm === undefined) {
+        const h = ownerAndHandler(m.pid, 'SIGTERM');
+        m.catchesTerm = h.state === 'unknown' || (h.state === 'found' && h.value.handles !== false);
+        m.owner = { pass: this.pass, uid: h.state === 'found' ? { state: 'found', value: h.value.uid } : h };
+      }
+      if (m.catchesTerm) catchers.push(m);
     }
-    s.cg!.owners = { pass: this.pass, uids };
-    return false;
+    return catchers;
   }
 
   /**
