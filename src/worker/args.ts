@@ -13,6 +13,8 @@ const MIN_LINE_BYTES = 1024;
 export const START_DELAY_ENV = 'GATEWAY_WARDEN_TEST_WORKER_START_DELAY_MS';
 /** Test knob: enables /busy, /crash, /badreply. */
 export const TEST_COMMANDS_ENV = 'GATEWAY_WARDEN_TEST_COMMANDS';
+/** The blocked-loop guard kills even a responsive worker this long after its parent's or owner's death. */
+export const GUARD_MAX_MS = 10_000;
 
 export interface WorkerArgs {
   sessionId: string;

@@ -11,7 +11,7 @@
 import { delay } from '../core/emitter';
 import { armLifeline, LifelineParty } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
-import { argValue, parseWorkerArgs } from './args';
+import { argValue, GUARD_MAX_MS, parseWorkerArgs } from './args';
 import { loadChildren } from './lazyChildren';
 import { joinSessionCgroup } from './cgroupJoin';
 import { leaveSigtermToKernel } from './kernelSigterm';
@@ -47,7 +47,7 @@ const lifeline = armLifeline({
   stdin: true,
   blockedLoopGuard: !args.parentDeathSignal,
   guardGraceMs: 2 * args.pollMs,
-  guardMaxMs: 10_000,
+  guardMaxMs: GUARD_MAX_MS,
   onDeath: (reason, of) => onLifelineLost(reason, of),
   log: (m) => process.stderr.write(`worker[${process.pid}]: lifeline: ${m}\n`),
 });

@@ -7,7 +7,7 @@ import { readProcStat } from '../core/procfs';
 import { isLiveState } from '../core/processSource';
 import { JsonRpcConnection, RpcError } from '../core/rpc';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
-import { WorkerArgs } from './args';
+import { GUARD_MAX_MS, WorkerArgs } from './args';
 import { execCommand, NO_REPLY } from './commands';
 import type * as Children from './children';
 import type { GroupKeeper } from './groupKeeper';
@@ -73,11 +73,12 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // is reading — ~40 ms of CPU each on 2 cores, and a start-up SIGTERM handler that sent the end
   // down its slow path (every member signalled, the grace waited: ~1 s instead of ~0.5 at 50
   // workers). We act ourselves only if the gateway has not ended us within the time its own
-  // blocked-loop guard gets (2 × pollMs); its death closes our stdin and ends the wait at once.
+  // blocked-loop guard gets (2 × pollMs), and well before our guard thread (if any) would kill us
+  // unswept (GUARD_MAX_MS); its death closes our stdin and ends the wait at once.
   let ownerWait: NodeJS.Timeout | undefined;
   const ownerGone = (reason: string) => {
     if (exiting || ownerWait) return;
-    const waitMs = 2 * args.pollMs;
+    const waitMs = Math.min(2 * args.pollMs, GUARD_MAX_MS / 2);
     log(`lifeline: ${reason}; my gateway ends me (waiting up to ${waitMs} ms)`);
     ownerWait = setTimeout(() => gatewayGone(`lifeline: ${reason}, and my gateway has not ended me in ${waitMs} ms`), waitMs);
   };
