@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readKernelFile } from '../../src/core/kernelFile';
 import { readProcStatOwnedChecked, readProcUidChecked } from '../../src/core/procfs';
-import { isAlive, OTHER_UID, startOtherUsersSleep, waitFor } from '../support/processes';
+import { OTHER_UID, startOtherUsersSleep } from '../support/processes';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-kfile-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -69,6 +69,7 @@ test('owner: the open file\'s owner; for /proc/PID/stat the process\'s (another 
   } finally {
     nobody.kill('SIGKILL');
   }
-  await waitFor(() => !isAlive(nobody.pid!), 'the sleep to die');
+  // Gone once reaped (a zombie still has its /proc entry): our child, reaped before 'exit' is emitted.
+  if (nobody.exitCode === null && nobody.signalCode === null) await new Promise((r) => nobody.once('exit', r));
   assert.equal(readProcStatOwnedChecked(nobody.pid!).state, 'gone');
 });
