@@ -301,9 +301,10 @@ class Teardown {
       if (performance.now() - s.cg!.listedAt >= CGROUP_RELIST_MS) full = true;
       else watched.add(s);
     }
-    // A member left to its endsSelf cgroup's SIGKILL is not re-read: that one write ends it, alive
-    // or not, and the grace waits only for the catchers.
-    for (const m of [...this.members.values()]) if (!watched.has(m.set) && m.catchesTerm !== false) this.recheck(m, readOne(m.pid));
+    // A member left unsignalled to its endsSelf cgroup's SIGKILL is not re-read: that one write
+    // ends it, alive or not, and the grace waits only for the catchers (once signalled by pid —
+    // no cgroup.kill — its end is watched as any member's).
+    for (const m of [...this.members.values()]) if (!watched.has(m.set) && (m.catchesTerm !== false || m.sent !== undefined)) this.recheck(m, readOne(m.pid));
     for (const s of this.sets) {
       if (s.done || s.live.size > 0) continue;
       // Every known member is gone: empty, or someone joined since the last scan.
@@ -607,6 +608,9 @@ class Teardown {
         const h = ownerAndHandler(m.pid, 'SIGTERM');
         m.catchesTerm = h.state === 'unknown' || (h.state === 'found' && h.value.handles !== false);
         m.owner = { pass: this.pass, uid: h.state === 'found' ? { state: 'found', value: h.value.uid } : h };
+        // Its identity as of this read: a member left to the write may wait out the grace unread,
+        // and a by-pid signal later (no cgroup.kill) must not reach a process that reused its pid.
+        if (h.state === 'found') m.fp ??= fingerprintOfRow({ pid: m.pid, ppid: 0, pgid: 0, startTime: h.value.startTime });
       }
       if (m.catchesTerm) catchers.push(m);
     }

@@ -73,16 +73,16 @@ export function uidOf(pid: number): ProcRead<number> {
 }
 
 /**
- * A process's owner and whether it has a handler for `signal` now, in one read (Linux: the mask
- * of /proc/PID/stat, the owner of the file opened for it). `handles` undefined: no mask to read —
- * a caller must then assume it does. Elsewhere unknown.
+ * A process's owner, its start time and whether it has a handler for `signal` now, in one read
+ * (Linux: the mask of /proc/PID/stat, the owner of the file opened for it). `handles` undefined:
+ * no mask to read — a caller must then assume it does. Elsewhere unknown.
  */
-export function ownerAndHandler(pid: number, signal: NodeJS.Signals): ProcRead<{ uid: number; handles?: boolean }> {
+export function ownerAndHandler(pid: number, signal: NodeJS.Signals): ProcRead<{ uid: number; startTime: number; handles?: boolean }> {
   if (!linux) return { state: 'unknown', why: 'no signal masks on this platform' };
   const st = readProcStatOwnedChecked(pid);
   if (st.state !== 'found') return st;
   const handles = catchesSignal(st.value.stat, os.constants.signals[signal]);
-  return { state: 'found', value: { uid: st.value.uid, ...(handles === undefined ? {} : { handles }) } };
+  return { state: 'found', value: { uid: st.value.uid, startTime: st.value.stat.startTime, ...(handles === undefined ? {} : { handles }) } };
 }
 
 /** Whether environment variables of other processes can be read (the marker rule). */

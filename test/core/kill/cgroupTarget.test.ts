@@ -230,7 +230,7 @@ test('a member of another uid refuses the cgroup.kill (and the freeze): nothing 
  * `MEMBER <line>`, then tears the leaf down as an `endsSelf` target (the host-gone end):
  * beforeSelfEnd prints LAST; REPORT is printed only if the teardown returned.
  */
-function ownLeafEnder(leaf: string, script: string, opts: { graceMs: number; throwingLastWords?: boolean }) {
+function ownLeafEnder(leaf: string, script: string, opts: { graceMs: number; throwingLastWords?: boolean; killFile?: false }) {
   const kill = JSON.stringify(path.resolve(__dirname, '../../../src/core/kill/index.js'));
   return spawnNode(`
 const fs = require('fs');
@@ -240,7 +240,7 @@ const sh = spawn('sh', ['-c', ${JSON.stringify(script)}], { stdio: ['ignore', 'p
 sh.stdout.once('data', (d) => {
   console.log('MEMBER ' + d.toString().trim());
   setTimeout(() => {
-    const r = require(${kill}).teardownSync([{ kind: 'cgroup', path: ${JSON.stringify(leaf)}, endsSelf: true }], {
+    const r = require(${kill}).teardownSync([{ kind: 'cgroup', path: ${JSON.stringify(leaf)}, endsSelf: true${opts.killFile === false ? ', killFile: false' : ''} }], {
       graceMs: ${opts.graceMs}, timeoutMs: ${opts.graceMs} + 60000, beforeSelfEnd: () => { fs.writeSync(1, 'LAST\\n'); if (${opts.throwingLastWords === true}) throw new Error('last words failed'); },
     });
     console.log('REPORT ' + JSON.stringify(r));
@@ -312,6 +312,25 @@ test('an endsSelf cgroup with a member that handles SIGTERM: SIGTERM to it alone
   await waitFor(() => !isAlive(sleeper), 'the sleep to be gone (cgroup.kill)', 20_000);
   const ended = fs.existsSync(status) ? fs.readFileSync(status, 'utf8').trim() : 'not written (killed with it)';
   assert.notEqual(ended, '143', 'the sleep that does not catch SIGTERM was not sent one');
+});
+
+test('an endsSelf cgroup without cgroup.kill (Linux < 5.14): SIGTERM to the member that handles it, then the others SIGKILLed by pid as read with their masks; the process running it is left', { skip }, async (t) => {
+  const { leaf } = await leafOf('ends-self-nokill');
+  const dir = fs.mkdtempSync('/tmp/gw-term-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const mark = path.join(dir, 'term');
+  const child = ownLeafEnder(leaf, `sleep 1000 & echo $!; trap 'echo term > ${mark}; exit 0' TERM; while :; do sleep 0.05; done`, { graceMs: 60_000, killFile: false });
+  const sleeper = await readLineMatching(child.stdout!, (l) => (l.startsWith('MEMBER ') ? Number(l.slice(7)) : undefined));
+  track(sleeper);
+  track(child.pid!);
+  const report = await readLineMatching(child.stdout!, (l) => (l.startsWith('REPORT ') ? JSON.parse(l.slice(7)) as { processes: { pid: number; outcome: string; signals: string[] }[]; survivors: number[]; elapsedMs: number } : undefined), 30_000);
+  child.kill('SIGKILL');
+  assert.equal(fs.readFileSync(mark, 'utf8').trim(), 'term', 'the member that handles SIGTERM got it');
+  const sleep = report.processes.find((p) => p.pid === sleeper);
+  assert.deepEqual(sleep && [sleep.outcome, sleep.signals], ['killed', ['SIGKILL']], JSON.stringify(report));
+  assert.deepEqual(report.survivors, [], JSON.stringify(report));
+  assert.ok(report.elapsedMs < 30_000, `ended once the handler was gone, not after the 60 s grace: ${report.elapsedMs} ms`);
+  await waitFor(() => !isAlive(sleeper), 'the sleep to be gone');
 });
 
 // graceMs 0: SIGKILL first, each owner read for the check; 1500: the owners come with the signal
