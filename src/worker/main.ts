@@ -22,8 +22,8 @@ process.stdout.on('error', () => undefined);
 // Not a worker but a dead worker's group keeper exec'd into its reaper: it reaps and exits here.
 // Its work is synchronous (no SIGTERM listener could ever run), and a worker whose own host
 // watchdog fired exits into one of these while the gateway's host-gone end looks at the tree:
-// node's start-up SIGTERM handler in its mask sent that end on its slow path (every member
-// signalled, the grace waited: ~1 s instead of ~0.5 at 50 workers, seen in a traced trial).
+// node's start-up SIGTERM handler in its mask would make that end send it SIGTERM and wait for it
+// (rarer since a worker whose host alone died waits for its gateway: workerApp.ts ownerGone).
 if (argValue(process.argv.slice(2), '--reap-group') !== undefined) {
   leaveSigtermToKernel();
   loadChildren().reapIfAsked(process.argv.slice(2));

@@ -70,11 +70,11 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // Only the host is gone and our gateway lives: ending us is its job, and it does (its own
   // lifeline sees the host go; with cgroups one cgroup.kill of the whole tree). Exiting on our own
   // meanwhile only competes with it: our keeper would exec a node reaper into the tree that end
-  // is reading — ~40 ms of CPU each on 2 cores, and a start-up SIGTERM handler that sent the end
-  // down its slow path (every member signalled, the grace waited: ~1 s instead of ~0.5 at 50
-  // workers). We act ourselves only if the gateway has not ended us within the time its own
-  // blocked-loop guard gets (2 × pollMs), and well before our guard thread (if any) would kill us
-  // unswept (GUARD_MAX_MS); its death closes our stdin and ends the wait at once.
+  // is reading — ~40 ms of CPU each on 2 cores, and, while it boots, node's SIGTERM handler in its
+  // mask (traced: an end of ~1 s instead of ~0.5 at 50 workers). We act ourselves only if the
+  // gateway has not ended us within the time its own blocked-loop guard gets (2 × pollMs), and well
+  // before our guard thread (if any) would kill us unswept (GUARD_MAX_MS); its death closes our
+  // stdin and ends the wait at once.
   let ownerWait: NodeJS.Timeout | undefined;
   const ownerGone = (reason: string) => {
     if (exiting || ownerWait) return;
