@@ -79,7 +79,7 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
     guard = startBlockedLoopGuard({
       parent: opts.parent,
       owner: opts.owner,
-      ppid: initialPpid,
+      ppid: watchedPpid(opts.parent, initialPpid),
       pollMs,
       graceMs: opts.guardGraceMs ?? 2 * pollMs,
       maxMs: opts.guardMaxMs ?? 30_000,
@@ -174,22 +174,30 @@ function verdict(parent: Fingerprint | undefined, owner: Fingerprint | undefined
     if (l?.state === 'unknown') unknown ??= `cannot tell whether ${who} ${fp.pid} is alive (${l.why})`;
     return undefined;
   };
+  const ppid = watchedPpid(parent, initialPpid);
+  if (ppid && process.ppid !== ppid) {
+    return { state: 'dead', reason: parent ? `parent ${parent.pid} is gone (re-parented to ${process.ppid})` : `parent changed from ${ppid} to ${process.ppid}`, of: 'parent' };
+  }
+  // The fingerprint is the authoritative look; it also covers "died before we even started".
   if (parent) {
-    // Re-parenting is the cheap signal (getppid needs no descriptor), but only when the
-    // recorded parent really was our direct parent at arm time (a wrapper in between must not
-    // read as a death); the fingerprint is the authoritative one, and also covers "died
-    // before we even started".
-    if (initialPpid === parent.pid && process.ppid !== initialPpid) return { state: 'dead', reason: `parent ${parent.pid} is gone (re-parented to ${process.ppid})`, of: 'parent' };
     const dead = look('parent', parent, parentLive);
     if (dead) return dead;
-  } else if (initialPpid > 1 && process.ppid !== initialPpid) {
-    return { state: 'dead', reason: `parent changed from ${initialPpid} to ${process.ppid}`, of: 'parent' };
   }
   if (owner) {
     const dead = look('owner', owner, ownerLive);
     if (dead) return dead;
   }
   return unknown === undefined ? { state: 'alive', reason: '' } : { state: 'unknown', reason: unknown };
+}
+
+/**
+ * The parent pid whose change proves the parent's death (0: none) — for the main thread and the
+ * guard thread alike. Re-parenting is the cheap signal (getppid needs no descriptor), but only
+ * when the recorded parent was our direct parent at arm time (a wrapper in between that exits
+ * must not read as a death) or, with none recorded, when the parent was a real one.
+ */
+function watchedPpid(parent: Fingerprint | undefined, initialPpid: number): number {
+  return (parent ? parent.pid === initialPpid : initialPpid > 1) ? initialPpid : 0;
 }
 
 /**

@@ -78,7 +78,7 @@ setInterval(() => {
 export interface BlockedLoopGuardOptions {
   parent?: Fingerprint;
   owner?: Fingerprint;
-  /** The parent pid at arm time (0: do not watch for re-parenting). */
+  /** The parent pid whose change proves the parent's death (lifeline.ts watchedPpid; 0: none). */
   ppid: number;
   pollMs: number;
   /** How long the main thread's heartbeat may be silent after a death before the kill. */

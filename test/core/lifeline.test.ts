@@ -30,12 +30,16 @@ ${then}
 `;
 }
 
-/** Middle source: spawns the child with a stdin pipe (and optionally a holder of that pipe). */
-function middleSource(child: string, holdPipe: boolean): string {
+/**
+ * Middle source: spawns the child with a stdin pipe (and optionally a holder of that pipe). The
+ * child's recorded parent is the middle, or with `parentIsTest` the test process (the middle is
+ * then a wrapper in between).
+ */
+function middleSource(child: string, holdPipe: boolean, parentIsTest = false): string {
   return `
 const { spawn } = require('child_process');
 const { fingerprintOf, formatFingerprint } = require(${FINGERPRINT});
-const env = { ...process.env, TEST_PARENT_FP: formatFingerprint(fingerprintOf(process.pid)) };
+const env = { ...process.env, TEST_PARENT_FP: formatFingerprint(fingerprintOf(${parentIsTest ? 'process.ppid' : 'process.pid'})) };
 const c = spawn(process.execPath, ['-e', ${JSON.stringify(child)}], { stdio: ['pipe', 'inherit', 'inherit'], env });
 process.stdout.write('child ' + c.pid + '\\n');
 if (${holdPipe}) {
@@ -53,8 +57,8 @@ interface Started {
   lines: string[];
 }
 
-async function start(child: string, holdPipe = false): Promise<Started> {
-  const middle = spawnNode(middleSource(child, holdPipe));
+async function start(child: string, holdPipe = false, parentIsTest = false): Promise<Started> {
+  const middle = spawnNode(middleSource(child, holdPipe, parentIsTest));
   const lines: string[] = [];
   let buf = '';
   middle.stdout!.on('data', (c: Buffer) => {
@@ -141,6 +145,21 @@ test('disarm stops every watch: the child outlives its parent', async () => {
   const orphanTicks = () => s.lines.filter((l) => l.startsWith('tick ') && !l.endsWith(` ${s.middle.pid}`)).length;
   await waitFor(() => orphanTicks() >= 5, '5 ticks after the parent died');
   assert.ok(isAlive(s.child));
+  assert.equal(deaths(s.lines).length, 0);
+});
+
+test('a wrapper that exits is not the parent\'s death: re-parented while its recorded parent lives, neither the lifeline nor the guard thread ends the child', async () => {
+  // test → middle (a wrapper, SIGKILLed) → child, whose recorded parent is the test process. The
+  // guard kills even a responsive child guardMaxMs after a death it sees (200 ms here); the
+  // child must outlive ten times that, ticking.
+  const src = childSource('pollMs: 50, blockedLoopGuard: true, guardMaxMs: 200', 'let n = 0; setInterval(() => process.stdout.write("tick " + n++ + " " + process.ppid + "\\n"), 100);');
+  const s = await start(src, false, true);
+  s.middle.kill('SIGKILL');
+  await waitForExit(s.middle.pid!);
+  const orphanTicks = () => s.lines.filter((l) => l.startsWith('tick ') && !l.endsWith(` ${s.middle.pid}`)).length;
+  await waitFor(() => orphanTicks() >= 20 || !isAlive(s.child), '20 ticks after the wrapper died, or the child\'s death');
+  assert.ok(isAlive(s.child), 'the child was killed after its wrapper exited');
+  assert.equal(orphanTicks() >= 20, true);
   assert.equal(deaths(s.lines).length, 0);
 });
 
