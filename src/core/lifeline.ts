@@ -11,7 +11,7 @@
 //     process if its event loop is blocked (lifelineGuard.ts).
 // Call it first thing, before anything slow: a parent sampled late is a parent never watched.
 import { Fingerprint, Liveness, LivenessCheck, livenessOfAll } from './fingerprint';
-import { BlockedLoopGuard, startBlockedLoopGuard } from './lifelineGuard';
+import { startBlockedLoopGuard } from './lifelineGuard';
 import { processSource } from './processTable';
 import { DEFAULT_TIMEOUTS } from './timeouts';
 
@@ -25,12 +25,8 @@ export interface LifelineOptions {
   /** Treat EOF / close / error on process.stdin as death (default false). Puts stdin in flowing
    * mode: attach your own 'data' listener in the same tick or early input is dropped. */
   stdin?: boolean;
-  /** Treat an IPC 'disconnect' as death (default true when an IPC channel exists). */
-  ipc?: boolean;
   /** Start the blocked-event-loop guard thread (default false). */
   blockedLoopGuard?: boolean;
-  /** Guard: how long a blocked main thread gets after a death (default 2 × pollMs). */
-  guardGraceMs?: number;
   /** Guard: kill even a responsive main thread this long after a death (default 30 s). */
   guardMaxMs?: number;
   /** Called at most once, with a human-readable reason and whose death it was (the pipe's end is the parent's). */
@@ -55,14 +51,12 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
   // The boot id never changes: read (and cache) it now, while descriptors are free, so a later
   // full fd table makes a poll fail on the look itself (EMFILE), never on "cannot read the boot id".
   processSource().bootId();
-  let fired = false;
-  let armed = true;
+  let done = false; // fired or disarmed
   const cleanups: (() => void)[] = [];
-  let guard: BlockedLoopGuard | undefined;
 
   const fire = (reason: string, of: LifelineParty = 'parent') => {
-    if (fired || !armed) return;
-    fired = true;
+    if (done) return;
+    done = true;
     stopWatching();
     try {
       opts.onDeath(reason, of);
@@ -75,16 +69,10 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
   };
 
   // The guard first: it is the one that still works if the caller blocks right after arming.
-  if (opts.blockedLoopGuard) {
-    guard = startBlockedLoopGuard({
-      parent: opts.parent,
-      owner: opts.owner,
-      ppid: watchedPpid(opts.parent, initialPpid),
-      pollMs,
-      graceMs: opts.guardGraceMs ?? 2 * pollMs,
-      maxMs: opts.guardMaxMs ?? 30_000,
-    });
-  }
+  // A blocked main thread gets 2 × pollMs after a death.
+  const guard = opts.blockedLoopGuard
+    ? startBlockedLoopGuard({ parent: opts.parent, owner: opts.owner, ppid: watchedPpid(opts.parent, initialPpid), pollMs, graceMs: 2 * pollMs, maxMs: opts.guardMaxMs ?? 30_000 })
+    : undefined;
 
   if (opts.stdin) {
     const stdin = process.stdin;
@@ -101,7 +89,8 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
     });
   }
 
-  if ((opts.ipc ?? true) && typeof process.send === 'function') {
+  // An IPC channel's 'disconnect' is a death too.
+  if (typeof process.send === 'function') {
     const onDisconnect = () => fire('IPC channel disconnected');
     process.on('disconnect', onDisconnect);
     cleanups.push(() => process.off('disconnect', onDisconnect));
@@ -122,7 +111,7 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
     try {
       const v = await lifelineVerdict(opts.parent, opts.owner, initialPpid);
       if (v.state === 'dead') fire(v.reason, v.of);
-      else if (armed && !fired) episode(v);
+      else if (!done) episode(v);
     } finally {
       polling = false;
     }
@@ -137,10 +126,9 @@ export function armLifeline(opts: LifelineOptions): Lifeline {
 
   return {
     disarm() {
-      armed = false;
+      done = true;
       stopWatching();
       guard?.stop();
-      guard = undefined;
     },
   };
 }

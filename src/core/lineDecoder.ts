@@ -45,7 +45,8 @@ export class LineDecoder {
   private append(part: Buffer): void {
     if (this.discarding || part.length === 0) return;
     if (this.size + part.length > this.maxLineBytes) {
-      const head = headOf([...this.parts, part], OVERSIZE_HEAD_BYTES);
+      // Buffer.concat copies only totalLength bytes; a character cut at the end becomes U+FFFD.
+      const head = Buffer.concat([...this.parts, part], Math.min(this.size + part.length, OVERSIZE_HEAD_BYTES)).toString('utf8');
       this.discarding = true;
       this.parts = [];
       this.size = 0;
@@ -68,17 +69,4 @@ export class LineDecoder {
     if (text.trim() === '') return;
     this.handlers.line(text);
   }
-}
-
-/** The first `max` bytes of the concatenated parts as text (a character cut at the end becomes U+FFFD). */
-function headOf(parts: readonly Buffer[], max: number): string {
-  const kept: Buffer[] = [];
-  let size = 0;
-  for (const p of parts) {
-    if (size >= max) break;
-    const slice = p.subarray(0, max - size);
-    kept.push(slice);
-    size += slice.length;
-  }
-  return Buffer.concat(kept).toString('utf8');
 }

@@ -1,9 +1,8 @@
 // The host's record of every process it started (gateways, workers, their children), kept in
 // memory and checkpointed to disk so that a later window can tell which processes a crashed
-// host left behind. Exited entries are kept for a while (bounded by count and age) so the UI can
-// show how a process ended.
+// host left behind. Exited entries are kept for a while (bounded by count and age): a later scan
+// still learns from them, e.g. where a gateway that crashed had its cgroup tree.
 import { Fingerprint, formatFingerprint } from './fingerprint';
-import type { Disposable } from './emitter';
 import {
   CHECKPOINT_VERSION,
   CheckpointData,
@@ -38,14 +37,6 @@ export interface ProcessRecord {
   exitSignal?: string | null;
 }
 
-export type RegistryChangeType = 'added' | 'updated' | 'exited' | 'pruned';
-
-export interface RegistryChange {
-  type: RegistryChangeType;
-  /** Copies of the records concerned. */
-  records: ProcessRecord[];
-}
-
 export interface ProcessRegistryOptions {
   owner: Fingerprint;
   /** Where to checkpoint; no checkpoint when omitted. */
@@ -74,7 +65,6 @@ export class ProcessRegistry {
   writeCount = 0;
 
   private readonly records = new Map<string, ProcessRecord>();
-  private readonly listeners = new Set<(e: RegistryChange) => void>();
   private readonly debounceMs: number;
   private readonly maxExited: number;
   private readonly maxExitedAgeMs: number;
@@ -97,7 +87,6 @@ export class ProcessRegistry {
     const problem = recordProblem(rec);
     if (problem) throw new TypeError(`ProcessRegistry.add: invalid record (${problem})`);
     const key = formatFingerprint(rec.fingerprint);
-    const existed = this.records.has(key);
     // A pid reused while an old record is still marked live: the old process must be dead.
     for (const [k, r] of this.records) {
       if (k !== key && r.fingerprint.pid === rec.fingerprint.pid && r.exitedAt === undefined) {
@@ -107,7 +96,7 @@ export class ProcessRegistry {
       }
     }
     this.records.set(key, withoutUndefined({ ...rec, fingerprint: { ...rec.fingerprint } }));
-    this.changed(existed ? 'updated' : 'added', [rec]);
+    this.changed();
   }
 
   /** Marks the live record with this pid as exited; false when there is none. */
@@ -117,19 +106,8 @@ export class ProcessRegistry {
     rec.exitedAt = this.now();
     rec.exitCode = how.code ?? null;
     rec.exitSignal = how.signal ?? null;
-    this.changed('exited', [rec]);
+    this.changed();
     return true;
-  }
-
-  /** The live record with this pid, else the most recent exited one. */
-  get(pid: number): ProcessRecord | undefined {
-    const live = this.findLive(pid);
-    if (live) return { ...live };
-    let best: ProcessRecord | undefined;
-    for (const r of this.records.values()) {
-      if (r.fingerprint.pid === pid && (!best || (r.exitedAt ?? 0) > (best.exitedAt ?? 0))) best = r;
-    }
-    return best && { ...best };
   }
 
   /** Records not marked exited, oldest first. */
@@ -143,22 +121,11 @@ export class ProcessRegistry {
     return [...this.records.values()].sort((a, b) => a.startedAt - b.startedAt).map((r) => ({ ...r }));
   }
 
-  /** Whether a live record belongs to this session. */
-  hasActiveForSession(sessionId: string): boolean {
-    for (const r of this.records.values()) if (r.exitedAt === undefined && r.sessionId === sessionId) return true;
-    return false;
-  }
-
-  onDidChange(listener: (e: RegistryChange) => void): Disposable {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
-  }
-
   /** Drops exited records beyond the count and age bounds; returns how many were dropped. */
   prune(): number {
     const dropped = this.pruneQuietly();
-    if (dropped.length) this.changed('pruned', dropped, false);
-    return dropped.length;
+    if (dropped) this.changed(false);
+    return dropped;
   }
 
   /** Writes any pending change now. Rejects when the write fails. */
@@ -194,12 +161,11 @@ export class ProcessRegistry {
     }
   }
 
-  /** Writes pending changes, then stops timers and listeners. */
+  /** Writes pending changes; later changes are not recorded. */
   dispose(): void {
     if (this.disposed) return;
     this.flushSync();
     this.disposed = true;
-    this.listeners.clear();
   }
 
   private findLive(pid: number): ProcessRecord | undefined {
@@ -207,40 +173,27 @@ export class ProcessRegistry {
     return undefined;
   }
 
-  private pruneQuietly(): ProcessRecord[] {
+  private pruneQuietly(): number {
     const now = this.now();
     const exited = [...this.records.entries()]
       .filter(([, r]) => r.exitedAt !== undefined)
       .sort(([, a], [, b]) => a.exitedAt! - b.exitedAt!);
-    const dropped: ProcessRecord[] = [];
+    let dropped = 0;
     const excess = exited.length - this.maxExited;
     exited.forEach(([key, r], i) => {
       if (i < excess || now - r.exitedAt! > this.maxExitedAgeMs) {
         this.records.delete(key);
-        dropped.push({ ...r });
+        dropped++;
       }
     });
     return dropped;
   }
 
-  private changed(type: RegistryChangeType, records: ProcessRecord[], prune = true): void {
+  private changed(prune = true): void {
     if (this.disposed) return;
-    const event: RegistryChange = { type, records: records.map((r) => ({ ...r, fingerprint: { ...r.fingerprint } })) };
-    const dropped = prune ? this.pruneQuietly() : [];
+    if (prune) this.pruneQuietly();
     this.dirty = true;
     this.schedule();
-    this.emit(event);
-    if (dropped.length) this.emit({ type: 'pruned', records: dropped });
-  }
-
-  private emit(event: RegistryChange): void {
-    for (const l of [...this.listeners]) {
-      try {
-        l(event);
-      } catch {
-        // a listener's bug must not break the registry or the other listeners
-      }
-    }
   }
 
   private schedule(): void {

@@ -5,9 +5,8 @@
 import { LineDecoder } from './lineDecoder';
 import { JsonRpcPeer, RpcPeerOptions } from './rpcPeer';
 
-export { RpcError, RpcErrorCode, isRpcError } from './rpcError';
+export { RpcError, RpcErrorCode } from './rpcError';
 export { JsonRpcPeer } from './rpcPeer';
-export type { RpcId, RequestHandler, NotificationHandler, RpcPeerOptions, RequestOptions } from './rpcPeer';
 
 /** 1 MiB: ample for any command, small enough that garbage cannot exhaust memory. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -19,9 +18,6 @@ export interface JsonRpcConnectionOptions extends RpcPeerOptions {
 
 /** dispose() stops reading and rejects pending requests; the streams stay with their owner. */
 export class JsonRpcConnection extends JsonRpcPeer {
-  private readonly decoder: LineDecoder;
-  private readonly detach: () => void;
-
   constructor(
     readable: NodeJS.ReadableStream,
     writable: NodeJS.WritableStream,
@@ -31,13 +27,13 @@ export class JsonRpcConnection extends JsonRpcPeer {
     super((text) => {
       writable.write(text + '\n');
     }, { ...opts, maxMessageBytes: opts.maxMessageBytes ?? maxLineBytes });
-    this.decoder = new LineDecoder(maxLineBytes, {
+    const decoder = new LineDecoder(maxLineBytes, {
       line: (text) => this.receive(text),
       oversize: (limit, head) => this.receiveOversize(limit, head),
     });
-    const onData = (chunk: Buffer | string) => this.decoder.push(chunk);
+    const onData = (chunk: Buffer | string) => decoder.push(chunk);
     const onEnd = () => {
-      this.decoder.end();
+      decoder.end();
       this.handleClose('end of input');
     };
     const onReadClose = () => this.handleClose('input closed');
@@ -48,13 +44,13 @@ export class JsonRpcConnection extends JsonRpcPeer {
     readable.on('close', onReadClose);
     readable.on('error', onReadError);
     writable.on('error', onWriteError);
-    this.detach = () => {
+    const detach = () => {
       readable.off('data', onData);
       readable.off('end', onEnd);
       readable.off('close', onReadClose);
       readable.off('error', onReadError);
       // The write-error listener stays: a late EPIPE on a closed pipe must not become uncaught.
     };
-    this.onClose(() => this.detach());
+    this.onClose(detach);
   }
 }

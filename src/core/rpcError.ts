@@ -48,7 +48,3 @@ export class RpcError extends Error {
       : { code: this.code, message: this.message, data: this.data };
   }
 }
-
-export function isRpcError(e: unknown): e is RpcError {
-  return e instanceof RpcError;
-}

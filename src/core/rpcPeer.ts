@@ -26,10 +26,6 @@ export interface RpcPeerOptions {
   maxMessageBytes?: number;
 }
 
-export interface RequestOptions {
-  timeoutMs?: number;
-}
-
 interface Pending {
   method: string;
   resolve(v: unknown): void;
@@ -75,7 +71,7 @@ export class JsonRpcPeer {
     else this.closeHandlers.push(handler);
   }
 
-  request<T = unknown>(method: string, params?: unknown, opts: RequestOptions = {}): Promise<T> {
+  request<T = unknown>(method: string, params?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this.closedReason !== undefined) {
       return Promise.reject(new RpcError(RpcErrorCode.ConnectionClosed, `connection closed (${this.closedReason}); cannot send ${method}`));
     }
@@ -157,9 +153,8 @@ export class JsonRpcPeer {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
     for (const [id, p] of this.pending) {
-      if (p.timer) clearTimeout(p.timer);
+      this.settle(id, p);
       p.reject(new RpcError(RpcErrorCode.ConnectionClosed, `connection closed (${reason}) before the reply to ${p.method}`));
-      this.pending.delete(id);
     }
     for (const h of this.closeHandlers.splice(0)) {
       try {

@@ -5,7 +5,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf } from '../core/fingerprint';
 import { processGroup, processTree, Target, teardown } from '../core/kill';
 import { LineDecoder } from '../core/lineDecoder';
-import { isRpcError, JsonRpcConnection, RpcErrorCode } from '../core/rpc';
+import { JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
 import { delay, Emitter, Event } from '../core/emitter';
 import { LaunchSpec } from './launchSpec';
 import { Log } from './seams';
@@ -248,7 +248,7 @@ export class GatewayProcess {
     );
     const answered = await Promise.race([
       // Any reply counts, an error too (a gateway without gateway.status); silence does not.
-      this.rpc.request('gateway.status', {}, { timeoutMs: probeMs }).then(() => true, (e) => !(isRpcError(e) && SILENCE.has(e.code))),
+      this.rpc.request('gateway.status', {}, { timeoutMs: probeMs }).then(() => true, (e) => !(e instanceof RpcError && SILENCE.has(e.code))),
       this.exited.then(() => true),
     ]);
     if (answered) await Promise.race([this.exited, delay(politeMs, true)]);

@@ -2,7 +2,7 @@
 // it ends the worker's group (its /run children included), keeps the session and reports
 // worker.exited. Only when the gateway does not answer (hung) does the host end the group
 // itself — the same engine, the same checks.
-import { isRpcError, RpcErrorCode } from '../core/rpc';
+import { RpcError, RpcErrorCode } from '../core/rpc';
 import { cgroupTarget, describeProblems, processGroup, teardown } from '../core/kill';
 import { shutdownBoundMs } from '../core/timeouts';
 import type { Fingerprint } from '../core/fingerprint';
@@ -40,7 +40,7 @@ export async function killWorker(d: KillWorkerDeps, sessionId: string, w: Worker
     // The gateway answers once the group is empty (its teardown is bounded by grace + 5 s).
     r = await d.request<KillReply>('worker.kill', { sessionId }, d.graceMs + 10_000);
   } catch (e) {
-    if (!(isRpcError(e) && e.code === RpcErrorCode.RequestTimeout)) throw e;
+    if (!(e instanceof RpcError && e.code === RpcErrorCode.RequestTimeout)) throw e;
     return killGroupOfHungGateway(d, w);
   }
   if (!r?.killed) return { ok: true, message: `worker ${w.pid} had already exited` };

@@ -46,7 +46,6 @@ const lifeline = armLifeline({
   pollMs: args.pollMs,
   stdin: true,
   blockedLoopGuard: !args.parentDeathSignal,
-  guardGraceMs: 2 * args.pollMs,
   guardMaxMs: GUARD_MAX_MS,
   onDeath: (reason, of) => onLifelineLost(reason, of),
   log: (m) => process.stderr.write(`worker[${process.pid}]: lifeline: ${m}\n`),

@@ -43,7 +43,7 @@ test('a worker.exited with a non-integer code records null, so the checkpoint st
   const binding = bindRegistry(registry, sup, Date.now, memoryLog());
   events.fire({ type: 'worker.started', sessionId: 's', pid: 4243, startTime: 8, pgid: 4243 });
   events.fire({ type: 'worker.exited', sessionId: 's', pid: 4243, code: 1.5, signal: 7 });
-  const rec = registry.get(4243)!;
+  const rec = registry.all().find((r) => r.fingerprint.pid === 4243)!;
   assert.ok(rec.exitedAt !== undefined);
   assert.equal(rec.exitCode, null);
   assert.equal(rec.exitSignal, null);
@@ -62,9 +62,9 @@ test('the gateway\'s record carries its cgroup tree from gateway.ready, only whe
   const gw = (pid: number, cgroup: unknown) => ({ pid, pgid: pid, fingerprint: { pid, startTime: 9, bootId: 'b' }, spec: { display: 'gw' }, startedAt: 1, readyEvent: { type: 'gateway.ready', cgroup } });
   started.fire(gw(4301, '/sys/fs/cgroup/run-u1.scope/gateway-warden-4301'));
   started.fire(gw(4302, null));
-  assert.equal(registry.get(4301)?.cgroup, '/sys/fs/cgroup/run-u1.scope/gateway-warden-4301');
-  assert.equal(registry.get(4302)?.cgroup, undefined);
-  assert.equal(recordProblem(registry.get(4301)!), undefined);
+  assert.equal(registry.all().find((r) => r.fingerprint.pid === 4301)?.cgroup, '/sys/fs/cgroup/run-u1.scope/gateway-warden-4301');
+  assert.equal(registry.all().find((r) => r.fingerprint.pid === 4302)?.cgroup, undefined);
+  assert.equal(recordProblem(registry.all().find((r) => r.fingerprint.pid === 4301)!), undefined);
   for (const bad of ['/x/gateway-warden-4300', 'rel/gateway-warden-4301', '/x/gateway-warden-4301/s-a', 42, `/${'x'.repeat(5000)}/gateway-warden-4301`]) {
     assert.equal(treePathOf(bad, 4301), undefined, String(bad).slice(0, 40));
   }
