@@ -126,16 +126,10 @@ export interface DetectOrphansOptions {
   examined?: ReadonlySet<number>;
 }
 
-interface Candidate {
+interface Candidate extends Pick<Orphan, 'owner' | 'checkpointFile' | 'recordedCommand' | 'role' | 'sessionId' | 'cgroup'> {
   info: ProcessInfo;
   fingerprint: Fingerprint;
   reasons: Map<OrphanReason, string>;
-  owner?: Fingerprint;
-  checkpointFile?: string;
-  recordedCommand?: string;
-  role?: ProcessRole;
-  sessionId?: string;
-  cgroup?: string;
 }
 
 const REASON_ORDER: OrphanReason[] = ['dead-owner-checkpoint', 'dead-owner-cgroup', 'dead-owner-marker', 'pattern-reparented'];
@@ -269,23 +263,21 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
   const reapers = new Set(opts.reapers ?? []);
   // Matched once for the whole table: parents are asked about too, and regexes share one time budget.
   const matchable = examined ? table.filter((p) => examined.has(p.pid)) : table;
-  const { matched, problems } = patterns.length ? matchPatterns(matchable, patterns, opts.patternBudgetMs) : { matched: new Set<number>(), problems: [] };
+  const { matched, problems } = matchPatterns(matchable, patterns, opts.patternBudgetMs); // none with no patterns
   const matches = (p: ProcessInfo) => matched.has(p.pid);
-  if (patterns.length) {
-    for (const p of table) {
-      if (!eligible(p) || !matches(p)) continue;
-      const parent = byPid.get(p.ppid);
-      // An adopter that matches the patterns is itself a live gateway (e.g. a container whose
-      // PID 1 is the gateway: its workers are its direct children, with ppid 1).
-      const adopted =
-        adoptedBy(p.ppid, parent?.cmdline, reapers) &&
-        !(parent !== undefined && matches(parent));
-      if (!adopted) continue; // its gateway (or whoever started it) is still alive
-      const fp = fingerprintOfInfo(p) ?? fingerprintOf(p.pid);
-      if (!fp) continue;
-      const by = p.ppid === 1 ? 'PID 1' : `${parent?.name ?? 'a subreaper'} (pid ${p.ppid})`;
-      candidate(p, fp).reasons.set('pattern-reparented', `matches a gateway/worker pattern and was re-parented to ${by}`);
-    }
+  for (const p of table) {
+    if (!eligible(p) || !matches(p)) continue;
+    const parent = byPid.get(p.ppid);
+    // An adopter that matches the patterns is itself a live gateway (e.g. a container whose
+    // PID 1 is the gateway: its workers are its direct children, with ppid 1).
+    const adopted =
+      adoptedBy(p.ppid, parent?.cmdline, reapers) &&
+      !(parent !== undefined && matches(parent));
+    if (!adopted) continue; // its gateway (or whoever started it) is still alive
+    const fp = fingerprintOfInfo(p) ?? fingerprintOf(p.pid);
+    if (!fp) continue;
+    const by = p.ppid === 1 ? 'PID 1' : `${parent?.name ?? 'a subreaper'} (pid ${p.ppid})`;
+    candidate(p, fp).reasons.set('pattern-reparented', `matches a gateway/worker pattern and was re-parented to ${by}`);
   }
 
   return { orphans: assemble(table, byPid, candidates, eligible), notCorroborated, problems };

@@ -7,12 +7,11 @@
 // tree with cgroup.kill when every member is provably ours, else each by the teardown engine.
 import { Fingerprint, formatFingerprint, isGone, parseFingerprint } from './fingerprint';
 import { processTree, Spare, teardown } from './kill';
-import { loadCheckpoints } from './checkpoint';
-import { deleteCheckpointFile } from './checkpoint';
+import { deleteCheckpointFile, loadCheckpoints } from './checkpoint';
 import type { Orphan } from './orphans';
 import { CorroborationMode, corroborationProblemNow, defaultCorroboration } from './orphansCorroborate';
 import { clearLeftoverTree, cgroupEvidenceProblem } from './orphansClearCgroup';
-import { ClearResult, clearResult } from './orphansClearResult';
+import { ClearReason, ClearResult, clearResult } from './orphansClearResult';
 
 export type { ClearOutcome, ClearReason, ClearResult } from './orphansClearResult';
 
@@ -27,13 +26,9 @@ export interface ClearProgress {
 export interface ClearOrphansOptions {
   /** Time SIGTERM gets before SIGKILL (default 500 ms). */
   graceMs?: number;
-  /** Give up on a tree after this long (default 5000 ms). */
-  timeoutMs?: number;
   onProgress?: (p: ClearProgress) => void;
   /** Orphans not yet started when this aborts are reported as refused, reason 'cancelled'. */
   signal?: AbortSignal;
-  /** How many trees are taken down at once (default 8). */
-  concurrency?: number;
   /** How a checkpoint orphan is corroborated again before the kill (default as detection's). */
   corroborate?: CorroborationMode;
 }
@@ -79,7 +74,7 @@ export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphan
     while (next < jobs.length) {
       const job = jobs[next++];
       if (opts.signal?.aborted) {
-        for (const o of job) report(o, cancelled(o));
+        for (const o of job) report(o, [refusedOrphan(o, 'cancelled', 'cancelled before it was signalled')]);
         continue;
       }
       if (job[0].cgroup === undefined) {
@@ -90,7 +85,8 @@ export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphan
       for (const o of job) report(o, perOrphan.get(o.pid) ?? []);
     }
   };
-  const n = Math.max(1, Math.min(opts.concurrency ?? 8, jobs.length));
+  // At most 8 trees at once; each gives up after the engine's default bound.
+  const n = Math.max(1, Math.min(8, jobs.length));
   await Promise.all(Array.from({ length: n }, worker));
 
   const remaining = new Set<number>();
@@ -110,10 +106,7 @@ export async function clearOrphans(orphans: readonly Orphan[], opts: ClearOrphan
 async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<ClearResult[]> {
   const unproven = await evidenceProblem(orphan, opts.corroborate ?? defaultCorroboration());
   if (unproven !== undefined) {
-    return [{
-      pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command, outcome: 'refused',
-      reason: 'not-corroborated', why: `pid ${orphan.pid} not signalled: not corroborated: ${unproven}`, signals: [],
-    }];
+    return [refusedOrphan(orphan, 'not-corroborated', `pid ${orphan.pid} not signalled: not corroborated: ${unproven}`)];
   }
   // Roots: the orphan, plus descendants whose parent is not in the tree (escaped group members).
   const inTree = new Set<number>([orphan.pid]);
@@ -125,11 +118,11 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
   const commands = new Map<number, string>([[orphan.pid, orphan.command], ...orphan.descendants.map((d) => [d.pid, d.command] as const)]);
   const fps = new Map<number, Fingerprint>([[orphan.pid, orphan.fingerprint], ...orphan.descendants.map((d) => [d.pid, d.fingerprint] as const)]);
   const spare = ownedByLiveHost();
-  const r = await teardown(roots.map((x) => processTree(x.fp, spare)), { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs });
+  const r = await teardown(roots.map((x) => processTree(x.fp, spare)), { graceMs: opts.graceMs });
   const out = r.processes.map((e) => clearResult(e, orphan.pid, commands.get(e.pid), fps.get(e.pid)));
   // A refusal of the whole call (bad input, an engine failure) names no process: it is the orphan's.
   for (const x of r.refusals) {
-    if (x.pid === undefined && x.pgid === undefined) out.push({ pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command, outcome: 'refused', reason: x.reason, why: x.message, signals: [] });
+    if (x.pid === undefined && x.pgid === undefined) out.push(refusedOrphan(orphan, x.reason, x.message));
   }
   return out;
 }
@@ -174,11 +167,9 @@ function ownedByLiveHost(): Spare {
   };
 }
 
-function cancelled(orphan: Orphan): ClearResult[] {
-  return [{
-    pid: orphan.pid, fingerprint: orphan.fingerprint, orphanPid: orphan.pid, command: orphan.command,
-    outcome: 'refused', reason: 'cancelled', why: 'cancelled before it was signalled', signals: [],
-  }];
+/** The orphan itself, refused before or instead of any signal. */
+function refusedOrphan(o: Orphan, reason: ClearReason, why: string): ClearResult {
+  return { pid: o.pid, fingerprint: o.fingerprint, orphanPid: o.pid, command: o.command, outcome: 'refused', reason, why, signals: [] };
 }
 
 export interface PruneCheckpointsResult {

@@ -84,7 +84,7 @@ export async function clearLeftoverTree(
     return out;
   }
   const first = orphans[0];
-  const r = await teardown([cgroupTarget(tree, { parent: where.parentDir, remove: true })], { graceMs: opts.graceMs ?? 500, timeoutMs: opts.timeoutMs ?? 5000 });
+  const r = await teardown([cgroupTarget(tree, { parent: where.parentDir, remove: true })], { graceMs: opts.graceMs ?? 500 });
   const cg = r.cgroups?.[0];
   if (r.signals.length === 0 && cg?.outcome !== 'empty' && cg?.outcome !== 'gone') {
     // Nothing was signalled through the cgroup: the per-process path decides on its own.
@@ -117,7 +117,7 @@ export async function clearLeftoverTree(
   for (const [orphanPid, list] of out) {
     for (const [i, x] of list.entries()) {
       if (byPid.has(x.pid) || x.outcome !== 'refused' || x.fingerprint === undefined) continue;
-      const t = await teardown([processTree(x.fingerprint, how.spare)], { graceMs: opts.graceMs, timeoutMs: opts.timeoutMs });
+      const t = await teardown([processTree(x.fingerprint, how.spare)], { graceMs: opts.graceMs });
       const e = t.processes.find((q) => q.pid === x.pid);
       if (e) list[i] = clearResult(e, orphanPid, x.command, x.fingerprint);
       for (const q of t.processes) if (q.pid !== x.pid) list.push(clearResult(q, orphanPid));

@@ -74,13 +74,13 @@ export async function findOrphans(opts: FindOrphansOptions): Promise<FindOrphans
   const pinned: number[] = [];
   for (const cp of checkpoints) for (const r of cp.records) pinned.push(r.fingerprint.pid);
   for (const t of left.trees) if (t.owner === 'dead') pinned.push(...(t.members ?? []));
-  const scan = scanOrphanCandidatesSync({ reapers: opts.reapers, pinned, readMemory: true });
+  const scan = scanOrphanCandidatesSync({ reapers: opts.reapers, pinned });
   const t1 = performance.now();
   const detect = () => detectOrphansDetailed({ ...opts, table: scan.table, examined: scan.examined, checkpoints, cgroupTrees: left.trees });
   let found = detect();
   // What goes down with the orphans (their trees, their groups' escapees) is read now, and
   // detection re-run so those rows are judged (a live host's marker below an orphan is spared).
-  if (found.orphans.length && examine(scan, descendantClosure(scan.table, found.orphans.map((o) => o.pid)), { readMemory: true }) > 0) found = detect();
+  if (found.orphans.length && examine(scan, descendantClosure(scan.table, found.orphans.map((o) => o.pid))) > 0) found = detect();
   const t2 = performance.now();
   return result(found, [...left.problems, ...problems], checkpoints, scan.table, left.trees, mode, scan.examined.size, t1 - tc, tc - t0 + (t2 - t1));
 }

@@ -3,7 +3,8 @@
 // candidates orphanCandidates.ts picks and their parents (whose command lines the re-parenting
 // rule asks about). Detection is told which rows were read in full (`examined`): a row read
 // only from stat is never an orphan. `examine` reads more rows in place, for what goes down
-// with the orphans detection found.
+// with the orphans detection found. A row that cannot be read stays a stat row (never an orphan;
+// liveness is judged by fingerprint, a pid missing from the snapshot looked up afresh).
 import { type ProcStat, readProcCmdline, scanStatsChecked } from './procfs';
 import type { ProcessInfo } from './processSource';
 import { readFullRow, statInfo } from './processSourceLinux';
@@ -15,22 +16,18 @@ export interface CandidateScan {
   examined: Set<number>;
   /** The stat read of each row, by pid (what `examine` reads the rest from). */
   stats: Map<number, ProcStat>;
-  /** False when some process could not be read: absence proves nothing then. */
-  complete: boolean;
-  why?: string;
 }
 
 export interface CandidateScanOptions {
   reapers?: readonly number[];
   /** Pids read in full whatever their parents (checkpoint records, leftover cgroup members). */
   pinned?: Iterable<number>;
-  readMemory?: boolean;
 }
 
 export function scanOrphanCandidatesSync(opts: CandidateScanOptions = {}): CandidateScan {
   const scan = scanStatsChecked();
   const table = scan.stats.map(statInfo);
-  const out: CandidateScan = { table, examined: new Set(), stats: new Map(scan.stats.map((st) => [st.pid, st] as const)), complete: scan.complete, why: scan.why };
+  const out: CandidateScan = { table, examined: new Set(), stats: new Map(scan.stats.map((st) => [st.pid, st] as const)) };
   const roots = candidateRoots(table, {
     reapers: opts.reapers, pinned: opts.pinned,
     cmdlineOf: (pid) => readProcCmdline(pid).join(' '),
@@ -41,26 +38,23 @@ export function scanOrphanCandidatesSync(opts: CandidateScanOptions = {}): Candi
     const ppid = byPid.get(pid)?.ppid;
     if (ppid !== undefined && ppid > 0) want.add(ppid);
   }
-  examine(out, want, { readMemory: opts.readMemory });
+  examine(out, want);
   return out;
 }
 
-/** Reads the rows of `pids` (those not yet read) in full, in place. */
-export function examine(scan: CandidateScan, pids: Iterable<number>, opts: { readMemory?: boolean } = {}): number {
+/** Reads the rows of `pids` (those not yet read) in full, memory included, in place. */
+export function examine(scan: CandidateScan, pids: Iterable<number>): number {
   const index = new Map(scan.table.map((p, i) => [p.pid, i] as const));
   let n = 0;
   for (const pid of pids) {
     const i = index.get(pid);
     const stat = scan.stats.get(pid);
     if (i === undefined || stat === undefined || scan.examined.has(pid)) continue;
-    const row = readFullRow(stat, { readMemory: opts.readMemory });
+    const row = readFullRow(stat, { readMemory: true });
     if (row.state === 'found') {
       scan.table[i] = row.value;
       scan.examined.add(pid);
       n++;
-    } else if (row.state === 'unknown') {
-      scan.complete = false;
-      scan.why ??= row.why;
     }
   }
   return n;

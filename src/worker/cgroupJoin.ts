@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { ownCgroupDir } from '../core/cgroup/cgroupMount';
 import { GATEWAY_LEAF, ourCgroupPath, PROGRAM_LEAF } from '../core/cgroup/cgroupNames';
-import { moveSelfInto } from '../core/cgroup/cgroupTree';
+import { moveInto } from '../core/cgroup/cgroupTree';
 
 export type JoinResult = { ok: true; leaf: string } | { ok: false; why: string };
 
@@ -17,7 +17,7 @@ export function joinSessionCgroup(leaf: string): JoinResult {
   const born = ownCgroupDir();
   if (typeof born !== 'string') return { ok: false, why: born.why };
   if (born !== join(ours.tree, GATEWAY_LEAF)) return { ok: false, why: `${leaf} is not in the tree we were started in (we are in ${born})` };
-  const moved = moveSelfInto(leaf);
+  const moved = moveInto(leaf, process.pid);
   if (!moved.ok) return { ok: false, why: moved.why };
   const now = ownCgroupDir();
   return now === leaf ? { ok: true, leaf } : { ok: false, why: `after the move we are in ${typeof now === 'string' ? now : now.why}, not ${leaf}` };

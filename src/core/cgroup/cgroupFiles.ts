@@ -44,30 +44,22 @@ export function readCgroupFile(file: string, maxBytes = MAX_CGROUP_FILE_BYTES): 
   }
 }
 
-export type CgroupWrite =
-  | { ok: true }
-  /** The cgroup or file does not exist (or, for cgroup.procs, the pid is gone: ESRCH). */
-  | { ok: false; gone: true; code: string; why: string }
-  | { ok: false; gone: false; code: string; why: string };
+/** `gone`: the cgroup or file does not exist (or, for cgroup.procs, the pid is gone: ESRCH). */
+export type CgroupWrite = { ok: true } | { ok: false; gone: boolean; why: string };
 
 /** Writes `text` to an existing interface file (never creates one, never follows a symlink). */
 export function writeCgroupFile(file: string, text: string): CgroupWrite {
-  let fd: number;
+  let fd: number | undefined;
   try {
     fd = openSync(file, constants.O_WRONLY | constants.O_NOFOLLOW);
-  } catch (e) {
-    const code = errnoOf(e) ?? 'EUNKNOWN';
-    return { ok: false, gone: GONE_CODES.includes(code), code, why: whyOf(e) };
-  }
-  try {
     // One write(2): the kernel parses each write as one command.
     writeSync(fd, text);
     return { ok: true };
   } catch (e) {
     const code = errnoOf(e) ?? 'EUNKNOWN';
-    return { ok: false, gone: GONE_CODES.includes(code) || code === 'ESRCH', code, why: whyOf(e) };
+    return { ok: false, gone: GONE_CODES.includes(code) || code === 'ESRCH', why: whyOf(e) };
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

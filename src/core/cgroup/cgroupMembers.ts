@@ -11,8 +11,6 @@ export const MAX_PIDS = 100_000;
 
 export interface Members {
   pids: number[];
-  /** Every cgroup visited, the given one first, parents before children. */
-  cgroups: string[];
 }
 
 /** Child cgroup directories of `dir` (cgroupfs has no symlinks; a symlink would be skipped anyway). */
@@ -32,11 +30,12 @@ export function cgroupProcs(dir: string): CgroupRead<number[]> {
 }
 
 /**
- * Pids in `dir` and (with `recursive`, the default) every cgroup below it. 'gone' when `dir`
- * itself does not exist; a descendant removed while we walk simply has no members.
+ * Pids in `dir` and every cgroup below it. 'gone' when `dir` itself does not exist; a
+ * descendant removed while we walk simply has no members.
  */
-export function listMembers(dir: string, recursive = true): CgroupRead<Members> {
-  const out: Members = { pids: [], cgroups: [] };
+export function listMembers(dir: string): CgroupRead<Members> {
+  const out: Members = { pids: [] };
+  let visited = 0;
   const queue: { dir: string; depth: number }[] = [{ dir, depth: 0 }];
   while (queue.length) {
     const { dir: d, depth } = queue.shift()!;
@@ -46,16 +45,15 @@ export function listMembers(dir: string, recursive = true): CgroupRead<Members> 
       continue;
     }
     if (procs.state === 'unknown') return procs;
-    out.cgroups.push(d);
+    visited++;
     out.pids.push(...procs.value);
     if (out.pids.length > MAX_PIDS) return { state: 'unknown', why: `more than ${MAX_PIDS} processes under ${dir}` };
-    if (!recursive) continue;
     const kids = childCgroups(d);
     if (kids.state === 'gone') continue;
     if (kids.state === 'unknown') return kids;
     if (kids.value.length && depth + 1 > MAX_DEPTH) return { state: 'unknown', why: `cgroups nested deeper than ${MAX_DEPTH} under ${dir}` };
     for (const k of kids.value) queue.push({ dir: k, depth: depth + 1 });
-    if (out.cgroups.length + queue.length > MAX_CGROUPS) return { state: 'unknown', why: `more than ${MAX_CGROUPS} cgroups under ${dir}` };
+    if (visited + queue.length > MAX_CGROUPS) return { state: 'unknown', why: `more than ${MAX_CGROUPS} cgroups under ${dir}` };
   }
   return { state: 'found', value: out };
 }

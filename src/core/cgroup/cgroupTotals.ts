@@ -12,18 +12,14 @@ import { targetProblem } from './cgroupSafety';
 export interface CgroupTotals {
   /** Live members, this cgroup and every one below it. */
   pids: number[];
-  /** cpu.stat usage_usec / user_usec / system_usec (cumulative). */
+  /** cpu.stat usage_usec (cumulative). */
   cpuUsageUsec?: number;
-  cpuUserUsec?: number;
-  cpuSystemUsec?: number;
   memoryBytes?: number;
   /**
    * 'memory.current': the kernel's charge for the cgroup (page cache included); 'rss-sum': the
    * members' resident sets added up (pages they share are counted once per member).
    */
   memorySource: 'memory.current' | 'rss-sum';
-  /** False when some member's RSS could not be read (it may have just exited). */
-  memoryComplete: boolean;
   /** memory.max when the memory controller is enabled: bytes, or 'max' (no limit). */
   memoryMax?: number | 'max';
 }
@@ -40,14 +36,9 @@ function readNumberFile(file: string): number | 'max' | undefined {
 export function readCgroupTotals(dir: string): CgroupRead<CgroupTotals> {
   const members = listMembers(dir);
   if (members.state !== 'found') return members;
-  const totals: CgroupTotals = { pids: members.value.pids, memorySource: 'rss-sum', memoryComplete: true };
+  const totals: CgroupTotals = { pids: members.value.pids, memorySource: 'rss-sum' };
   const cpu = readCgroupFile(`${dir}/cpu.stat`, 16 * 1024);
-  if (cpu.state === 'found') {
-    const kv = parseKeyValues(cpu.value);
-    totals.cpuUsageUsec = kv.get('usage_usec');
-    totals.cpuUserUsec = kv.get('user_usec');
-    totals.cpuSystemUsec = kv.get('system_usec');
-  }
+  if (cpu.state === 'found') totals.cpuUsageUsec = parseKeyValues(cpu.value).get('usage_usec');
   const current = readNumberFile(`${dir}/memory.current`);
   if (typeof current === 'number') {
     totals.memorySource = 'memory.current';
@@ -55,9 +46,7 @@ export function readCgroupTotals(dir: string): CgroupRead<CgroupTotals> {
     totals.memoryMax = readNumberFile(`${dir}/memory.max`);
     return { state: 'found', value: totals };
   }
-  const rss = sumProcRss(totals.pids);
-  totals.memoryComplete = rss.read === totals.pids.length;
-  totals.memoryBytes = rss.bytes;
+  totals.memoryBytes = sumProcRss(totals.pids).bytes; // a member that just exited adds nothing
   return { state: 'found', value: totals };
 }
 

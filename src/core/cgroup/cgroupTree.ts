@@ -19,11 +19,8 @@ export interface CgroupTree {
   path: string;
   /** The directory it was created in (our own cgroup). */
   parentDir: string;
-  gatewayPid: number;
   /** cgroup.kill exists in the tree (Linux ≥ 5.14). */
   killFile: boolean;
-  /** Controllers enabled in the tree's cgroup.subtree_control: what each leaf has. */
-  controllers: string[];
   /** Leftover trees with our pid's name that were still populated when we created ours. */
   skipped: string[];
 }
@@ -68,7 +65,7 @@ export function createTree(support: CgroupSupport, opts: { gatewayPid?: number; 
   };
   const problem = cgroupDirProblem(dir);
   if (problem !== undefined) return fail(`${dir} is not usable: ${problem}`);
-  const controllers = enableControllers(dir);
+  enableControllers(dir);
   const leaf = join(dir, GATEWAY_LEAF);
   const made = mkdirPrivate(leaf);
   if (!made.ok) return fail(`cannot create ${leaf}: ${made.why}`);
@@ -76,18 +73,15 @@ export function createTree(support: CgroupSupport, opts: { gatewayPid?: number; 
     const moved = moveInto(leaf, process.pid);
     if (!moved.ok) return fail(moved.why);
   }
-  return { ok: true, tree: { path: dir, parentDir: support.parentDir, gatewayPid, killFile: existsSync(`${dir}/cgroup.kill`), controllers, skipped } };
+  return { ok: true, tree: { path: dir, parentDir: support.parentDir, killFile: existsSync(`${dir}/cgroup.kill`), skipped } };
 }
 
-/** Enables the wanted controllers the tree has (its cgroup.controllers) for its leaves; returns those enabled. */
-function enableControllers(dir: string): string[] {
+/** Enables the wanted controllers the tree has (its cgroup.controllers) for its leaves, where it may. */
+function enableControllers(dir: string): void {
   const have = readCgroupFile(`${dir}/cgroup.controllers`, 4096);
-  if (have.state !== 'found') return [];
+  if (have.state !== 'found') return;
   const want = parseControllerList(have.value).filter((c) => WANTED_CONTROLLERS.includes(c));
-  if (want.length === 0) return [];
-  writeCgroupFile(`${dir}/cgroup.subtree_control`, want.map((c) => `+${c}`).join(' '));
-  const now = readCgroupFile(`${dir}/cgroup.subtree_control`, 4096);
-  return now.state === 'found' ? parseControllerList(now.value).filter((c) => want.includes(c)) : [];
+  if (want.length) writeCgroupFile(`${dir}/cgroup.subtree_control`, want.map((c) => `+${c}`).join(' '));
 }
 
 /** The leaf directory of a session (no I/O). */
@@ -153,11 +147,6 @@ export function moveMember(proc: { pid: number; startTime: number }, from: strin
   if (members.state !== 'found') return { ok: false, gone: false, why: `cannot list ${from}: ${members.state === 'gone' ? 'it does not exist' : members.why}` };
   if (!members.value.includes(proc.pid)) return { ok: false, gone: false, why: `pid ${proc.pid} is not in ${from}` };
   return moveInto(to, proc.pid);
-}
-
-/** Moves this process into `leaf`: what a worker does first thing, before it starts anything. */
-export function moveSelfInto(leaf: string): MoveResult {
-  return moveInto(leaf, process.pid);
 }
 
 /**

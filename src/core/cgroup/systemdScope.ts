@@ -14,10 +14,6 @@ export interface ScopeProbe {
   why: string;
 }
 
-export function scopeArgs(systemdRun: string): string[] {
-  return [systemdRun, '--user', '--scope', '-p', 'Delegate=yes', '--quiet', '--collect', '--'];
-}
-
 export function probeSystemdScope(opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ScopeProbe> {
   const env = opts.env ?? process.env;
   if (process.platform !== 'linux') return Promise.resolve({ why: 'not Linux' });
@@ -25,7 +21,7 @@ export function probeSystemdScope(opts: { env?: NodeJS.ProcessEnv; timeoutMs?: n
   const found = findExecutable('systemd-run', env, '/');
   const systemdRun = found.ok ? found.file : undefined;
   if (!systemdRun) return Promise.resolve({ why: 'no systemd-run on PATH' });
-  const argv = scopeArgs(systemdRun);
+  const argv = [systemdRun, '--user', '--scope', '-p', 'Delegate=yes', '--quiet', '--collect', '--'];
   return new Promise((resolve) => {
     execFile(argv[0], [...argv.slice(1), 'true'], { env, timeout: opts.timeoutMs ?? 2000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 }, (err, _out, stderr) => {
       if (!err) resolve({ prefix: argv, why: 'ok' });

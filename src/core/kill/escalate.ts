@@ -279,11 +279,9 @@ class Teardown {
   /** Re-reads the known members only. Returns whether a full scan is needed now. */
   private poll(): boolean {
     let full = false;
-    // A cgroup whose members were all signalled: one read of `populated` says whether all of it
-    // is gone (the kernel's proof), instead of one read per member; a newcomer is looked for now
-    // and then. The cgroups are read in order up to the first still populated one: all must be
-    // empty before the teardown ends, so the others wait for a later poll (one read per poll
-    // however many leaves — 50 sessions are 50 of them — instead of all of them every 2 ms).
+    // Cgroups watched by `populated` are read in order up to the first still populated one: all
+    // must be empty before the teardown ends, so the others wait for a later poll (one read per
+    // poll however many leaves — 50 sessions are 50 — instead of all of them every 2 ms).
     const watched = new Set<TargetState>();
     let populatedSeen = false;
     for (const s of this.sets) {

@@ -11,7 +11,7 @@ import { DEFAULT_TIMEOUT_MS, Target, TeardownOptions, TeardownReport } from './t
 
 export { ownProcessGroup, groupMembers } from './source';
 export type { Refusal, RefusalReason } from './safety';
-export { cgroupTarget, OWN_PROCESSES, ownProcesses, processGroup, processTree, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './targets';
+export { cgroupTarget, ownProcesses, processGroup, processTree, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './targets';
 export type { CgroupOutcome, Outcome, ProcessOutcome, SignalStep, Spare, Target, TeardownOptions, TeardownReport } from './targets';
 
 /** Asynchronous: the event loop stays free during the grace. Never rejects. */

@@ -54,16 +54,8 @@ export function ownProcesses(markedSince?: number, markedBy?: readonly Fingerpri
 }
 
 export function cgroupTarget(path: string, opts: { parent?: string; remove?: boolean; killFile?: false; endsSelf?: true } = {}): Target {
-  return {
-    kind: 'cgroup', path,
-    ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
-    ...(opts.remove !== undefined ? { remove: opts.remove } : {}),
-    ...(opts.killFile === false ? { killFile: false as const } : {}),
-    ...(opts.endsSelf ? { endsSelf: true as const } : {}),
-  };
+  return { kind: 'cgroup', path, ...opts };
 }
-
-export const OWN_PROCESSES: Target = ownProcesses();
 
 export interface TeardownOptions {
   /** Time the first signal gets before SIGKILL (default 500 ms). */

@@ -13,7 +13,7 @@
 // and no environment read. hermes starts its workers in that leaf; those moved into their
 // sessions' leaves since (hermesWorkers.ts) are further cgroup targets of the same teardown.
 import { formatFingerprint, Fingerprint, selfFingerprint } from '../../core/fingerprint';
-import { describeProblems, OWN_PROCESSES, processTree, Target, teardown, TeardownReport, teardownSync } from '../../core/kill';
+import { describeProblems, ownProcesses, processTree, Target, teardown, TeardownReport, teardownSync } from '../../core/kill';
 import { taggedProcessesSync } from '../../core/taggedProcesses';
 import { shutdownBoundMs } from '../../core/timeouts';
 import type { Containment } from '../cgroupContainment';
@@ -45,7 +45,7 @@ function targetsOf(groups: readonly Target[], roots: readonly Fingerprint[], lea
   if (leaves.length) return [...leaves];
   const trees = new Map<string, Fingerprint>();
   for (const fp of [...roots, ...taggedByThisGateway()]) trees.set(formatFingerprint(fp), fp);
-  return [...groups, OWN_PROCESSES, ...[...trees.values()].map((fp) => processTree(fp))];
+  return [...groups, ownProcesses(), ...[...trees.values()].map((fp) => processTree(fp))];
 }
 
 function summary(groups: readonly Target[], r: TeardownReport, t0: number, leaves: readonly Target[]): ProgramTeardownResult {

@@ -296,7 +296,7 @@ test('a tree spares a vetoed descendant and its whole subtree (another live host
 // its own teardown; it must survive it and say what it did.
 const OWN = `
 const { spawn } = require('child_process');
-const { teardown, teardownSync, OWN_PROCESSES, processGroup } = require(process.argv[1]);
+const { teardown, teardownSync, ownProcesses, processGroup } = require(process.argv[1]);
 const { formatFingerprint, selfFingerprint } = require(process.argv[2]);
 const sync = process.argv[3] === 'sync';
 const marker = formatFingerprint(selfFingerprint());
@@ -312,7 +312,7 @@ const escape = (env) => new Promise((resolve) => {
   console.log(JSON.stringify({ member: member.pid, marked, unmarked }));
   await new Promise((r) => setTimeout(r, 50));
   const ownGroup = await teardown([processGroup(process.pid)], { graceMs: 0 });
-  const r = sync ? teardownSync([OWN_PROCESSES], { graceMs: 200 }) : await teardown([OWN_PROCESSES], { graceMs: 200 });
+  const r = sync ? teardownSync([ownProcesses()], { graceMs: 200 }) : await teardown([ownProcesses()], { graceMs: 200 });
   console.log(JSON.stringify({ ownGroup, r }));
 })();
 `;
