@@ -10,7 +10,7 @@ import { isGone } from './fingerprint';
 import { descendantClosure } from './orphanCandidates';
 import { DetectOrphansOptions, NotCorroborated, Orphan, OrphanDetection, detectOrphansDetailed } from './orphans';
 import { examine, scanOrphanCandidatesSync } from './orphansScan';
-import { ProcessInfo, listProcesses } from './processTable';
+import { ProcessInfo, processSource } from './processTable';
 
 export type OrphanScanMode = 'candidates' | 'full';
 
@@ -64,11 +64,12 @@ export async function findOrphans(opts: FindOrphansOptions): Promise<FindOrphans
   const left = useCgroups ? findLeftoverTrees({ only: opts.onlyCgroupTrees, recorded: recordedTrees(checkpoints) }) : { trees: [], problems: [] };
   const mode: OrphanScanMode | 'tool' = linux ? (opts.scan ?? 'candidates') : 'tool';
   if (mode !== 'candidates') {
-    const table = await listProcesses({ readMemory: true });
+    const list = await processSource().list({ readMemory: true });
+    const table = list.rows;
     const t1 = performance.now();
     const found = detectOrphansDetailed({ ...opts, table, checkpoints, cgroupTrees: left.trees });
     const t2 = performance.now();
-    return result(found, [...left.problems, ...problems], checkpoints, table, left.trees, mode, table.length, t1 - tc, tc - t0 + (t2 - t1));
+    return result(found, [...left.problems, ...problems, ...incomplete(list.why)], checkpoints, table, left.trees, mode, table.length, t1 - tc, tc - t0 + (t2 - t1));
   }
   // Every pid the checkpoints record is a candidate, as is every member of a dead tree.
   const pinned: number[] = [];
@@ -82,7 +83,12 @@ export async function findOrphans(opts: FindOrphansOptions): Promise<FindOrphans
   // detection re-run so those rows are judged (a live host's marker below an orphan is spared).
   if (found.orphans.length && examine(scan, descendantClosure(scan.table, found.orphans.map((o) => o.pid))) > 0) found = detect();
   const t2 = performance.now();
-  return result(found, [...left.problems, ...problems], checkpoints, scan.table, left.trees, mode, scan.examined.size, t1 - tc, tc - t0 + (t2 - t1));
+  return result(found, [...left.problems, ...problems, ...incomplete(scan.why)], checkpoints, scan.table, left.trees, mode, scan.examined.size, t1 - tc, tc - t0 + (t2 - t1));
+}
+
+/** A table read in part lists fewer orphans, never wrong ones: said, so "none found" is not read as "none". */
+function incomplete(why: string | undefined): string[] {
+  return why === undefined ? [] : [`the process table could not be read in full (${why}): orphans among the processes not read are not listed`];
 }
 
 /** At most this many trees are taken from one checkpoint (a gateway records one; a restarted one a few). */

@@ -3,8 +3,7 @@
 // candidates orphanCandidates.ts picks and their parents (whose command lines the re-parenting
 // rule asks about). Detection is told which rows were read in full (`examined`): a row read
 // only from stat is never an orphan. `examine` reads more rows in place, for what goes down
-// with the orphans detection found. A row that cannot be read stays a stat row (never an orphan;
-// liveness is judged by fingerprint, a pid missing from the snapshot looked up afresh).
+// with the orphans detection found. A row that cannot be read stays a stat row (never an orphan).
 import { type ProcStat, readProcCmdline, scanStatsChecked } from './procfs';
 import type { ProcessInfo } from './processSource';
 import { readFullRow, statInfo } from './processSourceLinux';
@@ -16,6 +15,8 @@ export interface CandidateScan {
   examined: Set<number>;
   /** The stat read of each row, by pid (what `examine` reads the rest from). */
   stats: Map<number, ProcStat>;
+  /** Set when some process could not be read (not: it exited): absence proves nothing then. */
+  why?: string;
 }
 
 export interface CandidateScanOptions {
@@ -27,7 +28,7 @@ export interface CandidateScanOptions {
 export function scanOrphanCandidatesSync(opts: CandidateScanOptions = {}): CandidateScan {
   const scan = scanStatsChecked();
   const table = scan.stats.map(statInfo);
-  const out: CandidateScan = { table, examined: new Set(), stats: new Map(scan.stats.map((st) => [st.pid, st] as const)) };
+  const out: CandidateScan = { table, examined: new Set(), stats: new Map(scan.stats.map((st) => [st.pid, st] as const)), why: scan.why };
   const roots = candidateRoots(table, {
     reapers: opts.reapers, pinned: opts.pinned,
     cmdlineOf: (pid) => readProcCmdline(pid).join(' '),
@@ -55,6 +56,8 @@ export function examine(scan: CandidateScan, pids: Iterable<number>): number {
       scan.table[i] = row.value;
       scan.examined.add(pid);
       n++;
+    } else if (row.state === 'unknown') {
+      scan.why ??= row.why;
     }
   }
   return n;
