@@ -4,6 +4,7 @@
 import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { FlagSpec, intAtLeast, readArgv } from '../core/readArgv';
+import { DEFAULT_MAX_LINE_BYTES } from '../core/rpc';
 import { DEFAULT_TIMEOUTS, gatewayTimeouts, GatewayTimeouts, TIMEOUT_FLAGS } from '../core/timeouts';
 import {
   BACKEND_ENV, BACKEND_NAMES, BackendName, BackendSpec, DEFAULT_BACKEND_SPEC, DEFAULT_HERMES_COMMAND, MAX_ARG_CHARS, MAX_COMMAND_ARGS,
@@ -33,7 +34,7 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
   maxSessions: 256,
   maxWorkers: 16,
   workerMemoryMB: 0,
-  maxLineBytes: 1024 * 1024,
+  maxLineBytes: DEFAULT_MAX_LINE_BYTES,
 };
 
 interface NumberOption<K> {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSelfFingerprint } from '../core/fingerprint';
+import { ownershipProblem } from '../core/privateFiles';
 import { removeDeadTokenDirs, TOKEN_NAME, tokenDirPrefix } from './tokenDirLeftovers';
 
 export interface TokenFile {
@@ -29,11 +30,7 @@ function notPrivate(dir: string): string | undefined {
   } catch (e) {
     return (e as Error).message;
   }
-  if (!st.isDirectory()) return 'not a directory';
-  if (uid === undefined) return undefined; // no owners or mode bits to check (Windows)
-  if (st.uid !== uid) return `owned by uid ${st.uid}, not ${uid}`;
-  if (st.mode & 0o022) return `writable by others (mode ${(st.mode & 0o777).toString(8)})`;
-  return undefined;
+  return st.isDirectory() ? ownershipProblem(st) : 'not a directory';
 }
 
 /** Why the directory an explicit path lives in lets others swap the file, or undefined. */

@@ -56,7 +56,7 @@ test('XDG_RUNTIME_DIR is used when it is ours and closed to others; otherwise th
   const open = tempDir(0o777);
   const u = createTokenFile('x', undefined, { XDG_RUNTIME_DIR: open }, (m) => logs.push(m));
   assert.equal(path.dirname(u.dir!), os.tmpdir());
-  assert.match(logs.join('\n'), /not using XDG_RUNTIME_DIR .* \(writable by others \(mode 777\)\)/);
+  assert.match(logs.join('\n'), /not using XDG_RUNTIME_DIR .* \(writable by others \(mode 0777\)\)/);
   u.remove();
 
   const relative = createTokenFile('x', undefined, { XDG_RUNTIME_DIR: 'relative/dir' }, () => undefined);
