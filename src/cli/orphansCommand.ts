@@ -134,9 +134,12 @@ function toMs(text: string): number {
 function confirm(io: CommandIo, question: string): Promise<boolean> {
   const rl = readline.createInterface({ input: io.stdin, output: io.stderr });
   return new Promise((resolve) => {
+    // Ctrl-C or the end of input (Ctrl-D) is "no" (an answer resolves first; close then changes nothing).
+    rl.on('SIGINT', () => rl.close());
+    rl.on('close', () => resolve(false));
     rl.question(question, (answer) => {
-      rl.close();
       resolve(/^y(es)?$/i.test(answer.trim()));
+      rl.close();
     });
   });
 }

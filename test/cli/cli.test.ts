@@ -159,6 +159,7 @@ test('a corrupt checkpoint is quarantined and reported, the listing still works'
 // util-linux `script` gives the CLI a real terminal on stdin, with our answer typed into it.
 const hasScript = linux && spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
+/** `answer` is typed once the prompt is on screen (a key typed earlier would reach the terminal's line discipline first). */
 function onTerminal(args: string[], answer: string): Promise<Run> {
   const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   return new Promise((resolve) => {
@@ -166,14 +167,20 @@ function onTerminal(args: string[], answer: string): Promise<Run> {
     if (child.pid) track(child.pid);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    let typed = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!typed && stdout.includes('[y/N]')) {
+        typed = true;
+        child.stdin.write(answer);
+      }
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(answer);
   });
 }
 
-test('on a terminal, --kill asks first: "n" kills nothing, "y" clears', { skip: !hasScript }, async () => {
+test('on a terminal, --kill asks first: "n", Ctrl-C and Ctrl-D kill nothing (exit 1), "y" clears', { skip: !hasScript }, async () => {
   const tag = testMarker('clitty');
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
   dirs.push(empty);
@@ -190,6 +197,12 @@ test('on a terminal, --kill asks first: "n" kills nothing, "y" clears', { skip: 
   assert.match(no.stdout, /nothing killed/);
   assert.equal(no.code, 1);
   assert.ok(isSameProcess(fp), 'answer "n" kills nothing');
+  for (const [key, name] of [['\x03', 'Ctrl-C'], ['\x04', 'Ctrl-D']]) {
+    const r = await onTerminal([...args, '--kill'], key);
+    assert.match(r.stdout, /nothing killed/, `${name}: ${r.stdout}`);
+    assert.equal(r.code, 1, `${name} at the prompt`);
+    assert.ok(isSameProcess(fp), `${name} kills nothing`);
+  }
 
   const yes = await onTerminal([...args, '--kill'], 'y\n');
   assert.equal(yes.code, 0, yes.stdout);
