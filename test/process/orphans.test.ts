@@ -13,8 +13,8 @@ import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoi
 import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcStat } from '../../src/core/procfs';
-import { isAlive, killTracked, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
-import { OrphanScene, buildScene, deadFingerprint, orphansOf, survivorsOf } from './orphansScene';
+import { isAlive, killTracked, spawnTracked, testMarker, track, waitFor, waitForExit } from '../support/processes';
+import { OrphanScene, buildScene, deadFingerprint, orphansOf, reparented, survivorsOf } from './orphansScene';
 
 const linux = process.platform === 'linux';
 const dirs: string[] = [];
@@ -166,4 +166,22 @@ test('a process that joined an orphan\'s group from outside its tree is listed w
   assert.deepEqual(summary.results.map((r) => [r.pid, r.outcome]).sort(), [[gw.pid, 'killed'], [joiner.pid, 'killed']].sort());
   await waitForExit(gw.pid!);
   await waitForExit(joiner.pid!);
+});
+
+test('clearing gives a SIGTERM handler the whole grace it was given, past the engine\'s default 5 s bound', { skip: !linux }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-orphans-'));
+  dirs.push(dir);
+  const done = path.join(dir, 'done');
+  const tag = testMarker('grace');
+  // On SIGTERM it works for 5.5 s, writes `done` and exits: only a grace longer than that lets it finish.
+  const pid = await reparented(`exec -a ${tag} perl -e '$SIG{TERM} = sub { select(undef, undef, undef, 5.5); open(my $f, ">", $ARGV[0]) or die; print $f "done"; close $f; exit 0 }; sleep 1 while 1' ${done}`);
+  const ppid = readProcStat(pid)!.ppid;
+  const found = detectOrphans({ table: scanProcSync({ readMemory: true }), patterns: [new RegExp(tag)], owners: [], reapers: ppid === 1 ? [] : [ppid] });
+  assert.deepEqual(found.map((o) => o.pid), [pid]);
+  const t0 = Date.now();
+  const summary = await clearOrphans(found, { graceMs: 8000 });
+  t.diagnostic(`cleared in ${Date.now() - t0} ms: ${summary.results.map((r) => `${r.pid} ${r.outcome}`).join(', ')}`);
+  assert.equal(fs.existsSync(done) && fs.readFileSync(done, 'utf8'), 'done', 'its handler ran to the end (it was not SIGKILLed at 5 s)');
+  assert.deepEqual(summary.remaining, []);
+  await waitForExit(pid);
 });
