@@ -39,6 +39,8 @@ export interface FindOrphansResult {
   notCorroborated: NotCorroborated[];
   /** Checkpoint files skipped, unreadable or quarantined, directories tightened, patterns that ran out of time: one sentence each. */
   problems: string[];
+  /** Why the process table could not be read in full (EMFILE, …), when it could not: orphans may be missing. */
+  incomplete?: string;
   checkpoints: Checkpoint[];
   /** Every process (on the cheap scan, rows outside `examined` carry only what stat gives). */
   table: ProcessInfo[];
@@ -69,7 +71,7 @@ export async function findOrphans(opts: FindOrphansOptions): Promise<FindOrphans
     const t1 = performance.now();
     const found = detectOrphansDetailed({ ...opts, table, checkpoints, cgroupTrees: left.trees });
     const t2 = performance.now();
-    return result(found, [...left.problems, ...problems, ...incomplete(list.why)], checkpoints, table, left.trees, mode, table.length, t1 - tc, tc - t0 + (t2 - t1));
+    return result(found, [...left.problems, ...problems], list.why, checkpoints, table, left.trees, mode, table.length, t1 - tc, tc - t0 + (t2 - t1));
   }
   // Every pid the checkpoints record is a candidate, as is every member of a dead tree.
   const pinned: number[] = [];
@@ -83,12 +85,7 @@ export async function findOrphans(opts: FindOrphansOptions): Promise<FindOrphans
   // detection re-run so those rows are judged (a live host's marker below an orphan is spared).
   if (found.orphans.length && examine(scan, descendantClosure(scan.table, found.orphans.map((o) => o.pid))) > 0) found = detect();
   const t2 = performance.now();
-  return result(found, [...left.problems, ...problems, ...incomplete(scan.why)], checkpoints, scan.table, left.trees, mode, scan.examined.size, t1 - tc, tc - t0 + (t2 - t1));
-}
-
-/** A table read in part lists fewer orphans, never wrong ones: said, so "none found" is not read as "none". */
-function incomplete(why: string | undefined): string[] {
-  return why === undefined ? [] : [`the process table could not be read in full (${why}): orphans among the processes not read are not listed`];
+  return result(found, [...left.problems, ...problems], scan.why, checkpoints, scan.table, left.trees, mode, scan.examined.size, t1 - tc, tc - t0 + (t2 - t1));
 }
 
 /** At most this many trees are taken from one checkpoint (a gateway records one; a restarted one a few). */
@@ -109,11 +106,13 @@ export function recordedTrees(checkpoints: readonly Checkpoint[]): RecordedTree[
 }
 
 function result(
-  found: OrphanDetection, problems: string[], checkpoints: Checkpoint[], table: ProcessInfo[], leftovers: CgroupTreeInfo[],
+  found: OrphanDetection, problems: string[], incomplete: string | undefined, checkpoints: Checkpoint[], table: ProcessInfo[], leftovers: CgroupTreeInfo[],
   scanMode: FindOrphansResult['scanMode'], examined: number, scanMs: number, detectMs: number,
 ): FindOrphansResult {
+  // A table read in part lists fewer orphans, never wrong ones: said, so "none found" is not read as "none".
+  const unread = incomplete === undefined ? [] : [`the process table could not be read in full (${incomplete}): orphans among the processes not read are not listed`];
   return {
-    orphans: found.orphans, notCorroborated: found.notCorroborated, problems: [...problems, ...found.problems],
+    orphans: found.orphans, notCorroborated: found.notCorroborated, problems: [...problems, ...found.problems, ...unread], incomplete,
     checkpoints, table, leftovers, scanMode, examined, scanMs: round(scanMs), detectMs: round(detectMs),
   };
 }

@@ -22,6 +22,12 @@ export interface OrphanItem extends OrphanView {
   orphan: Orphan;
 }
 
+/** One scan: the orphans found, and why the process table could not be read in full when it could not (some may be missing then). */
+export interface OrphanScan<T extends OrphanView = OrphanItem> {
+  items: T[];
+  incomplete?: string;
+}
+
 /** One orphan's end, with everything below it: cleared, or not and why (a code, and the sentence to show). */
 export interface OrphanClearOutcome {
   pid: number;
@@ -45,7 +51,7 @@ export interface OrphanSourceOptions {
 }
 
 export interface OrphanSourceApi {
-  scan(): Promise<OrphanItem[]>;
+  scan(): Promise<OrphanScan>;
   clear(items: readonly OrphanItem[], opts?: OrphanClearOptions): Promise<OrphanClearOutcome[]>;
 }
 
@@ -57,7 +63,7 @@ export function createOrphanSource(o: OrphanSourceOptions): OrphanSourceApi {
       const r = await findOrphans({ checkpointDirs: [o.checkpointDir], ownDirs: true, patterns });
       for (const p of r.problems) o.log.warn(`orphans: ${p}`);
       for (const n of r.notCorroborated) o.log.warn(`orphans: ${describeNotCorroborated(n)}`);
-      return r.orphans.map((x) => ({
+      const items = r.orphans.map((x) => ({
         pid: x.pid,
         startTime: x.fingerprint.startTime,
         ageMs: x.ageMs,
@@ -66,6 +72,7 @@ export function createOrphanSource(o: OrphanSourceOptions): OrphanSourceApi {
         reason: x.reasonText,
         orphan: x,
       }));
+      return { items, incomplete: r.incomplete };
     },
     async clear(items, opts = {}) {
       const summary = await clearOrphans(

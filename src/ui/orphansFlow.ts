@@ -2,7 +2,7 @@
 // progress notification while killing, then a summary. Detection and killing are the host's.
 import { delay } from '../core/emitter';
 import type { QuickPickItem } from 'vscode';
-import type { OrphanClearOutcome } from '../host/orphanSource';
+import type { OrphanClearOutcome, OrphanScan } from '../host/orphanSource';
 import type { Log } from '../host/seams';
 import { formatBytes, formatDuration } from '../core/format';
 import type { OrphanView } from './treeNodes';
@@ -10,7 +10,7 @@ import { PROGRESS_NOTIFICATION, WindowApi } from './vscodeApi';
 
 export interface OrphanSource<T extends OrphanView = OrphanView> {
   /** The orphans known now (a fresh scan). */
-  scan(): Promise<T[]>;
+  scan(): Promise<OrphanScan<T>>;
   /** Ends the given orphans and what hangs below them, re-checking fingerprints before signals. */
   clear(items: readonly T[], opts: { signal?: AbortSignal; onProgress?: (done: number, total: number, pid: number) => void }): Promise<OrphanClearOutcome[]>;
 }
@@ -25,9 +25,10 @@ export interface ClearFlowSummary {
 
 /** `only`: from one orphan's row, pre-select just that one (the others stay listed, unselected). */
 export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, source: OrphanSource<T>, log: Log, only?: number): Promise<ClearFlowSummary | undefined> {
-  const orphans = await source.scan();
+  const { items: orphans, incomplete } = await source.scan();
   if (!orphans.length) {
-    await window.showInformationMessage('No orphaned processes found.');
+    if (incomplete === undefined) await window.showInformationMessage('No orphaned processes found.');
+    else await window.showWarningMessage(`No orphaned processes found, but the process table could not be read in full (${incomplete}): some may not be listed.`);
     return undefined;
   }
   const items: (QuickPickItem & { o: T })[] = orphans.map((o) => ({
@@ -86,14 +87,19 @@ export async function startupOrphanScan<T extends OrphanView>(
   source: Pick<OrphanSource<T>, 'scan'>,
   retryDelayMs: number,
   wait: (ms: number) => Promise<void> = delay,
-): Promise<T[]> {
+): Promise<OrphanScan<T>> {
   const first = await source.scan();
-  if (!first.length) return first;
+  if (!first.items.length) return first;
   await wait(retryDelayMs);
   const second = await source.scan();
   // Only what both scans saw: a previous window's host that was still exiting is not an orphan.
-  const seen = new Set(first.map((o) => `${o.pid}/${o.startTime ?? ''}`));
-  return second.filter((o) => seen.has(`${o.pid}/${o.startTime ?? ''}`));
+  const seen = new Set(first.items.map(orphanKey));
+  return { items: second.items.filter((o) => seen.has(orphanKey(o))), incomplete: second.incomplete };
+}
+
+/** An orphan's identity across scans. */
+export function orphanKey(o: Pick<OrphanView, 'pid' | 'startTime'>): string {
+  return `${o.pid}/${o.startTime ?? ''}`;
 }
 
 export const FOUND_ACTIONS = { clear: 'Clear', show: 'Show', ignore: 'Ignore' } as const;

@@ -15,10 +15,10 @@ import { contextKeys } from './contextKeys';
 import { buildExtensionReport, copyDiagnosticsReport, ReportSources } from './diagnosticsReport';
 import { LeakAlertNotifier, StateStore } from './leakAlerts';
 import { MemoryRestartNotifier } from './memoryRestarts';
-import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, OrphanSource, startupOrphanScan } from './orphansFlow';
+import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, orphanKey, OrphanSource, startupOrphanScan } from './orphansFlow';
 import { ProcessTreeProvider } from './processTree';
 import { createStatusBar, statusBarText } from './statusBar';
-import type { OrphanItem } from '../host/orphanSource';
+import type { OrphanItem, OrphanScan } from '../host/orphanSource';
 
 export const VIEW_ID = 'gatewayWarden.processes';
 
@@ -114,10 +114,8 @@ export class WardenUi implements vscode.Disposable {
       conditions: this.leakConditions,
       intervalMs: () => settings().alertIntervalMs,
       scanOrphans: async () => {
-        const list = await this.o.orphans.scan();
         // The check itself decides what is news; the tree shows the list either way.
-        this.setOrphans(list, false);
-        return list;
+        return this.setOrphans(await this.o.orphans.scan(), false);
       },
       totalMemoryBytes: () => {
         if (!running()) return 0;
@@ -363,21 +361,25 @@ export class WardenUi implements vscode.Disposable {
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
-  private setOrphans(list: OrphanItem[], evaluate = true): void {
+  /** Takes a scan's orphans; an incomplete scan drops none known before (unread is not gone). Returns the list now. */
+  private setOrphans(scan: OrphanScan, evaluate = true): OrphanItem[] {
+    const found = new Set(scan.items.map(orphanKey));
+    const list = scan.incomplete === undefined ? scan.items : [...scan.items, ...this.orphans.filter((o) => !found.has(orphanKey(o)))];
     this.orphans = list;
     // Any scan (Refresh, Clear, a check) brings the orphan condition up to date; what a scan
     // outside the check shows in the tree is seen there, so it is not announced again.
     if (evaluate && this.alertsOn()) this.leakConditions.evaluate({ now: Date.now(), orphans: list });
     this.update();
+    return list;
   }
 
   /** The orphan source, updating the tree's Orphans node from every scan. */
   private trackingSource(): OrphanSource<OrphanItem> {
     return {
       scan: async () => {
-        const list = await this.o.orphans.scan();
-        this.setOrphans(list);
-        return list;
+        const scan = await this.o.orphans.scan();
+        this.setOrphans(scan);
+        return scan;
       },
       clear: (items, opts) => this.o.orphans.clear(items, opts),
     };

@@ -38,7 +38,7 @@ function setup(name: string, opts: { settings?: () => WardenSettings } = {}) {
     vs: fake.vs as unknown as typeof vscode,
     host,
     log: log as unknown as vscode.LogOutputChannel,
-    orphans: { scan: async () => [], clear: async () => [] },
+    orphans: { scan: async () => ({ items: [] }), clear: async () => [] },
     graceMs: () => 100,
     report: {
       extensionVersion: '0.0.0-test', checkpointDir, patterns: () => [], settings: opts.settings ?? (() => settings),

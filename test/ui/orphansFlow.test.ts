@@ -9,13 +9,13 @@ import { fakeWindow } from './fakeVscode';
 
 const o = (pid: number): OrphanView => ({ pid, startTime: pid * 10, ageMs: 60_000, rssBytes: 44 << 20, cmdline: `python -m tui_gateway.slash_worker --n ${pid}`, reason: 'owner host is dead' });
 
-function source(list: OrphanView[]) {
+function source(list: OrphanView[], incomplete?: string) {
   const cleared: number[][] = [];
   let aborted = false;
   const s: OrphanSource & { cleared: number[][]; aborted(): boolean } = {
     cleared,
     aborted: () => aborted,
-    scan: async () => list,
+    scan: async () => ({ items: list, incomplete }),
     clear: async (items, opts) => {
       cleared.push(items.map((i) => i.pid));
       aborted = opts.signal?.aborted ?? false;
@@ -64,14 +64,21 @@ test('nothing found → an information message, no pick', async () => {
   assert.deepEqual(window.shown.map((s) => s.kind), ['info']);
 });
 
+test('nothing found by a scan that could not read the whole process table → a warning that says so, never "none"', async () => {
+  const window = fakeWindow();
+  assert.equal(await clearOrphansFlow(window, source([], 'EMFILE: too many open files'), nullLog), undefined);
+  assert.deepEqual(window.shown.map((s) => s.kind), ['warning']);
+  assert.match(String(window.shown[0].message), /^No orphaned processes found, but the process table could not be read in full \(EMFILE: too many open files\): some may not be listed\.$/);
+});
+
 test('start-up scan is retried once and keeps only what both scans saw (a reloading window is not an orphan)', async () => {
   const scans = [[o(1), o(2)], [o(2), o(5)]];
   const delays: number[] = [];
-  const found = await startupOrphanScan({ scan: async () => scans.shift()! }, 1500, async (ms) => void delays.push(ms));
-  assert.deepEqual(found.map((x) => x.pid), [2]);
+  const found = await startupOrphanScan({ scan: async () => ({ items: scans.shift()! }) }, 1500, async (ms) => void delays.push(ms));
+  assert.deepEqual(found.items.map((x) => x.pid), [2]);
   assert.deepEqual(delays, [1500]);
-  const none = await startupOrphanScan({ scan: async () => [] }, 1500, async () => assert.fail('no retry when nothing was found'));
-  assert.deepEqual(none, []);
+  const none = await startupOrphanScan({ scan: async () => ({ items: [] }) }, 1500, async () => assert.fail('no retry when nothing was found'));
+  assert.deepEqual(none.items, []);
   assert.equal(foundMessage(3), 'Found 3 orphaned processes from an earlier session');
   assert.equal(foundMessage(1), 'Found 1 orphaned process from an earlier session');
 });
@@ -87,7 +94,7 @@ test('clear orphans from one orphan\'s row: only that one pre-selected, the rest
 
 test('clear orphans: "cancelled" is the reason code, not a word in the message (a refusal that mentions it is not a cancellation)', async () => {
   const src: OrphanSource = {
-    scan: async () => [o(7)],
+    scan: async () => ({ items: [o(7)] }),
     clear: async () => [{ pid: 7, ok: false, reason: 'other-user', message: 'refused: its owner cancelled nothing, it is another user\'s' }],
   };
   const window = fakeWindow({ pick: [(items: { picked: boolean }[]) => items.filter((i) => i.picked)] });

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
-import type { OrphanItem } from '../../src/host/orphanSource';
+import type { OrphanItem, OrphanScan } from '../../src/host/orphanSource';
 import { DEFAULT_SETTINGS, WardenSettings } from '../../src/host/settings';
 import { WardenHost } from '../../src/host/wardenHost';
 import { COMMAND_IDS } from '../../src/ui/commands';
@@ -23,7 +23,7 @@ const linux = process.platform === 'linux';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ui-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Notification) => string | undefined; settings?: Partial<WardenSettings>; commandsReject?: boolean; globalState?: StateStore; atCapForMs?: number } = {}) {
+function setup(name: string, opts: { orphans?: (OrphanItem[] | OrphanScan)[]; answer?: (n: Notification) => string | undefined; settings?: Partial<WardenSettings>; commandsReject?: boolean; globalState?: StateStore; atCapForMs?: number } = {}) {
   const fake = fakeVscodeModule(opts.answer);
   if (opts.commandsReject) {
     // As in a host that is shutting down: every executeCommand rejects.
@@ -43,7 +43,7 @@ function setup(name: string, opts: { orphans?: OrphanItem[][]; answer?: (n: Noti
     vs: fake.vs as unknown as typeof vscode,
     host,
     log: log as unknown as vscode.LogOutputChannel,
-    orphans: { scan: async () => scans.shift() ?? [], clear: async (items) => items.map((i) => ({ pid: i.pid, ok: true, message: 'ended' })) },
+    orphans: { scan: async () => { const s = scans.shift() ?? []; return Array.isArray(s) ? { items: s } : s; }, clear: async (items) => items.map((i) => ({ pid: i.pid, ok: true, message: 'ended' })) },
     graceMs: () => 100,
     settings: () => settings,
     globalState: opts.globalState,
@@ -141,6 +141,20 @@ test('rejections from executeCommand (setContext, view focus) never become unhan
   } finally {
     process.off('unhandledRejection', onUnhandled);
   }
+});
+
+test('Refresh by a scan that could not read the whole process table keeps the orphans known before; a complete one drops them', async () => {
+  const { fake, host, ui } = setup('incomplete-orphans', { orphans: [[orphan(8)], [orphan(8)], { items: [], incomplete: 'EMFILE: too many open files' }, []] });
+  await ui.startupScan(10);
+  await fake.registered.get('gatewayWarden.refresh')!();
+  ui.tree.refreshNow();
+  assert.equal(ui.tree.getChildren()[0]?.id, 'orphans', 'an unread orphan is not a gone one');
+  assert.deepEqual(ui.tree.getChildren(ui.tree.getChildren()[0]).map((n) => n.id), ['orphan/8/8']);
+  await fake.registered.get('gatewayWarden.refresh')!();
+  ui.tree.refreshNow();
+  assert.equal(ui.tree.getChildren().length, 0, 'a complete scan that finds none drops it');
+  ui.dispose();
+  await host.dispose();
 });
 
 test('Refresh drops an orphan that exited by itself from the tree and the status bar', async () => {

@@ -45,7 +45,7 @@ function setup(name: string, settings: Partial<WardenSettings>) {
     vs: fake.vs as unknown as typeof vscode,
     host,
     log: log as unknown as vscode.LogOutputChannel,
-    orphans: { scan: async () => [], clear: async () => [] },
+    orphans: { scan: async () => ({ items: [] }), clear: async () => [] },
     graceMs: () => 200,
   });
   const close = async () => {
