@@ -47,6 +47,11 @@ export class GatewayStartError extends Error {
 export interface StartOptions {
   readyTimeoutMs?: number;
   log: Log;
+  /**
+   * Called at once when the process exists, before it is ready: whoever may have to end it
+   * before then (deactivate, the exit hook) needs its group now, not when start() resolves.
+   */
+  onSpawn?: (gw: GatewayProcess) => void;
 }
 
 const POSIX = process.platform !== 'win32';
@@ -178,6 +183,7 @@ export class GatewayProcess {
       const pgid = POSIX ? pid : 0;
       const rpc = new JsonRpcConnection(child.stdout, child.stdin, { maxLineBytes: 8 * 1024 * 1024, log: (m) => log.warn(`gateway rpc: ${m}`) });
       const gw = new GatewayProcess(child, rpc, fp, pgid, spec, Date.now(), exited);
+      opts.onSpawn?.(gw);
 
       rpc.onNotification((method: string, params: unknown) => {
         const ev = toEvent(method, params);

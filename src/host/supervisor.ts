@@ -56,6 +56,8 @@ export interface SupervisorOptions {
 
 export class GatewaySupervisor {
   private gw: GatewayProcess | undefined;
+  /** Spawned but not yet ready (not in `gw`): dispose and the exit hook must end it too. */
+  private starting: GatewayProcess | undefined;
   private status: GatewayStatus = { state: 'stopped' };
   private readonly crashes: CrashWindow;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -104,6 +106,7 @@ export class GatewaySupervisor {
   restart(): Promise<void> {
     return this.serial(async () => {
       await this.teardown('stopped');
+      this.throwIfDisposed(); // deactivated during the teardown: no replacement
       this.crashes.reset();
       await this.launch(false);
     });
@@ -128,7 +131,11 @@ export class GatewaySupervisor {
     this.clearRestartTimer();
     const t = this.timeouts();
     const graceMs = Math.min(t.shutdownGraceMs, t.deactivateMaxGraceMs, Math.floor(budgetMs / 2));
-    const done = this.teardownGateway(this.gw, graceMs, budgetMs - 200);
+    const done = Promise.all([
+      this.teardownGateway(this.gw, graceMs, budgetMs - 200),
+      // Not ready yet, so no sessions to ask it to close: its group goes as a failed start's does.
+      this.sweep('teardown (not ready)', this.starting ? [this.starting.target()] : [], { graceMs, timeoutMs: budgetMs - 200 }),
+    ]);
     const inTime = await Promise.race([done.then(() => true), delay(budgetMs).then(() => false)]);
     if (!inTime) {
       this.opts.log.warn(`gateway teardown exceeded ${budgetMs} ms; killing synchronously`);
@@ -142,7 +149,8 @@ export class GatewaySupervisor {
   disposeSync(): void {
     this.disposed = true;
     this.clearRestartTimer();
-    const r = teardownSync(this.targets(this.gw, true), { firstSignal: 'SIGKILL', timeoutMs: 500 });
+    const targets = [...this.targets(this.gw, true), ...(this.starting ? [this.starting.target()] : [])];
+    const r = teardownSync(targets, { firstSignal: 'SIGKILL', timeoutMs: 500 });
     const problems = describeProblems(r);
     if (problems) this.opts.log.warn(`exit: ${problems}`);
   }
@@ -151,7 +159,7 @@ export class GatewaySupervisor {
 
   private serial(fn: () => Promise<void>): Promise<void> {
     const next = this.op.then(() => {
-      if (this.disposed) throw new Error('Gateway Warden is shutting down.');
+      this.throwIfDisposed();
       return fn();
     });
     this.op = next.catch(() => undefined);
@@ -163,33 +171,47 @@ export class GatewaySupervisor {
     try {
       spec = await this.opts.launch();
     } catch (e) {
+      this.throwIfDisposed();
       this.setStatus({ state: 'failed', error: (e as Error).message });
       throw e;
     }
+    this.throwIfDisposed(); // a spec built for a disposed supervisor is never spawned
     this.setStatus({ state: 'starting', command: spec.display, backend: spec.backend });
     this.opts.log.info(`${isRestart ? 'restarting' : 'starting'} gateway: ${spec.display}`);
+    // Again right before the spawn (a state listener may have disposed us): start() spawns and
+    // calls onSpawn synchronously, so a dispose from here on finds the process in `starting`.
+    this.throwIfDisposed();
     let gw: GatewayProcess;
     try {
-      gw = await GatewayProcess.start(spec, { log: this.opts.log, readyTimeoutMs: this.opts.readyTimeoutMs });
+      gw = await GatewayProcess.start(spec, { log: this.opts.log, readyTimeoutMs: this.opts.readyTimeoutMs, onSpawn: (g) => (this.starting = g) });
     } catch (e) {
       const message = (e as Error).message;
+      if (this.disposed) {
+        this.opts.log.debug(`start ended by the shutdown: ${message}`);
+        throw shuttingDown();
+      }
       this.opts.log.error(message);
-      if (isRestart && !this.disposed) {
+      if (isRestart) {
         this.onCrash(message);
         return;
       }
       this.setStatus({ state: 'failed', command: spec.display, error: message, backend: spec.backend });
       throw e;
+    } finally {
+      // Once disposed it stays: dispose()'s budget fallback and the exit hook may still need it.
+      if (!this.disposed) this.starting = undefined;
     }
-    if (this.disposed) {
-      await gw.forceKill();
-      return;
-    }
+    // Disposed while it got ready: dispose() or the exit hook took it down as `starting`.
+    this.throwIfDisposed();
     this.gw = gw;
     gw.onEvent((ev) => this.eventEmitter.fire(ev));
     gw.onExit((exit) => this.onExit(gw, exit));
     this.setStatus({ state: 'running', pid: gw.pid, pgid: gw.pgid, startedAt: gw.startedAt, command: spec.display, limits: limitsOf(gw.readyEvent), backend: spec.backend });
     this.startedEmitter.fire(gw);
+  }
+
+  private throwIfDisposed(): void {
+    if (this.disposed) throw shuttingDown();
   }
 
   private onExit(gw: GatewayProcess, exit: GatewayExit): void {
@@ -300,6 +322,10 @@ export class GatewaySupervisor {
   private policyWindowMs(): number {
     return { ...DEFAULT_CRASH_POLICY, ...this.opts.crashPolicy }.windowMs;
   }
+}
+
+function shuttingDown(): Error {
+  return new Error('Gateway Warden is shutting down.');
 }
 
 /**

@@ -1,5 +1,5 @@
-// After a change to a setting the gateway reads only at launch: offer to restart a running
-// gateway, or to start a failed one (the change may be the fix). One offer at a time: the
+// After a change to a setting the gateway reads only at launch: offer to restart a running (or
+// starting) gateway, or to start a failed one (the change may be the fix). One offer at a time: the
 // settings editor fires a change per edit, and a stack of identical toasts helps nobody.
 import type { GatewayState } from '../host/supervisor';
 import type { WindowApi } from './vscodeApi';
@@ -18,13 +18,14 @@ export interface RelaunchOffer {
 
 export function relaunchOffer(state: GatewayState, affects: (section: string) => boolean): RelaunchOffer | undefined {
   if (!LAUNCH_SETTING_KEYS.some((k) => affects(`gatewayWarden.${k}`))) return undefined;
-  if (state === 'running') {
+  // A starting gateway was launched with the spec read before it was `starting`: it needs a restart too.
+  if (state === 'running' || state === 'starting') {
     return { message: 'Gateway Warden: restart the gateway to apply the changed settings?', action: 'Restart', command: 'gatewayWarden.restartGateway' };
   }
   if (state === 'failed') {
     return { message: 'Gateway Warden: the gateway settings changed. Start the gateway with them?', action: 'Start Gateway', command: 'gatewayWarden.startGateway' };
   }
-  return undefined; // stopped: the next start uses them; starting/restarting: the next launch reads them
+  return undefined; // stopped: the next start uses them; restarting: the next attempt reads them
 }
 
 export class RelaunchPrompter {

@@ -10,6 +10,8 @@ import { GatewayStatus, GatewaySupervisor, SupervisorOptions } from '../../src/h
 import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
 import { GATEWAY_JS } from '../support/gatewayHost';
 import { isAlive, killTracked, pidsWithMarker, testMarker, track, waitFor } from '../support/processes';
+import { sampleContinuously } from '../support/marker';
+import { delay } from '../../src/core/emitter';
 import { fakeSpec, memoryLog } from './fakeGatewaySpec';
 import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 
@@ -213,6 +215,108 @@ test('deactivate uses at most 1000 ms of a longer grace (the setting says so)', 
   await sup.dispose(2500);
   await waitFor(() => pidsWithMarker(marker).length === 0, 'gateway gone', 5000);
   assert.ok(log.lines.some((l) => l.includes('gateway.shutdown graceMs=1000')), log.lines.join('\n'));
+});
+
+/**
+ * Watches the process table from now until `op` (a start or restart begun before a dispose) has
+ * settled — by then any spawn it could make has happened: the most marked processes seen at once
+ * (must be 0) and how `op` ended. Bounded: `op` must settle within 15 s.
+ */
+async function watchUntilSettled(marker: string, op: Promise<void>): Promise<{ seen: number; outcome: string }> {
+  const watch = sampleContinuously(() => pidsWithMarker(marker).length);
+  const outcome = await Promise.race([
+    op.then(() => 'resolved', (e: Error) => `rejected: ${e.message}`),
+    delay(15_000, true).then(() => 'did not settle within 15 s'),
+  ]);
+  const { max } = await watch.stop();
+  return { seen: max, outcome };
+}
+
+/**
+ * A supervisor of fake gateways that never say ready (a stray spawn lives long enough to be seen),
+ * except the first with `firstReady`; `building` runs while each launch spec is being built.
+ */
+function superviseLaunches(name: string, opts: { firstReady?: boolean; building?: () => Promise<void> } = {}) {
+  const { spec, marker } = fakeSpec(name);
+  let launches = 0;
+  const s = supervise(name, {}, {
+    readyTimeoutMs: 5000,
+    launch: async () => {
+      await opts.building?.();
+      return ++launches === 1 && opts.firstReady ? spec : { ...spec, env: { ...spec.env, FAKE_GATEWAY_MODE: 'never-ready' } };
+    },
+  });
+  return { ...s, marker, launches: () => launches };
+}
+
+test('deactivate during a restart: once dispose() resolves, no gateway of this supervisor runs, and the restart spawns none afterwards', { skip: !linux }, async () => {
+  const { sup, marker, launches } = superviseLaunches('dispose-in-restart', { firstReady: true });
+  await sup.start();
+  track(sup.current.pid!, true);
+  const restart = sup.restart();
+  // Deactivate while the restart is tearing the old gateway down (the reviewer's 20 ms, as an event).
+  const disposed = new Promise<void>((resolve) => {
+    const sub = sup.onDidChangeState((s) => {
+      if (s.state !== 'stopping') return;
+      sub.dispose();
+      queueMicrotask(() => resolve(sup.dispose(2500)));
+    });
+  });
+  await disposed;
+  const { seen, outcome } = await watchUntilSettled(marker, restart);
+  assert.equal(seen, 0, `a gateway ran after dispose() resolved (restart ${outcome})`);
+  assert.match(outcome, /rejected: Gateway Warden is shutting down/);
+  assert.equal(launches(), 1, 'no launch spec is built once disposed');
+  assert.equal(sup.current.state, 'stopped');
+});
+
+test('deactivate while the launch spec is being built: the spec is never spawned', { skip: !linux }, async () => {
+  let building!: () => void;
+  let release!: () => void;
+  const built = new Promise<void>((r) => (building = r));
+  const { sup, marker } = superviseLaunches('dispose-in-spec', {
+    building: () => {
+      building();
+      return new Promise<void>((r) => (release = r));
+    },
+  });
+  const start = sup.start();
+  await built;
+  await sup.dispose(2500);
+  release();
+  const { seen, outcome } = await watchUntilSettled(marker, start);
+  assert.equal(seen, 0, `a gateway was spawned after dispose() resolved (start ${outcome})`);
+  assert.match(outcome, /rejected: Gateway Warden is shutting down/);
+  assert.equal(sup.current.state, 'stopped');
+});
+
+/** Starts a gateway that never says ready and waits until it and its child exist: a start still pending. */
+async function pendingStart(name: string) {
+  const { sup, marker } = superviseLaunches(name);
+  const start = sup.start();
+  const pids = await waitFor(() => (pidsWithMarker(marker).length >= 2 ? pidsWithMarker(marker) : undefined), 'the starting gateway and its child', 5000);
+  for (const p of pids) track(p);
+  assert.equal(sup.current.state, 'starting');
+  return { sup, marker, start, pids };
+}
+
+test('deactivate while the gateway starts (not yet ready): dispose() resolves only once its group is gone', { skip: !linux }, async () => {
+  const { sup, marker, start, pids } = await pendingStart('dispose-starting');
+  await sup.dispose(2500);
+  assert.deepEqual(pids.filter(isAlive), [], 'the starting gateway and its child are gone when dispose() resolves');
+  const { seen, outcome } = await watchUntilSettled(marker, start);
+  assert.equal(seen, 0, `a gateway ran after dispose() resolved (start ${outcome})`);
+  assert.match(outcome, /rejected: Gateway Warden is shutting down/);
+  assert.equal(sup.current.state, 'stopped', 'not "failed": the start was cut short by the shutdown');
+});
+
+test('the exit hook (disposeSync) while the gateway starts: its group is SIGKILLed before it returns', { skip: !linux }, async () => {
+  const { sup, marker, start, pids } = await pendingStart('dispose-sync-starting');
+  sup.disposeSync();
+  assert.deepEqual(pids.filter(isAlive), [], 'the starting gateway and its child are gone when disposeSync() returns');
+  const { seen, outcome } = await watchUntilSettled(marker, start);
+  assert.equal(seen, 0, `a gateway ran after disposeSync() (start ${outcome})`);
+  assert.match(outcome, /rejected: Gateway Warden is shutting down/);
 });
 
 /**

@@ -18,6 +18,13 @@ test('a launch setting offers Restart while running and Start while failed; othe
   assert.equal(relaunchOffer('stopped', changed('gateway.command')), undefined);
 });
 
+test('a launch setting changed while the gateway starts offers Restart: its launch spec was read before it was starting', () => {
+  const offer = relaunchOffer('starting', changed('gateway.args'));
+  assert.equal(offer?.command, 'gatewayWarden.restartGateway');
+  assert.equal(offer?.action, 'Restart');
+  assert.equal(relaunchOffer('starting', changed('autoStart')), undefined, 'not a launch setting: nothing to apply');
+});
+
 test('one offer at a time: changes while the toast is open do not stack more toasts; the answer runs the command', async () => {
   let answer!: (v: string | undefined) => void;
   const window = fakeWindow();
