@@ -68,6 +68,8 @@ export class HermesBackend implements Backend {
   private link?: HermesLink;
   private startup?: Promise<void>;
   private readonly sessions = new Map<string, HermesSession>();
+  /** session.create requests on their way to hermes, each holding its place under --max-sessions (withSessionSlot). */
+  private pendingCreates = 0;
   private readonly workers: HermesWorkerTracker;
   private accepting = true;
   private stopping = false;
@@ -197,29 +199,47 @@ export class HermesBackend implements Backend {
   async createSession(params: { label?: string; closeOnDisconnect: boolean }, clientId: string): Promise<{ sessionId: string }> {
     await this.ready();
     this.assertAccepting();
-    if (this.sessions.size >= this.options.maxSessions) {
-      const n = this.sessions.size;
-      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
-    }
     const mapped = toHermesCreate({ label: params.label, closeOnDisconnect: params.closeOnDisconnect });
     if (!mapped.ok) throw RpcError.invalidParams(`session.create: ${mapped.message}`);
-    const created = fromHermesCreate(await this.request('session.create', mapped.value, REQUEST_TIMEOUT_MS));
-    if (!created.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${created.message}`, { backend: 'hermes' });
-    const now = Date.now();
-    const s: HermesSession = {
-      sessionId: created.value.sessionId,
-      label: params.label ?? `session ${this.sessions.size + 1}`,
-      closeOnDisconnect: params.closeOnDisconnect,
-      createdAt: now,
-      attachedTo: clientId,
-      sessionKey: created.value.storedSessionId,
-      model: created.value.model,
-      busy: 0,
-      lastActivityAt: now,
-    };
-    this.sessions.set(s.sessionId, s);
-    this.host.emit('session.created', { sessionId: s.sessionId, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt });
-    return { sessionId: s.sessionId };
+    return this.withSessionSlot(async () => {
+      const created = fromHermesCreate(await this.request('session.create', mapped.value, REQUEST_TIMEOUT_MS));
+      if (!created.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${created.message}`, { backend: 'hermes' });
+      const now = Date.now();
+      const s: HermesSession = {
+        sessionId: created.value.sessionId,
+        label: params.label ?? `session ${this.sessions.size + 1}`,
+        closeOnDisconnect: params.closeOnDisconnect,
+        createdAt: now,
+        attachedTo: clientId,
+        sessionKey: created.value.storedSessionId,
+        model: created.value.model,
+        busy: 0,
+        lastActivityAt: now,
+      };
+      this.sessions.set(s.sessionId, s);
+      this.host.emit('session.created', { sessionId: s.sessionId, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt });
+      return { sessionId: s.sessionId };
+    });
+  }
+
+  /**
+   * The one --max-sessions check, for session.create and backend.call's: JsonRpcPeer runs
+   * requests concurrently, so a slot is taken before hermes is asked (each create it answers
+   * starts a ~44 MB worker) and given back only once `create` has put the session in our map, or
+   * failed.
+   */
+  private async withSessionSlot<T>(create: () => Promise<T>): Promise<T> {
+    const n = this.sessions.size + this.pendingCreates;
+    if (n >= this.options.maxSessions) {
+      const opening = this.pendingCreates > 0 ? ' (some still being created)' : '';
+      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open${opening}`, 'Close a session');
+    }
+    this.pendingCreates++;
+    try {
+      return await create();
+    } finally {
+      this.pendingCreates--;
+    }
   }
 
   async closeSession(sessionId: string, reason: SessionCloseReason, clientId: string): Promise<boolean> {
@@ -407,20 +427,28 @@ export class HermesBackend implements Backend {
     if (!checked.ok) throw RpcError.invalidParams(`backend.call: ${checked.message}`, { backend: 'hermes', method });
     await this.ready();
     this.assertAccepting();
-    if (method === 'session.create' && this.sessions.size >= this.options.maxSessions) {
-      // A session made inside hermes is one of ours the next moment: the same cap applies.
-      const n = this.sessions.size;
-      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
+    if (method !== 'session.create') {
+      // It may have closed sessions (or made them: session.resume): our view follows hermes'.
+      return this.passThrough(method, params).finally(() => void this.refresh());
     }
+    // A session made inside hermes is one of ours the next moment (the refresh adopts it): the
+    // same cap applies, its slot held until it is adopted.
+    return this.withSessionSlot(async () => {
+      try {
+        return await this.passThrough(method, params);
+      } finally {
+        await this.refresh();
+      }
+    });
+  }
+
+  /** Passed through as it is: hermes' own result, hermes' own error. */
+  private async passThrough(method: string, params: unknown): Promise<unknown> {
     try {
-      // Passed through as it is: hermes' own result, hermes' own error.
       return await this.link!.peer.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
     } catch (e) {
       if (e instanceof RpcError && (e.code === RpcErrorCode.ConnectionClosed || e.code === RpcErrorCode.RequestTimeout)) throw this.mapError(e, method);
       throw e;
-    } finally {
-      // It may have created or closed sessions: our view follows hermes'.
-      void this.refresh();
     }
   }
 
