@@ -200,6 +200,41 @@ test('--max-sessions holds under concurrency: of 20 session.create at once exact
   await stopHostedGateway(g);
 });
 
+/** The id of the session the fake is making while it holds session.create's reply (FAKE_HERMES_CREATE_MS). */
+function sessionBeingMade(g: HostedGateway): Promise<string> {
+  return waitFor(() => /session\.create of ([0-9a-f]{8}) under way/.exec(g.stderr())?.[1], 'hermes making a session', 20_000);
+}
+
+test('a closeOnDisconnect client gone while hermes makes its session: the session is closed once made, its worker with it', opts, async () => {
+  const g = await startHermes({ args: ['--listen'], env: { FAKE_HERMES_CREATE_MS: '1500' } });
+  await running(g);
+  const ws = await connectWithToken(attachOf(g));
+  const create = peerOf(ws).request('session.create', { label: 'gone', closeOnDisconnect: true }).catch(() => undefined);
+  const sid = await sessionBeingMade(g);
+  ws.terminate();
+  await create;
+  await waitFor(async () => (await g.rpc.request<{ attach: { open: number } }>('gateway.status')).attach.open === 0, 'the gateway to see the client go');
+  assert.ok(!g.events.some((e) => e.type === 'session.created' && e.sessionId === sid), 'the client was gone before hermes answered');
+  await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === sid && e.reason === 'client-disconnected', 'session.closed (client-disconnected)', 20_000);
+  const active = await g.rpc.request<{ sessions: unknown[] }>('backend.call', { method: 'session.active_list' });
+  assert.deepEqual(active.sessions, [], 'closed in hermes too');
+  assert.deepEqual(workersOf(g.hermesPid), [], 'its worker is gone');
+  await stopHostedGateway(g);
+});
+
+test('a session hermes makes after gateway.shutdown began is refused, never added; nothing is left', opts, async () => {
+  const g = await startHermes({ env: { FAKE_HERMES_CREATE_MS: '1500' } });
+  await running(g);
+  const create = g.rpc.request('session.create', { label: 'late' }).then(() => undefined, (e: unknown) => e);
+  const sid = await sessionBeingMade(g);
+  await g.rpc.request('gateway.shutdown', { graceMs: 3000 });
+  const refused = await create;
+  assert.ok(refused instanceof RpcError, `the create is refused, got ${String(refused)}`);
+  assert.match(refused.message, /shutting down/);
+  assert.ok(!g.events.some((e) => e.type === 'session.created' && e.sessionId === sid), 'never one of our sessions');
+  await waitNoMarked(g.hostFp);
+});
+
 test('a stale worker is reported, then taken down after the grace; live workers are untouched', opts, async (t) => {
   const g = await startHermes({ args: ['--poll-ms', '200', '--stale-worker-grace-ms', '1500'] });
   const [a, b] = await Promise.all([createSession(g), createSession(g)]);

@@ -62,14 +62,20 @@ interface HermesSession {
   restartedFor?: RestartDecision;
 }
 
+/** A session.create on its way to hermes, holding its place under --max-sessions (withSessionSlot). */
+interface PendingCreate {
+  clientId: string;
+  /** Its client disconnected meanwhile: the session meets clientGone's rule once it is ours. */
+  clientGone: boolean;
+}
+
 export class HermesBackend implements Backend {
   readonly name = 'hermes' as const;
   private program?: ForeignProgram;
   private link?: HermesLink;
   private startup?: Promise<void>;
   private readonly sessions = new Map<string, HermesSession>();
-  /** session.create requests on their way to hermes, each holding its place under --max-sessions (withSessionSlot). */
-  private pendingCreates = 0;
+  private readonly pendingCreates = new Set<PendingCreate>();
   private readonly workers: HermesWorkerTracker;
   private accepting = true;
   private stopping = false;
@@ -201,9 +207,10 @@ export class HermesBackend implements Backend {
     this.assertAccepting();
     const mapped = toHermesCreate({ label: params.label, closeOnDisconnect: params.closeOnDisconnect });
     if (!mapped.ok) throw RpcError.invalidParams(`session.create: ${mapped.message}`);
-    return this.withSessionSlot(async () => {
+    return this.withSessionSlot(clientId, async (pending) => {
       const created = fromHermesCreate(await this.request('session.create', mapped.value, REQUEST_TIMEOUT_MS));
       if (!created.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${created.message}`, { backend: 'hermes' });
+      await this.refuseIfStopping(created.value.sessionId);
       const now = Date.now();
       const s: HermesSession = {
         sessionId: created.value.sessionId,
@@ -218,6 +225,7 @@ export class HermesBackend implements Backend {
       };
       this.sessions.set(s.sessionId, s);
       this.host.emit('session.created', { sessionId: s.sessionId, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt });
+      if (pending.clientGone) this.clientLeft(s);
       return { sessionId: s.sessionId };
     });
   }
@@ -228,18 +236,29 @@ export class HermesBackend implements Backend {
    * starts a ~44 MB worker) and given back only once `create` has put the session in our map, or
    * failed.
    */
-  private async withSessionSlot<T>(create: () => Promise<T>): Promise<T> {
-    const n = this.sessions.size + this.pendingCreates;
+  private async withSessionSlot<T>(clientId: string, create: (pending: PendingCreate) => Promise<T>): Promise<T> {
+    const n = this.sessions.size + this.pendingCreates.size;
     if (n >= this.options.maxSessions) {
-      const opening = this.pendingCreates > 0 ? ' (some still being created)' : '';
+      const opening = this.pendingCreates.size > 0 ? ' (some still being created)' : '';
       throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open${opening}`, 'Close a session');
     }
-    this.pendingCreates++;
+    const pending: PendingCreate = { clientId, clientGone: false };
+    this.pendingCreates.add(pending);
     try {
-      return await create();
+      return await create(pending);
     } finally {
-      this.pendingCreates--;
+      this.pendingCreates.delete(pending);
     }
+  }
+
+  /**
+   * Shutdown began while hermes made this session: its closes and sweep work from the sessions
+   * they saw, so it is closed in hermes here, never added, and the create refused.
+   */
+  private async refuseIfStopping(sessionId: string): Promise<void> {
+    if (this.accepting) return;
+    await this.request('session.close', { session_id: sessionId }, POLITE_CLOSE_MS).catch(() => undefined);
+    throw shuttingDown();
   }
 
   async closeSession(sessionId: string, reason: SessionCloseReason, clientId: string): Promise<boolean> {
@@ -433,9 +452,12 @@ export class HermesBackend implements Backend {
     }
     // A session made inside hermes is one of ours the next moment (the refresh adopts it): the
     // same cap applies, its slot held until it is adopted.
-    return this.withSessionSlot(async () => {
+    return this.withSessionSlot(HOST_CLIENT, async () => {
       try {
-        return await this.passThrough(method, params);
+        const result = await this.passThrough(method, params);
+        const created = fromHermesCreate(result);
+        if (created.ok) await this.refuseIfStopping(created.value.sessionId);
+        return result;
       } finally {
         await this.refresh();
       }
@@ -453,15 +475,18 @@ export class HermesBackend implements Backend {
   }
 
   clientGone(clientId: string): void {
-    for (const s of this.sessions.values()) {
-      if (s.attachedTo !== clientId || s.closing) continue;
-      if (s.closeOnDisconnect) {
-        void this.closeSession(s.sessionId, 'client-disconnected', HOST_CLIENT);
-        continue;
-      }
-      s.attachedTo = null;
-      s.reattachTimer = setTimeout(() => void this.closeSession(s.sessionId, 'reattach-timeout', HOST_CLIENT), this.options.reattachGraceMs);
+    for (const s of this.sessions.values()) if (s.attachedTo === clientId && !s.closing) this.clientLeft(s);
+    for (const p of this.pendingCreates) if (p.clientId === clientId) p.clientGone = true;
+  }
+
+  /** Its client is gone: a closeOnDisconnect session closes, any other waits for a re-attach. */
+  private clientLeft(s: HermesSession): void {
+    if (s.closeOnDisconnect) {
+      void this.closeSession(s.sessionId, 'client-disconnected', HOST_CLIENT);
+      return;
     }
+    s.attachedTo = null;
+    s.reattachTimer = setTimeout(() => void this.closeSession(s.sessionId, 'reattach-timeout', HOST_CLIENT), this.options.reattachGraceMs);
   }
 
   sessionOwner(sessionId: string): string | null | undefined {
@@ -584,7 +609,7 @@ export class HermesBackend implements Backend {
   }
 
   private assertAccepting(): void {
-    if (!this.accepting) throw new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down');
+    if (!this.accepting) throw shuttingDown();
   }
 
   /** The one ownership rule (sessionOwnership.ts), for hermes' sessions. */
@@ -732,6 +757,9 @@ export class HermesBackend implements Backend {
   }
 }
 
+function shuttingDown(): RpcError {
+  return new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down');
+}
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
