@@ -6,7 +6,7 @@
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readProcStat } from '../../src/core/procfs';
-import { RpcError } from '../../src/core/rpc';
+import { RpcError, RpcErrorCode } from '../../src/core/rpc';
 import { FAKE_HERMES_DIR, fakeHermesUnavailable, workersOf } from '../support/fakeHermes';
 import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 import { pidsWithMarker } from '../support/marker';
@@ -155,6 +155,84 @@ test('backend.call passes any hermes method through: results, hermes\' own error
   // hermes' own events reach clients.
   assert.ok(g.events.some((e) => e.type === 'backend.event' && e.backend === 'hermes' && (e.event as { type: string }).type === 'session.info'));
   await stopHostedGateway(g);
+});
+
+/** Each refusal is the session cap's -32010 with its data. */
+function assertSessionCapRefusals(settled: PromiseSettledResult<unknown>[], cap: number): void {
+  for (const r of settled) {
+    if (r.status === 'fulfilled') continue;
+    const e: unknown = r.reason;
+    assert.ok(e instanceof RpcError, `an RpcError, got ${String(e)}`);
+    assert.equal(e.code, RpcErrorCode.LimitReached, e.message);
+    assert.deepEqual(e.data, { limit: 'maxSessions', value: cap, setting: 'gatewayWarden.limits.maxSessions' });
+  }
+}
+
+test('--max-sessions holds under concurrency: of 20 session.create at once exactly 3 succeed, hermes is asked 3 times and runs 3 workers; backend.call\'s creates share the slots', opts, async () => {
+  const g = await startHermes({ args: ['--max-sessions', '3'] });
+  await running(g);
+  const hermesCreates = async () => (await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' })).requests['session.create'] ?? 0;
+
+  const flood = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => createSession(g, { label: `flood ${i}` })));
+  const ids = flood.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  assert.equal(ids.length, 3, `exactly 3 sessions made; refusals: ${flood.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : [])).slice(0, 3).join(' | ')}`);
+  assertSessionCapRefusals(flood, 3);
+  assert.equal(await hermesCreates(), 3, 'hermes was asked for 3 sessions, not 20');
+  const active = await g.rpc.request<{ sessions: { id: string }[] }>('backend.call', { method: 'session.active_list' });
+  assert.deepEqual(active.sessions.map((r) => r.id).sort(), [...ids].sort(), 'hermes holds exactly our 3 sessions');
+  await Promise.all(ids.map((s) => workerOf(g, s)));
+  assert.equal(workersOf(g.hermesPid).length, 3, 'one slash_worker per session, no more');
+
+  // One slot free again; session.create and backend.call's session.create race for it.
+  assert.deepEqual(await g.rpc.request('session.close', { sessionId: ids[0] }), { closed: true });
+  const mixed = await Promise.allSettled([
+    ...Array.from({ length: 5 }, () => createSession(g)),
+    ...Array.from({ length: 5 }, () => g.rpc.request<{ session_id: string }>('backend.call', { method: 'session.create', params: {} }).then((r) => r.session_id)),
+  ]);
+  const won = mixed.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  assert.equal(won.length, 1, 'exactly one of the 10 gets the freed slot');
+  assertSessionCapRefusals(mixed, 3);
+  assert.equal(await hermesCreates(), 4);
+  await workerOf(g, won[0]);
+  const st = await g.rpc.request<{ sessions: number }>('gateway.status');
+  assert.equal(st.sessions, 3);
+  assert.equal(workersOf(g.hermesPid).length, 3, 'the closed session\'s worker is gone, the new one\'s is up');
+  await stopHostedGateway(g);
+});
+
+/** The id of the session the fake is making while it holds session.create's reply (FAKE_HERMES_CREATE_MS). */
+function sessionBeingMade(g: HostedGateway): Promise<string> {
+  return waitFor(() => /session\.create of ([0-9a-f]{8}) under way/.exec(g.stderr())?.[1], 'hermes making a session', 20_000);
+}
+
+test('a closeOnDisconnect client gone while hermes makes its session: the session is closed once made, its worker with it', opts, async () => {
+  const g = await startHermes({ args: ['--listen'], env: { FAKE_HERMES_CREATE_MS: '1500' } });
+  await running(g);
+  const ws = await connectWithToken(attachOf(g));
+  const create = peerOf(ws).request('session.create', { label: 'gone', closeOnDisconnect: true }).catch(() => undefined);
+  const sid = await sessionBeingMade(g);
+  ws.terminate();
+  await create;
+  await waitFor(async () => (await g.rpc.request<{ attach: { open: number } }>('gateway.status')).attach.open === 0, 'the gateway to see the client go');
+  assert.ok(!g.events.some((e) => e.type === 'session.created' && e.sessionId === sid), 'the client was gone before hermes answered');
+  await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === sid && e.reason === 'client-disconnected', 'session.closed (client-disconnected)', 20_000);
+  const active = await g.rpc.request<{ sessions: unknown[] }>('backend.call', { method: 'session.active_list' });
+  assert.deepEqual(active.sessions, [], 'closed in hermes too');
+  assert.deepEqual(workersOf(g.hermesPid), [], 'its worker is gone');
+  await stopHostedGateway(g);
+});
+
+test('a session hermes makes after gateway.shutdown began is refused, never added; nothing is left', opts, async () => {
+  const g = await startHermes({ env: { FAKE_HERMES_CREATE_MS: '1500' } });
+  await running(g);
+  const create = g.rpc.request('session.create', { label: 'late' }).then(() => undefined, (e: unknown) => e);
+  const sid = await sessionBeingMade(g);
+  await g.rpc.request('gateway.shutdown', { graceMs: 3000 });
+  const refused = await create;
+  assert.ok(refused instanceof RpcError, `the create is refused, got ${String(refused)}`);
+  assert.match(refused.message, /shutting down/);
+  assert.ok(!g.events.some((e) => e.type === 'session.created' && e.sessionId === sid), 'never one of our sessions');
+  await waitNoMarked(g.hostFp);
 });
 
 test('a stale worker is reported, then taken down after the grace; live workers are untouched', opts, async (t) => {

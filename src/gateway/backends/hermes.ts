@@ -62,12 +62,20 @@ interface HermesSession {
   restartedFor?: RestartDecision;
 }
 
+/** A session.create on its way to hermes, holding its place under --max-sessions (withSessionSlot). */
+interface PendingCreate {
+  clientId: string;
+  /** Its client disconnected meanwhile: the session meets clientGone's rule once it is ours. */
+  clientGone: boolean;
+}
+
 export class HermesBackend implements Backend {
   readonly name = 'hermes' as const;
   private program?: ForeignProgram;
   private link?: HermesLink;
   private startup?: Promise<void>;
   private readonly sessions = new Map<string, HermesSession>();
+  private readonly pendingCreates = new Set<PendingCreate>();
   private readonly workers: HermesWorkerTracker;
   private accepting = true;
   private stopping = false;
@@ -197,29 +205,60 @@ export class HermesBackend implements Backend {
   async createSession(params: { label?: string; closeOnDisconnect: boolean }, clientId: string): Promise<{ sessionId: string }> {
     await this.ready();
     this.assertAccepting();
-    if (this.sessions.size >= this.options.maxSessions) {
-      const n = this.sessions.size;
-      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
-    }
     const mapped = toHermesCreate({ label: params.label, closeOnDisconnect: params.closeOnDisconnect });
     if (!mapped.ok) throw RpcError.invalidParams(`session.create: ${mapped.message}`);
-    const created = fromHermesCreate(await this.request('session.create', mapped.value, REQUEST_TIMEOUT_MS));
-    if (!created.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${created.message}`, { backend: 'hermes' });
-    const now = Date.now();
-    const s: HermesSession = {
-      sessionId: created.value.sessionId,
-      label: params.label ?? `session ${this.sessions.size + 1}`,
-      closeOnDisconnect: params.closeOnDisconnect,
-      createdAt: now,
-      attachedTo: clientId,
-      sessionKey: created.value.storedSessionId,
-      model: created.value.model,
-      busy: 0,
-      lastActivityAt: now,
-    };
-    this.sessions.set(s.sessionId, s);
-    this.host.emit('session.created', { sessionId: s.sessionId, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt });
-    return { sessionId: s.sessionId };
+    return this.withSessionSlot(clientId, async (pending) => {
+      const created = fromHermesCreate(await this.request('session.create', mapped.value, REQUEST_TIMEOUT_MS));
+      if (!created.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${created.message}`, { backend: 'hermes' });
+      await this.refuseIfStopping(created.value.sessionId);
+      const now = Date.now();
+      const s: HermesSession = {
+        sessionId: created.value.sessionId,
+        label: params.label ?? `session ${this.sessions.size + 1}`,
+        closeOnDisconnect: params.closeOnDisconnect,
+        createdAt: now,
+        attachedTo: clientId,
+        sessionKey: created.value.storedSessionId,
+        model: created.value.model,
+        busy: 0,
+        lastActivityAt: now,
+      };
+      this.sessions.set(s.sessionId, s);
+      this.host.emit('session.created', { sessionId: s.sessionId, label: s.label, closeOnDisconnect: s.closeOnDisconnect, createdAt: s.createdAt });
+      if (pending.clientGone) this.clientLeft(s);
+      return { sessionId: s.sessionId };
+    });
+  }
+
+  /**
+   * The one --max-sessions check, for session.create and backend.call's: JsonRpcPeer runs
+   * requests concurrently, so a slot is taken before hermes is asked (each create it answers
+   * starts a ~44 MB worker) and given back only once `create` has put the session in our map, or
+   * failed.
+   */
+  private async withSessionSlot<T>(clientId: string, create: (pending: PendingCreate) => Promise<T>): Promise<T> {
+    const n = this.sessions.size + this.pendingCreates.size;
+    if (n >= this.options.maxSessions) {
+      const opening = this.pendingCreates.size > 0 ? ' (some still being created)' : '';
+      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open${opening}`, 'Close a session');
+    }
+    const pending: PendingCreate = { clientId, clientGone: false };
+    this.pendingCreates.add(pending);
+    try {
+      return await create(pending);
+    } finally {
+      this.pendingCreates.delete(pending);
+    }
+  }
+
+  /**
+   * Shutdown began while hermes made this session: its closes and sweep work from the sessions
+   * they saw, so it is closed in hermes here, never added, and the create refused.
+   */
+  private async refuseIfStopping(sessionId: string): Promise<void> {
+    if (this.accepting) return;
+    await this.request('session.close', { session_id: sessionId }, POLITE_CLOSE_MS).catch(() => undefined);
+    throw shuttingDown();
   }
 
   async closeSession(sessionId: string, reason: SessionCloseReason, clientId: string): Promise<boolean> {
@@ -407,33 +446,47 @@ export class HermesBackend implements Backend {
     if (!checked.ok) throw RpcError.invalidParams(`backend.call: ${checked.message}`, { backend: 'hermes', method });
     await this.ready();
     this.assertAccepting();
-    if (method === 'session.create' && this.sessions.size >= this.options.maxSessions) {
-      // A session made inside hermes is one of ours the next moment: the same cap applies.
-      const n = this.sessions.size;
-      throw limitReached('maxSessions', this.options.maxSessions, `${n} session${n === 1 ? ' is' : 's are'} open`, 'Close a session');
+    if (method !== 'session.create') {
+      // It may have closed sessions (or made them: session.resume): our view follows hermes'.
+      return this.passThrough(method, params).finally(() => void this.refresh());
     }
+    // A session made inside hermes is one of ours the next moment (the refresh adopts it): the
+    // same cap applies, its slot held until it is adopted.
+    return this.withSessionSlot(HOST_CLIENT, async () => {
+      try {
+        const result = await this.passThrough(method, params);
+        const created = fromHermesCreate(result);
+        if (created.ok) await this.refuseIfStopping(created.value.sessionId);
+        return result;
+      } finally {
+        await this.refresh();
+      }
+    });
+  }
+
+  /** Passed through as it is: hermes' own result, hermes' own error. */
+  private async passThrough(method: string, params: unknown): Promise<unknown> {
     try {
-      // Passed through as it is: hermes' own result, hermes' own error.
       return await this.link!.peer.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
     } catch (e) {
       if (e instanceof RpcError && (e.code === RpcErrorCode.ConnectionClosed || e.code === RpcErrorCode.RequestTimeout)) throw this.mapError(e, method);
       throw e;
-    } finally {
-      // It may have created or closed sessions: our view follows hermes'.
-      void this.refresh();
     }
   }
 
   clientGone(clientId: string): void {
-    for (const s of this.sessions.values()) {
-      if (s.attachedTo !== clientId || s.closing) continue;
-      if (s.closeOnDisconnect) {
-        void this.closeSession(s.sessionId, 'client-disconnected', HOST_CLIENT);
-        continue;
-      }
-      s.attachedTo = null;
-      s.reattachTimer = setTimeout(() => void this.closeSession(s.sessionId, 'reattach-timeout', HOST_CLIENT), this.options.reattachGraceMs);
+    for (const s of this.sessions.values()) if (s.attachedTo === clientId && !s.closing) this.clientLeft(s);
+    for (const p of this.pendingCreates) if (p.clientId === clientId) p.clientGone = true;
+  }
+
+  /** Its client is gone: a closeOnDisconnect session closes, any other waits for a re-attach. */
+  private clientLeft(s: HermesSession): void {
+    if (s.closeOnDisconnect) {
+      void this.closeSession(s.sessionId, 'client-disconnected', HOST_CLIENT);
+      return;
     }
+    s.attachedTo = null;
+    s.reattachTimer = setTimeout(() => void this.closeSession(s.sessionId, 'reattach-timeout', HOST_CLIENT), this.options.reattachGraceMs);
   }
 
   sessionOwner(sessionId: string): string | null | undefined {
@@ -556,7 +609,7 @@ export class HermesBackend implements Backend {
   }
 
   private assertAccepting(): void {
-    if (!this.accepting) throw new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down');
+    if (!this.accepting) throw shuttingDown();
   }
 
   /** The one ownership rule (sessionOwnership.ts), for hermes' sessions. */
@@ -704,6 +757,9 @@ export class HermesBackend implements Backend {
   }
 }
 
+function shuttingDown(): RpcError {
+  return new RpcError(RpcErrorCode.ServerError, 'the gateway is shutting down');
+}
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
