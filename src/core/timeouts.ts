@@ -72,7 +72,16 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   stopProbeMs: 150,
 });
 
-/** The gateway's flags for its timeouts (and the environment variables a Warden-protocol gateway reads), with the least value each accepts. */
+/**
+ * The most a timing option of the gateway (a flag or its environment variable) may say: 24 days.
+ * Node's timers wait at most 2^31 - 1 ms (about 24.8 days) and turn a longer delay into 1 ms, so a
+ * huge idle timeout would close every session at once; and the gateway adds up to a minute to some
+ * options (a worker's idle timer, hermes' slash timeout, the shutdown's bound): a day short of the
+ * limit leaves room for every such margin.
+ */
+export const MAX_TIMING_OPTION_MS = 24 * 24 * 3600_000;
+
+/** The gateway's flags for its timeouts (and the environment variables a Warden-protocol gateway reads), with the least value each accepts (the most: MAX_TIMING_OPTION_MS). */
 export const TIMEOUT_FLAGS = {
   slashTimeoutMs: { flag: 'slash-timeout-ms', env: 'GATEWAY_WARDEN_SLASH_TIMEOUT_MS', min: 1 },
   workerIdleTimeoutMs: { flag: 'worker-idle-timeout-ms', env: 'GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS', min: 0 },

@@ -6,7 +6,7 @@ import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerp
 import { describeProblems, ownProcesses, ownProcessGroup, teardownSync } from '../core/kill';
 import { JsonRpcPeer } from '../core/rpc';
 import { shutdownBoundMs } from '../core/timeouts';
-import { Backend, GatewayCounts } from './backends/backend';
+import { Backend, GatewayCounts, ShutdownReason } from './backends/backend';
 import { BackendSpec, DEFAULT_BACKEND_SPEC } from './backends/backendOptions';
 import { createBackend } from './backends/createBackend';
 import { Containment } from './cgroupContainment';
@@ -141,27 +141,26 @@ export class Gateway {
 
   /**
    * Closes every session through the one close path, bounded by the grace; then SIGKILLs any
-   * worker group still there and whatever else this process started. Idempotent.
-   * The process exits right after (see exitAfterShutdown).
+   * worker group still there and whatever else this process started. Idempotent. `reason` picks
+   * the end (ShutdownReason); `why` is for the log. The process exits right after (main.ts).
    */
-  shutdown(reason: string, graceMs = this.options.shutdownGraceMs): Promise<{ closedSessions: number }> {
-    this.shuttingDown ??= this.doShutdown(reason, graceMs);
+  shutdown(reason: ShutdownReason, why: string, graceMs = this.options.shutdownGraceMs): Promise<{ closedSessions: number }> {
+    this.shuttingDown ??= this.doShutdown(reason, why, graceMs);
     return this.shuttingDown;
   }
 
-  private async doShutdown(reason: string, graceMs: number): Promise<{ closedSessions: number }> {
-    this.log(`shutting down (${reason}); grace ${graceMs} ms`);
+  private async doShutdown(reason: ShutdownReason, why: string, graceMs: number): Promise<{ closedSessions: number }> {
     const closedSessions = this.backend.counts().sessions;
-    const closeReason = reason === 'requested' || reason === 'shutdown' ? 'shutdown' : 'lifeline';
     this.backend.stopAccepting();
     // `graceMs` is what workers get between SIGTERM and SIGKILL, the one meaning it has everywhere
     // (docs/protocol.md); with the host gone nobody waits for them, so the lifeline's own grace
     // (--lifeline-grace-ms, short) applies instead. The whole shutdown is bounded by the grace
     // used plus the shutdown slack (core/timeouts.ts).
-    const workerGraceMs = closeReason === 'lifeline' ? this.options.lifelineGraceMs : graceMs;
+    const workerGraceMs = reason === 'lifeline' ? this.options.lifelineGraceMs : graceMs;
+    this.log(`shutting down (${why}; ${reason}); worker grace ${workerGraceMs} ms`);
     let bound: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.backend.shutdown(closeReason, workerGraceMs).catch((e: Error) => this.log(`backend shutdown failed: ${e.message}`)),
+      this.backend.shutdown(reason, workerGraceMs).catch((e: Error) => this.log(`backend shutdown failed: ${e.message}`)),
       new Promise((r) => (bound = setTimeout(r, shutdownBoundMs(workerGraceMs)))),
     ]);
     clearTimeout(bound);

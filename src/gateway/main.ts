@@ -9,6 +9,7 @@ import { OWNER_ENV } from '../core/ownerMarker';
 import { JsonRpcConnection } from '../core/rpc';
 import { shutdownBoundMs } from '../core/timeouts';
 import { startAttachServer } from './attachServer';
+import { ShutdownReason } from './backends/backend';
 import { USAGE } from './backends/backendOptions';
 import { Containment } from './cgroupContainment';
 import { Gateway } from './gateway';
@@ -88,21 +89,22 @@ function exitProcess(code: number): void {
   process.stdout.write('', done);
 }
 
-async function shutdownAndExit(reason: string, graceMs = options.shutdownGraceMs, code = 0): Promise<void> {
+async function shutdownAndExit(reason: ShutdownReason, why: string, graceMs = options.shutdownGraceMs, code = 0): Promise<void> {
   // A hard bound even if closing hangs: sweep synchronously and leave.
   const hard = setTimeout(() => {
     log('shutdown exceeded its bound; final sweep');
     gw.finalSweep();
     exitProcess(code || 1);
   }, shutdownBoundMs(Math.max(graceMs, options.lifelineGraceMs)) + 1000);
-  await gw.shutdown(reason, graceMs);
+  await gw.shutdown(reason, why, graceMs);
   clearTimeout(hard);
   exitProcess(code);
 }
 gw.requestExit = () => setImmediate(() => exitProcess(0));
 
-onDeath = (reason) => void shutdownAndExit(`lifeline: ${reason}`);
-stdio.onClose((reason) => void shutdownAndExit(`stdio closed: ${reason}`));
+// Only these two mean the host is gone; everything else that ends us is a shutdown.
+onDeath = (why) => void shutdownAndExit('lifeline', `lifeline: ${why}`);
+stdio.onClose((why) => void shutdownAndExit('lifeline', `stdio closed: ${why}`));
 // The host is gone and its sweep ends our cgroup tree, us included (one cgroup.kill), or has
 // proven every other member gone: no session is left to close, nobody to tell or flush to
 // (stdout and stderr were the host's pipes). The gateway ends the fastest way the kernel ends a
@@ -120,7 +122,9 @@ containment.hostGoneEnd = {
   },
   end: () => process.kill(process.pid, 'SIGKILL'),
 };
-for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdownAndExit(`received ${sig}`));
+// A signal is someone asking us to stop (kill, a service manager, a terminal's ^C or hangup),
+// not the host's death: the shutdown grace, exit 0, the cgroup tree removed.
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdownAndExit('shutdown', `received ${sig}`));
 process.on('uncaughtException', (e) => log(`uncaught exception (kept running): ${e.stack ?? e.message}`));
 process.on('unhandledRejection', (e) => log(`unhandled rejection (kept running): ${String(e)}`));
 

@@ -77,7 +77,7 @@ export function methodHandler(gw: Gateway, clientId: string) {
         const graceMs = optionalNonNegativeInt(method, p, 'graceMs', 600_000);
         // It would close every session, the host's too: only the host may.
         assertHost(clientId, method, 'shut the gateway down');
-        const result = await gw.shutdown('requested', graceMs);
+        const result = await gw.shutdown('shutdown', 'gateway.shutdown requested', graceMs);
         gw.requestExit();
         return result;
       }

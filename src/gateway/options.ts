@@ -1,11 +1,11 @@
 // Gateway options and its backend (backends/backendOptions.ts): each from a flag (`--name value`,
-// `--name=value`) or an environment variable, the flag winning. A malformed value falls back to its
-// default with a warning — never a crash.
+// `--name=value`) or an environment variable, the flag winning. A malformed or out-of-range value
+// falls back to its default with a warning — never a crash.
 import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { OWNER_ENV } from '../core/ownerMarker';
 import { FlagSpec, intAtLeast, readArgv } from '../core/readArgv';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/rpc';
-import { DEFAULT_TIMEOUTS, gatewayTimeouts, GatewayTimeouts, TIMEOUT_FLAGS } from '../core/timeouts';
+import { DEFAULT_TIMEOUTS, gatewayTimeouts, GatewayTimeouts, MAX_TIMING_OPTION_MS, TIMEOUT_FLAGS } from '../core/timeouts';
 import {
   BACKEND_ENV, BACKEND_NAMES, BackendName, BackendSpec, DEFAULT_BACKEND_SPEC, DEFAULT_HERMES_COMMAND, MAX_ARG_CHARS, MAX_COMMAND_ARGS,
 } from './backends/backendOptions';
@@ -42,10 +42,12 @@ interface NumberOption<K> {
   flag: string;
   env: string;
   min: number;
+  /** The timing options (milliseconds, each a timer's delay somewhere): MAX_TIMING_OPTION_MS. */
+  max?: number;
 }
 
 const NUMBERS: NumberOption<keyof GatewayOptions>[] = [
-  ...(Object.keys(TIMEOUT_FLAGS) as (keyof GatewayTimeouts)[]).map((key) => ({ key, ...TIMEOUT_FLAGS[key] })),
+  ...(Object.keys(TIMEOUT_FLAGS) as (keyof GatewayTimeouts)[]).map((key) => ({ key, ...TIMEOUT_FLAGS[key], max: MAX_TIMING_OPTION_MS })),
   { key: 'maxSessions', flag: 'max-sessions', env: 'GATEWAY_WARDEN_MAX_SESSIONS', min: 1 },
   { key: 'maxWorkers', flag: 'max-workers', env: 'GATEWAY_WARDEN_MAX_WORKERS', min: 1 },
   { key: 'workerMemoryMB', flag: 'worker-memory-mb', env: 'GATEWAY_WARDEN_WORKER_MEMORY_MB', min: 0 },
@@ -53,8 +55,8 @@ const NUMBERS: NumberOption<keyof GatewayOptions>[] = [
 ];
 
 const BACKEND_NUMBERS: NumberOption<'startTimeoutMs' | 'staleWorkerGraceMs'>[] = [
-  { key: 'startTimeoutMs', flag: 'backend-start-timeout-ms', env: BACKEND_ENV.startTimeoutMs, min: 1 },
-  { key: 'staleWorkerGraceMs', flag: 'stale-worker-grace-ms', env: BACKEND_ENV.staleWorkerGraceMs, min: 0 },
+  { key: 'startTimeoutMs', flag: 'backend-start-timeout-ms', env: BACKEND_ENV.startTimeoutMs, min: 1, max: MAX_TIMING_OPTION_MS },
+  { key: 'staleWorkerGraceMs', flag: 'stale-worker-grace-ms', env: BACKEND_ENV.staleWorkerGraceMs, min: 0, max: MAX_TIMING_OPTION_MS },
 ];
 
 /** Every flag of the gateway's; all take a value but --listen (optional: see below) and --help. */
@@ -124,7 +126,7 @@ export function parseGatewayArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   return { options, backend, warnings, help: read.flags.has('help') };
 }
 
-/** Each number from its flag or else its environment variable; a malformed one keeps the default, with a warning. */
+/** Each number from its flag or else its environment variable; a malformed or out-of-range one keeps the default, with a warning. */
 function readNumbers<K extends string>(
   table: readonly NumberOption<K>[], into: Partial<Record<K, unknown>>, defaults: Partial<Record<K, unknown>>,
   flag: (name: string) => string | undefined, env: NodeJS.ProcessEnv, warnings: string[],
@@ -134,8 +136,8 @@ function readNumbers<K extends string>(
     const text = fromFlag ?? env[n.env];
     if (text === undefined || text === '') continue;
     const v = intAtLeast(text, n.min);
-    if (v !== undefined) into[n.key] = v;
-    else warnings.push(`${fromFlag !== undefined ? `--${n.flag}` : n.env}=${JSON.stringify(text)} is not an integer >= ${n.min}; using the default ${String(defaults[n.key])}`);
+    if (v !== undefined && v <= (n.max ?? v)) into[n.key] = v;
+    else warnings.push(`${fromFlag !== undefined ? `--${n.flag}` : n.env}=${JSON.stringify(text)} is not an integer ${n.max === undefined ? `>= ${n.min}` : `from ${n.min} to ${n.max}`}; using the default ${String(defaults[n.key])}`);
   }
 }
 

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { MAX_TIMING_OPTION_MS, TIMEOUT_FLAGS } from '../../src/core/timeouts';
+import { BACKEND_ENV, DEFAULT_BACKEND_SPEC } from '../../src/gateway/backends/backendOptions';
 import { DEFAULT_OPTIONS, parseGatewayArgs as parseOptions } from '../../src/gateway/options';
 
 test('flags win over the environment; both forms of flags are accepted', () => {
@@ -58,4 +60,32 @@ test('attach handshake deadline: flag, environment, default', () => {
   const bad = parseOptions(['--attach-handshake-timeout-ms=0'], {});
   assert.equal(bad.options.attachHandshakeTimeoutMs, 3000);
   assert.ok(bad.warnings.some((w) => w.includes('--attach-handshake-timeout-ms')));
+});
+
+test('timing options: above MAX_TIMING_OPTION_MS (Node would fire such a timer after 1 ms) falls back to the default with a warning, flag or environment; the bound itself is taken', () => {
+  const huge = String(2 ** 31); // what a timer turns into 1 ms
+  const flag = parseOptions(['--worker-idle-timeout-ms', huge], {});
+  assert.equal(flag.options.workerIdleTimeoutMs, DEFAULT_OPTIONS.workerIdleTimeoutMs);
+  assert.deepEqual(flag.warnings, [`--worker-idle-timeout-ms="${huge}" is not an integer from 0 to ${MAX_TIMING_OPTION_MS}; using the default ${DEFAULT_OPTIONS.workerIdleTimeoutMs}`]);
+  const env = parseOptions([], { GATEWAY_WARDEN_SLASH_TIMEOUT_MS: huge });
+  assert.equal(env.options.slashTimeoutMs, DEFAULT_OPTIONS.slashTimeoutMs);
+  assert.deepEqual(env.warnings, [`GATEWAY_WARDEN_SLASH_TIMEOUT_MS="${huge}" is not an integer from 1 to ${MAX_TIMING_OPTION_MS}; using the default ${DEFAULT_OPTIONS.slashTimeoutMs}`]);
+  // The margins the gateway adds (a worker's idle timer: +1 min; the shutdown bound: +3 s) still fit a timer.
+  assert.ok(MAX_TIMING_OPTION_MS + 60_000 < 2 ** 31, String(MAX_TIMING_OPTION_MS));
+  const atBound = parseOptions(['--worker-idle-timeout-ms', String(MAX_TIMING_OPTION_MS)], {});
+  assert.deepEqual([atBound.options.workerIdleTimeoutMs, atBound.warnings], [MAX_TIMING_OPTION_MS, []]);
+
+  // Every timing flag and its environment variable, the backend's two included.
+  const timing = [...Object.values(TIMEOUT_FLAGS), { flag: 'backend-start-timeout-ms', env: BACKEND_ENV.startTimeoutMs }, { flag: 'stale-worker-grace-ms', env: BACKEND_ENV.staleWorkerGraceMs }];
+  for (const { flag: name, env: variable } of timing) {
+    const over = String(MAX_TIMING_OPTION_MS + 1);
+    const byFlag = parseOptions([`--${name}`, over], {});
+    assert.ok(byFlag.warnings.length === 1 && byFlag.warnings[0].startsWith(`--${name}="${over}" is not an integer from`), `--${name}: ${byFlag.warnings.join(' | ')}`);
+    const byEnv = parseOptions([], { [variable]: over });
+    assert.ok(byEnv.warnings.length === 1 && byEnv.warnings[0].startsWith(`${variable}="${over}" is not an integer from`), `${variable}: ${byEnv.warnings.join(' | ')}`);
+  }
+  assert.equal(parseOptions(['--backend-start-timeout-ms', huge], {}).backend.startTimeoutMs, DEFAULT_BACKEND_SPEC.startTimeoutMs);
+  assert.equal(parseOptions([], { [BACKEND_ENV.staleWorkerGraceMs]: huge }).backend.staleWorkerGraceMs, DEFAULT_BACKEND_SPEC.staleWorkerGraceMs);
+  // A count is no timer: no such bound.
+  assert.deepEqual(parseOptions(['--max-sessions', huge], {}).warnings, []);
 });

@@ -7,6 +7,14 @@ import type { BackendName } from './backendOptions';
 
 export type { BackendName } from './backendOptions';
 
+/**
+ * How the whole gateway ends, and the reason its session.closed events give. `shutdown`: asked to
+ * (gateway.shutdown, SIGTERM/SIGINT/SIGHUP) — the workers get the shutdown grace and the cgroup
+ * tree is removed. `lifeline`: the host is gone (stdin EOF, owner or parent dead) — nobody waits,
+ * so the short lifeline grace and, with cgroups, one end of the whole tree, the gateway included.
+ */
+export type ShutdownReason = 'shutdown' | 'lifeline';
+
 /** Why a session closed (the `reason` of session.closed). */
 export type SessionCloseReason =
   | 'requested' | 'client-disconnected' | 'reattach-timeout' | 'idle-timeout' | 'shutdown' | 'lifeline'
@@ -82,7 +90,7 @@ export interface Backend {
    * groups; the caller bounds the whole call and runs finalSweep() after it, whatever happened.
    * On 'lifeline' the host is gone: no politeness, straight to the sweep.
    */
-  shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void>;
+  shutdown(reason: ShutdownReason, workerGraceMs: number): Promise<void>;
   /** Synchronous SIGKILL of whatever the backend knows outside the gateway's own group. */
   finalSweep(): void;
 }

@@ -10,7 +10,7 @@ import { Fingerprint } from '../../core/fingerprint';
 import type { Target } from '../../core/kill';
 import type { Containment } from '../cgroupContainment';
 import type { GatewayOptions } from '../options';
-import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported } from './backend';
+import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported, ShutdownReason } from './backend';
 import type { BackendSpec } from './backendOptions';
 import { ForeignProgram, notStartedInfo } from './program';
 import { endTreeWithHost, takeDownProgram, takeDownProgramSync } from './programTeardown';
@@ -149,7 +149,7 @@ export class CommandBackend implements Backend {
    * Requested: stdin EOF first (many programs, MCP servers among them, exit on it), a short wait,
    * then the teardown. Lifeline: the teardown at once — with cgroups, the whole tree's end.
    */
-  async shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void> {
+  async shutdown(reason: ShutdownReason, workerGraceMs: number): Promise<void> {
     this.stopping = true;
     if (reason === 'lifeline') endTreeWithHost(this.containment, workerGraceMs, () => undefined, (m) => this.host.log(`command: ${m}`));
     const p = this.program;

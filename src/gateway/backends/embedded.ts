@@ -5,7 +5,7 @@ import { describeProblems, teardownSync } from '../../core/kill';
 import type { Containment } from '../cgroupContainment';
 import type { GatewayOptions } from '../options';
 import { CloseReason, SessionManager } from '../sessions';
-import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported, SessionCloseReason } from './backend';
+import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported, SessionCloseReason, ShutdownReason } from './backend';
 
 export class EmbeddedBackend implements Backend {
   readonly name = 'embedded' as const;
@@ -114,7 +114,7 @@ export class EmbeddedBackend implements Backend {
     this.sessions.stopAccepting();
   }
 
-  shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void> {
+  shutdown(reason: ShutdownReason, workerGraceMs: number): Promise<void> {
     return this.sessions.closeAll(reason, workerGraceMs);
   }
 

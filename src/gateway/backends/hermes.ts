@@ -16,7 +16,7 @@ import { limitReached } from '../limits';
 import { limitBytesOf, MemoryCeiling, memoryRestartError, RestartDecision, sampleIntervalMs, workerRestartedEvent } from '../memoryCeiling';
 import type { GatewayOptions } from '../options';
 import { assertMayAct, HOST_CLIENT, listedFor } from '../sessionOwnership';
-import { Backend, BackendHost, GatewayCounts, KnownProcess, SessionCloseReason } from './backend';
+import { Backend, BackendHost, GatewayCounts, KnownProcess, SessionCloseReason, ShutdownReason } from './backend';
 import type { BackendSpec } from './backendOptions';
 import { checkHermesCallParams } from './hermesCallParams';
 import { HermesLink, HermesNotification } from './hermesLink';
@@ -538,7 +538,7 @@ export class HermesBackend implements Backend {
     clearInterval(this.pollTimer);
   }
 
-  async shutdown(reason: 'shutdown' | 'lifeline', workerGraceMs: number): Promise<void> {
+  async shutdown(reason: ShutdownReason, workerGraceMs: number): Promise<void> {
     this.stopAccepting();
     // The host gone with cgroups: hermes, its workers, theirs and we end with one cgroup.kill of
     // the tree (hermes' workers are all in it: born in its leaf, some moved to their sessions').
