@@ -7,6 +7,7 @@ import { clearOrphans, pruneStaleCheckpoints } from '../core/orphansClear';
 import { findOrphans } from '../core/orphansFind';
 import { OrphanPattern, patternLabel, regexPatternProblem } from '../core/orphanPatterns';
 import { intAtLeast } from '../core/readArgv';
+import { MAX_TIMING_OPTION_MS } from '../core/timeouts';
 import { UsageError, parseArgs } from './args';
 import { resolveCheckpointDirs } from './checkpointDirs';
 import { OrphansJson, clearedJson, notCorroboratedJson, orphanJson } from './jsonShapes';
@@ -127,7 +128,8 @@ function toPid(text: string): number {
 
 function toMs(text: string): number {
   const n = intAtLeast(text, 0);
-  if (n === undefined) throw new UsageError(`--grace-ms ${JSON.stringify(text)} is not a non-negative whole number`);
+  // A timer's delay: the same bound as the gateway's timing options.
+  if (n === undefined || n > MAX_TIMING_OPTION_MS) throw new UsageError(`--grace-ms ${JSON.stringify(text)} is not a whole number from 0 to ${MAX_TIMING_OPTION_MS}`);
   return n;
 }
 

@@ -127,6 +127,7 @@ test('usage errors exit 2 with a clear message; --help exits 0', async () => {
     [['orphans', '--pattern'], /--pattern needs a value/],
     [['orphans', '--owner', '12'], /--owner "12" is not a fingerprint/],
     [['orphans', '--yes'], /--yes only makes sense with --kill/],
+    [['orphans', '--kill', '--grace-ms', '2147483648'], /--grace-ms "2147483648" is not a whole number from 0 to 2073600000/],
     [['orphans', 'extra'], /orphans takes no arguments/],
     [['status', '--kill'], /unknown option --kill/],
     [['explode'], /unknown command "explode"/],
