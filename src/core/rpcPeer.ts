@@ -24,6 +24,19 @@ export interface RpcPeerOptions {
    * notification is dropped with a log line. Default: no limit.
    */
   maxMessageBytes?: number;
+  /**
+   * Requests from the other side that may run at once. One more is answered at once with
+   * LimitReached (`data: {limit: "maxRequestsInFlight", value}`) and never run: a client cannot
+   * start thousands of handlers with one write. Default: no limit (a peer whose other side is
+   * our own code, e.g. a worker answering its gateway).
+   */
+  maxRequestsInFlight?: number;
+}
+
+/** The `data` of the error a request over RpcPeerOptions.maxRequestsInFlight gets. */
+export interface RequestsInFlightLimitData {
+  limit: 'maxRequestsInFlight';
+  value: number;
 }
 
 interface Pending {
@@ -40,6 +53,8 @@ export class JsonRpcPeer {
   private readonly notificationHandlers: NotificationHandler[] = [];
   private readonly closeHandlers: ((reason: string) => void)[] = [];
   private closedReason?: string;
+  /** Requests of the other side whose handler has not finished (the maxRequestsInFlight count). */
+  private running = 0;
   protected readonly log: (message: string) => void;
 
   constructor(
@@ -55,6 +70,11 @@ export class JsonRpcPeer {
 
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** Requests of the other side being handled now. */
+  get requestsInFlight(): number {
+    return this.running;
   }
 
   onRequest(handler: RequestHandler): void {
@@ -212,10 +232,23 @@ export class JsonRpcPeer {
       this.sendError(id, RpcErrorCode.MethodNotFound, `unknown method: ${method.slice(0, 200)}`);
       return;
     }
+    const max = this.options.maxRequestsInFlight;
+    if (max !== undefined && this.running >= max) {
+      const data: RequestsInFlightLimitData = { limit: 'maxRequestsInFlight', value: max };
+      const error = new RpcError(
+        RpcErrorCode.LimitReached,
+        `maxRequestsInFlight limit reached (${max}): ${max} requests of this connection are still running, so ${JSON.stringify(method.slice(0, 200))} was not run. Wait for their replies before sending more.`,
+        data,
+      );
+      this.sendReply(id, method, { jsonrpc: '2.0', id, error: error.toJSON() });
+      return;
+    }
     let result: unknown;
+    this.running++;
     try {
       result = await handler(method, params, id);
     } catch (e) {
+      this.running--;
       if (e instanceof RpcError) this.sendReply(id, method, { jsonrpc: '2.0', id, error: e.toJSON() });
       else {
         this.log(`handler for ${method} threw: ${(e as Error)?.stack ?? String(e)}`);
@@ -223,6 +256,8 @@ export class JsonRpcPeer {
       }
       return;
     }
+    // Counted down before the reply goes out: a client that has its reply may send the next one.
+    this.running--;
     this.sendReply(id, method, { jsonrpc: '2.0', id, result: result === undefined ? null : result });
   }
 
