@@ -58,10 +58,24 @@ export interface ProcessTreeSource {
 
 export class ProcessTree {
   private lastCpu = new Map<string, { ticks: number; at: number }>();
+  /** The snapshot being taken; callers that arrive meanwhile share it. */
+  private taking?: Promise<ProcessTreeSnapshot>;
 
   constructor(private readonly source: ProcessTreeSource) {}
 
-  async snapshot(): Promise<ProcessTreeSnapshot> {
+  /**
+   * A full scan costs 5–50 ms of the event loop: requests that arrive while one is being taken
+   * (a burst read in one go, from one client or several) share it rather than scan once each.
+   * The Linux scan is synchronous, so "meanwhile" lasts until its promise settles.
+   */
+  snapshot(): Promise<ProcessTreeSnapshot> {
+    this.taking ??= this.take().finally(() => {
+      this.taking = undefined;
+    });
+    return this.taking;
+  }
+
+  private async take(): Promise<ProcessTreeSnapshot> {
     const takenAt = Date.now();
     if (process.platform !== 'linux') return this.portableSnapshot(takenAt);
     const table = scanProcSync({ readOwner: true, readMemory: true });
