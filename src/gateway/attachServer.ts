@@ -4,7 +4,9 @@
 // a request from a browser (any Origin header) is refused. We own the listening socket: every
 // accepted connection goes through admission (attachAdmission.ts: caps, and a deadline to
 // authenticate that also covers sockets that never send a byte) before HTTP sees it.
-// Half-open connections are found by ping and terminated, which counts as a disconnect.
+// Half-open connections are found by ping and terminated, which counts as a disconnect. A client
+// has at most MAX_ATTACH_REQUESTS_IN_FLIGHT requests running, and one that does not read its
+// output is closed once MAX_UNSENT_LINES lines' worth waits for it.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, IncomingMessage, STATUS_CODES } from 'node:http';
 import { createServer as createTcpServer, Server as TcpServer, Socket } from 'node:net';
@@ -19,6 +21,10 @@ import { createTokenFile } from './tokenFile';
 export const MAX_PENDING_CONNECTIONS = 8;
 /** Open connections in all (pending and authenticated). */
 export const MAX_ATTACH_CONNECTIONS = 64;
+/** Requests one attached client may have running at once; more are refused with -32010. */
+export const MAX_ATTACH_REQUESTS_IN_FLIGHT = 64;
+/** Output a client has not taken yet, in lines of --max-line-bytes; past it the client is closed. */
+export const MAX_UNSENT_LINES = 4;
 
 export interface AttachServer {
   info: AttachInfo;
@@ -121,11 +127,27 @@ export async function startAttachServer(gw: Gateway, port: number, tokenFilePath
   const onClient = (ws: WebSocket) => {
     const id = `ws-${++n}`;
     alive.set(ws, true);
-    const peer = new JsonRpcPeer((text) => ws.send(text), { log: (m) => gw.log(`attach ${id}: ${m}`), maxMessageBytes: gw.options.maxLineBytes });
+    // A client that does not read would have its replies and events queue here without end.
+    const maxUnsentBytes = MAX_UNSENT_LINES * gw.options.maxLineBytes;
+    const send = (text: string) => {
+      ws.send(text);
+      if (ws.bufferedAmount <= maxUnsentBytes) return;
+      gw.log(`attach: closing client ${id}: ${ws.bufferedAmount} bytes sent to it are still unread, over the bound of ${maxUnsentBytes} (${MAX_UNSENT_LINES} × --max-line-bytes); it does not read what it is sent`);
+      ws.terminate();
+      peer.dispose('client not reading');
+    };
+    const peer = new JsonRpcPeer(send, {
+      log: (m) => gw.log(`attach ${id}: ${m}`),
+      maxMessageBytes: gw.options.maxLineBytes,
+      maxRequestsInFlight: MAX_ATTACH_REQUESTS_IN_FLIGHT,
+    });
     ws.on('pong', () => alive.set(ws, true));
     ws.on('message', (data) => {
       // One message per frame; a frame may also carry several newline-separated messages.
-      for (const line of data.toString().split('\n')) if (line.trim()) peer.receive(line.replace(/\r$/, ''));
+      for (const line of data.toString().split('\n')) {
+        if (peer.isClosed) break;
+        if (line.trim()) peer.receive(line.replace(/\r$/, ''));
+      }
     });
     ws.on('close', () => peer.dispose('client disconnected'));
     ws.on('error', (e) => gw.log(`attach ${id}: ${e.message}`));

@@ -67,6 +67,8 @@ armLifeline({
   onDeath: (reason) => onDeath(reason),
   log: (m) => log(`lifeline: ${m}`),
 });
+// No maxRequestsInFlight for the host, unlike attach clients: only our owner holds this pipe, it
+// may shut us down and kill any process anyway, and a bound could refuse its gateway.shutdown.
 const stdio = new JsonRpcConnection(process.stdin, process.stdout, { maxLineBytes: options.maxLineBytes, log: (m) => log(`rpc: ${m}`) });
 for (const w of warnings) log(`warning: ${w}`);
 if (process.platform !== 'win32' && ownProcessGroup() !== process.pid) {
