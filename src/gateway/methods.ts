@@ -2,12 +2,11 @@
 // method's parameters (and who may call it) are checked here, then the backend does what it
 // means for it.
 import { RpcError, RpcErrorCode } from '../core/rpc';
-import { objectParams, optionalBoolean, optionalNonNegativeInt, optionalString, requiredNonNegativeInt, requiredString } from './params';
+import { objectParams, optionalBoolean, optionalFingerprint, optionalNonNegativeInt, optionalString, requiredFingerprint, requiredString } from './params';
 import type { Gateway } from './gateway';
 import { HOST_CLIENT } from './sessions';
 
 const MAX_COMMAND = 64 * 1024;
-const MAX_PID = 2 ** 31 - 1;
 
 /** Methods that reach beyond one client's own sessions: only the host (stdio) may call them. */
 function assertHost(clientId: string, method: string, what: string): void {
@@ -42,7 +41,8 @@ export function methodHandler(gw: Gateway, clientId: string) {
       }
       case 'worker.kill': {
         const p = objectParams(method, params);
-        return gw.backend.killWorker(requiredString(method, p, 'sessionId'), clientId);
+        const sessionId = requiredString(method, p, 'sessionId');
+        return gw.backend.killWorker(sessionId, clientId, optionalFingerprint(method, p));
       }
       case 'process.tree': {
         objectParams(method, params);
@@ -51,8 +51,7 @@ export function methodHandler(gw: Gateway, clientId: string) {
       }
       case 'process.kill': {
         const p = objectParams(method, params);
-        const pid = requiredNonNegativeInt(method, p, 'pid', MAX_PID);
-        const startTime = requiredNonNegativeInt(method, p, 'startTime', Number.MAX_SAFE_INTEGER);
+        const { pid, startTime } = requiredFingerprint(method, p);
         const graceMs = optionalNonNegativeInt(method, p, 'graceMs', 60_000);
         // Any process of the tree, other clients' workers included.
         assertHost(clientId, method, 'kill processes of the tree');

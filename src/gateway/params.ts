@@ -42,3 +42,19 @@ export function requiredNonNegativeInt(method: string, p: Params, name: string, 
   if (v === undefined) throw RpcError.invalidParams(`${method}: "${name}" must be an integer from 0 to ${max}`);
   return v;
 }
+
+const MAX_PID = 2 ** 31 - 1;
+
+/** A process named by its fingerprint, `pid` and `startTime` (both required). */
+export function requiredFingerprint(method: string, p: Params): { pid: number; startTime: number } {
+  return {
+    pid: requiredNonNegativeInt(method, p, 'pid', MAX_PID),
+    startTime: requiredNonNegativeInt(method, p, 'startTime', Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** An optional fingerprint: `pid` and `startTime` together, or neither (a pid alone names no process for sure). */
+export function optionalFingerprint(method: string, p: Params): { pid: number; startTime: number } | undefined {
+  if (p.pid === undefined && p.startTime === undefined) return undefined;
+  return requiredFingerprint(method, p);
+}

@@ -12,6 +12,7 @@ import { limitBytesOf, MemoryCeiling, memoryRestartError, RestartDecision, sampl
 import { assertMayAct, listedFor } from './sessionOwnership';
 import { WorkerInfo, WorkerProcess } from './workerProcess';
 import { WorkerSlots } from './workerSlots';
+import { NamedWorker, notCurrentWorker } from './workerKillTarget';
 
 export { HOST_CLIENT } from './sessionOwnership';
 
@@ -292,11 +293,14 @@ export class SessionManager {
    * worker.kill: the session's worker group ends now (SIGTERM, grace, SIGKILL until empty; no
    * polite request). The session stays; its next command starts a new worker.
    */
-  async killWorker(id: string): Promise<{ sessionId: string; killed: boolean; worker: { pid: number; startTime: number; pgid: number | null } | null; survivors?: number[]; elapsedMs?: number }> {
+  async killWorker(id: string, named?: NamedWorker): Promise<Record<string, unknown>> {
     const s = this.require(id);
-    const w = s.worker;
-    if (!w || w.exitInfo) return { sessionId: id, killed: false, worker: null };
-    const ids = { pid: w.pid, startTime: w.fingerprint.startTime, pgid: w.pgid };
+    const w = s.worker && !s.worker.exitInfo ? s.worker : null;
+    const ids = w ? { pid: w.pid, startTime: w.fingerprint.startTime, pgid: w.pgid } : null;
+    // Checked and acted on in one turn of the loop: the session cannot get a new worker between.
+    const refused = notCurrentWorker(id, named, ids);
+    if (refused) return refused;
+    if (!w || !ids) return { sessionId: id, killed: false, worker: null };
     s.worker = null;
     const r = await w.close(false);
     const problems = r ? describeProblems(r) : '';

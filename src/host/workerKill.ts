@@ -1,7 +1,8 @@
-// Kill Worker: the gateway owns its workers, so the host asks it (`worker.kill {sessionId}`):
-// it ends the worker's group (its /run children included), keeps the session and reports
-// worker.exited. Only when the gateway does not answer (hung) does the host end the group
-// itself — the same engine, the same checks.
+// Kill Worker: the gateway owns its workers, so the host asks it (`worker.kill {sessionId, pid,
+// startTime}`, naming the worker the user saw): it ends the worker's group (its /run children
+// included), keeps the session and reports worker.exited — or kills nothing when that worker is
+// no longer the session's (the row was stale). Only when the gateway does not answer (hung) does
+// the host end the group itself — the same engine, the same checks.
 import { RpcError, RpcErrorCode } from '../core/rpc';
 import { cgroupTarget, describeProblems, processGroup, teardown } from '../core/kill';
 import { shutdownBoundMs } from '../core/timeouts';
@@ -32,18 +33,26 @@ interface KillReply {
   killed?: boolean;
   survivors?: number[];
   elapsedMs?: number;
+  /** 'not-current': the worker named is not the session's now; `current` is (null: none). */
+  reason?: string;
+  current?: { pid?: unknown } | null;
 }
 
 export async function killWorker(d: KillWorkerDeps, sessionId: string, w: WorkerRef): Promise<{ ok: boolean; message: string }> {
   let r: KillReply | undefined;
   try {
     // The gateway answers once the group is empty (its teardown is bounded by grace + 5 s).
-    r = await d.request<KillReply>('worker.kill', { sessionId }, d.graceMs + 10_000);
+    r = await d.request<KillReply>('worker.kill', { sessionId, pid: w.pid, startTime: w.startTime }, d.graceMs + 10_000);
   } catch (e) {
     if (!(e instanceof RpcError && e.code === RpcErrorCode.RequestTimeout)) throw e;
     return killGroupOfHungGateway(d, w);
   }
-  if (!r?.killed) return { ok: true, message: `worker ${w.pid} had already exited` };
+  if (!r?.killed) {
+    const now = r?.reason === 'not-current' && typeof r.current?.pid === 'number' ? r.current.pid : undefined;
+    // A new worker left running is worth a warning: the user asked for a kill that did not happen.
+    if (now !== undefined) return { ok: false, message: `worker ${w.pid} had already exited; the session's worker is now ${now}, which was not killed` };
+    return { ok: true, message: `worker ${w.pid} had already exited` };
+  }
   if (r.survivors?.length) return { ok: false, message: `survivors after teardown: ${r.survivors.join(', ')}` };
   return { ok: true, message: `the gateway ended worker ${w.pid}'s group in ${Math.round(r.elapsedMs ?? 0)} ms` };
 }

@@ -188,7 +188,9 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       let sessionId: string | undefined;
       if (ref?.kind === 'worker') {
         sessionId = ref.sessionId;
-        w = d.model.get(ref.sessionId)?.worker ?? { pid: ref.pid, startTime: ref.startTime, pgid: ref.pgid, state: '?', startedAt: Date.now() };
+        // The worker the row showed, not the session's latest: the click named that one.
+        const latest = d.model.get(ref.sessionId)?.worker;
+        w = latest && latest.pid === ref.pid && latest.startTime === ref.startTime ? latest : { pid: ref.pid, startTime: ref.startTime, pgid: ref.pgid, state: '?', startedAt: Date.now() };
       } else {
         const withWorkers = d.model.list().filter((s) => s.worker);
         const s = await pickSession(undefined, 'Worker to kill', withWorkers, true);

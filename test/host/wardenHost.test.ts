@@ -104,7 +104,7 @@ test('activation never blocks on a checkpoint that is not a regular file, and ti
   assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
 });
 
-test('Kill Worker asks the gateway (worker.kill), which ends the worker group (its /run child included), reports the exit and keeps the session', { skip: !linux }, async () => {
+test('Kill Worker asks the gateway (worker.kill), which ends the worker group (its /run child included), reports the exit and keeps the session; on the replaced worker\'s row it kills nothing', { skip: !linux }, async () => {
   const { host } = newHost('kill-worker');
   await host.supervisor.start();
   const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
@@ -127,6 +127,12 @@ test('Kill Worker asks the gateway (worker.kill), which ends the worker group (i
   assert.equal(host.supervisor.current.state, 'running');
   const out = await host.supervisor.request<{ output: string }>('slash.exec', { sessionId, command: '/echo again' }, 30_000);
   assert.match(out.output, /again/, 'the session starts a new worker on next use');
+  // Kill Worker on the old row (the worker it names was replaced): the new worker is left alone, and the user is told.
+  const fresh = await waitFor(() => host.model.get(sessionId)?.worker, 'the new worker in the model');
+  assert.notEqual(fresh.pid, worker.pid);
+  const stale = await killWorker({ request, bootId: host.owner.bootId, graceMs: 200 }, sessionId, worker);
+  assert.deepEqual([stale.ok, stale.message], [false, `worker ${worker.pid} had already exited; the session's worker is now ${fresh.pid}, which was not killed`]);
+  assert.equal(readProcStat(fresh.pid)?.startTime, fresh.startTime, 'the new worker lives, the same process');
   await host.dispose();
 });
 

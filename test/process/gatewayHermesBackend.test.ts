@@ -420,6 +420,28 @@ test('worker.kill ends the session\'s worker and its group; the session stays', 
   await stopHostedGateway(g);
 });
 
+test('worker.kill naming a worker that is not the session\'s current one (replaced by /model) kills nothing and says why; the current fingerprint kills', opts, async () => {
+  const g = await startHermes();
+  const s = await createSession(g);
+  const before = await workerOf(g, s);
+  await exec(g, s, '/model other-model');
+  const now = await workerOf(g, s, before.pid);
+  await g.waitEvent((e) => e.type === 'worker.exited' && e.pid === before.pid && e.sessionId === s, 'worker.exited for the old worker');
+  const cur = { pid: now.pid, startTime: now.startTime, pgid: now.pgid };
+  const stale = await g.rpc.request('worker.kill', { sessionId: s, pid: before.pid, startTime: before.startTime });
+  assert.deepEqual(stale, { sessionId: s, killed: false, worker: null, reason: 'not-current', current: cur });
+  const reused = await g.rpc.request<{ killed: boolean; reason?: string }>('worker.kill', { sessionId: s, pid: now.pid, startTime: now.startTime + 1 });
+  assert.deepEqual([reused.killed, reused.reason], [false, 'not-current']);
+  assert.equal((await rpcError(g.rpc.request('worker.kill', { sessionId: s, pid: now.pid, startTime: 'x' }))).code, -32602);
+  assert.equal(readProcStat(now.pid)?.startTime, now.startTime, 'nothing was signalled: the current worker lives, the same process');
+  assert.equal(await exec(g, s, '/fake-pid'), String(now.pid), 'and still runs the session\'s commands');
+
+  const r = await g.rpc.request<{ killed: boolean; worker: unknown }>('worker.kill', { sessionId: s, pid: now.pid, startTime: now.startTime });
+  assert.deepEqual([r.killed, r.worker], [true, cur]);
+  assert.equal(isAlive(now.pid), false);
+  await stopHostedGateway(g);
+});
+
 test('session.close while a command runs in it: the close ends the worker, the command fails saying the session was closed; another session is untouched', opts, async () => {
   const g = await startHermes();
   const [a, b] = await Promise.all([createSession(g), createSession(g)]);

@@ -1,9 +1,10 @@
 // worker.kill: the gateway, which owns its workers, ends a session's worker group on request
 // (Kill Worker in the extension asks for this) and keeps the session — the embedded backend's
-// SessionManager does it with the teardown engine. And process.tree on the embedded backend,
-// with the embedded protocol unchanged.
+// SessionManager does it with the teardown engine; given `pid`/`startTime`, only on that worker.
+// And process.tree on the embedded backend, with the embedded protocol unchanged.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { fingerprintOf } from '../../src/core/fingerprint';
 import { groupMembers } from '../../src/core/kill';
 import { RpcError } from '../../src/core/rpc';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
@@ -19,6 +20,16 @@ interface KillReply {
   worker: { pid: number; startTime: number; pgid: number | null } | null;
   survivors?: number[];
   elapsedMs?: number;
+  reason?: string;
+  current?: { pid: number; startTime: number; pgid: number | null } | null;
+}
+
+type Listed = { pid: number; startTime: number; pgid: number | null };
+async function currentWorker(g: Awaited<ReturnType<typeof startHostedGateway>>, sessionId: string): Promise<Listed> {
+  const list = await g.rpc.request<{ sessions: { sessionId: string; worker: Listed | null }[] }>('session.list');
+  const w = list.sessions.find((x) => x.sessionId === sessionId)?.worker;
+  assert.ok(w, `session ${sessionId} has a worker`);
+  return { pid: w.pid, startTime: w.startTime, pgid: w.pgid };
 }
 
 async function rpcError(p: Promise<unknown>): Promise<RpcError> {
@@ -65,6 +76,41 @@ test('worker.kill takes a /run background grandchild with the group; a session t
   assert.equal(isAlive(grandchild), false, 'the grandchild went with the group');
   const s2 = await createSession(g);
   assert.deepEqual(await g.rpc.request('worker.kill', { sessionId: s2 }), { sessionId: s2, killed: false, worker: null });
+  await stopHostedGateway(g);
+});
+
+test('worker.kill naming a worker that is not the session\'s current one (a stale row) kills nothing and says why; the current fingerprint kills; bad pid/startTime types are -32602', async () => {
+  const g = await startHostedGateway();
+  const s = await createSession(g);
+  await exec(g, s, '/echo one');
+  const old = await currentWorker(g, s);
+  // The row's worker exits (killed here; a crash or the memory ceiling alike) and the session gets a new one.
+  assert.equal((await g.rpc.request<KillReply>('worker.kill', { sessionId: s }, { timeoutMs: 15_000 })).killed, true);
+  await exec(g, s, '/echo two');
+  const cur = await currentWorker(g, s);
+  assert.notEqual(cur.pid, old.pid);
+  const alive = () => fingerprintOf(cur.pid)?.startTime === cur.startTime;
+  assert.ok(alive(), 'the current worker is alive before');
+
+  const stale = await g.rpc.request<KillReply>('worker.kill', { sessionId: s, pid: old.pid, startTime: old.startTime });
+  assert.deepEqual(stale, { sessionId: s, killed: false, worker: null, reason: 'not-current', current: cur });
+  // The current pid with another start time (a reused pid, say) is not the current worker either.
+  const reused = await g.rpc.request<KillReply>('worker.kill', { sessionId: s, pid: cur.pid, startTime: cur.startTime + 1 });
+  assert.deepEqual([reused.killed, reused.reason], [false, 'not-current']);
+  for (const bad of [{ pid: String(cur.pid), startTime: cur.startTime }, { pid: cur.pid, startTime: -1 }, { pid: cur.pid, startTime: 1.5 }, { pid: cur.pid }, { startTime: cur.startTime }, { pid: null, startTime: cur.startTime }]) {
+    const e = await rpcError(g.rpc.request('worker.kill', { sessionId: s, ...bad }));
+    assert.equal(e.code, -32602, JSON.stringify(bad));
+    assert.match(e.message, /"(pid|startTime)" must be an integer/, JSON.stringify(bad));
+  }
+  assert.ok(alive(), 'nothing was signalled: the current worker lives, the same process');
+  assert.equal(await exec(g, s, '/echo still'), 'still');
+  assert.deepEqual(await currentWorker(g, s), cur, 'and is still the session\'s worker');
+
+  const r = await g.rpc.request<KillReply>('worker.kill', { sessionId: s, pid: cur.pid, startTime: cur.startTime }, { timeoutMs: 15_000 });
+  assert.deepEqual([r.killed, r.worker, r.survivors], [true, cur, []]);
+  assert.equal(isAlive(cur.pid), false, 'the named current worker is gone when worker.kill answers');
+  // A named worker when the session has none: refused the same way (nothing to kill).
+  assert.deepEqual(await g.rpc.request('worker.kill', { sessionId: s, pid: cur.pid, startTime: cur.startTime }), { sessionId: s, killed: false, worker: null, reason: 'not-current', current: null });
   await stopHostedGateway(g);
 });
 

@@ -133,6 +133,24 @@ test('killWorker from the palette picks among sessions with workers and kills th
   assert.deepEqual(killedIn, ['s2'], 'the gateway is asked by session');
 });
 
+test('killWorker from a stale row names the row\'s worker (pid and start time), not the session\'s newer one; a refusal is a warning', async () => {
+  const asked: { pid: number; startTime: number }[] = [];
+  const { h, model, window } = setup({
+    killWorker: async (_sessionId, w) => {
+      asked.push({ pid: w.pid, startTime: w.startTime });
+      return { ok: false, message: `worker ${w.pid} had already exited; the session's worker is now 42, which was not killed` };
+    },
+  });
+  model.applyEvent({ type: 'worker.started', sessionId: 's1', pid: 41, startTime: 1, pgid: 41 });
+  const row = { id: 'worker/s1/41', ref: { kind: 'worker', sessionId: 's1', pid: 41, startTime: 1, pgid: 41 } };
+  // The row's worker exited and the session has a new one; the row was drawn before.
+  model.applyEvent({ type: 'worker.exited', sessionId: 's1', pid: 41, startTime: 1 });
+  model.applyEvent({ type: 'worker.started', sessionId: 's1', pid: 42, startTime: 2, pgid: 42 });
+  await h['gatewayWarden.killWorker'](row);
+  assert.deepEqual(asked, [{ pid: 41, startTime: 1 }]);
+  assert.match(window.shown.find((s) => s.kind === 'warning')!.message, /Worker 41: .*now 42, which was not killed/);
+});
+
 test('a failing request becomes an error message with Show Log, never a throw', async () => {
   const gateway = fakeGateway('running', { 'session.create': new Error('boom') });
   const { h, window, lines, shownLog } = setup({ gateway, answers: { input: [''], error: ['Show Log'] } });

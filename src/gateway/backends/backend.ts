@@ -4,6 +4,7 @@
 // validation; a backend does what a method means for it: its sessions, its workers, its program.
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import type { BackendName } from './backendOptions';
+import type { NamedWorker } from '../workerKillTarget';
 
 export type { BackendName } from './backendOptions';
 
@@ -60,8 +61,11 @@ export interface Backend {
   listSessions(clientId: string): Promise<Record<string, unknown>>;
   /** slash.exec's result: `{output}` (hermes adds `warning` when it gives one). */
   exec(sessionId: string, command: string, clientId: string): Promise<Record<string, unknown>>;
-  /** worker.kill: ends the session's worker and its group; the session stays. */
-  killWorker(sessionId: string, clientId: string): Promise<Record<string, unknown>>;
+  /**
+   * worker.kill: ends the session's worker and its group; the session stays. With `named`, only
+   * when the current worker has that fingerprint (else notCurrentWorker's answer, nothing signalled).
+   */
+  killWorker(sessionId: string, clientId: string, named?: NamedWorker): Promise<Record<string, unknown>>;
   /** backend.call: any method of the program behind the backend, passed through. */
   call(method: string, params: unknown): Promise<unknown>;
   /** A client connection went away. */

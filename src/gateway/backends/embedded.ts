@@ -5,6 +5,7 @@ import { describeProblems, teardownSync } from '../../core/kill';
 import type { Containment } from '../cgroupContainment';
 import type { GatewayOptions } from '../options';
 import { CloseReason, SessionManager } from '../sessions';
+import type { NamedWorker } from '../workerKillTarget';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, notSupported, SessionCloseReason, ShutdownReason } from './backend';
 
 export class EmbeddedBackend implements Backend {
@@ -70,9 +71,9 @@ export class EmbeddedBackend implements Backend {
    * group is empty); the session stays and its next command starts a new worker. The worker's
    * exit is reported as usual (worker.exited) by the session manager.
    */
-  async killWorker(sessionId: string, clientId: string): Promise<Record<string, unknown>> {
+  async killWorker(sessionId: string, clientId: string, named?: NamedWorker): Promise<Record<string, unknown>> {
     this.sessions.assertMayAct(sessionId, clientId, 'worker.kill');
-    return this.sessions.killWorker(sessionId);
+    return this.sessions.killWorker(sessionId, named);
   }
 
   call(): Promise<unknown> {

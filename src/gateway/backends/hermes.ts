@@ -16,6 +16,7 @@ import { limitReached } from '../limits';
 import { limitBytesOf, MemoryCeiling, memoryRestartError, RestartDecision, sampleIntervalMs, workerRestartedEvent } from '../memoryCeiling';
 import type { GatewayOptions } from '../options';
 import { assertMayAct, HOST_CLIENT, listedFor } from '../sessionOwnership';
+import { NamedWorker, notCurrentWorker } from '../workerKillTarget';
 import { Backend, BackendHost, GatewayCounts, KnownProcess, SessionCloseReason, ShutdownReason } from './backend';
 import type { BackendSpec } from './backendOptions';
 import { checkHermesCallParams } from './hermesCallParams';
@@ -402,12 +403,15 @@ export class HermesBackend implements Backend {
     }
   }
 
-  async killWorker(sessionId: string, clientId: string): Promise<Record<string, unknown>> {
+  async killWorker(sessionId: string, clientId: string, named?: NamedWorker): Promise<Record<string, unknown>> {
     this.assertMayAct(sessionId, clientId, 'worker.kill');
     await this.ready();
     if (!this.sessions.has(sessionId)) throw RpcError.invalidParams(`unknown or closed session ${JSON.stringify(sessionId)}`);
     await this.refresh();
     const w = this.workers.workerOf(sessionId);
+    // After the refresh, with no wait before endWorker: the worker compared is the one signalled.
+    const refused = notCurrentWorker(sessionId, named, w ? { pid: w.pid, startTime: w.startTime, pgid: w.pgid } : null);
+    if (refused) return refused;
     if (!w) return { sessionId, killed: false, worker: null };
     const r = await this.endWorker(sessionId, w);
     return { sessionId, killed: r.survivors.length === 0, worker: { pid: w.pid, startTime: w.startTime, pgid: w.pgid }, survivors: r.survivors, elapsedMs: r.elapsedMs };
