@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { RpcError } from '../../src/core/rpc';
 import { readProcStat } from '../../src/core/procfs';
-import { pidsWithMarker } from '../support/marker';
+import { pidsWithMarker, waitAllMarked } from '../support/marker';
 import { isAlive, killTracked, track, waitAllExited, waitFor } from '../support/processes';
 import { announcedPids, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
@@ -125,8 +125,7 @@ test('process.kill ends one node and its subtree (SIGTERM ignored → SIGKILL), 
 test('host SIGKILL: the command, a SIGTERM-ignoring grandchild and a setsid escapee carrying the marker are all gone', { skip: !LINUX }, async (t) => {
   const g = await startCommand(FAMILY);
   const f = await family(g);
-  const marked = pidsWithMarker(g.hostFp);
-  for (const pid of [g.gatewayPid, f.child, f.stubborn, f.escapee]) assert.ok(marked.includes(pid), `${pid} carries the marker`);
+  const marked = await waitAllMarked(g.hostFp, [g.gatewayPid, f.child, f.stubborn, f.escapee]);
   const killedAt = Date.now();
   g.host.kill('SIGKILL');
   await waitNoMarked(g.hostFp);

@@ -9,7 +9,7 @@ import { readProcStat } from '../../src/core/procfs';
 import { RpcError, RpcErrorCode } from '../../src/core/rpc';
 import { FAKE_HERMES_DIR, fakeHermesUnavailable, workersOf } from '../support/fakeHermes';
 import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
-import { pidsWithMarker } from '../support/marker';
+import { waitAllMarked } from '../support/marker';
 import { attachOf, connectWithToken, peerOf, removeTokenDirs } from '../support/attachClient';
 import type { JsonRpcPeer } from '../../src/core/rpc';
 import { isAlive, killTracked, track, waitAllExited, waitFor, waitForExit } from '../support/processes';
@@ -350,8 +350,7 @@ for (const flavor of ['cur', 'leaky'] as const) {
     const busyBefore = g.events.filter((x) => x.type === 'worker.state' && x.sessionId === a && x.busy === true).length;
     void exec(g, a, '/fake-hold', 120_000).catch(() => undefined);
     await waitFor(() => g.events.filter((x) => x.type === 'worker.state' && x.sessionId === a && x.busy === true).length > busyBefore, 'the worker busy with /fake-hold');
-    const marked = pidsWithMarker(g.hostFp);
-    for (const pid of [g.gatewayPid, g.hermesPid, wa.pid, wb.pid, grandchild]) assert.ok(marked.includes(pid), `${pid} carries the marker`);
+    const marked = await waitAllMarked(g.hostFp, [g.gatewayPid, g.hermesPid, wa.pid, wb.pid, grandchild]);
     const killedAt = Date.now();
     g.host.kill('SIGKILL');
     await waitNoMarked(g.hostFp, 15_000);

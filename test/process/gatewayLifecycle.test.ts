@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { isAlive, killTracked, track, waitAllExited, waitFor, waitForExit } from '../support/processes';
-import { pidsWithMarker } from '../support/marker';
+import { waitAllMarked } from '../support/marker';
 import { readProcStat } from '../../src/core/procfs';
 import { backgroundGrandchild, createSession, exec, startHostedGateway, stopHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
@@ -15,8 +15,7 @@ test('host SIGKILL: the gateway, every worker and a /run background grandchild a
   const grandchildren = await Promise.all(sessions.map((s) => backgroundGrandchild(g, s)));
   const workers = g.workerPids();
   assert.equal(workers.length, 3);
-  const marked = pidsWithMarker(g.hostFp);
-  for (const pid of [g.gatewayPid, ...workers, ...grandchildren]) assert.ok(marked.includes(pid), `${pid} carries the marker`);
+  const marked = await waitAllMarked(g.hostFp, [g.gatewayPid, ...workers, ...grandchildren]);
   const killedAt = Date.now();
   g.host.kill('SIGKILL');
   await waitNoMarked(g.hostFp);

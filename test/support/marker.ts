@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcCmdline, readProcEnvVar, readProcStat } from '../../src/core/procfs';
+import { waitFor } from './processes';
 
 /** Live (non-zombie) pids whose environment has GATEWAY_WARDEN_OWNER starting with `prefix`. */
 export function pidsWithMarker(prefix: string): number[] {
@@ -14,6 +15,24 @@ export function pidsWithMarker(prefix: string): number[] {
     if (st && st.state !== 'Z') out.push(pid);
   }
   return out;
+}
+
+/**
+ * Waits (with a deadline) until every one of `pids` carries the marker `prefix`, and returns the
+ * marked pids then. A pid is often announced right after its fork: while it execs, its
+ * environment can read empty for a moment, so one look could miss a marker that is there.
+ */
+export async function waitAllMarked(prefix: string, pids: readonly number[], timeoutMs = 10_000): Promise<number[]> {
+  let unmarked: number[] = [];
+  try {
+    return await waitFor(() => {
+      const marked = pidsWithMarker(prefix);
+      unmarked = pids.filter((pid) => !marked.includes(pid));
+      return unmarked.length === 0 ? marked : undefined;
+    }, 'the marker on every expected process', timeoutMs);
+  } catch {
+    throw new Error(`no marker ${prefix} on ${unmarked.join(', ')} after ${timeoutMs} ms`);
+  }
 }
 
 /** Live worker processes (`worker.js` in the command line) carrying the marker `prefix`. */
