@@ -11,7 +11,7 @@ import { deleteCheckpointFile, loadCheckpoints } from './checkpoint';
 import type { Orphan } from './orphans';
 import { CorroborationMode, corroborationProblemNow, defaultCorroboration } from './orphansCorroborate';
 import { clearLeftoverTree, cgroupEvidenceProblem } from './orphansClearCgroup';
-import { ClearReason, ClearResult, clearBounds, clearResult } from './orphansClearResult';
+import { ClearReason, ClearResult, clearResult } from './orphansClearResult';
 
 export type { ClearOutcome, ClearReason, ClearResult } from './orphansClearResult';
 
@@ -118,7 +118,7 @@ async function clearOne(orphan: Orphan, opts: ClearOrphansOptions): Promise<Clea
   const commands = new Map<number, string>([[orphan.pid, orphan.command], ...orphan.descendants.map((d) => [d.pid, d.command] as const)]);
   const fps = new Map<number, Fingerprint>([[orphan.pid, orphan.fingerprint], ...orphan.descendants.map((d) => [d.pid, d.fingerprint] as const)]);
   const spare = ownedByLiveHost();
-  const r = await teardown(roots.map((x) => processTree(x.fp, spare)), clearBounds(opts.graceMs));
+  const r = await teardown(roots.map((x) => processTree(x.fp, spare)), { graceMs: opts.graceMs });
   const out = r.processes.map((e) => clearResult(e, orphan.pid, commands.get(e.pid), fps.get(e.pid)));
   // A refusal of the whole call (bad input, an engine failure) names no process: it is the orphan's.
   for (const x of r.refusals) {

@@ -19,7 +19,7 @@ import { Fingerprint, isGone } from './fingerprint';
 import { cgroupTarget, CgroupOutcome, describeProblems, ProcessOutcome, processTree, Spare, teardown } from './kill';
 import type { Orphan } from './orphans';
 import type { ClearOrphansOptions } from './orphansClear';
-import { ClearResult, clearBounds, clearResult } from './orphansClearResult';
+import { ClearResult, clearResult } from './orphansClearResult';
 import { OWNER_ENV } from './ownerMarker';
 import { readProcCmdline, readProcEnvVar, readProcStat } from './procfs';
 
@@ -84,7 +84,7 @@ export async function clearLeftoverTree(
     return out;
   }
   const first = orphans[0];
-  const r = await teardown([cgroupTarget(tree, { parent: where.parentDir, remove: true })], clearBounds(opts.graceMs));
+  const r = await teardown([cgroupTarget(tree, { parent: where.parentDir, remove: true })], { graceMs: opts.graceMs });
   const cg = r.cgroups?.[0];
   if (r.signals.length === 0 && cg?.outcome !== 'empty' && cg?.outcome !== 'gone') {
     // Nothing was signalled through the cgroup: the per-process path decides on its own.
@@ -117,7 +117,7 @@ export async function clearLeftoverTree(
   for (const [orphanPid, list] of out) {
     for (const [i, x] of list.entries()) {
       if (byPid.has(x.pid) || x.outcome !== 'refused' || x.fingerprint === undefined) continue;
-      const t = await teardown([processTree(x.fingerprint, how.spare)], clearBounds(opts.graceMs));
+      const t = await teardown([processTree(x.fingerprint, how.spare)], { graceMs: opts.graceMs });
       const e = t.processes.find((q) => q.pid === x.pid);
       if (e) list[i] = clearResult(e, orphanPid, x.command, x.fingerprint);
       for (const q of t.processes) if (q.pid !== x.pid) list.push(clearResult(q, orphanPid));

@@ -1,8 +1,7 @@
 // What clearing did to each process, typed: an outcome (the CLI's JSON `outcome` values, a
 // contract) and, for anything not killed, a reason code to act on beside the sentence to show.
 import type { Fingerprint } from './fingerprint';
-import { DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS, type ProcessOutcome, type RefusalReason } from './kill';
-import { shutdownBoundMs } from './timeouts';
+import type { ProcessOutcome, RefusalReason } from './kill';
 
 export type ClearOutcome = 'killed' | 'already-gone' | 'refused';
 
@@ -36,14 +35,4 @@ export function clearResult(e: ProcessOutcome, orphanPid: number, command?: stri
     pid: e.pid, fingerprint, orphanPid, command, outcome: e.outcome === 'survived' ? 'refused' : e.outcome,
     ...(reason !== undefined && e.outcome !== 'killed' ? { reason } : {}), why: e.message, signals: [...e.signals],
   };
-}
-
-/**
- * The engine's grace and bound for one clearing: the bound never cuts short the grace the user
- * gave (the CLI's --grace-ms has no upper limit) — the grace plus SIGKILL's settling time, and
- * never less than the engine's default.
- */
-export function clearBounds(graceMs: number | undefined): { graceMs: number; timeoutMs: number } {
-  const g = graceMs ?? DEFAULT_GRACE_MS;
-  return { graceMs: g, timeoutMs: Math.max(DEFAULT_TIMEOUT_MS, shutdownBoundMs(g)) };
 }

@@ -26,7 +26,7 @@ import { Guard, Refusal, refusal } from './safety';
 import { canReadOne, fingerprintOfRow, groupIsEmpty, markerOf, ownerAndHandler, ownProcessGroup, readFingerprint, readOne, Row, scanTable } from './source';
 import type { ProcRead } from '../procfs';
 import type { Steps } from './steps';
-import { CgroupOutcome, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
+import { CgroupOutcome, DEFAULT_GRACE_MS, defaultTimeoutMs, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
 
 /** This process's parent when the engine was loaded (early: before anything could re-parent us). */
 const PARENT_AT_LOAD = process.ppid;
@@ -160,7 +160,7 @@ class Teardown {
       }
     }
     const graceMs = this.opts.graceMs ?? DEFAULT_GRACE_MS;
-    const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = this.opts.timeoutMs ?? defaultTimeoutMs(graceMs);
     const deadline = this.t0 + timeoutMs;
     let signal: NodeJS.Signals = firstSignal;
     const graceEnd = Math.min(this.t0 + graceMs, deadline);

@@ -1,5 +1,6 @@
 // What a teardown takes down (its targets) and what it reports back.
 import type { Fingerprint } from '../fingerprint';
+import { shutdownBoundMs } from '../timeouts';
 import type { Refusal, RefusalReason } from './safety';
 
 /** Vetoes a descendant of a tree (and everything below it), saying why; e.g. another live window's. */
@@ -60,7 +61,7 @@ export function cgroupTarget(path: string, opts: { parent?: string; remove?: boo
 export interface TeardownOptions {
   /** Time the first signal gets before SIGKILL (default 500 ms). */
   graceMs?: number;
-  /** The hard bound: give up and report survivors after this long (default 5000 ms); SIGKILL is always sent and given 100 ms first. */
+  /** The hard bound: give up and report survivors after this long (default: defaultTimeoutMs); SIGKILL is always sent and given 100 ms first. */
   timeoutMs?: number;
   /**
    * Default SIGTERM, or SIGKILL when `graceMs` is 0: a SIGTERM with no time to act on it changes
@@ -73,6 +74,14 @@ export interface TeardownOptions {
 
 export const DEFAULT_GRACE_MS = 500;
 export const DEFAULT_TIMEOUT_MS = 5000;
+
+/**
+ * The hard bound when the caller gives none: 5 s, or the grace plus what SIGKILL and reaping take
+ * (shutdownBoundMs) when that is longer — a default bound never cuts a grace asked for short.
+ */
+export function defaultTimeoutMs(graceMs: number): number {
+  return Math.max(DEFAULT_TIMEOUT_MS, shutdownBoundMs(graceMs));
+}
 
 export type Outcome = 'killed' | 'already-gone' | 'refused' | 'survived';
 
