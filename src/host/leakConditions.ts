@@ -87,7 +87,7 @@ export class LeakConditions {
 
   /** Orphans already announced elsewhere (the start-up "Found N orphaned processes"): not news. */
   markOrphansReported(orphans: readonly OrphanKey[]): void {
-    for (const o of orphans) this.reported.add(keyOf(o));
+    for (const o of orphans) this.reported.add(orphanKey(o));
   }
 
   /** A worker.restarted for the memory ceiling; the next evaluation counts it. */
@@ -120,7 +120,7 @@ export class LeakConditions {
     const fresh: LeakAlert[] = [];
 
     if (obs.orphans) {
-      const present = new Map(obs.orphans.map((o) => [keyOf(o), o]));
+      const present = new Map(obs.orphans.map((o) => [orphanKey(o), o]));
       const news = [...present].filter(([k]) => !this.reported.has(k)).map(([, o]) => o.pid);
       // Only what is still there stays reported: a set that cannot outgrow the process table.
       this.reported = new Set([...this.reported].filter((k) => present.has(k)));
@@ -193,7 +193,8 @@ export class LeakConditions {
   }
 }
 
-function keyOf(o: OrphanKey): string {
+/** An orphan's identity across scans (the pid alone may have been reused). */
+export function orphanKey(o: OrphanKey): string {
   return `${o.pid}/${o.startTime ?? ''}`;
 }
 

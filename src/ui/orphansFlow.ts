@@ -2,6 +2,7 @@
 // progress notification while killing, then a summary. Detection and killing are the host's.
 import { delay } from '../core/emitter';
 import type { QuickPickItem } from 'vscode';
+import { orphanKey } from '../host/leakConditions';
 import type { OrphanClearOutcome, OrphanScan } from '../host/orphanSource';
 import type { Log } from '../host/seams';
 import { formatBytes, formatDuration } from '../core/format';
@@ -95,11 +96,6 @@ export async function startupOrphanScan<T extends OrphanView>(
   // Only what both scans saw: a previous window's host that was still exiting is not an orphan.
   const seen = new Set(first.items.map(orphanKey));
   return { items: second.items.filter((o) => seen.has(orphanKey(o))), incomplete: second.incomplete };
-}
-
-/** An orphan's identity across scans. */
-export function orphanKey(o: Pick<OrphanView, 'pid' | 'startTime'>): string {
-  return `${o.pid}/${o.startTime ?? ''}`;
 }
 
 export const FOUND_ACTIONS = { clear: 'Clear', show: 'Show', ignore: 'Ignore' } as const;

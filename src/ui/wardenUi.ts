@@ -2,7 +2,7 @@
 // Everything here is thin glue over host/ and the testable ui/ modules.
 import type * as vscode from 'vscode';
 import type { Log } from '../host/seams';
-import { LeakConditions } from '../host/leakConditions';
+import { LeakConditions, orphanKey } from '../host/leakConditions';
 import { LeakWatch } from '../host/leakWatch';
 import { ResourceSampler, sampledMemoryBytes, sampledTotals } from '../host/resourceSampler';
 import { gatewayCgroupTree, sessionCgroup } from '../host/sessionCgroups';
@@ -15,7 +15,7 @@ import { contextKeys } from './contextKeys';
 import { buildExtensionReport, copyDiagnosticsReport, ReportSources } from './diagnosticsReport';
 import { LeakAlertNotifier, StateStore } from './leakAlerts';
 import { MemoryRestartNotifier } from './memoryRestarts';
-import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, orphanKey, OrphanSource, startupOrphanScan } from './orphansFlow';
+import { clearOrphansFlow, FOUND_ACTIONS, foundMessage, OrphanSource, startupOrphanScan } from './orphansFlow';
 import { ProcessTreeProvider } from './processTree';
 import { createStatusBar, statusBarText } from './statusBar';
 import type { OrphanItem, OrphanScan } from '../host/orphanSource';
