@@ -21,14 +21,18 @@ export function formatMegabytes(n: number): string {
   return `${Math.round(n / (1024 * 1024))} MB`;
 }
 
-/** "850ms", "42s", "7m 3s", "5h 2m", "3d 4h", "?" when unknown. */
-export function formatDuration(ms: number | null | undefined): string {
+/**
+ * "850ms", "42s", "7m 3s", "5h 2m", "3d 4h", "?" when unknown. `'minute'`: "<1m", "7m", "5h 2m" —
+ * for a figure that is redrawn only when it changes (a tree row's age: see ui/processTree.ts).
+ */
+export function formatDuration(ms: number | null | undefined, precision: 'second' | 'minute' = 'second'): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '?';
+  if (precision === 'minute' && ms < 60_000) return '<1m';
   if (ms < 1000) return `${Math.floor(ms)}ms`;
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
+  if (m < 60) return precision === 'minute' ? `${m}m` : `${m}m ${s % 60}s`;
   const h = Math.floor(m / 60);
   if (h < 24) return `${h}h ${m % 60}m`;
   return `${Math.floor(h / 24)}d ${h % 24}h`;

@@ -49,6 +49,11 @@ export interface CommandDeps {
   refreshView: () => void;
   /** Re-scans for orphans (the tree's Orphans node); never rejects. */
   rescanOrphans?: () => Promise<void>;
+  /**
+   * The view's rows, for Kill Process run without one: from the palette, or from a row's menu in
+   * the moment VS Code re-fetches a refreshed row's subtree (it then passes no row at all).
+   */
+  rows?: () => readonly TreeNode[];
   /** `only`: invoked on one orphan's row (its pid). */
   clearOrphans: (only?: number) => Promise<void>;
   slashTimeoutMs?: number;
@@ -61,6 +66,8 @@ export interface CommandDeps {
 }
 
 const SHOW_LOG = 'Show Log';
+/** The rows whose menu has Kill Process (package.json: viewItem =~ /\bprocessKillable\b/). */
+const KILLABLE = /\bprocessKillable\b/;
 
 export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
   const reportError = async (what: string, e: unknown) => {
@@ -211,10 +218,18 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       // A row of the gateway's process tree (the command backend's program and its descendants,
       // a stale hermes worker): the gateway ends it and its subtree, after checking it is still
       // that process and one of its own (process.kill).
-      const ref = refOf(arg);
+      let ref = refOf(arg);
       if (ref?.kind !== 'process' || !ref.pid) {
-        await d.window.showInformationMessage('Kill Process works on a row of the Gateway Warden view: a command backend\'s program or one of its processes, or a stale worker.');
-        return;
+        // No row: the user picks one of the rows that offer Kill Process (package.json's rule),
+        // always, even a single one: this ends processes.
+        const killable = (d.rows?.() ?? []).filter((n) => n.ref.kind === 'process' && n.ref.pid && KILLABLE.test(n.contextValue));
+        if (!killable.length) {
+          await d.window.showInformationMessage('There is no process to kill: Kill Process works on a command backend\'s program and its processes, and on a stale hermes worker, while the gateway runs.');
+          return;
+        }
+        const items: (QuickPickItem & { n: TreeNode })[] = killable.map((n) => ({ label: n.label, description: n.description, n }));
+        ref = (await d.window.showQuickPick(items, { placeHolder: 'Process to kill (with everything it started)' }))?.n.ref;
+        if (ref?.kind !== 'process') return; // cancelled
       }
       if (!isRunning()) throw new Error(`the gateway is not running (${d.gateway.current.state}).`);
       const what = ref.role === 'staleWorker' ? `stale worker ${ref.pid}` : ref.role === 'program' ? `program ${ref.pid}` : `process ${ref.pid}`;

@@ -2,11 +2,12 @@
 // change emitter and an id → node map (for getParent/reveal); refreshes are coalesced.
 //
 // A row keeps its object across rebuilds (same id → same object, updated in place) and a rebuild
-// refreshes only the rows that changed: VS Code forgets the handles of every row a refresh
-// touches until it has fetched them again, and a context-menu command run in that gap reaches
-// us without its row (Close Session then asked "which session?" in a real-hermes run). The tree
-// is rebuilt every sampling tick (CPU, memory), so a whole-tree refresh each time kept that gap
-// open most of the time.
+// refreshes only the rows that changed: VS Code forgets the handles of a refreshed row's whole
+// subtree until the window has fetched each level again (one round trip per level), and a
+// context-menu command run in that gap reaches us without its row. The tree is rebuilt every
+// sampling tick (CPU, memory), so a whole-tree refresh each time kept that gap open most of the
+// time; rows with children show ages to the minute for the same reason (ui/treeNodes.ts), and
+// the row commands ask which item is meant when none came (ui/commands.ts).
 import type * as vscode from 'vscode';
 import { buildTree, TreeInput, TreeNode } from './treeNodes';
 import { TreeApi } from './vscodeApi';
@@ -48,6 +49,19 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<TreeNode> {
 
   find(id: string): TreeNode | undefined {
     return this.byId.get(id);
+  }
+
+  /** Every row, in the order the view shows them (parents before their children). */
+  rows(): TreeNode[] {
+    const out: TreeNode[] = [];
+    const walk = (ns: readonly TreeNode[]) => {
+      for (const n of ns) {
+        out.push(n);
+        walk(n.children);
+      }
+    };
+    walk(this.roots);
+    return out;
   }
 
   getChildren(element?: TreeNode): TreeNode[] {

@@ -74,7 +74,9 @@ function gatewayNode(input: TreeInput): TreeNode {
   const b = running ? input.backend : undefined;
   const parts: string[] = [g.state];
   if (g.pid !== undefined) parts.push(`pid ${g.pid}`);
-  if (running && g.startedAt !== undefined) parts.push(`up ${formatDuration(input.now - g.startedAt)}`);
+  // Ages to the minute: a row whose text changes is refreshed, and VS Code forgets the rows below
+  // it until it has fetched them again (a menu command run then gets no row; ui/processTree.ts).
+  if (running && g.startedAt !== undefined) parts.push(`up ${formatDuration(input.now - g.startedAt, 'minute')}`);
   if (g.state === 'restarting' && g.nextAttemptAt !== undefined) parts.push(`next try in ${formatDuration(Math.max(0, g.nextAttemptAt - input.now))}`);
   if (b) parts.push(b.state === 'running' ? b.name : `${b.name} ${b.state}`);
   const workers = input.sessions.filter((s) => s.worker).length;
@@ -97,6 +99,7 @@ function gatewayNode(input: TreeInput): TreeNode {
     tooltip: lines([
       `Gateway: ${g.state}`,
       g.pid !== undefined ? `pid ${g.pid}, process group ${g.pgid ?? '-'}` : undefined,
+      running && g.startedAt !== undefined ? `Started ${new Date(g.startedAt).toLocaleString()}` : undefined,
       g.backend ? `Backend: ${g.backend}${backendBlurb(g.backend)}` : undefined,
       g.command ? `Command: ${g.command}` : undefined,
       b ? `${programTitle(b)}: ${b.display ? `${b.display}` : '(the default)'}${b.cwd ? ` (cwd ${b.cwd})` : ''}, ${b.state}${b.pid !== undefined ? `, pid ${b.pid}` : ''}` : undefined,
@@ -282,7 +285,7 @@ function sessionNode(s: SessionView, input: TreeInput, parentId: string): TreeNo
   // Shown until the session gets a new worker: why its worker went away although nobody closed it.
   const evicted = s.evicted && !s.worker ? s.evicted : undefined;
   const desc = [
-    `${formatDuration(input.now - s.createdAt)} old`, attach, s.closeOnDisconnect ? 'closes on disconnect' : undefined,
+    `${formatDuration(input.now - s.createdAt, 'minute')} old`, attach, s.closeOnDisconnect ? 'closes on disconnect' : undefined,
     evicted ? `worker ${evicted.reason === 'memory-limit' ? 'restarted at the memory limit' : 'stopped at the limit'} ${formatDuration(input.now - evicted.at)} ago` : undefined,
     s.agent?.model, s.agent?.error ? `error: ${oneLine(s.agent.error, 80)}` : undefined,
   ]

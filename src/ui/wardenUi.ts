@@ -290,6 +290,7 @@ export class WardenUi implements vscode.Disposable {
         this.tree.refreshNow();
       },
       rescanOrphans: () => this.rescanOrphans(),
+      rows: () => this.tree.rows(),
       openSettings: (query) => void Promise.resolve(vs.commands.executeCommand('workbench.action.openSettings', query)).catch(() => undefined),
       copyReport: o.report
         ? () => {

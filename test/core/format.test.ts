@@ -5,10 +5,15 @@ import { formatBytes, formatCpuPercent, formatCpuTime, formatDuration, formatMeg
 
 test('durations: whole seconds up, two units at most; "?" for what is unknown or impossible', () => {
   assert.deepEqual(
-    [850, 42_000, 7 * 60_000 + 3000, 5 * 3_600_000 + 2 * 60_000, 3 * 86_400_000 + 4 * 3_600_000].map(formatDuration),
+    [850, 42_000, 7 * 60_000 + 3000, 5 * 3_600_000 + 2 * 60_000, 3 * 86_400_000 + 4 * 3_600_000].map((ms) => formatDuration(ms)),
     ['850ms', '42s', '7m 3s', '5h 2m', '3d 4h'],
   );
   for (const bad of [undefined, null, NaN, -1, Infinity]) assert.equal(formatDuration(bad), '?', String(bad));
+  assert.deepEqual(
+    [0, 850, 59_999, 60_000, 7 * 60_000 + 3000, 5 * 3_600_000 + 2 * 60_000 + 5000, 3 * 86_400_000 + 4 * 3_600_000].map((ms) => formatDuration(ms, 'minute')),
+    ['<1m', '<1m', '<1m', '1m', '7m', '5h 2m', '3d 4h'],
+  );
+  assert.equal(formatDuration(-1, 'minute'), '?');
 });
 
 test('sizes: bytes, then one decimal below 10 of a unit, whole above; MB settings in whole MB', () => {

@@ -144,9 +144,9 @@ export async function contextMenu(page: Page, row: TreeRow, item: string): Promi
 
 /**
  * contextMenu for an entry whose command acts on the row and opens no input of its own. VS Code
- * forgets an extension tree's item handles at each full refresh of the view (the processes view
- * refreshes every 2 s) until it has fetched the rows again; a menu command run in that window gets
- * no tree item, and the extension then asks with a quick pick which session or worker is meant.
+ * forgets the item handles of a refreshed row's subtree (a row whose CPU or memory changed, at the
+ * view's 2 s sample) until it has fetched them again; a menu command run in that window gets no
+ * tree item, and the extension then asks with a quick pick which session, worker or process is meant.
  * Such a pick is cancelled and the menu used once more, and `log` says so.
  */
 export async function contextMenuCommand(page: Page, row: () => Promise<TreeRow>, item: string, log: (m: string) => void): Promise<void> {

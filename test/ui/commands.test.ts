@@ -333,7 +333,7 @@ test('a LimitReached whose data names no gatewayWarden setting is an ordinary er
   }
 });
 
-test('killProcess: a process row → process.kill {pid, startTime} at the gateway, the view refreshed; survivors are a warning; no row → a hint, nothing sent', async () => {
+test('killProcess: a process row → process.kill {pid, startTime} at the gateway, the view refreshed; survivors are a warning; no row and nothing to kill → a hint, nothing sent', async () => {
   const gateway = fakeGateway('running', { 'process.kill': { pid: 120, startTime: 4, killed: true, survivors: [], elapsedMs: 37 } });
   let refreshed = 0;
   const { h, window, lines } = setup({ gateway, refreshView: () => refreshed++ });
@@ -352,5 +352,30 @@ test('killProcess: a process row → process.kill {pid, startTime} at the gatewa
   const c = setup({ gateway: fakeGateway('running', {}) });
   await c.h['gatewayWarden.killProcess']();
   assert.equal((c.gateway as ReturnType<typeof fakeGateway>).calls.length, 0);
-  assert.match(c.window.shown[0].message, /Kill Process works on a row of the Gateway Warden view/);
+  assert.match(c.window.shown[0].message, /There is no process to kill/);
+});
+
+test('killProcess without a row (the palette, or a menu in the moment VS Code re-fetches the rows): a pick of the killable rows, always shown; cancelling sends nothing', async () => {
+  const row = (id: string, label: string, contextValue: string, ref: object, children: object[] = []) => ({ id, label, description: `d ${label}`, contextValue, ref, children, icon: 'x', collapsible: 'none' });
+  const rows = () => {
+    const kid = row('process/121/5', 'sleep', 'process processKillable', { kind: 'process', pid: 121, startTime: 5, role: 'process' });
+    const program = row('program/120/4', 'sh', 'program processKillable', { kind: 'process', pid: 120, startTime: 4, role: 'program' }, [kid]);
+    const exited = row('program/99/1', 'sh', 'program', { kind: 'process', pid: 99, startTime: 1, role: 'program' });
+    const gw = row('gateway', 'Gateway', 'gateway running', { kind: 'gateway' }, [program, exited]);
+    return [gw, program, kid, exited] as never[];
+  };
+  const gateway = fakeGateway('running', { 'process.kill': { killed: true, survivors: [] } });
+  const { h, window } = setup({ gateway, rows, answers: { pick: [(items: unknown[]) => items[1]] } });
+  await h['gatewayWarden.killProcess']();
+  const pick = window.shown.filter((x) => x.kind === 'pick');
+  assert.equal(pick.length, 1);
+  assert.deepEqual((pick[0].items as { label: string; description?: string }[]).map((i) => `${i.label} ${i.description}`), ['sh d sh', 'sleep d sleep'], 'the killable rows only, in view order');
+  assert.match(pick[0].message, /Process to kill/);
+  assert.deepEqual(gateway.calls, [{ method: 'process.kill', params: { pid: 121, startTime: 5 } }]);
+
+  const one = fakeGateway('running', {});
+  const solo = setup({ gateway: one, rows: () => rows().slice(0, 2), answers: { pick: [undefined] } });
+  await solo.h['gatewayWarden.killProcess']();
+  assert.deepEqual(solo.window.shown.map((x) => `${x.kind} ${(x.items as unknown[]).length}`), ['pick 1'], 'a single candidate is still asked about, and nothing else shown');
+  assert.deepEqual(one.calls, [], 'cancelled: nothing sent');
 });

@@ -115,13 +115,15 @@ test('palette when-clauses follow the gateway state: Stop hidden when stopped, S
   const runningEmpty = { ...contextKeys({ state: 'running' }, 0, 0) };
   assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, stopped)), ['gatewayWarden.startGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog', 'gatewayWarden.copyDiagnosticsReport']);
   assert.deepEqual(COMMAND_IDS.filter((id) => visible(id, failed)), ['gatewayWarden.startGateway', 'gatewayWarden.restartGateway', 'gatewayWarden.clearOrphans', 'gatewayWarden.refresh', 'gatewayWarden.showLog', 'gatewayWarden.copyDiagnosticsReport']);
-  // Kill Process acts on a tree row only (it needs the row's pid and start time).
+  // Kill Process ends a row of the command or hermes backend's processes (without a row it asks
+  // which): not offered for the embedded gateway, whose rows are sessions and workers.
   assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, running)), ['gatewayWarden.startGateway', 'gatewayWarden.killProcess']);
   assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, runningEmpty)), ['gatewayWarden.startGateway', 'gatewayWarden.closeSession', 'gatewayWarden.killWorker', 'gatewayWarden.killProcess']);
   // The command backend has no sessions: nothing offers to make one or run a slash command in it.
   const command = { ...contextKeys({ state: 'running', backend: 'command' }, 0, 0) };
-  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, command)), ['gatewayWarden.startGateway', 'gatewayWarden.newSession', 'gatewayWarden.closeSession', 'gatewayWarden.runSlashCommand', 'gatewayWarden.killWorker', 'gatewayWarden.killProcess']);
-  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, { ...contextKeys({ state: 'running', backend: 'hermes' }, 1, 1) })), ['gatewayWarden.startGateway', 'gatewayWarden.killProcess']);
+  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, command)), ['gatewayWarden.startGateway', 'gatewayWarden.newSession', 'gatewayWarden.closeSession', 'gatewayWarden.runSlashCommand', 'gatewayWarden.killWorker']);
+  assert.deepEqual(COMMAND_IDS.filter((id) => !visible(id, { ...contextKeys({ state: 'running', backend: 'hermes' }, 1, 1) })), ['gatewayWarden.startGateway']);
+  assert.ok(!visible('gatewayWarden.killProcess', { ...contextKeys({ state: 'starting', backend: 'command' }, 0, 0) }));
   const titleCommand = (c.menus['view/title'] as { command: string; when: string }[]).filter((e) => evalWhen(e.when, { ...command, view: 'gatewayWarden.processes' })).map((e) => e.command);
   assert.ok(!titleCommand.includes('gatewayWarden.newSession'), titleCommand.join());
   // view/title: the same rule for Start/Stop/Restart.

@@ -41,14 +41,14 @@ test('Gateway → Sessions → Worker → children, with stable ids, capability 
   assert.equal(roots.length, 1);
   const g = roots[0];
   assert.equal(g.label, 'Gateway');
-  assert.match(g.description!, /running · pid 100 · up 1m 5s/);
+  assert.match(g.description!, /running · pid 100 · up 1m/);
   assert.match(g.tooltip!, /node \/ext\/dist\/gateway\.js/);
   assert.match(g.contextValue, /\bgateway\b/);
   assert.match(g.contextValue, /\brunning\b/);
   const [s1, s2] = g.children;
   assert.equal(s1.id, 'session/s1');
   assert.equal(s1.label, 'refactor');
-  assert.match(s1.description!, /2m 0s old · client ws#3 · closes on disconnect/);
+  assert.match(s1.description!, /2m old · client ws#3 · closes on disconnect/);
   assert.equal(s2.label, 's2');
   assert.match(s2.contextValue, /\bclosable\b/);
   const w = s1.children[0];
@@ -136,6 +136,17 @@ test('ProcessTreeProvider: a row keeps its object across rebuilds and only chang
   p.refreshNow();
   assert.deepEqual(fires, [], 'an unchanged rebuild fires nothing');
 
+  // A sampling tick later, nothing else changed: the rows with children show ages to the minute,
+  // so neither the gateway (whose refresh would drop every row's handle) nor a session changes;
+  // the worker (a leaf's parent, its idle time) is the one row redrawn.
+  current = { ...input(), now: now + 2000 };
+  p.refreshNow();
+  assert.deepEqual(fires.flat().map((n) => (n as TreeNode).id), ['worker/200/555']);
+  fires.length = 0;
+  current = input();
+  p.refreshNow();
+  fires.length = 0;
+
   // A sampling tick: only the worker's memory changes.
   const usage = new Map(input().resources!.usage);
   usage.set(200, { cpuPercent: 9, rssBytes: 60 * 1024 * 1024 });
@@ -177,7 +188,7 @@ test('gateway node: "N of M workers" and the caps in its tooltip; a session whos
   const limits = { maxSessions: 256, maxWorkers: 16 };
   const base = input();
   const g = buildTree(input({ gateway: { ...base.gateway, limits } }))[0];
-  assert.match(g.description!, /running · pid 100 · up 1m 5s · 1 of 16 workers$/);
+  assert.match(g.description!, /running · pid 100 · up 1m · 1 of 16 workers$/);
   assert.match(g.tooltip!, /Workers: 1 of 16 \(gatewayWarden\.limits\.maxWorkers;/);
   assert.match(g.tooltip!, /Sessions: 2 of 256 \(gatewayWarden\.limits\.maxSessions\)/);
   assert.match(buildTree(base)[0].description!, /· 1 worker$/, 'no cap reported: the count alone');
@@ -211,7 +222,7 @@ test('hermes: Gateway → the hermes gateway (pid, killable), its sessions with 
     staleWorkers: [{ pid: 400, startTime: 40, pgid: 400, sessionKey: 'k-gone', command: 'python -m tui_gateway.slash_worker --session-key k-gone', staleSince: now - 2000, reapAt: now + 28_000 }],
   }));
   const g = roots[0];
-  assert.match(g.description!, /running · pid 100 · up 1m 5s · hermes · 1 of 16 workers$/);
+  assert.match(g.description!, /running · pid 100 · up 1m · hermes · 1 of 16 workers$/);
   assert.match(g.tooltip!, /Backend: hermes \(hermes-agent's tui_gateway, run and watched by the built-in gateway\)/);
   assert.match(g.tooltip!, /hermes gateway: \/venv\/bin\/python -m tui_gateway\.entry \(cwd \/srv\/hermes\), running, pid 150/);
   const [program, session, stale] = g.children;
@@ -278,7 +289,7 @@ test('command: Gateway → the command → its descendants (pid, CPU, memory), n
     backend: program, sessions: [],
     resources: { usage: new Map(), children: new Map(), cmdlines: new Map(), takenAt: now, tree: commandTree },
   }))[0];
-  assert.match(g.description!, /running · pid 100 · up 1m 5s · command$/, 'no worker count: the command backend has no workers');
+  assert.match(g.description!, /running · pid 100 · up 1m · command$/, 'no worker count: the command backend has no workers');
   assert.doesNotMatch(g.tooltip!, /Workers:|Sessions:/);
   const show = (n: TreeNode, depth = 0): string[] => [`${'  '.repeat(depth)}${n.label} ${n.description}`, ...n.children.flatMap((c) => show(c, depth + 1))];
   assert.deepEqual(g.children.flatMap((c) => show(c)), [

@@ -186,7 +186,7 @@ test('hermes whose python lacks hermes\' dependencies (agent init fails, no work
   }
 });
 
-test('command: Gateway → the command → its descendants with pids from process.tree while the view is visible; Kill Process on a grandchild ends it (and only it); nothing left after dispose', { skip: process.platform !== 'linux' }, async () => {
+test('command: Gateway → the command → its descendants with pids from process.tree while the view is visible; Kill Process on a grandchild ends it (and only it), and without a row offers the killable rows; nothing left after dispose', { skip: process.platform !== 'linux' }, async () => {
   const script = 'sleep 300 & sleep 301 & wait';
   const { fake, host, ui, close } = setup('command', { backend: 'command', gatewayCommand: '/bin/sh', gatewayArgs: ['-c', script] });
   try {
@@ -219,6 +219,19 @@ test('command: Gateway → the command → its descendants with pids from proces
       const r = rows(ui).find((n) => n.label === 'sh');
       return r && r.children.length === 1;
     }, 'the killed row gone', 10_000);
+    // No row (the palette; or a menu while VS Code re-fetches a refreshed row): a pick of the
+    // rows that offer Kill Process, from the view as it is.
+    let offered: string[] = [];
+    fake.vs.window.showQuickPick = (async (items: { label: string; description?: string }[]) => {
+      offered = items.map((i) => `${i.label} ${i.description}`);
+      return items.find((i) => i.description?.startsWith(`pid ${b} `));
+    }) as never;
+    await fake.registered.get('gatewayWarden.killProcess')!();
+    assert.equal(offered.length, 2, offered.join('; '));
+    assert.match(offered[0], new RegExp(`^sh pid ${shPid} · running`));
+    assert.match(offered[1], new RegExp(`^sleep pid ${b}\\b`));
+    // (The command's `wait` then returns: the program exits, as it would anywhere.)
+    await waitFor(() => !isAlive(b), `process ${b} killed from the pick`, 5000);
     fake.setVisible(false);
   } finally {
     await close();

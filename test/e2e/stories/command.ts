@@ -4,7 +4,7 @@ import { assertProcess, hostPids, newestHost, reloadWith, waitForNewHost, withBa
 import { describeProcess, ownedBy } from '../hostProcesses';
 import { isGatewayRow, waitForRunningGateway } from '../hosts';
 import type { Story } from '../story';
-import { childrenOf, contextMenu, formatTree, pidIn, readTree, TreeRow, waitForTree } from '../workbench';
+import { childrenOf, contextMenuCommand, formatTree, pidIn, readTree, TreeRow, waitForTree } from '../workbench';
 import { HOST_DEATH_BOUND_MS, killHostAndMeasure } from './hostKill';
 
 // Two children, and an escapee: the subshell exits, so `setsid sleep 603` is nobody's child of
@@ -42,7 +42,7 @@ export const commandStory: Story = {
 
       const victim = kids[0];
       const victimPid = pidIn(victim)!;
-      await contextMenu(ctx.page, victim, 'Kill Process');
+      await contextMenuCommand(ctx.page, async () => (await readTree(ctx.page)).find((r) => pidIn(r) === victimPid) ?? victim, 'Kill Process', ctx.log);
       await waitFor(() => !isAlive(victimPid), `process ${victimPid} killed`, 10_000);
       await waitForTree(ctx.page, `no row for ${victimPid}`, (rows) => !rows.some((r: TreeRow) => pidIn(r) === victimPid));
       for (const pid of [shPid, pidIn(kids[1])!, escPid]) assert.ok(isAlive(pid), `${pid} died with ${victimPid}`);
