@@ -4,6 +4,7 @@
 // stale workers, pass-through calls, and teardown whatever hermes does — observed in the process
 // table.
 import { after, test } from 'node:test';
+import * as fs from 'node:fs';
 import * as assert from 'node:assert/strict';
 import { readProcStat } from '../../src/core/procfs';
 import { RpcError, RpcErrorCode } from '../../src/core/rpc';
@@ -257,6 +258,38 @@ test('a stale worker is reported, then taken down after the grace; live workers 
   assert.match(await exec(g, b, '/help'), /Available Commands/);
   await g.waitEvent((e) => e.type === 'session.closed' && e.sessionId === a && e.reason === 'closed-by-backend', 'session A closed-by-backend');
   await stopHostedGateway(g);
+});
+
+test('a stale worker the gateway may not signal (another uid\'s) is not reported taken down: it stays listed stale and is tried again until it can be', { ...opts, skip: opts.skip || (process.getuid?.() !== 0 ? 'needs root (the worker changes its uid)' : false) }, async (t) => {
+  const g = await startHermes({ args: ['--poll-ms', '200', '--stale-worker-grace-ms', '500'] });
+  let worker: number | undefined;
+  try {
+    const a = await createSession(g);
+    const wa = await workerOf(g, a);
+    worker = wa.pid;
+    track(wa.pid);
+    assert.match(await exec(g, a, '/fake-foreign-uid 65534'), /^uid 65534$/);
+    assert.equal(fs.statSync(`/proc/${wa.pid}`).uid, 65534, 'the worker is another user\'s now');
+    await g.rpc.request('backend.call', { method: 'fake.stale_worker', params: { session_id: a } });
+    await g.waitEvent((e) => e.type === 'worker.stale' && e.pid === wa.pid, 'worker.stale', 10_000);
+    const refusedLine = new RegExp(`hermes worker ${wa.pid}: stale worker not taken down \\(still running\\)[^\\n]*`);
+    const line = await waitFor(() => refusedLine.exec(g.stderr())?.[0], 'a refused take-down in the log', 15_000);
+    t.diagnostic(line);
+    assert.match(line, /uid 65534|EPERM/, 'says why');
+    assert.ok(isAlive(wa.pid), 'refused: still running');
+    assert.ok(!g.events.some((e) => e.type === 'worker.reaped'), 'not reported taken down');
+    const listed = await g.rpc.request<{ staleWorkers: { pid: number }[] }>('session.list');
+    assert.deepEqual(listed.staleWorkers.map((w) => w.pid), [wa.pid], 'still listed stale');
+    // It may be signalled again (uid 0): the next try takes it down.
+    process.kill(wa.pid, 'SIGUSR1');
+    await waitFor(() => fs.statSync(`/proc/${wa.pid}`).uid === 0, 'the worker back to uid 0', 5000);
+    const reaped = await g.waitEvent((e) => e.type === 'worker.reaped' && e.pid === wa.pid, 'worker.reaped at a later try', 20_000);
+    assert.deepEqual(reaped.refused, []);
+    await waitForExit(wa.pid, 5000);
+  } finally {
+    if (worker !== undefined && isAlive(worker)) process.kill(worker, 'SIGUSR1');
+    await stopHostedGateway(g);
+  }
 });
 
 /** How many session.active_list requests the fake hermes has had so far. */

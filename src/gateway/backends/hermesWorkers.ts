@@ -22,6 +22,8 @@ import { hermesWorkerOf } from './hermesWorkerArgv';
 
 /** SIGTERM grace when a stale worker is taken down (hermes' own close gives 1 s too). */
 const STALE_KILL_GRACE_MS = 1000;
+/** A stale worker still alive after its take-down (refused, a failed read, a survivor) is tried again this much later. */
+const STALE_RETRY_MS = 5000;
 /** SIGTERM grace for what an exited worker left in its group. */
 const REMNANT_GRACE_MS = 500;
 const MAX_COMMAND_CHARS = 1024;
@@ -38,6 +40,8 @@ export interface HermesWorker {
   stale?: { since: number; reapAt: number | null };
   /** Set while it is being taken down as stale. */
   reaping?: boolean;
+  /** A take-down left it alive: not tried again before this time. */
+  reapRetryAt?: number;
   /** Its session's cgroup leaf, once moved there (cgroup containment); else in the program's leaf or none. */
   leaf?: string;
   /** A move into its session's leaf was tried (once per worker). */
@@ -290,14 +294,24 @@ export class HermesWorkerTracker {
 
   private async reap(s: StaleWorker, now: number): Promise<void> {
     const w = this.live.get(keyOf(s.pid, s.startTime));
-    if (!w || w.reaping) return;
+    if (!w || w.reaping || (w.reapRetryAt !== undefined && now < w.reapRetryAt)) return;
     w.reaping = true;
     const r = await teardown([this.targetOf(w)], { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 });
     const refused = r.refusals.map((x) => x.message);
+    const problems = `${r.survivors.length ? `; survivors ${r.survivors.join(', ')}` : ''}${refused.length ? `; ${refused.join('; ')}` : ''}`;
+    // Taken down only once its death is proved: refused (another uid's), a read that failed or a
+    // survivor leaves it stale — still listed, still counted — and it is tried again later.
+    const after = livenessOf(this.fingerprint(w));
+    if (after.state !== 'dead') {
+      w.reaping = false;
+      w.reapRetryAt = Date.now() + STALE_RETRY_MS;
+      this.opts.host.log(`hermes worker ${w.pid}: stale worker not taken down (${after.state === 'alive' ? 'still running' : after.why})${problems}; tried again in ${STALE_RETRY_MS} ms`);
+      return;
+    }
     this.opts.host.emit('worker.reaped', {
       sessionId: null, pid: w.pid, startTime: w.startTime, pgid: w.pgid, sessionKey: w.sessionKey, reason: 'stale',
       staleForMs: now - s.staleSince, survivors: r.survivors, refused,
     });
-    this.opts.host.log(`hermes worker ${w.pid}: stale worker taken down${r.survivors.length ? `; survivors ${r.survivors.join(', ')}` : ''}${refused.length ? `; ${refused.join('; ')}` : ''}`);
+    this.opts.host.log(`hermes worker ${w.pid}: stale worker taken down${problems}`);
   }
 }
