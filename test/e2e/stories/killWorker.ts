@@ -3,7 +3,7 @@ import { isAlive, waitFor } from '../../support/processes';
 import { waitForRunningGateway } from '../hosts';
 import { sessionRow, workerRow } from '../sessions';
 import type { Story } from '../story';
-import { contextMenu, pidIn, readTree, waitForTree } from '../workbench';
+import { contextMenuCommand, pidIn, readTree, waitForTree } from '../workbench';
 
 export const killWorkerStory: Story = {
   id: 'kill-worker',
@@ -14,7 +14,7 @@ export const killWorkerStory: Story = {
     assert.ok(row, 'no worker row under session "alpha" (story "sessions" sets it up)');
     const pid = pidIn(row);
     assert.ok(pid && isAlive(pid), `worker row pid ${pid} is not a live process`);
-    await contextMenu(ctx.page, row, 'Kill Worker');
+    await contextMenuCommand(ctx.page, async () => workerRow(await readTree(ctx.page), 'alpha') ?? row, 'Kill Worker', ctx.log);
     await waitForTree(ctx.page, 'session "alpha" without a worker', (rows) => sessionRow(rows, 'alpha') && !workerRow(rows, 'alpha'));
     await waitFor(() => !isAlive(pid), `worker ${pid} to be gone from the process table`, 10_000);
     const beta = ctx.shared.betaWorker;
