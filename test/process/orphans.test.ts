@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoint';
 import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
-import { readProcStat } from '../../src/core/procfs';
+import { catchesSignal, readProcStat } from '../../src/core/procfs';
 import { isAlive, killTracked, spawnTracked, testMarker, track, waitFor, waitForExit } from '../support/processes';
 import { OrphanScene, buildScene, deadFingerprint, orphansOf, reparented, survivorsOf } from './orphansScene';
 
@@ -175,6 +175,8 @@ test('clearing gives a SIGTERM handler the whole grace it was given, past the en
   const tag = testMarker('grace');
   // On SIGTERM it works for 5.5 s, writes `done` and exits: only a grace longer than that lets it finish.
   const pid = await reparented(`exec -a ${tag} perl -e '$SIG{TERM} = sub { select(undef, undef, undef, 5.5); open(my $f, ">", $ARGV[0]) or die; print $f "done"; close $f; exit 0 }; sleep 1 while 1' ${done}`);
+  // perl sets its handler only once it runs the script: a SIGTERM before that ends it at once.
+  await waitFor(() => { const st = readProcStat(pid); return st !== undefined && catchesSignal(st, 15) === true; }, 'perl to set its SIGTERM handler');
   const ppid = readProcStat(pid)!.ppid;
   const found = detectOrphans({ table: scanProcSync({ readMemory: true }), patterns: [new RegExp(tag)], owners: [], reapers: ppid === 1 ? [] : [ppid] });
   assert.deepEqual(found.map((o) => o.pid), [pid]);
