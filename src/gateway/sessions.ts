@@ -53,6 +53,8 @@ export interface SessionManagerOptions {
   workerIdleTimeoutMs: number;
   workerStartTimeoutMs: number;
   reattachGraceMs: number;
+  /** The gateway's shutdown grace: what a worker gives its children when the shutdown's SIGTERM ends it. */
+  shutdownGraceMs?: number;
   /** session.create is refused at once past this many open sessions. */
   maxSessions: number;
   /** Worker processes alive at once, starting and closing ones included. */
@@ -373,6 +375,7 @@ export class SessionManager {
         owner: this.opts.owner,
         pollMs: this.opts.pollMs,
         idleTimeoutMs: this.opts.workerIdleTimeoutMs > 0 ? this.opts.workerIdleTimeoutMs + 60_000 : 0,
+        exitGraceMs: this.opts.shutdownGraceMs,
         maxLineBytes: this.opts.maxLineBytes,
         log: this.opts.log,
       });

@@ -21,6 +21,8 @@ export interface WorkerSpawnOptions {
   owner?: Fingerprint;
   pollMs: number;
   idleTimeoutMs: number;
+  /** The SIGTERM→SIGKILL gap the worker gives its children when a signal ends it (the shutdown grace). */
+  exitGraceMs?: number;
   /** The line limit both ways on the worker's pipes; the worker fits its replies to it. */
   maxLineBytes?: number;
   /** The session's cgroup leaf the worker joins first thing (cgroup containment), and the directory its tree is in. */
@@ -123,6 +125,7 @@ export class WorkerProcess {
       '--max-line-bytes', String(maxLineBytes),
     ];
     if (opts.owner) args.push('--owner', formatFingerprint(opts.owner));
+    if (opts.exitGraceMs !== undefined) args.push('--exit-grace-ms', String(opts.exitGraceMs));
     if (opts.cgroup) args.push('--cgroup', opts.cgroup.leaf);
     // Linux: the kernel SIGKILLs the worker when this process dies, however blocked its event
     // loop is; the worker is told so and starts no guard thread (see core/parentDeathSignal.ts).

@@ -4,7 +4,7 @@ import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { FlagSpec, intAtLeast, readArgv } from '../core/readArgv';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/rpc';
-import { DEFAULT_TIMEOUTS } from '../core/timeouts';
+import { DEFAULT_TIMEOUTS, MAX_TIMING_OPTION_MS } from '../core/timeouts';
 
 /** The gateway refuses a line limit below this; so does the worker. */
 const MIN_LINE_BYTES = 1024;
@@ -22,6 +22,11 @@ export interface WorkerArgs {
   owner?: Fingerprint;
   pollMs: number;
   idleTimeoutMs: number;
+  /**
+   * SIGTERM→SIGKILL gap for our children when a signal (SIGTERM, SIGINT, SIGHUP) ends us: the
+   * gateway's shutdown grace (its shutdown sweeps our group with it: ours must not be shorter).
+   */
+  exitGraceMs: number;
   /** The longest line the gateway reads from this worker (and sends to it): replies are fitted to it. */
   maxLineBytes: number;
   startDelayMs: number;
@@ -35,7 +40,7 @@ export interface WorkerArgs {
 
 /** The flags the gateway starts a worker with, and the group keeper its reaper with (reaper.ts). */
 const WORKER_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
-  ['session', 'parent', 'owner', 'poll-ms', 'idle-timeout-ms', 'max-line-bytes', 'parent-death-signal', 'cgroup', 'reap-group', 'reap-leader'].map((f) => [f, { type: 'string' }]),
+  ['session', 'parent', 'owner', 'poll-ms', 'idle-timeout-ms', 'exit-grace-ms', 'max-line-bytes', 'parent-death-signal', 'cgroup', 'reap-group', 'reap-leader'].map((f) => [f, { type: 'string' }]),
 );
 
 /** The value of `name` (`--flag`) in argv, the last one given; undefined when absent. */
@@ -66,6 +71,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     owner,
     pollMs: positiveInt(flag('poll-ms'), DEFAULT_TIMEOUTS.pollMs, '--poll-ms', warnings) || DEFAULT_TIMEOUTS.pollMs,
     idleTimeoutMs: positiveInt(flag('idle-timeout-ms'), DEFAULT_TIMEOUTS.workerIdleTimeoutMs, '--idle-timeout-ms', warnings),
+    exitGraceMs: exitGrace(flag('exit-grace-ms'), warnings),
     maxLineBytes: lineLimit(flag('max-line-bytes'), warnings),
     startDelayMs: positiveInt(env[START_DELAY_ENV], 0, START_DELAY_ENV, warnings),
     parentDeathSignal: flag('parent-death-signal') === 'KILL',
@@ -73,6 +79,13 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     cgroup: flag('cgroup') || undefined,
     warnings,
   };
+}
+
+function exitGrace(text: string | undefined, warnings: string[]): number {
+  const n = positiveInt(text, DEFAULT_TIMEOUTS.workerExitGraceMs, '--exit-grace-ms', warnings);
+  if (n <= MAX_TIMING_OPTION_MS) return n;
+  warnings.push(`--exit-grace-ms ${n} is above ${MAX_TIMING_OPTION_MS}; using ${DEFAULT_TIMEOUTS.workerExitGraceMs}`);
+  return DEFAULT_TIMEOUTS.workerExitGraceMs;
 }
 
 function lineLimit(text: string | undefined, warnings: string[]): number {

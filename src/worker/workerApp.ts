@@ -16,6 +16,8 @@ import { childrenIfLoaded, loadChildren } from './lazyChildren';
 import { outputBudget } from './outputFit';
 
 const { workerExitGraceMs: CHILD_GRACE_MS, workerExitTimeoutMs: CHILD_TIMEOUT_MS } = DEFAULT_TIMEOUTS;
+/** How long the teardown of our children may run past their grace. */
+const CHILD_SLACK_MS = CHILD_TIMEOUT_MS - CHILD_GRACE_MS;
 
 export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lifeline: Lifeline): (reason: string, of: LifelineParty) => void {
   let exiting = false;
@@ -33,7 +35,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // (lazyChildren.ts): before that there is nothing of ours to take down, and nothing is loaded.
   const mine = (k: typeof Children): Target => (args.cgroup ? k.cgroupTarget(args.cgroup, { remove: false }) : k.ownProcesses(markedSince));
 
-  const exit = async (reason: string, code: number) => {
+  const exit = async (reason: string, code: number, graceMs = CHILD_GRACE_MS) => {
     if (exiting) return;
     exiting = true;
     log(`exiting: ${reason}`);
@@ -41,7 +43,7 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     // Until its group and everything carrying its marker is empty (or the bound passes).
     const k = childrenIfLoaded();
     if (k) {
-      const r = await k.teardown([mine(k)], { graceMs: CHILD_GRACE_MS, timeoutMs: CHILD_TIMEOUT_MS });
+      const r = await k.teardown([mine(k)], { graceMs, timeoutMs: graceMs + CHILD_SLACK_MS });
       if (r.processes.length) log(`took down ${r.processes.length} process(es) of mine in ${Math.round(r.elapsedMs)} ms (${r.processes.filter((p) => p.signals.includes('SIGKILL')).length} needed SIGKILL)`);
       const problems = k.describeProblems(r);
       if (problems) log(`teardown: ${problems}`);
@@ -102,7 +104,8 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
   // And it is said in our signal mask (kernelSigterm.ts).
   if (args.cgroup) leaveSigtermToKernel();
   const handled = args.cgroup ? (['SIGINT', 'SIGHUP'] as const) : (['SIGTERM', 'SIGINT', 'SIGHUP'] as const);
-  for (const sig of handled) process.on(sig, () => void exit(`received ${sig}`, 0));
+  // A signal is the gateway's shutdown sweep (or a person's): our children get its grace.
+  for (const sig of handled) process.on(sig, () => void exit(`received ${sig}`, 0, args.exitGraceMs));
   process.on('uncaughtException', (e) => {
     log(`uncaught exception: ${e.stack ?? e.message}`);
     void exit('uncaught exception', 70);

@@ -19,7 +19,13 @@ test('the defaults are the values of before, and the gateway\'s defaults are the
   assert.deepEqual(gatewayTimeouts(parseGatewayArgs([], {}).options), gatewayTimeouts(DEFAULT_TIMEOUTS));
   assert.equal(DEFAULT_OPTIONS.shutdownGraceMs, DEFAULT_TIMEOUTS.shutdownGraceMs);
   const worker = parseWorkerArgs([], {});
-  assert.deepEqual([worker.pollMs, worker.idleTimeoutMs], [DEFAULT_TIMEOUTS.pollMs, DEFAULT_TIMEOUTS.workerIdleTimeoutMs]);
+  assert.deepEqual([worker.pollMs, worker.idleTimeoutMs, worker.exitGraceMs], [DEFAULT_TIMEOUTS.pollMs, DEFAULT_TIMEOUTS.workerIdleTimeoutMs, DEFAULT_TIMEOUTS.workerExitGraceMs]);
+  // The gateway's shutdown grace reaches its workers; a value no timer can hold falls back, said.
+  assert.equal(parseWorkerArgs(['--exit-grace-ms', '2000'], {}).exitGraceMs, 2000);
+  const huge = parseWorkerArgs(['--exit-grace-ms', '2592000000'], {});
+  assert.equal(huge.exitGraceMs, DEFAULT_TIMEOUTS.workerExitGraceMs);
+  assert.match(huge.warnings.join('\n'), /--exit-grace-ms 2592000000 is above/);
+  assert.match(parseWorkerArgs(['--exit-grace-ms', 'soon'], {}).warnings.join('\n'), /ignoring --exit-grace-ms="soon"/);
   assert.equal(shutdownBoundMs(700), 3700);
   assert.deepEqual([DEFAULT_BACKEND_SPEC.startTimeoutMs, DEFAULT_BACKEND_SPEC.staleWorkerGraceMs], [30_000, 30_000]);
 });

@@ -29,6 +29,7 @@ export class EmbeddedBackend implements Backend {
       workerIdleTimeoutMs: options.workerIdleTimeoutMs,
       workerStartTimeoutMs: options.workerStartTimeoutMs,
       reattachGraceMs: options.reattachGraceMs,
+      shutdownGraceMs: options.shutdownGraceMs,
       maxSessions: options.maxSessions,
       maxWorkers: options.maxWorkers,
       maxLineBytes: options.maxLineBytes,
