@@ -299,8 +299,10 @@ test('an endsSelf cgroup with a member that handles SIGTERM: SIGTERM to it alone
   // A handler that records its SIGTERM and exits; a sleep that does not catch SIGTERM, under a
   // SIGTERM-ignoring shell that writes down how it ended (143: by a SIGTERM it should never get;
   // the cgroup.kill ends the shell with it, so nothing is written then, or 137).
-  const script = `(trap '' TERM; (trap - TERM; exec sleep 1000) & echo $!; wait $!; echo $? > ${status}) & ` +
-    `trap 'echo term > ${mark}; exit 0' TERM; while :; do sleep 0.05; done`;
+  // (The handler is set first: the member line starts the teardown. A subshell resets it.)
+  const script = `trap 'echo term > ${mark}; exit 0' TERM; ` +
+    `(trap '' TERM; (trap - TERM; exec sleep 1000) & echo $!; wait $!; echo $? > ${status}) & ` +
+    'while :; do sleep 0.05; done';
   const child = ownLeafEnder(leaf, script, { graceMs: 60_000 });
   const died = exitSignal(child);
   const sleeper = await readLineMatching(child.stdout!, (l) => (l.startsWith('MEMBER ') ? Number(l.slice(7)) : undefined));
@@ -319,7 +321,8 @@ test('an endsSelf cgroup without cgroup.kill (Linux < 5.14): SIGTERM to the memb
   const dir = fs.mkdtempSync('/tmp/gw-term-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const mark = path.join(dir, 'term');
-  const child = ownLeafEnder(leaf, `sleep 1000 & echo $!; trap 'echo term > ${mark}; exit 0' TERM; while :; do sleep 0.05; done`, { graceMs: 60_000, killFile: false });
+  // The handler is set before the member line that starts the teardown (the sleep gets the default).
+  const child = ownLeafEnder(leaf, `trap 'echo term > ${mark}; exit 0' TERM; sleep 1000 & echo $!; while :; do sleep 0.05; done`, { graceMs: 60_000, killFile: false });
   const sleeper = await readLineMatching(child.stdout!, (l) => (l.startsWith('MEMBER ') ? Number(l.slice(7)) : undefined));
   track(sleeper);
   track(child.pid!);
