@@ -169,8 +169,8 @@ function assertSessionCapRefusals(settled: PromiseSettledResult<unknown>[], cap:
   }
 }
 
-test('--max-sessions holds under concurrency: of 20 session.create at once exactly 3 succeed, hermes is asked 3 times and runs 3 workers; backend.call\'s creates share the slots', opts, async () => {
-  const g = await startHermes({ args: ['--max-sessions', '3'] });
+test('--max-sessions holds under concurrency: of 20 session.create at once exactly 3 succeed, hermes is asked 3 times and runs 3 workers; backend.call\'s creates and resumes share the slots', opts, async () => {
+  const g = await startHermes({ args: ['--max-sessions', '3'], env: { FAKE_HERMES_HISTORY: '2' } });
   await running(g);
   const hermesCreates = async () => (await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' })).requests['session.create'] ?? 0;
 
@@ -198,6 +198,20 @@ test('--max-sessions holds under concurrency: of 20 session.create at once exact
   const st = await g.rpc.request<{ sessions: number }>('gateway.status');
   assert.equal(st.sessions, 3);
   assert.equal(workersOf(g.hermesPid).length, 3, 'the closed session\'s worker is gone, the new one\'s is up');
+
+  // session.resume opens a stored session as a new live one (with its worker): the same cap.
+  const stored = (await g.rpc.request<{ sessions: { id: string }[] }>('backend.call', { method: 'session.list' })).sessions[0].id;
+  const resume = () => g.rpc.request<{ session_id: string }>('backend.call', { method: 'session.resume', params: { session_id: stored } }).then((r) => r.session_id);
+  const atCap = await Promise.allSettled([resume(), resume()]);
+  assertSessionCapRefusals(atCap, 3);
+  assert.equal(atCap.filter((r) => r.status === 'fulfilled').length, 0, 'no resume past the cap');
+  const hermesResumes = async () => (await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' })).requests['session.resume'] ?? 0;
+  assert.equal(await hermesResumes(), 0, 'hermes was not asked');
+  assert.deepEqual(await g.rpc.request('session.close', { sessionId: won[0] }), { closed: true });
+  const again = await Promise.allSettled([resume(), resume(), createSession(g)]);
+  assert.equal(again.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one of a resume race and a create gets the freed slot');
+  assertSessionCapRefusals(again, 3);
+  await waitFor(async () => (await g.rpc.request<{ sessions: number }>('gateway.status')).sessions === 3, 'three sessions, the resumed one adopted');
   await stopHostedGateway(g);
 });
 

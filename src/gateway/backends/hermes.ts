@@ -63,6 +63,9 @@ interface HermesSession {
   restartedFor?: RestartDecision;
 }
 
+/** backend.call methods after which hermes has one more live session (each with its worker). */
+const MAKES_A_SESSION: ReadonlySet<string> = new Set(['session.create', 'session.resume']);
+
 /** A session.create on its way to hermes, holding its place under --max-sessions (withSessionSlot). */
 interface PendingCreate {
   clientId: string;
@@ -450,12 +453,13 @@ export class HermesBackend implements Backend {
     if (!checked.ok) throw RpcError.invalidParams(`backend.call: ${checked.message}`, { backend: 'hermes', method });
     await this.ready();
     this.assertAccepting();
-    if (method !== 'session.create') {
-      // It may have closed sessions (or made them: session.resume): our view follows hermes'.
+    if (!MAKES_A_SESSION.has(method)) {
+      // It may have closed sessions: our view follows hermes'.
       return this.passThrough(method, params).finally(() => void this.refresh());
     }
-    // A session made inside hermes is one of ours the next moment (the refresh adopts it): the
-    // same cap applies, its slot held until it is adopted.
+    // A session made inside hermes (a create, or a resume: a stored session opened as a new live
+    // one) is one of ours the next moment (the refresh adopts it): the same cap applies, its slot
+    // held until it is adopted.
     return this.withSessionSlot(HOST_CLIENT, async () => {
       try {
         const result = await this.passThrough(method, params);
