@@ -17,7 +17,7 @@ import { createTree } from '../../src/core/cgroup/cgroupTree';
 import { EMPTY_TREE_MIN_AGE_MS, removeEmptyDeadTrees } from '../../src/core/cgroup/emptyTrees';
 import { OWNER_ENV, PARENT_ENV } from '../../src/core/ownerMarker';
 import { parentDeathSignalPrefix } from '../../src/core/parentDeathSignal';
-import { catchesSignal, readProcStat } from '../../src/core/procfs';
+import { catchesSignal, readProcCmdline, readProcStat } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
 import { createSession, exec, GatewayEvent, HostedGateway, startHostedGateway, stopHostedGateway, treeLeftEmptyThenRemoved, waitNoMarked } from '../support/gatewayHost';
 import { isAlive, killTracked, readLineMatching, spawnTracked, track, waitFor } from '../support/processes';
@@ -66,11 +66,17 @@ async function start(mode: Mode): Promise<{ g: HostedGateway; ready: GatewayEven
  */
 async function escapees(g: HostedGateway, sessionId: string, mode: Mode): Promise<number[]> {
   const strip = mode === 'cgroup' ? 'env -u GATEWAY_WARDEN_PARENT -u GATEWAY_WARDEN_OWNER ' : '';
-  const out = await exec(g, sessionId, `/run ${strip}setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!; ( ${strip}setsid sh -c 'sleep 1000 & echo dbl=$!' >/tmp/.gw-dbl-$$ & ); sleep 0.2; cat /tmp/.gw-dbl-$$; rm -f /tmp/.gw-dbl-$$`);
+  // The double fork's pid reaches the file whenever its shell runs: wait for it (up to 10 s), not a fixed 0.2 s.
+  const dbl = '/tmp/.gw-dbl-$$';
+  const waitDbl = `i=0; until grep -q dbl= ${dbl} 2>/dev/null || [ $i -ge 200 ]; do sleep 0.05; i=$((i+1)); done`;
+  const out = await exec(g, sessionId, `/run ${strip}setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!; ( ${strip}setsid sh -c 'sleep 1000 & echo dbl=$!' >${dbl} & ); ${waitDbl}; cat ${dbl}; rm -f ${dbl}`);
   const pids = [/bg=(\d+)/.exec(out)?.[1], /dbl=(\d+)/.exec(out)?.[1]].map(Number);
   assert.ok(pids.every((p) => p > 0), `two escapee pids in ${JSON.stringify(out)}`);
   for (const p of pids) track(p);
   await waitFor(() => pids.every(isAlive), 'both escapees alive');
+  // The pids are printed before they exec sleep (the first is `env`/`setsid` until then, with
+  // the markers in its environment): wait until each is the sleep whose environment is checked.
+  await waitFor(() => pids.every((p) => readProcCmdline(p)[0] === 'sleep'), `escapees ${pids} to exec sleep`);
   return pids;
 }
 

@@ -191,11 +191,14 @@ test('attach endpoint: a browser Origin is refused (403) even with the token; a 
 test('attach endpoint: the handshake deadline closes a silent socket and a half-sent request; an authenticated one stays', async () => {
   const g = await startHostedGateway({ args: ['--listen', '--attach-handshake-timeout-ms', '700'] });
   const a = attachOf(g);
-  const silent = await rawSocket(a.port);
+  // Each clock starts as its socket connects, as the gateway's deadline does when it admits it:
+  // started after the other socket and the WebSocket handshake, a slow one shortened the measure.
+  const silentClosed = closedWithin(await rawSocket(a.port));
   const halfSent = await rawSocket(a.port);
+  const halfClosed = closedWithin(halfSent);
   halfSent.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
   const ws = await connectWithToken(a);
-  const [silentMs, halfMs] = await Promise.all([closedWithin(silent), closedWithin(halfSent)]);
+  const [silentMs, halfMs] = await Promise.all([silentClosed, halfClosed]);
   for (const ms of [silentMs, halfMs]) {
     assert.ok(ms >= 500 && ms < 5000, `closed by the deadline, not before it and not much after (${ms} ms)`);
   }

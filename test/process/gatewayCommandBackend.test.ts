@@ -24,7 +24,8 @@ const FAMILY = [
   'sh', '-c',
   [
     'sleep 300 & echo "PID child=$!"',
-    'sh -c \'trap "" TERM HUP; while :; do sleep 1; done\' & echo "PID stubborn=$!"',
+    // Announced from inside once the trap is set: a pid announced from outside could be SIGTERMed before it ignores SIGTERM.
+    'sh -c \'trap "" TERM HUP; echo "PID stubborn=$$"; while :; do sleep 1; done\' &',
     'setsid sh -c \'sleep 300 & echo "PID escapee=$!"\'',
     'wait',
   ].join('\n'),
@@ -61,6 +62,17 @@ async function rpcError(p: Promise<unknown>): Promise<RpcError> {
 
 interface TreeNode { pid: number; ppid: number; startTime: number; role: string; escaped?: boolean; command: string; rssBytes?: number }
 
+/**
+ * process.tree once it lists the stubborn shell's `sleep 1`: that child is replaced every second,
+ * and a snapshot taken between one sleep's exit and the next one's fork has none.
+ */
+function treeWithStubbornSleep<T extends { processes: TreeNode[] }>(g: HostedGateway, f: Family): Promise<T> {
+  return waitFor(async () => {
+    const tree = await g.rpc.request<T>('process.tree');
+    return tree.processes.some((p) => p.ppid === f.stubborn) && tree;
+  }, 'process.tree to list the stubborn shell\'s sleep');
+}
+
 test('process.tree and gateway.status show the command, its descendants and its setsid escapee; no sessions', { skip: !LINUX }, async () => {
   const g = await startCommand(FAMILY);
   const ready = g.events.find((e) => e.type === 'gateway.ready')!;
@@ -68,7 +80,7 @@ test('process.tree and gateway.status show the command, its descendants and its 
   const f = await family(g);
   await g.waitEvent((e) => e.type === 'backend.state' && e.state === 'running', 'backend.state running');
 
-  const tree = await g.rpc.request<{ backend: string; processes: TreeNode[]; truncated: boolean }>('process.tree');
+  const tree = await treeWithStubbornSleep<{ backend: string; processes: TreeNode[]; truncated: boolean }>(g, f);
   assert.equal(tree.backend, 'command');
   assert.equal(tree.truncated, false);
   const byPid = new Map(tree.processes.map((p) => [p.pid, p]));
@@ -98,7 +110,7 @@ test('process.tree and gateway.status show the command, its descendants and its 
 test('process.kill ends one node and its subtree (SIGTERM ignored → SIGKILL), refuses what is not in the tree or changed', { skip: !LINUX }, async () => {
   const g = await startCommand(FAMILY);
   const f = await family(g);
-  const tree = await g.rpc.request<{ processes: TreeNode[] }>('process.tree');
+  const tree = await treeWithStubbornSleep<{ processes: TreeNode[] }>(g, f);
   const node = (pid: number) => tree.processes.find((p) => p.pid === pid)!;
   const stubbornSleep = tree.processes.find((p) => p.ppid === f.stubborn)!;
 

@@ -221,7 +221,8 @@ function sessionBeingMade(g: HostedGateway): Promise<string> {
 }
 
 test('a closeOnDisconnect client gone while hermes makes its session: the session is closed once made, its worker with it', opts, async () => {
-  const g = await startHermes({ args: ['--listen'], env: { FAKE_HERMES_CREATE_MS: '1500' } });
+  // hermes holds the reply 5 s: the client must be gone (and seen gone) before it answers.
+  const g = await startHermes({ args: ['--listen'], env: { FAKE_HERMES_CREATE_MS: '5000' } });
   await running(g);
   const ws = await connectWithToken(attachOf(g));
   const create = peerOf(ws).request('session.create', { label: 'gone', closeOnDisconnect: true }).catch(() => undefined);
@@ -238,11 +239,13 @@ test('a closeOnDisconnect client gone while hermes makes its session: the sessio
 });
 
 test('a session hermes makes after gateway.shutdown began is refused, never added; nothing is left', opts, async () => {
-  const g = await startHermes({ env: { FAKE_HERMES_CREATE_MS: '1500' } });
+  // hermes holds the reply 5 s, so the shutdown surely begins first; the grace (how long the
+  // shutdown waits for hermes to exit) is well past it, so hermes answers and the refusal is ours.
+  const g = await startHermes({ env: { FAKE_HERMES_CREATE_MS: '5000' } });
   await running(g);
   const create = g.rpc.request('session.create', { label: 'late' }).then(() => undefined, (e: unknown) => e);
   const sid = await sessionBeingMade(g);
-  await g.rpc.request('gateway.shutdown', { graceMs: 3000 });
+  await g.rpc.request('gateway.shutdown', { graceMs: 10_000 });
   const refused = await create;
   assert.ok(refused instanceof RpcError, `the create is refused, got ${String(refused)}`);
   assert.match(refused.message, /shutting down/);

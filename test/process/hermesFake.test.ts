@@ -162,27 +162,36 @@ test('stdin EOF waits for an in-flight slash.exec, then everything is gone; a SI
   await waitFor(() => readProcCmdline(grandchild).length > 0, 'the grandchild\'s command line');
   assert.deepEqual(readProcCmdline(grandchild).slice(1, 2), ['-c']);
 
+  // Timed from the send, not from the EOF: a late timer shortened an EOF-based measure. The worker
+  // answers no sooner than 1500 ms after the send, so a gateway that waits for it exits no sooner.
+  const sentAt = Date.now();
+  let answered = false;
   const busy = g.rpc.request<{ output: string }>('slash.exec', { session_id: s.session_id, command: '/fake-sleep 1500' });
+  void busy.then(() => (answered = true), () => undefined);
   await new Promise((res) => setTimeout(res, 300));
-  const eofAt = Date.now();
+  assert.equal(answered, false, 'stdin ends while the slash.exec is in flight');
   g.proc.stdin!.end();
   assert.equal((await busy).output, 'slept 1500 ms', 'the in-flight slash.exec is still answered after stdin EOF');
   await waitForExit(g.pid, 20_000);
-  assert.ok(Date.now() - eofAt >= 1000, 'the gateway waited for the busy worker');
+  assert.ok(Date.now() - sentAt >= 1500, 'the gateway waited for the busy worker');
   assert.equal(isAlive(w.pid), false, 'the worker was terminated');
   assert.equal(isAlive(grandchild), true, 'hermes closes workers per pid: the grandchild outlives them (a warden must sweep groups)');
   process.kill(grandchild, 'SIGKILL');
   await waitForExit(grandchild);
 });
 
-test('gateway SIGKILLed with a busy worker: the cur watchdog ends the worker, the leaky worker runs on', opts, async () => {
+test('gateway SIGKILLed with a busy worker: the cur watchdog ends the worker, the leaky worker runs on', opts, async (t) => {
   const watchdog = { HERMES_SLASH_WATCHDOG_POLL_S: '0.1', HERMES_SLASH_WATCHDOG_GRACE_S: '0.5' };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-hermes-hold-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const flavor of ['cur', 'leaky'] as const) {
-    const g = startFakeHermes({ env: { FAKE_HERMES_FLAVOR: flavor, ...watchdog } });
+    const mark = path.join(dir, flavor);
+    const g = startFakeHermes({ env: { FAKE_HERMES_FLAVOR: flavor, FAKE_HERMES_HOLD_MARK: mark, ...watchdog } });
     const s = await create(g);
     const w = await waitForWorker(g.pid, s.stored_session_id);
     void g.rpc.request('slash.exec', { session_id: s.session_id, command: '/fake-hold' }).catch(() => undefined);
-    await new Promise((res) => setTimeout(res, 300));
+    // The worker makes the mark once /fake-hold is in flight there: only then is it a busy worker.
+    await waitFor(() => fs.existsSync(mark), `the ${flavor} worker to start /fake-hold`);
     process.kill(g.pid, 'SIGKILL');
     await waitForExit(g.pid);
     if (flavor === 'cur') {

@@ -151,6 +151,7 @@ const sh = spawn('setsid', ['sh', '-c', 'trap "" TERM; sleep 1000 & echo $!'], {
 sh.stdout.once('data', (d) => {
   console.log('ESCAPEE ' + d.toString().trim());
   setTimeout(() => {
+    console.log('MEMBERS ' + fs.readFileSync(${JSON.stringify(leaf)} + '/cgroup.procs', 'utf8').split('\\n').filter(Boolean).join(' '));
     const r = require(${kill}).teardownSync([{ kind: 'cgroup', path: ${JSON.stringify(leaf)} }], { graceMs: 100, timeoutMs: 5000 });
     console.log('REPORT ' + JSON.stringify(r));
   }, 100);
@@ -228,6 +229,7 @@ test('a member of another uid refuses the cgroup.kill (and the freeze): nothing 
 /**
  * A node process that joins `leaf`, starts `script` (sh) there, prints its first line as
  * `MEMBER <line>`, then tears the leaf down as an `endsSelf` target (the host-gone end):
+ * `MEMBERS <pid> …` (the leaf's cgroup.procs) right before it, as the teardown starts on them;
  * beforeSelfEnd prints LAST; REPORT is printed only if the teardown returned.
  */
 function ownLeafEnder(leaf: string, script: string, opts: { graceMs: number; throwingLastWords?: boolean; killFile?: false }) {
@@ -240,6 +242,7 @@ const sh = spawn('sh', ['-c', ${JSON.stringify(script)}], { stdio: ['ignore', 'p
 sh.stdout.once('data', (d) => {
   console.log('MEMBER ' + d.toString().trim());
   setTimeout(() => {
+    console.log('MEMBERS ' + fs.readFileSync(${JSON.stringify(leaf)} + '/cgroup.procs', 'utf8').split('\\n').filter(Boolean).join(' '));
     const r = require(${kill}).teardownSync([{ kind: 'cgroup', path: ${JSON.stringify(leaf)}, endsSelf: true${opts.killFile === false ? ', killFile: false' : ''} }], {
       graceMs: ${opts.graceMs}, timeoutMs: ${opts.graceMs} + 60000, beforeSelfEnd: () => { fs.writeSync(1, 'LAST\\n'); if (${opts.throwingLastWords === true}) throw new Error('last words failed'); },
     });
@@ -263,12 +266,20 @@ test('an endsSelf cgroup none of whose members handles SIGTERM ends at once with
   // nothing for them); the grace is a minute, so their end before it proves no SIGTERM phase ran.
   const child = ownLeafEnder(leaf, "trap '' TERM; setsid sh -c 'sleep 1000 & echo $!' </dev/null; while :; do sleep 1; done", { graceMs: 60_000 });
   const died = exitSignal(child);
-  const escapee = await readLineMatching(child.stdout!, (l) => (l.startsWith('MEMBER ') ? Number(l.slice(7)) : undefined));
-  track(escapee);
-  const members = listMembers(leaf);
-  assert.ok(members.state === 'found' && members.value.pids.length >= 3, `the ender, its shell and the escapee in the leaf: ${JSON.stringify(members)}`);
+  // Every line from the start: MEMBER, MEMBERS and LAST can come in one read.
   const lines: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts.filter(Boolean));
+  });
+  const lineAfter = (prefix: string) => waitFor(() => lines.find((l) => l.startsWith(prefix))?.slice(prefix.length), `the ${prefix.trim()} line`);
+  const escapee = Number(await lineAfter('MEMBER '));
+  track(escapee);
+  // The leaf as the ender saw it when its teardown began (read here, it could be emptied already).
+  const members = (await lineAfter('MEMBERS ')).split(' ').map(Number);
+  assert.ok(members.length >= 3 && members.includes(child.pid!) && members.includes(escapee), `the ender, its shell and the escapee in the leaf: ${JSON.stringify(members)}`);
   // Half the grace is a deadline a loaded machine meets by far: a SIGTERM phase would last it all.
   const early = await Promise.race([died, new Promise<'late'>((r) => setTimeout(r, 30_000, 'late').unref())]);
   assert.equal(early, 'SIGKILL', 'the process running the teardown was ended by it (the kernel\'s SIGKILL), long before the grace would have ended');

@@ -245,7 +245,9 @@ test('a tree also loses children forked after the first look (a parent that spaw
   `);
   await readLineMatching(root.stdout!, (l) => (l === 'ready' ? true : undefined));
   const latePid = readLineMatching(root.stdout!, (l) => (l.startsWith('late ') ? Number(l.slice(5)) : undefined));
-  const r = await teardown([processTree(fingerprintOf(root.pid!)!)], { graceMs: 300 });
+  // The root survives SIGTERM (its handler) until the grace ends in SIGKILL; the grace is its time
+  // to spawn the late child, and 300 ms was too little for a slow event loop on a loaded machine.
+  const r = await teardown([processTree(fingerprintOf(root.pid!)!)], { graceMs: 2000 });
   const late = await latePid;
   track(late, true);
   assert.deepEqual(r.survivors, []);
@@ -300,12 +302,15 @@ const { teardown, teardownSync, ownProcesses, processGroup } = require(process.a
 const { formatFingerprint, selfFingerprint } = require(process.argv[2]);
 const sync = process.argv[3] === 'sync';
 const marker = formatFingerprint(selfFingerprint());
-const member = spawn('sh', ['-c', 'trap "" TERM HUP; while :; do sleep 1; done'], { stdio: 'ignore' });
+// Says when its trap is set: the teardown must not SIGTERM it before it ignores SIGTERM.
+const member = spawn('sh', ['-c', 'trap "" TERM HUP; echo trapped; while :; do sleep 1; done'], { stdio: ['ignore', 'pipe', 'ignore'] });
+const trapped = new Promise((resolve) => member.stdout.once('data', resolve));
 const escape = (env) => new Promise((resolve) => {
   const sh = spawn('sh', ['-c', 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'], env });
   sh.stdout.once('data', (d) => sh.once('exit', () => resolve(Number(String(d).trim()))));
 });
 (async () => {
+  await trapped;
   const marked = await escape({ ...process.env, GATEWAY_WARDEN_PARENT: marker });
   const { GATEWAY_WARDEN_PARENT, ...rest } = process.env;
   const unmarked = await escape(rest);
