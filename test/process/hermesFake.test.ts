@@ -163,17 +163,18 @@ test('stdin EOF waits for an in-flight slash.exec, then everything is gone; a SI
   assert.deepEqual(readProcCmdline(grandchild).slice(1, 2), ['-c']);
 
   // Timed from the send, not from the EOF: a late timer shortened an EOF-based measure. The worker
-  // answers no sooner than 1500 ms after the send, so a gateway that waits for it exits no sooner.
+  // answers no sooner than 3000 ms after the send, so a gateway that waits for it exits no sooner
+  // (3 s, not less: the EOF must surely come while the command is in flight, 300 ms after the send).
   const sentAt = Date.now();
   let answered = false;
-  const busy = g.rpc.request<{ output: string }>('slash.exec', { session_id: s.session_id, command: '/fake-sleep 1500' });
+  const busy = g.rpc.request<{ output: string }>('slash.exec', { session_id: s.session_id, command: '/fake-sleep 3000' });
   void busy.then(() => (answered = true), () => undefined);
   await new Promise((res) => setTimeout(res, 300));
   assert.equal(answered, false, 'stdin ends while the slash.exec is in flight');
   g.proc.stdin!.end();
-  assert.equal((await busy).output, 'slept 1500 ms', 'the in-flight slash.exec is still answered after stdin EOF');
+  assert.equal((await busy).output, 'slept 3000 ms', 'the in-flight slash.exec is still answered after stdin EOF');
   await waitForExit(g.pid, 20_000);
-  assert.ok(Date.now() - sentAt >= 1500, 'the gateway waited for the busy worker');
+  assert.ok(Date.now() - sentAt >= 3000, 'the gateway waited for the busy worker');
   assert.equal(isAlive(w.pid), false, 'the worker was terminated');
   assert.equal(isAlive(grandchild), true, 'hermes closes workers per pid: the grandchild outlives them (a warden must sweep groups)');
   process.kill(grandchild, 'SIGKILL');
