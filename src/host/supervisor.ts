@@ -235,12 +235,12 @@ export class GatewaySupervisor {
       const crashes = this.crashes.recent;
       const m = `${message} It crashed ${crashes} times within ${Math.round(this.policyWindowMs() / 1000)} s; automatic restarts are stopped.`;
       this.opts.log.error(m);
-      this.setStatus({ state: 'failed', error: m, command: this.status.command });
+      this.setStatus({ state: 'failed', error: m, command: this.status.command, backend: this.status.backend });
       this.giveUpEmitter.fire({ message: m, crashes });
       return;
     }
     this.opts.log.info(`restarting the gateway in ${backoff} ms`);
-    this.setStatus({ state: 'restarting', error: message, nextAttemptAt: this.now() + backoff, command: this.status.command });
+    this.setStatus({ state: 'restarting', error: message, nextAttemptAt: this.now() + backoff, command: this.status.command, backend: this.status.backend });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       void this.serial(() => this.launch(true)).catch(() => undefined);

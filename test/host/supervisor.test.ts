@@ -6,6 +6,7 @@ import { ownCgroupDir } from '../../src/core/cgroup/cgroupMount';
 import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { GatewayEvent } from '../../src/host/gatewayProcess';
+import type { LaunchSpec } from '../../src/host/launchSpec';
 import { GatewayStatus, GatewaySupervisor, SupervisorOptions } from '../../src/host/supervisor';
 import { cgroupsUnavailable, cleanupCgroupTrees, trackTree } from '../support/cgroups';
 import { GATEWAY_JS } from '../support/gatewayHost';
@@ -18,8 +19,9 @@ import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 after(killTracked); // (and the cgroup trees tracked: killTracked runs that cleanup too)
 const linux = process.platform === 'linux';
 
-function supervise(name: string, env: Record<string, string> = {}, extra: Partial<SupervisorOptions> = {}) {
-  const { spec, marker } = fakeSpec(name, env);
+function supervise(name: string, env: Record<string, string> = {}, extra: Partial<SupervisorOptions> = {}, backend?: LaunchSpec['backend']) {
+  const { spec: fake, marker } = fakeSpec(name, env);
+  const spec: LaunchSpec = backend ? { ...fake, backend } : fake;
   const log = memoryLog();
   const states: GatewayStatus[] = [];
   const events: GatewayEvent[] = [];
@@ -63,8 +65,8 @@ test('start: the gateway runs as a group leader with the owner marker and answer
   await sup.dispose();
 });
 
-test('an unexpected exit is restarted after a backoff, with a new pid', { skip: !linux }, async () => {
-  const { sup, states, starts } = supervise('crash-restart');
+test('an unexpected exit is restarted after a backoff, with a new pid; the status keeps naming the backend throughout', { skip: !linux }, async () => {
+  const { sup, states, starts } = supervise('crash-restart', {}, {}, 'command');
   await sup.start();
   const first = sup.current.pid!;
   process.kill(first, 'SIGKILL');
@@ -73,18 +75,21 @@ test('an unexpected exit is restarted after a backoff, with a new pid', { skip: 
   assert.ok(restarting, 'went through restarting');
   assert.ok(restarting.nextAttemptAt, 'with a scheduled next attempt');
   assert.match(restarting.error ?? '', /SIGKILL/);
+  // The tree, the status bar and the context keys read the backend from the status.
+  assert.deepEqual([...new Set(states.map((st) => st.backend))], ['command'], 'every state named the backend');
   assert.equal(starts(), 2);
   assert.ok(!isAlive(first));
   await sup.dispose();
 });
 
 test('a crash loop stops after 5 crashes, reports it once, and leaves nothing running', { skip: !linux }, async () => {
-  const { sup, marker, starts } = supervise('crash-loop', { FAKE_GATEWAY_MODE: 'crash-after-ready' });
+  const { sup, marker, starts } = supervise('crash-loop', { FAKE_GATEWAY_MODE: 'crash-after-ready' }, {}, 'hermes');
   const gaveUp: string[] = [];
   sup.onDidGiveUp((g) => gaveUp.push(g.message));
   await sup.start();
   await waitFor(() => sup.current.state === 'failed', 'supervisor to give up', 20_000);
   assert.equal(starts(), 5, 'started once plus four restarts');
+  assert.equal(sup.current.backend, 'hermes', 'given up, the status still names the backend');
   assert.equal(gaveUp.length, 1);
   assert.match(gaveUp[0], /5 times/);
   assert.match(sup.current.error ?? '', /automatic restarts are stopped/);
