@@ -66,6 +66,11 @@ export interface CommandDeps {
 }
 
 const SHOW_LOG = 'Show Log';
+
+/** A notification shows at most this much of a command's output; the log has all of it. */
+function clip(text: string, max = 400): string {
+  return text.length > max ? `${text.slice(0, max)}… (full output in the log)` : text;
+}
 /** The rows whose menu has Kill Process (package.json: viewItem =~ /\bprocessKillable\b/). */
 const KILLABLE = /\bprocessKillable\b/;
 
@@ -180,13 +185,18 @@ export function createHandlers(d: CommandDeps): Record<CommandId, Handler> {
       const r = await withDelayedProgress(
         d.window,
         `Running ${command.trim()} in session ${s.label ?? s.sessionId}…`,
-        d.gateway.request<{ output?: unknown }>('slash.exec', { sessionId: s.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000),
+        d.gateway.request<{ output?: unknown; warning?: unknown }>('slash.exec', { sessionId: s.sessionId, command: command.trim() }, d.slashTimeoutMs ?? 120_000),
         d.progressDelayMs,
       );
       const output = typeof r?.output === 'string' ? r.output : JSON.stringify(r?.output ?? '');
       for (const line of output.split('\n')) d.log.info(`[${s.sessionId}] ${line}`);
+      // hermes answers some commands with a warning beside the output (a /model that needs a
+      // confirmation was not done): it is the news, not a footnote to an all-clear.
+      const warning = typeof r?.warning === 'string' && r.warning.trim() ? r.warning.trim() : undefined;
+      if (warning) d.log.warn(`[${s.sessionId}] ${command.trim()}: ${warning}`);
       const shown = output.trim() ? output.trim() : '(no output)';
-      const pick = await d.window.showInformationMessage(`${command.trim()}: ${shown.length > 400 ? `${shown.slice(0, 400)}… (full output in the log)` : shown}`, SHOW_LOG);
+      const text = `${command.trim()}: ${warning ? `${clip(warning)} — ` : ''}${clip(shown)}`;
+      const pick = await (warning ? d.window.showWarningMessage(text, SHOW_LOG) : d.window.showInformationMessage(text, SHOW_LOG));
       if (pick === SHOW_LOG) d.log.show();
     }),
     'gatewayWarden.killWorker': guarded('Could not kill the worker', async (arg) => {

@@ -77,6 +77,26 @@ test('runSlashCommand: asks for the command, sends slash.exec, shows the output 
   assert.ok(lines.includes('info [s1] hello') && lines.includes('info [s1] world'));
 });
 
+test('runSlashCommand: a warning beside the output (hermes: a /model that needs a confirmation) is shown as a warning first, and logged', async () => {
+  const gateway = fakeGateway('running', { 'slash.exec': { output: '  Current model: m1', warning: 'Switching to expensive-x costs more; confirm to switch' } });
+  const { h, window, model, lines } = setup({ gateway, answers: { input: ['/model expensive-x'] } });
+  model.applyEvent({ type: 'session.created', sessionId: 's1', label: 'one' });
+  await h['gatewayWarden.runSlashCommand']();
+  assert.deepEqual(window.shown.map((x) => x.kind), ['input', 'warning'], 'a warning, not the all-clear info');
+  assert.equal(window.shown[1].message, '/model expensive-x: Switching to expensive-x costs more; confirm to switch — Current model: m1');
+  assert.deepEqual(window.shown[1].items, ['Show Log']);
+  assert.ok(lines.includes('warn [s1] /model expensive-x: Switching to expensive-x costs more; confirm to switch'), lines.join('\n'));
+
+  // An empty or non-string warning is no warning.
+  for (const warning of ['', '  ', 42]) {
+    const g2 = fakeGateway('running', { 'slash.exec': { output: 'ok', warning } });
+    const b = setup({ gateway: g2, answers: { input: ['/help'] } });
+    b.model.applyEvent({ type: 'session.created', sessionId: 's1' });
+    await b.h['gatewayWarden.runSlashCommand']();
+    assert.deepEqual(b.window.shown.map((x) => x.kind), ['input', 'info'], JSON.stringify(warning));
+  }
+});
+
 test('runSlashCommand validates input: text without a leading slash is rejected', async () => {
   const { h, window, gateway, model } = setup({ answers: { input: ['help'] } });
   model.applyEvent({ type: 'session.created', sessionId: 's1' });
