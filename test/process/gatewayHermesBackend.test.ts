@@ -309,6 +309,31 @@ test('a stale worker the gateway may not signal (another uid\'s) is not reported
   }
 });
 
+test('worker.kill on a hermes worker the gateway may not signal (another uid\'s) is a -32000 saying why, the worker lives, and its next failure is not sent twice', { ...opts, skip: opts.skip || (process.getuid?.() !== 0 ? 'needs root (the worker changes its uid)' : false) }, async () => {
+  const g = await startHermes();
+  let worker: number | undefined;
+  try {
+    const a = await createSession(g);
+    const wa = await workerOf(g, a);
+    worker = wa.pid;
+    track(wa.pid);
+    assert.match(await exec(g, a, '/fake-foreign-uid 65534'), /^uid 65534$/);
+    const e = await rpcError(g.rpc.request('worker.kill', { sessionId: a }, { timeoutMs: 15_000 }));
+    assert.equal(e.code, RpcErrorCode.ServerError, e.message);
+    assert.match(e.message, new RegExp(`^worker ${wa.pid} of session ${a} was not killed: worker ${wa.pid} still runs: .*uid 65534`));
+    assert.deepEqual(e.data, { pid: wa.pid, startTime: wa.startTime, pgid: wa.pgid });
+    assert.ok(isAlive(wa.pid), 'refused: nothing was signalled');
+    // Not killed, so a 5030 from it is its own failure: the command goes to hermes once.
+    const execs = async () => (await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' })).requests['slash.exec'] ?? 0;
+    const before = await execs();
+    await rpcError(g.rpc.request('slash.exec', { sessionId: a, command: '/fake-fail on purpose' }));
+    assert.equal(await execs(), before + 1, 'sent once');
+  } finally {
+    if (worker !== undefined && isAlive(worker)) process.kill(worker, 'SIGUSR1');
+    await stopHostedGateway(g);
+  }
+});
+
 /** How many session.active_list requests the fake hermes has had so far. */
 async function activeListCalls(g: HostedGateway): Promise<number> {
   const stats = await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' });

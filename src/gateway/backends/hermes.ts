@@ -8,8 +8,8 @@
 // and lifeline loss its gateway, every worker group and everything carrying our tag are swept —
 // with cgroup containment, the `program` leaf hermes runs in (its workers and theirs with it).
 import { delay } from '../../core/emitter';
-import { Fingerprint } from '../../core/fingerprint';
-import { Target, teardown } from '../../core/kill';
+import { Fingerprint, livenessOf } from '../../core/fingerprint';
+import { describeProblems, Target, teardown } from '../../core/kill';
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import type { Containment } from '../cgroupContainment';
 import { limitReached } from '../limits';
@@ -61,6 +61,13 @@ interface HermesSession {
   killedWorker?: string;
   /** The latest restart of its worker at the memory ceiling (a command it cut off says so). */
   restartedFor?: RestartDecision;
+}
+
+/** A worker's take-down: what survived, and why it did not end when it did not (a refusal, a survivor). */
+interface TakeDown {
+  survivors: number[];
+  elapsedMs: number;
+  problem?: string;
 }
 
 /** backend.call methods after which hermes has one more live session (each with its worker). */
@@ -416,22 +423,25 @@ export class HermesBackend implements Backend {
     const refused = notCurrentWorker(sessionId, named, w ? { pid: w.pid, startTime: w.startTime, pgid: w.pgid } : null);
     if (refused) return refused;
     if (!w) return { sessionId, killed: false, worker: null };
+    const ids = { pid: w.pid, startTime: w.startTime, pgid: w.pgid };
     const r = await this.endWorker(sessionId, w);
-    return { sessionId, killed: r.survivors.length === 0, worker: { pid: w.pid, startTime: w.startTime, pgid: w.pgid }, survivors: r.survivors, elapsedMs: r.elapsedMs };
+    if (r.problem) throw new RpcError(RpcErrorCode.ServerError, `worker ${w.pid} of session ${sessionId} was not killed: ${r.problem}`, ids);
+    return { sessionId, killed: true, worker: ids, survivors: r.survivors, elapsedMs: r.elapsedMs };
   }
 
   /**
    * A session's worker taken down, the session kept (worker.kill, the memory ceiling): hermes
    * still holds it and starts a new one at the session's next command (see slashExec).
    */
-  private async endWorker(sessionId: string, w: HermesWorker): Promise<{ survivors: number[]; elapsedMs: number }> {
+  private async endWorker(sessionId: string, w: HermesWorker): Promise<TakeDown> {
     // Marked before the signals: a command sent while the teardown still waits (for its leaf to
     // read empty, say) already meets hermes' one failure for the dead worker.
     const s = this.sessions.get(sessionId);
     const id = `${w.pid}:${w.startTime}`;
     if (s) s.killedWorker = id;
     const r = await this.takeDownWorker(w);
-    if (s && r.survivors.length > 0 && s.killedWorker === id) s.killedWorker = undefined;
+    // Not ended: a 5030 from it later is its own failure, and the command is not sent again.
+    if (s && r.problem && s.killedWorker === id) s.killedWorker = undefined;
     await this.refresh();
     return r;
   }
@@ -444,7 +454,7 @@ export class HermesBackend implements Backend {
     s.restartedFor = d;
     this.host.emit('worker.restarted', workerRestartedEvent(d, w.startTime));
     const r = await this.endWorker(d.sessionId, w);
-    this.host.log(`memory ceiling: hermes worker ${w.pid} of session ${d.sessionId} taken down in ${r.elapsedMs} ms${r.survivors.length ? `; still alive: ${r.survivors.join(', ')}` : ''}`);
+    this.host.log(`memory ceiling: hermes worker ${w.pid} of session ${d.sessionId} ${r.problem ? `not taken down: ${r.problem}` : `taken down in ${r.elapsedMs} ms`}`);
   }
 
   async call(method: string, params: unknown): Promise<unknown> {
@@ -758,10 +768,17 @@ export class HermesBackend implements Backend {
   }
 
   /** A worker with its session's leaf, or its group (its own session's, with current hermes), or its tree (older hermes). */
-  private async takeDownWorker(w: HermesWorker): Promise<{ survivors: number[]; elapsedMs: number }> {
+  private async takeDownWorker(w: HermesWorker): Promise<TakeDown> {
     const r = await teardown([this.workers.targetOf(w)], { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
-    if (r.refusals.length) this.host.log(`hermes worker ${w.pid}: ${r.refusals.map((x) => x.message).join('; ')}`);
-    return { survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs) };
+    const problems = describeProblems(r);
+    if (problems) this.host.log(`hermes worker ${w.pid}: ${problems}`);
+    // Ended on proof only: a refused target (another uid's member) or an unread one signalled
+    // nothing and leaves no survivor listed, so the worker itself is looked at again.
+    const after = livenessOf(this.workers.fingerprint(w));
+    const problem = after.state !== 'dead'
+      ? `worker ${w.pid} ${after.state === 'alive' ? 'still runs' : `may still run (${after.why})`}${problems ? `: ${problems}` : ''}`
+      : r.survivors.length ? problems : undefined;
+    return { survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs), ...(problem ? { problem } : {}) };
   }
 }
 
