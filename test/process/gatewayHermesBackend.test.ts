@@ -289,7 +289,7 @@ test('a stale worker the gateway may not signal (another uid\'s) is not reported
     assert.equal(fs.statSync(`/proc/${wa.pid}`).uid, 65534, 'the worker is another user\'s now');
     await g.rpc.request('backend.call', { method: 'fake.stale_worker', params: { session_id: a } });
     await g.waitEvent((e) => e.type === 'worker.stale' && e.pid === wa.pid, 'worker.stale', 10_000);
-    const refusedLine = new RegExp(`hermes worker ${wa.pid}: stale worker not taken down \\(still running\\)[^\\n]*`);
+    const refusedLine = new RegExp(`hermes worker ${wa.pid}: stale worker not taken down \\(worker ${wa.pid} still runs: [^\\n]*`);
     const line = await waitFor(() => refusedLine.exec(g.stderr())?.[0], 'a refused take-down in the log', 15_000);
     t.diagnostic(line);
     assert.match(line, /uid 65534|EPERM/, 'says why');

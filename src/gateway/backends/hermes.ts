@@ -8,8 +8,8 @@
 // and lifeline loss its gateway, every worker group and everything carrying our tag are swept —
 // with cgroup containment, the `program` leaf hermes runs in (its workers and theirs with it).
 import { delay } from '../../core/emitter';
-import { Fingerprint, livenessOf } from '../../core/fingerprint';
-import { describeProblems, Target, teardown } from '../../core/kill';
+import { Fingerprint } from '../../core/fingerprint';
+import type { Target } from '../../core/kill';
 import { RpcError, RpcErrorCode } from '../../core/rpc';
 import type { Containment } from '../cgroupContainment';
 import { limitReached } from '../limits';
@@ -23,7 +23,7 @@ import { checkHermesCallParams } from './hermesCallParams';
 import { HermesLink, HermesNotification } from './hermesLink';
 import { fromHermesActiveList, fromHermesClose, fromHermesCreate, fromHermesSlashExec, HermesErrorCode, HermesLiveSession, toHermesCreate, toHermesSlashExec } from './hermesProtocol';
 import { ActiveListSchedule } from './hermesActiveListSchedule';
-import { HermesWorker, HermesWorkerTracker } from './hermesWorkers';
+import { HermesWorker, HermesWorkerTracker, WorkerTakeDown } from './hermesWorkers';
 import { ForeignProgram, notStartedInfo } from './program';
 import { endTreeWithHost, takeDownProgram, takeDownProgramSync } from './programTeardown';
 
@@ -61,13 +61,6 @@ interface HermesSession {
   killedWorker?: string;
   /** The latest restart of its worker at the memory ceiling (a command it cut off says so). */
   restartedFor?: RestartDecision;
-}
-
-/** A worker's take-down: what survived, and why it did not end when it did not (a refusal, a survivor). */
-interface TakeDown {
-  survivors: number[];
-  elapsedMs: number;
-  problem?: string;
 }
 
 /** backend.call methods after which hermes has one more live session (each with its worker). */
@@ -433,7 +426,7 @@ export class HermesBackend implements Backend {
    * A session's worker taken down, the session kept (worker.kill, the memory ceiling): hermes
    * still holds it and starts a new one at the session's next command (see slashExec).
    */
-  private async endWorker(sessionId: string, w: HermesWorker): Promise<TakeDown> {
+  private async endWorker(sessionId: string, w: HermesWorker): Promise<WorkerTakeDown> {
     // Marked before the signals: a command sent while the teardown still waits (for its leaf to
     // read empty, say) already meets hermes' one failure for the dead worker.
     const s = this.sessions.get(sessionId);
@@ -768,17 +761,10 @@ export class HermesBackend implements Backend {
   }
 
   /** A worker with its session's leaf, or its group (its own session's, with current hermes), or its tree (older hermes). */
-  private async takeDownWorker(w: HermesWorker): Promise<TakeDown> {
-    const r = await teardown([this.workers.targetOf(w)], { graceMs: KILL_GRACE_MS, timeoutMs: KILL_GRACE_MS + 4500 });
-    const problems = describeProblems(r);
-    if (problems) this.host.log(`hermes worker ${w.pid}: ${problems}`);
-    // Ended on proof only: a refused target (another uid's member) or an unread one signalled
-    // nothing and leaves no survivor listed, so the worker itself is looked at again.
-    const after = livenessOf(this.workers.fingerprint(w));
-    const problem = after.state !== 'dead'
-      ? `worker ${w.pid} ${after.state === 'alive' ? 'still runs' : `may still run (${after.why})`}${problems ? `: ${problems}` : ''}`
-      : r.survivors.length ? problems : undefined;
-    return { survivors: r.survivors, elapsedMs: Math.round(r.elapsedMs), ...(problem ? { problem } : {}) };
+  private async takeDownWorker(w: HermesWorker): Promise<WorkerTakeDown> {
+    const r = await this.workers.takeDown(w, KILL_GRACE_MS, KILL_GRACE_MS + 4500);
+    if (r.problems) this.host.log(`hermes worker ${w.pid}: ${r.problems}`);
+    return r;
   }
 }
 

@@ -13,7 +13,7 @@
 // With cgroup containment a worker found with a live session is moved out of the program's leaf
 // into its session's (WorkerLeaves), and is taken down with that leaf instead of its group.
 import { Fingerprint, livenessOf } from '../../core/fingerprint';
-import { ownProcessGroup, processGroup, processTree, Target, teardown } from '../../core/kill';
+import { describeProblems, ownProcessGroup, processGroup, processTree, Target, teardown } from '../../core/kill';
 import { readProcCmdline, scanLiveStatsChecked } from '../../core/procfs';
 import { processSource } from '../../core/processTable';
 import type { BackendHost } from './backend';
@@ -27,6 +27,16 @@ const STALE_RETRY_MS = 5000;
 /** SIGTERM grace for what an exited worker left in its group. */
 const REMNANT_GRACE_MS = 500;
 const MAX_COMMAND_CHARS = 1024;
+
+/** A worker's take-down: what survived or was refused, and why it did not end when it did not. */
+export interface WorkerTakeDown {
+  survivors: number[];
+  refused: string[];
+  /** Refusals and survivors in one line ('' when none). */
+  problems: string;
+  elapsedMs: number;
+  problem?: string;
+}
 
 export interface HermesWorker {
   pid: number;
@@ -219,6 +229,21 @@ export class HermesWorkerTracker {
     return w.pgid === w.pid && w.pgid !== ownProcessGroup() ? processGroup(w.pgid, fp) : processTree(fp);
   }
 
+  /**
+   * The worker taken down with its leaf, group or tree. Ended on proof only: a refused target
+   * (another uid's member) or an unread one signalled nothing and lists no survivor, so the worker
+   * itself is looked at again; `problem` says why it did not end, when it did not.
+   */
+  async takeDown(w: HermesWorker, graceMs: number, timeoutMs: number): Promise<WorkerTakeDown> {
+    const r = await teardown([this.targetOf(w)], { graceMs, timeoutMs });
+    const problems = describeProblems(r);
+    const after = livenessOf(this.fingerprint(w));
+    const problem = after.state !== 'dead'
+      ? `worker ${w.pid} ${after.state === 'alive' ? 'still runs' : `may still run (${after.why})`}${problems ? `: ${problems}` : ''}`
+      : r.survivors.length ? problems : undefined;
+    return { survivors: r.survivors, refused: r.refusals.map((x) => x.message), problems, elapsedMs: Math.round(r.elapsedMs), ...(problem ? { problem } : {}) };
+  }
+
   /** Worker groups to sweep at teardown: each live worker's own group (not the gateway's). */
   groupTargets(): Target[] {
     const own = ownProcessGroup();
@@ -296,22 +321,19 @@ export class HermesWorkerTracker {
     const w = this.live.get(keyOf(s.pid, s.startTime));
     if (!w || w.reaping || (w.reapRetryAt !== undefined && now < w.reapRetryAt)) return;
     w.reaping = true;
-    const r = await teardown([this.targetOf(w)], { graceMs: STALE_KILL_GRACE_MS, timeoutMs: STALE_KILL_GRACE_MS + 4000 });
-    const refused = r.refusals.map((x) => x.message);
-    const problems = `${r.survivors.length ? `; survivors ${r.survivors.join(', ')}` : ''}${refused.length ? `; ${refused.join('; ')}` : ''}`;
-    // Taken down only once its death is proved: refused (another uid's), a read that failed or a
-    // survivor leaves it stale — still listed, still counted — and it is tried again later.
-    const after = livenessOf(this.fingerprint(w));
-    if (after.state !== 'dead') {
+    const r = await this.takeDown(w, STALE_KILL_GRACE_MS, STALE_KILL_GRACE_MS + 4000);
+    // Not ended (refused, a read that failed, a survivor): still stale — listed, counted — and
+    // tried again later.
+    if (r.problem) {
       w.reaping = false;
       w.reapRetryAt = Date.now() + STALE_RETRY_MS;
-      this.opts.host.log(`hermes worker ${w.pid}: stale worker not taken down (${after.state === 'alive' ? 'still running' : after.why})${problems}; tried again in ${STALE_RETRY_MS} ms`);
+      this.opts.host.log(`hermes worker ${w.pid}: stale worker not taken down (${r.problem}); tried again in ${STALE_RETRY_MS} ms`);
       return;
     }
     this.opts.host.emit('worker.reaped', {
       sessionId: null, pid: w.pid, startTime: w.startTime, pgid: w.pgid, sessionKey: w.sessionKey, reason: 'stale',
-      staleForMs: now - s.staleSince, survivors: r.survivors, refused,
+      staleForMs: now - s.staleSince, survivors: r.survivors, refused: r.refused,
     });
-    this.opts.host.log(`hermes worker ${w.pid}: stale worker taken down${problems}`);
+    this.opts.host.log(`hermes worker ${w.pid}: stale worker taken down${r.problems ? `; ${r.problems}` : ''}`);
   }
 }
