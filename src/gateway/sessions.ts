@@ -83,7 +83,10 @@ export class SessionManager {
   readonly memoryCeiling: MemoryCeiling;
   /** Workers restarted by the ceiling: a command that was running in one says so. */
   private readonly restartedFor = new WeakMap<WorkerProcess, RestartDecision>();
-  /** Workers whose close has not finished (cgroup containment: a session's next worker waits for its last one's leaf teardown). */
+  /**
+   * Workers whose close has not finished: a session's close waits for its own (its answer says
+   * they are gone), and with cgroup containment so does its next worker (their leaf teardown).
+   */
   private readonly unfinished = new Set<WorkerProcess>();
 
   constructor(private readonly opts: SessionManagerOptions) {
@@ -217,7 +220,7 @@ export class SessionManager {
     }
   }
 
-  /** The one close path. Resolves true once the session's worker (and its group) is gone. */
+  /** The one close path. Resolves true once the session's workers (and their groups) are gone. */
   async close(id: string, reason: CloseReason): Promise<boolean> {
     const s = this.sessions.get(id);
     if (!s || s.closed) return false;
@@ -233,6 +236,9 @@ export class SessionManager {
       s.worker = null;
       if (worker) await worker.close();
       if (s.starting) await s.starting.catch(() => undefined);
+      // Its earlier workers (retired after a timeout, evicted, killed, restarted) close in the
+      // background: gone too before the answer, their worker.exited still to its connection.
+      await this.earlierClosed(s);
       await this.opts.containment?.dropSessionLeaf(id);
       if (!this.closedAnnounced) this.opts.emit('session.closed', { sessionId: id, reason });
     } finally {
@@ -420,12 +426,21 @@ export class SessionManager {
   private async leafFor(s: Session): Promise<{ leaf: string; parent: string } | undefined> {
     const c = this.opts.containment;
     if (c?.kind !== 'cgroup') return undefined;
-    const earlier = [...this.unfinished].filter((w) => w.sessionId === s.id && w !== s.worker);
-    if (earlier.length) await Promise.all(earlier.map((w) => w.close().catch(() => undefined)));
+    await this.earlierClosed(s);
     if (s.closed) throw new RpcError(RpcErrorCode.ServerError, `session ${s.id} was closed while waiting for a worker slot`);
     this.assertAccepting();
     const leaf = c.sessionLeaf(s.id);
     return leaf !== undefined && c.tree ? { leaf, parent: c.tree.parentDir } : undefined;
+  }
+
+  /**
+   * Once every worker of the session but its current one has finished its close (each bounded:
+   * the polite request, the group teardown, the wait for its exit). Their close is under way
+   * already; close() is idempotent, so this only waits.
+   */
+  private async earlierClosed(s: Session): Promise<void> {
+    const earlier = [...this.unfinished].filter((w) => w.sessionId === s.id && w !== s.worker);
+    if (earlier.length) await Promise.all(earlier.map((w) => w.close().catch(() => undefined)));
   }
 
   /**
