@@ -160,9 +160,13 @@ test('a corrupt checkpoint is quarantined and reported, the listing still works'
 // util-linux `script` gives the CLI a real terminal on stdin, with our answer typed into it.
 const hasScript = linux && spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
-/** `answer` is typed once the prompt is on screen (a key typed earlier would reach the terminal's line discipline first). */
-function onTerminal(args: string[], answer: string): Promise<Run> {
-  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+/**
+ * `answer` is typed once the prompt is on screen (a key typed earlier would reach the terminal's line discipline first).
+ * With `stdoutFile` the CLI's stdout goes there instead (stdin and stderr, where the prompt is, stay on the terminal).
+ */
+function onTerminal(args: string[], answer: string, stdoutFile?: string): Promise<Run> {
+  const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, CLI, ...args].map(quote).join(' ') + (stdoutFile ? ` > ${quote(stdoutFile)}` : '');
   return new Promise((resolve) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     if (child.pid) track(child.pid);
@@ -339,4 +343,43 @@ test('a hostile --pattern is refused at once with the reason; the default patter
   assert.match((await cli(['orphans', '--checkpoints', empty, '--pattern', '(a)\\1'])).stderr, /has a backreference/);
   const d = await cli(['orphans', '--json', '--checkpoints', empty, '--owner', '1:2:x']);
   assert.deepEqual((JSON.parse(d.stdout) as OrphansJson).scan.patterns, ['python -m tui_gateway.slash_worker', 'python -m tui_gateway.entry']);
+});
+
+// ---- --kill when nothing is cleared: the JSON document ----
+
+test('orphans --json --kill that is refused (no --yes off a terminal: exit 2) or declined (exit 1) still writes the document, cleared null', { skip: !linux }, async () => {
+  const tag = testMarker('clijsonnokill');
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(empty, outDir);
+  const pid = await doubleForked(`${tag}-pat`);
+  const fp = fingerprintOf(pid)!;
+  const ppid = readProcStat(pid)!.ppid;
+  const args = ['orphans', '--json', '--pattern', `${tag}-pat`, '--owner', '1:2:no-such-boot', '--checkpoints', empty,
+    ...(ppid === 1 ? [] : ['--reaper', String(ppid)])];
+
+  const refused = await cli([...args, '--kill']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /refusing to kill 1 process\(es\) without confirmation/);
+  const r = JSON.parse(refused.stdout) as OrphansJson;
+  assert.equal(r.version, 1);
+  assert.deepEqual(r.orphans.map((o) => o.pid), [pid]);
+  assert.equal(r.cleared, null);
+  assert.ok(isSameProcess(fp), 'refused: nothing killed');
+
+  if (hasScript) {
+    const file = path.join(outDir, 'stdout.json');
+    const declined = await onTerminal([...args, '--kill'], 'n\n', file);
+    assert.match(declined.stdout, /Kill 1 process\(es\)\? \[y\/N\][\s\S]*nothing killed/);
+    assert.equal(declined.code, 1);
+    const d = JSON.parse(fs.readFileSync(file, 'utf8')) as OrphansJson;
+    assert.deepEqual(d.orphans.map((o) => o.pid), [pid]);
+    assert.equal(d.cleared, null);
+    assert.ok(isSameProcess(fp), 'declined: nothing killed');
+  }
+
+  const killed = await cli([...args, '--kill', '--yes', '--grace-ms', '200']);
+  assert.equal(killed.code, 0, killed.stderr);
+  assert.deepEqual((JSON.parse(killed.stdout) as OrphansJson).cleared?.results.map((x) => [x.pid, x.outcome]), [[pid, 'killed']]);
+  await waitForExit(pid);
 });
