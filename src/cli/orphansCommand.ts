@@ -66,9 +66,11 @@ export async function orphansCommand(argv: readonly string[], io: CommandIo): Pr
     if (json) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return code;
   };
-  if (!kill || found.orphans.length === 0) return notCleared(found.orphans.length ? 1 : 0);
+  if (!kill) return notCleared(found.orphans.length ? 1 : 0);
 
-  if (!flags.has('yes')) {
+  // With no orphan nothing is signalled, so there is nothing to confirm: --kill goes straight on to
+  // the checkpoint prune below (which deletes only files of dead hosts in which nothing is alive).
+  if (found.orphans.length && !flags.has('yes')) {
     const total = found.orphans.reduce((n, o) => n + 1 + o.descendants.length, 0);
     if (!io.stdin.isTTY) {
       io.stderr.write(`gateway-warden: refusing to kill ${total} process(es) without confirmation: stdin is not a terminal; add --yes\n`);

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoint';
-import { fingerprintOf, formatFingerprint, isSameProcess } from '../../src/core/fingerprint';
+import { Fingerprint, fingerprintOf, formatFingerprint, isSameProcess } from '../../src/core/fingerprint';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcStat } from '../../src/core/procfs';
 import { killTracked, spawnTracked, testMarker, track, waitFor, waitForExit } from '../support/processes';
@@ -345,7 +345,7 @@ test('a hostile --pattern is refused at once with the reason; the default patter
   assert.deepEqual((JSON.parse(d.stdout) as OrphansJson).scan.patterns, ['python -m tui_gateway.slash_worker', 'python -m tui_gateway.entry']);
 });
 
-// ---- --kill when nothing is cleared: the JSON document ----
+// ---- --kill when nothing is cleared: the JSON document, the checkpoint prune ----
 
 test('orphans --json --kill that is refused (no --yes off a terminal: exit 2) or declined (exit 1) still writes the document, cleared null', { skip: !linux }, async () => {
   const tag = testMarker('clijsonnokill');
@@ -382,4 +382,53 @@ test('orphans --json --kill that is refused (no --yes off a terminal: exit 2) or
   assert.equal(killed.code, 0, killed.stderr);
   assert.deepEqual((JSON.parse(killed.stdout) as OrphansJson).cleared?.results.map((x) => [x.pid, x.outcome]), [[pid, 'killed']]);
   await waitForExit(pid);
+});
+
+test('orphans --kill with no orphan still deletes a dead host\'s checkpoint in which nothing is alive (cleared lists it; exit 0; no --yes needed)', { skip: !linux }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(dir);
+  // Scoped to these dead hosts (--owner), so nothing else on this machine is an orphan here.
+  const scope = ['--checkpoints', dir, '--pattern', `^no-such-process-${process.pid}$`];
+  const checkpoint = async (records: Fingerprint[]) => {
+    const owner = await deadFingerprint();
+    scope.push('--owner', formatFingerprint(owner));
+    const file = path.join(dir, checkpointFileName(owner));
+    writeCheckpointSync(file, {
+      version: 1, owner, writtenAt: Date.now(),
+      records: records.map((fingerprint) => ({ role: 'worker', fingerprint, command: 'sleep 600', startedAt: Date.now() })),
+    });
+    return file;
+  };
+  const stale = await checkpoint([await deadFingerprint(), await deadFingerprint()]);
+  // A dead host's checkpoint naming a live process (no marker: not an orphan, not corroborated) is kept.
+  const live = spawnTracked('sleep', ['600'], { stdio: 'ignore', env: withoutMarker() });
+  const liveFp = await waitFor(() => fingerprintOf(live.pid!), 'the live sleep');
+  const kept = await checkpoint([liveFp]);
+
+  const listed = await cli(['orphans', '--json', ...scope]);
+  assert.equal(listed.code, 0, `${listed.stdout} ${listed.stderr}`);
+  assert.deepEqual((JSON.parse(listed.stdout) as OrphansJson).orphans, []);
+  assert.ok(fs.existsSync(stale), 'listing deletes nothing');
+
+  const r = await cli(['orphans', '--kill', '--yes', '--json', ...scope]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as OrphansJson;
+  assert.deepEqual(out.orphans, []);
+  assert.deepEqual(out.notCorroborated.map((n) => n.pid), [liveFp.pid]);
+  assert.ok(out.cleared, 'cleared is reported although there was nothing to kill');
+  assert.deepEqual([out.cleared.results, out.cleared.killed, out.cleared.alreadyGone, out.cleared.refused, out.cleared.remaining], [[], 0, 0, 0, []]);
+  assert.deepEqual(out.cleared.deletedCheckpoints, [stale]);
+  assert.ok(!fs.existsSync(stale), 'the stale checkpoint is gone');
+  assert.ok(fs.existsSync(kept), 'the checkpoint naming a live process is kept');
+
+  // Nothing to kill means nothing to confirm: off a terminal, without --yes, it prunes too.
+  const again = await checkpoint([await deadFingerprint()]);
+  const human = await cli(['orphans', '--kill', ...scope]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^no orphans found\n.*removed 1 stale checkpoint\(s\)$/m);
+  assert.ok(!fs.existsSync(again));
+  assert.ok(fs.existsSync(kept));
+
+  live.kill('SIGKILL');
+  await waitForExit(liveFp.pid);
 });
