@@ -61,20 +61,24 @@ export async function orphansCommand(argv: readonly string[], io: CommandIo): Pr
     for (const n of found.notCorroborated) io.stderr.write(`warning: ${describeNotCorroborated(n)}\n`);
     io.stdout.write(`${describe(found.orphans)}\n`);
   }
-  if (!kill || found.orphans.length === 0) {
+  // Not cleared (no --kill, declined, refused): the document is still written, `cleared: null`.
+  const notCleared = (code: number) => {
     if (json) io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    return found.orphans.length ? 1 : 0;
-  }
+    return code;
+  };
+  if (!kill) return notCleared(found.orphans.length ? 1 : 0);
 
-  if (!flags.has('yes')) {
+  // With no orphan nothing is signalled, so there is nothing to confirm: --kill goes straight on to
+  // the checkpoint prune below (which deletes only files of dead hosts in which nothing is alive).
+  if (found.orphans.length && !flags.has('yes')) {
     const total = found.orphans.reduce((n, o) => n + 1 + o.descendants.length, 0);
     if (!io.stdin.isTTY) {
       io.stderr.write(`gateway-warden: refusing to kill ${total} process(es) without confirmation: stdin is not a terminal; add --yes\n`);
-      return 2;
+      return notCleared(2);
     }
     if (!(await confirm(io, `Kill ${total} process(es)? [y/N] `))) {
       io.stderr.write('nothing killed\n');
-      return 1;
+      return notCleared(1);
     }
   }
 

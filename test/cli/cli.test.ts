@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkpointFileName, writeCheckpointSync } from '../../src/core/checkpoint';
-import { fingerprintOf, formatFingerprint, isSameProcess } from '../../src/core/fingerprint';
+import { Fingerprint, fingerprintOf, formatFingerprint, isSameProcess } from '../../src/core/fingerprint';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcStat } from '../../src/core/procfs';
 import { killTracked, spawnTracked, testMarker, track, waitFor, waitForExit } from '../support/processes';
@@ -160,9 +160,13 @@ test('a corrupt checkpoint is quarantined and reported, the listing still works'
 // util-linux `script` gives the CLI a real terminal on stdin, with our answer typed into it.
 const hasScript = linux && spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
-/** `answer` is typed once the prompt is on screen (a key typed earlier would reach the terminal's line discipline first). */
-function onTerminal(args: string[], answer: string): Promise<Run> {
-  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+/**
+ * `answer` is typed once the prompt is on screen (a key typed earlier would reach the terminal's line discipline first).
+ * With `stdoutFile` the CLI's stdout goes there instead (stdin and stderr, where the prompt is, stay on the terminal).
+ */
+function onTerminal(args: string[], answer: string, stdoutFile?: string): Promise<Run> {
+  const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, CLI, ...args].map(quote).join(' ') + (stdoutFile ? ` > ${quote(stdoutFile)}` : '');
   return new Promise((resolve) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     if (child.pid) track(child.pid);
@@ -339,4 +343,92 @@ test('a hostile --pattern is refused at once with the reason; the default patter
   assert.match((await cli(['orphans', '--checkpoints', empty, '--pattern', '(a)\\1'])).stderr, /has a backreference/);
   const d = await cli(['orphans', '--json', '--checkpoints', empty, '--owner', '1:2:x']);
   assert.deepEqual((JSON.parse(d.stdout) as OrphansJson).scan.patterns, ['python -m tui_gateway.slash_worker', 'python -m tui_gateway.entry']);
+});
+
+// ---- --kill when nothing is cleared: the JSON document, the checkpoint prune ----
+
+test('orphans --json --kill that is refused (no --yes off a terminal: exit 2) or declined (exit 1) still writes the document, cleared null', { skip: !linux }, async () => {
+  const tag = testMarker('clijsonnokill');
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(empty, outDir);
+  const pid = await doubleForked(`${tag}-pat`);
+  const fp = fingerprintOf(pid)!;
+  const ppid = readProcStat(pid)!.ppid;
+  const args = ['orphans', '--json', '--pattern', `${tag}-pat`, '--owner', '1:2:no-such-boot', '--checkpoints', empty,
+    ...(ppid === 1 ? [] : ['--reaper', String(ppid)])];
+
+  const refused = await cli([...args, '--kill']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /refusing to kill 1 process\(es\) without confirmation/);
+  const r = JSON.parse(refused.stdout) as OrphansJson;
+  assert.equal(r.version, 1);
+  assert.deepEqual(r.orphans.map((o) => o.pid), [pid]);
+  assert.equal(r.cleared, null);
+  assert.ok(isSameProcess(fp), 'refused: nothing killed');
+
+  if (hasScript) {
+    const file = path.join(outDir, 'stdout.json');
+    const declined = await onTerminal([...args, '--kill'], 'n\n', file);
+    assert.match(declined.stdout, /Kill 1 process\(es\)\? \[y\/N\][\s\S]*nothing killed/);
+    assert.equal(declined.code, 1);
+    const d = JSON.parse(fs.readFileSync(file, 'utf8')) as OrphansJson;
+    assert.deepEqual(d.orphans.map((o) => o.pid), [pid]);
+    assert.equal(d.cleared, null);
+    assert.ok(isSameProcess(fp), 'declined: nothing killed');
+  }
+
+  const killed = await cli([...args, '--kill', '--yes', '--grace-ms', '200']);
+  assert.equal(killed.code, 0, killed.stderr);
+  assert.deepEqual((JSON.parse(killed.stdout) as OrphansJson).cleared?.results.map((x) => [x.pid, x.outcome]), [[pid, 'killed']]);
+  await waitForExit(pid);
+});
+
+test('orphans --kill with no orphan still deletes a dead host\'s checkpoint in which nothing is alive (cleared lists it; exit 0; no --yes needed)', { skip: !linux }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+  dirs.push(dir);
+  // Scoped to these dead hosts (--owner), so nothing else on this machine is an orphan here.
+  const scope = ['--checkpoints', dir, '--pattern', `^no-such-process-${process.pid}$`];
+  const checkpoint = async (records: Fingerprint[]) => {
+    const owner = await deadFingerprint();
+    scope.push('--owner', formatFingerprint(owner));
+    const file = path.join(dir, checkpointFileName(owner));
+    writeCheckpointSync(file, {
+      version: 1, owner, writtenAt: Date.now(),
+      records: records.map((fingerprint) => ({ role: 'worker', fingerprint, command: 'sleep 600', startedAt: Date.now() })),
+    });
+    return file;
+  };
+  const stale = await checkpoint([await deadFingerprint(), await deadFingerprint()]);
+  // A dead host's checkpoint naming a live process (no marker: not an orphan, not corroborated) is kept.
+  const live = spawnTracked('sleep', ['600'], { stdio: 'ignore', env: withoutMarker() });
+  const liveFp = await waitFor(() => fingerprintOf(live.pid!), 'the live sleep');
+  const kept = await checkpoint([liveFp]);
+
+  const listed = await cli(['orphans', '--json', ...scope]);
+  assert.equal(listed.code, 0, `${listed.stdout} ${listed.stderr}`);
+  assert.deepEqual((JSON.parse(listed.stdout) as OrphansJson).orphans, []);
+  assert.ok(fs.existsSync(stale), 'listing deletes nothing');
+
+  const r = await cli(['orphans', '--kill', '--yes', '--json', ...scope]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as OrphansJson;
+  assert.deepEqual(out.orphans, []);
+  assert.deepEqual(out.notCorroborated.map((n) => n.pid), [liveFp.pid]);
+  assert.ok(out.cleared, 'cleared is reported although there was nothing to kill');
+  assert.deepEqual([out.cleared.results, out.cleared.killed, out.cleared.alreadyGone, out.cleared.refused, out.cleared.remaining], [[], 0, 0, 0, []]);
+  assert.deepEqual(out.cleared.deletedCheckpoints, [stale]);
+  assert.ok(!fs.existsSync(stale), 'the stale checkpoint is gone');
+  assert.ok(fs.existsSync(kept), 'the checkpoint naming a live process is kept');
+
+  // Nothing to kill means nothing to confirm: off a terminal, without --yes, it prunes too.
+  const again = await checkpoint([await deadFingerprint()]);
+  const human = await cli(['orphans', '--kill', ...scope]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^no orphans found\n.*removed 1 stale checkpoint\(s\)$/m);
+  assert.ok(!fs.existsSync(again));
+  assert.ok(fs.existsSync(kept));
+
+  live.kill('SIGKILL');
+  await waitForExit(liveFp.pid);
 });
