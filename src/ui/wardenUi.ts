@@ -201,7 +201,9 @@ export class WardenUi implements vscode.Disposable {
       const st = host.supervisor.current;
       const workers = host.model.workers().length;
       const snap = this.sampler.current;
-      const total = st.state === 'running' && snap.takenAt > 0 ? sampledTotals(snap, st.pid) : undefined;
+      // Only a sample of this gateway: one taken before it started (hidden view, restart) is another's.
+      const ofThisGateway = st.state === 'running' && snap.takenAt > 0 && st.startedAt !== undefined && snap.takenAt >= st.startedAt;
+      const total = ofThisGateway ? sampledTotals(snap, st.pid) : undefined;
       const s = statusBarText(st, workers, this.orphans.length, host.model.backend(), this.alertsOn() ? this.leakConditions.active().map((a) => a.message) : [],
         total && { ...total, ageMs: Date.now() - snap.takenAt });
       status.text = s.text;

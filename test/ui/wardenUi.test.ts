@@ -374,6 +374,17 @@ test('real gateway, view visible: a session row shows its total with its /run ch
     assert.ok(row.tooltip!.includes(`Total of its worker and everything it started (`) && row.tooltip!.includes(from), row.tooltip);
     await waitFor(() => /\nTotal: [\d.]+ MB/.test(fake.status.tooltip ?? ''), 'the gateway total in the status bar tooltip', 10_000);
     assert.match(fake.status.tooltip, typeof tree === 'string' ? /the gateway, its workers and everything they started; its cgroup\)/ : /everything they started; \d+ processes\)/);
+
+    // Hidden (no sampling), restarted: the last sample described the gateway before, not this one.
+    fake.setVisible(false);
+    const before = host.supervisor.current.pid;
+    await host.supervisor.restart();
+    const now = host.supervisor.current;
+    assert.ok(now.state === 'running' && now.pid !== before, JSON.stringify(now));
+    if (typeof now.pid === 'number') track(now.pid, true);
+    const again = host.supervisor.gateway?.readyEvent?.cgroup;
+    if (typeof again === 'string') trackTree(again);
+    assert.doesNotMatch(fake.status.tooltip ?? '', /\nTotal: /, 'no total from a sample of the gateway before');
   } finally {
     fake.setVisible(false);
     ui.dispose();
