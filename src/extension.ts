@@ -34,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): void {
       settings = loadSettings();
       // New patterns may match (or stop matching) processes: bring the Orphans node up to date.
       if (e.affectsConfiguration('gatewayWarden.orphans.extraPatterns')) void ui?.rescanOrphans();
-      if (e.affectsConfiguration('gatewayWarden.alerts.intervalMinutes')) ui?.rescheduleAlerts();
+      if (e.affectsConfiguration('gatewayWarden.alerts')) ui?.rescheduleAlerts();
       // Launch settings apply on the next start; offer it now (restart if running, start if failed).
       if (host) await relaunch.onChange(host.supervisor.current.state, (section) => e.affectsConfiguration(section));
     }),

@@ -316,10 +316,14 @@ export class WardenUi implements vscode.Disposable {
     this.leakWatch.reschedule();
   }
 
-  /** The alerts.intervalMinutes setting changed (or may have). */
+  /**
+   * An alerts.* setting changed (or may have): the interval is rescheduled, and what holds is
+   * judged again now against the new threshold — not at the next check, up to a day away.
+   */
   rescheduleAlerts(): void {
     this.leakWatch.reschedule();
     this.update();
+    if (this.alertsOn()) void this.leakWatch.check();
   }
 
   /** alerts.intervalMinutes 0 turns every alert off: no check, no warning, no status-bar colour. */

@@ -49,7 +49,7 @@ function setup(name: string, opts: { orphans?: (OrphanItem[] | OrphanScan)[]; an
     globalState: opts.globalState,
     atCapForMs: opts.atCapForMs,
   });
-  return { fake, host, ui, log };
+  return { fake, host, ui, log, settings };
 }
 
 const orphan = (pid: number): OrphanItem => ({ pid, startTime: pid, cmdline: `python -m tui_gateway.slash_worker ${pid}`, reason: 'owner host is dead', orphan: {} as OrphanItem['orphan'] });
@@ -342,6 +342,24 @@ test('real gateway at limits.workerMemoryMB 64: a /run memory hog restarts the w
     assert.deepEqual(alert.items, ['Show', 'Copy Report', "Don't Show Again"]);
     assert.equal((fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id, ALERT_BACKGROUND);
     assert.equal(fake.notifications.filter((n) => /restarted \d+ times in/.test(n.message)).length, 1, 'warned once');
+  } finally {
+    ui.dispose();
+    await host.dispose();
+  }
+});
+
+test('alerts.totalMemoryMB raised while its alert holds: judged again at once (not at the next check), the status bar colour goes', { skip: !linux }, async () => {
+  const { fake, host, ui, settings } = setup('memory-setting', { settings: { alertTotalMemoryBytes: 1024 * 1024 } });
+  const background = () => (fake.status as { backgroundColor?: { id: string } }).backgroundColor?.id;
+  try {
+    await host.supervisor.start();
+    await ui.leakWatch.check();
+    assert.equal(background(), ALERT_BACKGROUND, 'a gateway uses more than 1 MB');
+    assert.match(fake.status.tooltip ?? '', /gatewayWarden\.alerts\.totalMemoryMB \(1 MB\)/);
+    settings.alertTotalMemoryBytes = 64 * 1024 * 1024 * 1024;
+    ui.rescheduleAlerts();
+    await waitFor(() => background() === undefined, 'the alert colour gone under the new threshold', 10_000);
+    assert.doesNotMatch(fake.status.tooltip ?? '', /totalMemoryMB/);
   } finally {
     ui.dispose();
     await host.dispose();
