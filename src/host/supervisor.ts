@@ -54,10 +54,18 @@ export interface SupervisorOptions {
 }
 
 
+/** What a crashed gateway left, and the sweep taking it down. */
+interface CrashSweep {
+  targets: Target[];
+  done: Promise<void>;
+}
+
 export class GatewaySupervisor {
   private gw: GatewayProcess | undefined;
   /** Spawned but not yet ready (not in `gw`): dispose and the exit hook must end it too. */
   private starting: GatewayProcess | undefined;
+  /** The sweep after a crash, while it runs (deactivate waits for it, or SIGKILLs its targets). */
+  private crashSweep: CrashSweep | undefined;
   private status: GatewayStatus = { state: 'stopped' };
   private readonly crashes: CrashWindow;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -135,6 +143,9 @@ export class GatewaySupervisor {
       this.teardownGateway(this.gw, graceMs, budgetMs - 200),
       // Not ready yet, so no sessions to ask it to close: its group goes as a failed start's does.
       this.sweep('teardown (not ready)', this.starting ? [this.starting.target()] : [], { graceMs, timeoutMs: budgetMs - 200 }),
+      // What a crashed gateway left, still in its sweep's grace: past the budget it is SIGKILLed
+      // below, as the host is about to exit (the sweep would never get to its SIGKILL).
+      this.crashSweep?.done,
     ]);
     const inTime = await Promise.race([done.then(() => true), delay(budgetMs).then(() => false)]);
     if (!inTime) {
@@ -149,7 +160,7 @@ export class GatewaySupervisor {
   disposeSync(): void {
     this.disposed = true;
     this.clearRestartTimer();
-    const targets = [...this.targets(this.gw, true), ...(this.starting ? [this.starting.target()] : [])];
+    const targets = [...this.targets(this.gw, true), ...(this.starting ? [this.starting.target()] : []), ...(this.crashSweep?.targets ?? [])];
     const r = teardownSync(targets, { firstSignal: 'SIGKILL', timeoutMs: 500 });
     const problems = describeProblems(r);
     if (problems) this.opts.log.warn(`exit: ${problems}`);
@@ -225,7 +236,11 @@ export class GatewaySupervisor {
     // Whatever it left (its group, its workers' groups: their exit events died with it) must go
     // before a replacement starts; the backoff gives the sweep its time.
     const graceMs = this.timeouts().shutdownGraceMs;
-    void this.sweep('after crash', this.targets(gw, true), { graceMs, timeoutMs: shutdownBoundMs(graceMs) });
+    const sweep: CrashSweep = { targets: this.targets(gw, true), done: Promise.resolve() };
+    sweep.done = this.sweep('after crash', sweep.targets, { graceMs, timeoutMs: shutdownBoundMs(graceMs) }).finally(() => {
+      if (this.crashSweep === sweep) this.crashSweep = undefined;
+    });
+    this.crashSweep = sweep;
     this.onCrash(message);
   }
 

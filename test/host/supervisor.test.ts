@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ownCgroupDir } from '../../src/core/cgroup/cgroupMount';
 import { readProcEnvVar, readProcStat } from '../../src/core/procfs';
@@ -80,6 +81,24 @@ test('an unexpected exit is restarted after a backoff, with a new pid; the statu
   assert.equal(starts(), 2);
   assert.ok(!isAlive(first));
   await sup.dispose();
+});
+
+test('deactivate right after a crash: the crash sweep\'s targets are the deactivate\'s too — a SIGTERM-ignoring process in the dead gateway\'s group is gone when dispose resolves', { skip: !linux }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-crash-dispose-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pidFile = path.join(dir, 'stubborn');
+  // A long grace: the crash sweep is still in it (SIGTERM ignored) when the window closes.
+  const { sup } = supervise('crash-dispose', { FAKE_GATEWAY_STUBBORN_CHILD_FILE: pidFile }, { timeouts: () => ({ ...DEFAULT_TIMEOUTS, shutdownGraceMs: 5000 }) });
+  await sup.start();
+  const stubborn = await waitFor(() => (fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : undefined), 'the stubborn child');
+  track(stubborn);
+  assert.equal(readProcStat(stubborn)?.pgid, sup.current.pgid, 'in the gateway\'s group');
+  process.kill(sup.current.pid!, 'SIGKILL');
+  await waitFor(() => sup.current.state === 'restarting', 'the crash seen');
+  assert.ok(isAlive(stubborn), 'the crash sweep gives it its grace');
+  await sup.dispose(1000);
+  // The host is about to exit: a sweep still waiting out its grace would never get to SIGKILL.
+  assert.equal(isAlive(stubborn), false, 'gone when dispose resolves');
 });
 
 test('a crash loop stops after 5 crashes, reports it once, and leaves nothing running', { skip: !linux }, async () => {
