@@ -27,7 +27,7 @@ export function activate(context: vscode.ExtensionContext): void {
     return r.settings;
   };
   let settings = loadSettings();
-  const relaunch = new RelaunchPrompter(vscode.window, (command) => vscode.commands.executeCommand(command));
+  const relaunch = new RelaunchPrompter(vscode.window, (command) => vscode.commands.executeCommand(command), () => host?.supervisor.current.state ?? 'stopped');
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('gatewayWarden')) return;

@@ -1,6 +1,6 @@
 // After a change to a setting the gateway reads only at launch: offer to restart a running (or
-// starting) gateway, or to start a failed one (the change may be the fix). One offer at a time: the
-// settings editor fires a change per edit, and a stack of identical toasts helps nobody.
+// starting) gateway, or to start a failed one (the change may be the fix). One offer of a kind at a
+// time: the settings editor fires a change per edit, and a stack of identical toasts helps nobody.
 import type { GatewayState } from '../host/supervisor';
 import type { WindowApi } from './vscodeApi';
 
@@ -29,25 +29,32 @@ export function relaunchOffer(state: GatewayState, affects: (section: string) =>
 }
 
 export class RelaunchPrompter {
-  private open = false;
+  /** The offers on screen, by what they run: one of each kind at a time. */
+  private readonly open = new Set<RelaunchOffer['command']>();
 
   constructor(
     private readonly window: Pick<WindowApi, 'showInformationMessage'>,
     private readonly run: (command: RelaunchOffer['command']) => Thenable<unknown>,
+    /** The gateway's state when the user answers. */
+    private readonly state: () => GatewayState,
   ) {}
 
-  /** Shows the offer for this change, unless one is already on screen. Never rejects. */
+  /** Shows the offer for this change, unless one of its kind is already on screen. Never rejects. */
   async onChange(state: GatewayState, affects: (section: string) => boolean): Promise<void> {
     const offer = relaunchOffer(state, affects);
-    if (!offer || this.open) return;
-    this.open = true;
+    if (!offer || this.open.has(offer.command)) return;
+    this.open.add(offer.command);
     try {
       const pick = await this.window.showInformationMessage(offer.message, offer.action);
-      if (pick === offer.action) await this.run(offer.command);
+      if (pick !== offer.action) return;
+      // The toast may have waited in the notification centre while the gateway was started or
+      // stopped: what the click does is decided by the state now (stopped: the next start reads them).
+      const now = relaunchOffer(this.state(), () => true);
+      if (now) await this.run(now.command);
     } catch {
       // the command handlers report their own failures
     } finally {
-      this.open = false;
+      this.open.delete(offer.command);
     }
   }
 }

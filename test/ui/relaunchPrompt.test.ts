@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { relaunchOffer, RelaunchPrompter } from '../../src/ui/relaunchPrompt';
 import { fakeWindow } from './fakeVscode';
+import type { GatewayState } from '../../src/host/supervisor';
 
 const changed = (...keys: string[]) => (section: string) => section === 'gatewayWarden' || keys.some((k) => section === `gatewayWarden.${k}`);
 
@@ -34,7 +35,7 @@ test('one offer at a time: changes while the toast is open do not stack more toa
     return new Promise<string | undefined>((r) => (answer = r));
   };
   const ran: string[] = [];
-  const p = new RelaunchPrompter(window, async (c) => ran.push(c));
+  const p = new RelaunchPrompter(window, async (c) => ran.push(c), () => 'running');
   const first = p.onChange('running', changed('watchdog.pollMs'));
   await p.onChange('running', changed('watchdog.pollMs'));
   await p.onChange('running', changed('shutdown.graceMs'));
@@ -43,7 +44,7 @@ test('one offer at a time: changes while the toast is open do not stack more toa
   await first;
   assert.deepEqual(ran, ['gatewayWarden.restartGateway']);
   // Closed: the next change may ask again.
-  const second = p.onChange('failed', changed('gateway.command'));
+  const second = p.onChange('running', changed('gateway.command'));
   answer(undefined);
   await second;
   assert.equal(shown, 2);
@@ -54,7 +55,36 @@ test('a failing command after the offer never rejects out of the configuration l
   const window = fakeWindow({ info: ['Start Gateway'] });
   const p = new RelaunchPrompter(window, async () => {
     throw new Error('no');
-  });
+  }, () => 'failed');
   await p.onChange('failed', changed('gateway.command'));
   assert.equal(window.shown.length, 1);
+});
+
+test('an offer answered after the gateway changed state runs what fits the state now; an offer of another kind is not held back by one still open', async () => {
+  const answers: ((v: string | undefined) => void)[] = [];
+  const window = fakeWindow();
+  const messages: string[] = [];
+  window.showInformationMessage = (message: string) => {
+    messages.push(message);
+    return new Promise<string | undefined>((r) => answers.push(r));
+  };
+  let state: GatewayState = 'failed';
+  const ran: string[] = [];
+  const p = new RelaunchPrompter(window, async (c) => ran.push(c), () => state);
+  // Failed: "Start the gateway with them?" — left unanswered (VS Code moves it to the centre).
+  const first = p.onChange('failed', changed('gateway.command'));
+  // Started from the welcome view meanwhile; then a limit changes: a Restart offer, not held back.
+  state = 'running';
+  const second = p.onChange('running', changed('limits.maxWorkers'));
+  assert.equal(messages.length, 2, messages.join(' | '));
+  assert.match(messages[1], /restart the gateway/);
+  // The old toast is found and clicked: the gateway runs now, so it restarts (a start would do nothing).
+  answers[0]('Start Gateway');
+  await first;
+  assert.deepEqual(ran, ['gatewayWarden.restartGateway']);
+  // Stopped by the time the other is clicked: nothing to run (the next start reads the settings).
+  state = 'stopped';
+  answers[1]('Restart');
+  await second;
+  assert.deepEqual(ran, ['gatewayWarden.restartGateway']);
 });
