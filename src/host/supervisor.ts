@@ -1,9 +1,5 @@
 // The managed gateway: start, stop, restart on unexpected exit with backoff, give up on a
 // crash loop, and tear everything down within VS Code's deactivate budget.
-import * as path from 'node:path';
-import { locateTreeElsewhere } from '../core/cgroup/cgroupLeftovers';
-import { ownCgroupDir } from '../core/cgroup/cgroupMount';
-import { treePathOf } from '../core/cgroup/cgroupNames';
 import { Fingerprint } from '../core/fingerprint';
 import { cgroupTarget, describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
@@ -13,6 +9,7 @@ import { GatewayEvent, GatewayExit, GatewayLimits, GatewayProcess, limitsOf } fr
 import { LaunchSpec } from './launchSpec';
 import type { GatewayBackend } from './settings';
 import { Log } from './seams';
+import { gatewayCgroupPlace } from './sessionCgroups';
 
 export type GatewayState = 'stopped' | 'starting' | 'running' | 'stopping' | 'restarting' | 'failed';
 
@@ -347,16 +344,9 @@ function shuttingDown(): Error {
  * The cgroup tree a gateway said it made (gateway.ready `cgroup`), for the paths where the
  * gateway cannot take it down itself (it crashed, or does not answer): one cgroup.kill reaches
  * every worker and everything they started, setsid escapees included, and the engine removes the
- * tree. Only a tree named for that gateway's pid, in our own cgroup or — started in a delegated
- * scope — corroborated from the kernel (the engine checks the rest).
+ * tree. Only where the host can corroborate it (gatewayCgroupPlace).
  */
 function gatewayCgroupTargets(gw: GatewayProcess | undefined): Target[] {
-  const tree = gw && treePathOf(gw.readyEvent?.cgroup, gw.pid);
-  if (!gw || tree === undefined) return [];
-  const parent = ownCgroupDir();
-  if (typeof parent === 'string' && path.dirname(tree) === parent) return [cgroupTarget(tree, { parent })];
-  // Elsewhere in the hierarchy (the gateway ran in a delegated systemd scope): only a tree the
-  // kernel bears out as ours — cgroup2, no symbolic link, our uid, named for this gateway.
-  const where = locateTreeElsewhere(tree, gw.pid);
-  return 'why' in where ? [] : [cgroupTarget(tree, { parent: where.parentDir })];
+  const place = gatewayCgroupPlace(gw);
+  return place ? [cgroupTarget(place.tree, { parent: place.parent })] : [];
 }

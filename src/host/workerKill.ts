@@ -7,8 +7,7 @@ import { RpcError, RpcErrorCode } from '../core/rpc';
 import { cgroupTarget, describeProblems, processGroup, teardown } from '../core/kill';
 import { shutdownBoundMs } from '../core/timeouts';
 import type { Fingerprint } from '../core/fingerprint';
-import { ownCgroupDir } from '../core/cgroup/cgroupMount';
-import { gatewayCgroupTree, sessionCgroup } from './sessionCgroups';
+import { gatewayCgroupPlace, sessionCgroup } from './sessionCgroups';
 
 export interface WorkerRef {
   pid: number;
@@ -68,11 +67,12 @@ async function killGroupOfHungGateway(d: KillWorkerDeps, w: WorkerRef): Promise<
 }
 
 /**
- * The session's leaf in the tree the gateway named in gateway.ready (undefined without one), in
- * our own cgroup as the supervisor's sweeps require; the engine checks the rest before writing.
+ * The session's leaf in the tree the gateway named in gateway.ready (undefined without one), where
+ * the host can corroborate that tree as the supervisor's sweeps do (gatewayCgroupPlace: beside our
+ * own cgroup, or a delegated scope's); the engine checks the rest before writing.
  */
 export function sessionLeafOf(gw: { pid: number; readyEvent?: Record<string, unknown> } | undefined, sessionId: string): KillWorkerDeps['sessionLeaf'] {
-  const leaf = sessionCgroup(gatewayCgroupTree(gw), sessionId);
-  const parent = leaf === undefined ? undefined : ownCgroupDir();
-  return leaf !== undefined && typeof parent === 'string' ? { path: leaf, parent } : undefined;
+  const place = gatewayCgroupPlace(gw);
+  const leaf = place && sessionCgroup(place.tree, sessionId);
+  return place && leaf !== undefined ? { path: leaf, parent: place.parent } : undefined;
 }

@@ -38,13 +38,14 @@ export function parseTreeName(name: string): number | undefined {
 export const MAX_CGROUP_PATH_CHARS = 4096;
 
 /**
- * `tree` when it can be the tree of gateway `gatewayPid` by its name alone — an absolute path
- * (≤ MAX_CGROUP_PATH_CHARS) whose last part is a tree name carrying that pid — else undefined.
+ * `tree` when it can be the tree of gateway `gatewayPid` by its name alone — an absolute,
+ * normalised path (≤ MAX_CGROUP_PATH_CHARS; no `..`) whose last part is a tree name carrying that
+ * pid — else undefined.
  * What a gateway.ready `cgroup` must be before the host records or sweeps it; no I/O (the kernel
  * is asked later, by whoever acts on it).
  */
 export function treePathOf(tree: unknown, gatewayPid: number): string | undefined {
-  if (typeof tree !== 'string' || tree.length > MAX_CGROUP_PATH_CHARS || !isAbsolute(tree)) return undefined;
+  if (typeof tree !== 'string' || tree.length > MAX_CGROUP_PATH_CHARS || !isAbsolute(tree) || normalize(tree) !== tree) return undefined;
   return parseTreeName(basename(tree)) === gatewayPid ? tree : undefined;
 }
 
