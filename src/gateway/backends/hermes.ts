@@ -103,6 +103,7 @@ export class HermesBackend implements Backend {
     const c = containment;
     this.workers = new HermesWorkerTracker({
       host, staleWorkerGraceMs: spec.staleWorkerGraceMs, staleCheckIntervalMs: options.pollMs,
+      sessionLive: (id) => this.sessions.has(id),
       // With cgroup containment each worker found with a live session moves into its session's leaf.
       leaves: c && {
         adopt: (w) => {

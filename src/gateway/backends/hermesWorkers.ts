@@ -11,7 +11,10 @@
 // down with its group (worker.reaped). When a worker exits, what is left in its group (hermes
 // ends workers per pid, so their own children survive it) is swept.
 // With cgroup containment a worker found with a live session is moved out of the program's leaf
-// into its session's (WorkerLeaves), and is taken down with that leaf instead of its group.
+// into its session's (WorkerLeaves), and is taken down with that leaf instead of its group —
+// unless another live worker holds that leaf too: after a session key change (hermes'
+// auto-compression) the session's new worker is moved into the same leaf, and the old one then
+// goes by its own group or tree, never with its successor's leaf.
 import { Fingerprint, livenessOf } from '../../core/fingerprint';
 import { describeProblems, ownProcessGroup, processGroup, processTree, Target, teardown } from '../../core/kill';
 import { readProcCmdline, scanLiveStatsChecked } from '../../core/procfs';
@@ -56,6 +59,8 @@ export interface HermesWorker {
   leaf?: string;
   /** A move into its session's leaf was tried (once per worker). */
   placed?: boolean;
+  /** The session it was moved (or tried to be moved) into the leaf of: its key may change, the session stays. */
+  placedFor?: string;
 }
 
 /**
@@ -81,6 +86,8 @@ export interface HermesWorkerTrackerOptions {
    */
   staleCheckIntervalMs: number;
   leaves?: WorkerLeaves;
+  /** Whether a hermes session is still live (ours): a worker's exit takes its leaf along only when the session it was placed for is gone. */
+  sessionLive: (sessionId: string) => boolean;
 }
 
 const keyOf = (pid: number, startTime: number) => `${pid}:${startTime}`;
@@ -179,7 +186,7 @@ export class HermesWorkerTracker {
     }
     // Death needs proof: a worker missing from the scan is gone only once its fingerprint says so.
     for (const [key, w] of this.live) {
-      if (!seen.has(key) && livenessOf(this.fingerprint(w)).state === 'dead') this.gone(w, 'exited', sessionOfKey(w.sessionKey) === null ? 'with-leaf' : 'group');
+      if (!seen.has(key) && livenessOf(this.fingerprint(w)).state === 'dead') this.gone(w, 'exited', this.sessionGone(w, sessionOfKey) ? 'with-leaf' : 'group');
     }
     for (const w of seen.values()) this.place(w);
     for (const [key, w] of seen) {
@@ -205,6 +212,7 @@ export class HermesWorkerTracker {
     const leaves = this.opts.leaves;
     if (!leaves || w.placed || w.sessionId === null || w.stale) return;
     w.placed = true;
+    w.placedFor = w.sessionId;
     w.leaf = leaves.adopt(w as HermesWorker & { sessionId: string });
     if (w.leaf !== undefined) this.opts.host.log(`hermes worker ${w.pid} (session ${w.sessionId}) moved into its session's cgroup leaf ${w.leaf}`);
   }
@@ -219,12 +227,30 @@ export class HermesWorkerTracker {
   }
 
   /**
-   * What takes one worker down: its session's leaf when it was moved there (everything it
-   * started since, escapees included); else its own group (current hermes), or, in the
-   * gateway's group (older hermes), the worker and its descendants.
+   * Whether a worker's session is gone: the session it was placed for (its key can change while
+   * the session stays: hermes' auto-compression), else the one its key names.
+   */
+  private sessionGone(w: HermesWorker, sessionOfKey: (key: string) => string | null): boolean {
+    return w.placedFor !== undefined ? !this.opts.sessionLive(w.placedFor) : sessionOfKey(w.sessionKey) === null;
+  }
+
+  /**
+   * The leaf a worker is taken down with: the session leaf it was moved into, unless another live
+   * worker holds that leaf too (the session's next worker after a key change): the leaf is not
+   * this worker's alone then, and it goes by its own group or tree.
+   */
+  private leafOf(w: HermesWorker): string | undefined {
+    return w.leaf !== undefined && this.opts.leaves && !this.holdsLeaf(w.leaf, w) ? w.leaf : undefined;
+  }
+
+  /**
+   * What takes one worker down: its session's leaf when it was moved there and holds it alone
+   * (everything it started since, escapees included); else its own group (current hermes), or,
+   * in the gateway's group (older hermes), the worker and its descendants.
    */
   targetOf(w: HermesWorker): Target {
-    if (w.leaf !== undefined && this.opts.leaves) return this.opts.leaves.target(w.leaf);
+    const leaf = this.leafOf(w);
+    if (leaf !== undefined) return this.opts.leaves!.target(leaf);
     const fp = this.fingerprint(w);
     return w.pgid === w.pid && w.pgid !== ownProcessGroup() ? processGroup(w.pgid, fp) : processTree(fp);
   }
@@ -273,7 +299,7 @@ export class HermesWorkerTracker {
    * A worker left the table: reported, and what it left is swept — in its own group; or, when its
    * session is gone too (`with-leaf`), everything in the session's leaf it was moved into (an
    * escapee included: nobody else is left to close that leaf). A session still live keeps its
-   * leaf: its next worker is moved into it.
+   * leaf: its next worker is moved into it; a leaf another live worker holds is never swept here.
    */
   private gone(w: HermesWorker, why: string, sweep: 'group' | 'with-leaf' | 'none'): void {
     this.live.delete(keyOf(w.pid, w.startTime));
@@ -283,17 +309,17 @@ export class HermesWorkerTracker {
     this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}) ${why}`);
     if (sweep === 'none') return;
     const ownGroup = w.pgid === w.pid && w.pgid !== ownProcessGroup();
-    const leaf = sweep === 'with-leaf' && w.leaf !== undefined;
-    if (!leaf && !ownGroup) return;
-    void teardown([leaf ? this.targetOf(w) : processGroup(w.pgid, this.fingerprint(w))], { graceMs: REMNANT_GRACE_MS, timeoutMs: REMNANT_GRACE_MS + 3000 }).then((r) => {
+    const leaf = sweep === 'with-leaf' ? this.leafOf(w) : undefined;
+    if (leaf === undefined && !ownGroup) return;
+    void teardown([leaf !== undefined ? this.opts.leaves!.target(leaf) : processGroup(w.pgid, this.fingerprint(w))], { graceMs: REMNANT_GRACE_MS, timeoutMs: REMNANT_GRACE_MS + 3000 }).then((r) => {
       for (const why2 of r.refusals) this.opts.host.log(`hermes worker ${w.pid}: ${why2.message}`);
       if (r.survivors.length) this.opts.host.log(`hermes worker ${w.pid}: what it left still has ${r.survivors.join(', ')}`);
     });
   }
 
-  /** A live worker was moved into `leaf`: the leaf is its, not only its session's. */
-  holdsLeaf(leaf: string): boolean {
-    for (const w of this.live.values()) if (w.leaf === leaf) return true;
+  /** A live worker (other than `except`) was moved into `leaf`: the leaf is its, not only its session's. */
+  holdsLeaf(leaf: string, except?: HermesWorker): boolean {
+    for (const w of this.live.values()) if (w.leaf === leaf && w !== except) return true;
     return false;
   }
 
