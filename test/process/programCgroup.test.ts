@@ -304,11 +304,27 @@ test('cgroups on, hermes: what a worker leaves (a double-forked, marker-less esc
   await treeLeftEmptyThenRemoved(tree);
 });
 
-/** hermes' auto-compression, as the fake does it: the live session `s` gets a new key and a new worker. */
-async function rotateKey(g: HostedGateway, s: string, leak: boolean): Promise<{ pid: number; old_pid: number | null }> {
+/**
+ * hermes' auto-compression, as the fake does it: the live session `s` gets a new key and a new
+ * worker, which the gateway moves into the session's same leaf. Returns that new worker.
+ */
+async function rotateKey(g: HostedGateway, tree: string, s: string, first: { pid: number; sessionLeaf: string }, leak: boolean): Promise<{ pid: number; sessionLeaf: string }> {
+  const since = g.events.length;
   const r = await g.rpc.request<{ pid: number; old_pid: number | null }>('backend.call', { method: 'fake.rotate_key', params: { session_id: s, leak } });
   track(r.pid);
-  return r;
+  assert.equal(r.old_pid, first.pid);
+  const second = await workerInSessionLeaf(g, tree, s, since);
+  assert.equal(second.pid, r.pid);
+  assert.equal(second.sessionLeaf, first.sessionLeaf, 'the new worker is moved into the session\'s same leaf');
+  return second;
+}
+
+/** The session's new worker survived its predecessor's end: it answers, in its leaf, the session open. */
+async function newWorkerStays(g: HostedGateway, s: string, second: { pid: number; sessionLeaf: string }): Promise<void> {
+  assert.equal(await exec(g, s, '/fake-pid'), String(second.pid), 'the session\'s new worker still answers');
+  assert.match(await exec(g, s, '/help'), /Available Commands/);
+  assert.ok(isAlive(second.pid) && leafMembers(second.sessionLeaf).includes(second.pid), 'the new worker stays, in its leaf');
+  assert.ok(!g.events.some((e) => e.type === 'session.closed' && e.sessionId === s), 'the session stays');
 }
 
 test('cgroups on, hermes: a session key change (auto-compression) with the old worker exiting: the session\'s new worker, moved into the same leaf, stays and answers; the old worker\'s child is swept with its group', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
@@ -319,19 +335,11 @@ test('cgroups on, hermes: a session key change (auto-compression) with the old w
     const child = Number(await exec(g, s, '/fake-grandchild 300'));
     track(child);
     assert.ok(leafMembers(first.sessionLeaf).includes(child), 'the old worker\'s child is in the session\'s leaf');
-    const since = g.events.length;
-    const r = await rotateKey(g, s, false);
-    assert.equal(r.old_pid, first.pid);
-    const second = await workerInSessionLeaf(g, tree, s, since);
-    assert.equal(second.pid, r.pid);
-    assert.equal(second.sessionLeaf, first.sessionLeaf, 'the new worker is moved into the session\'s same leaf');
+    const second = await rotateKey(g, tree, s, first, false);
     await g.waitEvent((e) => e.type === 'worker.exited' && e.pid === first.pid, 'worker.exited for the old worker');
     // The old worker's remnant sweep (its group: SIGTERM, 500 ms, SIGKILL) is over once its child is gone.
     await waitFor(() => !isAlive(child), 'the old worker\'s child swept', 10_000);
-    assert.equal(await exec(g, s, '/fake-pid'), String(second.pid), 'the session\'s new worker still answers');
-    assert.match(await exec(g, s, '/help'), /Available Commands/);
-    assert.ok(isAlive(second.pid) && leafMembers(second.sessionLeaf).includes(second.pid), 'the new worker stays, in its leaf');
-    assert.ok(!g.events.some((e) => e.type === 'session.closed' && e.sessionId === s), 'the session stays');
+    await newWorkerStays(g, s, second);
   } finally {
     await stopHostedGateway(g);
   }
@@ -343,19 +351,11 @@ test('cgroups on, hermes: a session key change (auto-compression) leaking the ol
   try {
     const s = await createSession(g);
     const first = await workerInSessionLeaf(g, tree, s);
-    const since = g.events.length;
-    const r = await rotateKey(g, s, true);
-    assert.equal(r.old_pid, first.pid);
-    const second = await workerInSessionLeaf(g, tree, s, since);
-    assert.equal(second.pid, r.pid);
-    assert.equal(second.sessionLeaf, first.sessionLeaf, 'the new worker is moved into the session\'s same leaf');
+    const second = await rotateKey(g, tree, s, first, true);
     assert.ok(isAlive(first.pid), 'the old worker was left running');
     await g.waitEvent((e) => e.type === 'worker.reaped' && e.pid === first.pid, 'worker.reaped for the old worker', 15_000);
     await waitFor(() => !isAlive(first.pid), 'the old worker gone', 10_000);
-    assert.equal(await exec(g, s, '/fake-pid'), String(second.pid), 'the session\'s new worker still answers');
-    assert.match(await exec(g, s, '/help'), /Available Commands/);
-    assert.ok(isAlive(second.pid) && leafMembers(second.sessionLeaf).includes(second.pid), 'the new worker stays, in its leaf');
-    assert.ok(!g.events.some((e) => e.type === 'session.closed' && e.sessionId === s), 'the session stays');
+    await newWorkerStays(g, s, second);
   } finally {
     await stopHostedGateway(g);
   }
