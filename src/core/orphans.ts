@@ -18,6 +18,7 @@ import type { CgroupTreeInfo } from './cgroup/cgroupLeftovers';
 import {
   Fingerprint, fingerprintOf, fingerprintOfInfo, formatFingerprint, liveInSnapshot, livenessInSnapshot, parseFingerprint,
 } from './fingerprint';
+import { readProcPidNamespaceChecked } from './procfs';
 import { isLiveState } from './processSource';
 import { ProcessInfo, childrenIndex } from './processTable';
 import type { ProcessRole } from './registry';
@@ -191,8 +192,9 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
     }
   }
   const examined = opts.examined;
+  const sameNamespace = pidNamespaceRule(linux);
   const eligible = (p: ProcessInfo) =>
-    (!examined || examined.has(p.pid)) && !dead(p) && mine(p) && !protectedPids.has(p.pid) && !liveOwned.has(p.pid);
+    (!examined || examined.has(p.pid)) && !dead(p) && mine(p) && !protectedPids.has(p.pid) && !liveOwned.has(p.pid) && sameNamespace.test(p.pid);
 
   const candidates = new Map<number, Candidate>();
   const candidate = (info: ProcessInfo, fp: Fingerprint): Candidate => {
@@ -266,7 +268,7 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
   const { matched, problems } = matchPatterns(matchable, patterns, opts.patternBudgetMs); // none with no patterns
   const matches = (p: ProcessInfo) => matched.has(p.pid);
   for (const p of table) {
-    if (!eligible(p) || !matches(p)) continue;
+    if (!matches(p) || !eligible(p)) continue;
     const parent = byPid.get(p.ppid);
     // An adopter that matches the patterns is itself a live gateway (e.g. a container whose
     // PID 1 is the gateway: its workers are its direct children, with ppid 1).
@@ -280,7 +282,39 @@ export function detectOrphansDetailed(opts: DetectOrphansOptions): OrphanDetecti
     candidate(p, fp).reasons.set('pattern-reparented', `matches a gateway/worker pattern and was re-parented to ${by}`);
   }
 
-  return { orphans: assemble(table, byPid, candidates, eligible), notCorroborated, problems };
+  const orphans = assemble(table, byPid, candidates, eligible);
+  const otherNamespace = sameNamespace.problem();
+  return { orphans, notCorroborated, problems: otherNamespace ? [...problems, otherNamespace] : problems };
+}
+
+/**
+ * Linux: whether a process is in our PID namespace. One in another (a container's, seen from the
+ * host) carries markers and checkpoints whose pids are that namespace's: its owner cannot be
+ * judged from here (its live host's pid names another process in ours), so it is never an orphan
+ * of ours — nor one whose namespace cannot be read. A process gone meanwhile is left to the rest.
+ */
+function pidNamespaceRule(linux: boolean): { test(pid: number): boolean; problem(): string | undefined } {
+  const ours = linux ? readProcPidNamespaceChecked('self') : undefined;
+  const verdicts = new Map<number, boolean>();
+  const notJudged: number[] = [];
+  return {
+    test(pid) {
+      if (ours?.state !== 'found') return true; // not Linux, or our own cannot be read: as without the rule
+      let same = verdicts.get(pid);
+      if (same === undefined) {
+        const ns = readProcPidNamespaceChecked(pid);
+        same = ns.state === 'gone' || (ns.state === 'found' && ns.value === ours.value);
+        verdicts.set(pid, same);
+        if (!same) notJudged.push(pid);
+      }
+      return same;
+    },
+    problem() {
+      if (!notJudged.length) return undefined;
+      const shown = notJudged.slice(0, 5).join(', ') + (notJudged.length > 5 ? ', …' : '');
+      return `${notJudged.length} process(es) in another PID namespace (a container's?), or whose namespace could not be read, were not judged: ${shown}`;
+    },
+  };
 }
 
 /**

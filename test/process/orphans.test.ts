@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { loadCheckpoints } from '../../src/core/checkpoint';
 import { Fingerprint, isSameProcess } from '../../src/core/fingerprint';
-import { detectOrphans, Orphan } from '../../src/core/orphans';
+import { detectOrphans, detectOrphansDetailed, Orphan } from '../../src/core/orphans';
 import { clearOrphans, pruneStaleCheckpoints } from '../../src/core/orphansClear';
 import { describeLiveOwners } from '../../src/core/orphansStatus';
 import { scanProcSync } from '../../src/core/processTable';
@@ -186,4 +186,25 @@ test('clearing gives a SIGTERM handler the whole grace it was given, past the en
   assert.equal(fs.existsSync(done) && fs.readFileSync(done, 'utf8'), 'done', 'its handler ran to the end (it was not SIGKILLed at 5 s)');
   assert.deepEqual(summary.remaining, []);
   await waitForExit(pid);
+});
+
+test('a process in another PID namespace (a container\'s, seen from the host) carrying a dead-looking marker is not judged: its marker\'s pids are that namespace\'s; one in ours with the same marker is an orphan', { skip: !linux ? 'Linux only' : process.getuid?.() !== 0 ? 'needs root (unshare --pid)' : undefined }, async () => {
+  const dead = await deadFingerprint();
+  const marker = `${OWNER_ENV}=${formatFingerprint(dead)}`;
+  // The marker on the inner command only: `unshare` itself (in our namespace) carries none.
+  const contained = spawnTracked('unshare', ['--pid', '--fork', 'env', marker, 'sleep', '600'], { stdio: 'ignore' });
+  const inner = await waitFor(() => {
+    const kids = scanProcSync().filter((p) => p.ppid === contained.pid && p.name === 'sleep');
+    return kids.length === 1 && readProcStat(kids[0].pid) ? kids[0].pid : undefined;
+  }, 'the sleep in its own PID namespace');
+  track(inner);
+  await waitFor(() => scanProcSync().find((p) => p.pid === inner)?.owner === formatFingerprint(dead), 'its marker readable');
+  const ours = spawnTracked('env', [marker, 'sleep', '600'], { stdio: 'ignore' });
+  await waitFor(() => scanProcSync().find((p) => p.pid === ours.pid)?.owner === formatFingerprint(dead), 'the control\'s marker readable');
+
+  const r = detectOrphansDetailed({ table: scanProcSync({ readMemory: true }), owners: [dead], patterns: [] });
+  const pids = r.orphans.flatMap((o) => [o.pid, ...o.descendants.map((d) => d.pid)]);
+  assert.ok(pids.includes(ours.pid!), `the one in our namespace is an orphan: ${JSON.stringify(pids)}`);
+  assert.ok(!pids.includes(inner), 'the one in another namespace is not');
+  assert.ok(r.problems.some((p) => p.includes('another PID namespace') && p.includes(String(inner))), r.problems.join(' | '));
 });
