@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAX_CGROUP_PATH_CHARS } from './cgroup/cgroupNames';
 import { Fingerprint, formatFingerprint, isFingerprint, sameFingerprint } from './fingerprint';
-import { UntrustedFileError, directoryProblem, ensurePrivateDirSync, readPrivateFileSync, tightenPrivateDirSync } from './privateFiles';
+import { UntrustedFileError, directoryProblem, ensurePrivateDirSync, readPrivateFileSync, tightenPrivateDirSync, writeAllSync } from './privateFiles';
 import type { ProcessRecord } from './registry';
 
 export const CHECKPOINT_VERSION = 1;
@@ -68,7 +68,8 @@ export function writeCheckpointSync(file: string, data: CheckpointData): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(temp, 'wx', 0o600);
-    fs.writeSync(fd, text);
+    // All of it, or the old file stays: a short write renamed over it would be a corrupt checkpoint.
+    writeAllSync(fd, text);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;

@@ -120,3 +120,16 @@ export function tightenPrivateDirSync(dir: string): string | undefined {
   fs.chmodSync(dir, 0o700);
   return `tightened ${dir} from mode ${octal(st.mode)} to 0700`;
 }
+
+/**
+ * Writes all of `text` to `fd`. One write(2) may write less than asked (a full disk, a quota, a
+ * file-size limit) without an error: a file then left short would be taken for a whole one.
+ */
+export function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let off = 0; off < bytes.length;) {
+    const n = fs.writeSync(fd, bytes, off, bytes.length - off);
+    if (n <= 0) throw new Error(`short write: ${off} of ${bytes.length} bytes written`);
+    off += n;
+  }
+}

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSelfFingerprint } from '../core/fingerprint';
-import { ownershipProblem } from '../core/privateFiles';
+import { ownershipProblem, writeAllSync } from '../core/privateFiles';
 import { removeDeadTokenDirs, TOKEN_NAME, tokenDirPrefix } from './tokenDirLeftovers';
 
 export interface TokenFile {
@@ -78,7 +78,7 @@ function writeExclusive(file: string, text: string): fs.BigIntStats {
   }
   try {
     if (uid !== undefined) fs.fchmodSync(fd, 0o600); // exactly 0600, whatever the umask
-    fs.writeSync(fd, text);
+    writeAllSync(fd, text);
     return fs.fstatSync(fd, { bigint: true });
   } catch (e) {
     fs.rmSync(file, { force: true });

@@ -153,3 +153,25 @@ test('our registry directory is created 0700, or tightened to it; a writer tight
   fs.symlinkSync(loose, link);
   assert.throws(() => ensurePrivateDirSync(link), /is a symbolic link, not a directory/, 'never chmod through a link');
 });
+
+test('a write cut short (a file-size limit: the disk full or a quota act alike) keeps the old checkpoint whole and throws, never a truncated one in its place', { skip: process.platform !== 'linux' ? 'Linux only (prlimit)' : undefined }, () => {
+  const dir = tempDir();
+  const file = path.join(dir, checkpointFileName(owner));
+  const big = { ...data, writtenAt: 2, records: [{ role: 'worker', fingerprint: owner, command: 'x'.repeat(6000) }] };
+  // In a child whose files may not grow past 4 KB; SIGXFSZ ignored, so a write past it is cut
+  // short (then EFBIG) instead of killing the process.
+  const r = spawnSync('bash', ['-c', 'trap "" XFSZ; exec prlimit --fsize=4096 "$0" -e "$1" "$2" "$3" "$4"', process.execPath, `
+    const { writeCheckpointSync } = require(process.argv[1]);
+    writeCheckpointSync(process.argv[2], JSON.parse(process.argv[3]).small);
+    try {
+      writeCheckpointSync(process.argv[2], JSON.parse(process.argv[3]).big);
+      process.stdout.write('written');
+    } catch (e) {
+      process.stdout.write('threw: ' + e.message);
+    }
+  `, CHECKPOINT_JS, file, JSON.stringify({ small: data, big })], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, `${r.stderr}`);
+  assert.match(r.stdout, /^threw: /, 'the cut-short write is an error');
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), data, 'the old checkpoint, whole');
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp file left');
+});
