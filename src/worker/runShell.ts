@@ -45,6 +45,9 @@ export function runShell(command: string, maxBytes: number, onSpawn: (pid: numbe
       env: { ...process.env, [PARENT_ENV]: ownMarker() },
     });
     if (child.pid !== undefined) onSpawn(child.pid);
+    // Listened to first: a spawn that fails at once (EMFILE, ENFILE) comes with no pipes at all
+    // (stdout null) and its 'error' on the next tick — unheard, it would end the worker.
+    child.on('error', (e) => finish(null, null, e));
     const chunks: Buffer[] = [];
     let kept = 0;
     let total = 0;
@@ -55,18 +58,17 @@ export function runShell(command: string, maxBytes: number, onSpawn: (pid: numbe
       chunks.push(part);
       kept += part.length;
     };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
     let done = false;
     const finish = (code: number | null, signal: string | null, error?: Error) => {
       if (done) return;
       done = true;
       // Background children may keep the pipes open: stop listening, close our ends.
-      child.stdout!.destroy();
-      child.stderr!.destroy();
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       resolve({ head: Buffer.concat(chunks), totalBytes: total, code, signal, pid: child.pid, error: error?.message });
     };
-    child.on('error', (e) => finish(null, null, e));
     child.on('exit', (code, signal) => {
       const t = setTimeout(() => finish(code, signal), DRAIN_MS);
       child.on('close', () => {
