@@ -52,6 +52,9 @@ export interface ProcessRegistryOptions {
 }
 
 export const DEFAULT_DEBOUNCE_MS = 100;
+/** A failed write is tried again after this, doubling up to MAX_RETRY_MS. */
+const MIN_RETRY_MS = 100;
+const MAX_RETRY_MS = 5000;
 export const DEFAULT_MAX_EXITED = 200;
 export const DEFAULT_MAX_EXITED_AGE_MS = 10 * 60_000;
 
@@ -71,6 +74,8 @@ export class ProcessRegistry {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  /** The wait before the next try of a write that failed (0: the last one did not). */
+  private retryMs = 0;
   private disposed = false;
 
   constructor(opts: ProcessRegistryOptions) {
@@ -220,8 +225,19 @@ export class ProcessRegistry {
       this.dirty = false;
       this.writeCount++;
       this.lastWriteError = undefined;
+      this.retryMs = 0;
     } catch (e) {
       this.lastWriteError = e as Error;
+      // Still dirty, so tried again (a full disk, EMFILE: passing troubles): left to the next
+      // change, a host killed in a quiet spell would leave the file behind what it knows.
+      this.retryMs = Math.min(MAX_RETRY_MS, Math.max(this.debounceMs, this.retryMs * 2, MIN_RETRY_MS));
+      if (!this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          if (!this.disposed && this.dirty) this.write();
+        }, this.retryMs);
+        this.timer.unref?.();
+      }
     }
   }
 }

@@ -81,6 +81,22 @@ test('debounce coalesces a burst of changes into few writes, and the last state 
   reg.dispose();
 });
 
+test('a write that fails is tried again on its own, without waiting for another change: the file catches up once it can be written', async () => {
+  const dir = tempDir();
+  const reg = new ProcessRegistry({ owner, checkpointDir: dir, debounceMs: 20 });
+  // In the way of the rename (as a full disk or EMFILE would be of the write): a non-empty directory.
+  fs.mkdirSync(path.join(reg.checkpointFile!, 'x'), { recursive: true });
+  reg.add(rec(7));
+  await waitFor(() => reg.lastWriteError !== undefined, 'the first write to fail');
+  assert.equal(reg.writeCount, 0);
+  fs.rmSync(reg.checkpointFile!, { recursive: true });
+  // No further change: the retry alone writes it.
+  await waitFor(() => reg.writeCount === 1, 'the retry to write the file', 10_000);
+  assert.equal(reg.lastWriteError, undefined);
+  assert.deepEqual(loadCheckpoints(dir).checkpoints[0].records.map((r) => r.fingerprint.pid), [7]);
+  reg.dispose();
+});
+
 test('flushSync writes at once; deleteCheckpoint removes the file and cancels pending writes', async () => {
   const dir = tempDir();
   const reg = new ProcessRegistry({ owner, checkpointDir: dir, debounceMs: 60_000 });
