@@ -18,7 +18,7 @@ import type { CgroupTreeInfo } from './cgroup/cgroupLeftovers';
 import {
   Fingerprint, fingerprintOf, fingerprintOfInfo, formatFingerprint, liveInSnapshot, livenessInSnapshot, parseFingerprint,
 } from './fingerprint';
-import { readProcPidNamespaceChecked } from './procfs';
+import { pidNamespaceProblem, readProcPidNamespaceChecked } from './procfs';
 import { isLiveState } from './processSource';
 import { ProcessInfo, childrenIndex } from './processTable';
 import type { ProcessRole } from './registry';
@@ -302,8 +302,7 @@ function pidNamespaceRule(linux: boolean): { test(pid: number): boolean; problem
       if (ours?.state !== 'found') return true; // not Linux, or our own cannot be read: as without the rule
       let same = verdicts.get(pid);
       if (same === undefined) {
-        const ns = readProcPidNamespaceChecked(pid);
-        same = ns.state === 'gone' || (ns.state === 'found' && ns.value === ours.value);
+        same = pidNamespaceProblem(pid, ours.value) === undefined;
         verdicts.set(pid, same);
         if (!same) notJudged.push(pid);
       }

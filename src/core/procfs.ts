@@ -235,6 +235,19 @@ export function readProcPidNamespaceChecked(pid: number | 'self'): ProcRead<stri
   }
 }
 
+/**
+ * Why `pid` cannot be judged from pid namespace `ours` (our own, readProcPidNamespaceChecked('self')):
+ * it is in another one (a container's: the pids it carries or names are that namespace's), or its
+ * namespace cannot be read; said after the pid ("1234 is in …"). Undefined when it is in ours —
+ * or gone: nothing left to misjudge.
+ */
+export function pidNamespaceProblem(pid: number, ours: string): string | undefined {
+  const ns = readProcPidNamespaceChecked(pid);
+  if (ns.state === 'unknown') return `${pid}: its pid namespace cannot be read (${ns.why})`;
+  if (ns.state === 'found' && ns.value !== ours) return `${pid} is in another pid namespace (${ns.value}, ours ${ours})`;
+  return undefined;
+}
+
 /** NUL-separated argv; empty for kernel threads and zombies. */
 export function readProcCmdline(pid: number): string[] {
   try {

@@ -201,12 +201,12 @@ export class ProcessRegistry {
     this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.debounceMs): void {
     if (!this.checkpointFile || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.write();
-    }, this.debounceMs);
+      if (!this.disposed) this.write();
+    }, delayMs);
     this.timer.unref?.();
   }
 
@@ -231,13 +231,7 @@ export class ProcessRegistry {
       // Still dirty, so tried again (a full disk, EMFILE: passing troubles): left to the next
       // change, a host killed in a quiet spell would leave the file behind what it knows.
       this.retryMs = Math.min(MAX_RETRY_MS, Math.max(this.debounceMs, this.retryMs * 2, MIN_RETRY_MS));
-      if (!this.timer) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          if (!this.disposed && this.dirty) this.write();
-        }, this.retryMs);
-        this.timer.unref?.();
-      }
+      this.schedule(this.retryMs);
     }
   }
 }

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ageFromStartTicks } from '../orphansAge';
-import { readProcPidNamespaceChecked, readProcStatChecked } from '../procfs';
+import { pidNamespaceProblem, readProcPidNamespaceChecked, readProcStatChecked } from '../procfs';
 import { CgroupRead, classifyCgroupError } from './cgroupFiles';
 import { listMembers, Members } from './cgroupMembers';
 import { cgroupDir, Cgroup2Mount, locateCgroup, MountTable, readMountTable, readProcCgroupPath } from './cgroupMount';
@@ -65,9 +65,8 @@ function memberElsewhere(m: CgroupRead<Members>): string | undefined {
   if (ours.state !== 'found') return `our own pid namespace cannot be read (${ours.state === 'unknown' ? ours.why : 'gone'})`;
   for (const pid of m.value.pids) {
     if (pid === 0) return 'a member is outside our pid namespace (listed as pid 0)';
-    const ns = readProcPidNamespaceChecked(pid);
-    if (ns.state === 'unknown') return `the pid namespace of member ${pid} cannot be read (${ns.why})`;
-    if (ns.state === 'found' && ns.value !== ours.value) return `member ${pid} is in another pid namespace (${ns.value}, ours ${ours.value})`;
+    const problem = pidNamespaceProblem(pid, ours.value);
+    if (problem) return `member ${problem}`;
   }
   return undefined;
 }
