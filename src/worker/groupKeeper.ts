@@ -14,7 +14,7 @@
 // the worker has nothing to take down). On the worker's own exit paths its teardown takes the
 // group down, the keeper with it.
 import { ChildProcess, spawn } from 'node:child_process';
-import { formatFingerprint, selfFingerprint } from '../core/fingerprint';
+import { formatFingerprint, readSelfFingerprint } from '../core/fingerprint';
 import { GROUP_KEEPER_NAME } from '../core/ownerMarker';
 
 const KEEPER_SCRIPT = 'read _; command -v setsid >/dev/null 2>&1 && exec setsid "$@"; kill -KILL 0';
@@ -37,8 +37,14 @@ export class GroupKeeper {
   /** Starts the keeper if it is not running. False (and logged) when it could not start. */
   ensure(): boolean {
     if (this.runningPid !== undefined) return true;
+    // The reaper names us by fingerprint; unreadable now (EMFILE), there is no keeper to start.
+    const me = readSelfFingerprint();
+    if (me.state !== 'alive') {
+      this.log(`group keeper could not start: cannot read my own fingerprint (${me.why})`);
+      return false;
+    }
     // The reaper: this very bundle and runtime (ELECTRON_RUN_AS_NODE comes with the environment).
-    const reaper = [process.execPath, ...process.execArgv, process.argv[1], '--reap-group', String(process.pid), '--reap-leader', formatFingerprint(selfFingerprint()), ...(this.cgroup ? ['--cgroup', this.cgroup] : [])];
+    const reaper = [process.execPath, ...process.execArgv, process.argv[1], '--reap-group', String(process.pid), '--reap-leader', formatFingerprint(me.fingerprint), ...(this.cgroup ? ['--cgroup', this.cgroup] : [])];
     const child = spawn('/bin/sh', ['-c', KEEPER_SCRIPT, GROUP_KEEPER_NAME, ...reaper], {
       stdio: ['pipe', 'ignore', 'inherit'], // the reaper's log goes where the worker's went
       // Not detached: it must be in this worker's group.

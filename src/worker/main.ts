@@ -9,6 +9,7 @@
 // do run import node's modules by name (`import * as fs` makes esbuild copy all ~100 of fs's
 // exports into getters, once per importing file: ~0.1 MB of young objects for a worker's nine).
 import { delay } from '../core/emitter';
+import { readSelfFingerprint } from '../core/fingerprint';
 import { armLifeline, LifelineParty } from '../core/lifeline';
 import { JsonRpcConnection } from '../core/rpc';
 import { argValue, GUARD_MAX_MS, parseWorkerArgs } from './args';
@@ -29,6 +30,9 @@ if (argValue(process.argv.slice(2), '--reap-group') !== undefined) {
   loadChildren().reapIfAsked(process.argv.slice(2));
 }
 const args = parseWorkerArgs(process.argv.slice(2), process.env);
+// Our own fingerprint, read (and cached) while we hold few descriptors: the group keeper and the
+// marker of every /run name us by it, and a table that is full by then (EMFILE) cannot read it.
+readSelfFingerprint();
 // Into the session's cgroup before anything can be started: all we ever start is born inside.
 const joined = args.cgroup !== undefined ? joinSessionCgroup(args.cgroup) : undefined;
 if (joined && !joined.ok) {
