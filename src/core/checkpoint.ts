@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAX_CGROUP_PATH_CHARS } from './cgroup/cgroupNames';
 import { Fingerprint, formatFingerprint, isFingerprint, sameFingerprint } from './fingerprint';
+import { MAX_MACHINE_ID_CHARS, readMachineId } from './machineId';
 import { UntrustedFileError, directoryProblem, ensurePrivateDirSync, readPrivateFileSync, tightenPrivateDirSync, writeAllSync } from './privateFiles';
 import type { ProcessRecord } from './registry';
 
@@ -29,6 +30,11 @@ export interface CheckpointData {
   owner: Fingerprint;
   /** Epoch ms of the write. */
   writtenAt: number;
+  /**
+   * The machine the owner runs on (machineId.ts). Optional within format 1: an older writer
+   * did not say, and its file is taken for this machine's, as before.
+   */
+  machine?: string;
   records: ProcessRecord[];
 }
 
@@ -39,7 +45,14 @@ export interface Checkpoint extends CheckpointData {
 }
 
 export interface LoadCheckpointsResult {
+  /** The checkpoints of this machine (and of writers that did not say which machine). */
   checkpoints: Checkpoint[];
+  /**
+   * Checkpoints that may be another machine's (a directory shared over NFS): their boot ids
+   * prove nothing here, so nobody may judge their owners dead, act on their records or delete
+   * them as stale (pruneStaleCheckpoints ages them out instead).
+   */
+  elsewhere: Checkpoint[];
   /** One human-readable line per file that could not be used (and what was done with it). */
   problems: string[];
 }
@@ -66,8 +79,10 @@ export function writeCheckpointSync(file: string, data: CheckpointData): void {
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tempCounter}.tmp`);
   const text = `${JSON.stringify(data)}\n`;
   let fd: number | undefined;
+  let created = false;
   try {
     fd = fs.openSync(temp, 'wx', 0o600);
+    created = true;
     // All of it, or the old file stays: a short write renamed over it would be a corrupt checkpoint.
     writeAllSync(fd, text);
     fs.fsyncSync(fd);
@@ -82,7 +97,8 @@ export function writeCheckpointSync(file: string, data: CheckpointData): void {
         // already failing; the original error is the one to report
       }
     }
-    fs.rmSync(temp, { force: true });
+    // Only a temp file we made: with EEXIST the one there is somebody else's.
+    if (created) fs.rmSync(temp, { force: true });
     throw e;
   }
   syncDirectory(dir);
@@ -130,6 +146,7 @@ export function checkpointProblem(v: unknown): string | undefined {
   if (c.version !== CHECKPOINT_VERSION) return `unsupported version ${JSON.stringify(c.version)} (expected ${CHECKPOINT_VERSION})`;
   if (!isFingerprint(c.owner)) return 'owner is not a fingerprint';
   if (!Number.isFinite(c.writtenAt)) return 'writtenAt is not a number';
+  if (c.machine !== undefined && (typeof c.machine !== 'string' || !c.machine || c.machine.length > MAX_MACHINE_ID_CHARS)) return 'bad machine';
   if (!Array.isArray(c.records)) return 'records is not an array';
   for (let i = 0; i < c.records.length; i++) {
     const p = recordProblem(c.records[i]);
@@ -198,7 +215,9 @@ export interface LoadCheckpointsOptions {
  */
 export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}): LoadCheckpointsResult {
   const checkpoints: Checkpoint[] = [];
+  const elsewhere: Checkpoint[] = [];
   const problems: string[] = [];
+  const here = readMachineId();
   try {
     if (opts.tighten) {
       const tightened = tightenPrivateDirSync(dir);
@@ -207,12 +226,12 @@ export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}):
     const why = directoryProblem(dir);
     if (why) {
       problems.push(`skipped checkpoint directory ${dir}: ${why}; no file in it is read (only a directory of this user, not writable by others, is trusted)`);
-      return { checkpoints, problems };
+      return { checkpoints, elsewhere, problems };
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') problems.push(`skipped checkpoint directory ${dir}: ${(e as Error).message}`);
-    return { checkpoints, problems };
+    return { checkpoints, elsewhere, problems };
   }
   let names: string[];
   try {
@@ -220,7 +239,7 @@ export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}):
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') problems.push(`cannot list checkpoint directory ${dir}: ${(e as Error).message}`);
-    return { checkpoints, problems };
+    return { checkpoints, elsewhere, problems };
   }
   let read = 0;
   for (const name of names.sort()) {
@@ -254,9 +273,13 @@ export function loadCheckpoints(dir: string, opts: LoadCheckpointsOptions = {}):
       continue;
     }
     if (opts.exclude && sameFingerprint(cp.owner, opts.exclude)) continue;
-    checkpoints.push(cp);
+    if (cp.machine === undefined || (here.state === 'known' && cp.machine === here.id)) checkpoints.push(cp);
+    else elsewhere.push(cp);
   }
-  return { checkpoints, problems };
+  if (here.state === 'unknown' && elsewhere.length) {
+    problems.push(`cannot tell which machine wrote ${elsewhere.length} checkpoint(s) in ${dir} (${here.why}): left unjudged until this machine's id can be read`);
+  }
+  return { checkpoints, elsewhere, problems };
 }
 
 function quarantineMessage(file: string, why: string): string {

@@ -180,14 +180,28 @@ export interface PruneCheckpointsResult {
   problems: string[];
 }
 
-/** Deletes the checkpoints of dead owners once nothing recorded in them is alive. */
-export function pruneStaleCheckpoints(dir: string): PruneCheckpointsResult {
-  const { checkpoints, problems } = loadCheckpoints(dir);
+/**
+ * A checkpoint of another machine not written for this long is deleted: that machine's windows
+ * prune their own, so one this old was left by a machine gone from the shared directory. Only
+ * a file goes (nothing is signalled on another machine's word); a window there that wrote
+ * nothing for 30 days writes it again at its next change.
+ */
+export const ELSEWHERE_CHECKPOINT_MAX_AGE_MS = 30 * 24 * 3600_000;
+
+/**
+ * Deletes the checkpoints of dead owners once nothing recorded in them is alive, and those of
+ * other machines once they are older than ELSEWHERE_CHECKPOINT_MAX_AGE_MS.
+ */
+export function pruneStaleCheckpoints(dir: string, now = Date.now()): PruneCheckpointsResult {
+  const { checkpoints, elsewhere, problems } = loadCheckpoints(dir);
   const deleted: string[] = [];
   const kept: string[] = [];
-  for (const cp of checkpoints) {
-    // Proof only: an owner or record whose liveness cannot be read now keeps the file.
-    const stale = isGone(cp.owner) && cp.records.every((r) => isGone(r.fingerprint));
+  // Proof only: an owner or record whose liveness cannot be read now keeps the file.
+  const candidates = [
+    ...checkpoints.map((cp) => ({ cp, stale: isGone(cp.owner) && cp.records.every((r) => isGone(r.fingerprint)), whose: `dead host ${formatFingerprint(cp.owner)}` })),
+    ...elsewhere.map((cp) => ({ cp, stale: now - cp.writtenAt > ELSEWHERE_CHECKPOINT_MAX_AGE_MS, whose: `host ${formatFingerprint(cp.owner)} of machine ${cp.machine}, not written for 30 days` })),
+  ];
+  for (const { cp, stale, whose } of candidates) {
     if (!stale) {
       kept.push(cp.file);
       continue;
@@ -195,7 +209,7 @@ export function pruneStaleCheckpoints(dir: string): PruneCheckpointsResult {
     try {
       if (deleteCheckpointFile(cp.file)) deleted.push(cp.file);
     } catch (e) {
-      problems.push(`cannot delete stale checkpoint ${cp.file} of dead host ${formatFingerprint(cp.owner)}: ${(e as Error).message}`);
+      problems.push(`cannot delete stale checkpoint ${cp.file} of ${whose}: ${(e as Error).message}`);
     }
   }
   return { deleted, kept, problems };

@@ -3,6 +3,7 @@
 // host left behind. Exited entries are kept for a while (bounded by count and age): a later scan
 // still learns from them, e.g. where a gateway that crashed had its cgroup tree.
 import { Fingerprint, formatFingerprint } from './fingerprint';
+import { readMachineId } from './machineId';
 import {
   CHECKPOINT_VERSION,
   CheckpointData,
@@ -151,7 +152,8 @@ export class ProcessRegistry {
 
   /** The checkpoint as it would be written now. */
   snapshot(): CheckpointData {
-    return { version: CHECKPOINT_VERSION, owner: { ...this.owner }, writtenAt: this.now(), records: this.all() };
+    const machine = readMachineId();
+    return { version: CHECKPOINT_VERSION, owner: { ...this.owner }, writtenAt: this.now(), ...(machine.state === 'known' ? { machine: machine.id } : {}), records: this.all() };
   }
 
   /** Clean shutdown: removes the checkpoint file and drops any pending write. */

@@ -191,7 +191,7 @@ test('a gateway record\'s cgroup tree round-trips; a checkpoint written before t
 });
 
 test('a missing directory is simply empty; temp files are ignored, and removed once abandoned', () => {
-  assert.deepEqual(loadCheckpoints(path.join(tempDir(), 'nope')), { checkpoints: [], problems: [] });
+  assert.deepEqual(loadCheckpoints(path.join(tempDir(), 'nope')), { checkpoints: [], elsewhere: [], problems: [] });
   const dir = tempDir();
   const fresh = path.join(dir, '.x.json.1.1.tmp');
   const abandoned = path.join(dir, '.x.json.1.2.tmp');
