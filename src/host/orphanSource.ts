@@ -26,6 +26,11 @@ export interface OrphanItem extends OrphanView {
 export interface OrphanScan<T extends OrphanView = OrphanItem> {
   items: T[];
   incomplete?: string;
+  /**
+   * How many lines the scan wrote to the log about what it could not judge (checkpoints skipped,
+   * candidates not corroborated, processes of another PID namespace): the one asking is told.
+   */
+  logged?: number;
 }
 
 /** One orphan's end, with everything below it: cleared, or not and why (a code, and the sentence to show). */
@@ -72,7 +77,8 @@ export function createOrphanSource(o: OrphanSourceOptions): OrphanSourceApi {
         reason: x.reasonText,
         orphan: x,
       }));
-      return { items, incomplete: r.incomplete };
+      const logged = r.problems.length + r.notCorroborated.length;
+      return { items, incomplete: r.incomplete, ...(logged ? { logged } : {}) };
     },
     async clear(items, opts = {}) {
       const summary = await clearOrphans(

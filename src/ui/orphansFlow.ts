@@ -24,12 +24,24 @@ export interface ClearFlowSummary {
   attempted: number;
 }
 
+const SHOW_LOG = 'Show Log';
+
+/** What the scan left unjudged, as a sentence (the details are in the log), or undefined. */
+function loggedNote(logged: number | undefined): string | undefined {
+  return logged ? `The scan logged ${logged} problem${logged === 1 ? '' : 's'} (checkpoints it skipped, processes it could not judge or corroborate).` : undefined;
+}
+
 /** `only`: from one orphan's row, pre-select just that one (the others stay listed, unselected). */
-export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, source: OrphanSource<T>, log: Log, only?: number): Promise<ClearFlowSummary | undefined> {
-  const { items: orphans, incomplete } = await source.scan();
+export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, source: OrphanSource<T>, log: Log & { show(): void }, only?: number): Promise<ClearFlowSummary | undefined> {
+  const { items: orphans, incomplete, logged } = await source.scan();
+  const note = loggedNote(logged);
   if (!orphans.length) {
-    if (incomplete === undefined) await window.showInformationMessage('No orphaned processes found.');
-    else await window.showWarningMessage(`No orphaned processes found, but the process table could not be read in full (${incomplete}): some may not be listed.`);
+    const found = incomplete === undefined ? 'No orphaned processes found.' : `No orphaned processes found, but the process table could not be read in full (${incomplete}): some may not be listed.`;
+    if (incomplete === undefined && !note) {
+      await window.showInformationMessage(found);
+      return undefined;
+    }
+    if ((await window.showWarningMessage(note ? `${found} ${note}` : found, SHOW_LOG)) === SHOW_LOG) log.show();
     return undefined;
   }
   const items: (QuickPickItem & { o: T })[] = orphans.map((o) => ({
@@ -43,7 +55,7 @@ export async function clearOrphansFlow<T extends OrphanView>(window: WindowApi, 
   }));
   const picked = await window.showQuickPick(items, {
     canPickMany: true,
-    title: 'Clear orphaned processes',
+    title: note ? `Clear orphaned processes — ${logged} scan problem${logged === 1 ? '' : 's'} in the log` : 'Clear orphaned processes',
     placeHolder: 'Processes left behind by an earlier session. Unselect any you want to keep.',
     matchOnDescription: true,
     matchOnDetail: true,
@@ -95,7 +107,7 @@ export async function startupOrphanScan<T extends OrphanView>(
   const second = await source.scan();
   // Only what both scans saw: a previous window's host that was still exiting is not an orphan.
   const seen = new Set(first.items.map(orphanKey));
-  return { items: second.items.filter((o) => seen.has(orphanKey(o))), incomplete: second.incomplete };
+  return { items: second.items.filter((o) => seen.has(orphanKey(o))), incomplete: second.incomplete, logged: second.logged };
 }
 
 export const FOUND_ACTIONS = { clear: 'Clear', show: 'Show', ignore: 'Ignore' } as const;

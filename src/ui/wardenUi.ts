@@ -307,7 +307,7 @@ export class WardenUi implements vscode.Disposable {
         }
         : undefined,
       clearOrphans: async (only) => {
-        const summary = await clearOrphansFlow(vs.window, this.trackingSource(), log, only);
+        const summary = await clearOrphansFlow(vs.window, this.trackingSource(), logWithShow, only);
         if (summary) await this.rescanOrphans();
       },
     });

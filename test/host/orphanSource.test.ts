@@ -43,7 +43,7 @@ test('scan: a forged checkpoint record is logged as not corroborated and never o
   const log = memoryLog();
   const source = createOrphanSource({ checkpointDir, patterns: () => ['(a|aa)*#$'], graceMs: () => 100, log });
   const t0 = performance.now();
-  const { items, incomplete } = await source.scan();
+  const { items, incomplete, logged } = await source.scan();
   assert.equal(incomplete, undefined);
   const ms = performance.now() - t0;
   assert.ok(ms < 3000, `scan took ${Math.round(ms)} ms`);
@@ -51,5 +51,6 @@ test('scan: a forged checkpoint record is logged as not corroborated and never o
   const warned = log.lines.filter((l) => l.startsWith('warn orphans: '));
   assert.ok(warned.some((l) => l.includes(`pid ${fp.pid} (sleep 600) is listed by`) && /not corroborated: it carries no GATEWAY_WARDEN_OWNER marker/.test(l)), warned.join('\n'));
   assert.ok(warned.some((l) => /pattern \/\(a\|aa\)\*#\$\/ skipped: it did not finish within \d+ ms/.test(l)), warned.join('\n'));
+  assert.equal(logged, warned.length, 'the scan counts what it logged, for the one asking');
   assert.ok(isSameProcess(fp));
 });

@@ -47,6 +47,8 @@ export interface Shown {
   kind: 'info' | 'warning' | 'error' | 'input' | 'pick' | 'progress';
   message: string;
   items?: unknown;
+  /** A pick's title. */
+  title?: string;
 }
 
 type AnswerKind = 'info' | 'warning' | 'error' | 'input' | 'pick';
@@ -78,8 +80,8 @@ export function fakeWindow(answers: Partial<Record<AnswerKind, unknown[]>> = {})
       shown.push({ kind: 'input', message: options?.prompt ?? '', items: a !== undefined ? options?.validateInput?.(a) : undefined });
       return a;
     },
-    showQuickPick: (async (items: readonly unknown[], options?: { canPickMany?: boolean; placeHolder?: string }) => {
-      shown.push({ kind: 'pick', message: options?.placeHolder ?? '', items });
+    showQuickPick: (async (items: readonly unknown[], options?: { canPickMany?: boolean; placeHolder?: string; title?: string }) => {
+      shown.push({ kind: 'pick', message: options?.placeHolder ?? '', items, title: options?.title });
       const a = next('pick');
       if (typeof a === 'function') return a(items);
       return a;

@@ -9,13 +9,20 @@ import { fakeWindow } from './fakeVscode';
 
 const o = (pid: number): OrphanView => ({ pid, startTime: pid * 10, ageMs: 60_000, rssBytes: 44 << 20, cmdline: `python -m tui_gateway.slash_worker --n ${pid}`, reason: 'owner host is dead' });
 
-function source(list: OrphanView[], incomplete?: string) {
+/** A log that counts how often it was opened. */
+function logWithShow() {
+  let opened = 0;
+  return { ...nullLog, show: () => void opened++, opened: () => opened };
+}
+const quietLog = logWithShow();
+
+function source(list: OrphanView[], incomplete?: string, logged?: number) {
   const cleared: number[][] = [];
   let aborted = false;
   const s: OrphanSource & { cleared: number[][]; aborted(): boolean } = {
     cleared,
     aborted: () => aborted,
-    scan: async () => ({ items: list, incomplete }),
+    scan: async () => ({ items: list, incomplete, logged }),
     clear: async (items, opts) => {
       cleared.push(items.map((i) => i.pid));
       aborted = opts.signal?.aborted ?? false;
@@ -33,7 +40,7 @@ function source(list: OrphanView[], incomplete?: string) {
 test('clear orphans: all pre-selected with pid, age, memory, command line and reason; progress; summary names failures', async () => {
   const src = source([o(1), o(2), o(3)]);
   const window = fakeWindow({ pick: [(items: { picked: boolean }[]) => items.filter((i) => i.picked)] });
-  const summary = await clearOrphansFlow(window, src, nullLog);
+  const summary = await clearOrphansFlow(window, src, quietLog);
   const pick = window.shown.find((s) => s.kind === 'pick')!;
   const items = pick.items as { label: string; description: string; detail: string; picked: boolean }[];
   assert.ok(items.every((i) => i.picked), 'all pre-selected');
@@ -52,7 +59,7 @@ test('clear orphans: unselecting keeps a process; cancelling the progress aborts
   const src = source([o(1), o(2)]);
   const window = fakeWindow({ pick: [(items: { o: OrphanView }[]) => items.filter((i) => i.o.pid === 2)] });
   window.cancelNextProgress();
-  const summary = await clearOrphansFlow(window, src, nullLog);
+  const summary = await clearOrphansFlow(window, src, quietLog);
   assert.deepEqual(src.cleared, [[2]]);
   assert.equal(src.aborted(), true, 'the cancellation token reached clearing as an AbortSignal');
   assert.equal(summary!.cancelled, true);
@@ -60,15 +67,33 @@ test('clear orphans: unselecting keeps a process; cancelling the progress aborts
 
 test('nothing found → an information message, no pick', async () => {
   const window = fakeWindow();
-  assert.equal(await clearOrphansFlow(window, source([]), nullLog), undefined);
+  assert.equal(await clearOrphansFlow(window, source([]), quietLog), undefined);
   assert.deepEqual(window.shown.map((s) => s.kind), ['info']);
 });
 
 test('nothing found by a scan that could not read the whole process table → a warning that says so, never "none"', async () => {
   const window = fakeWindow();
-  assert.equal(await clearOrphansFlow(window, source([], 'EMFILE: too many open files'), nullLog), undefined);
+  assert.equal(await clearOrphansFlow(window, source([], 'EMFILE: too many open files'), quietLog), undefined);
   assert.deepEqual(window.shown.map((s) => s.kind), ['warning']);
   assert.match(String(window.shown[0].message), /^No orphaned processes found, but the process table could not be read in full \(EMFILE: too many open files\): some may not be listed\.$/);
+});
+
+test('a scan that logged problems says so, with Show Log — also when it found nothing (not a bare "none")', async () => {
+  const log = logWithShow();
+  const window = fakeWindow({ warning: ['Show Log'] });
+  assert.equal(await clearOrphansFlow(window, source([], undefined, 2), log), undefined);
+  assert.deepEqual(window.shown.map((s) => [s.kind, s.items]), [['warning', ['Show Log']]]);
+  assert.match(String(window.shown[0].message), /^No orphaned processes found\. The scan logged 2 problems \(/);
+  assert.equal(log.opened(), 1, 'Show Log opened the log');
+  const both = fakeWindow();
+  await clearOrphansFlow(both, source([], 'EMFILE: too many open files', 1), log);
+  assert.match(String(both.shown[0].message), /could not be read in full \(EMFILE: too many open files\): some may not be listed\. The scan logged 1 problem \(/);
+  const listed = fakeWindow();
+  await clearOrphansFlow(listed, source([o(1)], undefined, 3), log);
+  assert.equal(listed.shown.find((s) => s.kind === 'pick')?.title, 'Clear orphaned processes — 3 scan problems in the log');
+  const clean = fakeWindow();
+  await clearOrphansFlow(clean, source([o(1)]), log);
+  assert.equal(clean.shown.find((s) => s.kind === 'pick')?.title, 'Clear orphaned processes');
 });
 
 test('start-up scan is retried once and keeps only what both scans saw (a reloading window is not an orphan)', async () => {
@@ -86,7 +111,7 @@ test('start-up scan is retried once and keeps only what both scans saw (a reload
 test('clear orphans from one orphan\'s row: only that one pre-selected, the rest listed unselected', async () => {
   const src = source([o(1), o(2), o(4)]);
   const window = fakeWindow({ pick: [(items: { picked: boolean }[]) => items.filter((i) => i.picked)] });
-  await clearOrphansFlow(window, src, nullLog, 2);
+  await clearOrphansFlow(window, src, quietLog, 2);
   const items = window.shown.find((s) => s.kind === 'pick')!.items as { label: string; picked: boolean }[];
   assert.deepEqual(items.map((i) => [i.label, i.picked]), [['pid 1', false], ['pid 2', true], ['pid 4', false]]);
   assert.deepEqual(src.cleared, [[2]]);
@@ -98,7 +123,7 @@ test('clear orphans: "cancelled" is the reason code, not a word in the message (
     clear: async () => [{ pid: 7, ok: false, reason: 'other-user', message: 'refused: its owner cancelled nothing, it is another user\'s' }],
   };
   const window = fakeWindow({ pick: [(items: { picked: boolean }[]) => items.filter((i) => i.picked)] });
-  const summary = await clearOrphansFlow(window, src, nullLog);
+  const summary = await clearOrphansFlow(window, src, quietLog);
   assert.equal(summary!.cancelled, false);
   assert.deepEqual(summary!.failed.map((f) => f.reason), ['other-user']);
 });
@@ -106,7 +131,7 @@ test('clear orphans: "cancelled" is the reason code, not a word in the message (
 test('one orphan reads the same in the palette and in the CLI\'s table (they said "7m 3s old · 44 MB" and "7m03s  44.0 MB")', async () => {
   const view = { ...o(9), ageMs: 7 * 60_000 + 3000 };
   const window = fakeWindow({ pick: [() => undefined] });
-  await clearOrphansFlow(window, source([view]), nullLog);
+  await clearOrphansFlow(window, source([view]), quietLog);
   const [item] = window.shown.find((s) => s.kind === 'pick')!.items as { description: string }[];
   const [age, memory] = item.description.split(' · ');
   const orphan: Orphan = {
