@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { readSettings, WardenSettings } from './host/settings';
 import { WardenHost } from './host/wardenHost';
 import { createOrphanSource } from './host/orphanSource';
+import { outputLog, OutputLog } from './ui/outputLog';
 import { RelaunchPrompter } from './ui/relaunchPrompt';
 import { SettingsProblemReporter } from './ui/settingsProblems';
 import { WardenUi } from './ui/wardenUi';
@@ -11,10 +12,14 @@ import { WardenUi } from './ui/wardenUi';
 let host: WardenHost | undefined;
 let ui: WardenUi | undefined;
 let onExit: (() => void) | undefined;
+let channel: OutputLog | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
-  const log = vscode.window.createOutputChannel('Gateway Warden', { log: true });
-  context.subscriptions.push(log);
+  // Not in context.subscriptions: VS Code disposes those as soon as it has called deactivate,
+  // while the teardown deactivate started still logs (ui/outputLog.ts). deactivate closes it.
+  const log = outputLog(vscode.window.createOutputChannel('Gateway Warden', { log: true }));
+  channel?.dispose();
+  channel = log;
 
   const openSettings = () => void vscode.commands.executeCommand('workbench.action.openSettings', 'gatewayWarden').then(undefined, () => undefined);
   const problems = new SettingsProblemReporter(vscode.window, log, openSettings);
@@ -82,13 +87,20 @@ export function activate(context: vscode.ExtensionContext): void {
 export function deactivate(): Promise<void> | undefined {
   const h = host;
   const exitHook = onExit;
+  const log = channel;
   ui = undefined;
   onExit = undefined;
+  channel = undefined;
   // Within the deactivate budget (core/timeouts.ts: well inside VS Code's 5 s); the synchronous
   // fallback runs when it is spent. The exit hook stays until then: if the host exits first, it
   // still SIGKILLs our groups.
-  return h?.dispose().finally(() => {
+  if (!h) {
+    log?.dispose();
+    return undefined;
+  }
+  return h.dispose().finally(() => {
     if (exitHook) process.off('exit', exitHook);
     if (host === h) host = undefined;
+    log?.dispose();
   });
 }

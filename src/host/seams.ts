@@ -1,7 +1,10 @@
 // The only things host/ needs from VS Code, as plain interfaces. The real implementations live
 // in src/ui/ (which may import vscode); tests pass fakes.
 
-/** A leveled log sink (VS Code's LogOutputChannel has this shape). */
+/**
+ * A leveled log sink (VS Code's LogOutputChannel has this shape). It must never throw: a log call
+ * sits in every teardown path (ui/outputLog.ts makes a channel VS Code may have closed safe).
+ */
 export interface Log {
   trace(message: string): void;
   debug(message: string): void;

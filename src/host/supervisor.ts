@@ -144,9 +144,11 @@ export class GatewaySupervisor {
       // below, as the host is about to exit (the sweep would never get to its SIGKILL).
       this.crashSweep?.done,
     ]);
-    const inTime = await Promise.race([done.then(() => true), delay(budgetMs).then(() => false)]);
+    // A teardown that failed is as good as one out of time: the synchronous sweep still runs.
+    let failure: unknown;
+    const inTime = await Promise.race([done.then(() => true, (e: unknown) => ((failure = e), false)), delay(budgetMs).then(() => false)]);
     if (!inTime) {
-      this.opts.log.warn(`gateway teardown exceeded ${budgetMs} ms; killing synchronously`);
+      this.opts.log.warn(failure === undefined ? `gateway teardown exceeded ${budgetMs} ms; killing synchronously` : `gateway teardown failed (${(failure as Error)?.message ?? String(failure)}); killing synchronously`);
       this.disposeSync();
     }
     this.setStatus({ state: 'stopped' });

@@ -96,8 +96,10 @@ export class WardenHost {
       await this.supervisor.dispose(budgetMs);
     } catch (e) {
       this.opts.log.error(`gateway teardown: ${(e as Error).message}`);
+    } finally {
+      // Also when logging the failure failed: the registry's last write must happen.
+      this.finish();
     }
-    this.finish();
   }
 
   /**

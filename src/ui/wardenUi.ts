@@ -25,7 +25,8 @@ export const VIEW_ID = 'gatewayWarden.processes';
 export interface UiOptions {
   vs: typeof vscode;
   host: WardenHost;
-  log: vscode.LogOutputChannel;
+  /** The extension's log (ui/outputLog.ts: never throws). */
+  log: Log & { show(): void };
   orphans: OrphanSource<OrphanItem>;
   graceMs: () => number;
   /** What "Copy Diagnostics Report" reads besides the host (absent: the command says it is unavailable). */
@@ -278,12 +279,11 @@ export class WardenUi implements vscode.Disposable {
     );
     if (view.visible) this.sampler.start();
 
-    const logWithShow: Log & { show(): void } = log;
     const handlers = createHandlers({
       window: vs.window,
       gateway: host.supervisor,
       model: host.model,
-      log: logWithShow,
+      log: log,
       killWorker: (sessionId, w) => killWorker({
         request: (m, p, t) => host.supervisor.request(m, p, t), bootId: host.owner.bootId, graceMs: o.graceMs(), sessionLeaf: sessionLeafOf(host.supervisor.gateway, sessionId),
       }, sessionId, w),
@@ -299,7 +299,7 @@ export class WardenUi implements vscode.Disposable {
           const sources = o.report!;
           return copyDiagnosticsReport({
             window: vs.window,
-            log: logWithShow,
+            log: log,
             build: () => buildExtensionReport(vs, host, sources),
             open: async (content) => vs.window.showTextDocument(await vs.workspace.openTextDocument({ language: 'markdown', content })),
             copy: (text) => vs.env.clipboard.writeText(text),
@@ -307,7 +307,7 @@ export class WardenUi implements vscode.Disposable {
         }
         : undefined,
       clearOrphans: async (only) => {
-        const summary = await clearOrphansFlow(vs.window, this.trackingSource(), logWithShow, only);
+        const summary = await clearOrphansFlow(vs.window, this.trackingSource(), log, only);
         if (summary) await this.rescanOrphans();
       },
     });

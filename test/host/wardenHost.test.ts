@@ -16,6 +16,7 @@ import { RpcError, RpcErrorCode } from '../../src/core/rpc';
 import { cgroupsUnavailable, trackTree } from '../support/cgroups';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { memoryLog } from './fakeGatewaySpec';
+import { outputLog } from '../../src/ui/outputLog';
 import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 
 after(killTracked);
@@ -180,6 +181,40 @@ test('process exit during an async dispose still SIGKILLs the gateway and its wo
   assert.equal(isAlive(gwPid), false, 'gateway killed before disposeSync returned');
   assert.equal(isAlive(worker.pid), false, 'worker killed before disposeSync returned');
   await disposing;
+});
+
+test('the extension\'s log over a channel VS Code closes as deactivate begins (it disposes the subscriptions without waiting) cuts nothing short: a hung gateway and its worker are SIGKILLed, the checkpoint removed', { skip: !linux }, async () => {
+  const checkpointDir = path.join(tmp, 'closed-log', 'registry');
+  let closed = false;
+  let refused = 0;
+  const at = () => () => {
+    if (closed && ++refused) throw new Error('Channel has been closed');
+  };
+  const channel = { trace: at(), debug: at(), info: at(), warn: at(), error: at(), show: at(), dispose: at() };
+  const fallback: string[] = [];
+  const log = outputLog(channel, (l) => fallback.push(l));
+  const host = new WardenHost({ extensionPath: root, checkpointDir, log, settings: () => ({ ...DEFAULT_SETTINGS, timeouts: { ...DEFAULT_TIMEOUTS, shutdownGraceMs: 200 } }) });
+  host.supervisor.onDidStart((gw) => track(gw.pid, true));
+  await host.supervisor.start();
+  const gwPid = host.supervisor.current.pid!;
+  track(gwPid, true);
+  const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
+  await host.supervisor.request('slash.exec', { sessionId, command: '/echo hi' });
+  const worker = await waitFor(() => host.model.get(sessionId)?.worker, 'worker in the model');
+  track(worker.pid, true);
+  await waitFor(() => host.registry.live().some((x) => x.fingerprint.pid === worker.pid), 'worker in the registry');
+  await host.registry.flush();
+  const file = path.join(checkpointDir, `${formatFingerprint(selfFingerprint()).replace(/:/g, '_')}.json`);
+  assert.ok(fs.existsSync(file), 'checkpoint written');
+  // Hung: only the host's own sweep can end it.
+  process.kill(gwPid, 'SIGSTOP');
+  const disposing = host.dispose(3000);
+  closed = true;
+  await disposing;
+  assert.ok(refused > 0, 'the teardown logged after the channel closed (the case under test)');
+  assert.equal(isAlive(gwPid), false, 'the hung gateway was killed');
+  assert.equal(isAlive(worker.pid), false, 'its worker was killed');
+  assert.equal(fs.existsSync(file), false, 'the registry\'s last write ran: the checkpoint is gone');
 });
 
 test('Recently exited with the real gateway: a worker SIGKILLed from outside is listed with SIGKILL and how long it ran, also after the gateway stopped', { skip: !linux }, async () => {
