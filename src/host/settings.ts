@@ -155,7 +155,7 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
     autoStart: bool('autoStart', DEFAULT_SETTINGS.autoStart),
     timeouts: {
       ...DEFAULT_TIMEOUTS,
-      workerIdleTimeoutMs: Math.round(num('worker.idleTimeoutMinutes', DEFAULT_TIMEOUTS.workerIdleTimeoutMs / 60_000, 0, 1440, false) * 60_000),
+      workerIdleTimeoutMs: Math.round(idleTimeoutMinutes(num('worker.idleTimeoutMinutes', DEFAULT_TIMEOUTS.workerIdleTimeoutMs / 60_000, 0, 1440, false), bad) * 60_000),
       pollMs: num('watchdog.pollMs', DEFAULT_TIMEOUTS.pollMs, 100, 60_000, true),
       shutdownGraceMs: num('shutdown.graceMs', DEFAULT_TIMEOUTS.shutdownGraceMs, 0, 3000, true),
     },
@@ -168,6 +168,17 @@ export function readSettings(get: SettingReader, home: () => string = os.homedir
     alertTotalMemoryBytes: num('alerts.totalMemoryMB', ALERT_BOUNDS.totalMemoryMB.default, ALERT_BOUNDS.totalMemoryMB.min, ALERT_BOUNDS.totalMemoryMB.max, true) * 1024 * 1024,
   };
   return { settings, problems };
+}
+
+/**
+ * worker.idleTimeoutMinutes: 0 (never) or at least a minute. Less would close every session
+ * moments after each command (0.0001 is 6 ms), and the setting is one a workspace may set.
+ */
+function idleTimeoutMinutes(v: number, bad: (key: string, value: unknown, why: string, fallback: unknown) => void): number {
+  if (v === 0 || v >= 1) return v;
+  const fallback = DEFAULT_TIMEOUTS.workerIdleTimeoutMs / 60_000;
+  bad('worker.idleTimeoutMinutes', v, 'is under 1 minute (it would close sessions between commands; 0 turns the idle timeout off)', fallback);
+  return fallback;
 }
 
 /** limits.workerMemoryMB: 0 (off) or within LIMIT_BOUNDS; 1–63 would restart every worker it starts, so it is off too, said as a problem. */

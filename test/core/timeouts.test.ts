@@ -31,13 +31,13 @@ test('the defaults are the values of before, and the gateway\'s defaults are the
 });
 
 test('round trip: settings → Timeouts → the launcher\'s gateway argv → the gateway\'s parsed options', () => {
-  const values: Record<string, unknown> = { 'worker.idleTimeoutMinutes': 0.5, 'watchdog.pollMs': 250, 'shutdown.graceMs': 700 };
+  const values: Record<string, unknown> = { 'worker.idleTimeoutMinutes': 1.5, 'watchdog.pollMs': 250, 'shutdown.graceMs': 700 };
   const { settings, problems } = readSettings((key) => values[key]);
   assert.deepEqual(problems, []);
-  assert.deepEqual(settings.timeouts, { ...DEFAULT_TIMEOUTS, workerIdleTimeoutMs: 30_000, pollMs: 250, shutdownGraceMs: 700 });
+  assert.deepEqual(settings.timeouts, { ...DEFAULT_TIMEOUTS, workerIdleTimeoutMs: 90_000, pollMs: 250, shutdownGraceMs: 700 });
   const spec = launchSpec(settings, { extensionPath: '/ext', owner: OWNER, baseEnv: {} });
   const argv = spec.args.slice(spec.args.indexOf('/ext/dist/gateway.js') + 1);
-  assert.deepEqual(argv, ['--worker-idle-timeout-ms', '30000', '--poll-ms', '250', '--shutdown-grace-ms', '700']);
+  assert.deepEqual(argv, ['--worker-idle-timeout-ms', '90000', '--poll-ms', '250', '--shutdown-grace-ms', '700']);
   assert.deepEqual(timeoutArgs(DEFAULT_TIMEOUTS), []);
   // Nothing of the timeouts in the environment: every worker and /run would inherit it.
   for (const { env } of Object.values(TIMEOUT_FLAGS)) assert.equal(spec.env[env], undefined, env);

@@ -16,7 +16,7 @@ after(killTracked);
 // what the launcher writes.
 test('the settings the launcher writes into argv and the environment are the options the real gateway runs with', async () => {
   const values: Record<string, unknown> = {
-    'worker.idleTimeoutMinutes': 0.5, 'watchdog.pollMs': 250, 'shutdown.graceMs': 700, 'limits.maxSessions': 12, 'limits.maxWorkers': 3,
+    'worker.idleTimeoutMinutes': 1.5, 'watchdog.pollMs': 250, 'shutdown.graceMs': 700, 'limits.maxSessions': 12, 'limits.maxWorkers': 3,
     'limits.workerMemoryMB': 300,
   };
   const { settings, problems } = readSettings((key) => values[key]);
@@ -28,7 +28,7 @@ test('the settings the launcher writes into argv and the environment are the opt
   const g = await startHostedGateway({ args, env });
   const st = await g.rpc.request<{ options: { workerIdleTimeoutMs: number; pollMs: number; shutdownGraceMs: number; workerMemoryMB: number }; limits: unknown }>('gateway.status');
   assert.equal(st.options.workerMemoryMB, 300);
-  assert.equal(st.options.workerIdleTimeoutMs, 30_000);
+  assert.equal(st.options.workerIdleTimeoutMs, 90_000);
   assert.equal(st.options.pollMs, 250);
   assert.equal(st.options.shutdownGraceMs, 700);
   assert.deepEqual(st.limits, { maxSessions: 12, maxWorkers: 3 });

@@ -39,13 +39,13 @@ test('bad values → one clear problem each and the default, never a throw', () 
 });
 
 test('custom command: argv passed through as-is, owner marker and tunables in the environment', () => {
-  const { settings } = readSettings(reader({ 'gateway.command': '/opt/gw', 'gateway.args': ['--a b', '$(x)'], 'worker.idleTimeoutMinutes': 0.5 }));
+  const { settings } = readSettings(reader({ 'gateway.command': '/opt/gw', 'gateway.args': ['--a b', '$(x)'], 'worker.idleTimeoutMinutes': 1.5 }));
   const owner = { pid: 10, startTime: 20, bootId: 'b' };
   const spec = launchSpec(settings, { extensionPath: '/ext', owner, baseEnv: { PATH: '/bin' } });
   assert.equal(spec.command, '/opt/gw');
   assert.deepEqual(spec.args, ['--a b', '$(x)']);
   assert.equal(spec.env.GATEWAY_WARDEN_OWNER, '10:20:b');
-  assert.equal(spec.env.GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS, '30000');
+  assert.equal(spec.env.GATEWAY_WARDEN_WORKER_IDLE_TIMEOUT_MS, '90000');
   assert.equal(spec.env.ELECTRON_RUN_AS_NODE, undefined);
   assert.equal(spec.embedded, false);
 });
@@ -110,6 +110,18 @@ test('limits.workerMemoryMB: off (0) by default; 64–1048576 reaches the gatewa
     assert.match(r.problems[0], /^Setting gatewayWarden\.limits\.workerMemoryMB = /);
     assert.match(r.problems[0], why);
     assert.match(r.problems[0], /using 0\.$/);
+  }
+});
+
+test('worker.idleTimeoutMinutes: 0 (never) or at least a minute; a workspace\'s 0.0001 (6 ms: every session closed between commands) is a problem and the default is used', () => {
+  for (const [ok, ms] of [[0, 0], [1, 60_000], [1.5, 90_000], [1440, 86_400_000]] as const) {
+    const r = readSettings(reader({ 'worker.idleTimeoutMinutes': ok }));
+    assert.deepEqual([r.settings.timeouts.workerIdleTimeoutMs, r.problems], [ms, []], String(ok));
+  }
+  for (const tiny of [0.0001, 0.5, 0.999]) {
+    const r = readSettings(reader({ 'worker.idleTimeoutMinutes': tiny }));
+    assert.equal(r.settings.timeouts.workerIdleTimeoutMs, 1_800_000, `${tiny} → the default 30 minutes`);
+    assert.deepEqual(r.problems, [`Setting gatewayWarden.worker.idleTimeoutMinutes = ${tiny} is under 1 minute (it would close sessions between commands; 0 turns the idle timeout off); using 30.`]);
   }
 });
 
