@@ -214,7 +214,11 @@ export class GatewaySupervisor {
     // Disposed while it got ready: dispose() or the exit hook took it down as `starting`.
     this.throwIfDisposed();
     this.gw = gw;
-    gw.onEvent((ev) => this.eventEmitter.fire(ev));
+    // Only the current gateway speaks for the view: one that outlived its teardown (a restart
+    // moved on after the bound) must not feed the next one's model.
+    gw.onEvent((ev) => {
+      if (this.gw === gw) this.eventEmitter.fire(ev);
+    });
     gw.onExit((exit) => this.onExit(gw, exit));
     this.setStatus({ state: 'running', pid: gw.pid, pgid: gw.pgid, startedAt: gw.startedAt, command: spec.display, limits: limitsOf(gw.readyEvent), backend: spec.backend });
     this.startedEmitter.fire(gw);

@@ -79,6 +79,12 @@ export class WardenHost {
         );
       }),
       this.supervisor.onDidExit(({ gateway }) => {
+        // An old gateway that outlived a restart's teardown, exiting late: the view is its successor's.
+        const current = this.supervisor.gateway;
+        if (current !== undefined && current !== gateway) {
+          log.debug(`gateway ${gateway.pid} (replaced by ${current.pid}) exited`);
+          return;
+        }
         this.model.clear();
         log.debug(`gateway ${gateway.pid} exit recorded`);
       }),

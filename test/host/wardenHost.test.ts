@@ -15,7 +15,7 @@ import { killWorker, sessionLeafOf } from '../../src/host/workerKill';
 import { RpcError, RpcErrorCode } from '../../src/core/rpc';
 import { cgroupsUnavailable, trackTree } from '../support/cgroups';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
-import { memoryLog } from './fakeGatewaySpec';
+import { FAKE_GATEWAY, memoryLog } from './fakeGatewaySpec';
 import { outputLog } from '../../src/ui/outputLog';
 import { DEFAULT_TIMEOUTS } from '../../src/core/timeouts';
 
@@ -215,6 +215,47 @@ test('the extension\'s log over a channel VS Code closes as deactivate begins (i
   assert.equal(isAlive(gwPid), false, 'the hung gateway was killed');
   assert.equal(isAlive(worker.pid), false, 'its worker was killed');
   assert.equal(fs.existsSync(file), false, 'the registry\'s last write ran: the checkpoint is gone');
+});
+
+test('a gateway that outlives a restart\'s teardown (another user\'s: not ours to signal) and exits later leaves its successor\'s view alone', { skip: !linux || process.getuid?.() !== 0 ? 'Linux, as root (the old gateway runs as nobody)' : undefined }, async () => {
+  const checkpointDir = path.join(tmp, 'linger', 'registry');
+  const log = memoryLog();
+  let launches = 0;
+  const settings = () => ({
+    ...DEFAULT_SETTINGS, backend: 'warden' as const,
+    // The first gateway runs as nobody and ignores every request to stop; the second is ordinary.
+    ...(launches === 0
+      ? { gatewayCommand: '/usr/bin/setpriv', gatewayArgs: ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', 'FAKE_GATEWAY_MODE=linger', process.execPath, FAKE_GATEWAY] }
+      : { gatewayCommand: process.execPath, gatewayArgs: [FAKE_GATEWAY] }),
+    timeouts: { ...DEFAULT_TIMEOUTS, shutdownGraceMs: 200 },
+  });
+  const host = new WardenHost({ extensionPath: root, checkpointDir, log, settings });
+  host.supervisor.onDidStart((gw) => {
+    launches++;
+    track(gw.pid, true);
+  });
+  try {
+    await host.supervisor.start();
+    const old = host.supervisor.gateway!;
+    await host.supervisor.restart();
+    assert.ok(isAlive(old.pid), 'the old gateway outlived the teardown (the case under test)');
+    const current = host.supervisor.gateway!;
+    assert.notEqual(current.pid, old.pid);
+    const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', { label: 'kept' });
+    await host.supervisor.request('slash.exec', { sessionId, command: '/echo hi' });
+    const worker = await waitFor(() => host.model.get(sessionId)?.worker, 'the new gateway\'s worker in the model');
+    track(worker.pid, true);
+    const oldExit = new Promise<void>((resolve) => host.supervisor.onDidExit(({ gateway }) => gateway === old && resolve()));
+    process.kill(old.pid, 'SIGKILL');
+    await oldExit;
+    assert.equal(host.model.get(sessionId)?.worker?.pid, worker.pid, 'the session and its worker are still in the view');
+    assert.equal(host.supervisor.current.state, 'running');
+  } catch (e) {
+    console.log(log.lines.join('\n'));
+    throw e;
+  } finally {
+    await host.dispose();
+  }
 });
 
 test('Recently exited with the real gateway: a worker SIGKILLed from outside is listed with SIGKILL and how long it ran, also after the gateway stopped', { skip: !linux }, async () => {
