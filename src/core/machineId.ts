@@ -16,14 +16,16 @@ const MACHINE_ID_FILES = ['/etc/machine-id', '/var/lib/dbus/machine-id'];
 let cached: string | undefined;
 
 /**
- * This machine's id: `/etc/machine-id` where there is one (Linux), else `host:` and the host name.
- * A read that fails for any reason but absence (EMFILE, EACCES) is 'unknown', never a fallback:
- * a host name in place of the id this machine wrote before would make its own checkpoints look
- * like another machine's. Cached once known.
+ * This machine's id on Linux (where a shared home over NFS is common): `/etc/machine-id`, else
+ * `host:` and the host name. A read that fails for any reason but absence (EMFILE, EACCES) is
+ * 'unknown', never a fallback: a host name in place of the id this machine wrote before would
+ * make its own checkpoints look like another machine's. Elsewhere 'unknown' (a Mac's host name
+ * changes with its network), and checkpoints carry no machine, as before. Cached once known.
  */
 export function readMachineId(): MachineIdRead {
   if (cached !== undefined) return { state: 'known', id: cached };
-  const r = machineIdFrom(process.platform === 'linux' ? MACHINE_ID_FILES : []);
+  if (process.platform !== 'linux') return { state: 'unknown', why: `no machine id is read on ${process.platform}` };
+  const r = machineIdFrom(MACHINE_ID_FILES);
   if (r.state === 'known') cached = r.id;
   return r;
 }
