@@ -1,6 +1,7 @@
 // One running gateway: spawned without a shell as a process-group leader (POSIX) whose stdin is
 // its lifeline, spoken to over newline-delimited JSON-RPC, started only once it says
 // `gateway.ready`. Any way of failing to start leaves nothing running.
+import { OWNER_ENV } from '../core/ownerMarker';
 import { ChildProcess, spawn } from 'node:child_process';
 import { Fingerprint, fingerprintOf } from '../core/fingerprint';
 import { processGroup, processTree, Target, teardown } from '../core/kill';
@@ -269,7 +270,7 @@ export class GatewayProcess {
 
   /** Ends the gateway and everything in its group now (a failed start); never throws. */
   async forceKill(graceMs = 200, timeoutMs = 3000): Promise<void> {
-    await teardown([this.target()], { graceMs, timeoutMs });
+    await teardown([this.target()], { graceMs, timeoutMs, ownerMarker: this.spec.env[OWNER_ENV] });
     if (!this.exitInfo) await Promise.race([this.exited, delay(Math.max(100, graceMs), true)]);
   }
 }

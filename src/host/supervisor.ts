@@ -1,5 +1,6 @@
 // The managed gateway: start, stop, restart on unexpected exit with backoff, give up on a
 // crash loop, and tear everything down within VS Code's deactivate budget.
+import { OWNER_ENV } from '../core/ownerMarker';
 import { Fingerprint } from '../core/fingerprint';
 import { cgroupTarget, describeProblems, processGroup, Target, teardown, TeardownOptions, teardownSync } from '../core/kill';
 import { CrashPolicy, CrashWindow, DEFAULT_CRASH_POLICY } from './crashWindow';
@@ -69,6 +70,8 @@ export class GatewaySupervisor {
   private op: Promise<void> = Promise.resolve();
   private disposed = false;
 
+  /** The GATEWAY_WARDEN_OWNER our gateways carry (their launch spec's): what corroborates their groups. */
+  private ownerMarker?: string;
   private readonly stateEmitter = new Emitter<GatewayStatus>();
   private readonly eventEmitter = new Emitter<GatewayEvent>();
   private readonly startedEmitter = new Emitter<GatewayProcess>();
@@ -160,7 +163,7 @@ export class GatewaySupervisor {
     this.disposed = true;
     this.clearRestartTimer();
     const targets = [...this.targets(this.gw, true), ...(this.starting ? [this.starting.target()] : []), ...(this.crashSweep?.targets ?? [])];
-    const r = teardownSync(targets, { firstSignal: 'SIGKILL', timeoutMs: 500 });
+    const r = teardownSync(targets, { firstSignal: 'SIGKILL', timeoutMs: 500, ownerMarker: this.ownerMarker });
     const problems = describeProblems(r);
     if (problems) this.opts.log.warn(`exit: ${problems}`);
   }
@@ -180,6 +183,7 @@ export class GatewaySupervisor {
     let spec: LaunchSpec;
     try {
       spec = await this.opts.launch();
+      this.ownerMarker = spec.env[OWNER_ENV] ?? this.ownerMarker;
     } catch (e) {
       this.throwIfDisposed();
       this.setStatus({ state: 'failed', error: (e as Error).message });
@@ -300,7 +304,7 @@ export class GatewaySupervisor {
 
   private async sweep(what: string, targets: Target[], opts: TeardownOptions): Promise<void> {
     if (!targets.length) return;
-    const r = await teardown(targets, opts);
+    const r = await teardown(targets, { ...opts, ownerMarker: this.ownerMarker });
     this.opts.log.debug(`${what}: ${targets.length} group(s) in ${Math.round(r.elapsedMs)} ms`);
     const problems = describeProblems(r);
     if (problems) this.opts.log.warn(`${what}: ${problems}`);

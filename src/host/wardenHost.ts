@@ -1,7 +1,7 @@
 // Everything the extension host owns, without UI: the registry bound to this host's lifetime,
 // the gateway supervisor, the session model. One instance per activation.
 import * as path from 'node:path';
-import { Fingerprint, isGone, selfFingerprint } from '../core/fingerprint';
+import { Fingerprint, formatFingerprint, isGone, selfFingerprint } from '../core/fingerprint';
 import { ensurePrivateDirSync } from '../core/privateFiles';
 import { Checkpoint, loadCheckpoints, ProcessRegistry } from '../core/registry';
 import { Disposable } from '../core/emitter';
@@ -29,6 +29,10 @@ export class WardenHost {
   readonly registry: ProcessRegistry;
   readonly supervisor: GatewaySupervisor;
   readonly model = new GatewayModel();
+  /** The GATEWAY_WARDEN_OWNER everything this host starts carries (launchSpec.ts). */
+  get ownerMarker(): string {
+    return formatFingerprint(this.owner);
+  }
   /** Checkpoints of dead hosts found at activation, kept for orphan detection. */
   readonly staleCheckpoints: Checkpoint[];
   private readonly subs: Disposable[] = [];

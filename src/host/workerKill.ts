@@ -4,7 +4,9 @@
 // no longer the session's (the row was stale). Only when the gateway does not answer (hung) does
 // the host end the group itself — the same engine, the same checks.
 import { RpcError, RpcErrorCode } from '../core/rpc';
-import { cgroupTarget, describeProblems, processGroup, teardown } from '../core/kill';
+import { cgroupDirOf } from '../core/cgroup/cgroupMount';
+import { livenessOf } from '../core/fingerprint';
+import { cgroupTarget, describeProblems, processGroup, Target, teardown } from '../core/kill';
 import { shutdownBoundMs } from '../core/timeouts';
 import type { Fingerprint } from '../core/fingerprint';
 import { gatewayCgroupPlace, sessionCgroup } from './sessionCgroups';
@@ -26,6 +28,9 @@ export interface KillWorkerDeps {
    * sent it, so the host's own teardown takes the leaf too (its setsid escapees are only there).
    */
   sessionLeaf?: { path: string; parent: string };
+  /** The GATEWAY_WARDEN_OWNER this host's processes carry (TeardownOptions.ownerMarker). */
+  ownerMarker?: string;
+  log?: (message: string) => void;
 }
 
 interface KillReply {
@@ -59,8 +64,18 @@ export async function killWorker(d: KillWorkerDeps, sessionId: string, w: Worker
 async function killGroupOfHungGateway(d: KillWorkerDeps, w: WorkerRef): Promise<{ ok: boolean; message: string }> {
   if (w.pgid !== w.pid) return { ok: false, message: 'the gateway did not answer, and the worker leads no process group the host could end' };
   const leader: Fingerprint = { pid: w.pid, startTime: w.startTime, bootId: d.bootId };
-  const leaf = d.sessionLeaf ? [cgroupTarget(d.sessionLeaf.path, { parent: d.sessionLeaf.parent })] : [];
-  const r = await teardown([processGroup(w.pid, leader), ...leaf], { graceMs: d.graceMs, timeoutMs: shutdownBoundMs(d.graceMs) });
+  // The row may be stale: only the worker it names, alive, is ended — never its session's leaf on
+  // its word (a successor may be in it now), nor its group once it has no leader to vouch for it.
+  const now = livenessOf(leader);
+  if (now.state === 'dead') return { ok: true, message: `the gateway did not answer; worker ${w.pid} had already exited (nothing was signalled)` };
+  if (now.state === 'unknown') return { ok: false, message: `the gateway did not answer, and whether worker ${w.pid} still runs cannot be read (${now.why}); nothing was signalled` };
+  let leaf: Target[] = [];
+  if (d.sessionLeaf) {
+    const at = cgroupDirOf(w.pid);
+    if (at === d.sessionLeaf.path) leaf = [cgroupTarget(d.sessionLeaf.path, { parent: d.sessionLeaf.parent })];
+    else d.log?.(`kill worker ${w.pid}: not taking its session's leaf ${d.sessionLeaf.path}: the worker is ${typeof at === 'string' ? `in ${at}` : `in no cgroup that can be read (${at.why})`}`);
+  }
+  const r = await teardown([processGroup(w.pid, leader), ...leaf], { graceMs: d.graceMs, timeoutMs: shutdownBoundMs(d.graceMs), ownerMarker: d.ownerMarker });
   const problems = describeProblems(r);
   if (problems) return { ok: false, message: `the gateway did not answer; the host's own teardown: ${problems}` };
   return { ok: true, message: `the gateway did not answer; the host ended process group ${w.pid}${leaf.length ? ' and its cgroup leaf' : ''} in ${Math.round(r.elapsedMs)} ms` };

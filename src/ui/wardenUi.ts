@@ -286,6 +286,7 @@ export class WardenUi implements vscode.Disposable {
       log: log,
       killWorker: (sessionId, w) => killWorker({
         request: (m, p, t) => host.supervisor.request(m, p, t), bootId: host.owner.bootId, graceMs: o.graceMs(), sessionLeaf: sessionLeafOf(host.supervisor.gateway, sessionId),
+        ownerMarker: host.ownerMarker, log: (m) => log.info(m),
       }, sessionId, w),
       refreshView: () => {
         if (this.sampler.running) this.sampler.sample();

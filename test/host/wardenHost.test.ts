@@ -156,10 +156,44 @@ test('Kill Worker with a hung gateway and cgroups: the host takes the worker gro
   process.kill(gwPid, 'SIGSTOP');
   try {
     const hung = () => Promise.reject(new RpcError(RpcErrorCode.RequestTimeout, 'timed out (test: the gateway is stopped)'));
-    const r = await killWorker({ request: hung, bootId: host.owner.bootId, graceMs: 200, sessionLeaf: leaf }, sessionId, worker);
+    const r = await killWorker({ request: hung, bootId: host.owner.bootId, graceMs: 200, sessionLeaf: leaf, ownerMarker: host.ownerMarker }, sessionId, worker);
     assert.equal(r.ok, true, r.message);
     assert.match(r.message, /did not answer; the host ended process group \d+ and its cgroup leaf/);
     await waitFor(() => !isAlive(worker.pid) && !isAlive(escapee), 'the worker and its setsid escapee gone');
+  } finally {
+    process.kill(gwPid, 'SIGCONT');
+  }
+  await host.dispose();
+});
+
+test('Kill Worker on a stale row with a hung gateway signals nothing: the session\'s new worker in the same cgroup leaf lives on', { skip: !linux ? 'Linux only' : cgroupsUnavailable() }, async () => {
+  const { host } = newHost('kill-worker-stale-hung');
+  await host.supervisor.start();
+  const gwPid = host.supervisor.current.pid!;
+  const tree = host.supervisor.gateway?.readyEvent?.cgroup;
+  assert.equal(typeof tree, 'string', 'the gateway made a cgroup tree');
+  trackTree(tree as string);
+  const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
+  await host.supervisor.request('slash.exec', { sessionId, command: '/echo first' });
+  const first = await waitFor(() => host.model.get(sessionId)?.worker, 'the first worker in the model');
+  const row = { ...first }; // what the user's tree row still names
+  const ended = await host.supervisor.request<{ killed?: boolean }>('worker.kill', { sessionId, pid: first.pid, startTime: first.startTime }, 15_000);
+  assert.equal(ended.killed, true);
+  await host.supervisor.request('slash.exec', { sessionId, command: '/echo second' });
+  const second = await waitFor(() => {
+    const w = host.model.get(sessionId)?.worker;
+    return w && w.pid !== first.pid ? w : undefined;
+  }, 'the session\'s new worker');
+  const leaf = sessionLeafOf(host.supervisor.gateway, sessionId);
+  assert.ok(leaf && fs.existsSync(leaf.path), `the session leaf: ${JSON.stringify(leaf)}`);
+  assert.match(fs.readFileSync(path.join(leaf.path, 'cgroup.procs'), 'utf8'), new RegExp(`^${second.pid}$`, 'm'), 'the new worker is in the same leaf');
+  process.kill(gwPid, 'SIGSTOP');
+  try {
+    const hung = () => Promise.reject(new RpcError(RpcErrorCode.RequestTimeout, 'timed out (test: the gateway is stopped)'));
+    const r = await killWorker({ request: hung, bootId: host.owner.bootId, graceMs: 200, sessionLeaf: leaf, ownerMarker: host.ownerMarker }, sessionId, row);
+    assert.equal(r.ok, true, r.message);
+    assert.match(r.message, /worker \d+ had already exited \(nothing was signalled\)/);
+    assert.ok(isAlive(second.pid), 'the session\'s new worker was not touched');
   } finally {
     process.kill(gwPid, 'SIGCONT');
   }

@@ -92,12 +92,18 @@ export function cgroupDir(mount: Cgroup2Mount, cgroupPath: string): string | und
 
 /** This process's own v2 cgroup directory now (its 0:: line under the mount that shows it), or why not. */
 export function ownCgroupDir(): string | { why: string } {
+  return cgroupDirOf('self');
+}
+
+/** The directory of a process's cgroup (ownCgroupDir for another process), or why it cannot be told. */
+export function cgroupDirOf(pid: number | 'self'): string | { why: string } {
+  const whose = pid === 'self' ? 'our cgroup' : `the cgroup of pid ${pid}`;
   const mounts = readMountTable();
   if (mounts.state !== 'found') return { why: `cannot read the mount table${mounts.state === 'unknown' ? `: ${mounts.why}` : ''}` };
-  const own = readProcCgroupPath('self');
-  if (own.state !== 'found') return { why: `cannot read our cgroup${own.state === 'unknown' ? `: ${own.why}` : ''}` };
+  const own = readProcCgroupPath(pid);
+  if (own.state !== 'found') return { why: `cannot read ${whose}${own.state === 'unknown' ? `: ${own.why}` : ''}` };
   const located = locateCgroup(mounts.value, own.value);
-  return located ? located.dir : { why: `our cgroup ${own.value} is not under a cgroup2 mount` };
+  return located ? located.dir : { why: `${whose} ${own.value} is not under a cgroup2 mount` };
 }
 
 /** The first cgroup2 mount that shows `cgroupPath`, with that cgroup's directory. */

@@ -155,7 +155,7 @@ class Teardown {
       for (const s of this.sets) {
         // An endsSelf cgroup's write ends us: it comes last (signalOwnCgroup).
         if (s.done || s.target.kind !== 'cgroup' || s.target.endsSelf || !s.cg!.killFile) continue;
-        this.guard ??= guardWithoutTable();
+        this.guard ??= this.withOwner(guardWithoutTable());
         this.killCgroup(s, s.target.path, true);
       }
     }
@@ -247,11 +247,16 @@ class Teardown {
 
   // ---- membership ------------------------------------------------------------------------
 
+  private withOwner(g: Guard): Guard {
+    const ownerMarker = this.opts.ownerMarker ?? process.env[OWNER_ENV];
+    return ownerMarker === undefined ? g : { ...g, ownerMarker };
+  }
+
   /** One pass over the table for every target: who is gone, who is new. Cgroup targets alone need no table. */
   private scan(): void {
     const needTable = this.sets.some((s) => !s.done && s.target.kind !== 'cgroup');
     const table = needTable ? indexTable(scanTable()) : undefined;
-    this.guard ??= table ? guardFrom(table.byPid) : guardWithoutTable();
+    this.guard ??= this.withOwner(table ? guardFrom(table.byPid) : guardWithoutTable());
     for (const m of [...this.members.values()]) {
       const row = table ? (table.byPid.get(m.pid) ?? (table.complete ? 'gone' : readOne(m.pid))) : readOne(m.pid);
       this.recheck(m, row);

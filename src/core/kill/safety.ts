@@ -2,7 +2,8 @@
 // group. What remains is the few microseconds between this read and kill(2), which Node cannot
 // close (no pidfd_send_signal).
 import { Fingerprint, formatFingerprint, isFingerprint } from '../fingerprint';
-import { readFingerprint, uidOf } from './source';
+import { OWNER_ENV } from '../ownerMarker';
+import { canReadMarkers, markerOf, readFingerprint, uidOf } from './source';
 
 /** 'unknown': whether it is still the recorded process (or whose it is) could not be read now — never guessed. */
 export type RefusalReason = 'gone' | 'reused' | 'other-user' | 'protected' | 'unknown' | 'error';
@@ -20,6 +21,8 @@ export interface Guard {
   ownGroup?: number;
   /** Our uid; undefined on Windows (no uids). */
   uid?: number;
+  /** The GATEWAY_WARDEN_OWNER of everything ours (TeardownOptions.ownerMarker): what corroborates a leaderless group. */
+  ownerMarker?: string;
 }
 
 export type Subject =
@@ -49,12 +52,13 @@ function groupRefusal(g: { pgid: number; leader?: Fingerprint; members: readonly
   if (!Number.isSafeInteger(pgid) || pgid <= 0) return { reason: 'error', message: `not a process group id: ${String(pgid)}` };
   if (pgid === 1) return { reason: 'protected', message: 'pgid 1 is init\'s group; never signalled' };
   if (pgid === guard.ownGroup) return { reason: 'protected', message: `group ${pgid} is this process's own group; never signalled as a group` };
+  let leaderGone = false;
   if (leader !== undefined) {
     if (!isFingerprint(leader) || leader.pid !== pgid) return { reason: 'error', message: `leader ${JSON.stringify(leader)} is not the leader of group ${pgid}` };
-    // A pid stays reserved while it names a live group, so a dead leader with live members is
-    // fine; a live pid === pgid with another fingerprint means the group we meant is gone.
+    // A live pid === pgid with another fingerprint means the group we meant is gone.
     const r = identityRefusal(leader, 'leader');
     if (r && r.reason !== 'gone') return { reason: r.reason, message: `group ${pgid}: ${r.message}` };
+    leaderGone = r !== undefined;
   }
   if (members === undefined) return { reason: 'unknown', message: `group ${pgid}: its members cannot be listed now; not signalled` };
   for (const pid of members) {
@@ -62,8 +66,26 @@ function groupRefusal(g: { pgid: number; leader?: Fingerprint; members: readonly
     if (prot) return { reason: 'protected', message: `group ${pgid} holds pid ${pid}, ${prot}; never signalled` };
     const r = ownerRefusal(pid, guard);
     if (r && r.reason !== 'gone') return { reason: r.reason, message: `group ${pgid}: ${r.message}` }; // gone: exited meanwhile
+    if (leaderGone) {
+      const why = leaderlessMemberProblem(pid, guard);
+      if (why) return { reason: 'unknown', message: `group ${pgid}: its leader ${formatFingerprint(leader!)} has exited, and ${why}: the group may be another's (a pgid is free for reuse once its group was empty); not signalled` };
+    }
   }
   return undefined;
+}
+
+/**
+ * A pgid names our group only while that group never emptied: once it did, the pid may be any
+ * new process's, and the group it leads (then leaves, its members still running) anyone's. With
+ * the leader gone, nothing in the group proves it is ours but its members' owner marker. Off
+ * Linux no marker can be read, and the group is taken on its pgid's word, as before.
+ */
+function leaderlessMemberProblem(pid: number, guard: Guard): string | undefined {
+  if (!canReadMarkers) return undefined;
+  if (guard.ownerMarker === undefined) return 'no owner marker was given to corroborate its members';
+  const marker = markerOf(pid, OWNER_ENV);
+  if (marker === guard.ownerMarker) return undefined;
+  return marker === undefined ? `pid ${pid} carries no ${OWNER_ENV} (or it cannot be read now)` : `pid ${pid} carries another ${OWNER_ENV} (${marker.slice(0, 80)})`;
 }
 
 /** Is `fp.pid` still that process? A failed look is 'unknown', never a yes. */

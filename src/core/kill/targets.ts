@@ -70,6 +70,13 @@ export interface TeardownOptions {
   firstSignal?: NodeJS.Signals;
   /** Runs right before the cgroup.kill that ends this process too (an `endsSelf` target): its last words. */
   beforeSelfEnd?: () => void;
+  /**
+   * The GATEWAY_WARDEN_OWNER value everything of ours carries (default: this process's own, which
+   * the gateway, its workers and their reapers inherit; the extension host, the owner itself,
+   * passes its fingerprint). A group whose recorded leader has exited is signalled only while
+   * every member carries it: its pgid may have been reused (safety.ts).
+   */
+  ownerMarker?: string;
 }
 
 export const DEFAULT_GRACE_MS = 500;

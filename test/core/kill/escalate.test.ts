@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { fingerprintOf, formatFingerprint } from '../../../src/core/fingerprint';
-import { groupMembers, ownProcessGroup, processGroup, processTree, teardown, teardownSync } from '../../../src/core/kill';
-import { isAlive, killTracked, readLineMatching, spawnNode, spawnTracked, track, waitFor } from '../../support/processes';
+import { describeProblems, groupMembers, ownProcessGroup, processGroup, processTree, teardown, teardownSync } from '../../../src/core/kill';
+import { OWNER_ENV } from '../../../src/core/ownerMarker';
+import { isAlive, killTracked, readLineMatching, spawnNode, spawnTracked, testMarker, track, waitFor } from '../../support/processes';
 import { orphanedStubbornGroup, politeGroup } from '../../support/groups';
 
 after(killTracked);
@@ -31,6 +32,42 @@ test('a group is escalated on after its leader exited: a SIGTERM- and SIGHUP-ign
   assert.equal(r.processes.find((p) => p.pid === g.members[0])?.outcome, 'killed');
   assert.equal(isAlive(g.members[0]), false);
   assert.deepEqual(groupMembers(g.pgid), []);
+});
+
+/**
+ * A group whose recorded leader has exited, its member (a sleeper) still running; both with `env`.
+ * The leader waits on its stdin until it has been recorded.
+ */
+async function leaderlessGroup(env: NodeJS.ProcessEnv) {
+  const leader = spawnTracked('sh', ['-c', 'sleep 1000 & echo $!; read x'], { detached: true, stdio: ['pipe', 'pipe', 'ignore'], env });
+  const member = await readLineMatching(leader.stdout!, (l) => Number(l) || undefined);
+  track(member);
+  const recorded = await waitFor(() => fingerprintOf(leader.pid!), 'the leader to be recorded');
+  leader.stdin!.end();
+  await waitFor(() => !isAlive(leader.pid!), 'the leader to exit');
+  return { pgid: leader.pid!, recorded, member };
+}
+
+test('a group whose recorded leader has exited is signalled only while every member carries our owner marker (once empty, its pgid is anyone\'s)', { skip: !linux }, async () => {
+  const marker = testMarker('leaderless');
+  const { [OWNER_ENV]: _inherited, ...bare } = process.env;
+  for (const env of [bare, { ...bare, [OWNER_ENV]: testMarker('another-host') }]) {
+    const g = await leaderlessGroup(env);
+    const r = await teardown([processGroup(g.pgid, g.recorded)], { graceMs: 50, timeoutMs: 500, ownerMarker: marker });
+    assert.deepEqual(r.signals, [], 'nothing sent');
+    assert.match(describeProblems(r) ?? '', new RegExp(`group ${g.pgid}: its leader .* has exited, and pid ${g.member} carries (no|another) ${OWNER_ENV}.*may be another's`));
+    assert.ok(isAlive(g.member), 'the member was not signalled');
+    // No marker to corroborate with at all: the same.
+    const none = teardownSync([processGroup(g.pgid, g.recorded)], { firstSignal: 'SIGKILL', timeoutMs: 300 });
+    assert.deepEqual(none.signals, []);
+    assert.ok(isAlive(g.member));
+    process.kill(g.member, 'SIGKILL');
+  }
+  const ours = await leaderlessGroup({ ...bare, [OWNER_ENV]: marker });
+  const r = await teardown([processGroup(ours.pgid, ours.recorded)], { graceMs: 50, timeoutMs: 2000, ownerMarker: marker });
+  assert.deepEqual(r.refusals, []);
+  assert.deepEqual(r.survivors, []);
+  assert.equal(isAlive(ours.member), false, 'ours (it carries the marker) is taken');
 });
 
 test('teardownSync does the same without yielding to the event loop', { skip: !posix }, async () => {

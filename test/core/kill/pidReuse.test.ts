@@ -5,9 +5,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Fingerprint, fingerprintOf, isSameProcess } from '../../../src/core/fingerprint';
-import { processGroup, processTree, teardown, teardownSync } from '../../../src/core/kill';
+import { describeProblems, groupMembers, processGroup, processTree, teardown, teardownSync } from '../../../src/core/kill';
 import { refusal } from '../../../src/core/kill/safety';
-import { killTracked, spawnTracked, waitFor, waitForExit } from '../../support/processes';
+import { isAlive, killTracked, readLineMatching, spawnTracked, track, waitFor, waitForExit } from '../../support/processes';
 import { pidReuseUnavailable, spawnOnPid } from '../../support/pidReuse';
 
 after(killTracked);
@@ -55,4 +55,31 @@ test('a reused leader pid: teardown and teardownSync refuse it as a group leader
   assert.equal(refusal({ kind: 'process', fp: recorded }, { protectedPids: new Set(), uid: process.getuid?.() })?.reason, 'reused');
 
   assert.ok(isSameProcess(stranger), 'the stranger holding the pid was never signalled');
+});
+
+test('a recorded leader\'s pgid taken by a stranger\'s group whose own leader then exited: the stranger\'s member is never signalled (it carries no owner marker of ours)', { skip: noReuse }, async () => {
+  const marker = 'gw-test-pid-reuse-owner';
+  let found: { recorded: Fingerprint; member: number } | undefined;
+  for (let attempt = 0; attempt < 20 && !found; attempt++) {
+    const old = spawnTracked('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+    const recorded = await waitFor(() => fingerprintOf(old.pid!), 'the recorded leader to start');
+    old.kill('SIGKILL');
+    await waitForExit(recorded.pid);
+    // The stranger: a shell on that pid leading its own group, leaving a sleeper in it as it exits.
+    const s = await spawnOnPid(recorded.pid, 'sh', ['-c', 'sleep 1000 & echo $!'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    if (!s) continue;
+    const member = await readLineMatching(s.stdout!, (l) => Number(l) || undefined);
+    track(member);
+    await waitForExit(recorded.pid);
+    found = { recorded, member };
+  }
+  assert.ok(found, 'could not hand a recorded leader\'s pid to a stranger');
+  const { recorded, member } = found;
+  assert.ok(groupMembers(recorded.pid)?.includes(member), 'the stranger\'s member is in the group the recorded leader once led');
+  const a = await teardown([processGroup(recorded.pid, recorded)], { graceMs: 50, timeoutMs: 500, ownerMarker: marker });
+  assert.deepEqual(a.signals, []);
+  assert.match(describeProblems(a) ?? '', /may be another's/);
+  const b = teardownSync([processGroup(recorded.pid, recorded)], { firstSignal: 'SIGKILL', timeoutMs: 500, ownerMarker: marker });
+  assert.deepEqual(b.signals, []);
+  assert.ok(isAlive(member), 'the stranger\'s member was never signalled');
 });
