@@ -4,7 +4,7 @@
 // awaited. A line that is not JSON is not answered (hermes' stdout is protocol only; anything
 // else means the program is not a hermes gateway): the first few are kept for the error message.
 import { LineDecoder } from '../../core/lineDecoder';
-import { JsonRpcPeer } from '../../core/rpc';
+import { idForLog, JsonRpcPeer } from '../../core/rpc';
 
 /** Non-JSON lines kept for the error message (the rest are only counted). */
 const MAX_NOISE_LINES = 5;
@@ -31,7 +31,7 @@ export class HermesLink {
     }, {
       log,
       // A late reply (its request timed out here) is expected with a slow hermes: note it only.
-      onUnexpectedResponse: (m) => log(`hermes: a reply with id ${JSON.stringify(m.id)} came after its request was given up`),
+      onUnexpectedResponse: (m) => log(`hermes: a reply with id ${idForLog(m.id)} came after its request was given up`),
     });
     let markReady!: () => void;
     this.ready = new Promise((r) => (markReady = r));
