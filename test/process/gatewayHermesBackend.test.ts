@@ -5,6 +5,8 @@
 // table.
 import { after, test } from 'node:test';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { readProcStat } from '../../src/core/procfs';
 import { RpcError, RpcErrorCode } from '../../src/core/rpc';
@@ -236,6 +238,44 @@ test('a closeOnDisconnect client gone while hermes makes its session: the sessio
   assert.deepEqual(active.sessions, [], 'closed in hermes too');
   assert.deepEqual(workersOf(g.hermesPid), [], 'its worker is gone');
   await stopHostedGateway(g);
+});
+
+test('a closeOnDisconnect client gone while hermes is still starting: hermes never makes its session, and its slot is free', opts, async () => {
+  // hermes holds gateway.ready until the gate exists: the client comes and goes during the start.
+  const gate = path.join(os.tmpdir(), `gw-hermes-ready-gate-${process.pid}-${Date.now()}`);
+  try {
+    // Not startHermes: backend.state comes only once hermes is running.
+    const g = await startHostedGateway({
+      args: ['--listen', '--max-sessions', '1'],
+      env: { PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_READY_GATE: gate },
+      backend: { name: 'hermes', cwd: FAKE_HERMES_DIR },
+    });
+    const ws = await connectWithToken(attachOf(g));
+    const peer = peerOf(ws);
+    const create = peer.request('session.create', { label: 'gone', closeOnDisconnect: true }).then(() => undefined, () => undefined);
+    // Requests start in order of arrival: once a later one is answered, the create waits for hermes.
+    await peer.request('gateway.status');
+    ws.terminate();
+    await create;
+    await waitFor(async () => (await g.rpc.request<{ attach: { open: number } }>('gateway.status')).attach.open === 0, 'the gateway to see the client go');
+    const status = await g.rpc.request<{ program: { state: string } }>('gateway.status');
+    assert.equal(status.program.state, 'starting', 'hermes is still starting when the client is gone');
+    fs.writeFileSync(gate, '');
+    await running(g);
+    const hermesPid = g.events.find((e) => e.type === 'backend.state' && e.state === 'running')!.pid as number;
+    // hermes answers session.create inline, in order: a create sent for the gone client would be made first.
+    const sid = await createSession(g, { label: 'host' }).catch((e: Error) => assert.fail(`the host's create is refused (does the gone client's create hold the one slot?): ${e.message}`));
+    const active = await g.rpc.request<{ sessions: { id: string }[] }>('backend.call', { method: 'session.active_list' });
+    assert.deepEqual(active.sessions.map((x) => x.id), [sid], 'hermes made no session for the gone client');
+    const list = await g.rpc.request<{ sessions: ListedSession[] }>('session.list');
+    assert.deepEqual(list.sessions.map((x) => x.sessionId), [sid], 'no session attached to the gone client');
+    assert.deepEqual(g.events.filter((e) => e.type === 'session.created').map((e) => e.sessionId), [sid]);
+    await workerOf(g, sid);
+    assert.equal(workersOf(hermesPid).length, 1, 'one worker: the host session\'s');
+    await stopHostedGateway(g);
+  } finally {
+    fs.rmSync(gate, { force: true });
+  }
 });
 
 test('a session hermes makes after gateway.shutdown began is refused, never added; nothing is left', opts, async () => {
