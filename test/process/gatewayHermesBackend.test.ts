@@ -278,6 +278,22 @@ test('a closeOnDisconnect client gone while hermes is still starting: hermes nev
   }
 });
 
+test('a hermes reply over --max-line-bytes fails its request at once, not at its timeout; the link goes on', opts, async (t) => {
+  // The worker answers /fake-env with the variable's value: 20 000 bytes, over the 8192-byte line limit.
+  const g = await startHermes({ args: ['--max-line-bytes', '8192'], env: { FAKE_BIG_OUTPUT: 'x'.repeat(20_000) } });
+  const sid = await createSession(g);
+  await workerOf(g, sid);
+  const t0 = Date.now();
+  // The test's own timeout is under the gateway's for slash.exec (75 s): a reply left waiting fails here.
+  const e = await rpcError(exec(g, sid, '/fake-env FAKE_BIG_OUTPUT', 60_000));
+  t.diagnostic(`refused after ${Date.now() - t0} ms: ${e.message}`);
+  assert.equal(e.code, RpcErrorCode.MessageTooLarge, e.message);
+  assert.match(e.message, /reply to slash\.exec was larger than 8192 bytes/);
+  assert.match(await exec(g, sid, '/help'), /Available Commands/, 'the session and the link go on');
+  assert.doesNotMatch(g.stderr(), /a stdout line longer than/, 'an answer, not taken for noise');
+  await stopHostedGateway(g);
+});
+
 test('a session hermes makes after gateway.shutdown began is refused, never added; nothing is left', opts, async () => {
   // hermes holds the reply 5 s, so the shutdown surely begins first; the grace (how long the
   // shutdown waits for hermes to exit) is well past it, so hermes answers and the refusal is ours.

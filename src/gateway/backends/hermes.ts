@@ -655,6 +655,8 @@ export class HermesBackend implements Backend {
     if (!(e instanceof RpcError)) return new RpcError(RpcErrorCode.InternalError, `${method}: ${String(e)}`);
     if (e.code === RpcErrorCode.ConnectionClosed) return this.unavailable(`it went away during ${method}`);
     if (e.code === RpcErrorCode.RequestTimeout) return new RpcError(RpcErrorCode.RequestTimeout, `hermes did not answer ${method}: ${e.message}`, { backend: 'hermes' });
+    // Our link dropped hermes' answer (HermesLink): not an error of hermes'.
+    if (e.code === RpcErrorCode.MessageTooLarge) return new RpcError(RpcErrorCode.MessageTooLarge, `hermes: ${e.message} (the gateway's --max-line-bytes)`, { backend: 'hermes' });
     const data = { backend: 'hermes', hermesCode: e.code, ...(e.data !== undefined ? { hermesData: e.data } : {}) };
     switch (e.code) {
       case HermesErrorCode.SessionNotFound:

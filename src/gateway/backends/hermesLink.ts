@@ -3,8 +3,10 @@
 // method "event", params {type, session_id?, payload?} — handed on, and its first gateway.ready
 // awaited. A line that is not JSON is not answered (hermes' stdout is protocol only; anything
 // else means the program is not a hermes gateway): the first few are kept for the error message.
+// A reply over the line limit fails its request at once; hermes is never sent an error for it.
 import { LineDecoder } from '../../core/lineDecoder';
 import { idForLog, JsonRpcPeer } from '../../core/rpc';
+import { readMessageHead } from '../../core/rpcHead';
 
 /** Non-JSON lines kept for the error message (the rest are only counted). */
 const MAX_NOISE_LINES = 5;
@@ -54,7 +56,15 @@ export class HermesLink {
         }
         this.peer.receive(text);
       },
-      oversize: (limit) => {
+      oversize: (limit, head) => {
+        const seen = readMessageHead(head);
+        if (seen.kind === 'response' && seen.id !== undefined) {
+          // hermes answered, too large to keep: its request fails now (not at its timeout, 75 s
+          // for slash.exec), as on any of our connections. An answer, not noise.
+          log(`hermes: a reply (id ${idForLog(seen.id)}) longer than ${limit} bytes was discarded`);
+          this.peer.receiveOversize(limit, head);
+          return;
+        }
         log(`hermes: a stdout line longer than ${limit} bytes was discarded`);
         this.addNoise(`(a line longer than ${limit} bytes)`);
       },
