@@ -294,6 +294,42 @@ test('a hermes reply over --max-line-bytes fails its request at once, not at its
   await stopHostedGateway(g);
 });
 
+test('a hermes that stops reading its stdin: requests are refused at once instead of piling up; once it reads again all is well', opts, async (t) => {
+  const g = await startHermes({ args: ['--max-line-bytes', '8192'] });
+  await running(g);
+  const pad = 'x'.repeat(7000);
+  const refusals: RpcError[] = [];
+  const call = () => g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats', params: { pad } }, { timeoutMs: 60_000 })
+    .then((r) => r, (e: RpcError) => {
+      refusals.push(e);
+      return undefined;
+    });
+  process.kill(g.hermesPid, 'SIGSTOP');
+  let calls: Promise<{ requests: Record<string, number> } | undefined>[];
+  let refusedLater: number;
+  try {
+    // 80 × 7 KB: more than hermes' stdin (a socketpair, ~208 KiB buffered by the kernel) and the
+    // bound (4 × --max-line-bytes) hold together.
+    calls = Array.from({ length: 80 }, call);
+    await waitFor(() => refusals.length > 0, 'a request to be refused while hermes does not read', 20_000);
+    // Past the bound, every new request is refused too: nothing more queues.
+    refusedLater = (await Promise.all(Array.from({ length: 10 }, call))).filter((r) => r === undefined).length;
+  } finally {
+    process.kill(g.hermesPid, 'SIGCONT');
+  }
+  assert.equal(refusedLater, 10, 'every request sent once over the bound is refused');
+  for (const e of refusals) {
+    assert.equal(e.code, RpcErrorCode.BackendUnavailable, e.message);
+    assert.match(e.message, /not reading its input: \d+ bytes sent to it are still unread, over the bound of 32768/);
+  }
+  const answered = (await Promise.all(calls)).filter((r) => r !== undefined).length;
+  t.diagnostic(`${answered} of 80 sent to hermes, ${refusals.length - 10} refused; then 10 more refused`);
+  assert.ok(answered > 0 && answered < 80, `some were sent and answered once hermes read again, not all (${answered})`);
+  const stats = await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' });
+  assert.equal(stats.requests['fake.stats'], answered + 1, 'hermes got exactly the requests that were not refused');
+  await stopHostedGateway(g);
+});
+
 test('a session hermes makes after gateway.shutdown began is refused, never added; nothing is left', opts, async () => {
   // hermes holds the reply 5 s, so the shutdown surely begins first; the grace (how long the
   // shutdown waits for hermes to exit) is well past it, so hermes answers and the refusal is ours.

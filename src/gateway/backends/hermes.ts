@@ -491,7 +491,7 @@ export class HermesBackend implements Backend {
   /** Passed through as it is: hermes' own result, hermes' own error. */
   private async passThrough(method: string, params: unknown): Promise<unknown> {
     try {
-      return await this.link!.peer.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
+      return await this.link!.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
     } catch (e) {
       if (e instanceof RpcError && (e.code === RpcErrorCode.ConnectionClosed || e.code === RpcErrorCode.RequestTimeout)) throw this.mapError(e, method);
       throw e;
@@ -645,7 +645,7 @@ export class HermesBackend implements Backend {
   private async request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.linkUp()) throw this.unavailable();
     try {
-      return await this.link!.peer.request(method, params, { timeoutMs });
+      return await this.link!.request(method, params, { timeoutMs });
     } catch (e) {
       throw this.mapError(e, method);
     }
@@ -654,6 +654,7 @@ export class HermesBackend implements Backend {
   private mapError(e: unknown, method: string): RpcError {
     if (!(e instanceof RpcError)) return new RpcError(RpcErrorCode.InternalError, `${method}: ${String(e)}`);
     if (e.code === RpcErrorCode.ConnectionClosed) return this.unavailable(`it went away during ${method}`);
+    if (e.code === RpcErrorCode.BackendUnavailable) return e; // HermesLink's: it is not reading its input
     if (e.code === RpcErrorCode.RequestTimeout) return new RpcError(RpcErrorCode.RequestTimeout, `hermes did not answer ${method}: ${e.message}`, { backend: 'hermes' });
     // Our link dropped hermes' answer (HermesLink): not an error of hermes'.
     if (e.code === RpcErrorCode.MessageTooLarge) return new RpcError(RpcErrorCode.MessageTooLarge, `hermes: ${e.message} (the gateway's --max-line-bytes)`, { backend: 'hermes' });
@@ -711,7 +712,7 @@ export class HermesBackend implements Backend {
     const askedAt = Date.now();
     let rows: HermesLiveSession[] | undefined;
     try {
-      const m = fromHermesActiveList(await this.link!.peer.request('session.active_list', {}, { timeoutMs: ACTIVE_LIST_TIMEOUT_MS }));
+      const m = fromHermesActiveList(await this.link!.request('session.active_list', {}, { timeoutMs: ACTIVE_LIST_TIMEOUT_MS }));
       if (m.ok) rows = m.value;
       else this.host.log(`hermes: ${m.message}`);
       this.activeListFailures = 0;

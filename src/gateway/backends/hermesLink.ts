@@ -5,12 +5,18 @@
 // else means the program is not a hermes gateway): the first few are kept for the error message.
 // A reply over the line limit fails its request at once; hermes is never sent an error for it.
 import { LineDecoder } from '../../core/lineDecoder';
-import { idForLog, JsonRpcPeer } from '../../core/rpc';
+import type { Writable } from 'node:stream';
+import { idForLog, JsonRpcPeer, RpcError, RpcErrorCode } from '../../core/rpc';
 import { readMessageHead } from '../../core/rpcHead';
 
 /** Non-JSON lines kept for the error message (the rest are only counted). */
 const MAX_NOISE_LINES = 5;
 const MAX_NOISE_CHARS = 300;
+/**
+ * Requests hermes has not read yet, in lines of --max-line-bytes, above which new ones are refused:
+ * a hermes that stops reading its stdin would otherwise have them pile up here without bound.
+ */
+const MAX_UNREAD_LINES = 4;
 
 export interface HermesNotification {
   type: string;
@@ -26,8 +32,10 @@ export class HermesLink {
   readonly noise: string[] = [];
   noiseCount = 0;
   private readonly listeners: ((n: HermesNotification) => void)[] = [];
+  private readonly maxUnreadBytes: number;
 
-  constructor(stdout: NodeJS.ReadableStream, stdin: NodeJS.WritableStream, maxLineBytes: number, log: (m: string) => void) {
+  constructor(stdout: NodeJS.ReadableStream, private readonly stdin: Writable, maxLineBytes: number, log: (m: string) => void) {
+    this.maxUnreadBytes = MAX_UNREAD_LINES * maxLineBytes;
     this.peer = new JsonRpcPeer((text) => {
       stdin.write(text + '\n');
     }, {
@@ -76,6 +84,19 @@ export class HermesLink {
     });
     stdout.on('close', () => this.peer.dispose('the hermes gateway closed its stdout'));
     stdout.on('error', (e: Error) => this.peer.dispose(`hermes stdout error: ${e.message}`));
+  }
+
+  /** A request to hermes; refused at once while what was sent to it before still lies unread. */
+  request<T = unknown>(method: string, params: unknown, opts: { timeoutMs?: number }): Promise<T> {
+    const unread = this.stdin.writableLength;
+    if (unread > this.maxUnreadBytes) {
+      return Promise.reject(new RpcError(
+        RpcErrorCode.BackendUnavailable,
+        `the hermes gateway is not reading its input: ${unread} bytes sent to it are still unread, over the bound of ${this.maxUnreadBytes} (${MAX_UNREAD_LINES} × --max-line-bytes); ${method.slice(0, 200)} was not sent`,
+        { backend: 'hermes', unreadBytes: unread },
+      ));
+    }
+    return this.peer.request<T>(method, params, opts);
   }
 
   onNotification(listener: (n: HermesNotification) => void): void {
