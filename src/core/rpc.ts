@@ -6,7 +6,7 @@ import { LineDecoder } from './lineDecoder';
 import { JsonRpcPeer, RpcPeerOptions } from './rpcPeer';
 
 export { RpcError, RpcErrorCode } from './rpcError';
-export { JsonRpcPeer } from './rpcPeer';
+export { idForLog, JsonRpcPeer } from './rpcPeer';
 
 /** 1 MiB: ample for any command, small enough that garbage cannot exhaust memory. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;

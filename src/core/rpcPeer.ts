@@ -4,6 +4,15 @@ import { RpcError, RpcErrorCode } from './rpcError';
 import { readMessageHead } from './rpcHead';
 
 export type RpcId = string | number | null;
+
+/** Longest id text in a log line: a peer may send an id of any size at no cost to itself. */
+const MAX_LOGGED_ID_CHARS = 80;
+
+/** An id (anything a peer sent as one) as bounded log text. */
+export function idForLog(id: unknown): string {
+  const text = JSON.stringify(id) ?? String(id);
+  return text.length > MAX_LOGGED_ID_CHARS ? `${text.slice(0, MAX_LOGGED_ID_CHARS)}…` : text;
+}
 /** `id` is the request's own id (for a handler that must answer on the wire itself, e.g. tests). */
 export type RequestHandler = (method: string, params: unknown, id: RpcId) => unknown;
 export type NotificationHandler = (method: string, params: unknown) => void;
@@ -154,7 +163,7 @@ export class JsonRpcPeer {
       } else if (this.options.onUnexpectedResponse) {
         this.options.onUnexpectedResponse({ id: seen.id });
       } else {
-        this.log(`discarded a reply larger than ${limitBytes} bytes with unknown id ${JSON.stringify(seen.id)}`);
+        this.log(`discarded a reply larger than ${limitBytes} bytes with unknown id ${idForLog(seen.id)}`);
       }
       return;
     }
@@ -284,7 +293,7 @@ export class JsonRpcPeer {
     const p = id === null ? undefined : this.pending.get(id);
     if (!p) {
       if (this.options.onUnexpectedResponse) this.options.onUnexpectedResponse(m as { id: unknown });
-      else this.log(`ignoring a reply with unknown id ${JSON.stringify(m.id)}`);
+      else this.log(`ignoring a reply with unknown id ${idForLog(m.id)}`);
       return;
     }
     this.settle(id, p);
@@ -306,7 +315,7 @@ export class JsonRpcPeer {
   private sendError(id: RpcId, code: number, message: string): void {
     const tooLarge = this.send({ jsonrpc: '2.0', id, error: { code, message } });
     // Only an enormous id can do this: nothing smaller can be said under that id.
-    if (tooLarge !== undefined) this.log(`cannot send an error reply under id ${JSON.stringify(id).slice(0, 80)}…: ${tooLarge} bytes, over the limit`);
+    if (tooLarge !== undefined) this.log(`cannot send an error reply under id ${idForLog(id)}: ${tooLarge} bytes, over the limit`);
   }
 
   /** Serialises and writes one message. Returns its size when it is over the limit (not sent). */

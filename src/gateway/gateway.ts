@@ -4,7 +4,7 @@
 // every backend.
 import { Fingerprint, formatFingerprint, selfFingerprint } from '../core/fingerprint';
 import { describeProblems, ownProcesses, ownProcessGroup, teardownSync } from '../core/kill';
-import { JsonRpcPeer } from '../core/rpc';
+import { JsonRpcPeer, RpcError, RpcErrorCode } from '../core/rpc';
 import { shutdownBoundMs } from '../core/timeouts';
 import { Backend, GatewayCounts, ShutdownReason } from './backends/backend';
 import { BackendSpec, DEFAULT_BACKEND_SPEC } from './backends/backendOptions';
@@ -77,6 +77,9 @@ export class Gateway {
     const handle = methodHandler(this, id);
     peer.onRequest(async (method, params) => {
       await this.beforeRequest();
+      // Its connection may have closed meanwhile, and clientGone has then run for it already: a
+      // session made or attached for it now would never be cleaned up.
+      if (peer.isClosed) throw new RpcError(RpcErrorCode.ConnectionClosed, `${method.slice(0, 200)} not run: the connection closed before it could start`);
       return handle(method, params);
     });
     peer.onClose(() => {

@@ -8,7 +8,7 @@ import { SMALL_HEAP_FLAGS } from '../core/heapFlags';
 import { cgroupTarget, describeProblems, processGroup, processTree, Target, teardown, TeardownReport } from '../core/kill';
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { PARENT_DEATH_SIGNAL, parentDeathSignalPrefix } from '../core/parentDeathSignal';
-import { DEFAULT_MAX_LINE_BYTES, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
+import { DEFAULT_MAX_LINE_BYTES, idForLog, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { StderrTail } from './stderrTail';
 
@@ -93,7 +93,7 @@ export class WorkerProcess {
       onUnexpectedResponse: (m) => {
         // A reply we never asked for means the worker's side of the protocol is broken: fail
         // everything in flight now rather than wait for timeouts, and retire the worker.
-        this.protocolError = `worker ${this.pid} replied with an unexpected id ${JSON.stringify(m.id)}`;
+        this.protocolError = `worker ${this.pid} replied with an unexpected id ${idForLog(m.id)}`;
         log(this.protocolError);
         this.rpc.dispose(this.protocolError);
         void this.close();

@@ -121,6 +121,19 @@ test('request/response between two connections; a reply with an unknown id is ig
   assert.equal(await client.request('typed', { n: 21 }), 42);
 });
 
+test('a reply with an unknown, enormous id is logged with its id cut short', async () => {
+  const toClient = new PassThrough();
+  const logs: string[] = [];
+  const client = new JsonRpcConnection(toClient, new PassThrough(), { log: (m) => logs.push(m) });
+  // An attach client can send this in every frame at no cost to itself: the log must not grow with it.
+  const id = 'x'.repeat(512 * 1024);
+  toClient.write(JSON.stringify({ jsonrpc: '2.0', id, result: 'stray' }) + '\n');
+  const line = await waitFor(() => logs.find((l) => /unknown id/.test(l)), 'a log line about the unknown id');
+  assert.ok(line.length < 200, `the log line is bounded, got ${line.length} chars`);
+  assert.match(line, /unknown id "xxxx+…$/, 'it shows the id\'s beginning and says it was cut');
+  client.dispose();
+});
+
 test('request timeout rejects; pending requests reject when the connection closes', async (t) => {
   const toServer = new PassThrough();
   const fromServer = new PassThrough();

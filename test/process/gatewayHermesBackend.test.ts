@@ -5,6 +5,8 @@
 // table.
 import { after, test } from 'node:test';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { readProcStat } from '../../src/core/procfs';
 import { RpcError, RpcErrorCode } from '../../src/core/rpc';
@@ -235,6 +237,96 @@ test('a closeOnDisconnect client gone while hermes makes its session: the sessio
   const active = await g.rpc.request<{ sessions: unknown[] }>('backend.call', { method: 'session.active_list' });
   assert.deepEqual(active.sessions, [], 'closed in hermes too');
   assert.deepEqual(workersOf(g.hermesPid), [], 'its worker is gone');
+  await stopHostedGateway(g);
+});
+
+test('a closeOnDisconnect client gone while hermes is still starting: hermes never makes its session, and its slot is free', opts, async () => {
+  // hermes holds gateway.ready until the gate exists: the client comes and goes during the start.
+  const gate = path.join(os.tmpdir(), `gw-hermes-ready-gate-${process.pid}-${Date.now()}`);
+  try {
+    // Not startHermes: backend.state comes only once hermes is running.
+    const g = await startHostedGateway({
+      args: ['--listen', '--max-sessions', '1'],
+      env: { PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_READY_GATE: gate },
+      backend: { name: 'hermes', cwd: FAKE_HERMES_DIR },
+    });
+    const ws = await connectWithToken(attachOf(g));
+    const peer = peerOf(ws);
+    const create = peer.request('session.create', { label: 'gone', closeOnDisconnect: true }).then(() => undefined, () => undefined);
+    // Requests start in order of arrival: once a later one is answered, the create waits for hermes.
+    await peer.request('gateway.status');
+    ws.terminate();
+    await create;
+    await waitFor(async () => (await g.rpc.request<{ attach: { open: number } }>('gateway.status')).attach.open === 0, 'the gateway to see the client go');
+    const status = await g.rpc.request<{ program: { state: string } }>('gateway.status');
+    assert.equal(status.program.state, 'starting', 'hermes is still starting when the client is gone');
+    fs.writeFileSync(gate, '');
+    await running(g);
+    const hermesPid = g.events.find((e) => e.type === 'backend.state' && e.state === 'running')!.pid as number;
+    // hermes answers session.create inline, in order: a create sent for the gone client would be made first.
+    const sid = await createSession(g, { label: 'host' }).catch((e: Error) => assert.fail(`the host's create is refused (does the gone client's create hold the one slot?): ${e.message}`));
+    const active = await g.rpc.request<{ sessions: { id: string }[] }>('backend.call', { method: 'session.active_list' });
+    assert.deepEqual(active.sessions.map((x) => x.id), [sid], 'hermes made no session for the gone client');
+    const list = await g.rpc.request<{ sessions: ListedSession[] }>('session.list');
+    assert.deepEqual(list.sessions.map((x) => x.sessionId), [sid], 'no session attached to the gone client');
+    assert.deepEqual(g.events.filter((e) => e.type === 'session.created').map((e) => e.sessionId), [sid]);
+    await workerOf(g, sid);
+    assert.equal(workersOf(hermesPid).length, 1, 'one worker: the host session\'s');
+    await stopHostedGateway(g);
+  } finally {
+    fs.rmSync(gate, { force: true });
+  }
+});
+
+test('a hermes reply over --max-line-bytes fails its request at once, not at its timeout; the link goes on', opts, async (t) => {
+  // The worker answers /fake-env with the variable's value: 20 000 bytes, over the 8192-byte line limit.
+  const g = await startHermes({ args: ['--max-line-bytes', '8192'], env: { FAKE_BIG_OUTPUT: 'x'.repeat(20_000) } });
+  const sid = await createSession(g);
+  await workerOf(g, sid);
+  const t0 = Date.now();
+  // The test's own timeout is under the gateway's for slash.exec (75 s): a reply left waiting fails here.
+  const e = await rpcError(exec(g, sid, '/fake-env FAKE_BIG_OUTPUT', 60_000));
+  t.diagnostic(`refused after ${Date.now() - t0} ms: ${e.message}`);
+  assert.equal(e.code, RpcErrorCode.MessageTooLarge, e.message);
+  assert.match(e.message, /reply to slash\.exec was larger than 8192 bytes/);
+  assert.match(await exec(g, sid, '/help'), /Available Commands/, 'the session and the link go on');
+  assert.doesNotMatch(g.stderr(), /a stdout line longer than/, 'an answer, not taken for noise');
+  await stopHostedGateway(g);
+});
+
+test('a hermes that stops reading its stdin: requests are refused at once instead of piling up; once it reads again all is well', opts, async (t) => {
+  const g = await startHermes({ args: ['--max-line-bytes', '8192'] });
+  await running(g);
+  const pad = 'x'.repeat(7000);
+  const refusals: RpcError[] = [];
+  const call = () => g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats', params: { pad } }, { timeoutMs: 60_000 })
+    .then((r) => r, (e: RpcError) => {
+      refusals.push(e);
+      return undefined;
+    });
+  process.kill(g.hermesPid, 'SIGSTOP');
+  let calls: Promise<{ requests: Record<string, number> } | undefined>[];
+  let refusedLater: number;
+  try {
+    // 80 × 7 KB: more than hermes' stdin (a socketpair, ~208 KiB buffered by the kernel) and the
+    // bound (4 × --max-line-bytes) hold together.
+    calls = Array.from({ length: 80 }, call);
+    await waitFor(() => refusals.length > 0, 'a request to be refused while hermes does not read', 20_000);
+    // Past the bound, every new request is refused too: nothing more queues.
+    refusedLater = (await Promise.all(Array.from({ length: 10 }, call))).filter((r) => r === undefined).length;
+  } finally {
+    process.kill(g.hermesPid, 'SIGCONT');
+  }
+  assert.equal(refusedLater, 10, 'every request sent once over the bound is refused');
+  for (const e of refusals) {
+    assert.equal(e.code, RpcErrorCode.BackendUnavailable, e.message);
+    assert.match(e.message, /not reading its input: \d+ bytes sent to it are still unread, over the bound of 32768/);
+  }
+  const answered = (await Promise.all(calls)).filter((r) => r !== undefined).length;
+  t.diagnostic(`${answered} of 80 sent to hermes, ${refusals.length - 10} refused; then 10 more refused`);
+  assert.ok(answered > 0 && answered < 80, `some were sent and answered once hermes read again, not all (${answered})`);
+  const stats = await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' });
+  assert.equal(stats.requests['fake.stats'], answered + 1, 'hermes got exactly the requests that were not refused');
   await stopHostedGateway(g);
 });
 

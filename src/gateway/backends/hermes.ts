@@ -208,11 +208,11 @@ export class HermesBackend implements Backend {
   // ---- requests ----------------------------------------------------------------------------
 
   async createSession(params: { label?: string; closeOnDisconnect: boolean }, clientId: string): Promise<{ sessionId: string }> {
-    await this.ready();
     this.assertAccepting();
     const mapped = toHermesCreate({ label: params.label, closeOnDisconnect: params.closeOnDisconnect });
     if (!mapped.ok) throw RpcError.invalidParams(`session.create: ${mapped.message}`);
     return this.withSessionSlot(clientId, async (pending) => {
+      await this.readyToCreate(pending, 'session.create');
       const created = fromHermesCreate(await this.request('session.create', mapped.value, REQUEST_TIMEOUT_MS));
       if (!created.ok) throw new RpcError(RpcErrorCode.ServerError, `hermes: ${created.message}`, { backend: 'hermes' });
       await this.refuseIfStopping(created.value.sessionId);
@@ -254,6 +254,17 @@ export class HermesBackend implements Backend {
     } finally {
       this.pendingCreates.delete(pending);
     }
+  }
+
+  /**
+   * hermes up for a create holding its slot. The slot is taken before this wait (up to the start
+   * timeout), so a client that leaves meanwhile is marked by clientGone: hermes never makes a
+   * session (and its worker) for a connection that is gone.
+   */
+  private async readyToCreate(pending: PendingCreate, method: string): Promise<void> {
+    await this.ready();
+    this.assertAccepting();
+    if (pending.clientGone) throw new RpcError(RpcErrorCode.ConnectionClosed, `${method} not sent to hermes: the client disconnected while hermes was starting`);
   }
 
   /**
@@ -455,16 +466,17 @@ export class HermesBackend implements Backend {
     // A bad type in a known method can end the whole hermes gateway (hermesCallParams.ts).
     const checked = checkHermesCallParams(method, params);
     if (!checked.ok) throw RpcError.invalidParams(`backend.call: ${checked.message}`, { backend: 'hermes', method });
-    await this.ready();
-    this.assertAccepting();
     if (!MAKES_A_SESSION.has(method)) {
+      await this.ready();
+      this.assertAccepting();
       // It may have closed sessions: our view follows hermes'.
       return this.passThrough(method, params).finally(() => void this.refresh());
     }
     // A session made inside hermes (a create, or a resume: a stored session opened as a new live
     // one) is one of ours the next moment (the refresh adopts it): the same cap applies, its slot
     // held until it is adopted.
-    return this.withSessionSlot(HOST_CLIENT, async () => {
+    return this.withSessionSlot(HOST_CLIENT, async (pending) => {
+      await this.readyToCreate(pending, method);
       try {
         const result = await this.passThrough(method, params);
         const created = fromHermesCreate(result);
@@ -479,7 +491,7 @@ export class HermesBackend implements Backend {
   /** Passed through as it is: hermes' own result, hermes' own error. */
   private async passThrough(method: string, params: unknown): Promise<unknown> {
     try {
-      return await this.link!.peer.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
+      return await this.link!.request(method, params, { timeoutMs: this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS });
     } catch (e) {
       if (e instanceof RpcError && (e.code === RpcErrorCode.ConnectionClosed || e.code === RpcErrorCode.RequestTimeout)) throw this.mapError(e, method);
       throw e;
@@ -633,7 +645,7 @@ export class HermesBackend implements Backend {
   private async request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.linkUp()) throw this.unavailable();
     try {
-      return await this.link!.peer.request(method, params, { timeoutMs });
+      return await this.link!.request(method, params, { timeoutMs });
     } catch (e) {
       throw this.mapError(e, method);
     }
@@ -642,7 +654,10 @@ export class HermesBackend implements Backend {
   private mapError(e: unknown, method: string): RpcError {
     if (!(e instanceof RpcError)) return new RpcError(RpcErrorCode.InternalError, `${method}: ${String(e)}`);
     if (e.code === RpcErrorCode.ConnectionClosed) return this.unavailable(`it went away during ${method}`);
+    if (e.code === RpcErrorCode.BackendUnavailable) return e; // HermesLink's: it is not reading its input
     if (e.code === RpcErrorCode.RequestTimeout) return new RpcError(RpcErrorCode.RequestTimeout, `hermes did not answer ${method}: ${e.message}`, { backend: 'hermes' });
+    // Our link dropped hermes' answer (HermesLink): not an error of hermes'.
+    if (e.code === RpcErrorCode.MessageTooLarge) return new RpcError(RpcErrorCode.MessageTooLarge, `hermes: ${e.message} (the gateway's --max-line-bytes)`, { backend: 'hermes' });
     const data = { backend: 'hermes', hermesCode: e.code, ...(e.data !== undefined ? { hermesData: e.data } : {}) };
     switch (e.code) {
       case HermesErrorCode.SessionNotFound:
@@ -697,7 +712,7 @@ export class HermesBackend implements Backend {
     const askedAt = Date.now();
     let rows: HermesLiveSession[] | undefined;
     try {
-      const m = fromHermesActiveList(await this.link!.peer.request('session.active_list', {}, { timeoutMs: ACTIVE_LIST_TIMEOUT_MS }));
+      const m = fromHermesActiveList(await this.link!.request('session.active_list', {}, { timeoutMs: ACTIVE_LIST_TIMEOUT_MS }));
       if (m.ok) rows = m.value;
       else this.host.log(`hermes: ${m.message}`);
       this.activeListFailures = 0;
