@@ -16,12 +16,11 @@ import { checkMembers } from './cgroup/cgroupSafety';
 import { readPopulated } from './cgroup/cgroupFiles';
 import { removeCgroups } from './cgroup/cgroupTree';
 import { Fingerprint, isGone } from './fingerprint';
-import { cgroupTarget, CgroupOutcome, describeProblems, ProcessOutcome, processTree, Spare, teardown } from './kill';
+import { cgroupTarget, CgroupOutcome, describeProblems, ProcessOutcome, processTree, Spare, sparedWhy, teardown } from './kill';
 import type { Orphan } from './orphans';
 import type { ClearOrphansOptions } from './orphansClear';
 import { ClearResult, clearResult } from './orphansClearResult';
-import { OWNER_ENV } from './ownerMarker';
-import { readProcCmdline, readProcEnvVar, readProcStat } from './procfs';
+import { readProcCmdline, readProcStat } from './procfs';
 
 /** Why the tree a cgroup orphan was found in does not vouch for it now, or undefined when it does. */
 export function cgroupEvidenceProblem(orphan: Orphan): string | undefined {
@@ -147,7 +146,7 @@ function wholeTreeIsOurs(mount: Cgroup2Mount, tree: string, spare: Spare): { com
   if (refused) return { problem: refused.why };
   const commands = new Map<number, string>();
   for (const pid of m.value.pids) {
-    const why = spare({ pid, ppid: readProcStat(pid)?.ppid ?? 0, owner: readProcEnvVar(pid, OWNER_ENV) });
+    const why = sparedWhy(spare, { pid, ppid: readProcStat(pid)?.ppid ?? 0 });
     if (why) return { problem: `member ${pid} is spared: ${why}` };
     commands.set(pid, readProcCmdline(pid).join(' '));
   }

@@ -260,13 +260,23 @@ export function readProcCmdline(pid: number): string[] {
   }
 }
 
-/** One variable from /proc/PID/environ (readable only for our own processes). */
+/** One variable from /proc/PID/environ (readable only for our own processes); undefined: absent or unreadable. */
 export function readProcEnvVar(pid: number, name: string): string | undefined {
+  const r = readProcEnvVarChecked(pid, name);
+  return r.state === 'found' ? r.value : undefined;
+}
+
+/**
+ * The same with what a failure proves: `found` with undefined is a process without the variable;
+ * a failed read (EMFILE, EACCES: another user's) is 'unknown' — where an absent marker would let
+ * a process be signalled (a spare rule), that must not pass for "it has none".
+ */
+export function readProcEnvVarChecked(pid: number, name: string): ProcRead<string | undefined> {
   let raw: Buffer;
   try {
     raw = readProcBytes(pid, 'environ'); // a view: searched now, before any other read
-  } catch {
-    return undefined;
+  } catch (e) {
+    return classifyProcError(pid, e);
   }
   const needle = Buffer.from(`${name}=`);
   let at = 0;
@@ -274,11 +284,11 @@ export function readProcEnvVar(pid: number, name: string): string | undefined {
     let end = raw.indexOf(0, at);
     if (end < 0) end = raw.length;
     if (end - at >= needle.length && raw.compare(needle, 0, needle.length, at, at + needle.length) === 0) {
-      return raw.toString('utf8', at + needle.length, end);
+      return { state: 'found', value: raw.toString('utf8', at + needle.length, end) };
     }
     at = end + 1;
   }
-  return undefined;
+  return { state: 'found', value: undefined };
 }
 
 /** Resident set size in bytes from /proc/PID/statm (field 2, in pages). */

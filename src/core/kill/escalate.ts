@@ -23,7 +23,7 @@ import { CgroupRefusal, checkMembers, protectedPids, targetProblem } from '../cg
 import { removeCgroups } from '../cgroup/cgroupTree';
 import { descendants, groupRows, indexTable, MarkerRead, ownedBy, readMarker, TableIndex } from './members';
 import { Guard, Refusal, refusal } from './safety';
-import { canReadOne, fingerprintOfRow, groupIsEmpty, markerOf, ownerAndHandler, ownProcessGroup, readFingerprint, readOne, Row, scanTable } from './source';
+import { canReadOne, fingerprintOfRow, groupIsEmpty, ownerAndHandler, ownProcessGroup, readFingerprint, readOne, Row, scanTable, sparedWhy } from './source';
 import type { ProcRead } from '../procfs';
 import type { Steps } from './steps';
 import { CgroupOutcome, DEFAULT_GRACE_MS, defaultTimeoutMs, ProcessOutcome, Spare, Target, TeardownOptions, TeardownReport } from './targets';
@@ -361,7 +361,7 @@ class Teardown {
     const admit = (r: Row): boolean => {
       if (this.members.has(r.pid)) return true;
       if (s.spared.has(r.pid)) return false;
-      const why = spare?.({ pid: r.pid, ppid: r.ppid, owner: markerOf(r.pid, OWNER_ENV) });
+      const why = spare && sparedWhy(spare, r);
       if (why === undefined) return true;
       s.spared.add(r.pid);
       this.report.processes.push({ pid: r.pid, outcome: 'refused', reason: 'protected', message: `pid ${r.pid} spared: ${why}`, signals: [] });

@@ -9,7 +9,7 @@ import { treeKillSpared } from '../treeKillSpared';
 import { runSteps, runStepsSync } from './steps';
 import { DEFAULT_TIMEOUT_MS, Target, TeardownOptions, TeardownReport } from './targets';
 
-export { ownProcessGroup, groupMembers } from './source';
+export { ownProcessGroup, groupMembers, sparedWhy } from './source';
 export type { Refusal, RefusalReason } from './safety';
 export { cgroupTarget, ownProcesses, processGroup, processTree, DEFAULT_GRACE_MS, DEFAULT_TIMEOUT_MS } from './targets';
 export type { CgroupOutcome, Outcome, ProcessOutcome, SignalStep, Spare, Target, TeardownOptions, TeardownReport } from './targets';

@@ -5,7 +5,9 @@
 // Linux, one `ps` on macOS), so this file is the only seam between the two.
 import { Fingerprint, readFingerprint } from '../fingerprint';
 import * as os from 'node:os';
-import { catchesSignal, ProcRead, readProcEnvVar, readProcStatOwnedChecked, readProcUidChecked } from '../procfs';
+import { OWNER_ENV } from '../ownerMarker';
+import { catchesSignal, ProcRead, readProcEnvVar, readProcEnvVarChecked, readProcStatOwnedChecked, readProcUidChecked } from '../procfs';
+import type { Spare } from './targets';
 import { isLiveState, ProcessInfo } from '../processSource';
 import { processSource } from '../processTable';
 
@@ -91,6 +93,16 @@ export const canReadMarkers = linux;
 /** One environment variable of a process of ours (undefined: absent or unreadable). */
 export function markerOf(pid: number, name: string): string | undefined {
   return linux ? readProcEnvVar(pid, name) : undefined;
+}
+
+/**
+ * Why `spare` keeps a process from a teardown, its owner marker read now — and a process whose
+ * marker cannot be read now (EMFILE) is kept too: it could be another live window's.
+ */
+export function sparedWhy(spare: Spare, p: { pid: number; ppid: number }): string | undefined {
+  const owner = linux ? readProcEnvVarChecked(p.pid, OWNER_ENV) : ({ state: 'found', value: undefined } as const);
+  if (owner.state === 'unknown') return `its ${OWNER_ENV} cannot be read now (${owner.why}), so whose it is cannot be told`;
+  return spare({ ...p, owner: owner.state === 'found' ? owner.value : undefined });
 }
 
 /** Proof that a group has no process at all, not even a zombie: kill(-pgid, 0) says ESRCH. Needs no descriptor. */
