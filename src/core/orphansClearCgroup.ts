@@ -16,7 +16,7 @@ import { checkMembers } from './cgroup/cgroupSafety';
 import { readPopulated } from './cgroup/cgroupFiles';
 import { removeCgroups } from './cgroup/cgroupTree';
 import { Fingerprint, isGone } from './fingerprint';
-import { cgroupTarget, CgroupOutcome, describeProblems, ProcessOutcome, processTree, Spare, sparedWhy, teardown } from './kill';
+import { cgroupTarget, CgroupOutcome, describeProblems, ProcessOutcome, Spare, sparedWhy, teardown } from './kill';
 import type { Orphan } from './orphans';
 import type { ClearOrphansOptions } from './orphansClear';
 import { ClearResult, clearResult } from './orphansClearResult';
@@ -111,16 +111,18 @@ export async function clearLeftoverTree(
   }
   // Members that no orphan listed (started since detection, or nested elsewhere) went too: say so.
   for (const e of r.processes) if (!known.has(e.pid)) out.get(first.pid)!.push(result(e.pid, first.pid, undefined, whole.commands.get(e.pid)));
-  // A process detection listed that was not in the tree at the kill (moved out by root, say) and
-  // is still that process: the teardown engine by its fingerprint, like any other orphan.
-  for (const [orphanPid, list] of out) {
-    for (const [i, x] of list.entries()) {
-      if (byPid.has(x.pid) || x.outcome !== 'refused' || x.fingerprint === undefined) continue;
-      const t = await teardown([processTree(x.fingerprint, how.spare)], { graceMs: opts.graceMs });
-      const e = t.processes.find((q) => q.pid === x.pid);
-      if (e) list[i] = clearResult(e, orphanPid, x.command, x.fingerprint);
-      for (const q of t.processes) if (q.pid !== x.pid) list.push(clearResult(q, orphanPid));
-    }
+  // An orphan detection listed that was not in the tree at the kill (moved out by root, say): the
+  // tree no longer vouches for it. The per-orphan path decides, re-checking its evidence (one
+  // found by the cgroup alone is refused now; one a dead host's marker names is still taken). A
+  // descendant that left while its orphan stayed is left alone: nothing vouches for it now.
+  for (const o of orphans) {
+    const list = out.get(o.pid)!;
+    const self = list.find((x) => x.pid === o.pid);
+    if (byPid.has(o.pid) || self?.outcome !== 'refused') continue;
+    // What the tree's kill already ended keeps that row; the rest is the per-orphan path's word.
+    const fresh = (await how.clearOne(o)).filter((x) => !byPid.has(x.pid));
+    const said = new Set(fresh.map((x) => x.pid));
+    out.set(o.pid, [...fresh, ...list.filter((x) => x.pid !== o.pid && !said.has(x.pid))]);
   }
   return out;
 }

@@ -18,7 +18,7 @@ import { findOrphans, FindOrphansOptions } from '../../src/core/orphansFind';
 import { OWNER_ENV } from '../../src/core/ownerMarker';
 import { readProcCmdline } from '../../src/core/procfs';
 import { cgroupsUnavailable, cleanupCgroupTrees, pidLine, shellInLeaf, startCgroupGateway, trackTree } from '../support/cgroups';
-import { isAlive, killTracked, spawnNode, waitFor, waitForExit } from '../support/processes';
+import { isAlive, killTracked, spawnNode, track, waitFor, waitForExit } from '../support/processes';
 import { deadFingerprint } from './orphansScene';
 
 // Run with GATEWAY_WARDEN_CGROUPS=off (the fallback pass), the finder uses no cgroups by design.
@@ -112,6 +112,25 @@ test('a setsid escapee that dropped its marker, left in a dead gateway\'s cgroup
   assert.equal(isAlive(pid), false, 'the escapee is gone');
   assert.equal(fs.existsSync(t.tree), false, 'the leftover tree is removed');
   assert.deepEqual((await scoped([t.tree])).orphans, []);
+});
+
+test('an orphan only its leftover cgroup vouched for, moved out of that cgroup before the clear, is not signalled: the tree says nothing of it now', { skip }, async () => {
+  const dead = formatFingerprint(await deadFingerprint());
+  let pid = 0;
+  const t = await leftover('moved', async (leaf) => [(pid = await escapee(leaf, dead))]);
+  track(pid);
+  const found = await waitFor(async () => {
+    const r = await scoped([t.tree]);
+    return r.orphans.length === 1 ? r : undefined;
+  }, 'exactly one orphan in the leftover tree');
+  assert.deepEqual(found.orphans[0].reasons, ['dead-owner-cgroup']);
+  // Between the listing and the clear (the CLI's confirm prompt, say) root moves it elsewhere.
+  fs.writeFileSync(path.join(path.dirname(t.tree), 'cgroup.procs'), String(pid));
+  const summary = await clearOrphans(found.orphans, { graceMs: 200 });
+  const row = summary.results.find((r) => r.pid === pid);
+  assert.equal(row?.outcome, 'refused', JSON.stringify(summary.results));
+  assert.match(row?.why ?? '', /not corroborated: .*no longer in/);
+  assert.ok(isAlive(pid), 'it was not signalled');
 });
 
 test('a live gateway\'s tree is not a leftover, nor is one whose gateway pid is alive outside it and older than it', { skip }, async () => {
