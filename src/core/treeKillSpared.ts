@@ -102,13 +102,35 @@ export async function treeKillSpared(root: Fingerprint, opts: TreeKillOptions = 
   }
   const plan = planTreeKill(table.rows, info, opts.spare);
   const done = new Map<number, ProcessOutcome>();
+  // Each kill follows the last by a taskkill's spawn (100 ms and more), and Windows hands pids out
+  // again fast: every pid is looked at again right before its own kill, not on the plan's word.
+  const skipped = new Set<number>();
+  const notPlanned = async (m: ProcessInfo): Promise<ProcessOutcome | undefined> => {
+    const now = (await source.look([m.pid])).get(m.pid);
+    if (now?.state === 'found' && isLiveState(now.info.state) && now.info.startTime === m.startTime) return undefined;
+    skipped.add(m.pid);
+    if (now?.state === 'unknown') return entry(m.pid, 'refused', `pid ${m.pid} cannot be looked at right before its kill (${now.why}); not signalled`, { reason: 'unknown' });
+    return now?.state === 'found' && isLiveState(now.info.state)
+      ? entry(m.pid, 'already-gone', `pid ${m.pid} is another process now (start time ${now.info.startTime}, planned ${m.startTime}); not signalled`, { reason: 'reused' })
+      : entry(m.pid, 'already-gone', `pid ${m.pid} had exited before its kill`, { reason: 'gone' });
+  };
   for (const w of plan.whole) {
+    const changed = await notPlanned(w);
+    if (changed) {
+      done.set(w.pid, changed);
+      continue;
+    }
     const err = await treeKillAsync(w.pid);
     done.set(w.pid, err
       ? entry(w.pid, 'refused', `tree-kill of pid ${w.pid} failed: ${err.message}`, { reason: 'error' })
       : entry(w.pid, 'killed', `pid ${w.pid} and its tree killed (tree-kill)`, { signals: ['tree-kill'] }));
   }
   for (const a of plan.alone) {
+    const changed = await notPlanned(a);
+    if (changed) {
+      done.set(a.pid, changed);
+      continue;
+    }
     try {
       process.kill(a.pid, 'SIGKILL');
       done.set(a.pid, entry(a.pid, 'killed', `pid ${a.pid} killed alone: something spared is below it`, { signals: ['SIGKILL'] }));
@@ -118,7 +140,7 @@ export async function treeKillSpared(root: Fingerprint, opts: TreeKillOptions = 
     }
   }
   // Everything under a whole subtree went with it; wait (one look per poll) until none is left.
-  const members = [...plan.whole.flatMap((w) => [w, ...descendantsOf(table.rows, w.pid)]), ...plan.alone];
+  const members = [...plan.whole.filter((w) => !skipped.has(w.pid)).flatMap((w) => [w, ...descendantsOf(table.rows, w.pid)]), ...plan.alone.filter((a) => !skipped.has(a.pid))];
   for (const m of members) if (!done.has(m.pid)) done.set(m.pid, entry(m.pid, 'killed', `pid ${m.pid} killed with its tree (tree-kill)`, { signals: ['tree-kill'] }));
   const deadline = Date.now() + (opts.timeoutMs ?? 5000);
   let survivors = members;
@@ -132,7 +154,7 @@ export async function treeKillSpared(root: Fingerprint, opts: TreeKillOptions = 
     await delay(POLL_MS);
   }
   for (const s of survivors) Object.assign(done.get(s.pid)!, { outcome: 'survived', message: `pid ${s.pid} still alive (or unreadable) after the tree kill` });
-  const processes = [...members.map((m) => done.get(m.pid)!), ...plan.spared.map((s) => entry(s.info.pid, 'refused', `pid ${s.info.pid} spared: ${s.why}`, { reason: 'protected' }))];
+  const processes = [...members.map((m) => done.get(m.pid)!), ...[...skipped].map((pid) => done.get(pid)!), ...plan.spared.map((s) => entry(s.info.pid, 'refused', `pid ${s.info.pid} spared: ${s.why}`, { reason: 'protected' }))];
   processes.sort((a, b) => (a.pid === root.pid ? -1 : b.pid === root.pid ? 1 : 0));
   return { processes, survivors: survivors.map((s) => s.pid) };
 }

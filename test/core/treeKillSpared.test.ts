@@ -81,3 +81,33 @@ test('refuses a root that is no longer the recorded process, and a table it coul
   assert.ok(isAlive(child.pid!), 'nothing was signalled');
   child.kill('SIGKILL');
 });
+
+test('each kill looks again first: a member whose pid is another process by then (Windows reuses pids fast) is not signalled, nor its subtree', async () => {
+  const root = spawnNode(TREE);
+  const chains = await readLineMatching(root.stdout!, (l) => (l.startsWith('[') ? JSON.parse(l) as string[] : undefined));
+  const [abc, de] = chains.map((l) => l.split(' ').map(Number)).sort((x, y) => y.length - x.length);
+  const [a, b, c] = abc;
+  const [d, e] = de;
+  for (const pid of [a, b, c, d, e]) track(pid);
+  const fp = fingerprintOf(root.pid!)!;
+  // Between the plan and d's kill, d's pid "becomes" another process: its start time moves on.
+  const real = processSource('linux');
+  const source = {
+    ...real,
+    look: async (pids: readonly number[]) => {
+      const m = await real.look(pids);
+      const x = m.get(d);
+      if (x?.state === 'found') m.set(d, { state: 'found', info: { ...x.info, startTime: (x.info.startTime ?? 0) + 1 } });
+      return m;
+    },
+  };
+  const r = await treeKillSpared(fp, { spare: (p) => (p.pid === b ? 'spared by the test' : undefined), timeoutMs: 5000 }, source);
+  const byPid = new Map(r.processes.map((p) => [p.pid, p]));
+  assert.equal(byPid.get(d)?.outcome, 'already-gone', JSON.stringify(byPid.get(d)));
+  assert.equal(byPid.get(d)?.reason, 'reused');
+  assert.deepEqual(byPid.get(d)?.signals, []);
+  assert.ok(isAlive(d) && isAlive(e), 'd and its child were not signalled');
+  for (const pid of [root.pid!, a]) await waitFor(() => !isAlive(pid), `pid ${pid} to be gone`, 5000);
+  assert.ok(isAlive(b) && isAlive(c), 'the spared ones live');
+  for (const pid of [b, c, d, e]) process.kill(pid, 'SIGKILL');
+});
