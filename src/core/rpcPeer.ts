@@ -115,18 +115,22 @@ export class JsonRpcPeer {
         }, timeoutMs);
       }
       this.pending.set(id, entry);
-      const tooLarge = this.send(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
-      if (tooLarge !== undefined) {
+      const unsent = this.sendMessage(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
+      if (unsent instanceof Error) {
         this.settle(id, entry);
-        reject(new RpcError(RpcErrorCode.MessageTooLarge, `${method} not sent: the request is ${tooLarge} bytes, over this connection's limit of ${this.options.maxMessageBytes} bytes`));
+        reject(RpcError.invalidParams(`${method} not sent: its params cannot be serialised (${unsent.message})`));
+      } else if (unsent !== undefined) {
+        this.settle(id, entry);
+        reject(new RpcError(RpcErrorCode.MessageTooLarge, `${method} not sent: the request is ${unsent} bytes, over this connection's limit of ${this.options.maxMessageBytes} bytes`));
       }
     });
   }
 
   notify(method: string, params?: unknown): void {
     if (this.closedReason !== undefined) return;
-    const tooLarge = this.send(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
-    if (tooLarge !== undefined) this.log(`dropped the notification ${method}: ${tooLarge} bytes, over the limit of ${this.options.maxMessageBytes} bytes`);
+    const unsent = this.sendMessage(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+    if (unsent instanceof Error) this.log(`dropped the notification ${method}: its params cannot be serialised (${unsent.message})`);
+    else if (unsent !== undefined) this.log(`dropped the notification ${method}: ${unsent} bytes, over the limit of ${this.options.maxMessageBytes} bytes`);
   }
 
   /** Stops the connection: pending requests reject, close handlers run. */
@@ -318,9 +322,11 @@ export class JsonRpcPeer {
     if (tooLarge !== undefined) this.log(`cannot send an error reply under id ${idForLog(id)}: ${tooLarge} bytes, over the limit`);
   }
 
-  /** Serialises and writes one message. Returns its size when it is over the limit (not sent). */
+  /**
+   * Serialises and writes one reply. Returns its size when it is over the limit (not sent); one
+   * that cannot be serialised (a cycle, nesting too deep) goes as an InternalError under its id.
+   */
   private send(obj: unknown): number | undefined {
-    if (this.closedReason !== undefined) return undefined;
     let text: string;
     try {
       text = JSON.stringify(obj);
@@ -328,6 +334,27 @@ export class JsonRpcPeer {
       const id = (obj as { id?: RpcId }).id ?? null;
       text = JSON.stringify({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InternalError, message: `cannot serialise reply: ${(e as Error).message}` } });
     }
+    return this.write(text);
+  }
+
+  /**
+   * A request or notification of ours: one that cannot be serialised is not sent at all (the
+   * Error says why) — an error reply in its place would reach the other side under an id it never
+   * issued. Else as send().
+   */
+  private sendMessage(obj: unknown): number | Error | undefined {
+    let text: string;
+    try {
+      text = JSON.stringify(obj);
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+    return this.write(text);
+  }
+
+  /** Writes one serialised message. Returns its size when it is over the limit (not sent). */
+  private write(text: string): number | undefined {
+    if (this.closedReason !== undefined) return undefined;
     const limit = this.options.maxMessageBytes;
     // Three bytes per UTF-16 unit is UTF-8's worst case: most messages need no exact count.
     if (limit !== undefined && text.length * 3 > limit) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { JsonRpcConnection, RpcError, RpcErrorCode } from '../../src/core/rpc';
+import { JsonRpcConnection, JsonRpcPeer, RpcError, RpcErrorCode } from '../../src/core/rpc';
 import { LineDecoder, OVERSIZE_HEAD_BYTES } from '../../src/core/lineDecoder';
 import { readMessageHead } from '../../src/core/rpcHead';
 import { waitFor } from '../support/processes';
@@ -290,4 +290,29 @@ test('receiving: an oversize request is answered under its own id', async () => 
   assert.equal(h.replies[0].id, 'big-one');
   assert.equal((h.replies[0].error as { code: number }).code, RpcErrorCode.InvalidRequest);
   assert.equal(h.replies[1].id, null, 'a notification has no id to answer under');
+});
+
+test('a request or notification whose params cannot be serialised is not sent: the request rejects with InvalidParams, no error reply goes out under an id the other side never issued', async () => {
+  const written: string[] = [];
+  const logs: string[] = [];
+  const peer = new JsonRpcPeer((text) => written.push(text), { log: (m) => logs.push(m) });
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  let deep: unknown = 0;
+  for (let i = 0; i < 100_000; i++) deep = [deep]; // JSON.parse takes it; JSON.stringify overflows the stack
+  for (const params of [cyclic, { deep }]) {
+    await assert.rejects(peer.request('backend.call', params, { timeoutMs: 60_000 }), (e: RpcError) => e.code === RpcErrorCode.InvalidParams && /backend\.call not sent: its params cannot be serialised/.test(e.message));
+  }
+  peer.notify('event', cyclic);
+  assert.deepEqual(written, [], 'nothing was written');
+  assert.equal(peer.pendingCount, 0, 'nothing waits for a reply');
+  assert.ok(logs.some((l) => /dropped the notification event: its params cannot be serialised/.test(l)), logs.join('\n'));
+  // Replies keep their rule: what cannot be serialised is an InternalError under the request's id.
+  peer.onRequest(() => cyclic);
+  peer.receive(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'x' }));
+  await waitFor(() => written.length === 1, 'the reply');
+  const reply = JSON.parse(written[0]) as { id: number; error: { code: number; message: string } };
+  assert.equal(reply.id, 7);
+  assert.equal(reply.error.code, RpcErrorCode.InternalError);
+  assert.match(reply.error.message, /cannot serialise reply/);
 });
