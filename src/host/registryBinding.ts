@@ -13,6 +13,9 @@ export function bindRegistry(registry: ProcessRegistry, sup: GatewaySupervisor, 
   const subs = [
     sup.onDidStart((gw) => {
       bootId = gw.fingerprint.bootId || bootId;
+      // A crashed predecessor's workers still recorded live (they outlived its exit for a moment):
+      // those gone by now are marked, so no later sweep acts on their records.
+      markGone(registry, 'worker');
       try {
         registry.add({
           role: 'gateway', fingerprint: gw.fingerprint, pgid: gw.pgid || undefined, cgroup: treePathOf(gw.readyEvent?.cgroup, gw.pid),

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { recordProblem } from '../../src/core/checkpoint';
 import { ProcessRegistry } from '../../src/core/registry';
@@ -8,6 +8,11 @@ import { bindRegistry } from '../../src/host/registryBinding';
 import { treePathOf } from '../../src/core/cgroup/cgroupNames';
 import type { GatewaySupervisor } from '../../src/host/supervisor';
 import { memoryLog } from './fakeGatewaySpec';
+import { fingerprintOf } from '../../src/core/fingerprint';
+import { killTracked, spawnTracked, waitFor } from '../support/processes';
+import { deadFingerprint } from '../process/orphansScene';
+
+after(killTracked);
 
 test('malformed worker events from a custom gateway are logged and skipped, never thrown into the host', async () => {
   const owner = { pid: process.pid, startTime: 1, bootId: 'b' };
@@ -72,3 +77,25 @@ test('the gateway\'s record carries its cgroup tree from gateway.ready, only whe
   registry.dispose();
 });
 
+
+test('a new gateway\'s start marks the workers of the last one that are gone by now (a crash left them recorded live): no later sweep acts on their records', async () => {
+  const owner = { pid: process.pid, startTime: 1, bootId: 'b' };
+  const registry = new ProcessRegistry({ owner });
+  const started = new Emitter<unknown>();
+  const events = new Emitter<GatewayEvent>();
+  const idle = new Emitter<never>();
+  const sup = { onDidStart: started.event, onDidExit: idle.event, onEvent: events.event } as unknown as GatewaySupervisor;
+  const live = spawnTracked('sleep', ['1000'], { stdio: 'ignore' });
+  const liveFp = await waitFor(() => fingerprintOf(live.pid!), 'the live worker');
+  const dead = await deadFingerprint();
+  const binding = bindRegistry(registry, sup, Date.now, memoryLog());
+  const gw = (pid: number) => ({ pid, pgid: pid, fingerprint: { pid, startTime: 9, bootId: liveFp.bootId }, spec: { display: 'gw' }, startedAt: 1 });
+  started.fire(gw(4401));
+  for (const w of [liveFp, dead]) events.fire({ type: 'worker.started', sessionId: 's', pid: w.pid, startTime: w.startTime, pgid: w.pid });
+  assert.deepEqual(registry.live().filter((r) => r.role === 'worker').map((r) => r.fingerprint.pid).sort(), [liveFp.pid, dead.pid].sort());
+  started.fire(gw(4402));
+  assert.deepEqual(registry.live().filter((r) => r.role === 'worker').map((r) => r.fingerprint.pid), [liveFp.pid], 'only the provably gone one is marked');
+  binding.dispose();
+  registry.dispose();
+  live.kill('SIGKILL');
+});
