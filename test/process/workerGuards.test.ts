@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fingerprintOf, formatFingerprint } from '../../src/core/fingerprint';
-import { isAlive, killTracked, readLineMatching, spawnTracked, track, waitFor, waitForExit } from '../support/processes';
+import { isAlive, killTracked, readLineMatching, spawnTracked, testMarker, track, waitFor, waitForExit } from '../support/processes';
 import { JsonRpcConnection } from '../../src/core/rpc';
 import { catchesSignal, readProcCmdline, readProcStat, scanLiveStats } from '../../src/core/procfs';
 import { parentDeathSignalPrefix, PDEATHSIG_ENV } from '../../src/core/parentDeathSignal';
-import { GROUP_KEEPER_NAME } from '../../src/core/ownerMarker';
+import { GROUP_KEEPER_NAME, OWNER_ENV } from '../../src/core/ownerMarker';
 import { backgroundGrandchild, createSession, DIST, exec, HostedGateway, startHostedGateway, waitNoMarked } from '../support/gatewayHost';
 
 after(killTracked);
@@ -194,15 +194,18 @@ test('a reaper leaves SIGTERM to the kernel: its signal mask says it does not ca
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-reaper-mask-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const mark = path.join(dir, 'term');
-  // A dead "worker": a group leader that exits at once, leaving a member that notes SIGTERM and lives on.
-  const leader = spawnTracked('/bin/sh', ['-c', `sh -c 'trap "echo term >> ${mark}" TERM; while :; do sleep 0.05; done' & echo $!; read _`], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+  // A dead "worker": a group leader that exits at once, leaving a member that notes SIGTERM and
+  // lives on. Both carry the host's marker, as a worker and the reaper its keeper becomes do: with
+  // its leader gone, the group is signalled only on its members' markers (core/kill/safety.ts).
+  const env = { ...process.env, [OWNER_ENV]: testMarker('reaper-mask') };
+  const leader = spawnTracked('/bin/sh', ['-c', `sh -c 'trap "echo term >> ${mark}" TERM; while :; do sleep 0.05; done' & echo $!; read _`], { detached: true, stdio: ['pipe', 'pipe', 'ignore'], env });
   const member = Number(await readLineMatching(leader.stdout!, (l) => Number(l) || undefined));
   track(member);
   const fp = formatFingerprint(fingerprintOf(leader.pid!)!);
   await waitFor(() => readProcStat(member)?.comm === 'sh' && catchesSignal(readProcStat(member)!, 15) === true, 'the member to set its trap');
   leader.stdin!.end();
   await waitForExit(leader.pid!, 5000);
-  const reaper = spawnTracked(process.execPath, [WORKER_JS, '--reap-group', String(leader.pid), '--reap-leader', fp], { stdio: 'ignore' });
+  const reaper = spawnTracked(process.execPath, [WORKER_JS, '--reap-group', String(leader.pid), '--reap-leader', fp], { stdio: 'ignore', env });
   // Once the member has its SIGTERM the reaper's code runs, in its grace (the member lives on).
   await waitFor(() => fs.existsSync(mark), 'the reaper to SIGTERM the group', 10_000);
   const st = readProcStat(reaper.pid!);

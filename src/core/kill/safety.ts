@@ -2,7 +2,7 @@
 // group. What remains is the few microseconds between this read and kill(2), which Node cannot
 // close (no pidfd_send_signal).
 import { Fingerprint, formatFingerprint, isFingerprint } from '../fingerprint';
-import { OWNER_ENV } from '../ownerMarker';
+import { OWNER_ENV, PARENT_ENV } from '../ownerMarker';
 import { canReadMarkers, markerOf, readFingerprint, uidOf } from './source';
 
 /** 'unknown': whether it is still the recorded process (or whose it is) could not be read now — never guessed. */
@@ -67,7 +67,7 @@ function groupRefusal(g: { pgid: number; leader?: Fingerprint; members: readonly
     const r = ownerRefusal(pid, guard);
     if (r && r.reason !== 'gone') return { reason: r.reason, message: `group ${pgid}: ${r.message}` }; // gone: exited meanwhile
     if (leaderGone) {
-      const why = leaderlessMemberProblem(pid, guard);
+      const why = leaderlessMemberProblem(pid, leader!, guard);
       if (why) return { reason: 'unknown', message: `group ${pgid}: its leader ${formatFingerprint(leader!)} has exited, and ${why}: the group may be another's (a pgid is free for reuse once its group was empty); not signalled` };
     }
   }
@@ -77,15 +77,17 @@ function groupRefusal(g: { pgid: number; leader?: Fingerprint; members: readonly
 /**
  * A pgid names our group only while that group never emptied: once it did, the pid may be any
  * new process's, and the group it leads (then leaves, its members still running) anyone's. With
- * the leader gone, nothing in the group proves it is ours but its members' owner marker. Off
- * Linux no marker can be read, and the group is taken on its pgid's word, as before.
+ * the leader gone, nothing in the group proves it is ours but its members' markers: our owner
+ * marker, or the dead leader's own fingerprint as the marker it lent what it started (a worker's
+ * /run commands). Off Linux no marker can be read, and the group is taken on its pgid's word.
  */
-function leaderlessMemberProblem(pid: number, guard: Guard): string | undefined {
+function leaderlessMemberProblem(pid: number, leader: Fingerprint, guard: Guard): string | undefined {
   if (!canReadMarkers) return undefined;
-  if (guard.ownerMarker === undefined) return 'no owner marker was given to corroborate its members';
-  const marker = markerOf(pid, OWNER_ENV);
-  if (marker === guard.ownerMarker) return undefined;
-  return marker === undefined ? `pid ${pid} carries no ${OWNER_ENV} (or it cannot be read now)` : `pid ${pid} carries another ${OWNER_ENV} (${marker.slice(0, 80)})`;
+  const owner = markerOf(pid, OWNER_ENV);
+  if (guard.ownerMarker !== undefined && owner === guard.ownerMarker) return undefined;
+  if (markerOf(pid, PARENT_ENV) === formatFingerprint(leader)) return undefined;
+  const has = owner === undefined ? `no ${OWNER_ENV} (or it cannot be read now)` : `another ${OWNER_ENV} (${owner.slice(0, 80)})`;
+  return `pid ${pid} carries ${has}${guard.ownerMarker === undefined ? ', and no owner marker was given to compare,' : ''} nor the leader's ${PARENT_ENV}`;
 }
 
 /** Is `fp.pid` still that process? A failed look is 'unknown', never a yes. */
