@@ -9,6 +9,7 @@ import { cgroupTarget, describeProblems, processGroup, processTree, Target, tear
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { PARENT_DEATH_SIGNAL, parentDeathSignalPrefix } from '../core/parentDeathSignal';
 import { DEFAULT_MAX_LINE_BYTES, idForLog, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
+import { taggedProcessesSync } from '../core/taggedProcesses';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { StderrTail } from './stderrTail';
 
@@ -214,6 +215,19 @@ export class WorkerProcess {
   }
 
   /**
+   * Without a cgroup, what the worker's /run commands started outside its group (setsid, a double
+   * fork), found by the marker it lent them. Its own teardown would take them, but only in its
+   * grace, and the group's SIGKILL comes at the end of ours, which began first: one that ignores
+   * SIGTERM would outlive it. With a cgroup its leaf holds them.
+   */
+  private markedEscapees(): Target[] {
+    if (this.cgroup || this.fingerprint.startTime <= 0) return [];
+    return taggedProcessesSync(PARENT_ENV, formatFingerprint(this.fingerprint))
+      .filter((fp) => fp.startTime >= this.fingerprint.startTime)
+      .map((fp) => processTree(fp));
+  }
+
+  /**
    * Idempotent; resolves when the worker and its whole group are gone and the pipes closed, with
    * what the group teardown did (undefined when none was needed). `polite`: ask the worker to
    * exit first (it takes its own children down); worker.kill does not.
@@ -239,7 +253,7 @@ export class WorkerProcess {
     // Swept already (closeAll): nothing left to signal, only the exit to collect. Otherwise,
     // whatever the leader did, escalate on the group until it is empty.
     if (!groupGone) {
-      report = await teardown(this.targets, { graceMs: GROUP_GRACE_MS, timeoutMs: GROUP_TIMEOUT_MS });
+      report = await teardown([...this.targets, ...this.markedEscapees()], { graceMs: GROUP_GRACE_MS, timeoutMs: GROUP_TIMEOUT_MS });
       const problems = describeProblems(report);
       if (problems) this.log(`worker ${this.pid}: group teardown: ${problems}`);
     }

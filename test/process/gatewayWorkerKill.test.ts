@@ -5,7 +5,9 @@
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { fingerprintOf } from '../../src/core/fingerprint';
+import { CGROUPS_ENV } from '../../src/core/cgroup/cgroupProbe';
 import { groupMembers } from '../../src/core/kill';
+import { readProcStat } from '../../src/core/procfs';
 import { RpcError } from '../../src/core/rpc';
 import { isAlive, killTracked, track, waitFor } from '../support/processes';
 import { backgroundGrandchild, createSession, exec, startHostedGateway, stopHostedGateway } from '../support/gatewayHost';
@@ -146,4 +148,24 @@ test('process.tree on the embedded backend: the gateway, its workers by session,
   const call = await rpcError(g.rpc.request('backend.call', { method: 'x' }));
   assert.equal(call.code, -32020);
   await stopHostedGateway(g);
+});
+
+test('without cgroups, worker.kill also ends a setsid escapee that ignores SIGTERM (found by the worker\'s marker), not only at the gateway\'s shutdown', { skip: !LINUX }, async () => {
+  const g = await startHostedGateway({ env: { [CGROUPS_ENV]: 'off' } });
+  try {
+    const s = await createSession(g);
+    const out = await exec(g, s, `/run setsid sh -c 'trap "" TERM HUP; exec sleep 1000' >/dev/null 2>&1 < /dev/null & echo bg=$!`);
+    const escapee = Number(/bg=(\d+)/.exec(out)?.[1]);
+    assert.ok(escapee > 0, out);
+    track(escapee);
+    const [worker] = g.workerPids();
+    await waitFor(() => readProcStat(escapee)?.comm === 'sleep' && readProcStat(escapee)!.sid === escapee, 'the escapee in its own session');
+    assert.ok(!groupMembers(worker)?.includes(escapee), 'it left the worker\'s group');
+    const r = await g.rpc.request<KillReply>('worker.kill', { sessionId: s }, { timeoutMs: 15_000 });
+    assert.equal(r.killed, true);
+    assert.deepEqual(r.survivors, []);
+    await waitFor(() => !isAlive(escapee), 'the escapee gone with its worker', 5000);
+  } finally {
+    await stopHostedGateway(g);
+  }
 });
