@@ -69,9 +69,12 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     sessionId: flag('session') ?? '',
     parent,
     owner,
-    pollMs: positiveInt(flag('poll-ms'), DEFAULT_TIMEOUTS.pollMs, '--poll-ms', warnings) || DEFAULT_TIMEOUTS.pollMs,
-    idleTimeoutMs: positiveInt(flag('idle-timeout-ms'), DEFAULT_TIMEOUTS.workerIdleTimeoutMs, '--idle-timeout-ms', warnings),
-    exitGraceMs: exitGrace(flag('exit-grace-ms'), warnings),
+    // Bounded as the gateway bounds what it passes: a timer past 2^31-1 ms fires at once, and a
+    // poll under 10 ms is a busy loop whose guard would misjudge a healthy event loop as blocked.
+    pollMs: boundedMs(flag('poll-ms'), DEFAULT_TIMEOUTS.pollMs, '--poll-ms', MIN_POLL_MS, MAX_TIMING_OPTION_MS, warnings),
+    // The gateway passes its own idle timeout plus a minute (workerProcess.ts).
+    idleTimeoutMs: boundedMs(flag('idle-timeout-ms'), DEFAULT_TIMEOUTS.workerIdleTimeoutMs, '--idle-timeout-ms', 0, MAX_TIMING_OPTION_MS + 60_000, warnings),
+    exitGraceMs: boundedMs(flag('exit-grace-ms'), DEFAULT_TIMEOUTS.workerExitGraceMs, '--exit-grace-ms', 0, MAX_TIMING_OPTION_MS, warnings),
     maxLineBytes: lineLimit(flag('max-line-bytes'), warnings),
     startDelayMs: positiveInt(env[START_DELAY_ENV], 0, START_DELAY_ENV, warnings),
     parentDeathSignal: flag('parent-death-signal') === 'KILL',
@@ -81,11 +84,15 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   };
 }
 
-function exitGrace(text: string | undefined, warnings: string[]): number {
-  const n = positiveInt(text, DEFAULT_TIMEOUTS.workerExitGraceMs, '--exit-grace-ms', warnings);
-  if (n <= MAX_TIMING_OPTION_MS) return n;
-  warnings.push(`--exit-grace-ms ${n} is above ${MAX_TIMING_OPTION_MS}; using ${DEFAULT_TIMEOUTS.workerExitGraceMs}`);
-  return DEFAULT_TIMEOUTS.workerExitGraceMs;
+/** The least poll interval a worker takes (the gateway's own least for --poll-ms). */
+const MIN_POLL_MS = 10;
+
+/** A duration flag within [min, max]; outside it, a warning and the default. */
+function boundedMs(text: string | undefined, fallback: number, name: string, min: number, max: number, warnings: string[]): number {
+  const n = positiveInt(text, fallback, name, warnings);
+  if (n >= min && n <= max) return n;
+  warnings.push(`${name} ${n} is outside ${min}–${max}; using ${fallback}`);
+  return fallback;
 }
 
 function lineLimit(text: string | undefined, warnings: string[]): number {

@@ -5,7 +5,7 @@ import type { Target } from '../core/kill';
 import { Lifeline, LifelineParty } from '../core/lifeline';
 import { readProcStat } from '../core/procfs';
 import { isLiveState } from '../core/processSource';
-import { JsonRpcConnection, RpcError } from '../core/rpc';
+import { JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { GUARD_MAX_MS, WorkerArgs } from './args';
 import { execCommand, NO_REPLY } from './commands';
@@ -111,9 +111,13 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
     void exit('uncaught exception', 70);
   });
 
+  // Commands running now: idleness is counted from the last one's end, as the gateway counts it
+  // (a command longer than the idle timeout must not be ended by it).
+  let inFlight = 0;
   const touch = () => {
     if (idleTimer) clearTimeout(idleTimer);
-    if (args.idleTimeoutMs > 0) {
+    idleTimer = undefined;
+    if (args.idleTimeoutMs > 0 && inFlight === 0) {
       idleTimer = setTimeout(() => void exit(`idle for ${args.idleTimeoutMs} ms`, 0), args.idleTimeoutMs);
       idleTimer.unref();
     }
@@ -126,19 +130,27 @@ export function startWorker(args: WorkerArgs, connection: JsonRpcConnection, lif
       case 'exec': {
         const command = (params as { command?: unknown } | undefined)?.command;
         if (typeof command !== 'string') throw RpcError.invalidParams('exec needs {command: string}');
+        // Not after our last scan of what is ours has begun: what it started would be missed.
+        if (exiting) throw new RpcError(RpcErrorCode.ServerError, 'the worker is exiting');
+        inFlight++;
         touch();
-        const output = await execCommand(command, {
-          testCommands: args.testCommands,
-          outputBudget: budget,
-          requestId: id,
-          beforeChild: args.parentDeathSignal ? () => void (keeper ??= new (loadChildren().GroupKeeper)(log, args.cgroup)).ensure() : undefined,
-          markedChild: (pid) => {
-            if (markedSince === Infinity) markedSince = (process.platform === 'linux' ? fingerprintOf(pid)?.startTime : undefined) ?? 0;
-          },
-          sendRaw: (line) => process.stdout.write(line + '\n'),
-          exit: exitNow,
-        });
-        touch();
+        let output: Awaited<ReturnType<typeof execCommand>>;
+        try {
+          output = await execCommand(command, {
+            testCommands: args.testCommands,
+            outputBudget: budget,
+            requestId: id,
+            beforeChild: args.parentDeathSignal ? () => void (keeper ??= new (loadChildren().GroupKeeper)(log, args.cgroup)).ensure() : undefined,
+            markedChild: (pid) => {
+              if (markedSince === Infinity) markedSince = (process.platform === 'linux' ? fingerprintOf(pid)?.startTime : undefined) ?? 0;
+            },
+            sendRaw: (line) => process.stdout.write(line + '\n'),
+            exit: exitNow,
+          });
+        } finally {
+          inFlight--;
+          touch();
+        }
         if (output === NO_REPLY) return new Promise(() => undefined);
         return { output };
       }

@@ -24,7 +24,21 @@ test('the defaults are the values of before, and the gateway\'s defaults are the
   assert.equal(parseWorkerArgs(['--exit-grace-ms', '2000'], {}).exitGraceMs, 2000);
   const huge = parseWorkerArgs(['--exit-grace-ms', '2592000000'], {});
   assert.equal(huge.exitGraceMs, DEFAULT_TIMEOUTS.workerExitGraceMs);
-  assert.match(huge.warnings.join('\n'), /--exit-grace-ms 2592000000 is above/);
+  assert.match(huge.warnings.join('\n'), new RegExp(`--exit-grace-ms 2592000000 is outside 0–2073600000; using ${DEFAULT_TIMEOUTS.workerExitGraceMs}`));
+  // The worker's other timers, bounded alike: past 2^31-1 ms a timer fires at once, and a poll
+  // under 10 ms is a busy loop its guard would misjudge.
+  for (const [flag, value, key, fallback] of [
+    ['--idle-timeout-ms', '2147483648', 'idleTimeoutMs', DEFAULT_TIMEOUTS.workerIdleTimeoutMs],
+    ['--poll-ms', '2147483648', 'pollMs', DEFAULT_TIMEOUTS.pollMs],
+    ['--poll-ms', '3', 'pollMs', DEFAULT_TIMEOUTS.pollMs],
+    ['--poll-ms', '0', 'pollMs', DEFAULT_TIMEOUTS.pollMs],
+  ] as const) {
+    const w = parseWorkerArgs([flag, value], {});
+    assert.equal(w[key], fallback, `${flag} ${value}`);
+    assert.match(w.warnings.join('\n'), new RegExp(`${flag} ${value} is outside`), `${flag} ${value}`);
+  }
+  assert.equal(parseWorkerArgs(['--idle-timeout-ms', String(2_073_600_000 + 60_000)], {}).idleTimeoutMs, 2_073_660_000, 'the gateway\'s longest idle timeout plus its minute');
+  assert.equal(parseWorkerArgs(['--poll-ms', '10'], {}).pollMs, 10);
   assert.match(parseWorkerArgs(['--exit-grace-ms', 'soon'], {}).warnings.join('\n'), /ignoring --exit-grace-ms="soon"/);
   assert.equal(shutdownBoundMs(700), 3700);
   assert.deepEqual([DEFAULT_BACKEND_SPEC.startTimeoutMs, DEFAULT_BACKEND_SPEC.staleWorkerGraceMs], [30_000, 30_000]);
