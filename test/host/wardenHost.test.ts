@@ -251,15 +251,34 @@ test('the extension\'s log over a channel VS Code closes as deactivate begins (i
   assert.equal(fs.existsSync(file), false, 'the registry\'s last write ran: the checkpoint is gone');
 });
 
+/**
+ * A gateway that says ready and then answers nothing, ignoring stdin's end, SIGTERM and SIGHUP:
+ * run as another user, the host's teardown may not end it. Self-contained, in a directory any
+ * user can read (the repository's need not be).
+ */
+const LINGERING_GATEWAY = `
+const fs = require('fs');
+const st = fs.readFileSync('/proc/self/stat', 'utf8');
+const startTime = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[19]);
+for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => undefined);
+process.stdout.write(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { type: 'gateway.ready', pid: process.pid, pgid: process.pid, startTime } }) + '\\n');
+process.stdin.resume();
+setInterval(() => undefined, 1000);
+`;
+
 test('a gateway that outlives a restart\'s teardown (another user\'s: not ours to signal) and exits later leaves its successor\'s view alone', { skip: !linux || process.getuid?.() !== 0 ? 'Linux, as root (the old gateway runs as nobody)' : undefined }, async () => {
   const checkpointDir = path.join(tmp, 'linger', 'registry');
+  const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-linger-'));
+  fs.chmodSync(shared, 0o755);
+  const script = path.join(shared, 'lingering-gateway.js');
+  fs.writeFileSync(script, LINGERING_GATEWAY, { mode: 0o644 });
   const log = memoryLog();
   let launches = 0;
   const settings = () => ({
     ...DEFAULT_SETTINGS, backend: 'warden' as const,
     // The first gateway runs as nobody and ignores every request to stop; the second is ordinary.
     ...(launches === 0
-      ? { gatewayCommand: '/usr/bin/setpriv', gatewayArgs: ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', 'FAKE_GATEWAY_MODE=linger', process.execPath, FAKE_GATEWAY] }
+      ? { gatewayCommand: '/usr/bin/setpriv', gatewayArgs: ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, script] }
       : { gatewayCommand: process.execPath, gatewayArgs: [FAKE_GATEWAY] }),
     timeouts: { ...DEFAULT_TIMEOUTS, shutdownGraceMs: 200 },
   });
@@ -289,6 +308,7 @@ test('a gateway that outlives a restart\'s teardown (another user\'s: not ours t
     throw e;
   } finally {
     await host.dispose();
+    fs.rmSync(shared, { recursive: true, force: true });
   }
 });
 
