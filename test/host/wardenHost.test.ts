@@ -268,7 +268,8 @@ setInterval(() => undefined, 1000);
 
 test('a gateway that outlives a restart\'s teardown (another user\'s: not ours to signal) and exits later leaves its successor\'s view alone', { skip: !linux || process.getuid?.() !== 0 ? 'Linux, as root (the old gateway runs as nobody)' : undefined }, async () => {
   const checkpointDir = path.join(tmp, 'linger', 'registry');
-  const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-linger-'));
+  // /tmp itself: TMPDIR may point into a directory only we can enter.
+  const shared = fs.mkdtempSync('/tmp/gw-linger-');
   fs.chmodSync(shared, 0o755);
   const script = path.join(shared, 'lingering-gateway.js');
   fs.writeFileSync(script, LINGERING_GATEWAY, { mode: 0o644 });
