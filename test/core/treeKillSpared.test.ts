@@ -46,14 +46,19 @@ for (const c of [chain(2), chain(1)]) c.stdout.on('data', (x) => { lines.push(St
 setInterval(() => {}, 1000);
 `;
 
-test('real processes: tree-kill takes the tree but not the spared process and its child; the report says so', async () => {
+/** TREE, running: its root, the pids of both chains, the root's fingerprint. */
+async function spawnTree() {
   const root = spawnNode(TREE);
   const chains = await readLineMatching(root.stdout!, (l) => (l.startsWith('[') ? JSON.parse(l) as string[] : undefined));
   const [abc, de] = chains.map((l) => l.split(' ').map(Number)).sort((x, y) => y.length - x.length);
   const [a, b, c] = abc;
   const [d, e] = de;
   for (const pid of [a, b, c, d, e]) track(pid);
-  const fp = fingerprintOf(root.pid!)!;
+  return { root, a, b, c, d, e, fp: fingerprintOf(root.pid!)! };
+}
+
+test('real processes: tree-kill takes the tree but not the spared process and its child; the report says so', async () => {
+  const { root, a, b, c, d, e, fp } = await spawnTree();
   const r = await treeKillSpared(fp, { spare: (p) => (p.pid === b ? 'spared by the test' : undefined), timeoutMs: 5000 }, processSource('linux'));
   const byPid = new Map(r.processes.map((p) => [p.pid, p]));
   for (const pid of [root.pid!, a, d, e]) {
@@ -83,13 +88,7 @@ test('refuses a root that is no longer the recorded process, and a table it coul
 });
 
 test('each kill looks again first: a member whose pid is another process by then (Windows reuses pids fast) is not signalled, nor its subtree', async () => {
-  const root = spawnNode(TREE);
-  const chains = await readLineMatching(root.stdout!, (l) => (l.startsWith('[') ? JSON.parse(l) as string[] : undefined));
-  const [abc, de] = chains.map((l) => l.split(' ').map(Number)).sort((x, y) => y.length - x.length);
-  const [a, b, c] = abc;
-  const [d, e] = de;
-  for (const pid of [a, b, c, d, e]) track(pid);
-  const fp = fingerprintOf(root.pid!)!;
+  const { root, a, b, c, d, e, fp } = await spawnTree();
   // Between the plan and d's kill, d's pid "becomes" another process: its start time moves on.
   const real = processSource('linux');
   const source = {

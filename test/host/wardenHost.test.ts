@@ -137,13 +137,18 @@ test('Kill Worker asks the gateway (worker.kill), which ends the worker group (i
   await host.dispose();
 });
 
-test('Kill Worker with a hung gateway and cgroups: the host takes the worker group and its session leaf (a setsid escapee is only there)', { skip: !linux ? 'Linux only' : cgroupsUnavailable() }, async () => {
-  const { host } = newHost('kill-worker-hung');
+/** A host whose gateway runs, in a cgroup tree of its own (taken down after the test). */
+async function startContainedHost(name: string) {
+  const { host } = newHost(name);
   await host.supervisor.start();
-  const gwPid = host.supervisor.current.pid!;
   const tree = host.supervisor.gateway?.readyEvent?.cgroup;
   assert.equal(typeof tree, 'string', 'the gateway made a cgroup tree');
   trackTree(tree as string);
+  return { host, gwPid: host.supervisor.current.pid! };
+}
+
+test('Kill Worker with a hung gateway and cgroups: the host takes the worker group and its session leaf (a setsid escapee is only there)', { skip: !linux ? 'Linux only' : cgroupsUnavailable() }, async () => {
+  const { host, gwPid } = await startContainedHost('kill-worker-hung');
   const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
   const out = await host.supervisor.request<{ output: string }>('slash.exec', { sessionId, command: '/run setsid sleep 1000 >/dev/null 2>&1 & echo bg=$!' }, 30_000);
   const escapee = Number(/bg=(\d+)/.exec(out.output)?.[1]);
@@ -167,12 +172,7 @@ test('Kill Worker with a hung gateway and cgroups: the host takes the worker gro
 });
 
 test('Kill Worker on a stale row with a hung gateway signals nothing: the session\'s new worker in the same cgroup leaf lives on', { skip: !linux ? 'Linux only' : cgroupsUnavailable() }, async () => {
-  const { host } = newHost('kill-worker-stale-hung');
-  await host.supervisor.start();
-  const gwPid = host.supervisor.current.pid!;
-  const tree = host.supervisor.gateway?.readyEvent?.cgroup;
-  assert.equal(typeof tree, 'string', 'the gateway made a cgroup tree');
-  trackTree(tree as string);
+  const { host, gwPid } = await startContainedHost('kill-worker-stale-hung');
   const { sessionId } = await host.supervisor.request<{ sessionId: string }>('session.create', {});
   await host.supervisor.request('slash.exec', { sessionId, command: '/echo first' });
   const first = await waitFor(() => host.model.get(sessionId)?.worker, 'the first worker in the model');
