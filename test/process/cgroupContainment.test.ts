@@ -234,7 +234,8 @@ test('a harness removes only the empty trees its own run left (madeSince), old e
   await waitFor(() => Date.now() - fs.statSync(during.tree.path).ctimeMs >= EMPTY_TREE_MIN_AGE_MS + 100, 'the trees to be old enough', EMPTY_TREE_MIN_AGE_MS + 5000);
   const logged: string[] = [];
   const { removed, young } = removeEmptyDeadTrees({ madeSince: since, log: (m) => logged.push(m) });
-  assert.deepEqual(young, []);
+  // Ours only: another run on the machine may have a young tree of its own.
+  assert.deepEqual(young.filter((t) => [before, during, alive].some((g) => g.tree.path === t)), []);
   assert.ok(removed.includes(during.tree.path), `the run's empty tree removed: ${JSON.stringify({ removed, logged })}`);
   assert.equal(fs.existsSync(during.tree.path), false);
   assert.ok(!removed.includes(before.tree.path) && fs.existsSync(before.tree.path), 'a tree made before the run is not the run\'s to remove');
