@@ -312,8 +312,10 @@ export class HermesBackend implements Backend {
     // hermes ends a worker per pid (SIGTERM, 1 s, SIGKILL): its own children can survive it.
     if (worker) await this.takeDownWorker(worker);
     // What an earlier worker of the session left in its leaf (one that exited on its own, or a
-    // worker not found yet) goes with the session.
-    await this.containment?.dropSessionLeaf(s.sessionId);
+    // worker not found yet) goes with the session — unless another live worker holds that leaf
+    // (dropSession then takes it once that one is gone).
+    const leaf = this.containment?.existingLeaf(s.sessionId);
+    if (leaf !== undefined && !this.workers.holdsLeaf(leaf, worker)) await this.containment?.dropSessionLeaf(s.sessionId);
     if (this.program?.alive) await this.refresh();
     this.dropSession(s, reason);
     return true;
@@ -671,9 +673,20 @@ export class HermesBackend implements Backend {
     }
   }
 
+  /**
+   * The live session whose worker has this key; null when none has, or when more than one has
+   * (session.resume twice of one stored session): a worker that may be either session's is
+   * neither's — not placed in a leaf, not closed or killed as one's. The stale rule, by key,
+   * spares it while its key is live.
+   */
   private sessionOfKey(key: string): string | null {
-    for (const s of this.sessions.values()) if (s.sessionKey === key) return s.sessionId;
-    return null;
+    let found: string | null = null;
+    for (const s of this.sessions.values()) {
+      if (s.sessionKey !== key) continue;
+      if (found !== null) return null;
+      found = s.sessionId;
+    }
+    return found;
   }
 
   /**
