@@ -403,6 +403,7 @@ export class HermesBackend implements Backend {
    * hermes' slash.exec. When worker.kill took the session's worker down, hermes still holds it
    * and fails the next command once ("slash worker exited", 5030) before it starts a new worker:
    * the command never reached a live worker, so it is sent once more, and runs in the new one.
+   * Only a command sent after the kill is: one already running met the kill itself.
    */
   private async slashExec(s: HermesSession | undefined, params: { session_id: string; command: string }): Promise<unknown> {
     const timeoutMs = this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS;
@@ -411,7 +412,12 @@ export class HermesBackend implements Backend {
       return await this.request('slash.exec', params, timeoutMs);
     } catch (e) {
       const hermesCode = e instanceof RpcError ? (e.data as { hermesCode?: unknown } | undefined)?.hermesCode : undefined;
-      if (!s || killed === undefined || hermesCode !== HermesErrorCode.SlashWorkerFailed || s.closing) throw e;
+      if (!s || hermesCode !== HermesErrorCode.SlashWorkerFailed) throw e;
+      // hermes drops the worker of any command it fails so: whichever command met the killed
+      // worker's death (one running through the kill, too), hermes holds it no more, and a later
+      // 5030 is a new worker's own failure — never a reason to run its command twice.
+      s.killedWorker = undefined;
+      if (killed === undefined || s.closing) throw e;
       this.host.log(`hermes session ${s.sessionId}: hermes still held the worker worker.kill ended (${(e as Error).message}); sending the command again to its new worker`);
       return await this.request('slash.exec', params, timeoutMs);
     } finally {
