@@ -121,8 +121,9 @@ export class HermesBackend implements Backend {
         const s = w.sessionId !== null ? this.sessions.get(w.sessionId) : undefined;
         if (!s || s.closing || w.stale || w.reaping) return [];
         // Its own group only when it leads one (current hermes); older hermes' workers share the
-        // program's group: without a leaf they are not sampled.
-        return [{ sessionId: s.sessionId, fingerprint: this.workers.fingerprint(w), pgid: w.pgid === w.pid ? w.pgid : null, leaf: w.leaf }];
+        // program's group: without a leaf they are not sampled. A leaf another live worker shares
+        // (a leaked predecessor) is not its alone: sampling it would restart it for the other's memory.
+        return [{ sessionId: s.sessionId, fingerprint: this.workers.fingerprint(w), pgid: w.pgid === w.pid ? w.pgid : null, leaf: this.workers.leafOf(w) }];
       }),
       restart: (d) => this.restartForMemory(d),
       log: (m) => host.log(m),
