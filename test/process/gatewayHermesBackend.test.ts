@@ -590,6 +590,31 @@ test('worker.kill ends the session\'s worker and its group; the session stays', 
   await stopHostedGateway(g);
 });
 
+test('worker.kill during a command: that command fails (hermes drops the worker then), and a later failing command is sent to hermes once, not run twice', opts, async () => {
+  const g = await startHermes();
+  try {
+    const s = await createSession(g);
+    const w = await workerOf(g, s);
+    const running = rpcError(exec(g, s, '/fake-sleep 20000', 60_000));
+    await g.waitEvent((e) => e.type === 'worker.state' && e.sessionId === s && e.busy === true, 'busy');
+    const r = await g.rpc.request<{ killed: boolean }>('worker.kill', { sessionId: s }, { timeoutMs: 15_000 });
+    assert.equal(r.killed, true);
+    const cut = await running;
+    assert.equal((cut.data as { hermesCode?: number }).hermesCode, 5030, `the running command met the kill: ${cut.message}`);
+    const execs = async () => (await g.rpc.request<{ requests: Record<string, number> }>('backend.call', { method: 'fake.stats' })).requests['slash.exec'] ?? 0;
+    const before = await execs();
+    // hermes starts a new worker for it, which fails it (5030): its own failure, not the killed worker's.
+    const failed = await rpcError(exec(g, s, '/fake-fail on purpose'));
+    assert.equal((failed.data as { hermesCode?: number }).hermesCode, 5030, failed.message);
+    assert.equal(await execs(), before + 1, 'sent to hermes once');
+    assert.doesNotMatch(g.stderr(), /hermes still held the worker worker\.kill ended/, 'no retry');
+    assert.match(await exec(g, s, '/help'), /Available Commands/, 'the session goes on');
+    assert.ok(!isAlive(w.pid));
+  } finally {
+    await stopHostedGateway(g);
+  }
+});
+
 test('worker.kill naming a worker that is not the session\'s current one (replaced by /model) kills nothing and says why; the current fingerprint kills', opts, async () => {
   const g = await startHermes();
   const s = await createSession(g);

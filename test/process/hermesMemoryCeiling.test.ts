@@ -24,9 +24,9 @@ const MB = 1024 * 1024;
 const LINUX = process.platform === 'linux';
 const noCgroups = LINUX ? cgroupsUnavailable() : 'not Linux';
 
-async function startHermes(mode: 'cgroup' | 'off'): Promise<HostedGateway> {
+async function startHermes(mode: 'cgroup' | 'off', args: string[] = []): Promise<HostedGateway> {
   const g = await startHostedGateway({
-    args: ['--worker-memory-mb', '64', '--poll-ms', '250'],
+    args: ['--worker-memory-mb', '64', '--poll-ms', '250', ...args],
     env: { GATEWAY_WARDEN_CGROUPS: mode === 'off' ? 'off' : '', PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_FLAVOR: 'cur' },
     backend: { name: 'hermes', cwd: FAKE_HERMES_DIR },
   });
@@ -85,6 +85,43 @@ test('hermes: a command running when its worker is restarted at the ceiling fail
     assert.match(err.message, new RegExp(`the worker ${String(w.pid)} of session ${s} was restarted during the command: .* above gatewayWarden\\.limits\\.workerMemoryMB \\(64 MB\\)`));
     assert.equal((err.data as { reason?: string }).reason, 'memory-limit');
     assert.match(await exec(g, s, '/help'), /Available Commands/);
+  } finally {
+    await stopHostedGateway(g);
+  }
+});
+
+test('hermes, cgroups on: a leaked old worker sharing the session\'s leaf (a key change) is not counted against the session\'s new worker: that one is sampled by its own group', { skip: !LINUX ? 'Linux only' : noCgroups ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+  // Stale workers only reported: the leaked one stays in the leaf for the whole test.
+  const g = await startHermes('cgroup', ['--stale-worker-grace-ms', '0']);
+  try {
+    const s = await createSession(g);
+    const w1 = (await g.waitEvent((e) => e.type === 'worker.started' && e.sessionId === s, 'worker.started', 20_000)).pid as number;
+    const leaf = path.join(g.events.find((e) => e.type === 'gateway.ready')!.cgroup as string, sessionLeafName(s));
+    const inLeaf = (pid: number) => fs.existsSync(leaf) && fs.readFileSync(path.join(leaf, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid));
+    await waitFor(() => inLeaf(w1), 'the worker in its session\'s leaf');
+    // Below the ceiling alone; with the new worker's own 40 MB the leaf is above it.
+    assert.match(await exec(g, s, '/fake-alloc 30'), /holding 30 MB/);
+    const since = g.events.length;
+    const r = await g.rpc.request<{ pid: number; old_pid: number }>('backend.call', { method: 'fake.rotate_key', params: { session_id: s, leak: true } });
+    track(r.pid);
+    track(r.old_pid);
+    assert.equal(r.old_pid, w1);
+    await g.waitEvent((e) => g.events.indexOf(e) >= since && e.type === 'worker.started' && e.sessionId === s && e.pid === r.pid, 'worker.started for the new worker', 20_000);
+    await waitFor(() => inLeaf(r.pid), 'the new worker moved into the session\'s same leaf');
+    assert.ok(isAlive(w1) && inLeaf(w1), 'the old worker leaked, still in the leaf');
+    // The new worker alone goes above the ceiling: restarted, its own memory the figure.
+    await exec(g, s, '/fake-alloc 70').catch(() => undefined);
+    const ev = await g.waitEvent((e) => e.type === 'worker.restarted' && e.sessionId === s, 'worker.restarted', 20_000);
+    assert.equal(ev.pid, r.pid);
+    assert.equal(ev.membersFrom, 'process-group', `sampled by its own group, not the shared leaf: ${JSON.stringify(ev)}`);
+    assert.equal(ev.members, 1, 'the new worker alone, not the leaked one');
+    await waitFor(() => !isAlive(r.pid), 'the new worker gone', 10_000);
+    assert.ok(isAlive(w1), 'the leaked worker is the stale rule\'s, not the ceiling\'s');
+    // The next worker, in the leaf beside the leaked one, is not restarted for the leaked one's memory.
+    assert.match(await exec(g, s, '/fake-alloc 30'), /holding 30 MB/);
+    const w3 = Number(await exec(g, s, '/fake-pid'));
+    assert.equal(g.events.filter((e) => e.type === 'worker.restarted').length, 1, 'restarted once');
+    assert.ok(isAlive(w3));
   } finally {
     await stopHostedGateway(g);
   }

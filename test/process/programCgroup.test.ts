@@ -180,10 +180,10 @@ for (const how of ['gateway.shutdown', 'stdin EOF'] as const) {
   });
 }
 
-async function startHermesContained(args: string[] = []): Promise<{ g: HostedGateway; tree: string; leaf: string; hermesPid: number }> {
+async function startHermesContained(args: string[] = [], env: Record<string, string> = {}): Promise<{ g: HostedGateway; tree: string; leaf: string; hermesPid: number }> {
   const g = await startHostedGateway({
     args,
-    env: { GATEWAY_WARDEN_CGROUPS: '', PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_FLAVOR: 'cur' },
+    env: { GATEWAY_WARDEN_CGROUPS: '', PYTHONPATH: FAKE_HERMES_DIR, PYTHONDONTWRITEBYTECODE: '1', FAKE_HERMES_FLAVOR: 'cur', ...env },
     backend: { name: 'hermes', cwd: FAKE_HERMES_DIR },
   });
   const tree = g.events.find((e) => e.type === 'gateway.ready')!.cgroup as string;
@@ -356,6 +356,42 @@ test('cgroups on, hermes: a session key change (auto-compression) leaking the ol
     await g.waitEvent((e) => e.type === 'worker.reaped' && e.pid === first.pid, 'worker.reaped for the old worker', 15_000);
     await waitFor(() => !isAlive(first.pid), 'the old worker gone', 10_000);
     await newWorkerStays(g, s, second);
+  } finally {
+    await stopHostedGateway(g);
+  }
+  await waitNoMarked(g.hostFp);
+});
+
+test('cgroups on, hermes: two live sessions with one session key (a stored session resumed twice): closing one leaves the other\'s worker alive, answering, then moved into its own leaf', { skip: cgroupSkip ?? fakeHermesUnavailable(), timeout: 120_000 }, async () => {
+  const { g, tree } = await startHermesContained(['--poll-ms', '200'], { FAKE_HERMES_HISTORY: '1' });
+  try {
+    const stored = (await g.rpc.request<{ sessions: { id: string }[] }>('backend.call', { method: 'session.list' })).sessions[0].id;
+    // One after the other: the first is ours (adopted) before the second is asked for.
+    const resume = async () => (await g.rpc.request<{ session_id: string; stored_session_id: string }>('backend.call', { method: 'session.resume', params: { session_id: stored } }));
+    const r1 = await resume();
+    const r2 = await resume();
+    assert.equal(r1.stored_session_id, r2.stored_session_id, 'both sessions run under one key');
+    const key = r1.stored_session_id;
+    const found = await waitFor(() => {
+      const started = g.events.filter((e) => e.type === 'worker.started' && e.sessionKey === key);
+      return started.length === 2 ? started.map((e) => e.pid as number) : undefined;
+    }, 'both workers found', 20_000);
+    for (const pid of found) track(pid);
+    // Which worker is whose: hermes' active_list does not say, the session's own worker does.
+    const second = Number(await exec(g, r2.session_id, '/fake-pid'));
+    assert.ok(found.includes(second), `${second} is one of ${found}`);
+    const first = found.find((p) => p !== second)!;
+
+    assert.deepEqual(await g.rpc.request('session.close', { sessionId: r1.session_id }, { timeoutMs: 15_000 }), { closed: true });
+    await waitFor(() => !isAlive(first), 'the closed session\'s worker gone', 10_000);
+    assert.ok(isAlive(second), 'the other session\'s worker outlives the close');
+    assert.equal(await exec(g, r2.session_id, '/fake-pid'), String(second), 'the other session\'s next command runs in its same worker');
+    // Its key is one session's now: the worker is that session's, moved into that session's leaf.
+    const leaf2 = path.join(tree, sessionLeafName(r2.session_id));
+    await waitFor(() => fs.existsSync(leaf2) && leafMembers(leaf2).includes(second), `worker ${second} moved into ${leaf2}`, 10_000);
+    const list = await g.rpc.request<{ sessions: { sessionId: string; worker: { pid: number } | null }[] }>('session.list');
+    assert.deepEqual(list.sessions.map((x) => [x.sessionId, x.worker?.pid]), [[r2.session_id, second]]);
+    assert.ok(!g.events.some((e) => e.type === 'session.closed' && e.sessionId === r2.session_id), 'the other session stays');
   } finally {
     await stopHostedGateway(g);
   }

@@ -121,8 +121,9 @@ export class HermesBackend implements Backend {
         const s = w.sessionId !== null ? this.sessions.get(w.sessionId) : undefined;
         if (!s || s.closing || w.stale || w.reaping) return [];
         // Its own group only when it leads one (current hermes); older hermes' workers share the
-        // program's group: without a leaf they are not sampled.
-        return [{ sessionId: s.sessionId, fingerprint: this.workers.fingerprint(w), pgid: w.pgid === w.pid ? w.pgid : null, leaf: w.leaf }];
+        // program's group: without a leaf they are not sampled. A leaf another live worker shares
+        // (a leaked predecessor) is not its alone: sampling it would restart it for the other's memory.
+        return [{ sessionId: s.sessionId, fingerprint: this.workers.fingerprint(w), pgid: w.pgid === w.pid ? w.pgid : null, leaf: this.workers.leafOf(w) }];
       }),
       restart: (d) => this.restartForMemory(d),
       log: (m) => host.log(m),
@@ -312,8 +313,10 @@ export class HermesBackend implements Backend {
     // hermes ends a worker per pid (SIGTERM, 1 s, SIGKILL): its own children can survive it.
     if (worker) await this.takeDownWorker(worker);
     // What an earlier worker of the session left in its leaf (one that exited on its own, or a
-    // worker not found yet) goes with the session.
-    await this.containment?.dropSessionLeaf(s.sessionId);
+    // worker not found yet) goes with the session — unless another live worker holds that leaf
+    // (dropSession then takes it once that one is gone).
+    const leaf = this.containment?.existingLeaf(s.sessionId);
+    if (leaf !== undefined && !this.workers.holdsLeaf(leaf, worker)) await this.containment?.dropSessionLeaf(s.sessionId);
     if (this.program?.alive) await this.refresh();
     this.dropSession(s, reason);
     return true;
@@ -401,6 +404,7 @@ export class HermesBackend implements Backend {
    * hermes' slash.exec. When worker.kill took the session's worker down, hermes still holds it
    * and fails the next command once ("slash worker exited", 5030) before it starts a new worker:
    * the command never reached a live worker, so it is sent once more, and runs in the new one.
+   * Only a command sent after the kill is: one already running met the kill itself.
    */
   private async slashExec(s: HermesSession | undefined, params: { session_id: string; command: string }): Promise<unknown> {
     const timeoutMs = this.options.slashTimeoutMs + AGENT_BUILD_WAIT_MS;
@@ -409,7 +413,12 @@ export class HermesBackend implements Backend {
       return await this.request('slash.exec', params, timeoutMs);
     } catch (e) {
       const hermesCode = e instanceof RpcError ? (e.data as { hermesCode?: unknown } | undefined)?.hermesCode : undefined;
-      if (!s || killed === undefined || hermesCode !== HermesErrorCode.SlashWorkerFailed || s.closing) throw e;
+      if (!s || hermesCode !== HermesErrorCode.SlashWorkerFailed) throw e;
+      // hermes drops the worker of any command it fails so: whichever command met the killed
+      // worker's death (one running through the kill, too), hermes holds it no more, and a later
+      // 5030 is a new worker's own failure — never a reason to run its command twice.
+      s.killedWorker = undefined;
+      if (killed === undefined || s.closing) throw e;
       this.host.log(`hermes session ${s.sessionId}: hermes still held the worker worker.kill ended (${(e as Error).message}); sending the command again to its new worker`);
       return await this.request('slash.exec', params, timeoutMs);
     } finally {
@@ -671,9 +680,20 @@ export class HermesBackend implements Backend {
     }
   }
 
+  /**
+   * The live session whose worker has this key; null when none has, or when more than one has
+   * (session.resume twice of one stored session): a worker that may be either session's is
+   * neither's — not placed in a leaf, not closed or killed as one's. The stale rule, by key,
+   * spares it while its key is live.
+   */
   private sessionOfKey(key: string): string | null {
-    for (const s of this.sessions.values()) if (s.sessionKey === key) return s.sessionId;
-    return null;
+    let found: string | null = null;
+    for (const s of this.sessions.values()) {
+      if (s.sessionKey !== key) continue;
+      if (found !== null) return null;
+      found = s.sessionId;
+    }
+    return found;
   }
 
   /**

@@ -235,11 +235,12 @@ export class HermesWorkerTracker {
   }
 
   /**
-   * The leaf a worker is taken down with: the session leaf it was moved into, unless another live
-   * worker holds that leaf too (the session's next worker after a key change): the leaf is not
-   * this worker's alone then, and it goes by its own group or tree.
+   * The leaf a worker is taken down (and its memory sampled) with: the session leaf it was moved
+   * into, unless another live worker holds that leaf too (the session's next worker after a key
+   * change, or the old one it leaked): the leaf is not this worker's alone then, and it goes by
+   * its own group or tree.
    */
-  private leafOf(w: HermesWorker): string | undefined {
+  leafOf(w: HermesWorker): string | undefined {
     return w.leaf !== undefined && this.opts.leaves && !this.holdsLeaf(w.leaf, w) ? w.leaf : undefined;
   }
 
