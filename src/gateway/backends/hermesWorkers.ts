@@ -169,11 +169,16 @@ export class HermesWorkerTracker {
     now = Date.now(), scan: WorkerScan = this.scan(gatewayPid),
   ): void {
     const seen = new Map<string, HermesWorker>();
+    // Known workers that have a session now and had none (found before hermes listed their
+    // session, or while two sessions shared its key): announced again, or the view never shows them.
+    const linked: HermesWorker[] = [];
     for (const row of scan.rows) {
       const key = keyOf(row.pid, row.startTime);
       const known = this.live.get(key);
       if (known) {
+        const before = known.sessionId;
         known.sessionId = sessionOfKey(row.sessionKey);
+        if (before === null && known.sessionId !== null && !known.stale) linked.push(known);
         seen.set(key, known);
         continue;
       }
@@ -192,10 +197,13 @@ export class HermesWorkerTracker {
     for (const [key, w] of seen) {
       if (this.live.has(key)) continue;
       this.live.set(key, w);
-      this.opts.host.emit('worker.started', {
-        sessionId: w.sessionId, pid: w.pid, startTime: w.startTime, pgid: w.pgid, state: 'ready', command: w.command, sessionKey: w.sessionKey,
-      });
+      this.announce(w);
       this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}${w.sessionId ? `, session ${w.sessionId}` : ', no live session'}) found`);
+    }
+    for (const w of linked) {
+      if (!this.live.has(keyOf(w.pid, w.startTime))) continue;
+      this.announce(w);
+      this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}) is session ${w.sessionId}'s`);
     }
     if (liveKeys === 'not-asked') return;
     if (liveKeys === 'failed' || !scan.complete) {
@@ -205,6 +213,12 @@ export class HermesWorkerTracker {
       this.lastStaleCheckAt = now;
       this.applyStaleRule(liveKeys, now);
     }
+  }
+
+  private announce(w: HermesWorker): void {
+    this.opts.host.emit('worker.started', {
+      sessionId: w.sessionId, pid: w.pid, startTime: w.startTime, pgid: w.pgid, state: 'ready', command: w.command, sessionKey: w.sessionKey,
+    });
   }
 
   /** A worker with a live session, not yet in its leaf: moved there, once. */
