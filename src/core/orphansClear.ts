@@ -199,7 +199,7 @@ export function pruneStaleCheckpoints(dir: string, now = Date.now()): PruneCheck
   // Proof only: an owner or record whose liveness cannot be read now keeps the file.
   const candidates = [
     ...checkpoints.map((cp) => ({ cp, stale: isGone(cp.owner) && cp.records.every((r) => isGone(r.fingerprint)), whose: `dead host ${formatFingerprint(cp.owner)}` })),
-    ...elsewhere.map((cp) => ({ cp, stale: now - cp.writtenAt > ELSEWHERE_CHECKPOINT_MAX_AGE_MS, whose: `host ${formatFingerprint(cp.owner)} of machine ${cp.machine}, not written for 30 days` })),
+    ...elsewhere.map((cp) => ({ cp, stale: now - cp.writtenAt > ELSEWHERE_CHECKPOINT_MAX_AGE_MS, whose: `host ${formatFingerprint(cp.owner)} of machine ${cp.machine}, not written for ${ELSEWHERE_CHECKPOINT_MAX_AGE_MS / 86_400_000} days` })),
   ];
   for (const { cp, stale, whose } of candidates) {
     if (!stale) {

@@ -9,7 +9,7 @@ import { cgroupTarget, describeProblems, processGroup, processTree, Target, tear
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { PARENT_DEATH_SIGNAL, parentDeathSignalPrefix } from '../core/parentDeathSignal';
 import { DEFAULT_MAX_LINE_BYTES, idForLog, JsonRpcConnection, RpcError, RpcErrorCode } from '../core/rpc';
-import { taggedProcessesSync } from '../core/taggedProcesses';
+import { markedBySync } from '../core/taggedProcesses';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { StderrTail } from './stderrTail';
 
@@ -222,9 +222,7 @@ export class WorkerProcess {
    */
   private markedEscapees(): Target[] {
     if (this.cgroup || this.fingerprint.startTime <= 0) return [];
-    return taggedProcessesSync(PARENT_ENV, formatFingerprint(this.fingerprint))
-      .filter((fp) => fp.startTime >= this.fingerprint.startTime)
-      .map((fp) => processTree(fp));
+    return markedBySync(this.fingerprint).map((fp) => processTree(fp));
   }
 
   /**

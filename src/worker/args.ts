@@ -4,7 +4,7 @@ import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { OWNER_ENV, PARENT_ENV } from '../core/ownerMarker';
 import { FlagSpec, intAtLeast, readArgv } from '../core/readArgv';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/rpc';
-import { DEFAULT_TIMEOUTS, MAX_TIMING_OPTION_MS } from '../core/timeouts';
+import { DEFAULT_TIMEOUTS, MAX_TIMING_OPTION_MS, TIMEOUT_FLAGS } from '../core/timeouts';
 
 /** The gateway refuses a line limit below this; so does the worker. */
 const MIN_LINE_BYTES = 1024;
@@ -71,7 +71,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     owner,
     // Bounded as the gateway bounds what it passes: a timer past 2^31-1 ms fires at once, and a
     // poll under 10 ms is a busy loop whose guard would misjudge a healthy event loop as blocked.
-    pollMs: boundedMs(flag('poll-ms'), DEFAULT_TIMEOUTS.pollMs, '--poll-ms', MIN_POLL_MS, MAX_TIMING_OPTION_MS, warnings),
+    pollMs: boundedMs(flag('poll-ms'), DEFAULT_TIMEOUTS.pollMs, '--poll-ms', TIMEOUT_FLAGS.pollMs.min, MAX_TIMING_OPTION_MS, warnings),
     // The gateway passes its own idle timeout plus a minute (workerProcess.ts).
     idleTimeoutMs: boundedMs(flag('idle-timeout-ms'), DEFAULT_TIMEOUTS.workerIdleTimeoutMs, '--idle-timeout-ms', 0, MAX_TIMING_OPTION_MS + 60_000, warnings),
     exitGraceMs: boundedMs(flag('exit-grace-ms'), DEFAULT_TIMEOUTS.workerExitGraceMs, '--exit-grace-ms', 0, MAX_TIMING_OPTION_MS, warnings),
@@ -83,9 +83,6 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     warnings,
   };
 }
-
-/** The least poll interval a worker takes (the gateway's own least for --poll-ms). */
-const MIN_POLL_MS = 10;
 
 /** A duration flag within [min, max]; outside it, a warning and the default. */
 function boundedMs(text: string | undefined, fallback: number, name: string, min: number, max: number, warnings: string[]): number {

@@ -7,12 +7,11 @@
 // every signal through the one teardown engine and its safety checks.
 // Synchronous (teardownSync): the reaper is nothing else, and main.ts must not go on to start a
 // worker after it.
-import { Fingerprint, formatFingerprint, parseFingerprint } from '../core/fingerprint';
+import { Fingerprint, parseFingerprint } from '../core/fingerprint';
 import { ownCgroupDir } from '../core/cgroup/cgroupMount';
 import { cgroupTarget, describeProblems, processGroup, processTree, teardownSync } from '../core/kill';
-import { PARENT_ENV } from '../core/ownerMarker';
 import { readProcStat } from '../core/procfs';
-import { taggedProcessesSync } from '../core/taggedProcesses';
+import { markedBySync } from '../core/taggedProcesses';
 import { DEFAULT_TIMEOUTS } from '../core/timeouts';
 import { argValue } from './args';
 
@@ -51,7 +50,7 @@ export function reapDeadWorker(pgid: number, leader: Fingerprint, log: (m: strin
     return 1;
   }
   // Started after the worker and carrying its marker: its /run descendants, wherever they went.
-  const escapees = taggedProcessesSync(PARENT_ENV, formatFingerprint(leader)).filter((fp) => fp.startTime >= leader.startTime);
+  const escapees = markedBySync(leader);
   const targets = [processGroup(pgid, leader), ...escapees.map((fp) => processTree(fp))];
   if (leaf !== undefined) {
     const inside = ownCgroupDir();

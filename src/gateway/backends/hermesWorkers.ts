@@ -201,7 +201,6 @@ export class HermesWorkerTracker {
       this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}${w.sessionId ? `, session ${w.sessionId}` : ', no live session'}) found`);
     }
     for (const w of linked) {
-      if (!this.live.has(keyOf(w.pid, w.startTime))) continue;
       this.announce(w);
       this.opts.host.log(`hermes worker ${w.pid} (session key ${w.sessionKey}) is session ${w.sessionId}'s`);
     }
